@@ -1,0 +1,16 @@
+/** The log notifier: without a Telegram token, alerts become structured log lines. */
+import type { Logger } from "../../logger.js";
+import type { Notifier, OutgoingMessage } from "./notifier.js";
+
+/** Creates the log notifier. */
+export function createLogNotifier(logger: Logger): Notifier {
+  const log = logger.child({ component: "alerts", channel: "log" });
+  return {
+    name: "log",
+    async send(message: OutgoingMessage): Promise<void> {
+      const level = message.payload.level;
+      const fn = level === "critical" || level === "fatal" ? "error" : level === "warning" ? "warn" : "info";
+      log[fn]({ alert: message.payload }, message.text);
+    },
+  };
+}

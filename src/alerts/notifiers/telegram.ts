@@ -1,0 +1,65 @@
+/**
+ * Telegram notifier on node-telegram-bot-api v2 (`Api` with `apiRoot` from TELEGRAM_API_ROOT).
+ * The client's own retries are off: the outbox retries, durably, and honours 429 retry_after.
+ * "Telegram refused" (an API error) and "network failed" are kept apart; only the latter, 429 and
+ * 5xx are retried. A group upgraded to a supergroup answers migrate_to_chat_id: followed.
+ */
+import { Api, NetworkError, TelegramApiError, TimeoutError } from "node-telegram-bot-api";
+import { scrubSecrets } from "../../logger.js";
+import { DeliveryError, type Notifier, type OutgoingMessage } from "./notifier.js";
+
+/** Options of the Telegram notifier. */
+export interface TelegramNotifierOptions {
+  token: string;
+  /** Bot API root (default https://api.telegram.org). */
+  apiRoot?: string;
+  timeoutMs?: number;
+}
+
+/** Creates the Telegram notifier. */
+export function createTelegramNotifier(options: TelegramNotifierOptions): Notifier {
+  const api = new Api(options.token, {
+    ...(options.apiRoot ? { apiRoot: options.apiRoot.replace(/\/$/, "") } : {}),
+    maxRetries: 0,
+    timeoutMs: options.timeoutMs ?? 30_000,
+  });
+  const scrub = (text: string) => scrubSecrets(text, [options.token]);
+  return {
+    name: "telegram",
+    async send(message: OutgoingMessage): Promise<void> {
+      try {
+        await api.sendMessage({
+          chat_id: /^-?\d+$/.test(message.target) ? Number(message.target) : message.target,
+          text: message.html,
+          parse_mode: "HTML",
+          disable_notification: message.silent,
+          link_preview_options: { is_disabled: true },
+        });
+      } catch (err) {
+        throw toDeliveryError(err, scrub);
+      }
+    },
+  };
+}
+
+function toDeliveryError(err: unknown, scrub: (text: string) => string): DeliveryError {
+  if (err instanceof TelegramApiError) {
+    const reason = scrub(`Telegram refused (${err.errorCode}): ${err.description}`);
+    if (err.migrateToChatId !== undefined) {
+      return new DeliveryError({ kind: "migrate", newTarget: String(err.migrateToChatId), reason });
+    }
+    if (err.errorCode === 429) {
+      return new DeliveryError({ kind: "retry", retryAfterMs: (err.retryAfter ?? 1) * 1_000, reason });
+    }
+    if (err.errorCode >= 500) return new DeliveryError({ kind: "retry", reason });
+    return new DeliveryError({ kind: "refused", reason });
+  }
+  if (err instanceof NetworkError || err instanceof TimeoutError) {
+    const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
+    return new DeliveryError({
+      kind: "retry",
+      reason: scrub(`network failed: ${cause?.code ?? cause?.message ?? (err as Error).message}`),
+    });
+  }
+  return new DeliveryError({ kind: "retry", reason: scrub(`send failed: ${(err as Error).message}`) });
+}

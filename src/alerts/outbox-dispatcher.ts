@@ -1,0 +1,208 @@
+/**
+ * Delivers the outbox. Per target strictly in id order (a message waiting for a retry holds back the
+ * ones behind it); per-chat pacing (<= 1 message/s) and an overall cap (<= 25/s) with p-queue.
+ * A failed send is recorded and retried later; it never throws out of here.
+ */
+import PQueue from "p-queue";
+import type { Clock } from "../clock.js";
+import type { Logger } from "../logger.js";
+import type { OutboxQueries } from "../store/outbox.js";
+import { DeliveryError, type Notifier } from "./notifiers/notifier.js";
+
+/** Dispatcher settings. */
+export interface DispatcherOptions {
+  outbox: OutboxQueries;
+  notifiers: ReadonlyMap<string, Notifier>;
+  clock: Clock;
+  logger: Logger;
+  /** Minimum gap between two messages to one chat. Default 1000 ms. */
+  perTargetIntervalMs?: number;
+  /** Messages per second over all chats. Default 25. */
+  globalPerSecond?: number;
+  /** First retry delay after a network failure, doubled per attempt. Default 2 s. */
+  retryBaseMs?: number;
+  /** Longest retry delay. Default 5 min. */
+  retryMaxMs?: number;
+}
+
+/** The outbox dispatcher. */
+export class OutboxDispatcher {
+  private readonly options: Required<DispatcherOptions>;
+  private readonly global: PQueue;
+  private readonly perTarget = new Map<string, PQueue>();
+  private readonly active = new Map<string, Promise<void>>();
+  private readonly warnedChannels = new Set<string>();
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeAt = Number.POSITIVE_INFINITY;
+  private draining: Promise<void> | undefined;
+  private again = false;
+  private closed = false;
+
+  constructor(options: DispatcherOptions) {
+    this.options = {
+      perTargetIntervalMs: 1_000,
+      globalPerSecond: 25,
+      retryBaseMs: 2_000,
+      retryMaxMs: 300_000,
+      ...options,
+    };
+    this.global = new PQueue({ interval: 1_000, intervalCap: this.options.globalPerSecond });
+  }
+
+  /** Looks for deliverable messages now (call after adding to the outbox). */
+  kick(): void {
+    if (this.closed) return;
+    if (this.draining) {
+      this.again = true;
+      return;
+    }
+    this.draining = this.drain().finally(() => {
+      this.draining = undefined;
+      if (this.again) {
+        this.again = false;
+        this.kick();
+      }
+    });
+  }
+
+  /** Waits until nothing deliverable is in flight, or `timeoutMs` passes; true when idle. */
+  async flush(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      await this.draining;
+      const inflight = [...this.active.values()];
+      if (inflight.length === 0 && !this.draining) return true;
+      await Promise.race([
+        Promise.all(inflight),
+        new Promise((r) => setTimeout(r, Math.max(1, deadline - Date.now()))),
+      ]);
+    }
+    return this.active.size === 0;
+  }
+
+  /** Stops scheduling; in-flight sends finish. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.global.clear();
+    for (const q of this.perTarget.values()) q.clear();
+    await Promise.allSettled([...this.active.values()]);
+  }
+
+  private async drain(): Promise<void> {
+    let earliest = Number.POSITIVE_INFINITY;
+    const now = this.options.clock.now();
+    for (const { channel, target } of this.options.outbox.pendingTargets()) {
+      const key = `${channel}\u0000${target}`;
+      if (this.active.has(key)) continue;
+      const head = this.options.outbox.oldestPending(channel, target);
+      if (!head) continue;
+      if (head.nextAttemptAt > now) {
+        earliest = Math.min(earliest, head.nextAttemptAt);
+        continue;
+      }
+      const run = this.deliverTarget(channel, target).finally(() => {
+        this.active.delete(key);
+        this.kick();
+      });
+      this.active.set(key, run);
+    }
+    this.scheduleWake(earliest);
+  }
+
+  private scheduleWake(at: number): void {
+    if (this.closed || !Number.isFinite(at)) return;
+    if (this.wakeTimer && at >= this.wakeAt) return;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeAt = at;
+    this.wakeTimer = setTimeout(
+      () => {
+        this.wakeTimer = undefined;
+        this.wakeAt = Number.POSITIVE_INFINITY;
+        this.kick();
+      },
+      Math.max(0, at - this.options.clock.now()),
+    );
+  }
+
+  private queueFor(key: string): PQueue {
+    let q = this.perTarget.get(key);
+    if (!q) {
+      q = new PQueue({ concurrency: 1, interval: this.options.perTargetIntervalMs, intervalCap: 1 });
+      this.perTarget.set(key, q);
+    }
+    return q;
+  }
+
+  private async deliverTarget(channel: string, target: string): Promise<void> {
+    const { outbox, clock } = this.options;
+    const notifier = this.options.notifiers.get(channel);
+    if (!notifier) {
+      if (!this.warnedChannels.has(channel)) {
+        this.warnedChannels.add(channel);
+        this.options.logger.warn(
+          { channel },
+          `Undelivered ${channel} alerts are waiting in the outbox but no ${channel} notifier is configured (set TELEGRAM_BOT_TOKEN)`,
+        );
+      }
+      return;
+    }
+    const queue = this.queueFor(`${channel}\u0000${target}`);
+    while (!this.closed) {
+      const row = outbox.oldestPending(channel, target);
+      if (!row) return;
+      if (row.nextAttemptAt > clock.now()) {
+        this.scheduleWake(row.nextAttemptAt);
+        return;
+      }
+      try {
+        await queue.add(() =>
+          this.global.add(() =>
+            notifier.send({
+              target,
+              html: row.html,
+              text: row.text,
+              silent: row.silent,
+              payload: row.payload,
+            }),
+          ),
+        );
+        outbox.markSent(row.id, clock.now());
+      } catch (err) {
+        if (this.closed) return;
+        const failure =
+          err instanceof DeliveryError
+            ? err.failure
+            : { kind: "retry" as const, reason: (err as Error).message };
+        const log = this.options.logger.child({ outboxId: row.id, channel, target, company: row.company });
+        if (failure.kind === "migrate") {
+          log.warn(
+            { newTarget: failure.newTarget },
+            `Chat ${target} moved to ${failure.newTarget}; following it (update telegram.chatIds)`,
+          );
+          outbox.migrateChat(target, failure.newTarget, clock.now());
+          return;
+        }
+        if (failure.kind === "refused") {
+          log.error(
+            { reason: failure.reason },
+            `Alert ${row.id} to ${target} was refused and will not be retried`,
+          );
+          outbox.markFailed(row.id, failure.reason);
+          continue;
+        }
+        const delay =
+          failure.retryAfterMs ??
+          Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** Math.min(row.attempts, 16));
+        log.warn(
+          { reason: failure.reason, retryInMs: delay, attempts: row.attempts + 1 },
+          `Alert delivery failed; retrying`,
+        );
+        outbox.markRetry(row.id, clock.now() + delay, failure.reason);
+        this.scheduleWake(clock.now() + delay);
+        return;
+      }
+    }
+  }
+}

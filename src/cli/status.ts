@@ -1,0 +1,103 @@
+/** `warden status [company] [--json]`: live counts per company, level, and connection state. */
+import { existsSync } from "node:fs";
+import { readdir } from "node:fs/promises";
+import path from "node:path";
+import { levelFor } from "../alerts/evaluate-thresholds.js";
+import { assertCompanyId, isCompanyId } from "../config/company-id.js";
+import { formatDuration } from "../config/duration.js";
+import { companySettings, type WardenConfig } from "../config/load.js";
+import { ErrorCodes, WardenError } from "../errors.js";
+import { CATEGORIES } from "../fleet/classify-file.js";
+import { countedFiles } from "../fleet/count-files.js";
+import { resolvePreKeyReserve } from "../fleet/prekey-reserve.js";
+import { scanFolder } from "../fleet/scan-folder.js";
+import type { Store } from "../store/store.js";
+
+/** One company in `status --json`. */
+export interface CompanyStatus {
+  id: string;
+  files: { total: number; counted: number; byCategory: Record<string, number> };
+  level: string;
+  creds: string;
+  connection: { state: string; since: number | null; reason: string | null };
+}
+
+/** Scans the folders now and joins what the workers reported. */
+export async function collectStatus(
+  config: WardenConfig,
+  store: Store | undefined,
+  now: number,
+  company?: string,
+): Promise<CompanyStatus[]> {
+  let ids: string[];
+  if (company !== undefined) {
+    assertCompanyId(company);
+    if (!existsSync(path.join(config.sessionsDir, company))) {
+      throw new WardenError(
+        ErrorCodes.COMPANY_UNKNOWN,
+        `Unknown company ${JSON.stringify(company)}: no folder ${path.join(config.sessionsDir, company)}`,
+        { company },
+      );
+    }
+    ids = [company];
+  } else {
+    const entries = await readdir(config.sessionsDir, { withFileTypes: true }).catch(
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === "ENOENT") return [];
+        throw err;
+      },
+    );
+    ids = entries
+      .filter((e) => e.isDirectory() && isCompanyId(e.name))
+      .map((e) => e.name)
+      .sort();
+  }
+  const out: CompanyStatus[] = [];
+  for (const id of ids) {
+    const snapshot = await scanFolder(path.join(config.sessionsDir, id), id, now);
+    const settings = companySettings(config, id);
+    const counted = countedFiles(snapshot, resolvePreKeyReserve(settings.preKeyReserve));
+    const connection = store?.connections.get(id);
+    out.push({
+      id,
+      files: { total: snapshot.total, counted, byCategory: snapshot.byCategory },
+      level: levelFor(counted, settings.thresholds),
+      creds: snapshot.creds.state,
+      connection: connection
+        ? { state: connection.state, since: connection.since, reason: connection.reason }
+        : { state: "unknown", since: null, reason: null },
+    });
+  }
+  return out;
+}
+
+/** Human-readable table of the status. */
+export function renderStatusTable(rows: CompanyStatus[], now: number, detailed: boolean): string {
+  if (rows.length === 0) return "No companies (no folders in sessionsDir).";
+  const header = ["COMPANY", "TOTAL", "COUNTED", "LEVEL", "CREDS", "CONNECTION"];
+  const lines = rows.map((r) => [
+    r.id,
+    String(r.files.total),
+    String(r.files.counted),
+    r.level,
+    r.creds,
+    r.connection.since === null
+      ? r.connection.state
+      : `${r.connection.state} for ${formatDuration(now - r.connection.since)}`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? "").length)));
+  const fmt = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd();
+  const table = [fmt(header), ...lines.map(fmt)];
+  if (detailed) {
+    for (const r of rows) {
+      table.push("", `${r.id} by category:`);
+      for (const c of CATEGORIES)
+        if ((r.files.byCategory[c] ?? 0) > 0) table.push(`  ${c.padEnd(24)}${r.files.byCategory[c]}`);
+    }
+  }
+  return table.join("\n");
+}

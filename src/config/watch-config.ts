@@ -1,0 +1,58 @@
+/**
+ * Re-reads the configuration when warden.json or a companies/*.json file changes. A good edit is
+ * handed over as a whole new config; a bad one is reported and the last good config stays.
+ */
+import path from "node:path";
+import { type FSWatcher, watch } from "chokidar";
+import { describeError } from "../errors.js";
+import { loadConfig, type WardenConfig } from "./load.js";
+
+/** Callbacks and timing of the config watcher. */
+export interface ConfigWatcherOptions {
+  file: string;
+  debounceMs?: number;
+  onChange(config: WardenConfig): void;
+  onError(message: string): void;
+}
+
+/** A running config watcher. */
+export interface ConfigWatcher {
+  /** Resolves once watching has started. */
+  ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Starts watching warden.json and its companies/ folder. */
+export function watchConfig(options: ConfigWatcherOptions): ConfigWatcher {
+  const dir = path.dirname(options.file);
+  const companies = path.join(dir, "companies");
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const watcher: FSWatcher = watch([options.file, companies], { ignoreInitial: true, depth: 0 });
+  const reload = () => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = undefined;
+      if (closed) return;
+      try {
+        options.onChange(loadConfig(options.file));
+      } catch (err) {
+        options.onError(describeError(err));
+      }
+    }, options.debounceMs ?? 250);
+  };
+  watcher.on("all", (_event, changed) => {
+    if (changed === options.file || (path.dirname(changed) === companies && changed.endsWith(".json")))
+      reload();
+  });
+  watcher.on("error", (err) => options.onError(`config watcher: ${describeError(err)}`));
+  const ready = new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
+  return {
+    ready,
+    async close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      await watcher.close();
+    },
+  };
+}

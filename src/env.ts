@@ -1,0 +1,23 @@
+/** Environment variables read by the entry files (and only there). */
+import path from "node:path";
+
+/** The environment wa-warden reads. */
+export interface WardenEnv {
+  /** Path of warden.json. */
+  configFile: string;
+  /** Data folder: SQLite database, backups. */
+  home: string;
+  telegramToken: string | undefined;
+  telegramApiRoot: string | undefined;
+}
+
+/** Reads WARDEN_CONFIG, WARDEN_HOME, TELEGRAM_BOT_TOKEN and TELEGRAM_API_ROOT. */
+export function readEnv(env: NodeJS.ProcessEnv, cwd = process.cwd()): WardenEnv {
+  const token = env.TELEGRAM_BOT_TOKEN?.trim();
+  return {
+    configFile: path.resolve(cwd, env.WARDEN_CONFIG ?? path.join("config", "warden.json")),
+    home: path.resolve(cwd, env.WARDEN_HOME ?? "data"),
+    telegramToken: token ? token : undefined,
+    telegramApiRoot: env.TELEGRAM_API_ROOT?.trim() || undefined,
+  };
+}

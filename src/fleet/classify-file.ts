@@ -1,0 +1,61 @@
+/**
+ * Categories of the files Baileys' useMultiFileAuthState writes: `${type}-${id}.json` after
+ * fixFileName (`/` -> `__`, `:` -> `-`), plus creds.json.
+ */
+
+/** Every category, in display order. */
+export const CATEGORIES = [
+  "creds",
+  "pre-key",
+  "session",
+  "sender-key",
+  "sender-key-memory",
+  "app-state-sync-key",
+  "app-state-sync-version",
+  "lid-mapping",
+  "device-list",
+  "tctoken",
+  "identity-key",
+  "other",
+] as const;
+
+/** A file category. */
+export type Category = (typeof CATEGORIES)[number];
+
+/** Counts per category. */
+export type CategoryCounts = Record<Category, number>;
+
+// Longest prefixes first: "sender-key-memory-" must win over "sender-key-".
+const PREFIXES: readonly (readonly [string, Category])[] = [
+  ["app-state-sync-version-", "app-state-sync-version"],
+  ["app-state-sync-key-", "app-state-sync-key"],
+  ["sender-key-memory-", "sender-key-memory"],
+  ["identity-key-", "identity-key"],
+  ["lid-mapping-", "lid-mapping"],
+  ["device-list-", "device-list"],
+  ["sender-key-", "sender-key"],
+  ["tctoken-", "tctoken"],
+  ["session-", "session"],
+  ["pre-key-", "pre-key"],
+];
+
+/** The category of a file name in a company folder. */
+export function classifyFile(name: string): Category {
+  if (name === "creds.json") return "creds";
+  if (!name.endsWith(".json")) return "other";
+  for (const [prefix, category] of PREFIXES) if (name.startsWith(prefix)) return category;
+  return "other";
+}
+
+/** The numeric id of a `pre-key-<id>.json` file, or undefined for any other name. */
+export function preKeyId(name: string): number | undefined {
+  if (!name.startsWith("pre-key-") || !name.endsWith(".json")) return undefined;
+  const digits = name.slice("pre-key-".length, -".json".length);
+  if (!/^\d{1,10}$/.test(digits)) return undefined;
+  return Number(digits);
+}
+
+/** A zeroed count for every category. */
+export function emptyCounts(): CategoryCounts {
+  return Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as CategoryCounts;
+}

@@ -1,0 +1,36 @@
+/**
+ * The counting rule (Baileys v7): thresholds apply to every file except the newest
+ * `preKeyReserve` pre-keys, because a fresh v7 pairing uploads 812 pre-keys at once
+ * (INITIAL_PREKEY_COUNT) while the thresholds come from a v6 fleet that uploaded 30.
+ */
+import { type CategoryCounts, classifyFile, emptyCounts, preKeyId } from "./classify-file.js";
+
+/** What the names in one folder add up to. */
+export interface FileTally {
+  total: number;
+  byCategory: CategoryCounts;
+  preKeys: number;
+  maxPreKeyId: number | null;
+}
+
+/** Tallies regular file names by category. Pure. */
+export function tallyFiles(names: Iterable<string>): FileTally {
+  const byCategory = emptyCounts();
+  let total = 0;
+  let maxPreKeyId: number | null = null;
+  for (const name of names) {
+    total++;
+    const category = classifyFile(name);
+    byCategory[category]++;
+    if (category === "pre-key") {
+      const id = preKeyId(name);
+      if (id !== undefined && (maxPreKeyId === null || id > maxPreKeyId)) maxPreKeyId = id;
+    }
+  }
+  return { total, byCategory, preKeys: byCategory["pre-key"], maxPreKeyId };
+}
+
+/** Files counted against the thresholds: all but the newest `reserve` pre-keys. */
+export function countedFiles(tally: Pick<FileTally, "total" | "preKeys">, reserve: number): number {
+  return tally.total - Math.min(Math.max(0, reserve), tally.preKeys);
+}

@@ -1,0 +1,115 @@
+/**
+ * Counts one company folder. One readdir (file types come from the directory entries, no stat per
+ * file), one stat of the folder and of creds.json, and a read of creds.json only when it changed.
+ * Symlinks and non-regular entries are never followed or read: they are reported.
+ */
+import { lstat, readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import type { CategoryCounts } from "./classify-file.js";
+import { tallyFiles } from "./count-files.js";
+
+/** State of a folder's creds.json. */
+export type CredsState = "ok" | "missing" | "corrupt";
+
+/** An entry that is not a regular file: reported, never followed. */
+export interface IrregularEntry {
+  name: string;
+  kind: "symlink" | "directory" | "other";
+}
+
+/** What one scan of a company folder found. */
+export interface FolderSnapshot {
+  company: string;
+  scannedAt: number;
+  total: number;
+  byCategory: CategoryCounts;
+  preKeys: number;
+  maxPreKeyId: number | null;
+  creds: { state: CredsState; error?: string };
+  /** Newest of the folder's and creds.json's modification times (file events can move it later). */
+  newestWriteAt: number | null;
+  irregular: IrregularEntry[];
+}
+
+/** Remembers creds.json parse results by (mtime, size) so a reconcile does not re-read it. */
+export type CredsCache = Map<string, { key: string; state: CredsState; error?: string }>;
+
+/** Creds fields without which Baileys cannot log in. */
+const REQUIRED_CREDS_FIELDS = ["noiseKey", "signedIdentityKey", "signedPreKey", "registrationId"] as const;
+
+/** Scans `dir` (the folder of `company`). Throws if the folder itself cannot be read. */
+export async function scanFolder(
+  dir: string,
+  company: string,
+  now: number,
+  credsCache: CredsCache = new Map(),
+): Promise<FolderSnapshot> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const names: string[] = [];
+  const irregular: IrregularEntry[] = [];
+  let credsIsFile = false;
+  for (const entry of entries) {
+    if (entry.isFile()) {
+      names.push(entry.name);
+      if (entry.name === "creds.json") credsIsFile = true;
+    } else {
+      irregular.push({
+        name: entry.name,
+        kind: entry.isSymbolicLink() ? "symlink" : entry.isDirectory() ? "directory" : "other",
+      });
+    }
+  }
+  const tally = tallyFiles(names);
+  const dirStat = await lstat(dir);
+  let newestWriteAt = dirStat.mtimeMs;
+  let creds: FolderSnapshot["creds"];
+  if (credsIsFile) {
+    const credsPath = path.join(dir, "creds.json");
+    const st = await lstat(credsPath).catch(() => undefined);
+    if (!st) creds = { state: "missing" };
+    else {
+      newestWriteAt = Math.max(newestWriteAt, st.mtimeMs);
+      creds = await checkCreds(credsPath, `${st.mtimeMs}:${st.size}`, credsCache);
+    }
+  } else if (irregular.some((e) => e.name === "creds.json")) {
+    creds = { state: "corrupt", error: "creds.json is not a regular file (not followed)" };
+  } else {
+    creds = { state: "missing" };
+  }
+  return {
+    company,
+    scannedAt: now,
+    total: tally.total,
+    byCategory: tally.byCategory,
+    preKeys: tally.preKeys,
+    maxPreKeyId: tally.maxPreKeyId,
+    creds,
+    newestWriteAt: Math.round(newestWriteAt),
+    irregular,
+  };
+}
+
+async function checkCreds(file: string, key: string, cache: CredsCache): Promise<FolderSnapshot["creds"]> {
+  const hit = cache.get(file);
+  if (hit && hit.key === key)
+    return hit.error ? { state: hit.state, error: hit.error } : { state: hit.state };
+  let result: FolderSnapshot["creds"];
+  try {
+    const data = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown> | null;
+    const missing = REQUIRED_CREDS_FIELDS.filter(
+      (field) => data === null || typeof data !== "object" || !(field in data),
+    );
+    result =
+      missing.length === 0
+        ? { state: "ok" }
+        : { state: "corrupt", error: `creds.json lacks ${missing.join(", ")}` };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    result =
+      code === "ENOENT"
+        ? { state: "missing" }
+        : { state: "corrupt", error: `creds.json does not parse: ${(err as Error).message}` };
+  }
+  cache.set(file, { key, ...result });
+  return result;
+}

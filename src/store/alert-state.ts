@@ -1,0 +1,30 @@
+/** Queries on alert_state: the level each company's alerts are at. */
+import type { AlertState, Level } from "../alerts/evaluate-thresholds.js";
+import type { Db } from "./db.js";
+
+/** Typed alert-state queries. */
+export function createAlertStateQueries(db: Db) {
+  const get = db.prepare<[string], { level: Level; level_since: number; last_alert_at: number | null }>(
+    "SELECT level, level_since, last_alert_at FROM alert_state WHERE company = ?",
+  );
+  const put = db.prepare(`
+    INSERT INTO alert_state (company, level, level_since, last_alert_at, updated_at) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (company) DO UPDATE SET level = excluded.level, level_since = excluded.level_since,
+      last_alert_at = excluded.last_alert_at, updated_at = excluded.updated_at`);
+  return {
+    /** The stored state, or undefined for a company never evaluated. */
+    get(company: string): AlertState | undefined {
+      const row = get.get(company);
+      return row
+        ? { level: row.level, levelSince: row.level_since, lastAlertAt: row.last_alert_at }
+        : undefined;
+    },
+    /** Stores a company's state. */
+    put(company: string, state: AlertState, now: number): void {
+      put.run(company, state.level, state.levelSince, state.lastAlertAt, now);
+    },
+  };
+}
+
+/** The alert-state query set. */
+export type AlertStateQueries = ReturnType<typeof createAlertStateQueries>;

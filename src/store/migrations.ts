@@ -1,0 +1,89 @@
+/**
+ * Numbered schema migrations, applied in order inside one transaction each; `PRAGMA user_version`
+ * holds the last applied number. Never edit a shipped migration: add the next one.
+ */
+
+/** One migration step. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/** Every migration, oldest first. */
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: "fleet watch: companies, history, alert state, outbox, connection state",
+    sql: `
+      CREATE TABLE companies (
+        id              TEXT PRIMARY KEY,
+        first_seen_at   INTEGER NOT NULL,
+        removed_at      INTEGER,
+        scanned_at      INTEGER NOT NULL,
+        total           INTEGER NOT NULL,
+        counted         INTEGER NOT NULL,
+        by_category     TEXT NOT NULL,
+        pre_keys        INTEGER NOT NULL,
+        max_pre_key_id  INTEGER,
+        creds_state     TEXT NOT NULL,
+        creds_error     TEXT,
+        newest_write_at INTEGER,
+        irregular       TEXT NOT NULL DEFAULT '[]'
+      );
+      CREATE TABLE count_history (
+        company TEXT NOT NULL,
+        at      INTEGER NOT NULL,
+        total   INTEGER NOT NULL,
+        counted INTEGER NOT NULL,
+        PRIMARY KEY (company, at)
+      ) WITHOUT ROWID;
+      CREATE TABLE alert_state (
+        company       TEXT PRIMARY KEY,
+        level         TEXT NOT NULL,
+        level_since   INTEGER NOT NULL,
+        last_alert_at INTEGER,
+        updated_at    INTEGER NOT NULL
+      );
+      CREATE TABLE outbox (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at      INTEGER NOT NULL,
+        company         TEXT,
+        kind            TEXT NOT NULL,
+        level           TEXT,
+        channel         TEXT NOT NULL,
+        target          TEXT NOT NULL,
+        silent          INTEGER NOT NULL,
+        html            TEXT NOT NULL,
+        text            TEXT NOT NULL,
+        payload         TEXT NOT NULL,
+        status          TEXT NOT NULL DEFAULT 'pending',
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        sent_at         INTEGER,
+        last_error      TEXT
+      );
+      CREATE INDEX outbox_pending ON outbox (status, channel, target, id);
+      CREATE TABLE chat_migrations (
+        from_chat TEXT PRIMARY KEY,
+        to_chat   TEXT NOT NULL,
+        at        INTEGER NOT NULL
+      );
+      CREATE TABLE connection_state (
+        company    TEXT PRIMARY KEY,
+        state      TEXT NOT NULL,
+        since      INTEGER NOT NULL,
+        reason     TEXT,
+        code       INTEGER,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE process_events (
+        id        INTEGER PRIMARY KEY AUTOINCREMENT,
+        at        INTEGER NOT NULL,
+        component TEXT NOT NULL,
+        kind      TEXT NOT NULL,
+        detail    TEXT NOT NULL
+      );
+    `,
+  },
+];

@@ -1,0 +1,43 @@
+/** The store: one database connection and every typed query set on it. */
+import { createAlertStateQueries } from "./alert-state.js";
+import { createCompanyQueries } from "./companies.js";
+import { createConnectionQueries } from "./connections.js";
+import { type Db, type OpenOptions, openDatabase } from "./db.js";
+import { createOutboxQueries } from "./outbox.js";
+import { createProcessEventQueries } from "./process-events.js";
+
+/** Every query set, plus the connection for transactions. */
+export interface Store {
+  readonly db: Db;
+  readonly companies: ReturnType<typeof createCompanyQueries>;
+  readonly alertState: ReturnType<typeof createAlertStateQueries>;
+  readonly outbox: ReturnType<typeof createOutboxQueries>;
+  readonly connections: ReturnType<typeof createConnectionQueries>;
+  readonly events: ReturnType<typeof createProcessEventQueries>;
+  /** Runs `fn` in one transaction (synchronous only: an async fn would commit before its body runs). */
+  transaction<T>(fn: () => T): T;
+  /** Closes the connection; idempotent. */
+  close(): void;
+}
+
+/** Opens the database at `file` and prepares every query. */
+export function openStore(file: string, options?: OpenOptions): Store {
+  const db = openDatabase(file, options);
+  return {
+    db,
+    companies: createCompanyQueries(db),
+    alertState: createAlertStateQueries(db),
+    outbox: createOutboxQueries(db),
+    connections: createConnectionQueries(db),
+    events: createProcessEventQueries(db),
+    transaction: (fn) => db.transaction(fn)(),
+    close: () => {
+      if (db.open) db.close();
+    },
+  };
+}
+
+/** The database path inside WARDEN_HOME. */
+export function databasePath(home: string): string {
+  return `${home.replace(/\/$/, "")}/warden.db`;
+}
