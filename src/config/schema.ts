@@ -105,14 +105,10 @@ export const companyOverrideSchema = z.strictObject({
 /** The whole of warden.json: global settings plus the per-company defaults. */
 export const wardenFileSchema = z.strictObject({
   $schema: z.string().optional(),
-  sessionsDir: z
-    .string()
-    .min(1)
-    .default("./sessions")
-    .meta({
-      description:
-        "Folder whose subfolders are the companies' Baileys auth folders (relative to the working directory).",
-    }),
+  sessionsDir: z.string().min(1).default("./sessions").meta({
+    description:
+      "Folder whose subfolders are the companies' Baileys auth folders (relative to the working directory).",
+  }),
   scan: z
     .strictObject({
       reconcileEvery: duration("full reconcile scan period, on top of file events").default(60_000),
