@@ -29,7 +29,8 @@ export interface DispatcherOptions {
 export class OutboxDispatcher {
   private readonly options: Required<DispatcherOptions>;
   private readonly global: PQueue;
-  private readonly perTarget = new Map<string, PQueue>();
+  /** When the last message to each target went out (per-chat pacing). */
+  private readonly lastSentAt = new Map<string, number>();
   private readonly active = new Map<string, Promise<void>>();
   private readonly warnedChannels = new Set<string>();
   private wakeTimer: NodeJS.Timeout | undefined;
@@ -86,7 +87,6 @@ export class OutboxDispatcher {
     this.closed = true;
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     this.global.clear();
-    for (const q of this.perTarget.values()) q.clear();
     await Promise.allSettled([...this.active.values()]);
   }
 
@@ -126,13 +126,12 @@ export class OutboxDispatcher {
     );
   }
 
-  private queueFor(key: string): PQueue {
-    let q = this.perTarget.get(key);
-    if (!q) {
-      q = new PQueue({ concurrency: 1, interval: this.options.perTargetIntervalMs, intervalCap: 1 });
-      this.perTarget.set(key, q);
-    }
-    return q;
+  /** Waits out the per-target gap (deliverTarget runs once per target, so sends never overlap). */
+  private async paceTarget(key: string): Promise<void> {
+    const last = this.lastSentAt.get(key);
+    if (last === undefined) return;
+    const wait = last + this.options.perTargetIntervalMs - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }
 
   private async deliverTarget(channel: string, target: string): Promise<void> {
@@ -148,7 +147,7 @@ export class OutboxDispatcher {
       }
       return;
     }
-    const queue = this.queueFor(`${channel}\u0000${target}`);
+    const key = `${channel}\u0000${target}`;
     while (!this.closed) {
       const row = outbox.oldestPending(channel, target);
       if (!row) return;
@@ -156,18 +155,19 @@ export class OutboxDispatcher {
         this.scheduleWake(row.nextAttemptAt);
         return;
       }
+      await this.paceTarget(key);
+      if (this.closed) return;
       try {
-        await queue.add(() =>
-          this.global.add(() =>
-            notifier.send({
-              target,
-              html: row.html,
-              text: row.text,
-              silent: row.silent,
-              payload: row.payload,
-            }),
-          ),
-        );
+        await this.global.add(() => {
+          this.lastSentAt.set(key, Date.now());
+          return notifier.send({
+            target,
+            html: row.html,
+            text: row.text,
+            silent: row.silent,
+            payload: row.payload,
+          });
+        });
         outbox.markSent(row.id, clock.now());
       } catch (err) {
         if (this.closed) return;
