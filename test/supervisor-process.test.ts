@@ -1,0 +1,172 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { BotApiServer } from "./helpers/bot-api-server.js";
+import { TEST_TOKEN } from "./helpers/fleet-fixture.js";
+import { waitFor } from "./helpers/wait-for.js";
+
+const repo = path.resolve(import.meta.dirname, "..");
+let root: string;
+const children: ChildProcess[] = [];
+
+function setup(config: unknown): { env: NodeJS.ProcessEnv; sessions: string; home: string } {
+  root = mkdtempSync(path.join(os.tmpdir(), "warden-proc-"));
+  const sessions = path.join(root, "sessions");
+  const home = path.join(root, "data");
+  mkdirSync(path.join(root, "config"), { recursive: true });
+  mkdirSync(sessions);
+  const file = path.join(root, "config", "warden.json");
+  writeFileSync(
+    file,
+    typeof config === "string" ? config : JSON.stringify({ sessionsDir: sessions, ...(config as object) }),
+  );
+  return {
+    env: { ...process.env, WARDEN_CONFIG: file, WARDEN_HOME: home, LOG_LEVEL: "info" },
+    sessions,
+    home,
+  };
+}
+
+function startSupervisor(env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/supervisor/main.ts"], {
+    cwd: repo,
+    env,
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
+  });
+  children.push(child);
+  const out: string[] = [];
+  child.stdout?.on("data", (d: Buffer) => out.push(d.toString()));
+  child.stderr?.on("data", (d: Buffer) => out.push(d.toString()));
+  const ready = new Promise<void>((resolve) => child.on("message", (m) => m === "ready" && resolve()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, out, ready, exited };
+}
+
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe("warden-supervisor process", () => {
+  it("signals ready after the first scan, then exits 0 on SIGTERM with alerts flushed", async () => {
+    const api = new BotApiServer();
+    await api.start();
+    try {
+      const { env, sessions, home } = setup({ preKeyReserve: 0, telegram: { chatIds: [-1001] } });
+      mkdirSync(path.join(sessions, "acme"));
+      for (let i = 0; i < 151; i++) writeFileSync(path.join(sessions, "acme", `session-${i}.0.json`), "{}");
+      const proc = startSupervisor({
+        ...env,
+        TELEGRAM_BOT_TOKEN: TEST_TOKEN,
+        TELEGRAM_API_ROOT: api.apiRoot,
+      });
+      await proc.ready;
+      // Ready means the first scan is stored.
+      const db = new Database(path.join(home, "warden.db"), { readonly: true });
+      expect(db.prepare("SELECT total FROM companies WHERE id = 'acme'").get()).toEqual({ total: 151 });
+      db.close();
+      await waitFor(() => api.messages.length === 1, { what: "warning delivered" });
+      proc.child.kill("SIGTERM");
+      expect(await proc.exited).toBe(0);
+      const log = proc.out.join("");
+      expect(log).toContain("Ready: first scan done");
+      expect(log).toContain("Stopped");
+      expect(log).not.toContain(TEST_TOKEN);
+    } finally {
+      await api.stop();
+    }
+  });
+
+  it("exits 78 naming the file and key when the config is invalid", async () => {
+    const { env } = setup({
+      thresholds: { monitor: 120, warning: 100, critical: 180, fatal: 200 },
+      bogus: 1,
+    });
+    const proc = startSupervisor(env);
+    expect(await proc.exited).toBe(78);
+    const log = proc.out.join("");
+    expect(log).toContain("warden.json");
+    expect(log).toContain("bogus");
+  });
+
+  it("applies a good config edit without restart and keeps the last good config on a bad one", async () => {
+    const { env, sessions, home } = setup({ preKeyReserve: 0 });
+    mkdirSync(path.join(sessions, "acme"));
+    for (let i = 0; i < 60; i++) writeFileSync(path.join(sessions, "acme", `session-${i}.0.json`), "{}");
+    const proc = startSupervisor(env);
+    await proc.ready;
+    const file = env.WARDEN_CONFIG as string;
+    writeFileSync(
+      file,
+      JSON.stringify({
+        sessionsDir: sessions,
+        preKeyReserve: 0,
+        thresholds: { monitor: 50, warning: 150, critical: 180, fatal: 200 },
+      }),
+    );
+    const db = new Database(path.join(home, "warden.db"), { readonly: true });
+    const level = () =>
+      (db.prepare("SELECT level FROM alert_state WHERE company = 'acme'").get() as { level: string }).level;
+    expect(level()).toBe("ok");
+    await waitFor(() => level() === "monitor", { what: "monitor level after the edit" });
+    writeFileSync(file, "{ not json");
+    await waitFor(
+      () =>
+        (
+          db.prepare("SELECT COUNT(*) AS n FROM process_events WHERE kind = 'config-invalid'").get() as {
+            n: number;
+          }
+        ).n === 1,
+      { what: "config-invalid event" },
+    );
+    db.close();
+    expect(proc.child.exitCode).toBeNull();
+    expect(proc.out.join("")).toContain("keeping the last good config");
+    proc.child.kill("SIGINT");
+    expect(await proc.exited).toBe(0);
+  });
+});
+
+describe("pm2 ecosystem", () => {
+  const pm2Home = mkdtempSync(path.join(os.tmpdir(), "warden-pm2-"));
+  const pm2 = path.join(repo, "node_modules", ".bin", "pm2");
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(() => {
+    execFileSync(
+      process.execPath,
+      [path.join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"],
+      {
+        cwd: repo,
+      },
+    );
+  });
+
+  afterAll(() => {
+    try {
+      execFileSync(pm2, ["kill"], { env: { ...process.env, PM2_HOME: pm2Home }, stdio: "ignore" });
+    } finally {
+      rmSync(pm2Home, { recursive: true, force: true });
+    }
+  });
+
+  it("starts warden-supervisor (online after the first scan) and stops it cleanly", () => {
+    const s = setup({});
+    env = { ...s.env, PM2_HOME: pm2Home };
+    delete env.TELEGRAM_BOT_TOKEN;
+    execFileSync(pm2, ["start", "ecosystem.config.cjs"], { cwd: repo, env, stdio: "pipe" });
+    const list = JSON.parse(execFileSync(pm2, ["jlist"], { cwd: repo, env }).toString()) as {
+      name: string;
+      pm2_env: { status: string; restart_time: number };
+    }[];
+    const app = list.find((a) => a.name === "warden-supervisor");
+    expect(app?.pm2_env.status).toBe("online");
+    expect(app?.pm2_env.restart_time).toBe(0);
+    execFileSync(pm2, ["stop", "ecosystem.config.cjs"], { cwd: repo, env, stdio: "pipe" });
+    const after = JSON.parse(execFileSync(pm2, ["jlist"], { cwd: repo, env }).toString()) as typeof list;
+    expect(after.find((a) => a.name === "warden-supervisor")?.pm2_env.status).toBe("stopped");
+  });
+});
