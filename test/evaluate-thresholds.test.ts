@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { type AlertState, evaluateThresholds, levelFor } from "../src/alerts/evaluate-thresholds.js";
+import {
+  type AlertState,
+  evaluateThresholds,
+  levelFor,
+  type ThresholdSettings,
+} from "../src/alerts/evaluate-thresholds.js";
 
-const settings = {
+const settings: ThresholdSettings = {
   thresholds: { monitor: 120, warning: 150, critical: 180, fatal: 200 },
   alerts: { remindEvery: 3_600_000, hysteresis: 10 },
   mutedUntil: null,

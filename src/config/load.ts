@@ -7,6 +7,7 @@ import path from "node:path";
 import type { z } from "zod";
 import { ConfigError, ErrorCodes } from "../errors.js";
 import { isCompanyId } from "./company-id.js";
+import { jsonErrorIndex, lineColumn } from "./json-position.js";
 import {
   type CompanyOverride,
   type CompanySettings,
@@ -126,15 +127,17 @@ function readJson(file: string): unknown {
   }
 }
 
-/** Turns V8's "at position N" into "line L column C". */
+/** Describes a JSON syntax error with its line and column. */
 function locateJsonError(text: string, err: Error): string {
-  const match = /position (\d+)/.exec(err.message);
-  if (!match) return err.message;
-  const pos = Number(match[1]);
-  const before = text.slice(0, pos).split("\n");
-  const line = before.length;
-  const column = (before.at(-1)?.length ?? 0) + 1;
-  return `${err.message.replace(/\s*\(line \d+ column \d+\)/, "")} (line ${line} column ${column})`;
+  const index = jsonErrorIndex(text);
+  const reason = err.message
+    .replace(/\s*\(line \d+ column \d+\)/, "")
+    .replace(/ in JSON at position \d+/, "");
+  if (index < 0) return reason;
+  const { line, column } = lineColumn(text, index);
+  return index >= text.length
+    ? `${reason} (unexpected end of file at line ${line} column ${column})`
+    : `${reason} (line ${line} column ${column})`;
 }
 
 function parseWith<S extends z.ZodType>(schema: S, data: unknown, file: string): z.output<S> {
@@ -151,12 +154,19 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     return `unknown key${keys.length > 1 ? "s" : ""} ${keys.map((k) => `\`${k}\``).join(", ")}`;
   }
   const got = "input" in issue && issue.input !== undefined ? `, got \`${JSON.stringify(issue.input)}\`` : "";
+  if (issue.code === "invalid_type" && issue.input === undefined)
+    return `\`${where}\` is required (${issue.message})`;
   let expected = issue.message;
-  if (issue.code === "too_small") expected = `Expected a number >= ${String(issue.minimum)}`;
-  if (issue.code === "too_big") expected = `Expected a number <= ${String(issue.maximum)}`;
-  if (issue.code === "invalid_type" && !expected.startsWith("Expected"))
-    expected = `Expected ${issue.expected}`;
-  return `${expected.replace(/^Expected/, `Expected \`${where}\` to be`).replace(/to be an? /, "to be a ")}${got}`;
+  if (issue.code === "too_small" || issue.code === "too_big") {
+    const bound = issue.code === "too_small" ? issue.minimum : issue.maximum;
+    const op = issue.code === "too_small" ? ">=" : "<=";
+    if (issue.origin === "string") expected = `Expected a string of ${op} ${String(bound)} characters`;
+    else if (issue.origin === "array" || issue.origin === "set")
+      expected = `Expected ${op} ${String(bound)} items`;
+    else if (!expected.startsWith("Expected")) expected = `Expected a number ${op} ${String(bound)}`;
+  }
+  if (!expected.startsWith("Expected")) return `\`${where}\`: ${expected}${got}`;
+  return `${expected.replace(/^Expected/, `Expected \`${where}\` to be`)}${got}`;
 }
 
 function assertThresholdOrder(settings: CompanySettings, file: string): void {

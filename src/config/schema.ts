@@ -23,8 +23,9 @@ const fileCount = (what: string) =>
     .meta({ description: what });
 
 /** A Telegram chat: a numeric id (groups are negative) or an @channelusername. */
-const chatId = z.union([z.int(), z.string().regex(/^@[A-Za-z0-9_]{4,}$/)], {
-  error: 'Expected a Telegram chat id: a number such as -1001234567890, or "@channelname"',
+const CHAT_ID_ERROR = 'Expected a Telegram chat id: a number such as -1001234567890, or "@channelname"';
+const chatId = z.union([z.int(), z.string().regex(/^@[A-Za-z0-9_]{4,}$/, { error: CHAT_ID_ERROR })], {
+  error: CHAT_ID_ERROR,
 });
 
 const thresholdsShape = {
@@ -37,7 +38,12 @@ const thresholdsShape = {
 /** Per-company keys as they appear in warden.json: every key has its default. */
 export const companyDefaultsSchema = z.strictObject({
   thresholds: z
-    .strictObject(thresholdsShape)
+    .strictObject({
+      monitor: thresholdsShape.monitor.default(120),
+      warning: thresholdsShape.warning.default(150),
+      critical: thresholdsShape.critical.default(180),
+      fatal: thresholdsShape.fatal.default(200),
+    })
     .default({ monitor: 120, warning: 150, critical: 180, fatal: 200 })
     .meta({
       description: "Alert levels on the counted files (every file but the newest preKeyReserve pre-keys).",

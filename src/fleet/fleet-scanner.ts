@@ -10,7 +10,7 @@
  * If watching fails (ENOSPC, EMFILE...) the scanner reports it once and keeps working on scans only.
  */
 import { watch as fsWatch, type FSWatcher as NodeWatcher } from "node:fs";
-import { mkdir, readdir } from "node:fs/promises";
+import { lstat, mkdir, readdir } from "node:fs/promises";
 import path from "node:path";
 import { watch as chokidarWatch, type FSWatcher } from "chokidar";
 import type { Clock } from "../clock.js";
@@ -57,6 +57,8 @@ export class FleetScanner {
   private readonly scanSeq = new Map<string, number>();
   private readonly folderWatchers = new Map<string, NodeWatcher>();
   private rootWatcher: FSWatcher | undefined;
+  private rootFailed: (() => void) | undefined;
+  private rescan: Promise<void> | undefined;
   private reconcileTimer: NodeJS.Timeout | undefined;
   private fullScanRunning: Promise<void> | undefined;
   private closed = false;
@@ -85,12 +87,24 @@ export class FleetScanner {
     this.scheduleReconcile();
   }
 
-  /** Scans every company folder now (shared if one is already running). */
+  /**
+   * Scans every company folder. A call while a scan runs gets one more scan after it (shared by
+   * every such caller), so the result always reflects the folders as they were at the call.
+   */
   fullScan(): Promise<void> {
-    this.fullScanRunning ??= this.runFullScan().finally(() => {
-      this.fullScanRunning = undefined;
-    });
-    return this.fullScanRunning;
+    if (!this.fullScanRunning) {
+      this.fullScanRunning = this.runFullScan().finally(() => {
+        this.fullScanRunning = undefined;
+      });
+      return this.fullScanRunning;
+    }
+    this.rescan ??= this.fullScanRunning
+      .catch(() => undefined)
+      .then(() => {
+        this.rescan = undefined;
+        return this.fullScan();
+      });
+    return this.rescan;
   }
 
   /** Stops watchers and timers; idempotent. */
@@ -103,6 +117,7 @@ export class FleetScanner {
     this.closeFolderWatchers();
     await this.rootWatcher?.close();
     this.rootWatcher = undefined;
+    this.rootFailed?.();
     await this.fullScanRunning?.catch(() => undefined);
   }
 
@@ -185,6 +200,16 @@ export class FleetScanner {
     this.scanSeq.set(company, seq);
     const dir = path.join(this.options.sessionsDir, company);
     try {
+      const st = await lstat(dir);
+      if (!st.isDirectory()) {
+        if (st.isSymbolicLink()) {
+          this.reportOnce(`symlink:${company}`, {
+            kind: "irregular-entry",
+            message: `${dir} is a symlink; not followed (a company must be a real folder)`,
+          });
+        }
+        return "gone";
+      }
       const snapshot = await scanFolder(dir, company, this.options.clock.now(), this.credsCache);
       if (this.scanSeq.get(company) !== seq) return "stale";
       for (const entry of snapshot.irregular) {
@@ -212,7 +237,11 @@ export class FleetScanner {
   private noteCompany(company: string): void {
     if (this.known.has(company)) return;
     this.known.add(company);
-    if (this.currentMode === "events") this.watchFolder(company);
+    if (this.currentMode === "events") {
+      this.watchFolder(company);
+      // Files written between the scan and the watch would otherwise wait for the reconcile.
+      this.schedule(company);
+    }
   }
 
   private forget(company: string): void {
@@ -235,8 +264,15 @@ export class FleetScanner {
     root.on("addDir", (dir) => this.onRootEvent(dir));
     root.on("unlinkDir", (dir) => this.onRootEvent(dir));
     root.on("add", (file) => this.onRootEvent(file));
+    // chokidar's close() drops every listener, "ready" included: a watcher failing before it is
+    // ready must still let start() go on (and the reconcile timer start).
+    const settled = new Promise<void>((resolve) => {
+      root.once("ready", resolve);
+      this.rootFailed = resolve;
+    });
     root.on("error", (err) => this.onWatchError(err as NodeJS.ErrnoException));
-    await new Promise<void>((resolve) => root.once("ready", resolve));
+    await settled;
+    this.rootFailed = undefined;
     if (this.closed || this.rootWatcher !== root) return;
     this.currentMode = "events";
     for (const company of this.known) {
@@ -279,6 +315,7 @@ export class FleetScanner {
     const root = this.rootWatcher;
     this.rootWatcher = undefined;
     void root?.close();
+    this.rootFailed?.();
     const hint =
       err.code === "ENOSPC"
         ? " (raise fs.inotify.max_user_watches)"

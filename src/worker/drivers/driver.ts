@@ -1,0 +1,42 @@
+/**
+ * The driver contract: what the worker needs from a WhatsApp connection, whether it is a real
+ * Baileys socket or the simulated one. A driver opens ONE socket per `connect` call and never
+ * reconnects by itself (Baileys does not either): the company session decides what happens after
+ * a close.
+ */
+import type { Logger } from "../../logger.js";
+
+/** Callbacks a driver calls while a socket lives. */
+export interface DriverHooks {
+  /** The connection is open (logged in). */
+  onOpen(): void;
+  /** The socket closed; `code` is Baileys' DisconnectReason status code when there is one. */
+  onClose(code: number | undefined, message: string): void;
+  /** A new pairing QR string (it rotates while pairing). */
+  onQr(qr: string): void;
+  /** A pairing code to type on the phone (pairing by phone number). */
+  onPairingCode(code: string): void;
+}
+
+/** Everything a driver needs to open one socket for one company. */
+export interface ConnectOptions {
+  company: string;
+  /** The company's Baileys auth folder. */
+  dir: string;
+  logger: Logger;
+  hooks: DriverHooks;
+  /** Pair by phone number code instead of QR (digits only, with country code). */
+  pairingPhone?: string;
+}
+
+/** One live socket. */
+export interface DriverSocket {
+  /** Closes the socket WITHOUT logging out and flushes pending creds/key writes. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** A connection driver. */
+export interface Driver {
+  readonly name: "baileys" | "simulated";
+  connect(options: ConnectOptions): Promise<DriverSocket>;
+}
