@@ -70,7 +70,25 @@ describe("loadConfig", () => {
       preKeyReserve: "auto",
       alerts: { remindEvery: 3_600_000, hysteresis: 10 },
       telegram: { chatIds: [] },
+      driver: "baileys",
+      simulation: {
+        connectAfter: 200,
+        initialPreKeys: 30,
+        growPerMinute: 0,
+        disconnectAfter: null,
+        disconnectCode: 428,
+        recover: true,
+        pairAfter: null,
+      },
+      pairing: { phoneNumber: null },
       mutedUntil: null,
+    });
+    expect(config.workers).toEqual({
+      instances: 1,
+      heartbeatEvery: 5_000,
+      leaseTtl: 30_000,
+      deadAfter: 45_000,
+      controlPollEvery: 500,
     });
     expect(config.companies.size).toBe(0);
     expect(companySettings(config, "anyone")).toBe(config.defaults);
@@ -102,6 +120,8 @@ describe("loadConfig", () => {
           telegram: { chatIds: [-1002222222222, -1001111111111] },
           mutedUntil: "2030-01-02T03:04:05Z",
           preKeyReserve: 0,
+          driver: "simulated",
+          simulation: { growPerMinute: 6, disconnectAfter: "20m" },
         },
         "beta.json": { mutedUntil: null },
         "notes.txt": "ignored: not .json",
@@ -115,6 +135,9 @@ describe("loadConfig", () => {
       preKeyReserve: 0,
       alerts: { remindEvery: 600_000, hysteresis: 5 },
       telegram: { chatIds: [-1001111111111, "@fleet_alerts", -1002222222222] },
+      driver: "simulated",
+      simulation: { ...config.defaults.simulation, growPerMinute: 6, disconnectAfter: 1_200_000 },
+      pairing: { phoneNumber: null },
       mutedUntil: Date.parse("2030-01-02T03:04:05Z"),
     });
     expect(companySettings(config, "beta")).toEqual(config.defaults);

@@ -86,7 +86,8 @@ export class OutboxDispatcher {
     if (this.closed) return;
     this.closed = true;
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
-    this.global.clear();
+    // No global.clear(): p-queue never settles a cleared task, and the delivery loops awaiting one
+    // would hang shutdown. Queued tasks see `closed` and return without sending.
     await Promise.allSettled([...this.active.values()]);
   }
 
@@ -158,16 +159,19 @@ export class OutboxDispatcher {
       await this.paceTarget(key);
       if (this.closed) return;
       try {
-        await this.global.add(() => {
+        const sent = await this.global.add(async () => {
+          if (this.closed) return false;
           this.lastSentAt.set(key, Date.now());
-          return notifier.send({
+          await notifier.send({
             target,
             html: row.html,
             text: row.text,
             silent: row.silent,
             payload: row.payload,
           });
+          return true;
         });
+        if (!sent) return;
         outbox.markSent(row.id, clock.now());
       } catch (err) {
         if (this.closed) return;

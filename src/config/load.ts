@@ -26,6 +26,7 @@ export interface WardenConfig {
   readonly sessionsDir: string;
   readonly scan: WardenFile["scan"];
   readonly history: WardenFile["history"];
+  readonly workers: WardenFile["workers"];
   /** Per-company defaults from warden.json. */
   readonly defaults: CompanySettings;
   /** Companies that have an override file, with their merged settings. */
@@ -42,7 +43,7 @@ export function loadConfig(file: string, cwd = process.cwd()): WardenConfig {
   const abs = path.resolve(cwd, file);
   const raw = readJson(abs);
   const parsed = parseWith(wardenFileSchema, raw, abs);
-  const { sessionsDir, scan, history, $schema: _schema, ...defaults } = parsed;
+  const { sessionsDir, scan, history, workers, $schema: _schema, ...defaults } = parsed;
   assertThresholdOrder(defaults, abs);
 
   const companiesDir = path.join(path.dirname(abs), "companies");
@@ -67,6 +68,7 @@ export function loadConfig(file: string, cwd = process.cwd()): WardenConfig {
     sessionsDir: path.resolve(cwd, sessionsDir),
     scan,
     history,
+    workers,
     defaults: defaults as CompanySettings,
     companies,
   });
@@ -86,6 +88,9 @@ export function mergeCompany(defaults: CompanySettings, override: CompanyOverrid
     preKeyReserve: override.preKeyReserve ?? defaults.preKeyReserve,
     alerts: { ...defaults.alerts, ...override.alerts },
     telegram: { chatIds },
+    driver: override.driver ?? defaults.driver,
+    simulation: { ...defaults.simulation, ...override.simulation },
+    pairing: { ...defaults.pairing, ...override.pairing },
     mutedUntil: override.mutedUntil === undefined ? defaults.mutedUntil : override.mutedUntil,
   };
 }

@@ -35,6 +35,53 @@ const thresholdsShape = {
   fatal: fileCount("counted files considered fatal (alert repeated)"),
 };
 
+const SIMULATION_DEFAULTS = {
+  connectAfter: 200,
+  initialPreKeys: 30,
+  growPerMinute: 0,
+  disconnectAfter: null,
+  disconnectCode: 428,
+  recover: true,
+  pairAfter: null,
+};
+
+/** The scenario the simulated driver follows for a company. */
+const simulationSchema = z
+  .strictObject({
+    connectAfter: duration("time from socket start to open").default(200),
+    initialPreKeys: z
+      .int()
+      .min(0)
+      .max(2_000)
+      .default(30)
+      .meta({ description: "Pre-keys written on first start." }),
+    growPerMinute: z
+      .number()
+      .min(0)
+      .max(6_000)
+      .default(0)
+      .meta({ description: "Pre-keys added per minute while open." }),
+    disconnectAfter: z
+      .union([z.null(), duration("time open before the simulated disconnect")])
+      .default(null)
+      .meta({ description: "Close the socket this long after it opened (null: never)." }),
+    disconnectCode: z
+      .int()
+      .min(100)
+      .max(999)
+      .default(428)
+      .meta({ description: "DisconnectReason code of that close." }),
+    recover: z
+      .boolean()
+      .default(true)
+      .meta({ description: "false: every later connect fails with the same code." }),
+    pairAfter: z
+      .union([z.null(), duration("time a pairing takes")])
+      .default(null)
+      .meta({ description: "Without creds: show QR codes, then pair after this long (null: never)." }),
+  })
+  .meta({ description: "Simulated driver scenario." });
+
 /** Per-company keys as they appear in warden.json: every key has its default. */
 export const companyDefaultsSchema = z.strictObject({
   thresholds: z
@@ -75,6 +122,25 @@ export const companyDefaultsSchema = z.strictObject({
       chatIds: z.array(chatId).default([]).meta({ description: "Chats that receive this company's alerts." }),
     })
     .default({ chatIds: [] }),
+  driver: z
+    .enum(["baileys", "simulated"], { error: 'Expected "baileys" or "simulated"' })
+    .default("baileys")
+    .meta({
+      description:
+        'Connection driver: "baileys" (WhatsApp) or "simulated" (no network; WARDEN_DRIVER overrides).',
+    }),
+  simulation: simulationSchema.default(SIMULATION_DEFAULTS),
+  pairing: z
+    .strictObject({
+      phoneNumber: z
+        .union([
+          z.null(),
+          z.string().regex(/^\d{8,15}$/, { error: "Expected digits only, with the country code" }),
+        ])
+        .default(null)
+        .meta({ description: "Pair by phone-number code instead of QR (digits with country code)." }),
+    })
+    .default({ phoneNumber: null }),
   mutedUntil: z
     .union([z.null(), z.iso.datetime({ offset: true, error: "Expected an ISO date-time or null" })])
     .default(null)
@@ -102,6 +168,18 @@ export const companyOverrideSchema = z.strictObject({
       chatIds: z.array(chatId).optional().meta({ description: "Added to the global telegram.chatIds." }),
     })
     .optional(),
+  driver: z.enum(["baileys", "simulated"], { error: 'Expected "baileys" or "simulated"' }).optional(),
+  simulation: simulationSchema.partial().optional(),
+  pairing: z
+    .strictObject({
+      phoneNumber: z
+        .union([
+          z.null(),
+          z.string().regex(/^\d{8,15}$/, { error: "Expected digits only, with the country code" }),
+        ])
+        .optional(),
+    })
+    .optional(),
   mutedUntil: z
     .union([z.null(), z.iso.datetime({ offset: true, error: "Expected an ISO date-time or null" })])
     .transform((text) => (text === null ? null : Date.parse(text)))
@@ -126,6 +204,21 @@ export const wardenFileSchema = z.strictObject({
       keep: duration("how long the per-company count history is kept").default(30 * 86_400_000),
     })
     .default({ keep: 30 * 86_400_000 }),
+  workers: z
+    .strictObject({
+      instances: z.int().min(1).max(64).default(1).meta({ description: "warden-worker instances (pm2)." }),
+      heartbeatEvery: duration("worker heartbeat and lease renewal period").default(5_000),
+      leaseTtl: duration("a company lease lasts this long without renewal").default(30_000),
+      deadAfter: duration("a worker silent this long is declared dead and restarted").default(45_000),
+      controlPollEvery: duration("how often workers look for control requests").default(500),
+    })
+    .default({
+      instances: 1,
+      heartbeatEvery: 5_000,
+      leaseTtl: 30_000,
+      deadAfter: 45_000,
+      controlPollEvery: 500,
+    }),
   ...companyDefaultsSchema.shape,
 });
 

@@ -25,8 +25,11 @@ export type Category = (typeof CATEGORIES)[number];
 /** Counts per category. */
 export type CategoryCounts = Record<Category, number>;
 
-// Longest prefixes first: "sender-key-memory-" must win over "sender-key-".
+// The two commonest first (they share no prefix with the others); then longest prefixes first:
+// "sender-key-memory-" must win over "sender-key-".
 const PREFIXES: readonly (readonly [string, Category])[] = [
+  ["pre-key-", "pre-key"],
+  ["session-", "session"],
   ["app-state-sync-version-", "app-state-sync-version"],
   ["app-state-sync-key-", "app-state-sync-key"],
   ["sender-key-memory-", "sender-key-memory"],
@@ -35,8 +38,6 @@ const PREFIXES: readonly (readonly [string, Category])[] = [
   ["device-list-", "device-list"],
   ["sender-key-", "sender-key"],
   ["tctoken-", "tctoken"],
-  ["session-", "session"],
-  ["pre-key-", "pre-key"],
 ];
 
 /** The category of a file name in a company folder. */

@@ -9,14 +9,14 @@
  *   stats every file on every directory event; a folder watch costs one inotify watch and no stat.
  * If watching fails (ENOSPC, EMFILE...) the scanner reports it once and keeps working on scans only.
  */
-import { watch as fsWatch, type FSWatcher as NodeWatcher } from "node:fs";
-import { lstat, mkdir, readdir } from "node:fs/promises";
+import { watch as fsWatch, lstatSync, type FSWatcher as NodeWatcher } from "node:fs";
+import { mkdir, readdir } from "node:fs/promises";
 import path from "node:path";
 import { watch as chokidarWatch, type FSWatcher } from "chokidar";
 import type { Clock } from "../clock.js";
 import { isCompanyId } from "../config/company-id.js";
 import type { Logger } from "../logger.js";
-import { type CredsCache, type FolderSnapshot, scanFolder } from "./scan-folder.js";
+import { type CredsCache, type FolderSnapshot, scanFolderSync } from "./scan-folder.js";
 
 /** Something the operator should hear about once (not on every scan). */
 export interface ScannerReport {
@@ -40,8 +40,8 @@ export interface FleetScannerOptions {
   onReport(report: ScannerReport): void;
   /** false: scans only (tests, the CLI). Default true. */
   watch?: boolean;
-  /** Folders scanned at once during a full scan. */
-  concurrency?: number;
+  /** Folders scanned between two event-loop turns during a full scan. Default 25. */
+  batchSize?: number;
 }
 
 /** How the scanner currently learns about changes. */
@@ -130,7 +130,7 @@ export class FleetScanner {
       company,
       setTimeout(() => {
         this.pending.delete(company);
-        void this.scanOne(company);
+        this.scanOne(company);
       }, this.options.debounceMs),
     );
   }
@@ -163,18 +163,22 @@ export class FleetScanner {
         });
       }
     }
-    const snapshots: FolderSnapshot[] = [];
-    const queue = [...present];
-    const workers = Array.from(
-      { length: Math.min(this.options.concurrency ?? 16, queue.length) },
-      async () => {
-        for (let company = queue.shift(); company !== undefined; company = queue.shift()) {
-          const snapshot = await this.scanCompany(company);
-          if (typeof snapshot === "object") snapshots.push(snapshot);
-        }
-      },
-    );
-    await Promise.all(workers);
+    const scanned: { snapshot: FolderSnapshot; seq: number }[] = [];
+    const batch = this.options.batchSize ?? 25;
+    for (let i = 0; i < present.length; i += batch) {
+      for (const company of present.slice(i, i + batch)) {
+        const result = this.scanCompany(company, true);
+        if (typeof result === "object")
+          scanned.push({ snapshot: result, seq: this.scanSeq.get(company) ?? 0 });
+      }
+      // Let events, timers and the bot run between batches.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.closed) return;
+    }
+    // A folder rescanned by an event meanwhile has a newer snapshot already applied: keep that.
+    const snapshots = scanned
+      .filter(({ snapshot, seq }) => this.scanSeq.get(snapshot.company) === seq)
+      .map((s) => s.snapshot);
     if (this.closed) return;
     const presentSet = new Set(present);
     for (const company of [...this.known]) if (!presentSet.has(company)) this.forget(company);
@@ -183,8 +187,8 @@ export class FleetScanner {
     if (snapshots.length > 0) this.options.onSnapshots(snapshots);
   }
 
-  private async scanOne(company: string): Promise<void> {
-    const snapshot = await this.scanCompany(company);
+  private scanOne(company: string): void {
+    const snapshot = this.scanCompany(company);
     if (this.closed) return;
     if (typeof snapshot === "object") {
       this.noteCompany(company);
@@ -194,14 +198,17 @@ export class FleetScanner {
     }
   }
 
-  /** Scans one folder. A scan overtaken by a later one of the same folder is "stale" and dropped. */
-  private async scanCompany(company: string): Promise<FolderSnapshot | "gone" | "stale" | "failed"> {
-    const seq = (this.scanSeq.get(company) ?? 0) + 1;
-    this.scanSeq.set(company, seq);
+  /**
+   * Scans one folder (synchronously). Each scan gets a sequence number so that a full scan does not
+   * apply a snapshot older than one an event scan applied meanwhile. `listedAsDir`: the caller has
+   * just seen it as a real directory in sessionsDir (no need to lstat it again).
+   */
+  private scanCompany(company: string, listedAsDir = false): FolderSnapshot | "gone" | "failed" {
+    this.scanSeq.set(company, (this.scanSeq.get(company) ?? 0) + 1);
     const dir = path.join(this.options.sessionsDir, company);
     try {
-      const st = await lstat(dir);
-      if (!st.isDirectory()) {
+      const st = listedAsDir ? undefined : lstatSync(dir);
+      if (st && !st.isDirectory()) {
         if (st.isSymbolicLink()) {
           this.reportOnce(`symlink:${company}`, {
             kind: "irregular-entry",
@@ -210,8 +217,7 @@ export class FleetScanner {
         }
         return "gone";
       }
-      const snapshot = await scanFolder(dir, company, this.options.clock.now(), this.credsCache);
-      if (this.scanSeq.get(company) !== seq) return "stale";
+      const snapshot = scanFolderSync(dir, company, this.options.clock.now(), this.credsCache);
       for (const entry of snapshot.irregular) {
         this.reportOnce(`irregular:${company}/${entry.name}`, {
           kind: "irregular-entry",

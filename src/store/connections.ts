@@ -1,4 +1,8 @@
-/** Queries on connection_state (written by the workers, read by status). */
+/**
+ * Connection state as the workers report it: every transition is a row (company, from, to, code,
+ * message, at) and connection_state holds the current one, with `down_since` (when the company
+ * last left `open`) derived from the transitions as they are recorded.
+ */
 import type { Db } from "./db.js";
 
 /** A company's connection as the workers last reported it. */
@@ -7,17 +11,144 @@ export interface ConnectionRow {
   since: number;
   reason: string | null;
   code: number | null;
+  /** When the company last stopped being connected (null while open). */
+  downSince: number | null;
+}
+
+/** One recorded transition. */
+export interface TransitionRow {
+  id: number;
+  company: string;
+  from: string | null;
+  to: string;
+  code: number | null;
+  message: string | null;
+  holder: string | null;
+  at: number;
+}
+
+/** Current pairing material of a company. */
+export interface PairingRow {
+  qr: string | null;
+  qrAt: number | null;
+  pairingCode: string | null;
+  codeAt: number | null;
 }
 
 /** Typed connection-state queries. */
 export function createConnectionQueries(db: Db) {
-  const get = db.prepare<[string], ConnectionRow>(
-    "SELECT state, since, reason, code FROM connection_state WHERE company = ?",
+  const get = db.prepare<
+    [string],
+    { state: string; since: number; reason: string | null; code: number | null; down_since: number | null }
+  >("SELECT state, since, reason, code, down_since FROM connection_state WHERE company = ?");
+  const upsert = db.prepare(`
+    INSERT INTO connection_state (company, state, since, reason, code, updated_at, down_since) VALUES (?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (company) DO UPDATE SET state = excluded.state, since = excluded.since, reason = excluded.reason,
+      code = excluded.code, updated_at = excluded.updated_at, down_since = excluded.down_since`);
+  const insertTransition = db.prepare(
+    "INSERT INTO transitions (company, from_state, to_state, code, message, holder, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
   );
+  const transitionsAfter = db.prepare<
+    [number],
+    {
+      id: number;
+      company: string;
+      from_state: string | null;
+      to_state: string;
+      code: number | null;
+      message: string | null;
+      holder: string | null;
+      at: number;
+    }
+  >("SELECT * FROM transitions WHERE id > ? ORDER BY id");
+  const transitionsOf = db.prepare<
+    [string],
+    {
+      id: number;
+      company: string;
+      from_state: string | null;
+      to_state: string;
+      code: number | null;
+      message: string | null;
+      holder: string | null;
+      at: number;
+    }
+  >("SELECT * FROM transitions WHERE company = ? ORDER BY id");
+  const putQr = db.prepare(`
+    INSERT INTO pairing (company, qr, qr_at) VALUES (?, ?, ?)
+    ON CONFLICT (company) DO UPDATE SET qr = excluded.qr, qr_at = excluded.qr_at`);
+  const putCode = db.prepare(`
+    INSERT INTO pairing (company, pairing_code, code_at) VALUES (?, ?, ?)
+    ON CONFLICT (company) DO UPDATE SET pairing_code = excluded.pairing_code, code_at = excluded.code_at`);
+  const clearPairing = db.prepare("DELETE FROM pairing WHERE company = ?");
+  const getPairing = db.prepare<
+    [string],
+    { qr: string | null; qr_at: number | null; pairing_code: string | null; code_at: number | null }
+  >("SELECT qr, qr_at, pairing_code, code_at FROM pairing WHERE company = ?");
+
+  const toTransition = (r: {
+    id: number;
+    company: string;
+    from_state: string | null;
+    to_state: string;
+    code: number | null;
+    message: string | null;
+    holder: string | null;
+    at: number;
+  }): TransitionRow => ({
+    id: r.id,
+    company: r.company,
+    from: r.from_state,
+    to: r.to_state,
+    code: r.code,
+    message: r.message,
+    holder: r.holder,
+    at: r.at,
+  });
+
   return {
     /** The last reported connection state, or undefined when no worker has reported yet. */
     get(company: string): ConnectionRow | undefined {
-      return get.get(company);
+      const r = get.get(company);
+      return r
+        ? { state: r.state, since: r.since, reason: r.reason, code: r.code, downSince: r.down_since }
+        : undefined;
+    },
+    /** Records a transition and makes it the current state, in one transaction. */
+    transition(
+      t: { company: string; to: string; code: number | null; message: string | null; holder: string | null },
+      now: number,
+    ): void {
+      db.transaction(() => {
+        const current = get.get(t.company);
+        const from = current?.state ?? null;
+        const downSince =
+          t.to === "open" ? null : current ? (current.state === "open" ? now : current.down_since) : now;
+        insertTransition.run(t.company, from, t.to, t.code, t.message, t.holder, now);
+        upsert.run(t.company, t.to, now, t.message, t.code, now, downSince ?? (t.to === "open" ? null : now));
+        if (t.to === "open") clearPairing.run(t.company);
+      })();
+    },
+    /** Transitions recorded after id `after`, oldest first. */
+    transitionsAfter(after: number): TransitionRow[] {
+      return transitionsAfter.all(after).map(toTransition);
+    },
+    /** Every transition of one company, oldest first. */
+    transitionsOf(company: string): TransitionRow[] {
+      return transitionsOf.all(company).map(toTransition);
+    },
+    /** Stores the current QR string (it rotates). */
+    putQr(company: string, qr: string, now: number): void {
+      putQr.run(company, qr, now);
+    },
+    /** Stores the current pairing code. */
+    putPairingCode(company: string, code: string, now: number): void {
+      putCode.run(company, code, now);
+    },
+    /** Current pairing material, if any. */
+    pairing(company: string): PairingRow | undefined {
+      const r = getPairing.get(company);
+      return r ? { qr: r.qr, qrAt: r.qr_at, pairingCode: r.pairing_code, codeAt: r.code_at } : undefined;
     },
   };
 }

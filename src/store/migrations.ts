@@ -86,4 +86,80 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: "workers: leases, heartbeats, transitions, pairing, control requests",
+    sql: `
+      CREATE TABLE workers (
+        holder       TEXT PRIMARY KEY,
+        instance     INTEGER NOT NULL,
+        pid          INTEGER NOT NULL,
+        pm_id        INTEGER,
+        started_at   INTEGER NOT NULL,
+        heartbeat_at INTEGER NOT NULL,
+        status       TEXT NOT NULL DEFAULT 'alive',
+        status_at    INTEGER NOT NULL
+      );
+      CREATE TABLE leases (
+        company     TEXT PRIMARY KEY,
+        holder      TEXT NOT NULL,
+        pid         INTEGER NOT NULL,
+        acquired_at INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL
+      );
+      CREATE TABLE lease_history (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        company        TEXT NOT NULL,
+        holder         TEXT NOT NULL,
+        pid            INTEGER NOT NULL,
+        acquired_at    INTEGER NOT NULL,
+        released_at    INTEGER,
+        release_reason TEXT
+      );
+      CREATE INDEX lease_history_company ON lease_history (company, id);
+      CREATE TABLE transitions (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        company    TEXT NOT NULL,
+        from_state TEXT,
+        to_state   TEXT NOT NULL,
+        code       INTEGER,
+        message    TEXT,
+        holder     TEXT,
+        at         INTEGER NOT NULL
+      );
+      CREATE INDEX transitions_company ON transitions (company, id);
+      ALTER TABLE connection_state ADD COLUMN down_since INTEGER;
+      CREATE TABLE company_control (
+        company       TEXT PRIMARY KEY,
+        desired       TEXT NOT NULL DEFAULT 'run',
+        pairing_phone TEXT,
+        updated_at    INTEGER NOT NULL
+      );
+      CREATE TABLE pairing (
+        company      TEXT PRIMARY KEY,
+        qr           TEXT,
+        qr_at        INTEGER,
+        pairing_code TEXT,
+        code_at      INTEGER
+      );
+      CREATE TABLE control_requests (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        company      TEXT NOT NULL,
+        action       TEXT NOT NULL,
+        args         TEXT NOT NULL DEFAULT '{}',
+        requested_by TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        picked_at    INTEGER,
+        picked_by    TEXT,
+        done_at      INTEGER,
+        ok           INTEGER,
+        result       TEXT
+      );
+      CREATE INDEX control_pending ON control_requests (done_at, id);
+      CREATE TABLE cursors (
+        name  TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -2,9 +2,12 @@
 import { createAlertStateQueries } from "./alert-state.js";
 import { createCompanyQueries } from "./companies.js";
 import { createConnectionQueries } from "./connections.js";
+import { createControlQueries, createCursorQueries } from "./control.js";
 import { type Db, type OpenOptions, openDatabase } from "./db.js";
+import { createLeaseQueries } from "./leases.js";
 import { createOutboxQueries } from "./outbox.js";
 import { createProcessEventQueries } from "./process-events.js";
+import { createWorkerQueries } from "./workers.js";
 
 /** Every query set, plus the connection for transactions. */
 export interface Store {
@@ -14,6 +17,10 @@ export interface Store {
   readonly outbox: ReturnType<typeof createOutboxQueries>;
   readonly connections: ReturnType<typeof createConnectionQueries>;
   readonly events: ReturnType<typeof createProcessEventQueries>;
+  readonly leases: ReturnType<typeof createLeaseQueries>;
+  readonly workers: ReturnType<typeof createWorkerQueries>;
+  readonly control: ReturnType<typeof createControlQueries>;
+  readonly cursors: ReturnType<typeof createCursorQueries>;
   /** Runs `fn` in one transaction (synchronous only: an async fn would commit before its body runs). */
   transaction<T>(fn: () => T): T;
   /** Closes the connection; idempotent. */
@@ -30,6 +37,10 @@ export function openStore(file: string, options?: OpenOptions): Store {
     outbox: createOutboxQueries(db),
     connections: createConnectionQueries(db),
     events: createProcessEventQueries(db),
+    leases: createLeaseQueries(db),
+    workers: createWorkerQueries(db),
+    control: createControlQueries(db),
+    cursors: createCursorQueries(db),
     transaction: (fn) => db.transaction(fn)(),
     close: () => {
       if (db.open) db.close();

@@ -17,6 +17,7 @@ import type { FolderSnapshot } from "../fleet/scan-folder.js";
 import type { Logger } from "../logger.js";
 import type { NewOutboxMessage } from "../store/outbox.js";
 import type { Store } from "../store/store.js";
+import { type Restarter, restartThroughPm2, watchWorkers } from "./worker-watch.js";
 
 /** What the supervisor is built from. */
 export interface SupervisorOptions {
@@ -28,6 +29,8 @@ export interface SupervisorOptions {
   notifiers: ReadonlyMap<string, Notifier>;
   /** Scanner without file watching (reconcile only). */
   watch?: boolean;
+  /** How a dead worker is restarted (default: the pm2 API). */
+  restartWorker?: Restarter;
   dispatcher?: Partial<
     Pick<
       ConstructorParameters<typeof OutboxDispatcher>[0],
@@ -44,6 +47,7 @@ export class Supervisor {
   readonly dispatcher: OutboxDispatcher;
   private readonly log: Logger;
   private maintenanceTimer: NodeJS.Timeout | undefined;
+  private workerTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(options: SupervisorOptions) {
@@ -80,6 +84,34 @@ export class Supervisor {
     this.dispatcher.kick();
     await this.scanner.start();
     this.scheduleMaintenance();
+    this.scheduleWorkerWatch();
+  }
+
+  /** Checks worker heartbeats and connection transitions now; queues what needs telling. */
+  async checkWorkers(): Promise<void> {
+    const { store, clock } = this.options;
+    const notices = await watchWorkers(
+      store,
+      this.config,
+      clock,
+      this.log,
+      this.options.restartWorker ?? restartThroughPm2,
+    );
+    if (notices.length === 0 || this.closed) return;
+    store.transaction(() => {
+      for (const n of notices)
+        this.queueNotice(n.title, n.detail, { kind: n.kind, company: n.company }, n.company ?? undefined);
+    });
+    this.dispatcher.kick();
+  }
+
+  private scheduleWorkerWatch(): void {
+    if (this.closed) return;
+    this.workerTimer = setTimeout(() => {
+      void this.checkWorkers()
+        .catch((err) => this.log.error({ err }, "worker watch failed"))
+        .finally(() => this.scheduleWorkerWatch());
+    }, this.config.workers.heartbeatEvery);
   }
 
   /** Applies a new config: thresholds and chats at once, counts re-evaluated. sessionsDir needs a restart. */
@@ -117,6 +149,7 @@ export class Supervisor {
     if (this.closed) return;
     this.closed = true;
     if (this.maintenanceTimer) clearTimeout(this.maintenanceTimer);
+    if (this.workerTimer) clearTimeout(this.workerTimer);
     await this.scanner.close();
     await this.dispatcher.flush(flushMs);
     await this.dispatcher.close();

@@ -1,0 +1,93 @@
+/**
+ * The supervisor's eye on the workers: a worker silent for `workers.deadAfter` is marked dead,
+ * reported and restarted through pm2; connection transitions that need a human (replaced, QR
+ * required, forbidden, outdated client) are reported once each.
+ */
+import type { Clock } from "../clock.js";
+import { formatDuration } from "../config/duration.js";
+import type { WardenConfig } from "../config/load.js";
+import { describeError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { Store } from "../store/store.js";
+
+/** A notice for the operators. */
+export interface WatchNotice {
+  company: string | null;
+  kind: string;
+  title: string;
+  detail: string;
+}
+
+const HUMAN_NEEDED: Record<string, string> = {
+  replaced:
+    "another client took over this WhatsApp session (440). wa-warden stopped it instead of fighting in a loop; find the other client, then `warden start`.",
+  qr_required:
+    "WhatsApp logged this device out (401/411). A new pairing (QR or pairing code) is needed. Nothing was deleted.",
+  forbidden: "WhatsApp refused the session (403). Check the number; nothing was deleted.",
+  outdated_client: "WhatsApp says the client version is outdated (405): upgrade the baileys package.",
+};
+
+/** Restarts a pm2 process by pm_id (through the pm2 API). */
+export type Restarter = (pmId: number) => Promise<void>;
+
+/** Restarts a pm2 process through the pm2 API of the daemon this process runs under. */
+export const restartThroughPm2: Restarter = async (pmId) => {
+  // Loaded on demand: the pm2 API is large and only needed when a worker died.
+  const { default: pm2 } = await import("pm2");
+  await new Promise<void>((resolve, reject) => pm2.connect((err) => (err ? reject(err) : resolve())));
+  try {
+    await new Promise<void>((resolve, reject) => pm2.restart(pmId, (err) => (err ? reject(err) : resolve())));
+  } finally {
+    pm2.disconnect();
+  }
+};
+
+/** Looks at heartbeats and transitions; returns what should be reported. */
+export async function watchWorkers(
+  store: Store,
+  config: WardenConfig,
+  clock: Clock,
+  logger: Logger,
+  restart: Restarter,
+): Promise<WatchNotice[]> {
+  const notices: WatchNotice[] = [];
+  const now = clock.now();
+  for (const worker of store.workers.silentSince(now - config.workers.deadAfter)) {
+    store.workers.setStatus(worker.holder, "dead", now);
+    const silent = formatDuration(now - worker.heartbeatAt);
+    let action = "not running under pm2: restart it by hand";
+    if (worker.pmId !== null) {
+      try {
+        await restart(worker.pmId);
+        action = `restarted through pm2 (pm_id ${worker.pmId})`;
+      } catch (err) {
+        action = `pm2 restart of pm_id ${worker.pmId} failed: ${describeError(err)}`;
+      }
+    }
+    logger.error(
+      { holder: worker.holder, instance: worker.instance, silent },
+      `Worker silent for ${silent}: ${action}`,
+    );
+    notices.push({
+      company: null,
+      kind: "worker-dead",
+      title: `Worker ${worker.instance} is not responding`,
+      detail: `warden-worker ${worker.holder} sent no heartbeat for ${silent}; ${action}. Its companies are taken over when their leases expire (${formatDuration(config.workers.leaseTtl)}).`,
+    });
+  }
+  const cursor = store.cursors.get("transitions-alerted");
+  let last = cursor;
+  for (const t of store.connections.transitionsAfter(cursor)) {
+    last = t.id;
+    const detail = HUMAN_NEEDED[t.to];
+    if (!detail) continue;
+    notices.push({
+      company: t.company,
+      kind: `connection-${t.to}`,
+      title: `${t.company}: ${t.to.replace("_", " ")}${t.code ? ` (${t.code})` : ""}`,
+      detail: `${detail}${t.message ? ` Last message: ${t.message}.` : ""}`,
+    });
+  }
+  if (last !== cursor) store.cursors.set("transitions-alerted", last);
+  return notices;
+}

@@ -1,0 +1,99 @@
+/**
+ * Entry file of a warden-worker instance (pm2 runs `workers.instances` of them). Instance k owns
+ * the companies whose id hashes to k (NODE_APP_INSTANCE). SIGINT/SIGTERM: close every socket
+ * without logging out, flush creds, release leases, exit 0 within kill_timeout.
+ */
+import os from "node:os";
+import path from "node:path";
+import { systemClock } from "../clock.js";
+import { companySettings, loadConfig, type WardenConfig } from "../config/load.js";
+import { readEnv } from "../env.js";
+import { ConfigError, describeError, ErrorCodes, ExitCodes, exitCodeFor, WardenError } from "../errors.js";
+import { createLogger } from "../logger.js";
+import { openStore, type Store } from "../store/store.js";
+import { createBaileysDriver } from "./drivers/baileys.js";
+import type { Driver } from "./drivers/driver.js";
+import { createSimulatedDriver } from "./drivers/simulated.js";
+import { Worker } from "./worker.js";
+
+const env = readEnv(process.env);
+const instance = Number(process.env.NODE_APP_INSTANCE ?? 0);
+const logger = createLogger({ name: `warden-worker-${instance}`, secrets: [env.telegramToken] });
+
+let config: WardenConfig;
+let store: Store;
+try {
+  config = loadConfig(env.configFile);
+  if (!Number.isInteger(instance) || instance < 0 || instance >= config.workers.instances) {
+    throw new WardenError(
+      ErrorCodes.CONFIG_INVALID,
+      `NODE_APP_INSTANCE=${process.env.NODE_APP_INSTANCE} is outside workers.instances (${config.workers.instances}) in ${config.file}`,
+    );
+  }
+  store = openStore(path.join(env.home, "warden.db"));
+} catch (err) {
+  if (err instanceof ConfigError)
+    logger.fatal({ file: err.context.file, issues: err.issues, code: err.code }, err.message);
+  else logger.fatal({ err }, describeError(err));
+  process.exit(exitCodeFor(err));
+}
+
+const forcedDriver = process.env.WARDEN_DRIVER;
+if (forcedDriver !== undefined && forcedDriver !== "simulated" && forcedDriver !== "baileys") {
+  logger.fatal(`WARDEN_DRIVER must be "baileys" or "simulated", got ${JSON.stringify(forcedDriver)}`);
+  process.exit(ExitCodes.CONFIG);
+}
+const drivers: Record<"baileys" | "simulated", Driver> = {
+  baileys: createBaileysDriver(
+    process.env.WARDEN_WA_WS_URL ? { waWebSocketUrl: process.env.WARDEN_WA_WS_URL } : {},
+  ),
+  simulated: createSimulatedDriver((company) => companySettings(config, company).simulation),
+};
+
+const holder = `${os.hostname()}/${instance}/${process.pid}`;
+const worker = new Worker({
+  config,
+  store,
+  logger,
+  clock: systemClock,
+  instance,
+  instances: config.workers.instances,
+  holder,
+  pid: process.pid,
+  pmId: process.env.pm_id === undefined ? null : Number(process.env.pm_id),
+  driverFor: (_company, settings) =>
+    drivers[(forcedDriver as "baileys" | "simulated" | undefined) ?? settings.driver],
+});
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, "Stopping: closing sockets (no logout), flushing creds, releasing leases");
+  try {
+    await worker.close();
+    store.close();
+    logger.info("Stopped");
+    process.exit(ExitCodes.OK);
+  } catch (err) {
+    logger.error({ err }, `Error while stopping: ${describeError(err)}`);
+    process.exit(ExitCodes.FAILURE);
+  }
+}
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("message", (msg) => {
+  if (msg === "shutdown") void shutdown("shutdown message");
+});
+process.on("unhandledRejection", (reason) =>
+  logger.error({ err: reason }, `Unhandled rejection: ${describeError(reason)}`),
+);
+
+try {
+  await worker.start();
+  logger.info({ holder, companies: worker.companies }, "Ready");
+  process.send?.("ready");
+} catch (err) {
+  logger.fatal({ err }, `Start-up failed: ${describeError(err)}`);
+  process.exit(exitCodeFor(err) || ExitCodes.FAILURE);
+}

@@ -1,0 +1,21 @@
+/** Reads creds.json for facts the worker needs before opening a socket. It never writes it. */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+
+/** True when the folder's creds.json exists and says the device is registered (paired). */
+export async function readCredsRegistered(dir: string): Promise<boolean> {
+  try {
+    const creds = JSON.parse(await readFile(path.join(dir, "creds.json"), "utf8")) as {
+      registered?: boolean;
+      me?: unknown;
+    };
+    return creds.registered === true || (creds.me !== undefined && creds.me !== null);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw new Error(`creds.json in ${dir} cannot be read: ${describe(err)}`);
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,272 @@
+/**
+ * A warden-worker instance: owns the companies whose id hashes to its instance number, holds a
+ * lease per company it connects (one socket per company, ever), heartbeats, and answers control
+ * requests. Everything it learns goes to SQLite.
+ */
+import { readdir } from "node:fs/promises";
+import path from "node:path";
+import type { Clock } from "../clock.js";
+import { isCompanyId } from "../config/company-id.js";
+import { companySettings, type WardenConfig } from "../config/load.js";
+import type { CompanySettings } from "../config/schema.js";
+import { describeError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { ControlRequest } from "../store/control.js";
+import type { Store } from "../store/store.js";
+import { CompanySession } from "./company-session.js";
+import { type BackoffSettings, ownerInstance } from "./disconnect-policy.js";
+import type { Driver } from "./drivers/driver.js";
+import { readCredsRegistered } from "./read-creds.js";
+
+/** What a worker is built from. */
+export interface WorkerOptions {
+  config: WardenConfig;
+  store: Store;
+  logger: Logger;
+  clock: Clock;
+  /** This instance (NODE_APP_INSTANCE) and how many there are. */
+  instance: number;
+  instances: number;
+  /** Unique id of this process (host/instance/pid). */
+  holder: string;
+  pid: number;
+  pmId: number | null;
+  /** The driver for a company's settings. */
+  driverFor(company: string, settings: CompanySettings): Driver;
+  backoff?: BackoffSettings;
+}
+
+/** The worker. */
+export class Worker {
+  private readonly options: WorkerOptions;
+  private readonly sessions = new Map<string, CompanySession>();
+  private readonly log: Logger;
+  private timer: NodeJS.Timeout | undefined;
+  private lastBeat = 0;
+  private ticking: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(options: WorkerOptions) {
+    this.options = options;
+    this.log = options.logger.child({ component: "worker", instance: options.instance });
+  }
+
+  /** Companies this worker holds a session for. */
+  get companies(): string[] {
+    return [...this.sessions.keys()].sort();
+  }
+
+  /** The session of a company (tests, status). */
+  session(company: string): CompanySession | undefined {
+    return this.sessions.get(company);
+  }
+
+  /** True when this instance owns `company`. */
+  owns(company: string): boolean {
+    return ownerInstance(company, this.options.instances) === this.options.instance;
+  }
+
+  /** Registers, connects the owned companies, then ticks (control requests, heartbeat). */
+  async start(): Promise<void> {
+    const { store, clock, holder, instance, pid, pmId } = this.options;
+    store.workers.register({ holder, instance, pid, pmId }, clock.now());
+    await this.heartbeat();
+    this.schedule();
+  }
+
+  /** Closes every socket (no logout), flushes creds, releases leases. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.ticking?.catch(() => undefined);
+    const { store, clock, holder } = this.options;
+    await Promise.all(
+      [...this.sessions.values()].map(async (session) => {
+        await session
+          .stop("worker stopping", "offline")
+          .catch((err) => this.log.error({ err }, "close failed"));
+        store.leases.release(session.company, holder, clock.now(), "worker stopped");
+      }),
+    );
+    this.sessions.clear();
+    store.workers.setStatus(holder, "stopped", clock.now());
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    this.timer = setTimeout(() => {
+      this.ticking = this.tick()
+        .catch((err) => this.log.error({ err }, `worker tick failed: ${describeError(err)}`))
+        .finally(() => {
+          this.ticking = undefined;
+          this.schedule();
+        });
+    }, this.options.config.workers.controlPollEvery);
+  }
+
+  private async tick(): Promise<void> {
+    await this.handleControlRequests();
+    if (this.options.clock.now() - this.lastBeat >= this.options.config.workers.heartbeatEvery)
+      await this.heartbeat();
+  }
+
+  /** Heartbeat, lease renewal, and reconciliation with the folders on disk. */
+  async heartbeat(): Promise<void> {
+    const { store, clock, holder, config } = this.options;
+    const now = clock.now();
+    this.lastBeat = now;
+    if (!store.workers.heartbeat(holder, now)) {
+      // Declared dead by the supervisor (we were too slow): register again; leases decide the rest.
+      store.workers.register(
+        { holder, instance: this.options.instance, pid: this.options.pid, pmId: this.options.pmId },
+        now,
+      );
+    }
+    for (const session of [...this.sessions.values()]) {
+      if (!store.leases.renew(session.company, holder, now, config.workers.leaseTtl)) {
+        this.log.error(
+          { company: session.company },
+          "Lease lost: closing the socket at once (one socket per company)",
+        );
+        this.sessions.delete(session.company);
+        await session.stop("lease lost", "offline");
+      }
+    }
+    await this.reconcile();
+  }
+
+  private async ownedFolders(): Promise<string[]> {
+    const entries = await readdir(this.options.config.sessionsDir, { withFileTypes: true }).catch(
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === "ENOENT") return [];
+        throw err;
+      },
+    );
+    return entries
+      .filter((e) => e.isDirectory() && isCompanyId(e.name) && this.owns(e.name))
+      .map((e) => e.name);
+  }
+
+  private async reconcile(): Promise<void> {
+    if (this.closed) return;
+    const owned = new Set(await this.ownedFolders());
+    const { store, clock, holder } = this.options;
+    for (const [company, session] of this.sessions) {
+      if (!owned.has(company)) {
+        this.sessions.delete(company);
+        await session.stop("company folder removed", "offline");
+        store.leases.release(company, holder, clock.now(), "folder removed");
+      }
+    }
+    for (const company of owned) {
+      if (this.closed) return;
+      if (this.sessions.has(company)) continue;
+      const desired = store.control.desired(company);
+      if (desired.desired === "stop") continue;
+      await this.connect(company, "start", desired.pairingPhone);
+    }
+  }
+
+  /** Takes the lease and starts a session; false when another worker holds the company. */
+  private async connect(company: string, message: string, pairingPhone: string | null): Promise<boolean> {
+    const { store, clock, holder, pid, config } = this.options;
+    if (!store.leases.acquire(company, holder, pid, clock.now(), config.workers.leaseTtl)) return false;
+    const settings = companySettings(config, company);
+    const session = new CompanySession({
+      company,
+      dir: path.join(config.sessionsDir, company),
+      driver: this.options.driverFor(company, settings),
+      logger: this.options.logger.child({ company }),
+      store,
+      clock,
+      holder,
+      backoff: this.options.backoff,
+      pairingPhone: pairingPhone ?? settings.pairing.phoneNumber,
+    });
+    this.sessions.set(company, session);
+    await session.start(message);
+    return true;
+  }
+
+  private async handleControlRequests(): Promise<void> {
+    const { store, clock, holder } = this.options;
+    for (const request of store.control.pending()) {
+      if (this.closed || !this.owns(request.company)) continue;
+      if (!store.control.pick(request.id, holder, clock.now())) continue;
+      let ok = true;
+      let result: string;
+      try {
+        result = await this.execute(request);
+      } catch (err) {
+        ok = false;
+        result = describeError(err);
+      }
+      this.log.info({ company: request.company, action: request.action, ok, requestId: request.id }, result);
+      store.control.finish(request.id, ok, result, clock.now());
+    }
+  }
+
+  private async execute(request: ControlRequest): Promise<string> {
+    const { store, clock, holder, config } = this.options;
+    const { company, action } = request;
+    const owned = await this.ownedFolders();
+    if (!owned.includes(company))
+      throw new Error(`Unknown company ${JSON.stringify(company)}: no folder in ${config.sessionsDir}`);
+    const session = this.sessions.get(company);
+    const now = clock.now();
+    switch (action) {
+      case "stop": {
+        store.control.setDesired(company, "stop", null, now);
+        if (!session) return `${company} was not connected; it stays stopped`;
+        this.sessions.delete(company);
+        await session.stop(`stopped by ${request.requestedBy}`);
+        store.leases.release(company, holder, clock.now(), "stopped");
+        return `${company} stopped (no logout); it stays stopped until started`;
+      }
+      case "start": {
+        store.control.setDesired(company, "run", store.control.desired(company).pairingPhone, now);
+        if (session?.active) return `${company} is already ${session.state}`;
+        if (session) {
+          await session.start(`started by ${request.requestedBy}`);
+          return `${company} starting`;
+        }
+        if (!(await this.connect(company, `started by ${request.requestedBy}`, null))) {
+          throw new Error(`${company} is held by another worker (lease); not starting a second socket`);
+        }
+        return `${company} starting`;
+      }
+      case "reconnect": {
+        store.control.setDesired(company, "run", store.control.desired(company).pairingPhone, now);
+        if (!session) {
+          if (!(await this.connect(company, `reconnect by ${request.requestedBy}`, null))) {
+            throw new Error(`${company} is held by another worker (lease); not starting a second socket`);
+          }
+          return `${company} connecting`;
+        }
+        await session.reconnect(`reconnect by ${request.requestedBy}`);
+        return `${company} reconnecting`;
+      }
+      case "pair": {
+        const phone = typeof request.args.phone === "string" ? request.args.phone : null;
+        if (await readCredsRegistered(path.join(config.sessionsDir, company))) {
+          throw new Error(
+            `${company} is already paired (creds.json is registered); a new pairing needs its creds.json moved aside into a backup first`,
+          );
+        }
+        store.control.setDesired(company, "run", phone, now);
+        if (session) {
+          await session.stop(`pairing requested by ${request.requestedBy}`);
+          this.sessions.delete(company);
+          store.leases.release(company, holder, clock.now(), "re-pairing");
+        }
+        if (!(await this.connect(company, `pairing requested by ${request.requestedBy}`, phone))) {
+          throw new Error(`${company} is held by another worker (lease)`);
+        }
+        return phone
+          ? `${company} pairing by code for ${phone}`
+          : `${company} pairing: QR available in status`;
+      }
+    }
+  }
+}
