@@ -1,7 +1,28 @@
 // pm2 ecosystem of wa-warden. `npm start` builds and runs `pm2 start ecosystem.config.cjs` with the
 // pm2 from node_modules. Environment (TELEGRAM_BOT_TOKEN, WARDEN_CONFIG, WARDEN_HOME...) is taken from
 // the shell that starts pm2.
+const fs = require("node:fs");
 const path = require("node:path");
+
+/** workers.instances from the warden.json in force (WARDEN_CONFIG or config/warden.json). */
+function workerInstances() {
+  const file = path.resolve(__dirname, process.env.WARDEN_CONFIG ?? path.join("config", "warden.json"));
+  let config;
+  try {
+    config = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new Error(
+      `ecosystem.config.cjs: cannot read ${file}: ${err.message} (run: npm run warden -- config check)`,
+    );
+  }
+  const n = config.workers?.instances ?? 1;
+  if (!Number.isInteger(n) || n < 1 || n > 64) {
+    throw new Error(
+      `ecosystem.config.cjs: workers.instances in ${file} must be a whole number 1-64, got ${JSON.stringify(n)}`,
+    );
+  }
+  return n;
+}
 
 module.exports = {
   apps: [
@@ -23,6 +44,24 @@ module.exports = {
       time: true,
       env: { NODE_ENV: "production" },
     },
-    // warden-worker (Baileys connections, N instances) joins here: see issue "Workers".
+    {
+      name: "warden-worker",
+      script: path.join(__dirname, "dist", "worker", "main.js"),
+      cwd: __dirname,
+      // Fork mode, N instances: pm2 numbers them with NODE_APP_INSTANCE (0..N-1); instance k owns
+      // the companies whose id hashes to k. Leases in SQLite make sure no company is held twice.
+      exec_mode: "fork",
+      instances: workerInstances(),
+      instance_var: "NODE_APP_INSTANCE",
+      wait_ready: true,
+      listen_timeout: 60_000,
+      // SIGINT: close every socket without logging out, flush creds, release leases.
+      kill_timeout: 15_000,
+      exp_backoff_restart_delay: 200,
+      stop_exit_codes: [78],
+      max_memory_restart: "1G",
+      time: true,
+      env: { NODE_ENV: "production" },
+    },
   ],
 };

@@ -19,7 +19,10 @@ export interface CompanyStatus {
   files: { total: number; counted: number; byCategory: Record<string, number> };
   level: string;
   creds: string;
-  connection: { state: string; since: number | null; reason: string | null };
+  connection: { state: string; since: number | null; reason: string | null; downSince: number | null };
+  /** The current pairing QR string, while pairing. */
+  qr?: string;
+  pairingCode?: string;
 }
 
 /** Scans the folders now and joins what the workers reported. */
@@ -58,17 +61,33 @@ export async function collectStatus(
     const settings = companySettings(config, id);
     const counted = countedFiles(snapshot, resolvePreKeyReserve(settings.preKeyReserve));
     const connection = store?.connections.get(id);
+    const pairing = store?.connections.pairing(id);
     out.push({
+      ...(pairing?.qr ? { qr: pairing.qr } : {}),
+      ...(pairing?.pairingCode ? { pairingCode: pairing.pairingCode } : {}),
       id,
       files: { total: snapshot.total, counted, byCategory: snapshot.byCategory },
       level: levelFor(counted, settings.thresholds),
       creds: snapshot.creds.state,
       connection: connection
-        ? { state: connection.state, since: connection.since, reason: connection.reason }
-        : { state: "unknown", since: null, reason: null },
+        ? {
+            state: connection.state,
+            since: connection.since,
+            reason: connection.reason,
+            downSince: connection.downSince,
+          }
+        : { state: "unknown", since: null, reason: null, downSince: null },
     });
   }
   return out;
+}
+
+function describeConnection(c: CompanyStatus["connection"], now: number): string {
+  if (c.since === null) return c.state;
+  const base = `${c.state} for ${formatDuration(now - c.since)}`;
+  if (c.downSince !== null && c.downSince < c.since)
+    return `${base} (down ${formatDuration(now - c.downSince)})`;
+  return base;
 }
 
 /** Human-readable table of the status. */
@@ -94,6 +113,9 @@ export function renderStatusTable(rows: CompanyStatus[], now: number, detailed: 
   const table = [fmt(header), ...lines.map(fmt)];
   if (detailed) {
     for (const r of rows) {
+      if (r.connection.reason) table.push("", `${r.id} connection: ${r.connection.reason}`);
+      if (r.qr) table.push(`${r.id} pairing QR: ${r.qr}`);
+      if (r.pairingCode) table.push(`${r.id} pairing code: ${r.pairingCode}`);
       table.push("", `${r.id} by category:`);
       for (const c of CATEGORIES)
         if ((r.files.byCategory[c] ?? 0) > 0) table.push(`  ${c.padEnd(24)}${r.files.byCategory[c]}`);
