@@ -3,6 +3,9 @@
  * fixFileName (`/` -> `__`, `:` -> `-`), plus creds.json.
  */
 
+/** Prefix of the worker's atomic-write temp files: transient, never counted. */
+export const ATOMIC_TMP_PREFIX = ".warden-tmp-";
+
 /** Every category, in display order. */
 export const CATEGORIES = [
   "creds",

@@ -8,7 +8,7 @@
  */
 import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import type { CategoryCounts } from "./classify-file.js";
+import { ATOMIC_TMP_PREFIX, type CategoryCounts } from "./classify-file.js";
 import { tallyFiles } from "./count-files.js";
 
 /** State of a folder's creds.json. */
@@ -62,6 +62,8 @@ export function scanFolderSync(
   const irregular: IrregularEntry[] = [];
   let credsIsFile = false;
   for (const entry of entries) {
+    // An atomic write in flight (temp file before its rename): not a key file.
+    if (entry.name.startsWith(ATOMIC_TMP_PREFIX)) continue;
     if (entry.isFile()) {
       names.push(entry.name);
       if (entry.name === "creds.json") credsIsFile = true;
