@@ -56,7 +56,7 @@ module.exports = {
       wait_ready: true,
       listen_timeout: 60_000,
       // SIGINT: close every socket without logging out, flush creds, release leases.
-      kill_timeout: 15_000,
+      kill_timeout: Number(process.env.WARDEN_WORKER_KILL_TIMEOUT_MS ?? 15_000),
       exp_backoff_restart_delay: 200,
       stop_exit_codes: [78],
       max_memory_restart: "1G",

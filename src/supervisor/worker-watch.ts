@@ -52,11 +52,33 @@ export async function watchWorkers(
 ): Promise<WatchNotice[]> {
   const notices: WatchNotice[] = [];
   const now = clock.now();
+  const everyWorker = store.workers.list();
   for (const worker of store.workers.silentSince(now - config.workers.deadAfter)) {
     store.workers.setStatus(worker.holder, "dead", now);
+    // Its companies are not connected any more as far as anyone can tell: say so until a
+    // worker takes their leases over (a dead worker's "open" would be a lie in status).
+    for (const company of store.leases.heldBy(worker.holder)) {
+      store.connections.transition(
+        {
+          company,
+          to: "offline",
+          code: null,
+          message: `worker ${worker.holder} not responding`,
+          holder: null,
+        },
+        now,
+      );
+    }
     const silent = formatDuration(now - worker.heartbeatAt);
+    // pm2 may already have replaced a crashed process: restarting "its" pm_id would kill the
+    // healthy newcomer.
+    const successor = everyWorker.find(
+      (w) => w.instance === worker.instance && w.startedAt > worker.startedAt && w.status === "alive",
+    );
     let action = "not running under pm2: restart it by hand";
-    if (worker.pmId !== null) {
+    if (successor) {
+      action = `already replaced by ${successor.holder}`;
+    } else if (worker.pmId !== null) {
       try {
         await restart(worker.pmId);
         action = `restarted through pm2 (pm_id ${worker.pmId})`;
