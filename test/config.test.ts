@@ -72,6 +72,7 @@ describe("loadConfig", () => {
       telegram: { chatIds: [] },
       driver: "baileys",
       simulation: {
+        connect: true,
         connectAfter: 200,
         initialPreKeys: 30,
         growPerMinute: 0,
@@ -482,7 +483,7 @@ describe.concurrent("warden CLI (child processes)", () => {
         },
         level: "warning",
         creds: "ok",
-        connection: { state: "close", since: 1_700_000_000_000, reason: "loggedOut" },
+        connection: { state: "close", since: 1_700_000_000_000, reason: "loggedOut", downSince: null },
       },
       {
         id: "beta",
@@ -493,7 +494,7 @@ describe.concurrent("warden CLI (child processes)", () => {
         },
         level: "ok",
         creds: "ok",
-        connection: { state: "unknown", since: null, reason: null },
+        connection: { state: "unknown", since: null, reason: null, downSince: null },
       },
     ]);
 

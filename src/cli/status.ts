@@ -85,7 +85,7 @@ export async function collectStatus(
 function describeConnection(c: CompanyStatus["connection"], now: number): string {
   if (c.since === null) return c.state;
   const base = `${c.state} for ${formatDuration(now - c.since)}`;
-  if (c.downSince !== null && c.downSince < c.since)
+  if (c.downSince !== null && c.since - c.downSince >= 1_000)
     return `${base} (down ${formatDuration(now - c.downSince)})`;
   return base;
 }
@@ -100,9 +100,7 @@ export function renderStatusTable(rows: CompanyStatus[], now: number, detailed: 
     String(r.files.counted),
     r.level,
     r.creds,
-    r.connection.since === null
-      ? r.connection.state
-      : `${r.connection.state} for ${formatDuration(now - r.connection.since)}`,
+    describeConnection(r.connection, now),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? "").length)));
   const fmt = (cells: string[]) =>

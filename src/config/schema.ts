@@ -36,6 +36,7 @@ const thresholdsShape = {
 };
 
 const SIMULATION_DEFAULTS = {
+  connect: true,
   connectAfter: 200,
   initialPreKeys: 30,
   growPerMinute: 0,
@@ -48,6 +49,10 @@ const SIMULATION_DEFAULTS = {
 /** The scenario the simulated driver follows for a company. */
 const simulationSchema = z
   .strictObject({
+    connect: z
+      .boolean()
+      .default(true)
+      .meta({ description: "false: every connect fails with disconnectCode (a company that stays down)." }),
     connectAfter: duration("time from socket start to open").default(200),
     initialPreKeys: z
       .int()

@@ -82,8 +82,8 @@ async function startSimulatedSocket(
 
   if (creds.nextPreKeyId <= 1 && scenario.initialPreKeys > 0) await addPreKeys(scenario.initialPreKeys);
 
-  if (runtime.brokenCode !== undefined) {
-    const code = runtime.brokenCode;
+  if (runtime.brokenCode !== undefined || !scenario.connect) {
+    const code = runtime.brokenCode ?? scenario.disconnectCode;
     later(scenario.connectAfter, () => closeWith(code, "simulated: the session is still failing"));
   } else if (!creds.registered) {
     let round = 0;

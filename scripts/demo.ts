@@ -1,0 +1,157 @@
+/**
+ * `npm run demo`: builds ./demo with ten simulated companies in different conditions (healthy,
+ * pre-keys growing, disconnected for 20 minutes, logged out, replaced, pairing...) and starts the
+ * pm2 ecosystem on it with the simulated driver. No network, no WhatsApp account needed.
+ *   status: WARDEN_CONFIG=demo/config/warden.json WARDEN_HOME=demo/data npm run warden -- status
+ *   stop:   npm stop
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { openStore } from "../src/store/store.js";
+import { useAtomicMultiFileAuthState } from "../src/worker/auth-state.js";
+
+const root = path.resolve(import.meta.dirname, "..");
+const demo = path.join(root, "demo");
+const sessions = path.join(demo, "sessions");
+const configDir = path.join(demo, "config");
+const home = path.join(demo, "data");
+
+/** Scenario per company: simulation settings, and whether it starts paired. */
+const companies: Record<
+  string,
+  { paired: boolean; preKeys: number; simulation: Record<string, unknown>; note: string }
+> = {
+  "bakery-healthy": { paired: true, preKeys: 40, simulation: {}, note: "connected, 40 pre-keys" },
+  "clinic-healthy": { paired: true, preKeys: 90, simulation: {}, note: "connected, 90 pre-keys" },
+  "garage-growing": {
+    paired: true,
+    preKeys: 110,
+    simulation: { growPerMinute: 20 },
+    note: "pre-keys growing 20/min: monitor, then warning",
+  },
+  "hotel-warning": { paired: true, preKeys: 155, simulation: {}, note: "155 files: warning alert at start" },
+  "shop-critical": {
+    paired: true,
+    preKeys: 185,
+    simulation: {},
+    note: "185 files: critical alert, repeated",
+  },
+  "taxi-down-20m": {
+    paired: true,
+    preKeys: 60,
+    simulation: { connect: false, disconnectCode: 428 },
+    note: "disconnected for 20 minutes, reconnecting with backoff",
+  },
+  "dentist-flaky": {
+    paired: true,
+    preKeys: 50,
+    simulation: { disconnectAfter: "45s", disconnectCode: 428, recover: true },
+    note: "drops every 45 s (428) and recovers",
+  },
+  "florist-loggedout": {
+    paired: true,
+    preKeys: 70,
+    simulation: { disconnectAfter: "3s", disconnectCode: 401, recover: false },
+    note: "logged out (401): QR required, nothing deleted",
+  },
+  "gym-replaced": {
+    paired: true,
+    preKeys: 70,
+    simulation: { disconnectAfter: "5s", disconnectCode: 440, recover: false },
+    note: "another client took the session (440): stopped, no loop",
+  },
+  "newco-pairing": { paired: false, preKeys: 0, simulation: {}, note: "no creds yet: pairing, QR in status" },
+};
+
+async function main(): Promise<void> {
+  if (existsSync(demo)) {
+    const pm2 = path.join(root, "node_modules", ".bin", "pm2");
+    try {
+      execFileSync(pm2, ["delete", "ecosystem.config.cjs"], { cwd: root, stdio: "ignore" });
+    } catch {
+      // Nothing was running: fine.
+    }
+    rmSync(demo, { recursive: true, force: true });
+  }
+  mkdirSync(path.join(configDir, "companies"), { recursive: true });
+  writeFileSync(
+    path.join(configDir, "warden.json"),
+    `${JSON.stringify(
+      {
+        $schema: "../../config/warden.schema.json",
+        sessionsDir: sessions,
+        driver: "simulated",
+        // The simulated folders hold a few dozen pre-keys, not Baileys v7's 812: count every file.
+        preKeyReserve: 0,
+        workers: { instances: 2, heartbeatEvery: "2s", leaseTtl: "10s", deadAfter: "15s" },
+        alerts: { remindEvery: "10m", hysteresis: 10 },
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  for (const [company, spec] of Object.entries(companies)) {
+    writeFileSync(
+      path.join(configDir, "companies", `${company}.json`),
+      `${JSON.stringify({ simulation: { initialPreKeys: spec.preKeys, ...spec.simulation } }, null, 2)}\n`,
+    );
+    const dir = path.join(sessions, company);
+    mkdirSync(dir, { recursive: true });
+    if (spec.paired) {
+      const { state, saveCreds, flush } = await useAtomicMultiFileAuthState(dir);
+      state.creds.registered = true;
+      state.creds.me = {
+        id: `55119${String(Math.abs(hash(company))).slice(0, 8)}:1@s.whatsapp.net`,
+        name: company,
+      };
+      await saveCreds();
+      await flush();
+    }
+  }
+  // "Disconnected for 20 minutes": the history a worker would have recorded before this start.
+  const store = openStore(path.join(home, "warden.db"));
+  const twentyMinutesAgo = Date.now() - 20 * 60_000;
+  store.connections.transition(
+    {
+      company: "taxi-down-20m",
+      to: "reconnecting",
+      code: 428,
+      message: "connection closed (before the demo)",
+      holder: null,
+    },
+    twentyMinutesAgo,
+  );
+  store.close();
+
+  const env = {
+    ...process.env,
+    WARDEN_CONFIG: path.join(configDir, "warden.json"),
+    WARDEN_HOME: home,
+    WARDEN_DRIVER: "simulated",
+  };
+  execFileSync("npm", ["run", "build"], { cwd: root, stdio: "inherit" });
+  execFileSync(path.join(root, "node_modules", ".bin", "pm2"), ["start", "ecosystem.config.cjs"], {
+    cwd: root,
+    env,
+    stdio: "inherit",
+  });
+  console.log("\nDemo fleet started (simulated driver, no network):");
+  for (const [company, spec] of Object.entries(companies))
+    console.log(`  ${company.padEnd(20)} ${spec.note}`);
+  console.log(
+    `\nWatch it:  WARDEN_CONFIG=demo/config/warden.json WARDEN_HOME=demo/data npm run warden -- status`,
+  );
+  console.log(
+    "Alerts:    npx pm2 logs warden-supervisor   (set TELEGRAM_BOT_TOKEN to send them to Telegram)",
+  );
+  console.log("Stop:      npm stop");
+}
+
+function hash(text: string): number {
+  let h = 7;
+  for (const ch of text) h = (h * 31 + ch.charCodeAt(0)) | 0;
+  return h;
+}
+
+await main();
