@@ -5,10 +5,19 @@ import { formatDuration } from "../config/duration.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
 import type { CompanySettings } from "../config/schema.js";
 
+const asDuration = (ms: number) => formatDuration(ms).replace(/ /g, "");
+
 /** Settings with durations and dates back in their written form. */
 function displaySettings(settings: CompanySettings) {
+  const sim = settings.simulation;
   return {
     ...settings,
+    simulation: {
+      ...sim,
+      connectAfter: asDuration(sim.connectAfter),
+      disconnectAfter: sim.disconnectAfter === null ? null : asDuration(sim.disconnectAfter),
+      pairAfter: sim.pairAfter === null ? null : asDuration(sim.pairAfter),
+    },
     alerts: {
       ...settings.alerts,
       remindEvery: formatDuration(settings.alerts.remindEvery).replace(/ /g, ""),
@@ -35,7 +44,14 @@ export function effectiveConfig(config: WardenConfig, company?: string): Record<
       reconcileEvery: formatDuration(config.scan.reconcileEvery).replace(/ /g, ""),
       debounce: formatDuration(config.scan.debounce),
     },
-    history: { keep: formatDuration(config.history.keep).replace(/ /g, "") },
+    history: { keep: asDuration(config.history.keep) },
+    workers: {
+      instances: config.workers.instances,
+      heartbeatEvery: asDuration(config.workers.heartbeatEvery),
+      leaseTtl: asDuration(config.workers.leaseTtl),
+      deadAfter: asDuration(config.workers.deadAfter),
+      controlPollEvery: asDuration(config.workers.controlPollEvery),
+    },
     defaults: displaySettings(config.defaults),
     companies: Object.fromEntries([...config.companies].map(([id, s]) => [id, displaySettings(s)])),
   };

@@ -1,6 +1,7 @@
 /** Reads creds.json for facts the worker needs before opening a socket. It never writes it. */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { describeError } from "../errors.js";
 
 /** True when the folder's creds.json exists and says the device is registered (paired). */
 export async function readCredsRegistered(dir: string): Promise<boolean> {
@@ -12,10 +13,6 @@ export async function readCredsRegistered(dir: string): Promise<boolean> {
     return creds.registered === true || (creds.me !== undefined && creds.me !== null);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw new Error(`creds.json in ${dir} cannot be read: ${describe(err)}`);
+    throw new Error(`creds.json in ${dir} cannot be read: ${describeError(err)}`);
   }
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
