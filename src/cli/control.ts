@@ -2,9 +2,7 @@
  * `warden reconnect|stop|start|pair <company>`: a control request through SQLite, picked up by the
  * worker that owns the company (within about a second) and acknowledged with a result.
  */
-import { existsSync } from "node:fs";
-import path from "node:path";
-import { assertCompanyId } from "../config/company-id.js";
+import { assertCompanyFolder } from "../config/company-id.js";
 import type { WardenConfig } from "../config/load.js";
 import { ErrorCodes, WardenError } from "../errors.js";
 import type { ControlAction, ControlRequest } from "../store/control.js";
@@ -19,14 +17,7 @@ export async function runControl(
   args: Record<string, unknown>,
   timeoutMs: number,
 ): Promise<ControlRequest> {
-  assertCompanyId(company);
-  if (!existsSync(path.join(config.sessionsDir, company))) {
-    throw new WardenError(
-      ErrorCodes.COMPANY_UNKNOWN,
-      `Unknown company ${JSON.stringify(company)}: no folder ${path.join(config.sessionsDir, company)}`,
-      { company },
-    );
-  }
+  assertCompanyFolder(config.sessionsDir, company);
   const id = store.control.request(company, action, args, `cli:${process.env.USER ?? "unknown"}`, Date.now());
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -1,9 +1,8 @@
 /** `warden status [company] [--json]`: live counts per company, level, and connection state. */
-import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { levelFor } from "../alerts/evaluate-thresholds.js";
-import { assertCompanyId, isCompanyId } from "../config/company-id.js";
+import { assertCompanyFolder, isCompanyId } from "../config/company-id.js";
 import { formatDuration } from "../config/duration.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
 import { ErrorCodes, WardenError } from "../errors.js";
@@ -34,14 +33,7 @@ export async function collectStatus(
 ): Promise<CompanyStatus[]> {
   let ids: string[];
   if (company !== undefined) {
-    assertCompanyId(company);
-    if (!existsSync(path.join(config.sessionsDir, company))) {
-      throw new WardenError(
-        ErrorCodes.COMPANY_UNKNOWN,
-        `Unknown company ${JSON.stringify(company)}: no folder ${path.join(config.sessionsDir, company)}`,
-        { company },
-      );
-    }
+    assertCompanyFolder(config.sessionsDir, company);
     ids = [company];
   } else {
     const entries = await readdir(config.sessionsDir, { withFileTypes: true }).catch(

@@ -1,4 +1,6 @@
 /** Company ids are folder names under sessionsDir; they are also used in file names and SQL rows. */
+import { existsSync } from "node:fs";
+import path from "node:path";
 import { ErrorCodes, WardenError } from "../errors.js";
 
 const COMPANY_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -18,4 +20,20 @@ export function assertCompanyId(id: string): string {
     );
   }
   return id;
+}
+
+/** Validates the id and checks the company's folder exists; returns the folder path. */
+export function assertCompanyFolder(sessionsDir: string, company: string): string {
+  assertCompanyId(company);
+  const dir = path.join(sessionsDir, company);
+  if (!existsSync(dir)) {
+    throw new WardenError(
+      ErrorCodes.COMPANY_UNKNOWN,
+      `Unknown company ${JSON.stringify(company)}: no folder ${dir}`,
+      {
+        company,
+      },
+    );
+  }
+  return dir;
 }

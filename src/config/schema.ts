@@ -46,6 +46,9 @@ const SIMULATION_DEFAULTS = {
   pairAfter: null,
 };
 
+/** A phone number for pairing by code: digits with the country code. */
+const phoneNumber = z.string().regex(/^\d{8,15}$/, { error: "Expected digits only, with the country code" });
+
 /** The scenario the simulated driver follows for a company. */
 const simulationSchema = z
   .strictObject({
@@ -138,10 +141,7 @@ export const companyDefaultsSchema = z.strictObject({
   pairing: z
     .strictObject({
       phoneNumber: z
-        .union([
-          z.null(),
-          z.string().regex(/^\d{8,15}$/, { error: "Expected digits only, with the country code" }),
-        ])
+        .union([z.null(), phoneNumber])
         .default(null)
         .meta({ description: "Pair by phone-number code instead of QR (digits with country code)." }),
     })
@@ -177,12 +177,7 @@ export const companyOverrideSchema = z.strictObject({
   simulation: simulationSchema.partial().optional(),
   pairing: z
     .strictObject({
-      phoneNumber: z
-        .union([
-          z.null(),
-          z.string().regex(/^\d{8,15}$/, { error: "Expected digits only, with the country code" }),
-        ])
-        .optional(),
+      phoneNumber: z.union([z.null(), phoneNumber]).optional(),
     })
     .optional(),
   mutedUntil: z

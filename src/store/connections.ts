@@ -35,6 +35,17 @@ export interface PairingRow {
   codeAt: number | null;
 }
 
+interface RawTransition {
+  id: number;
+  company: string;
+  from_state: string | null;
+  to_state: string;
+  code: number | null;
+  message: string | null;
+  holder: string | null;
+  at: number;
+}
+
 /** Typed connection-state queries. */
 export function createConnectionQueries(db: Db) {
   const get = db.prepare<
@@ -48,32 +59,12 @@ export function createConnectionQueries(db: Db) {
   const insertTransition = db.prepare(
     "INSERT INTO transitions (company, from_state, to_state, code, message, holder, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
   );
-  const transitionsAfter = db.prepare<
-    [number],
-    {
-      id: number;
-      company: string;
-      from_state: string | null;
-      to_state: string;
-      code: number | null;
-      message: string | null;
-      holder: string | null;
-      at: number;
-    }
-  >("SELECT * FROM transitions WHERE id > ? ORDER BY id");
-  const transitionsOf = db.prepare<
-    [string],
-    {
-      id: number;
-      company: string;
-      from_state: string | null;
-      to_state: string;
-      code: number | null;
-      message: string | null;
-      holder: string | null;
-      at: number;
-    }
-  >("SELECT * FROM transitions WHERE company = ? ORDER BY id");
+  const transitionsAfter = db.prepare<[number], RawTransition>(
+    "SELECT * FROM transitions WHERE id > ? ORDER BY id",
+  );
+  const transitionsOf = db.prepare<[string], RawTransition>(
+    "SELECT * FROM transitions WHERE company = ? ORDER BY id",
+  );
   const putQr = db.prepare(`
     INSERT INTO pairing (company, qr, qr_at) VALUES (?, ?, ?)
     ON CONFLICT (company) DO UPDATE SET qr = excluded.qr, qr_at = excluded.qr_at`);
@@ -86,16 +77,7 @@ export function createConnectionQueries(db: Db) {
     { qr: string | null; qr_at: number | null; pairing_code: string | null; code_at: number | null }
   >("SELECT qr, qr_at, pairing_code, code_at FROM pairing WHERE company = ?");
 
-  const toTransition = (r: {
-    id: number;
-    company: string;
-    from_state: string | null;
-    to_state: string;
-    code: number | null;
-    message: string | null;
-    holder: string | null;
-    at: number;
-  }): TransitionRow => ({
+  const toTransition = (r: RawTransition): TransitionRow => ({
     id: r.id,
     company: r.company,
     from: r.from_state,

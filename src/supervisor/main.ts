@@ -11,6 +11,7 @@ import { type ConfigWatcher, watchConfig } from "../config/watch-config.js";
 import { readEnv } from "../env.js";
 import { ConfigError, describeError, ExitCodes, exitCodeFor } from "../errors.js";
 import { createLogger } from "../logger.js";
+import { handleShutdown } from "../process-signals.js";
 import { openStore, type Store } from "../store/store.js";
 import { Supervisor } from "./supervisor.js";
 
@@ -42,32 +43,10 @@ else if (config.defaults.telegram.chatIds.length === 0 && config.companies.size 
 
 const supervisor = new Supervisor({ config, store, logger, clock: systemClock, notifiers });
 let configWatcher: ConfigWatcher | undefined;
-let stopping = false;
-
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, "Stopping: closing watchers, flushing alerts");
-  try {
-    await configWatcher?.close();
-    await supervisor.close(Number(process.env.WARDEN_FLUSH_MS ?? 5_000));
-    store.close();
-    logger.info("Stopped");
-    process.exit(ExitCodes.OK);
-  } catch (err) {
-    logger.error({ err }, `Error while stopping: ${describeError(err)}`);
-    process.exit(ExitCodes.FAILURE);
-  }
-}
-
-process.on("SIGINT", () => void shutdown("SIGINT"));
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
-// pm2 on Windows and some containers send a message instead of a signal.
-process.on("message", (msg) => {
-  if (msg === "shutdown") void shutdown("shutdown message");
-});
-process.on("unhandledRejection", (reason) => {
-  logger.error({ err: reason }, `Unhandled rejection: ${describeError(reason)}`);
+handleShutdown(logger, "closing watchers, flushing alerts", async () => {
+  await configWatcher?.close();
+  await supervisor.close(Number(process.env.WARDEN_FLUSH_MS ?? 5_000));
+  store.close();
 });
 
 try {

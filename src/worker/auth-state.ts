@@ -1,10 +1,13 @@
 /**
- * Baileys' multi-file auth state (same folder layout and file names as useMultiFileAuthState, so
- * existing folders keep working and the supervisor reads them) with two changes:
+ * Baileys' multi-file auth state (same folder layout, file names and encoding as Baileys'
+ * useMultiFileAuthState, so existing folders keep working and the supervisor reads them) with
+ * these changes:
  * - every write is atomic: temp file in the same folder, fsync, rename (creds.json also fsyncs the
- *   folder), so a kill -9 never leaves a torn creds.json;
+ *   folder so the rename itself survives a power cut), so a kill -9 never leaves a torn file;
  * - a creds.json that exists but does not parse is an error. Baileys' own version silently starts
- *   from initAuthCreds() and the next saveCreds() overwrites the damaged file: the device is lost.
+ *   from initAuthCreds() and the next saveCreds() overwrites the damaged file: the device is lost;
+ * - temp files left by a writer killed between write and rename are removed on open;
+ * - `flush()` lets the caller wait for every pending write before it lets go of the folder.
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, statSync } from "node:fs";
@@ -21,6 +24,7 @@ import {
 import { ATOMIC_TMP_PREFIX } from "../fleet/classify-file.js";
 import type { Logger } from "../logger.js";
 
+// One definition: the scanner skips these names, this module writes and cleans them.
 export { ATOMIC_TMP_PREFIX };
 
 /** Baileys' fixFileName: "/" -> "__", ":" -> "-". */
@@ -35,29 +39,30 @@ export interface AtomicAuthState {
   flush(): Promise<void>;
 }
 
+// Per file path, process-wide (as Baileys' own fileLocks): writes to one file run in call order
+// even when two auth states of the same folder are alive (an old socket still flushing while the
+// next one opens), so an older value can never land after a newer one.
+const chains = new Map<string, Promise<void>>();
+// Temp files being written right now in this process: cleanup on open must not remove them.
+const inFlightTemps = new Set<string>();
+
 /** Opens (creating if needed) a company folder as a Baileys auth state with atomic writes. */
 export async function useAtomicMultiFileAuthState(folder: string, logger?: Logger): Promise<AtomicAuthState> {
   const st = statSync(folder, { throwIfNoEntry: false });
   if (st && !st.isDirectory()) throw new Error(`${folder} is not a directory`);
   if (!st) mkdirSync(folder, { recursive: true, mode: 0o700 });
 
-  // Leftovers of a writer killed between write and rename: never a live file, safe to remove.
-  const leftovers = (await readdir(folder)).filter((n) => n.startsWith(ATOMIC_TMP_PREFIX));
-  for (const name of leftovers) await unlink(path.join(folder, name)).catch(() => undefined);
-  if (leftovers.length > 0)
-    logger?.info({ folder, count: leftovers.length }, "Removed leftover temp files of an interrupted write");
+  await removeLeftoverTemps(folder, logger);
 
-  // One chain per file: writes to the same file happen in call order, never interleaved.
-  const chains = new Map<string, Promise<void>>();
   const pending = new Set<Promise<void>>();
-  const serial = (file: string, task: () => Promise<void>): Promise<void> => {
-    const run = (chains.get(file) ?? Promise.resolve()).catch(() => undefined).then(task);
-    chains.set(file, run);
+  const serial = (target: string, task: () => Promise<void>): Promise<void> => {
+    const run = (chains.get(target) ?? Promise.resolve()).catch(() => undefined).then(task);
+    chains.set(target, run);
     pending.add(run);
     void run
       .finally(() => {
         pending.delete(run);
-        if (chains.get(file) === run) chains.delete(file);
+        if (chains.get(target) === run) chains.delete(target);
       })
       .catch(() => undefined);
     return run;
@@ -70,6 +75,7 @@ export async function useAtomicMultiFileAuthState(folder: string, logger?: Logge
     );
   };
   const removeData = (file: string) => {
+    // Only keys.set removes, with "<type>-<id>.json" names: creds.json is never deleted.
     const target = path.join(folder, fixFileName(file));
     return serial(target, async () => {
       await unlink(target).catch((err: NodeJS.ErrnoException) => {
@@ -79,6 +85,7 @@ export async function useAtomicMultiFileAuthState(folder: string, logger?: Logge
   };
   const readData = async (file: string): Promise<unknown> => {
     const target = path.join(folder, fixFileName(file));
+    // Baileys reads under the file's mutex: read what the last queued write leaves.
     await chains.get(target)?.catch(() => undefined);
     try {
       return JSON.parse(await readFile(target, "utf8"), BufferJSON.reviver);
@@ -97,7 +104,7 @@ export async function useAtomicMultiFileAuthState(folder: string, logger?: Logge
         await Promise.all(
           ids.map(async (id) => {
             let value = (await readData(`${type}-${id}.json`).catch((err) => {
-              // A damaged key file is as good as a missing one for Baileys; the creds are not.
+              // Baileys treats an unreadable key file as a missing one; so do we (not for creds).
               logger?.warn({ err, type, id }, "Unreadable key file ignored");
               return null;
             })) as unknown;
@@ -127,9 +134,28 @@ export async function useAtomicMultiFileAuthState(folder: string, logger?: Logge
     state,
     saveCreds: () => writeData(creds, "creds.json"),
     flush: async () => {
+      // A write may queue another one (creds.update during a flush): loop until none is left.
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },
   };
+}
+
+/** Removes `.warden-tmp-*` files a writer killed mid-write left behind; they are never live data. */
+async function removeLeftoverTemps(folder: string, logger: Logger | undefined): Promise<void> {
+  const entries = await readdir(folder, { withFileTypes: true });
+  let removed = 0;
+  for (const entry of entries) {
+    if (!entry.name.startsWith(ATOMIC_TMP_PREFIX) || entry.isDirectory()) continue;
+    const file = path.join(folder, entry.name);
+    if (inFlightTemps.has(file)) continue;
+    try {
+      await unlink(file);
+      removed++;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+  }
+  if (removed > 0) logger?.info({ folder, removed }, `Removed ${removed} temp file(s) of interrupted writes`);
 }
 
 /** Writes `text` to `target` atomically: temp file, fsync, rename; `syncDir` also fsyncs the folder. */
@@ -139,18 +165,22 @@ async function writeAtomic(target: string, text: string, syncDir: boolean): Prom
     dir,
     `${ATOMIC_TMP_PREFIX}${path.basename(target)}-${process.pid}-${randomBytes(4).toString("hex")}`,
   );
-  const handle = await open(tmp, "w", 0o600);
+  inFlightTemps.add(tmp);
   try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    const handle = await open(tmp, "wx", 0o600);
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(tmp, target);
   } catch (err) {
+    // ENOSPC, EIO...: the target is untouched; do not leave the half-written temp file behind.
     await unlink(tmp).catch(() => undefined);
     throw err;
+  } finally {
+    inFlightTemps.delete(tmp);
   }
   if (syncDir) {
     const dirHandle = await open(dir, "r");

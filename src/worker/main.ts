@@ -10,6 +10,7 @@ import { companySettings, loadConfig, type WardenConfig } from "../config/load.j
 import { readEnv } from "../env.js";
 import { ConfigError, describeError, ErrorCodes, ExitCodes, exitCodeFor, WardenError } from "../errors.js";
 import { createLogger } from "../logger.js";
+import { handleShutdown } from "../process-signals.js";
 import { openStore, type Store } from "../store/store.js";
 import { createBaileysDriver } from "./drivers/baileys.js";
 import type { Driver } from "./drivers/driver.js";
@@ -65,29 +66,10 @@ const worker = new Worker({
     drivers[(forcedDriver as "baileys" | "simulated" | undefined) ?? settings.driver],
 });
 
-let stopping = false;
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, "Stopping: closing sockets (no logout), flushing creds, releasing leases");
-  try {
-    await worker.close();
-    store.close();
-    logger.info("Stopped");
-    process.exit(ExitCodes.OK);
-  } catch (err) {
-    logger.error({ err }, `Error while stopping: ${describeError(err)}`);
-    process.exit(ExitCodes.FAILURE);
-  }
-}
-process.on("SIGINT", () => void shutdown("SIGINT"));
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
-process.on("message", (msg) => {
-  if (msg === "shutdown") void shutdown("shutdown message");
+handleShutdown(logger, "closing sockets (no logout), flushing creds, releasing leases", async () => {
+  await worker.close();
+  store.close();
 });
-process.on("unhandledRejection", (reason) =>
-  logger.error({ err: reason }, `Unhandled rejection: ${describeError(reason)}`),
-);
 
 try {
   await worker.start();
