@@ -5,7 +5,6 @@ import { levelFor } from "../alerts/evaluate-thresholds.js";
 import { assertCompanyFolder, isCompanyId } from "../config/company-id.js";
 import { formatDuration } from "../config/duration.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
-import { ErrorCodes, WardenError } from "../errors.js";
 import { CATEGORIES } from "../fleet/classify-file.js";
 import { countedFiles } from "../fleet/count-files.js";
 import { resolvePreKeyReserve } from "../fleet/prekey-reserve.js";

@@ -9,7 +9,7 @@ import { systemClock } from "../clock.js";
 import { loadConfig, type WardenConfig } from "../config/load.js";
 import { type ConfigWatcher, watchConfig } from "../config/watch-config.js";
 import { readEnv } from "../env.js";
-import { ConfigError, describeError, ExitCodes, exitCodeFor } from "../errors.js";
+import { ConfigError, describeError, exitCodeFor } from "../errors.js";
 import { createLogger } from "../logger.js";
 import { handleShutdown } from "../process-signals.js";
 import { openStore, type Store } from "../store/store.js";
