@@ -45,9 +45,10 @@ if (forcedDriver !== undefined && forcedDriver !== "simulated" && forcedDriver !
   process.exit(ExitCodes.CONFIG);
 }
 const drivers: Record<"baileys" | "simulated", Driver> = {
-  baileys: createBaileysDriver(
-    process.env.WARDEN_WA_WS_URL ? { waWebSocketUrl: process.env.WARDEN_WA_WS_URL } : {},
-  ),
+  baileys: createBaileysDriver({
+    ...(process.env.WARDEN_WA_WS_URL ? { waWebSocketUrl: process.env.WARDEN_WA_WS_URL } : {}),
+    ...(process.env.BAILEYS_LOG_LEVEL ? { logLevel: process.env.BAILEYS_LOG_LEVEL } : {}),
+  }),
   simulated: createSimulatedDriver((company) => companySettings(config, company).simulation),
 };
 

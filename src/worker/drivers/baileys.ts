@@ -2,10 +2,26 @@
  * The Baileys driver: one real WhatsApp Web socket per connect() call (npm `baileys`, pinned),
  * with the company folder as its auth state (atomic writes) and keys behind
  * makeCacheableSignalKeyStore. It reports open / close (with the DisconnectReason status code) /
- * QR / pairing code and never reconnects by itself: the company session decides.
+ * QR / pairing code and never reconnects by itself (Baileys does not either): the company session
+ * decides.
+ *
+ * Close codes observed against a loopback server with baileys 7.0.0-rc14 (test/baileys-driver.test.ts):
+ * - server closes the WebSocket after the client hello: 428 connectionClosed, "Connection Terminated";
+ * - connection refused: 408, "WebSocket Error (connect ECONNREFUSED ...)";
+ * - WebSocket open but the server never answers the hello: 408 "Timed Out" after connectTimeoutMs;
+ * - TCP accepted but no WebSocket upgrade answer, AND an HTTP error answer to the upgrade (503...):
+ *   408 "Opening handshake has timed out" after connectTimeoutMs. Baileys forwards ws's
+ *   'unexpected-response' event, which makes ws wait instead of failing, so the HTTP status is lost.
  */
-import { makeCacheableSignalKeyStore, makeWASocket } from "baileys";
+import {
+  type ConnectionState,
+  makeCacheableSignalKeyStore,
+  makeWASocket,
+  type WABrowserDescription,
+  type WASocket,
+} from "baileys";
 import { describeError } from "../../errors.js";
+import type { Logger } from "../../logger.js";
 import { useAtomicMultiFileAuthState } from "../auth-state.js";
 import type { ConnectOptions, Driver, DriverSocket } from "./driver.js";
 
@@ -13,70 +29,104 @@ import type { ConnectOptions, Driver, DriverSocket } from "./driver.js";
 export interface BaileysDriverOptions {
   /** WhatsApp Web socket URL; tests point it at a loopback server. */
   waWebSocketUrl?: string | URL;
+  /** Baileys' connectTimeoutMs (WebSocket handshake, then the server's answer to the hello). */
   connectTimeoutMs?: number;
+  /** Browser shown in the phone's linked devices; Baileys' default when absent. */
+  browser?: WABrowserDescription;
+  /** Baileys' own log level (default "warn": it is chatty), never more verbose than the worker's. */
+  logLevel?: string;
+  /**
+   * How long close() waits for the server to answer the WebSocket close frame before dropping the
+   * TCP connection (default 2,000 ms). ws alone waits 30 s on a dead network, and a worker that lost
+   * its lease must let go of the company at once.
+   */
+  closeTimeoutMs?: number;
 }
+
+const DEFAULT_CLOSE_TIMEOUT_MS = 2_000;
 
 /** Creates the Baileys driver. */
 export function createBaileysDriver(options: BaileysDriverOptions = {}): Driver {
   return {
     name: "baileys",
     async connect(connect: ConnectOptions): Promise<DriverSocket> {
-      const { hooks, logger } = connect;
+      const { hooks, logger, company } = connect;
       const auth = await useAtomicMultiFileAuthState(connect.dir, logger);
-      // Baileys is chatty at info: warn and above unless BAILEYS_LOG_LEVEL says otherwise, and
-      // never more verbose than the worker's own logger.
-      const wanted = process.env.BAILEYS_LOG_LEVEL ?? "warn";
-      const level =
-        (logger.levels.values[wanted] ?? 40) >= (logger.levels.values[logger.level] ?? 30)
-          ? wanted
-          : logger.level;
-      const baileysLogger = logger.child({ component: "baileys" }, { level });
+      const baileysLogger = childLogger(logger, company, options.logLevel ?? "warn");
       const sock = makeWASocket({
         auth: { creds: auth.state.creds, keys: makeCacheableSignalKeyStore(auth.state.keys, baileysLogger) },
         logger: baileysLogger,
         printQRInTerminal: false,
         markOnlineOnConnect: false,
         syncFullHistory: false,
-        ...(options.waWebSocketUrl ? { waWebSocketUrl: options.waWebSocketUrl } : {}),
-        ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+        ...(options.waWebSocketUrl !== undefined ? { waWebSocketUrl: options.waWebSocketUrl } : {}),
+        ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+        ...(options.browser !== undefined ? { browser: options.browser } : {}),
       });
+
+      // True once onClose fired or close() was called: no hook is called after that.
       let done = false;
       let pairingRequested = false;
-      sock.ev.on("creds.update", () => {
+      // A throwing hook must not break Baileys' own event handling (the close event comes from
+      // inside its end()).
+      const call = (what: string, fn: () => void) => {
+        try {
+          fn();
+        } catch (err) {
+          logger.error({ err }, `Driver hook ${what} failed: ${describeError(err)}`);
+        }
+      };
+
+      const onCredsUpdate = () => {
         void auth
           .saveCreds()
           .catch((err) => logger.error({ err }, `Saving creds.json failed: ${describeError(err)}`));
-      });
-      sock.ev.on("connection.update", (update) => {
+      };
+      const onConnectionUpdate = (update: Partial<ConnectionState>) => {
         if (done) return;
-        if (update.qr) {
+        const { connection, qr, lastDisconnect } = update;
+        if (qr) {
+          call("onQr", () => hooks.onQr(qr));
           if (connect.pairingPhone && !auth.state.creds.registered && !pairingRequested) {
+            // Once per socket: each request makes a new code and the phone only accepts the last one.
             pairingRequested = true;
             sock
               .requestPairingCode(connect.pairingPhone)
-              .then((code) => !done && hooks.onPairingCode(code))
-              .catch((err) => logger.error({ err }, `Pairing code request failed: ${describeError(err)}`));
-          } else if (!connect.pairingPhone) {
-            hooks.onQr(update.qr);
+              .then((code) => {
+                if (!done) call("onPairingCode", () => hooks.onPairingCode(code));
+              })
+              .catch((err) => {
+                // A close() while the request is in flight fails it: not worth an error line.
+                if (!done) logger.error({ err }, `Pairing code request failed: ${describeError(err)}`);
+              });
           }
         }
-        if (update.connection === "open") hooks.onOpen();
-        if (update.connection === "close") {
+        if (connection === "open") call("onOpen", () => hooks.onOpen());
+        if (connection === "close") {
           done = true;
-          const error = update.lastDisconnect?.error as
-            | (Error & { output?: { statusCode?: number }; data?: unknown })
+          // Baileys closes with a @hapi/boom error; read its fields without depending on it.
+          const error = lastDisconnect?.error as
+            | { message?: unknown; output?: { statusCode?: unknown } }
             | undefined;
-          hooks.onClose(error?.output?.statusCode, error?.message ?? "connection closed");
+          const code = typeof error?.output?.statusCode === "number" ? error.output.statusCode : undefined;
+          const message = typeof error?.message === "string" ? error.message : "connection closed";
+          call("onClose", () => hooks.onClose(code, message));
         }
-      });
+      };
+      sock.ev.on("creds.update", onCredsUpdate);
+      sock.ev.on("connection.update", onConnectionUpdate);
+
       let closing: Promise<void> | undefined;
       return {
         close() {
           closing ??= (async () => {
-            // Ours, not the server's: no onClose, and never a logout (that would unlink the device).
+            // Ours, not the server's: onClose is NOT called (the caller knows it closed the socket;
+            // Baileys' own close event for end(undefined) has no status code). Never sock.logout():
+            // that would unlink the device from the phone.
             done = true;
-            await sock.end(undefined);
-            sock.ev.removeAllListeners("connection.update");
+            await endWithin(sock, options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS, logger);
+            sock.ev.off("connection.update", onConnectionUpdate);
+            sock.ev.off("creds.update", onCredsUpdate);
             await auth.flush();
           })();
           return closing;
@@ -84,4 +134,40 @@ export function createBaileysDriver(options: BaileysDriverOptions = {}): Driver 
       };
     },
   };
+}
+
+/** Baileys' logger: a child of the worker's (with the company), at `wanted` or quieter. */
+function childLogger(logger: Logger, company: string, wanted: string): Logger {
+  const values = logger.levels.values;
+  const level = (values[wanted] ?? 40) >= (values[logger.level] ?? 30) ? wanted : logger.level;
+  // The worker's logger usually carries the company already: a second binding would repeat the key.
+  const bindings =
+    "company" in logger.bindings() ? { component: "baileys" } : { component: "baileys", company };
+  return logger.child(bindings, { level });
+}
+
+/**
+ * sock.end(undefined): closes the WebSocket without logging out. It waits for the server's close
+ * frame (ws gives up only after 30 s); after `timeoutMs` the TCP connection is dropped instead.
+ */
+async function endWithin(sock: WASocket, timeoutMs: number, logger: Logger): Promise<void> {
+  const ended = sock.end(undefined).catch((err) => {
+    logger.warn({ err }, `Ending the socket failed: ${describeError(err)}`);
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(true), timeoutMs);
+  });
+  try {
+    if (await Promise.race([ended.then(() => false), timedOut])) {
+      // Baileys' WebSocketClient keeps the ws instance in a protected field; terminate() destroys
+      // the TCP socket, which emits the 'close' its end() is waiting for.
+      const ws = (sock.ws as unknown as { socket?: { terminate?: () => void } | null }).socket;
+      logger.debug({ timeoutMs }, "WebSocket close not answered in time: terminating the connection");
+      ws?.terminate?.();
+      await ended;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
 }
