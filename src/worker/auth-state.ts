@@ -95,7 +95,16 @@ export async function useAtomicMultiFileAuthState(folder: string, logger?: Logge
     }
   };
 
-  const creds = ((await readData("creds.json")) as AuthenticationCreds | null) ?? initAuthCreds();
+  const stored = await readData("creds.json");
+  if (stored !== null && (typeof stored !== "object" || stored === undefined)) {
+    throw new Error(`${path.join(folder, "creds.json")} cannot be read: it does not hold a creds object`);
+  }
+  // A file that parses to `null` is as damaged as one that does not parse: never start fresh over it.
+  const credsFile = path.join(folder, "creds.json");
+  if (stored === null && statSync(credsFile, { throwIfNoEntry: false })) {
+    throw new Error(`${credsFile} cannot be read: it holds null, not creds`);
+  }
+  const creds = (stored as AuthenticationCreds | null) ?? initAuthCreds();
   const state: AuthenticationState = {
     creds,
     keys: {
@@ -163,7 +172,9 @@ async function writeAtomic(target: string, text: string, syncDir: boolean): Prom
   const dir = path.dirname(target);
   const tmp = path.join(
     dir,
-    `${ATOMIC_TMP_PREFIX}${path.basename(target)}-${process.pid}-${randomBytes(4).toString("hex")}`,
+    // Short on purpose: the target's name plus a suffix could pass NAME_MAX (255) where Baileys' own
+    // in-place write would not.
+    `${ATOMIC_TMP_PREFIX}${process.pid}-${randomBytes(6).toString("hex")}`,
   );
   inFlightTemps.add(tmp);
   try {
