@@ -24,6 +24,7 @@ import {
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { ATOMIC_TMP_PREFIX, useAtomicMultiFileAuthState } from "../src/worker/auth-state.js";
+import { preKeyBundleOf } from "./helpers/baileys-folder.js";
 import { waitFor } from "./helpers/wait-for.js";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -70,16 +71,7 @@ async function realDataSet(scratch: string): Promise<{ creds: AuthenticationCred
       const peer = initAuthCreds();
       await repository.injectE2ESession({
         jid,
-        session: {
-          registrationId: peer.registrationId,
-          identityKey: generateSignalPubKey(peer.signedIdentityKey.public),
-          signedPreKey: {
-            keyId: peer.signedPreKey.keyId,
-            publicKey: generateSignalPubKey(peer.signedPreKey.keyPair.public),
-            signature: peer.signedPreKey.signature,
-          },
-          preKey: { keyId: i + 1, publicKey: generateSignalPubKey(peer.pairingEphemeralKeyPair.public) },
-        },
+        session: preKeyBundleOf(peer, i + 1),
       });
     }
     await repository.encryptGroupMessage({

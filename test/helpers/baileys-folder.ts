@@ -58,6 +58,20 @@ export function peerJid(i: number): string {
   return `${user}@s.whatsapp.net`;
 }
 
+/** A peer's prekey bundle, as parseAndInjectE2ESessions builds it from a server response. */
+export function preKeyBundleOf(peer: AuthenticationCreds, preKeyId: number) {
+  return {
+    registrationId: peer.registrationId,
+    identityKey: generateSignalPubKey(peer.signedIdentityKey.public),
+    signedPreKey: {
+      keyId: peer.signedPreKey.keyId,
+      publicKey: generateSignalPubKey(peer.signedPreKey.keyPair.public),
+      signature: peer.signedPreKey.signature,
+    },
+    preKey: { keyId: preKeyId, publicKey: generateSignalPubKey(peer.pairingEphemeralKeyPair.public) },
+  };
+}
+
 /** The i-th group JID. */
 export function groupJid(i: number): string {
   return `1203630${String(25000000000 + i)}@g.us`;
@@ -97,19 +111,9 @@ export async function createCompanyFolder(
       const jid = peerJid(existingSessions + i);
       // The peer's prekey bundle, as parseAndInjectE2ESessions builds it from a server response.
       const peer = initAuthCreds();
-      const peerPreKey = peer.pairingEphemeralKeyPair;
       await repository.injectE2ESession({
         jid,
-        session: {
-          registrationId: peer.registrationId,
-          identityKey: generateSignalPubKey(peer.signedIdentityKey.public),
-          signedPreKey: {
-            keyId: peer.signedPreKey.keyId,
-            publicKey: generateSignalPubKey(peer.signedPreKey.keyPair.public),
-            signature: peer.signedPreKey.signature,
-          },
-          preKey: { keyId: i + 1, publicKey: generateSignalPubKey(peerPreKey.public) },
-        },
+        session: preKeyBundleOf(peer, i + 1),
       });
       sessionJids.push(jid);
     }
