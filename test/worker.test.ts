@@ -182,3 +182,21 @@ describe("worker with the simulated driver", () => {
     expect(history[1]?.acquiredAt).toBeGreaterThanOrEqual(history[0]?.releasedAt ?? Number.POSITIVE_INFINITY);
   });
 });
+
+describe("worker restarts", () => {
+  it("does not reconnect a replaced company on restart; warden start does", async () => {
+    await createPairedFolder(path.join(fx.sessionsDir, "acme"));
+    await setup({ acme: { simulation: { disconnectAfter: "50ms", disconnectCode: 440, recover: true } } });
+    const first = startWorker("test/0/1");
+    await first.start();
+    await waitFor(() => store.connections.get("acme")?.state === "replaced", { what: "replaced" });
+    await first.close();
+    const second = startWorker("test/0/2");
+    await second.start();
+    expect(second.companies).toEqual([]);
+    expect(store.connections.get("acme")?.state).toBe("replaced");
+    const id = store.control.request("acme", "start", {}, "test", Date.now());
+    await waitFor(() => store.control.get(id)?.doneAt, { what: "start acknowledged" });
+    await waitFor(() => store.connections.get("acme")?.state === "open", { what: "open after start" });
+  });
+});

@@ -9,6 +9,7 @@ import type { WardenConfig } from "../config/load.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Store } from "../store/store.js";
+import { type ConnectionStateName, TERMINAL_STATES } from "../worker/disconnect-policy.js";
 
 /** A notice for the operators. */
 export interface WatchNotice {
@@ -58,6 +59,8 @@ export async function watchWorkers(
     // Its companies are not connected any more as far as anyone can tell: say so until a
     // worker takes their leases over (a dead worker's "open" would be a lie in status).
     for (const company of store.leases.heldBy(worker.holder)) {
+      const current = store.connections.get(company)?.state as ConnectionStateName | undefined;
+      if (current && TERMINAL_STATES.has(current)) continue;
       store.connections.transition(
         {
           company,

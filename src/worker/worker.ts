@@ -14,7 +14,12 @@ import type { Logger } from "../logger.js";
 import type { ControlRequest } from "../store/control.js";
 import type { Store } from "../store/store.js";
 import { CompanySession } from "./company-session.js";
-import { type BackoffSettings, ownerInstance } from "./disconnect-policy.js";
+import {
+  type BackoffSettings,
+  type ConnectionStateName,
+  ownerInstance,
+  TERMINAL_STATES,
+} from "./disconnect-policy.js";
 import type { Driver } from "./drivers/driver.js";
 import { readCredsRegistered } from "./read-creds.js";
 
@@ -83,9 +88,12 @@ export class Worker {
     const { store, clock, holder } = this.options;
     await Promise.all(
       [...this.sessions.values()].map(async (session) => {
-        await session
-          .stop("worker stopping", "offline")
-          .catch((err) => this.log.error({ err }, "close failed"));
+        // A replaced / QR-required company has no socket; its state must survive the restart.
+        if (!session.terminal) {
+          await session
+            .stop("worker stopping", "offline")
+            .catch((err) => this.log.error({ err }, "close failed"));
+        }
         store.leases.release(session.company, holder, clock.now(), "worker stopped");
       }),
     );
@@ -164,6 +172,10 @@ export class Worker {
       if (this.sessions.has(company)) continue;
       const desired = store.control.desired(company);
       if (desired.desired === "stop") continue;
+      // Replaced / QR required / forbidden / outdated stay so across worker restarts: reconnecting
+      // on every restart would fight the other client (440) or hit 401 again. `warden start` resumes.
+      const last = store.connections.get(company)?.state;
+      if (last && TERMINAL_STATES.has(last as ConnectionStateName)) continue;
       await this.connect(company, "start", desired.pairingPhone);
     }
   }
