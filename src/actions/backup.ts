@@ -39,6 +39,7 @@ import { z } from "zod";
 import { assertCompanyId } from "../config/company-id.js";
 import { ErrorCodes, WardenError } from "../errors.js";
 import { ATOMIC_TMP_PREFIX, type CategoryCounts, classifyFile, emptyCounts } from "../fleet/classify-file.js";
+import { REQUIRED_CREDS_FIELDS } from "../fleet/scan-folder.js";
 
 /** Name of the manifest entry inside every archive. */
 export const MANIFEST_NAME = "manifest.json";
@@ -144,8 +145,6 @@ const HEADER_LENGTH = MAGIC.length + SALT_LENGTH + IV_LENGTH;
 const SCRYPT_OPTIONS = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
 const REASON_RE = /^[a-z0-9-]{1,64}$/;
 const BACKUP_NAME_RE = /^(\d{8}T\d{9}Z)-([a-z0-9-]+)\.tar\.gz(\.enc)?$/;
-// Same fields the fleet scanner requires (scan-folder.ts): without them Baileys cannot log in.
-const REQUIRED_CREDS_FIELDS = ["noiseKey", "signedIdentityKey", "signedPreKey", "registrationId"] as const;
 // Files read between two event-loop turns while archiving (~1 ms of blocking reads).
 const READ_BATCH = 64;
 const CHUNK_BYTES = 64 * 1024;

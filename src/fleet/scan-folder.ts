@@ -38,7 +38,12 @@ export interface FolderSnapshot {
 export type CredsCache = Map<string, { key: string; state: CredsState; error?: string }>;
 
 /** Creds fields without which Baileys cannot log in. */
-const REQUIRED_CREDS_FIELDS = ["noiseKey", "signedIdentityKey", "signedPreKey", "registrationId"] as const;
+export const REQUIRED_CREDS_FIELDS = [
+  "noiseKey",
+  "signedIdentityKey",
+  "signedPreKey",
+  "registrationId",
+] as const;
 
 /** Scans `dir` (the folder of `company`); rejects if the folder itself cannot be read. */
 export async function scanFolder(
