@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { DEFAULT_CLEANUP_RULES } from "../src/actions/plan-cleanup.js";
 import { parseDuration } from "../src/config/duration.js";
 import { renderSchemas } from "../src/config/json-schema.js";
 import { companySettings, loadConfig, resolveConfigPath } from "../src/config/load.js";
@@ -10,6 +11,8 @@ import { ConfigError, ErrorCodes, ExitCodes, exitCodeFor } from "../src/errors.j
 import { emptyCounts } from "../src/fleet/classify-file.js";
 import { databasePath, openStore } from "../src/store/store.js";
 import { addFiles, createCompanyFolder } from "./helpers/baileys-folder.js";
+
+const DAY = 86_400_000;
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
 /** Registers cleanup for the running test (concurrent tests must pass their context's own). */
@@ -82,7 +85,27 @@ describe("loadConfig", () => {
         pairAfter: null,
       },
       pairing: { phoneNumber: null },
+      cleanup: { keepPreKeys: 50, sessionMaxAge: 14 * DAY, senderKeyMaxAge: 3 * DAY, minAge: 7 * DAY },
+      ladder: {
+        enabled: true,
+        warnAfter: 600_000,
+        reconnectAfter: 900_000,
+        reconnectAttempts: 3,
+        reconnectBackoff: 120_000,
+        settleFor: 300_000,
+        budget: { max: 6, window: 6 * 3_600_000 },
+        emergencyCooldown: 3_600_000,
+      },
+      maintenance: { window: "03:00-05:00", timezone: "UTC" },
+      backups: { keep: 5, credsSnapshots: 10 },
       mutedUntil: null,
+    });
+    expect(config.fleet).toEqual({
+      outageShare: 0.5,
+      outageMinCompanies: 3,
+      outageWindow: 120_000,
+      checkEvery: 15_000,
+      probe: { host: "web.whatsapp.com", port: 443, every: 30_000, timeout: 5_000 },
     });
     expect(config.workers).toEqual({
       instances: 1,
@@ -95,6 +118,16 @@ describe("loadConfig", () => {
     expect(companySettings(config, "anyone")).toBe(config.defaults);
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.defaults.thresholds)).toBe(true);
+  });
+
+  it("the cleanup defaults are the planner's DEFAULT_CLEANUP_RULES", () => {
+    const { cleanup } = loadConfig(configDir({})).defaults;
+    expect({
+      keepPreKeys: cleanup.keepPreKeys,
+      sessionMaxAgeMs: cleanup.sessionMaxAge,
+      senderKeyMaxAgeMs: cleanup.senderKeyMaxAge,
+      minAgeMs: cleanup.minAge,
+    }).toEqual(DEFAULT_CLEANUP_RULES);
   });
 
   it("resolves a relative config path and WARDEN_CONFIG against the working directory", () => {
@@ -123,6 +156,9 @@ describe("loadConfig", () => {
           preKeyReserve: 0,
           driver: "simulated",
           simulation: { growPerMinute: 6, disconnectAfter: "20m" },
+          ladder: { budget: { max: 2 } },
+          maintenance: { window: "22:30-01:00", timezone: "America/Sao_Paulo" },
+          cleanup: { minAge: "1d" },
         },
         "beta.json": { mutedUntil: null },
         "notes.txt": "ignored: not .json",
@@ -139,6 +175,10 @@ describe("loadConfig", () => {
       driver: "simulated",
       simulation: { ...config.defaults.simulation, growPerMinute: 6, disconnectAfter: 1_200_000 },
       pairing: { phoneNumber: null },
+      cleanup: { ...config.defaults.cleanup, minAge: DAY },
+      ladder: { ...config.defaults.ladder, budget: { max: 2, window: 6 * 3_600_000 } },
+      maintenance: { window: "22:30-01:00", timezone: "America/Sao_Paulo" },
+      backups: config.defaults.backups,
       mutedUntil: Date.parse("2030-01-02T03:04:05Z"),
     });
     expect(companySettings(config, "beta")).toEqual(config.defaults);
@@ -302,6 +342,28 @@ describe("loadConfig", () => {
     it("a bad Telegram chat id names telegram.chatIds", () => {
       const err = configError(configDir({ telegram: { chatIds: [-100123, "bob"] } }));
       expect(err.message).toContain("telegram.chatIds");
+    });
+
+    it.each([
+      [{ maintenance: { window: "3am-5am" } }, "maintenance.window", "03:00-05:00"],
+      [{ maintenance: { timezone: "Mars/Olympus" } }, "maintenance.timezone", "IANA time zone"],
+      [{ ladder: { budget: { max: 0 } } }, "ladder.budget.max", ">= 1"],
+      [{ ladder: { warnAfter: "soon" } }, "ladder.warnAfter", "duration"],
+      [{ cleanup: { minAge: 7 } }, "cleanup.minAge", "duration"],
+      [{ cleanup: { keepAll: true } }, "keepAll", "cleanup"],
+      [{ fleet: { outageShare: 1.5 } }, "fleet.outageShare", "1"],
+    ])("%j names %s", (json, key, hint) => {
+      const err = configError(configDir(json));
+      expect(err.code).toBe(ErrorCodes.CONFIG_INVALID);
+      expect(err.message).toContain(key);
+      expect(err.message).toContain(hint);
+    });
+
+    it("a company override with a bad ladder key names its own file", () => {
+      const file = configDir({}, { "acme.json": { ladder: { reconnectAttempts: "many" } } });
+      const err = configError(file);
+      expect(err.context.file).toBe(path.join(path.dirname(file), "companies", "acme.json"));
+      expect(err.message).toContain("ladder.reconnectAttempts");
     });
 
     it("an empty sessionsDir is not described as a number", () => {

@@ -27,6 +27,7 @@ export interface WardenConfig {
   readonly scan: WardenFile["scan"];
   readonly history: WardenFile["history"];
   readonly workers: WardenFile["workers"];
+  readonly fleet: WardenFile["fleet"];
   /** Per-company defaults from warden.json. */
   readonly defaults: CompanySettings;
   /** Companies that have an override file, with their merged settings. */
@@ -43,7 +44,7 @@ export function loadConfig(file: string, cwd = process.cwd()): WardenConfig {
   const abs = path.resolve(cwd, file);
   const raw = readJson(abs);
   const parsed = parseWith(wardenFileSchema, raw, abs);
-  const { sessionsDir, scan, history, workers, $schema: _schema, ...defaults } = parsed;
+  const { sessionsDir, scan, history, workers, fleet, $schema: _schema, ...defaults } = parsed;
   assertThresholdOrder(defaults, abs);
 
   const companiesDir = path.join(path.dirname(abs), "companies");
@@ -69,6 +70,7 @@ export function loadConfig(file: string, cwd = process.cwd()): WardenConfig {
     scan,
     history,
     workers,
+    fleet,
     defaults: defaults as CompanySettings,
     companies,
   });
@@ -91,6 +93,14 @@ export function mergeCompany(defaults: CompanySettings, override: CompanyOverrid
     driver: override.driver ?? defaults.driver,
     simulation: { ...defaults.simulation, ...override.simulation },
     pairing: { ...defaults.pairing, ...override.pairing },
+    cleanup: { ...defaults.cleanup, ...override.cleanup },
+    ladder: {
+      ...defaults.ladder,
+      ...override.ladder,
+      budget: { ...defaults.ladder.budget, ...override.ladder?.budget },
+    },
+    maintenance: { ...defaults.maintenance, ...override.maintenance },
+    backups: { ...defaults.backups, ...override.backups },
     mutedUntil: override.mutedUntil === undefined ? defaults.mutedUntil : override.mutedUntil,
   };
 }

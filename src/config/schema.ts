@@ -28,6 +28,89 @@ const chatId = z.union([z.int(), z.string().regex(/^@[A-Za-z0-9_]{4,}$/, { error
   error: CHAT_ID_ERROR,
 });
 
+/** A local time window "HH:MM-HH:MM" (may cross midnight). */
+const WINDOW_RE = /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/;
+const maintenanceWindow = z
+  .union([z.null(), z.string().regex(WINDOW_RE, { error: 'Expected a window like "03:00-05:00" or null' })])
+  .meta({
+    description: 'Local time window for scheduled cleanups, "HH:MM-HH:MM" (may cross midnight); null: never.',
+  });
+const timezone = z
+  .string()
+  .refine(isTimeZone, { error: 'Expected an IANA time zone such as "UTC" or "America/Sao_Paulo"' })
+  .meta({ description: "IANA time zone of maintenance.window." });
+
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const positiveInt = (what: string, max: number) =>
+  z
+    .int({ error: `Expected a whole number (${what})` })
+    .min(1, { error: `Expected a whole number >= 1 (${what})` })
+    .max(max, { error: `Expected a whole number <= ${max} (${what})` })
+    .meta({ description: what });
+
+const cleanupShape = {
+  keepPreKeys: z
+    .int()
+    .min(1)
+    .meta({
+      description: "Newest pre-keys always kept (at least preKeyReserve; the newest id is always kept).",
+    }),
+  sessionMaxAge: duration("sessions untouched this long may be deleted"),
+  senderKeyMaxAge: duration("sender keys older than this may be deleted"),
+  minAge: duration("nothing younger than this is deleted unless forced"),
+};
+const CLEANUP_DEFAULTS = {
+  keepPreKeys: 50,
+  sessionMaxAge: 14 * 86_400_000,
+  senderKeyMaxAge: 3 * 86_400_000,
+  minAge: 7 * 86_400_000,
+};
+
+const ladderShape = {
+  enabled: z
+    .boolean()
+    .meta({ description: "false: the ladder only records what it would do; it acts on nothing." }),
+  warnAfter: duration("disconnected this long: warning alert"),
+  reconnectAfter: duration("disconnected this long: reconnect request"),
+  reconnectAttempts: positiveInt("reconnect requests before the ladder goes further", 20),
+  reconnectBackoff: duration("wait after the first reconnect request; doubles after each one"),
+  settleFor: duration("time a cleanup or reset is given to bring the company back"),
+  budget: z
+    .strictObject({
+      max: positiveInt("automatic actions per company within budget.window", 1_000),
+      window: duration("the budget's sliding window"),
+    })
+    .meta({
+      description:
+        "Past max automatic actions in the window: one 'human needed' alert, then the ladder stops acting for the company until it recovers.",
+    }),
+  emergencyCooldown: duration("minimum time between two emergency cleanups of a connected company"),
+};
+const LADDER_DEFAULTS = {
+  enabled: true,
+  warnAfter: 10 * 60_000,
+  reconnectAfter: 15 * 60_000,
+  reconnectAttempts: 3,
+  reconnectBackoff: 2 * 60_000,
+  settleFor: 5 * 60_000,
+  budget: { max: 6, window: 6 * 3_600_000 },
+  emergencyCooldown: 3_600_000,
+};
+const MAINTENANCE_DEFAULTS = { window: "03:00-05:00", timezone: "UTC" };
+const BACKUPS_DEFAULTS = { keep: 5, credsSnapshots: 10 };
+const backupsShape = {
+  keep: positiveInt("backups kept per company", 1_000),
+  credsSnapshots: positiveInt("versions of creds.json and of each app-state key kept in SQLite", 1_000),
+};
+
 const thresholdsShape = {
   monitor: fileCount("counted files at which a low-priority alert is sent"),
   warning: fileCount("counted files at which a warning is sent"),
@@ -146,6 +229,50 @@ export const companyDefaultsSchema = z.strictObject({
         .meta({ description: "Pair by phone-number code instead of QR (digits with country code)." }),
     })
     .default({ phoneNumber: null }),
+  cleanup: z
+    .strictObject({
+      keepPreKeys: cleanupShape.keepPreKeys.default(CLEANUP_DEFAULTS.keepPreKeys),
+      sessionMaxAge: cleanupShape.sessionMaxAge.default(CLEANUP_DEFAULTS.sessionMaxAge),
+      senderKeyMaxAge: cleanupShape.senderKeyMaxAge.default(CLEANUP_DEFAULTS.senderKeyMaxAge),
+      minAge: cleanupShape.minAge.default(CLEANUP_DEFAULTS.minAge),
+    })
+    .default(CLEANUP_DEFAULTS)
+    .meta({
+      description: "Smart cleanup rules (creds.json, app-state and lid-mapping files are never deleted).",
+    }),
+  ladder: z
+    .strictObject({
+      enabled: ladderShape.enabled.default(LADDER_DEFAULTS.enabled),
+      warnAfter: ladderShape.warnAfter.default(LADDER_DEFAULTS.warnAfter),
+      reconnectAfter: ladderShape.reconnectAfter.default(LADDER_DEFAULTS.reconnectAfter),
+      reconnectAttempts: ladderShape.reconnectAttempts.default(LADDER_DEFAULTS.reconnectAttempts),
+      reconnectBackoff: ladderShape.reconnectBackoff.default(LADDER_DEFAULTS.reconnectBackoff),
+      settleFor: ladderShape.settleFor.default(LADDER_DEFAULTS.settleFor),
+      budget: z
+        .strictObject({
+          max: ladderShape.budget.shape.max.default(LADDER_DEFAULTS.budget.max),
+          window: ladderShape.budget.shape.window.default(LADDER_DEFAULTS.budget.window),
+        })
+        .default(LADDER_DEFAULTS.budget),
+      emergencyCooldown: ladderShape.emergencyCooldown.default(LADDER_DEFAULTS.emergencyCooldown),
+    })
+    .default(LADDER_DEFAULTS)
+    .meta({
+      description:
+        "Recovery ladder: wait, warn, reconnect, backup + cleanup, last-resort reset, QR required.",
+    }),
+  maintenance: z
+    .strictObject({
+      window: maintenanceWindow.default(MAINTENANCE_DEFAULTS.window),
+      timezone: timezone.default(MAINTENANCE_DEFAULTS.timezone),
+    })
+    .default(MAINTENANCE_DEFAULTS),
+  backups: z
+    .strictObject({
+      keep: backupsShape.keep.default(BACKUPS_DEFAULTS.keep),
+      credsSnapshots: backupsShape.credsSnapshots.default(BACKUPS_DEFAULTS.credsSnapshots),
+    })
+    .default(BACKUPS_DEFAULTS),
   mutedUntil: z
     .union([z.null(), z.iso.datetime({ offset: true, error: "Expected an ISO date-time or null" })])
     .default(null)
@@ -180,6 +307,13 @@ export const companyOverrideSchema = z.strictObject({
       phoneNumber: z.union([z.null(), phoneNumber]).optional(),
     })
     .optional(),
+  cleanup: z.strictObject(cleanupShape).partial().optional(),
+  ladder: z
+    .strictObject({ ...ladderShape, budget: ladderShape.budget.partial() })
+    .partial()
+    .optional(),
+  maintenance: z.strictObject({ window: maintenanceWindow, timezone }).partial().optional(),
+  backups: z.strictObject(backupsShape).partial().optional(),
   mutedUntil: z
     .union([z.null(), z.iso.datetime({ offset: true, error: "Expected an ISO date-time or null" })])
     .transform((text) => (text === null ? null : Date.parse(text)))
@@ -218,6 +352,46 @@ export const wardenFileSchema = z.strictObject({
       leaseTtl: 30_000,
       deadAfter: 45_000,
       controlPollEvery: 500,
+    }),
+  fleet: z
+    .strictObject({
+      outageShare: z
+        .number()
+        .gt(0)
+        .max(1)
+        .default(0.5)
+        .meta({
+          description: "Share of companies going down within outageWindow that means a network outage (0-1].",
+        }),
+      outageMinCompanies: z
+        .int()
+        .min(1)
+        .default(3)
+        .meta({ description: "At least this many companies must go down." }),
+      outageWindow: duration("companies going down within this window count together").default(120_000),
+      checkEvery: duration("how often the ladder looks at every company").default(15_000),
+      probe: z
+        .union([
+          z.null(),
+          z.strictObject({
+            host: z.string().min(1).default("web.whatsapp.com"),
+            port: z.int().min(1).max(65_535).default(443),
+            every: duration("time between two probes").default(30_000),
+            timeout: duration("a probe slower than this failed").default(5_000),
+          }),
+        ])
+        .default({ host: "web.whatsapp.com", port: 443, every: 30_000, timeout: 5_000 })
+        .meta({
+          description:
+            "TCP connectivity probe to WhatsApp; failing means the fleet is offline. null: no probe.",
+        }),
+    })
+    .default({
+      outageShare: 0.5,
+      outageMinCompanies: 3,
+      outageWindow: 120_000,
+      checkEvery: 15_000,
+      probe: { host: "web.whatsapp.com", port: 443, every: 30_000, timeout: 5_000 },
     }),
   ...companyDefaultsSchema.shape,
 });
