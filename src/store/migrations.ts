@@ -162,4 +162,52 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: "recovery: ladder memory and steps, outages, audit log, creds snapshots",
+    sql: `
+      CREATE TABLE ladder_state (
+        company    TEXT PRIMARY KEY,
+        memory     TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE ladder_steps (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        company TEXT NOT NULL,
+        step    TEXT NOT NULL,
+        reason  TEXT NOT NULL,
+        result  TEXT NOT NULL,
+        at      INTEGER NOT NULL
+      );
+      CREATE INDEX ladder_steps_company ON ladder_steps (company, id);
+      CREATE TABLE outages (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        started_at INTEGER NOT NULL,
+        ended_at   INTEGER,
+        reason     TEXT NOT NULL,
+        down       INTEGER NOT NULL
+      );
+      CREATE TABLE audit (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        at      INTEGER NOT NULL,
+        actor   TEXT NOT NULL,
+        company TEXT NOT NULL,
+        action  TEXT NOT NULL,
+        ok      INTEGER NOT NULL,
+        result  TEXT NOT NULL,
+        detail  TEXT NOT NULL DEFAULT '{}'
+      );
+      CREATE INDEX audit_company ON audit (company, id);
+      CREATE TABLE creds_snapshots (
+        id        INTEGER PRIMARY KEY AUTOINCREMENT,
+        company   TEXT NOT NULL,
+        file      TEXT NOT NULL,
+        sha256    TEXT NOT NULL,
+        data      BLOB NOT NULL,
+        encrypted INTEGER NOT NULL,
+        at        INTEGER NOT NULL
+      );
+      CREATE INDEX creds_snapshots_file ON creds_snapshots (company, file, id);
+    `,
+  },
 ];

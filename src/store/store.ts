@@ -1,9 +1,12 @@
 /** The store: one database connection and every typed query set on it. */
 import { createAlertStateQueries } from "./alert-state.js";
+import { createAuditQueries } from "./audit.js";
 import { createCompanyQueries } from "./companies.js";
 import { createConnectionQueries } from "./connections.js";
 import { createControlQueries, createCursorQueries } from "./control.js";
+import { createCredsSnapshotQueries } from "./creds-snapshots.js";
 import { type Db, type OpenOptions, openDatabase } from "./db.js";
+import { createLadderQueries } from "./ladder.js";
 import { createLeaseQueries } from "./leases.js";
 import { createOutboxQueries } from "./outbox.js";
 import { createProcessEventQueries } from "./process-events.js";
@@ -21,6 +24,9 @@ export interface Store {
   readonly workers: ReturnType<typeof createWorkerQueries>;
   readonly control: ReturnType<typeof createControlQueries>;
   readonly cursors: ReturnType<typeof createCursorQueries>;
+  readonly ladder: ReturnType<typeof createLadderQueries>;
+  readonly audit: ReturnType<typeof createAuditQueries>;
+  readonly credsSnapshots: ReturnType<typeof createCredsSnapshotQueries>;
   /** Runs `fn` in one transaction (synchronous only: an async fn would commit before its body runs). */
   transaction<T>(fn: () => T): T;
   /** Closes the connection; idempotent. */
@@ -41,6 +47,9 @@ export function openStore(file: string, options?: OpenOptions): Store {
     workers: createWorkerQueries(db),
     control: createControlQueries(db),
     cursors: createCursorQueries(db),
+    ladder: createLadderQueries(db),
+    audit: createAuditQueries(db),
+    credsSnapshots: createCredsSnapshotQueries(db),
     transaction: (fn) => db.transaction(fn)(),
     close: () => {
       if (db.open) db.close();
