@@ -9,9 +9,11 @@ export interface WardenEnv {
   home: string;
   telegramToken: string | undefined;
   telegramApiRoot: string | undefined;
+  /** WARDEN_BACKUP_KEY: when set, backups and creds snapshots are encrypted with it. */
+  backupKey: string | undefined;
 }
 
-/** Reads WARDEN_CONFIG, WARDEN_HOME, TELEGRAM_BOT_TOKEN and TELEGRAM_API_ROOT. */
+/** Reads WARDEN_CONFIG, WARDEN_HOME, TELEGRAM_BOT_TOKEN, TELEGRAM_API_ROOT and WARDEN_BACKUP_KEY. */
 export function readEnv(env: NodeJS.ProcessEnv, cwd = process.cwd()): WardenEnv {
   const token = env.TELEGRAM_BOT_TOKEN?.trim();
   return {
@@ -19,5 +21,7 @@ export function readEnv(env: NodeJS.ProcessEnv, cwd = process.cwd()): WardenEnv 
     home: path.resolve(cwd, env.WARDEN_HOME ?? "data"),
     telegramToken: token ? token : undefined,
     telegramApiRoot: env.TELEGRAM_API_ROOT?.trim() || undefined,
+    // Not trimmed: a passphrase may end with a space; an empty one means "not set".
+    backupKey: env.WARDEN_BACKUP_KEY ? env.WARDEN_BACKUP_KEY : undefined,
   };
 }

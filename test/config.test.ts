@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -11,6 +10,7 @@ import { ConfigError, ErrorCodes, ExitCodes, exitCodeFor } from "../src/errors.j
 import { emptyCounts } from "../src/fleet/classify-file.js";
 import { databasePath, openStore } from "../src/store/store.js";
 import { addFiles, createCompanyFolder } from "./helpers/baileys-folder.js";
+import { runCli } from "./helpers/run-cli.js";
 
 const DAY = 86_400_000;
 
@@ -396,30 +396,6 @@ describe("loadConfig", () => {
     expect(config.scan).toEqual({ reconcileEvery: 60_000, debounce: 500 });
   });
 });
-
-/** Runs the CLI from source as a child process. */
-function runCli(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
-      cwd: repoRoot,
-      env: { ...process.env, LOG_LEVEL: "silent", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** WARDEN_CONFIG and WARDEN_HOME for a fresh config folder holding `warden`. */
 function cliEnv(warden: unknown, companies: Record<string, unknown>, onFinished: OnFinished) {

@@ -40,6 +40,7 @@ import { assertCompanyId } from "../config/company-id.js";
 import { ErrorCodes, WardenError } from "../errors.js";
 import { ATOMIC_TMP_PREFIX, type CategoryCounts, classifyFile, emptyCounts } from "../fleet/classify-file.js";
 import { REQUIRED_CREDS_FIELDS } from "../fleet/scan-folder.js";
+import { syncDir } from "../fleet/sync-dir.js";
 
 /** Name of the manifest entry inside every archive. */
 export const MANIFEST_NAME = "manifest.json";
@@ -763,16 +764,6 @@ function sameFiles(a: readonly ManifestFile[], b: readonly ManifestFile[]): bool
 async function assertAbsent(dest: string): Promise<void> {
   if (await lstat(dest).catch(() => null)) {
     throw usage(`${dest} already exists: extract into a folder that does not exist yet`, { dir: dest });
-  }
-}
-
-/** fsync a folder so the renames and unlinks in it survive a power cut. */
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 

@@ -5,6 +5,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { assertCompanyId } from "../config/company-id.js";
 import { parseDuration } from "../config/duration.js";
 import { loadConfig } from "../config/load.js";
 import { readEnv } from "../env.js";
@@ -12,6 +13,14 @@ import { ConfigError, describeError, ErrorCodes, ExitCodes, exitCodeFor, WardenE
 import { openStore, type Store } from "../store/store.js";
 import { effectiveConfig } from "./config-check.js";
 import { runControl } from "./control.js";
+import {
+  backupCommand,
+  backupsCommand,
+  cleanupCommand,
+  type RecoveryContext,
+  restoreCommand,
+  verifyCommand,
+} from "./recovery.js";
 import { collectStatus, renderStatusTable } from "./status.js";
 
 const USAGE = `Usage: warden <command> [options]
@@ -23,9 +32,26 @@ Commands:
   stop <company> [--json]       close the socket (no logout); it stays stopped until started
   start <company> [--json]      connect a stopped company
   pair <company> [--phone N]    pair a company without creds: QR (see status) or a code for phone N
+  cleanup <company> [--dry-run] [--force] [--stop] [--json]
+                                smart cleanup: plan, back up (verified), delete the plan, audit.
+                                --force ignores cleanup.minAge (every other rule stays);
+                                --stop stops the company first and reconnects it afterwards
+  backup <company>|--all [--json]
+                                back up (and verify) a company folder, or every company
+  backups <company> [--json]    list a company's backups, newest first
+  verify <company> [backup] [--json]
+                                verify one backup, or all of the company's
+  restore <company> [backup] [--stop] [--json]
+                                verify, then swap the backup (default: newest) in for the folder;
+                                the previous folder is kept in WARDEN_HOME/replaced
 
-Environment: WARDEN_CONFIG (config/warden.json), WARDEN_HOME (./data)
+Destructive commands (cleanup, restore) refuse while a worker holds the company: stop it first
+(warden stop <company>) or pass --stop.
+
+Environment: WARDEN_CONFIG (config/warden.json), WARDEN_HOME (./data), WARDEN_BACKUP_KEY (encrypts backups)
 Exit codes: 0 ok, 1 failure, 2 usage, 78 configuration error`;
+
+const RECOVERY_COMMANDS = new Set(["cleanup", "backup", "backups", "verify", "restore"]);
 
 function usage(message: string): never {
   throw new WardenError(ErrorCodes.USAGE, `${message}\n\n${USAGE}`);
@@ -42,6 +68,10 @@ async function run(argv: string[]): Promise<number> {
           help: { type: "boolean", short: "h", default: false },
           phone: { type: "string" },
           timeout: { type: "string" },
+          "dry-run": { type: "boolean", default: false },
+          force: { type: "boolean", default: false },
+          stop: { type: "boolean", default: false },
+          all: { type: "boolean", default: false },
         },
       });
     } catch (err) {
@@ -117,6 +147,52 @@ async function run(argv: string[]): Promise<number> {
         return ExitCodes.FAILURE;
       }
       return ExitCodes.OK;
+    } finally {
+      store.close();
+    }
+  }
+
+  if (RECOVERY_COMMANDS.has(command)) {
+    const [company, name, ...extra] = rest;
+    if (command === "backup" && values.all) {
+      if (rest.length > 0) usage("backup takes a company id or --all, not both");
+    } else if (!company) usage(`${command} needs a company id`);
+    const maxArgs = command === "verify" || command === "restore" ? 2 : 1;
+    if (rest.length > maxArgs || extra.length > 0) usage(`${command} takes at most ${maxArgs} argument(s)`);
+    if ((values["dry-run"] || values.force) && command !== "cleanup")
+      usage("--dry-run and --force go with cleanup");
+    if (values.stop && command !== "cleanup" && command !== "restore")
+      usage("--stop goes with cleanup and restore");
+    if (values.all && command !== "backup") usage("--all goes with backup");
+    const config = loadConfig(env.configFile);
+    const store = openStore(path.join(env.home, "warden.db"));
+    const ctx: RecoveryContext = {
+      config,
+      store,
+      home: env.home,
+      backupKey: env.backupKey,
+      json: values.json,
+      actor: `cli:${process.env.USER ?? "unknown"}`,
+      out: (text) => process.stdout.write(`${text}\n`),
+    };
+    try {
+      if (company !== undefined) assertCompanyId(company);
+      switch (command) {
+        case "cleanup":
+          return await cleanupCommand(ctx, company as string, {
+            dryRun: values["dry-run"],
+            force: values.force,
+            stop: values.stop,
+          });
+        case "backup":
+          return await backupCommand(ctx, company, values.all);
+        case "backups":
+          return await backupsCommand(ctx, company as string);
+        case "verify":
+          return await verifyCommand(ctx, company as string, name);
+        default:
+          return await restoreCommand(ctx, company as string, name, { stop: values.stop });
+      }
     } finally {
       store.close();
     }

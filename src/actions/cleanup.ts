@@ -1,0 +1,276 @@
+/**
+ * The cleanup executor: plan, back up, verify the backup, delete exactly the plan, audit. Two modes:
+ * - "smart": the planner's rules (src/actions/plan-cleanup.ts);
+ * - "reset": the ladder's last resort: every Baileys key file except creds.json and the app-state
+ *   files (issue 4: "delete every key file except creds.json and app-state files").
+ * Nothing is deleted unless the backup verified and holds every planned file with the same bytes
+ * (each file is hashed again just before its unlink), so a deleted file can always be restored.
+ * creds.json and app-state files are refused at the last line too, whatever the plan says.
+ */
+import { createHash } from "node:crypto";
+import { lstat, readdir, readFile, unlink } from "node:fs/promises";
+import path from "node:path";
+import type { Clock } from "../clock.js";
+import { assertCompanyFolder } from "../config/company-id.js";
+import type { CompanySettings } from "../config/schema.js";
+import { describeError, ErrorCodes, WardenError } from "../errors.js";
+import { ATOMIC_TMP_PREFIX, type Category, classifyFile } from "../fleet/classify-file.js";
+import { resolvePreKeyReserve } from "../fleet/prekey-reserve.js";
+import { syncDir } from "../fleet/sync-dir.js";
+import type { Store } from "../store/store.js";
+import { type CreatedBackup, createBackup, verifyBackup } from "./backup.js";
+import { type CompanyHold, holdCompany } from "./company-hold.js";
+import { type CleanupFile, type CleanupPlan, planCleanup } from "./plan-cleanup.js";
+
+/** Categories a cleanup never deletes, in any mode. */
+export const NEVER_DELETED: ReadonlySet<Category> = new Set([
+  "creds",
+  "app-state-sync-key",
+  "app-state-sync-version",
+]);
+/** Categories a reset keeps besides NEVER_DELETED: files that are not Baileys key files. */
+const RESET_KEEPS: ReadonlySet<Category> = new Set([...NEVER_DELETED, "other"]);
+
+/** Cleanup modes. */
+export type CleanupMode = "smart" | "reset";
+
+/** Inputs of runCleanup. */
+export interface CleanupOptions {
+  store: Store;
+  clock: Clock;
+  sessionsDir: string;
+  backupsRoot: string;
+  company: string;
+  settings: Pick<CompanySettings, "cleanup" | "preKeyReserve" | "backups">;
+  actor: string;
+  mode?: CleanupMode;
+  /** Lowers minAge to 0 (every other rule stays). */
+  force?: boolean;
+  /** Plan only: no hold, no backup, nothing deleted, no audit row. */
+  dryRun?: boolean;
+  /** Stop the company through its worker first, and let it reconnect afterwards (the ladder, --stop). */
+  stopFirst?: boolean;
+  /** An already-taken hold (the caller keeps it and releases it). */
+  hold?: CompanyHold;
+  /** WARDEN_BACKUP_KEY: the backup is encrypted. */
+  backupKey?: string;
+  onProgress?: (phase: "backup" | "delete", done: number, total: number) => void;
+}
+
+/** What a cleanup did (or would do, for a dry run). */
+export interface CleanupResult {
+  company: string;
+  mode: CleanupMode;
+  dryRun: boolean;
+  plan: CleanupPlan;
+  /** Files actually deleted (equal to the plan unless some vanished on their own). */
+  deleted: number;
+  backup: string | null;
+  auditId: number | null;
+}
+
+/** Lists the regular files of a company folder as the planner wants them (symlinks and temp files left out). */
+export async function listCleanupFiles(dir: string): Promise<CleanupFile[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const files: CleanupFile[] = [];
+  for (const e of entries) {
+    if (!e.isFile() || e.name.startsWith(ATOMIC_TMP_PREFIX)) continue;
+    const st = await lstat(path.join(dir, e.name)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return undefined; // vanished between readdir and lstat
+      throw err;
+    });
+    if (!st?.isFile()) continue;
+    files.push({ name: e.name, category: classifyFile(e.name), size: st.size, mtimeMs: st.mtimeMs });
+  }
+  return files;
+}
+
+/** Plans a reset: every Baileys key file except creds.json and app-state files. */
+export function planReset(files: readonly CleanupFile[]): CleanupPlan {
+  const deletions = files
+    .filter((f) => !RESET_KEEPS.has(classifyFile(f.name)))
+    .map((f) => ({
+      file: f.name,
+      category: classifyFile(f.name),
+      reason: "reset: every key file but creds.json and app-state",
+    }))
+    .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  const deleted = new Set(deletions.map((d) => d.file));
+  const bytesFreed = files.reduce((sum, f) => sum + (deleted.has(f.name) ? f.size : 0), 0);
+  const keep = files.length - deletions.length;
+  return { delete: deletions, keep, keepCount: keep, bytesFreed };
+}
+
+/** Plans, backs up, verifies and deletes; records an audit row whatever the outcome. */
+export async function runCleanup(options: CleanupOptions): Promise<CleanupResult> {
+  const { store, clock, company, settings, actor } = options;
+  const mode = options.mode ?? "smart";
+  const dir = assertCompanyFolder(options.sessionsDir, company);
+  const dirStat = await lstat(dir);
+  if (!dirStat.isDirectory()) {
+    throw new WardenError(ErrorCodes.COMPANY_UNKNOWN, `${dir} is not a folder (symlinks are not followed)`, {
+      company,
+    });
+  }
+  if (options.dryRun) {
+    const plan = await makePlan(dir, mode, settings, clock.now(), options.force === true);
+    return { company, mode, dryRun: true, plan, deleted: 0, backup: null, auditId: null };
+  }
+
+  const hold =
+    options.hold ?? (await holdCompany({ store, clock, company, actor, stopFirst: options.stopFirst }));
+  const action = mode === "reset" ? "reset" : "cleanup";
+  let plan: CleanupPlan | undefined;
+  let backup: CreatedBackup | undefined;
+  let deleted = 0;
+  try {
+    // Planned under the hold: no socket writes into the folder from here on.
+    plan = await makePlan(dir, mode, settings, clock.now(), options.force === true);
+    if (plan.delete.length === 0) {
+      const auditId = store.audit.add({
+        at: clock.now(),
+        actor,
+        company,
+        action,
+        ok: true,
+        result: `nothing to delete (${plan.keep} files kept)`,
+        detail: { mode, force: options.force === true, deleted: 0, kept: plan.keep },
+      });
+      return { company, mode, dryRun: false, plan, deleted: 0, backup: null, auditId };
+    }
+    backup = await createBackup({
+      company,
+      dir,
+      backupsRoot: options.backupsRoot,
+      reason: mode === "reset" ? "pre-reset" : "pre-cleanup",
+      now: clock.now(),
+      key: options.backupKey,
+      keep: settings.backups.keep,
+      onProgress: (done, total) => {
+        if (done % 500 === 0) hold.renew();
+        options.onProgress?.("backup", done, total);
+      },
+    });
+    const verified = await verifyBackup(backup.path, { key: options.backupKey });
+    if (!verified.ok || !verified.manifest) {
+      throw new WardenError(
+        ErrorCodes.BACKUP_INVALID,
+        `The backup ${backup.path} did not verify (${verified.problems.slice(0, 3).join("; ")}); nothing deleted`,
+        { company, backup: backup.path },
+      );
+    }
+    const inBackup = new Map(verified.manifest.files.map((f) => [f.name, f]));
+    const missing = plan.delete.filter((d) => !inBackup.has(d.file)).map((d) => d.file);
+    if (missing.length > 0) {
+      throw new WardenError(
+        ErrorCodes.BACKUP_INVALID,
+        `The backup ${backup.path} lacks ${missing.length} planned file(s) (${missing.slice(0, 3).join(", ")}); nothing deleted`,
+        { company, backup: backup.path },
+      );
+    }
+    const total = plan.delete.length;
+    for (const d of plan.delete) {
+      const file = path.join(dir, d.file);
+      if (NEVER_DELETED.has(classifyFile(d.file))) {
+        throw new WardenError(
+          ErrorCodes.ACTION_FAILED,
+          `Refusing to delete ${file}: creds and app-state files are never deleted`,
+          { company, file: d.file },
+        );
+      }
+      const expected = inBackup.get(d.file);
+      const current = await hashFile(file);
+      if (current === undefined) continue; // already gone
+      if (current !== expected?.sha256) {
+        // Changed since the backup (something wrote it despite the hold): keep it rather than lose it.
+        continue;
+      }
+      await unlink(file).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== "ENOENT") throw err;
+      });
+      deleted++;
+      if (deleted % 500 === 0) hold.renew();
+      options.onProgress?.("delete", deleted, total);
+    }
+    await syncDir(dir);
+    const auditId = store.audit.add({
+      at: clock.now(),
+      actor,
+      company,
+      action,
+      ok: true,
+      result: `deleted ${deleted} of ${plan.delete.length} planned files (${Math.round(plan.bytesFreed / 1024)} KB), kept ${plan.keep}; backup ${backup.path}`,
+      detail: {
+        mode,
+        force: options.force === true,
+        backup: backup.path,
+        deleted,
+        planned: plan.delete.length,
+        kept: plan.keep,
+        files: plan.delete.slice(0, 200).map((d) => d.file),
+      },
+    });
+    return { company, mode, dryRun: false, plan, deleted, backup: backup.path, auditId };
+  } catch (err) {
+    store.audit.add({
+      at: clock.now(),
+      actor,
+      company,
+      action,
+      ok: false,
+      result: `failed after deleting ${deleted} file(s): ${describeError(err)}`,
+      detail: { mode, backup: backup?.path ?? null, deleted, planned: plan?.delete.length ?? null },
+    });
+    throw err;
+  } finally {
+    if (!options.hold) hold.release(`${action} done`);
+  }
+}
+
+async function makePlan(
+  dir: string,
+  mode: CleanupMode,
+  settings: CleanupOptions["settings"],
+  now: number,
+  force: boolean,
+): Promise<CleanupPlan> {
+  const files = await listCleanupFiles(dir);
+  if (mode === "reset") return planReset(files);
+  return planCleanup(
+    files,
+    {
+      preKeyReserve: resolvePreKeyReserve(settings.preKeyReserve),
+      keepPreKeys: settings.cleanup.keepPreKeys,
+      sessionMaxAgeMs: settings.cleanup.sessionMaxAge,
+      senderKeyMaxAgeMs: settings.cleanup.senderKeyMaxAge,
+      minAgeMs: settings.cleanup.minAge,
+      newestPreKeyId: await newestPreKeyId(dir),
+    },
+    now,
+    { force },
+  );
+}
+
+/** creds.nextPreKeyId - 1, the pre-key Baileys checks on connect; null when creds.json is unreadable. */
+async function newestPreKeyId(dir: string): Promise<number | null> {
+  try {
+    const creds = JSON.parse(await readFile(path.join(dir, "creds.json"), "utf8")) as {
+      nextPreKeyId?: unknown;
+    };
+    return typeof creds.nextPreKeyId === "number" ? creds.nextPreKeyId - 1 : null;
+  } catch {
+    // Unreadable creds: the planner then keeps every pre-key above its newest-kept floor only.
+    return null;
+  }
+}
+
+async function hashFile(file: string): Promise<string | undefined> {
+  try {
+    return createHash("sha256")
+      .update(await readFile(file))
+      .digest("hex");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+}

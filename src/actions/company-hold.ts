@@ -1,0 +1,124 @@
+/**
+ * The hold a destructive action (cleanup, reset, restore) takes on a company: the company's lease,
+ * under an `action:` holder. A worker opens a socket only while it holds the lease (invariant 8),
+ * so while an action holds it no socket can write into the folder, and two actions on one company
+ * exclude each other. The hold is refused while a worker holds the lease (the company is
+ * connected, or reconnecting) unless the caller first stops it through the worker: the ladder's
+ * own stop, or the CLI's `--stop`.
+ */
+import { randomBytes } from "node:crypto";
+import type { Clock } from "../clock.js";
+import { ErrorCodes, WardenError } from "../errors.js";
+import type { Store } from "../store/store.js";
+
+/** A hold in force; `release` is idempotent. */
+export interface CompanyHold {
+  readonly company: string;
+  readonly holder: string;
+  /** Extends the hold (call on progress during long work); false when it was lost. */
+  renew(): boolean;
+  /** Ends the hold; with `resume`, the company is wanted running again (the worker reconnects). */
+  release(reason: string, options?: { resume?: boolean }): void;
+}
+
+/** Inputs of holdCompany. */
+export interface HoldOptions {
+  store: Store;
+  clock: Clock;
+  company: string;
+  /** Who acts: "ladder", "cli:alice", "bot:123". */
+  actor: string;
+  /** The hold lasts this long without renewal (a crashed action frees the company after it). */
+  ttlMs?: number;
+  /** Stop the company through its worker first (waits for the acknowledgement). */
+  stopFirst?: boolean;
+  /** How long to wait for the worker to acknowledge the stop. */
+  stopTimeoutMs?: number;
+  /** How long to wait between two looks at the request (real time). */
+  pollMs?: number;
+}
+
+const DEFAULT_TTL_MS = 10 * 60_000;
+
+/** Takes the company's hold, stopping it through the worker first when asked. */
+export async function holdCompany(options: HoldOptions): Promise<CompanyHold> {
+  const { store, clock, company, actor } = options;
+  const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
+  // Unique per hold: two actions of one process must exclude each other too.
+  const holder = `action:${actor}:${process.pid}:${randomBytes(3).toString("hex")}`;
+  let stoppedHere = false;
+  if (options.stopFirst && heldByOther(store, company, holder, clock.now())) {
+    await stopThroughWorker(options);
+    stoppedHere = true;
+  }
+  if (!store.leases.acquire(company, holder, process.pid, clock.now(), ttlMs)) {
+    throw connectedError(store, company, clock.now());
+  }
+  let released = false;
+  return {
+    company,
+    holder,
+    renew: () => !released && store.leases.renew(company, holder, clock.now(), ttlMs),
+    release(reason, releaseOptions = {}) {
+      if (released) return;
+      released = true;
+      const now = clock.now();
+      // Resuming sets the wish before the lease goes, so the worker's next look connects it.
+      if (releaseOptions.resume ?? stoppedHere) {
+        store.control.setDesired(company, "run", store.control.desired(company).pairingPhone, now);
+      }
+      store.leases.release(company, holder, now, reason);
+    },
+  };
+}
+
+function heldByOther(store: Store, company: string, holder: string, now: number): boolean {
+  const lease = store.leases.get(company);
+  return lease !== undefined && lease.holder !== holder && lease.expiresAt > now;
+}
+
+function connectedError(store: Store, company: string, now: number): WardenError {
+  const lease = store.leases.get(company);
+  const state = store.connections.get(company)?.state ?? "unknown";
+  const by = lease ? lease.holder : "a worker";
+  const what = lease?.holder.startsWith("action:")
+    ? `${company} is busy: another action (${by}) holds it`
+    : `${company} is connected (state ${state}, held by ${by})`;
+  return new WardenError(
+    ErrorCodes.COMPANY_CONNECTED,
+    `${what}; refusing to touch its folder. Stop it first (warden stop ${company}) or pass --stop.`,
+    { company, state, holder: lease?.holder, expiresAt: lease?.expiresAt, now },
+  );
+}
+
+async function stopThroughWorker(options: HoldOptions): Promise<void> {
+  const { store, clock, company, actor } = options;
+  const timeoutMs = options.stopTimeoutMs ?? 20_000;
+  const pollMs = options.pollMs ?? 100;
+  const id = store.control.request(company, "stop", { for: "action" }, actor, clock.now());
+  const started = Date.now();
+  for (;;) {
+    const request = store.control.get(id);
+    if (request?.doneAt) {
+      if (!request.ok) {
+        throw new WardenError(
+          ErrorCodes.CONTROL_FAILED,
+          `The worker could not stop ${company}: ${request.result ?? "no reason given"}`,
+          { company, requestId: id },
+        );
+      }
+      return;
+    }
+    if (
+      Date.now() - started > timeoutMs &&
+      store.control.cancel(id, "no worker stopped it in time", clock.now())
+    ) {
+      throw new WardenError(
+        ErrorCodes.CONTROL_TIMEOUT,
+        `No worker acknowledged "stop ${company}" within ${Math.round(timeoutMs / 1000)}s; nothing was touched.`,
+        { company, requestId: id },
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}

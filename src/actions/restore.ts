@@ -1,0 +1,284 @@
+/**
+ * Restore a company folder from a backup, as an atomic swap:
+ *   verify → hold (no socket) → journal → extract next to the folder (same file system) →
+ *   rename the folder to a temp name → rename the extracted folder into place → move the old
+ *   folder aside into WARDEN_HOME/replaced (kept, never inside sessionsDir where it would look like
+ *   a company) → drop the journal → audit.
+ * POSIX has no portable "exchange two folders", so there is an instant between the two renames
+ * where the company folder does not exist. The journal (WARDEN_HOME/restores/<company>.json) makes
+ * a crash there recoverable: finishInterruptedRestore rolls forward when the new folder is
+ * complete, or back when the swap had not started. Either way the folder is wholly the old one or
+ * wholly the new one, never a mix.
+ */
+import { randomBytes } from "node:crypto";
+import { cp, lstat, mkdir, open, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
+import path from "node:path";
+import type { Clock } from "../clock.js";
+import { assertCompanyId } from "../config/company-id.js";
+import { describeError, ErrorCodes, WardenError } from "../errors.js";
+import { ATOMIC_TMP_PREFIX } from "../fleet/classify-file.js";
+import { syncDir } from "../fleet/sync-dir.js";
+import type { Store } from "../store/store.js";
+import { type BackupInfo, extractBackup, formatTimestamp, listBackups, verifyBackup } from "./backup.js";
+import { type CompanyHold, holdCompany } from "./company-hold.js";
+
+/** Inputs of runRestore. */
+export interface RestoreOptions {
+  store: Store;
+  clock: Clock;
+  sessionsDir: string;
+  /** WARDEN_HOME: the journal and the folders moved aside live here. */
+  home: string;
+  backupsRoot: string;
+  company: string;
+  /** A backup file name from `warden backups`; the newest when absent. */
+  backup?: string;
+  actor: string;
+  stopFirst?: boolean;
+  hold?: CompanyHold;
+  backupKey?: string;
+}
+
+/** What a restore did. */
+export interface RestoreResult {
+  company: string;
+  backup: string;
+  files: number;
+  /** Where the replaced folder went (null when there was none). */
+  movedAside: string | null;
+  auditId: number;
+}
+
+/** The journal of a restore in progress. */
+interface RestoreJournal {
+  company: string;
+  /** The verified, fully extracted folder waiting to be renamed into place. */
+  staged: string;
+  /** Where the current folder is renamed before the staged one takes its place. */
+  old: string;
+  /** Final resting place of the old folder. */
+  aside: string;
+}
+
+/** The newest backup of a company, or the one named (a bare file name, as `warden backups` lists it). */
+export async function findBackup(backupsRoot: string, company: string, name?: string): Promise<BackupInfo> {
+  const backups = await listBackups(backupsRoot, company);
+  if (name !== undefined) {
+    const found = backups.find((b) => b.name === name || b.path === path.resolve(name));
+    if (!found) {
+      throw new WardenError(
+        ErrorCodes.BACKUP_NOT_FOUND,
+        `No backup ${JSON.stringify(name)} for ${company} in ${path.join(backupsRoot, company)} (see: warden backups ${company})`,
+        { company, backup: name },
+      );
+    }
+    return found;
+  }
+  const newest = backups[0];
+  if (!newest) {
+    throw new WardenError(
+      ErrorCodes.BACKUP_NOT_FOUND,
+      `No backups of ${company} in ${path.join(backupsRoot, company)} (make one: warden backup ${company})`,
+      { company },
+    );
+  }
+  return newest;
+}
+
+/** Verifies the backup, then swaps it in for the company folder; the old folder is kept aside. */
+export async function runRestore(options: RestoreOptions): Promise<RestoreResult> {
+  const { store, clock, sessionsDir, home, company, actor, backupKey } = options;
+  assertCompanyId(company);
+  await finishInterruptedRestore(home, sessionsDir, company);
+  const info = await findBackup(options.backupsRoot, company, options.backup);
+  // Verify before anything is stopped or moved: a bad backup changes nothing.
+  const verified = await verifyBackup(info.path, { key: backupKey });
+  if (!verified.ok) {
+    throw new WardenError(
+      ErrorCodes.BACKUP_INVALID,
+      `Backup ${info.path} failed verification, nothing restored: ${verified.problems.slice(0, 5).join("; ")}`,
+      { company, backup: info.path },
+    );
+  }
+  if (verified.manifest && verified.manifest.company !== company) {
+    throw new WardenError(
+      ErrorCodes.BACKUP_INVALID,
+      `Backup ${info.path} belongs to ${verified.manifest.company}, not ${company}; nothing restored`,
+      { company, backup: info.path },
+    );
+  }
+
+  const currentStat = await lstat(path.join(sessionsDir, company)).catch(() => null);
+  if (currentStat && !currentStat.isDirectory()) {
+    throw new WardenError(
+      ErrorCodes.COMPANY_UNKNOWN,
+      `${path.join(sessionsDir, company)} is not a folder (symlinks are not followed); nothing restored`,
+      { company },
+    );
+  }
+  const hold =
+    options.hold ?? (await holdCompany({ store, clock, company, actor, stopFirst: options.stopFirst }));
+  const current = path.join(sessionsDir, company);
+  const stamp = formatTimestamp(clock.now());
+  const tag = `${company}-${stamp}-${randomBytes(4).toString("hex")}`;
+  const journal: RestoreJournal = {
+    company,
+    staged: path.join(sessionsDir, `${ATOMIC_TMP_PREFIX}restored-${tag}`),
+    old: path.join(sessionsDir, `${ATOMIC_TMP_PREFIX}replaced-${tag}`),
+    aside: path.join(home, "replaced", company, `${stamp}-before-restore`),
+  };
+  let movedAside: string | null = null;
+  try {
+    await writeJournal(home, journal);
+    const extracted = await extractBackup(info.path, journal.staged, { key: backupKey });
+    hold.renew();
+    const hadFolder = await exists(current);
+    if (hadFolder) await rename(current, journal.old);
+    // ← a crash here leaves no company folder: finishInterruptedRestore renames the staged one in.
+    await rename(journal.staged, current);
+    await syncDir(sessionsDir);
+    if (hadFolder) movedAside = await moveAside(journal.old, journal.aside);
+    await removeJournal(home, company);
+    const auditId = store.audit.add({
+      at: clock.now(),
+      actor,
+      company,
+      action: "restore",
+      ok: true,
+      result: `restored ${extracted.files} files from ${info.name}${movedAside ? `; the previous folder is in ${movedAside}` : ""}`,
+      detail: { backup: info.path, files: extracted.files, movedAside },
+    });
+    return { company, backup: info.path, files: extracted.files, movedAside, auditId };
+  } catch (err) {
+    // Put things back the way they were if the swap did not complete; keep whatever is complete.
+    await finishInterruptedRestore(home, sessionsDir, company).catch(() => undefined);
+    store.audit.add({
+      at: clock.now(),
+      actor,
+      company,
+      action: "restore",
+      ok: false,
+      result: `failed: ${describeError(err)}`,
+      detail: { backup: info.path },
+    });
+    throw err;
+  } finally {
+    if (!options.hold) hold.release("restore done");
+  }
+}
+
+/**
+ * Completes or undoes a restore that a crash interrupted; returns what it did (null: nothing to do).
+ * Safe to call any time, from any process: it acts only when a journal exists.
+ */
+export async function finishInterruptedRestore(
+  home: string,
+  sessionsDir: string,
+  company: string,
+): Promise<string | null> {
+  const journal = await readJournal(home, company);
+  await removeExtractLeftovers(sessionsDir);
+  if (!journal) return null;
+  const current = path.join(sessionsDir, company);
+  let outcome: string;
+  if (!(await exists(current)) && (await exists(journal.staged))) {
+    // Crashed between the two renames: the staged folder was complete (extract renames it in only
+    // after every file verified), so finish the swap.
+    await rename(journal.staged, current);
+    outcome = "rolled forward: the restored folder was put in place";
+  } else if (await exists(journal.staged)) {
+    // The swap never started: the current folder is the old one; drop the staged copy.
+    await rm(journal.staged, { recursive: true, force: true });
+    outcome = "rolled back: the folder was left as it was";
+  } else if (await exists(journal.old)) {
+    outcome = "the swap had completed; the old folder is moved aside";
+  } else {
+    outcome = "rolled back: the backup was not fully extracted; the folder was left as it was";
+  }
+  await syncDir(sessionsDir);
+  if (await exists(journal.old)) await moveAside(journal.old, journal.aside);
+  await removeJournal(home, company);
+  return outcome;
+}
+
+/** Every company with a restore journal (an interrupted restore). */
+export async function interruptedRestores(home: string): Promise<string[]> {
+  const names = await readdir(journalDir(home)).catch(() => [] as string[]);
+  return names.filter((n) => n.endsWith(".json")).map((n) => n.slice(0, -".json".length));
+}
+
+async function moveAside(from: string, to: string): Promise<string> {
+  await mkdir(path.dirname(to), { recursive: true, mode: 0o700 });
+  let target = to;
+  for (let i = 1; await exists(target); i++) target = `${to}-${i}`;
+  try {
+    await rename(from, target);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EXDEV") throw err;
+    // WARDEN_HOME on another file system: copy (symlinks copied as links, never followed), then remove.
+    await cp(from, target, { recursive: true, verbatimSymlinks: true, errorOnExist: true, force: false });
+    await rm(from, { recursive: true, force: true });
+  }
+  await syncDir(path.dirname(target));
+  return target;
+}
+
+const journalDir = (home: string) => path.join(home, "restores");
+const journalFile = (home: string, company: string) => path.join(journalDir(home), `${company}.json`);
+
+async function writeJournal(home: string, journal: RestoreJournal): Promise<void> {
+  await mkdir(journalDir(home), { recursive: true, mode: 0o700 });
+  const file = journalFile(home, journal.company);
+  const tmp = `${file}.${process.pid}.tmp`;
+  const handle = await open(tmp, "w", 0o600);
+  try {
+    await handle.writeFile(JSON.stringify(journal));
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, file);
+  await syncDir(journalDir(home));
+}
+
+async function readJournal(home: string, company: string): Promise<RestoreJournal | undefined> {
+  let text: string;
+  try {
+    text = await readFile(journalFile(home, company), "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+  const journal = JSON.parse(text) as RestoreJournal;
+  return journal;
+}
+
+async function removeJournal(home: string, company: string): Promise<void> {
+  await unlink(journalFile(home, company)).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== "ENOENT") throw err;
+  });
+  await syncDir(journalDir(home)).catch(() => undefined);
+}
+
+/** extractBackup's own staging folders (`.warden-tmp-restore-<pid>-<hex>`) left by a dead process. */
+async function removeExtractLeftovers(sessionsDir: string): Promise<void> {
+  const entries = await readdir(sessionsDir).catch(() => [] as string[]);
+  for (const name of entries) {
+    const match = new RegExp(`^${ATOMIC_TMP_PREFIX.replace(".", "\\.")}restore-(\\d+)-[0-9a-f]+$`).exec(name);
+    if (!match || isAlive(Number(match[1]))) continue;
+    await rm(path.join(sessionsDir, name), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  return (await lstat(file).catch(() => null)) !== null;
+}

@@ -1,0 +1,255 @@
+/**
+ * `warden cleanup | backup | backups | verify | restore`: the recovery actions for humans and cron.
+ * Each returns its exit status and writes its result to stdout (JSON with --json); progress goes
+ * to stderr.
+ */
+import { readdir } from "node:fs/promises";
+import path from "node:path";
+import { type BackupInfo, createBackup, listBackups, verifyBackup } from "../actions/backup.js";
+import { runCleanup } from "../actions/cleanup.js";
+import { findBackup, finishInterruptedRestore, runRestore } from "../actions/restore.js";
+import { systemClock } from "../clock.js";
+import { assertCompanyFolder, assertCompanyId, isCompanyId } from "../config/company-id.js";
+import { companySettings, type WardenConfig } from "../config/load.js";
+import { describeError, ExitCodes } from "../errors.js";
+import type { Store } from "../store/store.js";
+import { createProgress } from "./progress.js";
+
+/** What every recovery command is given. */
+export interface RecoveryContext {
+  config: WardenConfig;
+  store: Store;
+  /** WARDEN_HOME. */
+  home: string;
+  backupKey: string | undefined;
+  json: boolean;
+  /** "cli:<user>". */
+  actor: string;
+  out: (text: string) => void;
+}
+
+/** The backups folder inside WARDEN_HOME. */
+export function backupsRootOf(home: string): string {
+  return path.join(home, "backups");
+}
+
+/** `warden cleanup <company> [--dry-run] [--force] [--stop] [--json]`. */
+export async function cleanupCommand(
+  ctx: RecoveryContext,
+  company: string,
+  flags: { dryRun: boolean; force: boolean; stop: boolean },
+): Promise<number> {
+  await finishInterruptedRestore(ctx.home, ctx.config.sessionsDir, assertCompanyId(company));
+  const progress = createProgress(`cleanup ${company}`, { enabled: !flags.dryRun });
+  const result = await runCleanup({
+    store: ctx.store,
+    clock: systemClock,
+    sessionsDir: ctx.config.sessionsDir,
+    backupsRoot: backupsRootOf(ctx.home),
+    company,
+    settings: companySettings(ctx.config, company),
+    actor: ctx.actor,
+    force: flags.force,
+    dryRun: flags.dryRun,
+    stopFirst: flags.stop,
+    backupKey: ctx.backupKey,
+    onProgress: (phase, done, total) => progress.update(done, total, phase),
+  }).finally(() => progress.done());
+  if (ctx.json) {
+    ctx.out(
+      JSON.stringify({
+        company,
+        delete: result.plan.delete.map((d) => ({ file: d.file, category: d.category, reason: d.reason })),
+        keepCount: result.plan.keepCount,
+        dryRun: result.dryRun,
+        deleted: result.deleted,
+        bytesFreed: result.plan.bytesFreed,
+        backup: result.backup,
+      }),
+    );
+    return ExitCodes.OK;
+  }
+  const byCategory = new Map<string, number>();
+  for (const d of result.plan.delete) byCategory.set(d.category, (byCategory.get(d.category) ?? 0) + 1);
+  const summary = [...byCategory].map(([c, n]) => `${n} ${c}`).join(", ") || "nothing";
+  const kb = Math.round(result.plan.bytesFreed / 1024);
+  if (result.dryRun) {
+    ctx.out(
+      `${company}: would delete ${result.plan.delete.length} files (${summary}; ${kb} KB), keep ${result.plan.keepCount}`,
+    );
+    for (const d of result.plan.delete.slice(0, 20)) ctx.out(`  ${d.file}: ${d.reason}`);
+    if (result.plan.delete.length > 20)
+      ctx.out(`  ... and ${result.plan.delete.length - 20} more (--json lists all)`);
+    ctx.out("Dry run: nothing was changed.");
+  } else {
+    ctx.out(
+      `${company}: deleted ${result.deleted} files (${summary}; ${kb} KB), kept ${result.plan.keepCount}` +
+        (result.backup ? `\nbackup (verified): ${result.backup}` : ""),
+    );
+  }
+  return ExitCodes.OK;
+}
+
+/** `warden backup <company>|--all [--json]`. */
+export async function backupCommand(
+  ctx: RecoveryContext,
+  company: string | undefined,
+  all: boolean,
+): Promise<number> {
+  const companies = all ? await listCompanyFolders(ctx.config.sessionsDir) : [company as string];
+  const progress = createProgress("backup", { enabled: all });
+  const results: Record<string, unknown>[] = [];
+  let failed = 0;
+  for (const [i, id] of companies.entries()) {
+    progress.update(i, companies.length, id);
+    try {
+      const dir = assertCompanyFolder(ctx.config.sessionsDir, id);
+      const created = await createBackup({
+        company: id,
+        dir,
+        backupsRoot: backupsRootOf(ctx.home),
+        reason: "manual",
+        now: Date.now(),
+        key: ctx.backupKey,
+        keep: companySettings(ctx.config, id).backups.keep,
+        onProgress: all ? undefined : (done, total) => progress.update(done, total, id),
+      });
+      const verified = await verifyBackup(created.path, { key: ctx.backupKey });
+      ctx.store.audit.add({
+        at: Date.now(),
+        actor: ctx.actor,
+        company: id,
+        action: "backup",
+        ok: verified.ok,
+        result: verified.ok
+          ? `backup ${created.name} verified`
+          : `backup ${created.name} failed verification`,
+        detail: { backup: created.path, files: created.manifest.files.length, problems: verified.problems },
+      });
+      if (!verified.ok) failed++;
+      results.push({
+        company: id,
+        ok: verified.ok,
+        backup: created.path,
+        files: created.manifest.files.length,
+        size: created.size,
+        encrypted: created.encrypted,
+        pruned: created.pruned,
+        problems: verified.problems,
+      });
+    } catch (err) {
+      if (!all) throw err;
+      failed++;
+      results.push({ company: id, ok: false, error: describeError(err) });
+    }
+  }
+  progress.update(companies.length, companies.length);
+  progress.done();
+  if (ctx.json) ctx.out(JSON.stringify(all ? { backups: results } : results[0]));
+  else
+    for (const r of results) {
+      if (r.error) ctx.out(`${r.company}: FAILED: ${String(r.error)}`);
+      else
+        ctx.out(
+          `${r.company}: ${r.ok ? "backup verified" : "backup FAILED verification"}: ${String(r.backup)} (${String(r.files)} files, ${Math.round(Number(r.size) / 1024)} KB${r.encrypted ? ", encrypted" : ""})`,
+        );
+    }
+  if (all && !ctx.json) ctx.out(`${companies.length - failed} of ${companies.length} companies backed up`);
+  return failed > 0 ? ExitCodes.FAILURE : ExitCodes.OK;
+}
+
+/** `warden backups <company> [--json]`. */
+export async function backupsCommand(ctx: RecoveryContext, company: string): Promise<number> {
+  const backups = await listBackups(backupsRootOf(ctx.home), company);
+  if (ctx.json) {
+    ctx.out(JSON.stringify({ company, backups: backups.map(publicInfo) }));
+    return ExitCodes.OK;
+  }
+  if (backups.length === 0) {
+    ctx.out(`${company}: no backups in ${path.join(backupsRootOf(ctx.home), company)}`);
+    return ExitCodes.OK;
+  }
+  for (const b of backups)
+    ctx.out(
+      `${b.name}  ${b.createdAt}  ${b.reason}  ${Math.round(b.size / 1024)} KB${b.encrypted ? "  encrypted" : ""}`,
+    );
+  return ExitCodes.OK;
+}
+
+/** `warden verify <company> [backup] [--json]`: the named backup, or every backup of the company. */
+export async function verifyCommand(ctx: RecoveryContext, company: string, name?: string): Promise<number> {
+  const targets =
+    name !== undefined
+      ? [await findBackup(backupsRootOf(ctx.home), company, name)]
+      : await listBackups(backupsRootOf(ctx.home), company);
+  const results = [];
+  for (const b of targets) {
+    const v = await verifyBackup(b.path, { key: ctx.backupKey });
+    results.push({
+      backup: b.name,
+      path: b.path,
+      ok: v.ok,
+      files: v.manifest?.files.length ?? null,
+      problems: v.problems,
+    });
+  }
+  const bad = results.filter((r) => !r.ok).length;
+  if (ctx.json) ctx.out(JSON.stringify({ company, results }));
+  else if (results.length === 0) ctx.out(`${company}: no backups to verify`);
+  else
+    for (const r of results)
+      ctx.out(
+        r.ok
+          ? `OK    ${r.backup} (${r.files} files)`
+          : `FAIL  ${r.backup}: ${r.problems.slice(0, 5).join("; ")}`,
+      );
+  return bad > 0 ? ExitCodes.FAILURE : ExitCodes.OK;
+}
+
+/** `warden restore <company> [backup] [--stop] [--json]`. */
+export async function restoreCommand(
+  ctx: RecoveryContext,
+  company: string,
+  name: string | undefined,
+  flags: { stop: boolean },
+): Promise<number> {
+  const result = await runRestore({
+    store: ctx.store,
+    clock: systemClock,
+    sessionsDir: ctx.config.sessionsDir,
+    home: ctx.home,
+    backupsRoot: backupsRootOf(ctx.home),
+    company,
+    backup: name,
+    actor: ctx.actor,
+    stopFirst: flags.stop,
+    backupKey: ctx.backupKey,
+  });
+  if (ctx.json) ctx.out(JSON.stringify(result));
+  else {
+    ctx.out(`${company}: restored ${result.files} files from ${result.backup}`);
+    if (result.movedAside) ctx.out(`the previous folder is kept in ${result.movedAside}`);
+    const desired = ctx.store.control.desired(company).desired;
+    if (desired === "stop") ctx.out(`${company} is stopped; connect it with: warden start ${company}`);
+  }
+  return ExitCodes.OK;
+}
+
+function publicInfo(b: BackupInfo) {
+  return {
+    name: b.name,
+    path: b.path,
+    createdAt: b.createdAt,
+    reason: b.reason,
+    size: b.size,
+    encrypted: b.encrypted,
+  };
+}
+
+async function listCompanyFolders(sessionsDir: string): Promise<string[]> {
+  const entries = await readdir(sessionsDir, { withFileTypes: true });
+  return entries
+    .filter((e) => e.isDirectory() && isCompanyId(e.name))
+    .map((e) => e.name)
+    .sort();
+}
