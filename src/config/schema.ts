@@ -77,7 +77,7 @@ const CLEANUP_DEFAULTS = {
 const ladderShape = {
   enabled: z
     .boolean()
-    .meta({ description: "false: the ladder only records what it would do; it acts on nothing." }),
+    .meta({ description: "false: the ladder does nothing for this company (file-count alerts still go out)." }),
   warnAfter: duration("disconnected this long: warning alert"),
   reconnectAfter: duration("disconnected this long: reconnect request"),
   reconnectAttempts: positiveInt("reconnect requests before the ladder goes further", 20),

@@ -10,26 +10,9 @@
  * - 405: the WhatsApp Web version Baileys speaks is outdated: stop until Baileys is upgraded.
  */
 
-/** Connection states a company can be in. */
-export type ConnectionStateName =
-  | "connecting"
-  | "open"
-  | "reconnecting"
-  | "pairing"
-  | "stopped"
-  | "offline"
-  | "replaced"
-  | "qr_required"
-  | "forbidden"
-  | "outdated_client";
+export { type ConnectionStateName, TERMINAL_STATES } from "../fleet/connection-states.js";
 
-/** States that stop the reconnect loop until a human acts. */
-export const TERMINAL_STATES: ReadonlySet<ConnectionStateName> = new Set([
-  "replaced",
-  "qr_required",
-  "forbidden",
-  "outdated_client",
-]);
+import type { ConnectionStateName } from "../fleet/connection-states.js";
 
 /** Backoff settings. */
 export interface BackoffSettings {
