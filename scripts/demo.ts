@@ -86,6 +86,8 @@ async function main(): Promise<void> {
         preKeyReserve: 0,
         workers: { instances: 2, heartbeatEvery: "2s", leaseTtl: "10s", deadAfter: "15s" },
         alerts: { remindEvery: "10m", hysteresis: 10 },
+        // No network here: a probe to WhatsApp would always fail and hold the ladder as an outage.
+        fleet: { probe: null },
       },
       null,
       2,

@@ -120,6 +120,15 @@ describe("loadConfig", () => {
     expect(Object.isFrozen(config.defaults.thresholds)).toBe(true);
   });
 
+  it("an override naming one simulation key keeps warden.json's other simulation keys", () => {
+    const file = configDir(
+      { simulation: { initialPreKeys: 0, connectAfter: "20ms" } },
+      { "acme.json": { simulation: { connect: false } } },
+    );
+    const sim = companySettings(loadConfig(file), "acme").simulation;
+    expect(sim).toMatchObject({ connect: false, initialPreKeys: 0, connectAfter: 20 });
+  });
+
   it("the cleanup defaults are the planner's DEFAULT_CLEANUP_RULES", () => {
     const { cleanup } = loadConfig(configDir({})).defaults;
     expect({

@@ -57,12 +57,9 @@ const positiveInt = (what: string, max: number) =>
     .meta({ description: what });
 
 const cleanupShape = {
-  keepPreKeys: z
-    .int()
-    .min(1)
-    .meta({
-      description: "Newest pre-keys always kept (at least preKeyReserve; the newest id is always kept).",
-    }),
+  keepPreKeys: z.int().min(1).meta({
+    description: "Newest pre-keys always kept (at least preKeyReserve; the newest id is always kept).",
+  }),
   sessionMaxAge: duration("sessions untouched this long may be deleted"),
   senderKeyMaxAge: duration("sender keys older than this may be deleted"),
   minAge: duration("nothing younger than this is deleted unless forced"),
@@ -75,9 +72,9 @@ const CLEANUP_DEFAULTS = {
 };
 
 const ladderShape = {
-  enabled: z
-    .boolean()
-    .meta({ description: "false: the ladder does nothing for this company (file-count alerts still go out)." }),
+  enabled: z.boolean().meta({
+    description: "false: the ladder does nothing for this company (file-count alerts still go out).",
+  }),
   warnAfter: duration("disconnected this long: warning alert"),
   reconnectAfter: duration("disconnected this long: reconnect request"),
   reconnectAttempts: positiveInt("reconnect requests before the ladder goes further", 20),
@@ -133,43 +130,35 @@ const SIMULATION_DEFAULTS = {
 const phoneNumber = z.string().regex(/^\d{8,15}$/, { error: "Expected digits only, with the country code" });
 
 /** The scenario the simulated driver follows for a company. */
+/** The simulated driver's keys, without defaults (overrides must not reset keys they do not name). */
+const simulationShape = {
+  connect: z
+    .boolean()
+    .meta({ description: "false: every connect fails with disconnectCode (a company that stays down)." }),
+  connectAfter: duration("time from socket start to open"),
+  initialPreKeys: z.int().min(0).max(2_000).meta({ description: "Pre-keys written on first start." }),
+  growPerMinute: z.number().min(0).max(6_000).meta({ description: "Pre-keys added per minute while open." }),
+  disconnectAfter: z
+    .union([z.null(), duration("time open before the simulated disconnect")])
+    .meta({ description: "Close the socket this long after it opened (null: never)." }),
+  disconnectCode: z.int().min(100).max(999).meta({ description: "DisconnectReason code of that close." }),
+  recover: z.boolean().meta({ description: "false: every later connect fails with the same code." }),
+  pairAfter: z
+    .union([z.null(), duration("time a pairing takes")])
+    .meta({ description: "Without creds: show QR codes, then pair after this long (null: never)." }),
+};
+
+/** The simulated driver's scenario with every default (warden.json). */
 const simulationSchema = z
   .strictObject({
-    connect: z
-      .boolean()
-      .default(true)
-      .meta({ description: "false: every connect fails with disconnectCode (a company that stays down)." }),
-    connectAfter: duration("time from socket start to open").default(200),
-    initialPreKeys: z
-      .int()
-      .min(0)
-      .max(2_000)
-      .default(30)
-      .meta({ description: "Pre-keys written on first start." }),
-    growPerMinute: z
-      .number()
-      .min(0)
-      .max(6_000)
-      .default(0)
-      .meta({ description: "Pre-keys added per minute while open." }),
-    disconnectAfter: z
-      .union([z.null(), duration("time open before the simulated disconnect")])
-      .default(null)
-      .meta({ description: "Close the socket this long after it opened (null: never)." }),
-    disconnectCode: z
-      .int()
-      .min(100)
-      .max(999)
-      .default(428)
-      .meta({ description: "DisconnectReason code of that close." }),
-    recover: z
-      .boolean()
-      .default(true)
-      .meta({ description: "false: every later connect fails with the same code." }),
-    pairAfter: z
-      .union([z.null(), duration("time a pairing takes")])
-      .default(null)
-      .meta({ description: "Without creds: show QR codes, then pair after this long (null: never)." }),
+    connect: simulationShape.connect.default(SIMULATION_DEFAULTS.connect),
+    connectAfter: simulationShape.connectAfter.default(SIMULATION_DEFAULTS.connectAfter),
+    initialPreKeys: simulationShape.initialPreKeys.default(SIMULATION_DEFAULTS.initialPreKeys),
+    growPerMinute: simulationShape.growPerMinute.default(SIMULATION_DEFAULTS.growPerMinute),
+    disconnectAfter: simulationShape.disconnectAfter.default(SIMULATION_DEFAULTS.disconnectAfter),
+    disconnectCode: simulationShape.disconnectCode.default(SIMULATION_DEFAULTS.disconnectCode),
+    recover: simulationShape.recover.default(SIMULATION_DEFAULTS.recover),
+    pairAfter: simulationShape.pairAfter.default(SIMULATION_DEFAULTS.pairAfter),
   })
   .meta({ description: "Simulated driver scenario." });
 
@@ -301,7 +290,8 @@ export const companyOverrideSchema = z.strictObject({
     })
     .optional(),
   driver: z.enum(["baileys", "simulated"], { error: 'Expected "baileys" or "simulated"' }).optional(),
-  simulation: simulationSchema.partial().optional(),
+  // Not simulationSchema.partial(): its defaults would fill every key the override leaves out.
+  simulation: z.strictObject(simulationShape).partial().optional(),
   pairing: z
     .strictObject({
       phoneNumber: z.union([z.null(), phoneNumber]).optional(),
@@ -355,14 +345,9 @@ export const wardenFileSchema = z.strictObject({
     }),
   fleet: z
     .strictObject({
-      outageShare: z
-        .number()
-        .gt(0)
-        .max(1)
-        .default(0.5)
-        .meta({
-          description: "Share of companies going down within outageWindow that means a network outage (0-1].",
-        }),
+      outageShare: z.number().gt(0).max(1).default(0.5).meta({
+        description: "Share of companies going down within outageWindow that means a network outage (0-1].",
+      }),
       outageMinCompanies: z
         .int()
         .min(1)
