@@ -7,7 +7,9 @@
  * - a creds.json that exists but does not parse is an error. Baileys' own version silently starts
  *   from initAuthCreds() and the next saveCreds() overwrites the damaged file: the device is lost;
  * - temp files left by a writer killed between write and rename are removed on open;
- * - `flush()` lets the caller wait for every pending write before it lets go of the folder.
+ * - `flush()` lets the caller wait for every pending write before it lets go of the folder;
+ * - `onWrite` sees the bytes of each creds.json / app-state-sync-key write once it is on disk (the
+ *   worker keeps them as creds snapshots in SQLite).
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, statSync } from "node:fs";
@@ -21,6 +23,8 @@ import {
   proto,
   type SignalDataTypeMap,
 } from "baileys";
+import { isSnapshotFile } from "../actions/creds-snapshot.js";
+import { describeError } from "../errors.js";
 import { ATOMIC_TMP_PREFIX } from "../fleet/classify-file.js";
 import type { Logger } from "../logger.js";
 
@@ -32,11 +36,21 @@ export function fixFileName(file: string): string {
   return file.replace(/\//g, "__").replace(/:/g, "-");
 }
 
-/** The auth state with atomic writes; `flush()` resolves when every pending write is on disk. */
+/** The auth state with atomic writes; `flush()` resolves when every pending write (and its onWrite) is done. */
 export interface AtomicAuthState {
   state: AuthenticationState;
   saveCreds(): Promise<void>;
   flush(): Promise<void>;
+}
+
+/** Options of useAtomicMultiFileAuthState. */
+export interface AtomicAuthStateOptions {
+  /**
+   * Called with the file name (as on disk) and the bytes written, after the rename put them in
+   * place, for creds.json and app-state-sync-key files only. `flush()` waits for the promise it
+   * returns; a throw or a rejection is logged and never fails the write.
+   */
+  onWrite?: (file: string, data: Buffer) => void | Promise<void>;
 }
 
 // Per file path, process-wide (as Baileys' own fileLocks): writes to one file run in call order
@@ -47,7 +61,11 @@ const chains = new Map<string, Promise<void>>();
 const inFlightTemps = new Set<string>();
 
 /** Opens (creating if needed) a company folder as a Baileys auth state with atomic writes. */
-export async function useAtomicMultiFileAuthState(folder: string, logger?: Logger): Promise<AtomicAuthState> {
+export async function useAtomicMultiFileAuthState(
+  folder: string,
+  logger?: Logger,
+  options: AtomicAuthStateOptions = {},
+): Promise<AtomicAuthState> {
   const st = statSync(folder, { throwIfNoEntry: false });
   if (st && !st.isDirectory()) throw new Error(`${folder} is not a directory`);
   if (!st) mkdirSync(folder, { recursive: true, mode: 0o700 });
@@ -68,11 +86,37 @@ export async function useAtomicMultiFileAuthState(folder: string, logger?: Logge
     return run;
   };
 
+  const { onWrite } = options;
+  // Tracked in `pending` (flush waits for it) but outside the file's chain: a slow snapshot (the
+  // first seal waits for scrypt) never delays the next write of the file.
+  const notify = (name: string, bytes: Buffer) => {
+    if (!onWrite) return;
+    const report = (err: unknown) =>
+      logger?.error(
+        { err, file: name },
+        `Snapshot of ${name} failed (the write succeeded): ${describeError(err)}`,
+      );
+    let result: Promise<void>;
+    try {
+      result = Promise.resolve(onWrite(name, bytes)).catch(report);
+    } catch (err) {
+      report(err);
+      return;
+    }
+    const tracked = result.finally(() => pending.delete(tracked));
+    pending.add(tracked);
+  };
+
   const writeData = (data: unknown, file: string) => {
-    const target = path.join(folder, fixFileName(file));
-    return serial(target, () =>
-      writeAtomic(target, JSON.stringify(data, BufferJSON.replacer), file === "creds.json"),
-    );
+    const name = fixFileName(file);
+    const target = path.join(folder, name);
+    return serial(target, async () => {
+      // Serialized when the write runs, not when it was queued: Baileys mutates creds in place and
+      // the file must hold its latest state.
+      const bytes = Buffer.from(JSON.stringify(data, BufferJSON.replacer), "utf8");
+      await writeAtomic(target, bytes, name === "creds.json");
+      if (isSnapshotFile(name)) notify(name, bytes);
+    });
   };
   const removeData = (file: string) => {
     // Only keys.set removes, with "<type>-<id>.json" names: creds.json is never deleted.
@@ -167,8 +211,8 @@ async function removeLeftoverTemps(folder: string, logger: Logger | undefined): 
   if (removed > 0) logger?.info({ folder, removed }, `Removed ${removed} temp file(s) of interrupted writes`);
 }
 
-/** Writes `text` to `target` atomically: temp file, fsync, rename; `syncDir` also fsyncs the folder. */
-async function writeAtomic(target: string, text: string, syncDir: boolean): Promise<void> {
+/** Writes `bytes` to `target` atomically: temp file, fsync, rename; `syncDir` also fsyncs the folder. */
+async function writeAtomic(target: string, bytes: Buffer, syncDir: boolean): Promise<void> {
   const dir = path.dirname(target);
   const tmp = path.join(
     dir,
@@ -180,7 +224,7 @@ async function writeAtomic(target: string, text: string, syncDir: boolean): Prom
   try {
     const handle = await open(tmp, "wx", 0o600);
     try {
-      await handle.writeFile(text);
+      await handle.writeFile(bytes);
       await handle.sync();
     } finally {
       await handle.close();

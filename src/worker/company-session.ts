@@ -28,6 +28,10 @@ export interface CompanySessionOptions {
   holder: string;
   backoff?: BackoffSettings;
   pairingPhone?: string | null;
+  /** Passed to every socket's auth state: the worker's creds snapshots. */
+  onAuthWrite?: (file: string, data: Buffer) => void | Promise<void>;
+  /** Runs before each socket opens (creds restore and snapshot); it must not throw. */
+  beforeOpen?: () => Promise<void>;
 }
 
 /** A company's connection inside a worker. */
@@ -104,11 +108,20 @@ export class CompanySession {
     this.connecting = true;
     let socket: DriverSocket;
     try {
+      if (this.options.beforeOpen) {
+        await this.options.beforeOpen();
+        // Stopped meanwhile: open nothing (the stop recorded its own state).
+        if (gen !== this.generation) {
+          this.connecting = false;
+          return;
+        }
+      }
       socket = await this.options.driver.connect({
         company: this.company,
         dir: this.options.dir,
         logger: log,
         ...(this.pairingPhone ? { pairingPhone: this.pairingPhone } : {}),
+        ...(this.options.onAuthWrite ? { onAuthWrite: this.options.onAuthWrite } : {}),
         hooks: {
           onOpen: () => gen === this.generation && this.onOpen(),
           onClose: (code, why) => gen === this.generation && this.onClose(code, why),

@@ -19,7 +19,10 @@ import { Worker } from "./worker.js";
 
 const env = readEnv(process.env);
 const instance = Number(process.env.NODE_APP_INSTANCE ?? 0);
-const logger = createLogger({ name: `warden-worker-${instance}`, secrets: [env.telegramToken] });
+const logger = createLogger({
+  name: `warden-worker-${instance}`,
+  secrets: [env.telegramToken, env.backupKey],
+});
 
 let config: WardenConfig;
 let store: Store;
@@ -65,6 +68,7 @@ const worker = new Worker({
   pmId: process.env.pm_id === undefined ? null : Number(process.env.pm_id),
   driverFor: (_company, settings) =>
     drivers[(forcedDriver as "baileys" | "simulated" | undefined) ?? settings.driver],
+  ...(env.backupKey !== undefined ? { backupKey: env.backupKey } : {}),
 });
 
 handleShutdown(logger, "closing sockets (no logout), flushing creds, releasing leases", async () => {

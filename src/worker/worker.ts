@@ -5,6 +5,13 @@
  */
 import { readdir } from "node:fs/promises";
 import path from "node:path";
+import {
+  createSnapshotRecorder,
+  createSnapshotSealer,
+  restoreMissingCreds,
+  type SnapshotSealer,
+  snapshotFolder,
+} from "../actions/creds-snapshot.js";
 import type { Clock } from "../clock.js";
 import { isCompanyId } from "../config/company-id.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
@@ -39,6 +46,8 @@ export interface WorkerOptions {
   /** The driver for a company's settings. */
   driverFor(company: string, settings: CompanySettings): Driver;
   backoff?: BackoffSettings;
+  /** WARDEN_BACKUP_KEY: creds snapshots are encrypted with it when set. */
+  backupKey?: string;
 }
 
 /** The worker. */
@@ -46,6 +55,7 @@ export class Worker {
   private readonly options: WorkerOptions;
   private readonly sessions = new Map<string, CompanySession>();
   private readonly log: Logger;
+  private readonly sealer: SnapshotSealer;
   private timer: NodeJS.Timeout | undefined;
   private lastBeat = 0;
   private ticking: Promise<void> | undefined;
@@ -54,6 +64,7 @@ export class Worker {
   constructor(options: WorkerOptions) {
     this.options = options;
     this.log = options.logger.child({ component: "worker", instance: options.instance });
+    this.sealer = createSnapshotSealer(options.backupKey);
   }
 
   /** Companies this worker holds a session for. */
@@ -180,25 +191,105 @@ export class Worker {
     }
   }
 
-  /** Takes the lease and starts a session; false when another worker holds the company. */
-  private async connect(company: string, message: string, pairingPhone: string | null): Promise<boolean> {
+  /**
+   * Takes the lease and starts a session; false when another worker holds the company. Before each
+   * socket of the session opens (under the lease): a missing creds.json is restored from its
+   * snapshots (unless `restore` is false: a pairing asked for a new identity) and the creds files
+   * on disk are snapshotted; every later write of them is snapshotted by the auth state's hook.
+   */
+  private async connect(
+    company: string,
+    message: string,
+    pairingPhone: string | null,
+    restore = true,
+  ): Promise<boolean> {
     const { store, clock, holder, pid, config } = this.options;
     if (!store.leases.acquire(company, holder, pid, clock.now(), config.workers.leaseTtl)) return false;
     const settings = companySettings(config, company);
+    const dir = path.join(config.sessionsDir, company);
+    const logger = this.options.logger.child({ company });
+    const keep = settings.backups.credsSnapshots;
+    const restoring = { enabled: restore };
+    const recorder = createSnapshotRecorder({
+      store,
+      sealer: this.sealer,
+      company,
+      keep,
+      now: () => clock.now(),
+      logger,
+    });
     const session = new CompanySession({
       company,
-      dir: path.join(config.sessionsDir, company),
+      dir,
       driver: this.options.driverFor(company, settings),
-      logger: this.options.logger.child({ company }),
+      logger,
       store,
       clock,
       holder,
       backoff: this.options.backoff,
       pairingPhone: pairingPhone ?? settings.pairing.phoneNumber,
+      onAuthWrite: recorder.record,
+      // Before every socket, reconnects included: the auth state reads creds.json again each time,
+      // and a creds.json lost during an outage would otherwise become a new, unpaired identity.
+      beforeOpen: () => this.prepareFolder(company, dir, logger, keep, restoring),
     });
     this.sessions.set(company, session);
     await session.start(message);
     return true;
+  }
+
+  /**
+   * Restores a missing creds.json from its newest snapshot that opens, then snapshots the creds
+   * files on disk (so a folder has versions before its first change). Never throws: a company whose
+   * creds cannot be restored pairs again (QR), as it did before snapshots existed; its session does
+   * not try again (each QR timeout reconnects: one failed audit row, not one per QR round).
+   */
+  private async prepareFolder(
+    company: string,
+    dir: string,
+    logger: Logger,
+    keep: number,
+    restoring: { enabled: boolean },
+  ): Promise<void> {
+    const { store, clock } = this.options;
+    if (restoring.enabled && (await this.restoreCreds(company, dir, logger)) === "failed") {
+      restoring.enabled = false;
+    }
+    try {
+      await snapshotFolder(store, this.sealer, company, dir, keep, clock.now());
+    } catch (err) {
+      logger.error({ err }, `Snapshot of ${company}'s creds files failed: ${describeError(err)}`);
+    }
+  }
+
+  private async restoreCreds(company: string, dir: string, logger: Logger): Promise<string> {
+    const { store, clock, holder } = this.options;
+    try {
+      const outcome = await restoreMissingCreds({
+        store,
+        sealer: this.sealer,
+        company,
+        dir,
+        actor: `worker:${holder}`,
+        now: clock.now(),
+      });
+      if (outcome.status === "restored") {
+        logger.warn(
+          { files: outcome.files, snapshotAt: outcome.snapshotAt, problems: outcome.problems },
+          `${company} had no creds.json: restored ${outcome.files.join(", ")} from the snapshot of ${new Date(outcome.snapshotAt).toISOString()}`,
+        );
+      } else if (outcome.status === "failed") {
+        logger.error(
+          { problems: outcome.problems },
+          `${company} has no creds.json and its snapshots could not be restored (a QR scan will be needed): ${outcome.problems[0]}`,
+        );
+      }
+      return outcome.status;
+    } catch (err) {
+      // Unexpected (the folder unreadable, the database gone): tried again before the next socket.
+      logger.error({ err }, `Restoring ${company}'s creds.json failed: ${describeError(err)}`);
+      return "error";
+    }
   }
 
   private async handleControlRequests(): Promise<void> {
@@ -272,7 +363,8 @@ export class Worker {
           this.sessions.delete(company);
           store.leases.release(company, holder, clock.now(), "re-pairing");
         }
-        if (!(await this.connect(company, `pairing requested by ${request.requestedBy}`, phone))) {
+        // No restore: a pairing asks for a new identity in a folder whose creds.json was moved aside.
+        if (!(await this.connect(company, `pairing requested by ${request.requestedBy}`, phone, false))) {
           throw new Error(`${company} is held by another worker (lease)`);
         }
         return phone

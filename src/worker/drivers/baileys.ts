@@ -51,7 +51,7 @@ export function createBaileysDriver(options: BaileysDriverOptions = {}): Driver 
     name: "baileys",
     async connect(connect: ConnectOptions): Promise<DriverSocket> {
       const { hooks, logger, company } = connect;
-      const auth = await useAtomicMultiFileAuthState(connect.dir, logger);
+      const auth = await useAtomicMultiFileAuthState(connect.dir, logger, { onWrite: connect.onAuthWrite });
       const baileysLogger = childLogger(logger, company, options.logLevel ?? "warn");
       const sock = makeWASocket({
         auth: { creds: auth.state.creds, keys: makeCacheableSignalKeyStore(auth.state.keys, baileysLogger) },

@@ -27,6 +27,8 @@ export interface ConnectOptions {
   hooks: DriverHooks;
   /** Pair by phone number code instead of QR (digits only, with country code). */
   pairingPhone?: string;
+  /** Handed to the auth state as its onWrite: sees each creds.json / app-state key write (snapshots). */
+  onAuthWrite?: (file: string, data: Buffer) => void | Promise<void>;
 }
 
 /** One live socket. */

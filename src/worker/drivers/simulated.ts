@@ -42,7 +42,9 @@ async function startSimulatedSocket(
   runtime: Runtime,
 ): Promise<DriverSocket> {
   const { hooks, company } = options;
-  const { state, saveCreds, flush } = await useAtomicMultiFileAuthState(options.dir, options.logger);
+  const { state, saveCreds, flush } = await useAtomicMultiFileAuthState(options.dir, options.logger, {
+    onWrite: options.onAuthWrite,
+  });
   const { creds } = state;
   const timers = new Set<NodeJS.Timeout>();
   let closed = false;
