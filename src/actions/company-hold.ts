@@ -36,6 +36,8 @@ export interface HoldOptions {
   stopTimeoutMs?: number;
   /** How long to wait between two looks at the request (real time). */
   pollMs?: number;
+  /** Gives up waiting for the stop (the caller is shutting down); the request is withdrawn if not picked. */
+  signal?: AbortSignal;
 }
 
 const DEFAULT_TTL_MS = 10 * 60_000;

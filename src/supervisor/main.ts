@@ -41,7 +41,15 @@ if (!env.telegramToken) logger.info("TELEGRAM_BOT_TOKEN is not set: alerts go to
 else if (config.defaults.telegram.chatIds.length === 0 && config.companies.size === 0)
   logger.warn("TELEGRAM_BOT_TOKEN is set but telegram.chatIds is empty: alerts go to this log");
 
-const supervisor = new Supervisor({ config, store, logger, clock: systemClock, notifiers });
+const supervisor = new Supervisor({
+  config,
+  store,
+  logger,
+  clock: systemClock,
+  notifiers,
+  home: env.home,
+  backupKey: env.backupKey,
+});
 let configWatcher: ConfigWatcher | undefined;
 handleShutdown(logger, "closing watchers, flushing alerts", async () => {
   await configWatcher?.close();

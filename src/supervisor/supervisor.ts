@@ -3,6 +3,8 @@
  * stored, evaluated against the company's thresholds and turned into outbox rows in one
  * transaction; the dispatcher delivers them. Config edits apply without restart.
  */
+import path from "node:path";
+import { finishInterruptedRestore, interruptedRestores } from "../actions/restore.js";
 import { evaluateThresholds } from "../alerts/evaluate-thresholds.js";
 import { renderAlert, renderNotice } from "../alerts/format-alert.js";
 import type { Notifier } from "../alerts/notifiers/notifier.js";
@@ -10,10 +12,13 @@ import { OutboxDispatcher } from "../alerts/outbox-dispatcher.js";
 import type { Clock } from "../clock.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
 import type { CompanySettings } from "../config/schema.js";
+import { describeError } from "../errors.js";
 import { countedFiles } from "../fleet/count-files.js";
 import { FleetScanner, type ScannerReport } from "../fleet/fleet-scanner.js";
 import { resolvePreKeyReserve } from "../fleet/prekey-reserve.js";
 import type { FolderSnapshot } from "../fleet/scan-folder.js";
+import { probeTcp } from "../ladder/connectivity-probe.js";
+import { LadderRunner } from "../ladder/ladder-runner.js";
 import type { Logger } from "../logger.js";
 import type { NewOutboxMessage } from "../store/outbox.js";
 import type { Store } from "../store/store.js";
@@ -31,6 +36,14 @@ export interface SupervisorOptions {
   watch?: boolean;
   /** How a dead worker is restarted (default: the pm2 API). */
   restartWorker?: Restarter;
+  /** WARDEN_HOME: backups, restore journals. Without it the recovery ladder does not run. */
+  home?: string;
+  /** WARDEN_BACKUP_KEY. */
+  backupKey?: string;
+  /** false: no recovery ladder (alerts only). */
+  ladder?: boolean;
+  /** The connectivity probe (default: TCP to fleet.probe's host:port). */
+  probe?: (host: string, port: number, timeoutMs: number) => Promise<boolean>;
   dispatcher?: Partial<
     Pick<
       ConstructorParameters<typeof OutboxDispatcher>[0],
@@ -48,6 +61,10 @@ export class Supervisor {
   private readonly log: Logger;
   private maintenanceTimer: NodeJS.Timeout | undefined;
   private workerTimer: NodeJS.Timeout | undefined;
+  private ladderTimer: NodeJS.Timeout | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  /** The recovery ladder (undefined without `home`, or with `ladder: false`). */
+  readonly ladder: LadderRunner | undefined;
   private closed = false;
 
   constructor(options: SupervisorOptions) {
@@ -72,6 +89,20 @@ export class Supervisor {
       onRemoved: (company) => this.onRemoved(company),
       onReport: (report) => this.onReport(report),
     });
+    if (options.home !== undefined && options.ladder !== false) {
+      this.ladder = new LadderRunner({
+        store: options.store,
+        clock: options.clock,
+        logger: options.logger,
+        config: () => this.config,
+        backupsRoot: path.join(options.home, "backups"),
+        backupKey: options.backupKey,
+        notify: (company, title, detail, payload) => {
+          this.queueNotice(title, detail, payload, company ?? undefined);
+          this.dispatcher.kick();
+        },
+      });
+    }
   }
 
   /** The scanner (mode, companies). */
@@ -82,9 +113,71 @@ export class Supervisor {
   /** First full scan (alerts queued), outbox delivery started; resolves when ready. */
   async start(): Promise<void> {
     this.dispatcher.kick();
+    await this.finishInterruptedRestores();
     await this.scanner.start();
     this.scheduleMaintenance();
     this.scheduleWorkerWatch();
+    this.scheduleLadder();
+    void this.runProbe();
+  }
+
+  /** One ladder check of the whole fleet now (the timer calls it every fleet.checkEvery). */
+  checkLadder(): void {
+    this.ladder?.check();
+  }
+
+  private scheduleLadder(): void {
+    if (this.closed || !this.ladder) return;
+    this.ladderTimer = setTimeout(() => {
+      try {
+        this.checkLadder();
+      } catch (err) {
+        this.log.error({ err }, `ladder check failed: ${describeError(err)}`);
+      }
+      this.scheduleLadder();
+    }, this.config.fleet.checkEvery);
+  }
+
+  /** Probes connectivity to WhatsApp every fleet.probe.every; the result feeds outage detection. */
+  private async runProbe(): Promise<void> {
+    const probe = this.config.fleet.probe;
+    if (this.closed || !this.ladder) return;
+    if (!probe) {
+      this.ladder.setProbeResult(null);
+      return;
+    }
+    const ok = await (this.options.probe ?? probeTcp)(probe.host, probe.port, probe.timeout);
+    if (this.closed) return;
+    this.ladder.setProbeResult(ok);
+    this.probeTimer = setTimeout(() => void this.runProbe(), probe.every);
+  }
+
+  /** A restore a crash interrupted is finished (or undone) before anything looks at the folders. */
+  private async finishInterruptedRestores(): Promise<void> {
+    const home = this.options.home;
+    if (home === undefined) return;
+    for (const company of await interruptedRestores(home)) {
+      try {
+        const outcome = await finishInterruptedRestore(home, this.config.sessionsDir, company);
+        if (outcome) {
+          this.log.warn({ company, outcome }, `Interrupted restore of ${company}: ${outcome}`);
+          this.options.store.audit.add({
+            at: this.options.clock.now(),
+            actor: "supervisor",
+            company,
+            action: "restore-recovery",
+            ok: true,
+            result: outcome,
+            detail: {},
+          });
+        }
+      } catch (err) {
+        this.log.error(
+          { company, err },
+          `Could not finish the interrupted restore of ${company}: ${describeError(err)}`,
+        );
+      }
+    }
   }
 
   /** Checks worker heartbeats and connection transitions now; queues what needs telling. */
@@ -150,6 +243,9 @@ export class Supervisor {
     this.closed = true;
     if (this.maintenanceTimer) clearTimeout(this.maintenanceTimer);
     if (this.workerTimer) clearTimeout(this.workerTimer);
+    if (this.ladderTimer) clearTimeout(this.ladderTimer);
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    await this.ladder?.close();
     await this.scanner.close();
     await this.dispatcher.flush(flushMs);
     await this.dispatcher.close();

@@ -69,7 +69,16 @@ export class FleetFixture {
   }
 
   /** Starts an in-process supervisor on this installation. */
-  async startSupervisor(options: { apiRoot?: string; token?: string | null; watch?: boolean } = {}) {
+  async startSupervisor(
+    options: {
+      apiRoot?: string;
+      token?: string | null;
+      watch?: boolean;
+      /** Run the recovery ladder (WARDEN_HOME = this.home). */
+      ladder?: boolean;
+      probe?: (host: string, port: number, timeoutMs: number) => Promise<boolean>;
+    } = {},
+  ) {
     const store = openStore(path.join(this.home, "warden.db"));
     const logger = this.logger();
     const token = options.token === null ? undefined : (options.token ?? TEST_TOKEN);
@@ -81,6 +90,7 @@ export class FleetFixture {
       notifiers: createNotifiers({ telegramToken: token, telegramApiRoot: options.apiRoot }, logger),
       watch: options.watch ?? true,
       dispatcher: { retryBaseMs: 100, retryMaxMs: 400, perTargetIntervalMs: 50 },
+      ...(options.ladder ? { home: this.home, probe: options.probe } : {}),
     });
     this.running.push({ supervisor, store });
     await supervisor.start();

@@ -1,0 +1,346 @@
+/**
+ * The ladder's shell: every check it asks decide() what to do for each company, stores the new
+ * memory and the steps, and carries the actions out: alerts into the outbox, reconnects as control
+ * requests, cleanups and QR-required through the executors (stop through the worker, back up,
+ * act, let it reconnect). Destructive work runs in the background, at most two at a time, one per
+ * company; a company with work in flight is not decided on again until it finishes.
+ */
+import PQueue from "p-queue";
+import { createBackup, verifyBackup } from "../actions/backup.js";
+import { runCleanup } from "../actions/cleanup.js";
+import { holdCompany } from "../actions/company-hold.js";
+import type { Clock } from "../clock.js";
+import { formatDuration } from "../config/duration.js";
+import { companySettings, type WardenConfig } from "../config/load.js";
+import { describeError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { Store } from "../store/store.js";
+import { type Decision, decide, EMPTY_MEMORY, type LadderAction, type LadderMemory } from "./decide.js";
+import { detectOutage } from "./outage.js";
+
+/** How the runner tells operators something (the supervisor queues it in the outbox). */
+export type LadderNotify = (
+  company: string | null,
+  title: string,
+  detail: string,
+  payload: Record<string, unknown>,
+) => void;
+
+/** What the runner is built from. */
+export interface LadderRunnerOptions {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  /** The config in force (it may be reloaded between two checks). */
+  config: () => WardenConfig;
+  /** WARDEN_HOME/backups. */
+  backupsRoot: string;
+  backupKey?: string;
+  notify: LadderNotify;
+  /** How long to wait for a worker to acknowledge the ladder's stop. */
+  stopTimeoutMs?: number;
+}
+
+const ACTOR = "ladder";
+const TOPIC_TITLES: Record<string, string> = {
+  down: "disconnected",
+  human_needed: "human needed",
+  qr_required: "QR required",
+  reset_failed: "reset did not bring it back",
+};
+
+/** Runs the ladder over the fleet. */
+export class LadderRunner {
+  private readonly options: LadderRunnerOptions;
+  private readonly log: Logger;
+  private readonly work = new PQueue({ concurrency: 2 });
+  private readonly inFlight = new Set<string>();
+  /** Companies the ladder itself stopped and let go, until when their reconnect is not judged. */
+  private readonly settling = new Map<string, number>();
+  private probeOk: boolean | null = null;
+  private readonly shutdown = new AbortController();
+  private closed = false;
+
+  constructor(options: LadderRunnerOptions) {
+    this.options = options;
+    this.log = options.logger.child({ component: "ladder" });
+  }
+
+  /** The last connectivity probe result (null: no probe). */
+  setProbeResult(ok: boolean | null): void {
+    this.probeOk = ok;
+  }
+
+  /** Companies with destructive work in flight. */
+  get busy(): ReadonlySet<string> {
+    return this.inFlight;
+  }
+
+  /** Waits until every background action has finished. */
+  async idle(): Promise<void> {
+    await this.work.onIdle();
+  }
+
+  /** One check of the whole fleet: outage verdict, then one decision per company. */
+  check(): void {
+    if (this.closed) return;
+    const { store, clock } = this.options;
+    const config = this.options.config();
+    const now = clock.now();
+    const companies = store.companies.listPresent();
+    const wanted = companies
+      .filter((c) => store.control.desired(c.id).desired === "run")
+      .map((c) => {
+        const conn = store.connections.get(c.id);
+        return { company: c.id, state: conn?.state ?? null, downSince: conn?.downSince ?? null };
+      })
+      .filter((c) => c.state !== null);
+    const outage = store.ladder.currentOutage();
+    const verdict = detectOutage(
+      { companies: wanted, probeOk: this.probeOk, wasOffline: outage !== undefined, settings: config.fleet },
+      now,
+    );
+    if (verdict.offline && !outage) {
+      store.ladder.startOutage(verdict.reason ?? "fleet offline", verdict.down.length, now);
+      this.options.notify(
+        null,
+        "Network outage: the ladder holds",
+        `${verdict.reason}. ${verdict.down.length} companies down. Reconnects continue; no cleanup or reset until the network is back.`,
+        { kind: "outage", down: verdict.down.length },
+      );
+    } else if (!verdict.offline && outage) {
+      store.ladder.endOutage(now);
+      this.options.notify(
+        null,
+        "Network back: outage resolved",
+        `The outage that began ${formatDuration(now - outage.startedAt)} ago (${outage.reason}) is over; the ladder acts again.`,
+        { kind: "outage-resolved" },
+      );
+    }
+
+    for (const company of companies) {
+      if (this.inFlight.has(company.id)) continue;
+      const conn = store.connections.get(company.id);
+      // No worker has ever reported this company: nothing to judge yet.
+      if (!conn) continue;
+      // Our own stop is not an outage of the company: give the worker settleFor to reconnect.
+      const settleUntil = this.settling.get(company.id);
+      if (settleUntil !== undefined) {
+        if (conn.state !== "open" && now < settleUntil) continue;
+        this.settling.delete(company.id);
+      }
+      const settings = companySettings(config, company.id);
+      const memory = toMemory(store.ladder.memory(company.id));
+      const decision = decide(
+        {
+          company: company.id,
+          state: conn.state,
+          code: conn.code,
+          downSince: conn.downSince,
+          desired: store.control.desired(company.id).desired,
+          counted: company.counted,
+          settings,
+          fleetOffline: verdict.offline,
+          memory,
+        },
+        now,
+      );
+      this.apply(company.id, decision, now);
+    }
+  }
+
+  /** Stops taking new work and waits for the work in flight. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.shutdown.abort();
+    this.work.clear();
+    await this.work.onIdle();
+  }
+
+  private apply(company: string, decision: Decision, now: number): void {
+    const { store } = this.options;
+    if (decision.steps.length === 0 && decision.actions.length === 0) {
+      if (JSON.stringify(decision.memory) !== JSON.stringify(store.ladder.memory(company)))
+        store.ladder.setMemory(company, decision.memory, now);
+      return;
+    }
+    // Memory, steps and the quick actions in one transaction: a crash cannot act twice or forget.
+    const stepIds = new Map<number, number>();
+    store.transaction(() => {
+      store.ladder.setMemory(company, decision.memory, now);
+      const used = new Set<number>();
+      const ids = decision.steps.map((s) => store.ladder.addStep(company, s.step, s.reason, "decided", now));
+      decision.actions.forEach((action, i) => {
+        const name = stepName(action);
+        const index = decision.steps.findIndex((s, j) => !used.has(j) && s.step === name);
+        if (index >= 0) {
+          used.add(index);
+          stepIds.set(i, ids[index] as number);
+        }
+      });
+      decision.actions.forEach((action, i) => {
+        const stepId = stepIds.get(i);
+        if (action.kind === "alert") {
+          this.options.notify(
+            company,
+            `${company}: ${TOPIC_TITLES[action.topic] ?? action.topic}`,
+            action.text,
+            {
+              kind: `ladder-${action.topic}`,
+              company,
+              level: action.level,
+            },
+          );
+          if (stepId !== undefined) store.ladder.setStepResult(stepId, "alert queued");
+        } else if (action.kind === "reconnect") {
+          const id = store.control.request(company, "reconnect", { attempt: action.attempt }, ACTOR, now);
+          if (stepId !== undefined) store.ladder.setStepResult(stepId, `reconnect requested (#${id})`);
+        }
+      });
+    });
+    for (const [i, action] of decision.actions.entries()) {
+      if (action.kind === "cleanup" || action.kind === "qr_required") {
+        this.startWork(company, action, stepIds.get(i));
+      }
+    }
+  }
+
+  private startWork(
+    company: string,
+    action: Extract<LadderAction, { kind: "cleanup" | "qr_required" }>,
+    stepId: number | undefined,
+  ): void {
+    this.inFlight.add(company);
+    void this.work
+      .add(async () => {
+        let result: string;
+        try {
+          result =
+            action.kind === "cleanup"
+              ? await this.cleanup(company, action)
+              : await this.qrRequired(company, action.reason);
+        } catch (err) {
+          result = `failed: ${describeError(err)}`;
+          this.log.error(
+            { company, action: action.kind, err },
+            `Ladder ${action.kind} failed: ${describeError(err)}`,
+          );
+          this.options.notify(company, `${company}: ladder ${action.kind} failed`, describeError(err), {
+            kind: "ladder-failed",
+            company,
+          });
+        }
+        if (stepId !== undefined) this.options.store.ladder.setStepResult(stepId, result);
+        this.log.info({ company, action: action.kind, result }, `Ladder ${action.kind}: ${result}`);
+      })
+      .finally(() => this.inFlight.delete(company));
+  }
+
+  private async cleanup(
+    company: string,
+    action: Extract<LadderAction, { kind: "cleanup" }>,
+  ): Promise<string> {
+    const { store, clock } = this.options;
+    const config = this.options.config();
+    // The ladder's own stop: through the worker, acknowledged, then it reconnects when we let go.
+    const hold = await holdCompany({
+      store,
+      clock,
+      company,
+      actor: ACTOR,
+      stopFirst: true,
+      stopTimeoutMs: this.options.stopTimeoutMs,
+      signal: this.shutdown.signal,
+    });
+    try {
+      const result = await runCleanup({
+        store,
+        clock,
+        sessionsDir: config.sessionsDir,
+        backupsRoot: this.options.backupsRoot,
+        company,
+        settings: companySettings(config, company),
+        actor: ACTOR,
+        mode: action.mode,
+        force: action.force,
+        hold,
+        backupKey: this.options.backupKey,
+      });
+      return `${action.mode} (${action.why}): deleted ${result.deleted} files, kept ${result.plan.keepCount}${result.backup ? `; backup ${result.backup}` : ""}`;
+    } finally {
+      hold.release(`ladder ${action.mode} done`, { resume: true });
+      // A cleanup of a connected company stopped it: its reconnect must not count as a new episode.
+      if (action.why !== "down") {
+        this.settling.set(company, clock.now() + companySettings(config, company).ladder.settleFor);
+      }
+    }
+  }
+
+  private async qrRequired(company: string, reason: string): Promise<string> {
+    const { store, clock } = this.options;
+    const config = this.options.config();
+    const hold = await holdCompany({
+      store,
+      clock,
+      company,
+      actor: ACTOR,
+      stopFirst: true,
+      stopTimeoutMs: this.options.stopTimeoutMs,
+      signal: this.shutdown.signal,
+    });
+    try {
+      const backup = await createBackup({
+        company,
+        dir: `${config.sessionsDir}/${company}`,
+        backupsRoot: this.options.backupsRoot,
+        reason: "qr-required",
+        now: clock.now(),
+        key: this.options.backupKey,
+        keep: companySettings(config, company).backups.keep,
+      });
+      const verified = await verifyBackup(backup.path, { key: this.options.backupKey });
+      const code = store.connections.get(company)?.code ?? null;
+      store.transaction(() => {
+        store.connections.transition(
+          { company, to: "qr_required", code, message: `ladder: ${reason}`, holder: ACTOR },
+          clock.now(),
+        );
+        store.audit.add({
+          at: clock.now(),
+          actor: ACTOR,
+          company,
+          action: "qr-required",
+          ok: verified.ok,
+          result: `QR required (${reason}); nothing deleted; backup ${backup.path}${verified.ok ? " verified" : " FAILED verification"}`,
+          detail: { backup: backup.path, problems: verified.problems },
+        });
+      });
+      return `qr_required: backup ${backup.path}${verified.ok ? " verified" : " failed verification"}; nothing deleted`;
+    } finally {
+      // Stays stopped: reconnecting a logged-out session only repeats the 401.
+      hold.release("ladder qr_required", { resume: false });
+    }
+  }
+}
+
+/** The step name decide() gives an action. */
+function stepName(action: LadderAction): string {
+  switch (action.kind) {
+    case "alert":
+      return `alert:${action.topic}`;
+    case "cleanup":
+      return `cleanup:${action.mode}`;
+    default:
+      return action.kind;
+  }
+}
+
+/** The stored memory, completed with defaults (older rows, hand edits); a fresh one when unusable. */
+function toMemory(raw: unknown): LadderMemory {
+  if (!raw || typeof raw !== "object") return { ...EMPTY_MEMORY, actions: [] };
+  const merged = { ...EMPTY_MEMORY, ...(raw as Partial<LadderMemory>) };
+  return {
+    ...merged,
+    actions: Array.isArray(merged.actions) ? merged.actions.filter((t) => typeof t === "number") : [],
+  };
+}

@@ -1,0 +1,242 @@
+/**
+ * The recovery ladder end to end: an in-process supervisor (real scanner, real SQLite, real
+ * executors) and a real worker with the simulated driver. Ladder durations are shortened in the
+ * config so a real clock walks them; the minute-by-minute walk with a fake clock is in
+ * ladder-decide.test.ts.
+ */
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, utimesSync } from "node:fs";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { listBackups, verifyBackup } from "../src/actions/backup.js";
+import { companySettings, loadConfig, type WardenConfig } from "../src/config/load.js";
+import { openStore, type Store } from "../src/store/store.js";
+import { createSimulatedDriver } from "../src/worker/drivers/simulated.js";
+import { Worker } from "../src/worker/worker.js";
+import { FleetFixture } from "./helpers/fleet-fixture.js";
+import { createPairedFolder } from "./helpers/paired-folder.js";
+import { waitFor } from "./helpers/wait-for.js";
+
+let fx: FleetFixture;
+let workerStore: Store | undefined;
+const workers: Worker[] = [];
+
+const FAST_LADDER = {
+  warnAfter: "100ms",
+  reconnectAfter: "200ms",
+  reconnectAttempts: 2,
+  reconnectBackoff: "150ms",
+  settleFor: "400ms",
+  budget: { max: 10, window: "1h" },
+};
+
+beforeEach(() => {
+  fx = new FleetFixture({
+    workers: { heartbeatEvery: "100ms", controlPollEvery: "50ms", leaseTtl: "2s", deadAfter: "5s" },
+    simulation: { connectAfter: "20ms", initialPreKeys: 0 },
+    driver: "simulated",
+    ladder: FAST_LADDER,
+    fleet: { probe: null, checkEvery: "50ms" },
+    scan: { reconcileEvery: "200ms", debounce: "20ms" },
+  });
+});
+
+afterEach(async () => {
+  for (const w of workers.splice(0)) await w.close();
+  workerStore?.close();
+  workerStore = undefined;
+  await fx.cleanup();
+});
+
+async function startWorker(): Promise<{ worker: Worker; config: WardenConfig }> {
+  const config = loadConfig(fx.configFile);
+  workerStore = openStore(path.join(fx.home, "warden.db"));
+  const driver = createSimulatedDriver((company) => companySettings(config, company).simulation);
+  const worker = new Worker({
+    config,
+    store: workerStore,
+    logger: fx.logger(),
+    clock: { now: () => Date.now() },
+    instance: 0,
+    instances: 1,
+    holder: "worker/0/1",
+    pid: process.pid,
+    pmId: null,
+    driverFor: () => driver,
+    backoff: { baseMs: 50, maxMs: 100, stableAfterMs: 60_000, jitter: 0 },
+  });
+  workers.push(worker);
+  await worker.start();
+  return { worker, config };
+}
+
+/** A paired folder with `sessions` session files last touched 30 days ago. */
+async function pairedWithOldSessions(company: string, sessions: number): Promise<string> {
+  const dir = path.join(fx.sessionsDir, company);
+  await createPairedFolder(dir);
+  fx.setFileCount(company, sessions);
+  const old = (Date.now() - 30 * 86_400_000) / 1000;
+  for (const name of readdirSync(dir))
+    if (name.startsWith("session-")) utimesSync(path.join(dir, name), old, old);
+  return dir;
+}
+
+const sha = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
+
+describe("recovery ladder (supervisor + real worker)", () => {
+  it("a company that stays down climbs every step: warning, reconnects, backup + smart cleanup, reset, QR required", async () => {
+    const dir = await pairedWithOldSessions("acme", 165);
+    fx.writeCompanyConfig("acme", { simulation: { connect: false, disconnectCode: 428 } });
+    const credsBefore = sha(path.join(dir, "creds.json"));
+    await startWorker();
+    const { store, supervisor } = await fx.startSupervisor({ token: null, ladder: true });
+
+    const stepNames = () => store.ladder.steps("acme").map((s) => s.step);
+    await waitFor(
+      () => stepNames().includes("qr_required") && store.connections.get("acme")?.state === "qr_required",
+      {
+        what: "the ladder reaching QR required",
+        timeoutMs: 20_000,
+      },
+    );
+    expect(stepNames()).toEqual([
+      "alert:down",
+      "reconnect",
+      "reconnect",
+      "cleanup:smart",
+      "cleanup:reset",
+      "qr_required",
+      "alert:reset_failed",
+    ]);
+    const steps = store.ladder.steps("acme");
+    expect(steps.find((s) => s.step === "reconnect")?.result).toMatch(/^reconnect requested \(#\d+\)$/);
+    expect(steps.find((s) => s.step === "cleanup:smart")?.result).toMatch(
+      /^smart \(down\): deleted 165 files/,
+    );
+    expect(steps.find((s) => s.step === "cleanup:reset")?.result).toMatch(
+      /^reset \(down\): deleted \d+ files/,
+    );
+    await waitFor(
+      () => store.ladder.steps("acme").find((s) => s.step === "qr_required")?.result !== "decided",
+      {
+        what: "the QR-required executor finishing",
+      },
+    );
+
+    // creds.json was never touched; the folder holds only it now (the reset kept app-state, none here).
+    expect(sha(path.join(dir, "creds.json"))).toBe(credsBefore);
+    expect(readdirSync(dir).filter((n) => !n.startsWith("."))).toEqual(["creds.json"]);
+    // Every destructive step was preceded by a backup that verifies.
+    const backups = await listBackups(path.join(fx.home, "backups"), "acme");
+    expect(backups.map((b) => b.reason).sort()).toEqual(["pre-cleanup", "qr-required"]);
+    for (const b of backups) expect((await verifyBackup(b.path)).ok).toBe(true);
+    const audit = store.audit.list("acme").map((a) => `${a.action}:${a.ok}`);
+    expect(audit).toEqual(["cleanup:true", "reset:true", "qr-required:true"]);
+    // The ladder stopped the worker through control requests, which the worker acknowledged.
+    // Reconnect requests are picked by the worker too (any may still be pending when it stopped).
+    const kinds = store.outbox.list().map((r) => r.kind);
+    expect(kinds).toContain("ladder-down");
+    expect(kinds).toContain("ladder-reset_failed");
+    // One socket per company: no lease interval of the worker overlaps one of the ladder.
+    const intervals = store.leases
+      .history()
+      .filter((h) => h.company === "acme")
+      .map((h) => ({ holder: h.holder, from: h.acquiredAt, to: h.releasedAt ?? Number.POSITIVE_INFINITY }));
+    for (const a of intervals)
+      for (const b of intervals)
+        if (a !== b && a.holder.startsWith("action:") !== b.holder.startsWith("action:"))
+          expect(a.to <= b.from || b.to <= a.from).toBe(true);
+    // Stays stopped: reconnecting a dead session would only repeat the failure.
+    for (let i = 0; i < 5; i++) supervisor.checkLadder();
+    await supervisor.ladder?.idle();
+    expect(stepNames()).toHaveLength(7);
+  });
+
+  it("401 from WhatsApp: QR required at once, backup first, nothing deleted", async () => {
+    // 190 files: over critical, but a 401 is not a file problem and nothing may be deleted.
+    const dir = await pairedWithOldSessions("acme", 190);
+    fx.writeCompanyConfig("acme", { simulation: { connect: false, disconnectCode: 401 } });
+    const before = readdirSync(dir).sort();
+    await startWorker();
+    const { store } = await fx.startSupervisor({ token: null, ladder: true });
+    await waitFor(() => store.audit.list("acme").some((a) => a.action === "qr-required"), {
+      what: "QR required recorded",
+      timeoutMs: 10_000,
+    });
+    expect(store.ladder.steps("acme").map((s) => s.step)).toEqual(["qr_required", "alert:qr_required"]);
+    expect(readdirSync(dir).sort()).toEqual(before);
+    expect((await listBackups(path.join(fx.home, "backups"), "acme")).map((b) => b.reason)).toEqual([
+      "qr-required",
+    ]);
+    expect(store.connections.get("acme")?.state).toBe("qr_required");
+    expect(store.outbox.list().some((r) => r.kind === "ladder-qr_required" && r.text.includes("acme"))).toBe(
+      true,
+    );
+  });
+
+  it("a network outage holds cleanup (one grouped alert), reconnects go on, and the ladder resumes when it ends", async () => {
+    await pairedWithOldSessions("acme", 165);
+    fx.writeCompanyConfig("acme", { simulation: { connect: false, disconnectCode: 408 } });
+    fx.writeConfig({
+      workers: { heartbeatEvery: "100ms", controlPollEvery: "50ms", leaseTtl: "2s", deadAfter: "5s" },
+      simulation: { connectAfter: "20ms", initialPreKeys: 0 },
+      driver: "simulated",
+      ladder: FAST_LADDER,
+      fleet: { probe: { host: "127.0.0.1", port: 9, every: "50ms", timeout: "1s" }, checkEvery: "50ms" },
+      scan: { reconcileEvery: "200ms", debounce: "20ms" },
+    });
+    let online = false;
+    await startWorker();
+    // The injected probe stands for WhatsApp's reachability (fleet.probe sets its schedule).
+    const { store } = await fx.startSupervisor({ token: null, ladder: true, probe: async () => online });
+    const steps = () => store.ladder.steps("acme").map((s) => s.step);
+    await waitFor(() => steps().includes("hold_outage"), {
+      what: "cleanup held for the outage",
+      timeoutMs: 10_000,
+    });
+    expect(steps()).not.toContain("cleanup:smart");
+    expect(steps().filter((s) => s === "reconnect")).toHaveLength(2);
+    // No per-company warning during the outage; one fleet alert.
+    const kinds = () => store.outbox.list().map((r) => r.kind);
+    expect(kinds().filter((k) => k === "outage")).toHaveLength(1);
+    expect(kinds()).not.toContain("ladder-down");
+    expect(store.ladder.currentOutage()?.reason).toContain("probe");
+    expect(store.audit.list("acme")).toEqual([]);
+
+    online = true;
+    await waitFor(() => steps().includes("cleanup:smart"), {
+      what: "cleanup after the outage",
+      timeoutMs: 10_000,
+    });
+    expect(kinds().filter((k) => k === "outage-resolved")).toHaveLength(1);
+    await waitFor(() => store.audit.list("acme").some((a) => a.action === "cleanup"), {
+      what: "the held cleanup done",
+    });
+    expect(store.ladder.currentOutage()).toBeUndefined();
+  });
+
+  it("a connected company over critical gets one emergency cleanup (stop, backup, clean, start) and reconnects", async () => {
+    const dir = await pairedWithOldSessions("acme", 185);
+    const credsBefore = sha(path.join(dir, "creds.json"));
+    await startWorker();
+    const { store } = await fx.startSupervisor({ token: null, ladder: true });
+    await waitFor(() => store.audit.list("acme").some((a) => a.action === "cleanup"), {
+      what: "emergency cleanup",
+      timeoutMs: 10_000,
+    });
+    await waitFor(
+      () =>
+        store.connections.get("acme")?.state === "open" && store.leases.get("acme")?.holder === "worker/0/1",
+      {
+        what: "acme connected again by the worker",
+        timeoutMs: 10_000,
+      },
+    );
+    expect(store.ladder.steps("acme").map((s) => s.step)).toEqual(["cleanup:smart"]);
+    expect(store.ladder.steps("acme")[0]?.reason).toContain("critical");
+    expect(readdirSync(dir).filter((n) => n.startsWith("session-"))).toEqual([]);
+    expect(sha(path.join(dir, "creds.json"))).toBe(credsBefore);
+    const transitions = store.connections.transitionsOf("acme").map((t) => t.to);
+    expect(transitions).toEqual(["connecting", "open", "stopped", "connecting", "open"]);
+  });
+});
