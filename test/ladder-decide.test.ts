@@ -148,7 +148,7 @@ describe("decide: a down company climbs the ladder", () => {
       for (const a of acme.check(T0 + m * MIN).actions) if (a.kind === "alert") alerts.push(a.text);
     expect(alerts).toEqual([
       "acme disconnected for 10m (state reconnecting, close code 428). A reconnect will be requested at 15m down.",
-      "acme is still down 5m after the last-resort reset (down 39m). A backup is taken and nothing is deleted; the company stays stopped until a new QR code is scanned.",
+      "acme is still down 5m after the last-resort reset (down 39m). A backup is taken and nothing is deleted; the company stays stopped until it is paired again: `warden pair acme --new`, then scan the QR shown by `warden status acme`.",
     ]);
     expect(acme.check(T0 + 61 * MIN).actions).toEqual([]);
     const qr = createCompany({ counted: 160 });
@@ -257,7 +257,7 @@ describe("decide: states that need a human", () => {
         kind: "alert",
         topic: "qr_required",
         level: "fatal",
-        text: "acme: WhatsApp logged the device out (401). A backup is taken and nothing is deleted; the company stays stopped until a new QR code is scanned.",
+        text: "acme: WhatsApp logged the device out (401). A backup is taken and nothing is deleted; the company stays stopped until it is paired again: `warden pair acme --new`, then scan the QR shown by `warden status acme`.",
       },
     ]);
     expect(first.steps.map((s) => s.step)).toEqual(["qr_required", "alert:qr_required"]);

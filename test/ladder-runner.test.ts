@@ -9,6 +9,8 @@ import { readdirSync, readFileSync, utimesSync } from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { listBackups, verifyBackup } from "../src/actions/backup.js";
+import { prepareNewPairing } from "../src/actions/new-pairing.js";
+import { runControl } from "../src/cli/control.js";
 import { companySettings, loadConfig, type WardenConfig } from "../src/config/load.js";
 import { openStore, type Store } from "../src/store/store.js";
 import { createSimulatedDriver } from "../src/worker/drivers/simulated.js";
@@ -238,5 +240,55 @@ describe("recovery ladder (supervisor + real worker)", () => {
     expect(sha(path.join(dir, "creds.json"))).toBe(credsBefore);
     const transitions = store.connections.transitionsOf("acme").map((t) => t.to);
     expect(transitions).toEqual(["connecting", "open", "stopped", "connecting", "open"]);
+  });
+
+  it("pair --new: a verified backup, the paired folder moved aside, snapshots retired, then a fresh pairing", async () => {
+    const dir = await pairedWithOldSessions("acme", 20);
+    fx.writeCompanyConfig("acme", { simulation: { pairAfter: "100ms" } });
+    const oldCreds = readFileSync(path.join(dir, "creds.json"));
+    const { config } = await startWorker();
+    const store = workerStore as Store;
+    await waitFor(
+      () => store.connections.get("acme")?.state === "open" && store.credsSnapshots.files("acme").length > 0,
+      {
+        what: "acme connected and snapshotted",
+      },
+    );
+    // Connected: refused without --stop.
+    const options = {
+      store,
+      clock: { now: () => Date.now() },
+      sessionsDir: fx.sessionsDir,
+      home: fx.home,
+      backupsRoot: path.join(fx.home, "backups"),
+      company: "acme",
+      actor: "cli:test",
+    };
+    await expect(prepareNewPairing(options)).rejects.toThrow(/acme is connected/);
+    expect(readFileSync(path.join(dir, "creds.json")).equals(oldCreds)).toBe(true);
+
+    const prepared = await prepareNewPairing({ ...options, stopFirst: true });
+    expect(readdirSync(dir)).toEqual([]);
+    expect(readFileSync(path.join(prepared.movedAside, "creds.json")).equals(oldCreds)).toBe(true);
+    expect(prepared.movedAside.startsWith(path.join(fx.home, "replaced", "acme"))).toBe(true);
+    expect((await verifyBackup(prepared.backup)).manifest?.files.some((f) => f.name === "creds.json")).toBe(
+      true,
+    );
+    expect(prepared.snapshotsRetired).toBeGreaterThan(0);
+    expect(store.credsSnapshots.files("acme")).toEqual([]);
+    expect(store.audit.list("acme").map((a) => `${a.action}:${a.ok}`)).toEqual(["new-pairing:true"]);
+
+    const done = await runControl(config, store, "acme", "pair", {}, 10_000);
+    expect(done.ok).toBe(true);
+    await waitFor(
+      () => store.connections.get("acme")?.state === "open" && readdirSync(dir).includes("creds.json"),
+      {
+        what: "acme paired again",
+      },
+    );
+    const fresh = JSON.parse(readFileSync(path.join(dir, "creds.json"), "utf8"));
+    const old = JSON.parse(oldCreds.toString("utf8"));
+    expect(fresh.registered).toBe(true);
+    expect(fresh.noiseKey.public).not.toEqual(old.noiseKey.public);
   });
 });

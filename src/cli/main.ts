@@ -5,9 +5,11 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { prepareNewPairing } from "../actions/new-pairing.js";
+import { systemClock } from "../clock.js";
 import { assertCompanyId } from "../config/company-id.js";
 import { parseDuration } from "../config/duration.js";
-import { loadConfig } from "../config/load.js";
+import { companySettings, loadConfig } from "../config/load.js";
 import { readEnv } from "../env.js";
 import { ConfigError, describeError, ErrorCodes, ExitCodes, exitCodeFor, WardenError } from "../errors.js";
 import { openStore, type Store } from "../store/store.js";
@@ -16,6 +18,7 @@ import { runControl } from "./control.js";
 import {
   backupCommand,
   backupsCommand,
+  backupsRootOf,
   cleanupCommand,
   type RecoveryContext,
   restoreCommand,
@@ -31,7 +34,10 @@ Commands:
   reconnect <company> [--json]  close the company's socket (no logout) and open a new one
   stop <company> [--json]       close the socket (no logout); it stays stopped until started
   start <company> [--json]      connect a stopped company
-  pair <company> [--phone N]    pair a company without creds: QR (see status) or a code for phone N
+  pair <company> [--phone N] [--new [--stop]]
+                                pair a company without creds: QR (see status) or a code for phone N;
+                                --new: a paired company gets a new pairing (backup verified, the
+                                folder moved to WARDEN_HOME/replaced, creds snapshots retired)
   cleanup <company> [--dry-run] [--force] [--stop] [--json]
                                 smart cleanup: plan, back up (verified), delete the plan, audit.
                                 --force ignores cleanup.minAge (every other rule stays);
@@ -72,6 +78,7 @@ async function run(argv: string[]): Promise<number> {
           force: { type: "boolean", default: false },
           stop: { type: "boolean", default: false },
           all: { type: "boolean", default: false },
+          new: { type: "boolean", default: false },
         },
       });
     } catch (err) {
@@ -126,9 +133,29 @@ async function run(argv: string[]): Promise<number> {
     const timeoutMs = values.timeout === undefined ? 15_000 : parseDuration(values.timeout);
     if (timeoutMs === undefined)
       usage(`--timeout takes a duration like "15s", got ${JSON.stringify(values.timeout)}`);
+    if (values.new && command !== "pair") usage("--new goes with pair");
+    if (values.stop && !values.new) usage("--stop goes with cleanup, restore and pair --new");
     const config = loadConfig(env.configFile);
     const store = openStore(path.join(env.home, "warden.db"));
     try {
+      if (values.new) {
+        const prepared = await prepareNewPairing({
+          store,
+          clock: systemClock,
+          sessionsDir: config.sessionsDir,
+          home: env.home,
+          backupsRoot: backupsRootOf(env.home),
+          company: assertCompanyId(rest[0] as string),
+          actor: `cli:${process.env.USER ?? "unknown"}`,
+          stopFirst: values.stop,
+          backupKey: env.backupKey,
+          keep: companySettings(config, rest[0] as string).backups.keep,
+        });
+        if (!values.json)
+          process.stdout.write(
+            `${prepared.company}: backup ${prepared.backup} verified; the paired folder is in ${prepared.movedAside}\n`,
+          );
+      }
       const done = await runControl(
         config,
         store,

@@ -202,7 +202,7 @@ function decideDown(draft: Draft): void {
     if (!act(draft, { kind: "qr_required", reason }, "qr_required", `${reason}; reconnecting cannot help`))
       return;
     mem.qrRequiredAt = now;
-    alert(draft, "qr_required", "fatal", `${company}: ${reason}. ${QR_NEXT}`);
+    alert(draft, "qr_required", "fatal", `${company}: ${reason}. ${qrNext(company)}`);
     return;
   }
   if (state !== null && TERMINAL_STATES.has(state as ConnectionStateName)) {
@@ -270,7 +270,7 @@ function climbPastReconnects(draft: Draft, down: number): void {
     const stepReason = `${head}, still down ${ago(mem.resetAt)} after the last-resort reset`;
     if (!act(draft, { kind: "qr_required", reason }, "qr_required", stepReason)) return;
     mem.qrRequiredAt = now;
-    const text = `${company} is still down ${ago(mem.resetAt)} after the last-resort reset (down ${formatDuration(down)}). ${QR_NEXT}`;
+    const text = `${company} is still down ${ago(mem.resetAt)} after the last-resort reset (down ${formatDuration(down)}). ${qrNext(company)}`;
     alert(draft, "reset_failed", "fatal", text);
     return;
   }
@@ -310,8 +310,10 @@ function climbPastReconnects(draft: Draft, down: number): void {
   alert(draft, "human_needed", "critical", text);
 }
 
-const QR_NEXT =
-  "A backup is taken and nothing is deleted; the company stays stopped until a new QR code is scanned.";
+/** What an operator does after QR required, with the company's own commands. */
+function qrNext(company: string): string {
+  return `A backup is taken and nothing is deleted; the company stays stopped until it is paired again: \`warden pair ${company} --new\`, then scan the QR shown by \`warden status ${company}\`.`;
+}
 
 function loggedOut(code: number | null): string {
   return `WhatsApp logged the device out${code === null ? "" : ` (${code})`}`;

@@ -34,6 +34,7 @@ export function createCredsSnapshotQueries(db: Db) {
   const files = db.prepare<[string], { file: string }>(
     "SELECT DISTINCT file FROM creds_snapshots WHERE company = ? ORDER BY file",
   );
+  const retire = db.prepare("DELETE FROM creds_snapshots WHERE company = ?");
   const toRow = (r: Raw): CredsSnapshotRow => ({ ...r, encrypted: r.encrypted === 1 });
   return {
     /**
@@ -68,6 +69,13 @@ export function createCredsSnapshotQueries(db: Db) {
     /** Every kept version of one file, newest first. */
     versions(company: string, file: string): CredsSnapshotRow[] {
       return versions.all(company, file).map(toRow);
+    },
+    /**
+     * Forgets every version of a company (a new pairing replaces its identity: the old creds must
+     * never be restored into the new folder; the verified pre-pair backup keeps them). Returns rows removed.
+     */
+    retire(company: string): number {
+      return retire.run(company).changes;
     },
     /** The file names that have snapshots for a company. */
     files(company: string): string[] {

@@ -1,0 +1,134 @@
+/**
+ * Preparing a new pairing of a company that is already paired (after `qr_required`, or to move a
+ * number to a new phone): the one time creds.json leaves its folder. Under the hold:
+ *   backup (verified, must hold creds.json) → a fresh empty folder is swapped in for the old one
+ *   (journaled, as a restore) → the old folder goes to WARDEN_HOME/replaced → the creds snapshots
+ *   are retired (a worker must never bring the old identity back into the new folder) → audit.
+ * The worker then pairs into the empty folder (the `pair` control request).
+ */
+import { randomBytes } from "node:crypto";
+import { lstat, mkdir, rename } from "node:fs/promises";
+import path from "node:path";
+import type { Clock } from "../clock.js";
+import { assertCompanyFolder } from "../config/company-id.js";
+import { describeError, ErrorCodes, WardenError } from "../errors.js";
+import { ATOMIC_TMP_PREFIX } from "../fleet/classify-file.js";
+import { syncDir } from "../fleet/sync-dir.js";
+import type { Store } from "../store/store.js";
+import { createBackup, formatTimestamp, verifyBackup } from "./backup.js";
+import { holdCompany } from "./company-hold.js";
+import {
+  finishInterruptedRestore,
+  moveAside,
+  type RestoreJournal,
+  removeJournal,
+  writeJournal,
+} from "./restore.js";
+
+/** Inputs of prepareNewPairing. */
+export interface NewPairingOptions {
+  store: Store;
+  clock: Clock;
+  sessionsDir: string;
+  home: string;
+  backupsRoot: string;
+  company: string;
+  actor: string;
+  stopFirst?: boolean;
+  backupKey?: string;
+  keep?: number;
+}
+
+/** What prepareNewPairing did. */
+export interface NewPairingResult {
+  company: string;
+  backup: string;
+  movedAside: string;
+  snapshotsRetired: number;
+  auditId: number;
+}
+
+/** Backs up the paired folder, swaps an empty one in, retires the snapshots; the worker then pairs. */
+export async function prepareNewPairing(options: NewPairingOptions): Promise<NewPairingResult> {
+  const { store, clock, sessionsDir, home, company, actor } = options;
+  const current = assertCompanyFolder(sessionsDir, company);
+  if (!(await lstat(current)).isDirectory()) {
+    throw new WardenError(
+      ErrorCodes.COMPANY_UNKNOWN,
+      `${current} is not a folder (symlinks are not followed)`,
+      {
+        company,
+      },
+    );
+  }
+  await finishInterruptedRestore(home, sessionsDir, company);
+  const hold = await holdCompany({ store, clock, company, actor, stopFirst: options.stopFirst });
+  let backupPath: string | null = null;
+  try {
+    const backup = await createBackup({
+      company,
+      dir: current,
+      backupsRoot: options.backupsRoot,
+      reason: "pre-pair",
+      now: clock.now(),
+      key: options.backupKey,
+      keep: options.keep,
+    });
+    backupPath = backup.path;
+    const verified = await verifyBackup(backup.path, { key: options.backupKey });
+    const hasCreds = verified.manifest?.files.some((f) => f.name === "creds.json") === true;
+    if (!verified.ok || !hasCreds) {
+      throw new WardenError(
+        ErrorCodes.BACKUP_INVALID,
+        `The pre-pair backup ${backup.path} ${verified.ok ? "holds no creds.json" : `did not verify (${verified.problems.slice(0, 3).join("; ")})`}; the folder was left as it was`,
+        { company, backup: backup.path },
+      );
+    }
+    hold.renew();
+    // Retired before the swap: if a crash leaves the empty folder in place, no worker may fill it
+    // with the old identity (the folder still holds creds.json until the swap; a worker snapshots
+    // it again on its next connect).
+    const snapshotsRetired = store.credsSnapshots.retire(company);
+    const stamp = formatTimestamp(clock.now());
+    const tag = `${company}-${stamp}-${randomBytes(4).toString("hex")}`;
+    const journal: RestoreJournal = {
+      company,
+      staged: path.join(sessionsDir, `${ATOMIC_TMP_PREFIX}restored-${tag}`),
+      old: path.join(sessionsDir, `${ATOMIC_TMP_PREFIX}replaced-${tag}`),
+      aside: path.join(home, "replaced", company, `${stamp}-before-pair`),
+      pid: process.pid,
+    };
+    await writeJournal(home, journal);
+    await mkdir(journal.staged, { mode: 0o700 });
+    await rename(current, journal.old);
+    await rename(journal.staged, current);
+    await syncDir(sessionsDir);
+    const movedAside = await moveAside(journal.old, journal.aside);
+    await removeJournal(home, company);
+    const auditId = store.audit.add({
+      at: clock.now(),
+      actor,
+      company,
+      action: "new-pairing",
+      ok: true,
+      result: `paired folder moved to ${movedAside} (backup ${backup.path}); ${snapshotsRetired} creds snapshot(s) retired; ready to pair`,
+      detail: { backup: backup.path, movedAside, snapshotsRetired },
+    });
+    return { company, backup: backup.path, movedAside, snapshotsRetired, auditId };
+  } catch (err) {
+    await finishInterruptedRestore(home, sessionsDir, company).catch(() => undefined);
+    store.audit.add({
+      at: clock.now(),
+      actor,
+      company,
+      action: "new-pairing",
+      ok: false,
+      result: `failed: ${describeError(err)}`,
+      detail: { backup: backupPath },
+    });
+    throw err;
+  } finally {
+    // The pair request that follows sets the company running again.
+    hold.release("new pairing prepared", { resume: false });
+  }
+}
