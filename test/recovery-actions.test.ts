@@ -2,6 +2,7 @@
  * Cleanup, reset, backup and restore as an operator runs them: real Baileys folders, real SQLite,
  * real archives; the CLI as a child process for arguments and exit codes.
  */
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   existsSync,
@@ -245,6 +246,44 @@ describe("cleanup", () => {
       /not a folder \(symlinks are not followed\)/,
     );
     expect(env.store.audit.list()).toEqual([]);
+  });
+});
+
+describe("after a crash", () => {
+  it("a hold left by a killed action is released at once (its process is gone); a live one is not", async () => {
+    const env = await setup();
+    const dead = spawnSync(process.execPath, ["-e", ""]).pid as number;
+    expect(env.store.leases.acquire("acme", `action:cli:x:${dead}:abc`, dead, Date.now(), 600_000)).toBe(
+      true,
+    );
+    const result = await cleanup(env, { dryRun: false });
+    expect(result.deleted).toBeGreaterThan(0);
+    expect(env.store.leases.history().find((h) => h.holder.includes(`:${dead}:`))?.releaseReason).toBe(
+      "the action's process died",
+    );
+    // A hold of a live process (this one) still excludes.
+    expect(
+      env.store.leases.acquire("acme", `action:cli:y:${process.pid}:def`, process.pid, Date.now(), 600_000),
+    ).toBe(true);
+    await expect(cleanup(env)).rejects.toThrow(/another action/);
+  });
+
+  it("a temp archive of a backup killed mid-write is removed by the next backup; one of a live process is kept", async () => {
+    const env = await setup();
+    const dead = spawnSync(process.execPath, ["-e", ""]).pid as number;
+    const companyBackups = path.join(env.backupsRoot, "acme");
+    mkdirSync(companyBackups, { recursive: true });
+    writeFileSync(path.join(companyBackups, `.warden-tmp-${dead}-0a1b2c3d4e5f`), "half an archive");
+    writeFileSync(path.join(companyBackups, `.warden-tmp-${process.pid}-0a1b2c3d4e5f`), "in progress");
+    await createBackup({
+      company: "acme",
+      dir: env.dir,
+      backupsRoot: env.backupsRoot,
+      reason: "manual",
+      now: Date.now(),
+    });
+    const left = readdirSync(companyBackups).filter((n) => n.startsWith(".warden-tmp-"));
+    expect(left).toEqual([`.warden-tmp-${process.pid}-0a1b2c3d4e5f`]);
   });
 });
 

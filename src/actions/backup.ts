@@ -41,6 +41,7 @@ import { ErrorCodes, WardenError } from "../errors.js";
 import { ATOMIC_TMP_PREFIX, type CategoryCounts, classifyFile, emptyCounts } from "../fleet/classify-file.js";
 import { REQUIRED_CREDS_FIELDS } from "../fleet/scan-folder.js";
 import { syncDir } from "../fleet/sync-dir.js";
+import { isProcessAlive } from "../process-alive.js";
 
 /** Name of the manifest entry inside every archive. */
 export const MANIFEST_NAME = "manifest.json";
@@ -199,6 +200,7 @@ export async function createBackup(options: CreateBackupOptions): Promise<Create
   }
 
   await mkdir(companyDir, { recursive: true, mode: 0o700 });
+  await removeDeadTemps(companyDir);
   const manifest: BackupManifest = {
     version: 1,
     company,
@@ -787,4 +789,16 @@ function wardenVersion(): string {
     }
   }
   return cachedVersion;
+}
+
+/** Temp archives (`.warden-tmp-<pid>-<hex>`) of backups whose process died mid-write: up to a whole backup each. */
+async function removeDeadTemps(companyDir: string): Promise<void> {
+  const re = new RegExp(`^${ATOMIC_TMP_PREFIX.replace(".", "\\.")}(\\d+)-[0-9a-f]+$`);
+  for (const name of await readdir(companyDir)) {
+    const match = re.exec(name);
+    if (!match || isProcessAlive(Number(match[1]))) continue;
+    await unlink(path.join(companyDir, name)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "ENOENT") throw err;
+    });
+  }
 }

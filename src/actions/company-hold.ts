@@ -9,6 +9,7 @@
 import { randomBytes } from "node:crypto";
 import type { Clock } from "../clock.js";
 import { ErrorCodes, WardenError } from "../errors.js";
+import { isProcessAlive } from "../process-alive.js";
 import type { Store } from "../store/store.js";
 
 /** A hold in force; `release` is idempotent. */
@@ -53,6 +54,7 @@ export async function holdCompany(options: HoldOptions): Promise<CompanyHold> {
     await stopThroughWorker(options);
     stoppedHere = true;
   }
+  releaseDeadActionHold(store, company, clock.now());
   if (!store.leases.acquire(company, holder, process.pid, clock.now(), ttlMs)) {
     throw connectedError(store, company, clock.now());
   }
@@ -72,6 +74,19 @@ export async function holdCompany(options: HoldOptions): Promise<CompanyHold> {
       store.leases.release(company, holder, now, reason);
     },
   };
+}
+
+/**
+ * An action killed mid-way (kill -9, power cut) leaves its hold until the TTL: the company can
+ * neither reconnect nor be cleaned for up to 10 minutes. Its pid is in the lease; when that
+ * process is gone the hold is released at once (every wa-warden process runs on one host).
+ */
+export function releaseDeadActionHold(store: Store, company: string, now: number): boolean {
+  const lease = store.leases.get(company);
+  if (!lease?.holder.startsWith("action:") || lease.expiresAt <= now || isProcessAlive(lease.pid))
+    return false;
+  store.leases.release(company, lease.holder, now, "the action's process died");
+  return true;
 }
 
 function heldByOther(store: Store, company: string, holder: string, now: number): boolean {

@@ -18,6 +18,7 @@ import { assertCompanyId } from "../config/company-id.js";
 import { describeError, ErrorCodes, WardenError } from "../errors.js";
 import { ATOMIC_TMP_PREFIX } from "../fleet/classify-file.js";
 import { syncDir } from "../fleet/sync-dir.js";
+import { isProcessAlive } from "../process-alive.js";
 import type { Store } from "../store/store.js";
 import { type BackupInfo, extractBackup, formatTimestamp, listBackups, verifyBackup } from "./backup.js";
 import { type CompanyHold, holdCompany } from "./company-hold.js";
@@ -49,8 +50,8 @@ export interface RestoreResult {
   auditId: number;
 }
 
-/** The journal of a restore in progress. */
-interface RestoreJournal {
+/** The journal of a folder swap in progress (a restore, or a new pairing's fresh folder). */
+export interface RestoreJournal {
   company: string;
   /** The verified, fully extracted folder waiting to be renamed into place. */
   staged: string;
@@ -58,6 +59,8 @@ interface RestoreJournal {
   old: string;
   /** Final resting place of the old folder. */
   aside: string;
+  /** The restoring process: while it lives the restore is in progress, not interrupted. */
+  pid?: number;
 }
 
 /** The newest backup of a company, or the one named (a bare file name, as `warden backups` lists it). */
@@ -126,6 +129,7 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
     staged: path.join(sessionsDir, `${ATOMIC_TMP_PREFIX}restored-${tag}`),
     old: path.join(sessionsDir, `${ATOMIC_TMP_PREFIX}replaced-${tag}`),
     aside: path.join(home, "replaced", company, `${stamp}-before-restore`),
+    pid: process.pid,
   };
   let movedAside: string | null = null;
   try {
@@ -169,7 +173,8 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
 
 /**
  * Completes or undoes a restore that a crash interrupted; returns what it did (null: nothing to do).
- * Safe to call any time, from any process: it acts only when a journal exists.
+ * Safe to call any time, from any process: it acts only when a journal exists and the process that
+ * wrote it is gone (or is this one, undoing its own failed restore).
  */
 export async function finishInterruptedRestore(
   home: string,
@@ -178,7 +183,12 @@ export async function finishInterruptedRestore(
 ): Promise<string | null> {
   const journal = await readJournal(home, company);
   await removeExtractLeftovers(sessionsDir);
+  await removeJournalTemps(home, company);
   if (!journal) return null;
+  // A restore still running in another process is not interrupted: `warden cleanup` and a second
+  // `warden restore` call this before their hold is refused, and would drop the live journal or rm
+  // its staged folder mid-swap (then the rename into place fails: no company folder at all).
+  if (journal.pid !== undefined && journal.pid !== process.pid && isProcessAlive(journal.pid)) return null;
   const current = path.join(sessionsDir, company);
   let outcome: string;
   if (!(await exists(current)) && (await exists(journal.staged))) {
@@ -192,6 +202,9 @@ export async function finishInterruptedRestore(
     outcome = "rolled back: the folder was left as it was";
   } else if (await exists(journal.old)) {
     outcome = "the swap had completed; the old folder is moved aside";
+  } else if (await exists(journal.aside)) {
+    // Killed after the old folder was moved aside, before the journal was dropped.
+    outcome = "the restore had completed; only its journal was left";
   } else {
     outcome = "rolled back: the backup was not fully extracted; the folder was left as it was";
   }
@@ -207,7 +220,8 @@ export async function interruptedRestores(home: string): Promise<string[]> {
   return names.filter((n) => n.endsWith(".json")).map((n) => n.slice(0, -".json".length));
 }
 
-async function moveAside(from: string, to: string): Promise<string> {
+/** Moves a folder out of sessionsDir to `to` (or `to-N` if taken); copies across file systems. */
+export async function moveAside(from: string, to: string): Promise<string> {
   await mkdir(path.dirname(to), { recursive: true, mode: 0o700 });
   let target = to;
   for (let i = 1; await exists(target); i++) target = `${to}-${i}`;
@@ -226,7 +240,8 @@ async function moveAside(from: string, to: string): Promise<string> {
 const journalDir = (home: string) => path.join(home, "restores");
 const journalFile = (home: string, company: string) => path.join(journalDir(home), `${company}.json`);
 
-async function writeJournal(home: string, journal: RestoreJournal): Promise<void> {
+/** Writes the swap journal durably (temp, fsync, rename, fsync the folder). */
+export async function writeJournal(home: string, journal: RestoreJournal): Promise<void> {
   await mkdir(journalDir(home), { recursive: true, mode: 0o700 });
   const file = journalFile(home, journal.company);
   const tmp = `${file}.${process.pid}.tmp`;
@@ -253,7 +268,8 @@ async function readJournal(home: string, company: string): Promise<RestoreJourna
   return journal;
 }
 
-async function removeJournal(home: string, company: string): Promise<void> {
+/** Drops the journal once the swap is complete. */
+export async function removeJournal(home: string, company: string): Promise<void> {
   await unlink(journalFile(home, company)).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== "ENOENT") throw err;
   });
@@ -265,20 +281,21 @@ async function removeExtractLeftovers(sessionsDir: string): Promise<void> {
   const entries = await readdir(sessionsDir).catch(() => [] as string[]);
   for (const name of entries) {
     const match = new RegExp(`^${ATOMIC_TMP_PREFIX.replace(".", "\\.")}restore-(\\d+)-[0-9a-f]+$`).exec(name);
-    if (!match || isAlive(Number(match[1]))) continue;
+    if (!match || isProcessAlive(Number(match[1]))) continue;
     await rm(path.join(sessionsDir, name), { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
 async function exists(file: string): Promise<boolean> {
   return (await lstat(file).catch(() => null)) !== null;
+}
+
+/** `restores/<company>.json.<pid>.tmp` left by a process killed while writing its journal. */
+async function removeJournalTemps(home: string, company: string): Promise<void> {
+  const prefix = `${company}.json.`;
+  for (const name of await readdir(journalDir(home)).catch(() => [] as string[])) {
+    const pid = Number(name.slice(prefix.length, -".tmp".length));
+    if (!name.startsWith(prefix) || !name.endsWith(".tmp") || isProcessAlive(pid)) continue;
+    await rm(path.join(journalDir(home), name), { force: true });
+  }
 }

@@ -5,6 +5,7 @@
  */
 import { readdir } from "node:fs/promises";
 import path from "node:path";
+import { releaseDeadActionHold } from "../actions/company-hold.js";
 import {
   createSnapshotRecorder,
   createSnapshotSealer,
@@ -204,6 +205,7 @@ export class Worker {
     restore = true,
   ): Promise<boolean> {
     const { store, clock, holder, pid, config } = this.options;
+    releaseDeadActionHold(store, company, clock.now());
     if (!store.leases.acquire(company, holder, pid, clock.now(), config.workers.leaseTtl)) return false;
     const settings = companySettings(config, company);
     const dir = path.join(config.sessionsDir, company);
