@@ -18,8 +18,7 @@
  * Prints a table at the end; the exit status is 1 when a figure could not be measured or a file
  * was lost or torn. TMPDIR=/dev/shm takes the disk's fsyncs out of the figures.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { createHash, randomInt } from "node:crypto";
+import { randomInt } from "node:crypto";
 import {
   copyFileSync,
   existsSync,
@@ -28,7 +27,6 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
-  statSync,
   utimesSync,
   writeFileSync,
 } from "node:fs";
@@ -36,8 +34,6 @@ import { rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { createInterface } from "node:readline";
-import { setImmediate } from "node:timers/promises";
 import { createBackup, listBackups, verifyBackup } from "../src/actions/backup.js";
 import { runCleanup } from "../src/actions/cleanup.js";
 import { finishInterruptedRestore } from "../src/actions/restore.js";
@@ -46,8 +42,15 @@ import { companySettings, loadConfig } from "../src/config/load.js";
 import { databasePath, openStore } from "../src/store/store.js";
 import { createCompanyFolder } from "../test/helpers/baileys-folder.js";
 
-const repoRoot = path.resolve(import.meta.dirname, "..");
-const FIXTURE = path.join(repoRoot, "test", "fixtures", "crash-action.ts");
+import {
+  type ChildRun,
+  copyFolder,
+  digest,
+  prng,
+  runCrashChild,
+  sameDigest,
+  sha256,
+} from "../test/helpers/crash-trial.js";
 
 const FILES = positiveInt("BENCH_FILES", 5_000);
 const PREKEYS = positiveInt("BENCH_PREKEYS", 2_000);
@@ -64,8 +67,6 @@ const RUNS = 3;
 const LANES = 2;
 /** Kills land between 0 and this times the calibrated duration (the lanes slow each other down). */
 const KILL_SPAN = 1.25;
-// Files handled between two event-loop turns: one lane's copying never delays the other's kill.
-const BATCH = 32;
 const ACTIONS = ["cleanup", "backup", "restore"] as const;
 type Action = (typeof ACTIONS)[number];
 
@@ -78,55 +79,12 @@ function positiveInt(name: string, fallback: number): number {
   return value;
 }
 
-/** mulberry32: a small seeded PRNG, so BENCH_SEED replays the kill moments. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1
     ? (sorted[mid] as number)
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
-const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
-
-/** name → sha256 of every regular file in a folder (yields to the event loop every BATCH files). */
-async function digest(dir: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  let n = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    if (!e.isFile()) continue;
-    out.set(e.name, sha256(readFileSync(path.join(dir, e.name))));
-    if (++n % BATCH === 0) await setImmediate();
-  }
-  return out;
-}
-
-function sameDigest(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
-  return a.size === b.size && [...a].every(([name, sha]) => b.get(name) === sha);
-}
-
-/** Copies a flat folder, keeping each file's mtime (the cleanup plan depends on it). */
-async function copyFolder(from: string, to: string): Promise<void> {
-  mkdirSync(to, { recursive: true });
-  let n = 0;
-  for (const name of readdirSync(from)) {
-    const target = path.join(to, name);
-    copyFileSync(path.join(from, name), target);
-    const st = statSync(path.join(from, name));
-    utimesSync(target, st.atime, st.mtime);
-    if (++n % BATCH === 0) await setImmediate();
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -302,40 +260,12 @@ async function timeActions(tmpRoot: string, source: string): Promise<Timings> {
 // ---------------------------------------------------------------------------------------------
 // kill -9 trials
 
-interface ChildRun {
-  finished: boolean;
-  actionMs: number | null;
-}
-
-/** Runs the fixture; SIGKILLs it `killAfterMs` after its "go" line (null: lets it finish). */
-async function runChild(action: Action, h: Home, killAfterMs: number | null): Promise<ChildRun> {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", FIXTURE, action, COMPANY], {
-    cwd: repoRoot,
+/** The child's environment for one trial home. */
+function childOf(h: Home, action: Action): { env: NodeJS.ProcessEnv; label: string } {
+  return {
     env: { ...process.env, WARDEN_CONFIG: h.configFile, WARDEN_HOME: h.home },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const run: ChildRun = { finished: false, actionMs: null };
-  let timer: NodeJS.Timeout | undefined;
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
-    if (line === "go" && killAfterMs !== null) timer = setTimeout(() => child.kill("SIGKILL"), killAfterMs);
-    const done = /^done (\d+)$/.exec(line);
-    if (done) {
-      run.finished = true;
-      run.actionMs = Number(done[1]);
-    }
-  });
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
-    child.once("close", (c, s) => resolve([c, s]));
-  });
-  clearTimeout(timer);
-  if (signal === null && code !== 0)
-    throw new Error(`${action} child exited ${code}: ${stderr.slice(-1_500)}`);
-  if (signal !== null && signal !== "SIGKILL") throw new Error(`${action} child died of ${signal}`);
-  return run;
+    label: `${action} trial`,
+  };
 }
 
 /** What the trials start from. */
@@ -483,7 +413,7 @@ async function killTrials(tmpRoot: string, sources: Sources): Promise<TrialTotal
     const runs = await Promise.all(
       Array.from({ length: LANES }, async (_, lane) => {
         const h = await makeTrialHome(path.join(tmpRoot, `calibrate-${action}-${lane}`), action, sources);
-        const run = await runChild(action, h, null);
+        const run = await runCrashChild(action, childOf(h, action), null);
         await rm(h.root, { recursive: true, force: true });
         return run.actionMs ?? 0;
       }),
@@ -507,7 +437,7 @@ async function killTrials(tmpRoot: string, sources: Sources): Promise<TrialTotal
         const { action, fraction } = plan[i] as { action: Action; fraction: number };
         const delay = Math.round(fraction * KILL_SPAN * (totals.durations.get(action) ?? 0));
         const h = await makeTrialHome(path.join(tmpRoot, `trial-${i}`), action, sources);
-        const run = await runChild(action, h, delay);
+        const run = await runCrashChild(action, childOf(h, action), delay);
         const o = await inspect(action, h, run, sources);
         totals.trials++;
         totals.byAction.set(action, (totals.byAction.get(action) ?? 0) + 1);

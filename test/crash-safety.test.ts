@@ -9,10 +9,8 @@
  * The delays come from a seeded PRNG: a failure names its seed and trial; replay it with
  * CRASH_SEED=<seed> npx vitest run test/crash-safety.test.ts (the action's speed still varies).
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { createHash, randomInt } from "node:crypto";
+import { randomInt } from "node:crypto";
 import {
-  copyFileSync,
   cpSync,
   existsSync,
   mkdirSync,
@@ -21,25 +19,20 @@ import {
   readFileSync,
   rmSync,
   statfsSync,
-  statSync,
   utimesSync,
   writeFileSync,
 } from "node:fs";
 import { cp, mkdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { createInterface } from "node:readline";
-import { setImmediate } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createBackup, listBackups, verifyBackup } from "../src/actions/backup.js";
 import { finishInterruptedRestore } from "../src/actions/restore.js";
 import { ATOMIC_TMP_PREFIX } from "../src/fleet/classify-file.js";
 import { addFiles, createCompanyFolder, names } from "./helpers/baileys-folder.js";
+import { type ChildRun, copyFolder, digest, prng, runCrashChild, sameDigest } from "./helpers/crash-trial.js";
 import { waitFor } from "./helpers/wait-for.js";
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const FIXTURE = path.join(repoRoot, "test/fixtures/crash-action.ts");
 const COMPANY = "acme";
 const DAY = 86_400_000;
 /** Two CPUs here: two children at a time. */
@@ -47,47 +40,6 @@ const LANES = 2;
 const SEED = process.env.CRASH_SEED ? Number(process.env.CRASH_SEED) : randomInt(2 ** 31);
 /** Kills land between 0 and this times the calibrated duration: with two lanes busy, actions run slower. */
 const KILL_SPAN = 1.25;
-
-/** mulberry32: a small seeded PRNG, enough to replay the kill moments of a failed run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
-// Files handled between two event-loop turns (~1 ms of sync I/O): while one lane copies or hashes
-// 1,500 files, the other lane's kill timer still fires on time.
-const BATCH = 32;
-
-/** name → sha256 of every regular file in a folder. */
-async function digest(dir: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  let n = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    if (!e.isFile()) continue;
-    out.set(e.name, sha256(readFileSync(path.join(dir, e.name))));
-    if (++n % BATCH === 0) await setImmediate();
-  }
-  return out;
-}
-
-/** Copies a flat folder, keeping each file's mtime (the cleanup plan depends on it). */
-async function copyFolder(from: string, to: string): Promise<void> {
-  mkdirSync(to, { recursive: true });
-  let n = 0;
-  for (const name of readdirSync(from)) {
-    const target = path.join(to, name);
-    copyFileSync(path.join(from, name), target);
-    const st = statSync(path.join(from, name));
-    utimesSync(target, st.atime, st.mtime);
-    if (++n % BATCH === 0) await setImmediate();
-  }
-}
 
 /**
  * Where the trials run: CRASH_TMPDIR, else /dev/shm when it has room (Docker's default 64 MB has
@@ -106,14 +58,6 @@ function dataRoot(): string {
   };
   const parent = process.env.CRASH_TMPDIR || (roomy(shm) ? shm : os.tmpdir());
   return mkdtempSync(path.join(parent, "warden-crash-"));
-}
-
-function sha256(data: Buffer): string {
-  return createHash("sha256").update(data).digest("hex");
-}
-
-function sameDigest(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
-  return a.size === b.size && [...a].every(([name, sha]) => b.get(name) === sha);
 }
 
 const APP_STATE_KEY = /^app-state-sync-key-/;
@@ -208,49 +152,6 @@ async function makeTrial(name: string, source: string, label: string): Promise<T
   };
 }
 
-interface ChildRun {
-  /** The child printed "done": the action finished before any kill. */
-  finished: boolean;
-  actionMs: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-/**
- * Runs the fixture; with `killAfterMs`, SIGKILLs it that long after its "go" line (the delay is
- * the randomness of the test, not a synchronisation). Resolves once the child has exited.
- */
-async function runChild(action: string, trial: Trial, killAfterMs: number | null): Promise<ChildRun> {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", FIXTURE, action, COMPANY], {
-    cwd: repoRoot,
-    env: trial.env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const run: ChildRun = { finished: false, actionMs: null, signal: null };
-  let timer: NodeJS.Timeout | undefined;
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
-    if (line === "go" && killAfterMs !== null) timer = setTimeout(() => child.kill("SIGKILL"), killAfterMs);
-    const done = /^done (\d+)$/.exec(line);
-    if (done) {
-      run.finished = true;
-      run.actionMs = Number(done[1]);
-    }
-  });
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
-    child.once("close", (c, s) => resolve([c, s]));
-  });
-  clearTimeout(timer);
-  run.signal = signal;
-  if (signal === null && code !== 0) {
-    throw new Error(`${trial.label}: ${action} child exited with code ${code}: ${stderr.slice(-2_000)}`);
-  }
-  if (signal !== null && signal !== "SIGKILL") throw new Error(`${trial.label}: child died of ${signal}`);
-  return run;
-}
-
 /**
  * The action's mean duration over LANES uninterrupted runs at once (as the trials run), and how
  * many files a complete run leaves in the company folder.
@@ -264,7 +165,7 @@ async function calibrate(
     Array.from({ length: LANES }, async (_, lane) => {
       const trial = await makeTrial(`${action}-calibration-${lane}`, source, `${action} calibration`);
       await prepareTrial?.(trial);
-      const run = await runChild(action, trial, null);
+      const run = await runCrashChild(action, trial, null);
       const filesLeft = readdirSync(trial.dir).length;
       await rm(path.dirname(trial.home), { recursive: true, force: true });
       return { ms: run.actionMs ?? 0, filesLeft };
@@ -302,7 +203,7 @@ async function runTrials(options: {
         try {
           const trial = await makeTrial(`${options.action}-${i}`, options.source, label);
           await options.prepareTrial?.(trial);
-          const run = await runChild(options.action, trial, delay);
+          const run = await runCrashChild(options.action, trial, delay);
           const phase = await options.check(trial, run);
           phases.set(phase, (phases.get(phase) ?? 0) + 1);
           await rm(path.dirname(trial.home), { recursive: true, force: true });
@@ -471,7 +372,7 @@ describe(`kill -9 during restore (seed ${SEED})`, () => {
     const trial = await makeTrial("restore-live", prepared.oldDir, "live restore");
     await withBackup(trial);
     const journal = path.join(trial.home, "restores", `${COMPANY}.json`);
-    const child = runChild("restore", trial, null);
+    const child = runCrashChild("restore", trial, null);
     let exited = false;
     void child.then(
       () => {
