@@ -121,6 +121,19 @@ function cleanup(env: Env, extra: Partial<Parameters<typeof runCleanup>[0]> = {}
   });
 }
 
+function restore(env: Env, extra: Partial<Parameters<typeof runRestore>[0]> = {}) {
+  return runRestore({
+    store: env.store,
+    clock: systemClock,
+    sessionsDir: env.sessionsDir,
+    home: env.home,
+    backupsRoot: env.backupsRoot,
+    company: "acme",
+    actor: "test",
+    ...extra,
+  });
+}
+
 function holdAsWorker(env: Env): void {
   expect(env.store.leases.acquire("acme", "worker-0:4242", 4242, Date.now(), 60_000)).toBe(true);
   env.store.connections.transition(
@@ -293,15 +306,7 @@ describe("restore", () => {
     const original = digest(env.dir);
     await cleanup(env);
     const afterCleanup = digest(env.dir);
-    const result = await runRestore({
-      store: env.store,
-      clock: systemClock,
-      sessionsDir: env.sessionsDir,
-      home: env.home,
-      backupsRoot: env.backupsRoot,
-      company: "acme",
-      actor: "test",
-    });
+    const result = await restore(env);
     expect(digest(env.dir)).toEqual(original);
     expect(result.movedAside).toContain(path.join(env.home, "replaced", "acme"));
     expect(digest(result.movedAside as string)).toEqual(afterCleanup);
@@ -325,16 +330,7 @@ describe("restore", () => {
     bytes.writeUInt8((bytes.at(middle) ?? 0) ^ 0x01, middle);
     writeFileSync(created.path, bytes);
     const before = digest(env.dir);
-    const err = await runRestore({
-      store: env.store,
-      clock: systemClock,
-      sessionsDir: env.sessionsDir,
-      home: env.home,
-      backupsRoot: env.backupsRoot,
-      company: "acme",
-      actor: "test",
-      backupKey: KEY,
-    }).catch((e: unknown) => e);
+    const err = await restore(env, { backupKey: KEY }).catch((e: unknown) => e);
     expect((err as WardenError).code).toBe(ErrorCodes.BACKUP_INVALID);
     expect((err as Error).message).toContain("nothing restored");
     expect(digest(env.dir)).toEqual(before);
@@ -352,17 +348,7 @@ describe("restore", () => {
       now: Date.now(),
     });
     holdAsWorker(env);
-    await expect(
-      runRestore({
-        store: env.store,
-        clock: systemClock,
-        sessionsDir: env.sessionsDir,
-        home: env.home,
-        backupsRoot: env.backupsRoot,
-        company: "acme",
-        actor: "test",
-      }),
-    ).rejects.toThrow(/acme is connected/);
+    await expect(restore(env)).rejects.toThrow(/acme is connected/);
     expect(readdirSync(env.sessionsDir)).toEqual(["acme"]);
   });
 

@@ -6,24 +6,14 @@
  *   are retired (a worker must never bring the old identity back into the new folder) → audit.
  * The worker then pairs into the empty folder (the `pair` control request).
  */
-import { randomBytes } from "node:crypto";
-import { lstat, mkdir, rename } from "node:fs/promises";
-import path from "node:path";
+import { lstat, mkdir } from "node:fs/promises";
 import type { Clock } from "../clock.js";
 import { assertCompanyFolder } from "../config/company-id.js";
 import { describeError, ErrorCodes, WardenError } from "../errors.js";
-import { ATOMIC_TMP_PREFIX } from "../fleet/classify-file.js";
-import { syncDir } from "../fleet/sync-dir.js";
 import type { Store } from "../store/store.js";
-import { createBackup, formatTimestamp, verifyBackup } from "./backup.js";
+import { createBackup, verifyBackup } from "./backup.js";
 import { holdCompany } from "./company-hold.js";
-import {
-  finishInterruptedRestore,
-  moveAside,
-  type RestoreJournal,
-  removeJournal,
-  writeJournal,
-} from "./restore.js";
+import { finishInterruptedRestore, swapCompanyFolder } from "./restore.js";
 
 /** Inputs of prepareNewPairing. */
 export interface NewPairingOptions {
@@ -89,22 +79,15 @@ export async function prepareNewPairing(options: NewPairingOptions): Promise<New
     // with the old identity (the folder still holds creds.json until the swap; a worker snapshots
     // it again on its next connect).
     const snapshotsRetired = store.credsSnapshots.retire(company);
-    const stamp = formatTimestamp(clock.now());
-    const tag = `${company}-${stamp}-${randomBytes(4).toString("hex")}`;
-    const journal: RestoreJournal = {
+    const movedAside = await swapCompanyFolder(
+      home,
+      sessionsDir,
       company,
-      staged: path.join(sessionsDir, `${ATOMIC_TMP_PREFIX}restored-${tag}`),
-      old: path.join(sessionsDir, `${ATOMIC_TMP_PREFIX}replaced-${tag}`),
-      aside: path.join(home, "replaced", company, `${stamp}-before-pair`),
-      pid: process.pid,
-    };
-    await writeJournal(home, journal);
-    await mkdir(journal.staged, { mode: 0o700 });
-    await rename(current, journal.old);
-    await rename(journal.staged, current);
-    await syncDir(sessionsDir);
-    const movedAside = await moveAside(journal.old, journal.aside);
-    await removeJournal(home, company);
+      "before-pair",
+      clock.now(),
+      (staged) => mkdir(staged, { mode: 0o700 }).then(() => undefined),
+    );
+    if (movedAside === null) throw new Error(`${current} vanished during the new pairing`);
     const auditId = store.audit.add({
       at: clock.now(),
       actor,

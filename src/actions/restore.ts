@@ -121,38 +121,30 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
   }
   const hold =
     options.hold ?? (await holdCompany({ store, clock, company, actor, stopFirst: options.stopFirst }));
-  const current = path.join(sessionsDir, company);
-  const stamp = formatTimestamp(clock.now());
-  const tag = `${company}-${stamp}-${randomBytes(4).toString("hex")}`;
-  const journal: RestoreJournal = {
-    company,
-    staged: path.join(sessionsDir, `${ATOMIC_TMP_PREFIX}restored-${tag}`),
-    old: path.join(sessionsDir, `${ATOMIC_TMP_PREFIX}replaced-${tag}`),
-    aside: path.join(home, "replaced", company, `${stamp}-before-restore`),
-    pid: process.pid,
-  };
   let movedAside: string | null = null;
   try {
-    await writeJournal(home, journal);
-    const extracted = await extractBackup(info.path, journal.staged, { key: backupKey });
-    hold.renew();
-    const hadFolder = await exists(current);
-    if (hadFolder) await rename(current, journal.old);
-    // ← a crash here leaves no company folder: finishInterruptedRestore renames the staged one in.
-    await rename(journal.staged, current);
-    await syncDir(sessionsDir);
-    if (hadFolder) movedAside = await moveAside(journal.old, journal.aside);
-    await removeJournal(home, company);
+    let files = 0;
+    movedAside = await swapCompanyFolder(
+      home,
+      sessionsDir,
+      company,
+      "before-restore",
+      clock.now(),
+      async (staged) => {
+        files = (await extractBackup(info.path, staged, { key: backupKey })).files;
+        hold.renew();
+      },
+    );
     const auditId = store.audit.add({
       at: clock.now(),
       actor,
       company,
       action: "restore",
       ok: true,
-      result: `restored ${extracted.files} files from ${info.name}${movedAside ? `; the previous folder is in ${movedAside}` : ""}`,
-      detail: { backup: info.path, files: extracted.files, movedAside },
+      result: `restored ${files} files from ${info.name}${movedAside ? `; the previous folder is in ${movedAside}` : ""}`,
+      detail: { backup: info.path, files: files, movedAside },
     });
-    return { company, backup: info.path, files: extracted.files, movedAside, auditId };
+    return { company, backup: info.path, files: files, movedAside, auditId };
   } catch (err) {
     // Put things back the way they were if the swap did not complete; keep whatever is complete.
     await finishInterruptedRestore(home, sessionsDir, company).catch(() => undefined);
@@ -169,6 +161,42 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
   } finally {
     if (!options.hold) hold.release("restore done");
   }
+}
+
+/**
+ * Replaces the company folder with a new one, journaled: `fill(staged)` creates the new folder next
+ * to it (same file system), then two renames swap it in and the old folder is moved to
+ * WARDEN_HOME/replaced/<company>/<stamp>-<asideSuffix>. Returns where the old one went (null: there
+ * was none). A crash at any point is finished or undone by finishInterruptedRestore.
+ */
+export async function swapCompanyFolder(
+  home: string,
+  sessionsDir: string,
+  company: string,
+  asideSuffix: string,
+  now: number,
+  fill: (staged: string) => Promise<void>,
+): Promise<string | null> {
+  const current = path.join(sessionsDir, company);
+  const stamp = formatTimestamp(now);
+  const tag = `${company}-${stamp}-${randomBytes(4).toString("hex")}`;
+  const journal: RestoreJournal = {
+    company,
+    staged: path.join(sessionsDir, `${ATOMIC_TMP_PREFIX}restored-${tag}`),
+    old: path.join(sessionsDir, `${ATOMIC_TMP_PREFIX}replaced-${tag}`),
+    aside: path.join(home, "replaced", company, `${stamp}-${asideSuffix}`),
+    pid: process.pid,
+  };
+  await writeJournal(home, journal);
+  await fill(journal.staged);
+  const hadFolder = await exists(current);
+  if (hadFolder) await rename(current, journal.old);
+  // ← a crash here leaves no company folder: finishInterruptedRestore renames the staged one in.
+  await rename(journal.staged, current);
+  await syncDir(sessionsDir);
+  const movedAside = hadFolder ? await moveAside(journal.old, journal.aside) : null;
+  await removeJournal(home, company);
+  return movedAside;
 }
 
 /**

@@ -8,7 +8,7 @@
 import PQueue from "p-queue";
 import { createBackup, verifyBackup } from "../actions/backup.js";
 import { runCleanup } from "../actions/cleanup.js";
-import { holdCompany } from "../actions/company-hold.js";
+import { type CompanyHold, holdCompany } from "../actions/company-hold.js";
 import type { Clock } from "../clock.js";
 import { formatDuration } from "../config/duration.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
@@ -236,22 +236,27 @@ export class LadderRunner {
       .finally(() => this.inFlight.delete(company));
   }
 
-  private async cleanup(
-    company: string,
-    action: Extract<LadderAction, { kind: "cleanup" }>,
-  ): Promise<string> {
-    const { store, clock } = this.options;
-    const config = this.options.config();
-    // The ladder's own stop: through the worker, acknowledged, then it reconnects when we let go.
-    const hold = await holdCompany({
-      store,
-      clock,
+  /** The ladder's own stop: through the worker, acknowledged, then the company's hold. */
+  private stopAndHold(company: string): Promise<CompanyHold> {
+    return holdCompany({
+      store: this.options.store,
+      clock: this.options.clock,
       company,
       actor: ACTOR,
       stopFirst: true,
       stopTimeoutMs: this.options.stopTimeoutMs,
       signal: this.shutdown.signal,
     });
+  }
+
+  private async cleanup(
+    company: string,
+    action: Extract<LadderAction, { kind: "cleanup" }>,
+  ): Promise<string> {
+    const { store, clock } = this.options;
+    const config = this.options.config();
+    // It reconnects when we let go.
+    const hold = await this.stopAndHold(company);
     try {
       const result = await runCleanup({
         store,
@@ -279,15 +284,7 @@ export class LadderRunner {
   private async qrRequired(company: string, reason: string): Promise<string> {
     const { store, clock } = this.options;
     const config = this.options.config();
-    const hold = await holdCompany({
-      store,
-      clock,
-      company,
-      actor: ACTOR,
-      stopFirst: true,
-      stopTimeoutMs: this.options.stopTimeoutMs,
-      signal: this.shutdown.signal,
-    });
+    const hold = await this.stopAndHold(company);
     try {
       const backup = await createBackup({
         company,
