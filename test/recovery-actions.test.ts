@@ -217,6 +217,16 @@ describe("cleanup", () => {
     expect(env.store.leases.get("acme")?.holder).toBe("worker-0:4242");
   });
 
+  it("--stop while another action holds the company refuses without stopping it", async () => {
+    const env = await setup();
+    expect(
+      env.store.leases.acquire("acme", `action:cli:z:${process.pid}:aaa`, process.pid, Date.now(), 60_000),
+    ).toBe(true);
+    await expect(cleanup(env, { stopFirst: true })).rejects.toThrow(/another action/);
+    expect(env.store.control.pending()).toEqual([]);
+    expect(env.store.control.desired("acme").desired).toBe("run");
+  });
+
   it("two actions on one company exclude each other", async () => {
     const env = await setup();
     const first = cleanup(env);

@@ -50,7 +50,7 @@ export async function holdCompany(options: HoldOptions): Promise<CompanyHold> {
   // Unique per hold: two actions of one process must exclude each other too.
   const holder = `action:${actor}:${process.pid}:${randomBytes(3).toString("hex")}`;
   let stoppedHere = false;
-  if (options.stopFirst && heldByOther(store, company, holder, clock.now())) {
+  if (options.stopFirst && heldByWorker(store, company, clock.now())) {
     await stopThroughWorker(options);
     stoppedHere = true;
   }
@@ -89,9 +89,10 @@ export function releaseDeadActionHold(store: Store, company: string, now: number
   return true;
 }
 
-function heldByOther(store: Store, company: string, holder: string, now: number): boolean {
+/** A live lease of a worker (not of another action: stopping the company would not free that one). */
+function heldByWorker(store: Store, company: string, now: number): boolean {
   const lease = store.leases.get(company);
-  return lease !== undefined && lease.holder !== holder && lease.expiresAt > now;
+  return lease !== undefined && !lease.holder.startsWith("action:") && lease.expiresAt > now;
 }
 
 function connectedError(store: Store, company: string, now: number): WardenError {
