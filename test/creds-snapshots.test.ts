@@ -10,13 +10,13 @@ import {
   type SnapshotSealer,
   snapshotFile,
 } from "../src/actions/creds-snapshot.js";
-import { companySettings, loadConfig, type WardenConfig } from "../src/config/load.js";
+import { loadConfig, type WardenConfig } from "../src/config/load.js";
 import { openStore, type Store } from "../src/store/store.js";
 import { ATOMIC_TMP_PREFIX, useAtomicMultiFileAuthState } from "../src/worker/auth-state.js";
-import { createSimulatedDriver } from "../src/worker/drivers/simulated.js";
-import { Worker } from "../src/worker/worker.js";
+import type { Worker } from "../src/worker/worker.js";
 import { FleetFixture } from "./helpers/fleet-fixture.js";
 import { createPairedFolder } from "./helpers/paired-folder.js";
+import { createTestWorker } from "./helpers/test-worker.js";
 import { waitFor } from "./helpers/wait-for.js";
 
 const KEY = "correct horse battery staple";
@@ -58,21 +58,7 @@ async function versions(company: string, file: string, sealer: SnapshotSealer): 
 }
 
 function startWorker(holder: string, backupKey?: string) {
-  const driver = createSimulatedDriver((company) => companySettings(config, company).simulation);
-  const worker = new Worker({
-    config,
-    store,
-    logger: fx.logger(),
-    clock: { now: () => Date.now() },
-    instance: 0,
-    instances: 1,
-    holder,
-    pid: process.pid,
-    pmId: null,
-    driverFor: () => driver,
-    backoff: { baseMs: 50, maxMs: 200, stableAfterMs: 60_000, jitter: 0 },
-    ...(backupKey !== undefined ? { backupKey } : {}),
-  });
+  const worker = createTestWorker({ config, store, logger: fx.logger(), holder, backupKey });
   workers.push(worker);
   return worker;
 }

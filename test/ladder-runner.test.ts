@@ -11,12 +11,12 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { listBackups, verifyBackup } from "../src/actions/backup.js";
 import { prepareNewPairing } from "../src/actions/new-pairing.js";
 import { runControl } from "../src/cli/control.js";
-import { companySettings, loadConfig, type WardenConfig } from "../src/config/load.js";
+import { loadConfig, type WardenConfig } from "../src/config/load.js";
 import { openStore, type Store } from "../src/store/store.js";
-import { createSimulatedDriver } from "../src/worker/drivers/simulated.js";
-import { Worker } from "../src/worker/worker.js";
+import type { Worker } from "../src/worker/worker.js";
 import { FleetFixture } from "./helpers/fleet-fixture.js";
 import { createPairedFolder } from "./helpers/paired-folder.js";
+import { createTestWorker } from "./helpers/test-worker.js";
 import { waitFor } from "./helpers/wait-for.js";
 
 let fx: FleetFixture;
@@ -53,19 +53,12 @@ afterEach(async () => {
 async function startWorker(): Promise<{ worker: Worker; config: WardenConfig }> {
   const config = loadConfig(fx.configFile);
   workerStore = openStore(path.join(fx.home, "warden.db"));
-  const driver = createSimulatedDriver((company) => companySettings(config, company).simulation);
-  const worker = new Worker({
+  const worker = createTestWorker({
     config,
     store: workerStore,
     logger: fx.logger(),
-    clock: { now: () => Date.now() },
-    instance: 0,
-    instances: 1,
     holder: "worker/0/1",
-    pid: process.pid,
-    pmId: null,
-    driverFor: () => driver,
-    backoff: { baseMs: 50, maxMs: 100, stableAfterMs: 60_000, jitter: 0 },
+    maxBackoffMs: 100,
   });
   workers.push(worker);
   await worker.start();

@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { companySettings, loadConfig, type WardenConfig } from "../src/config/load.js";
+import { loadConfig, type WardenConfig } from "../src/config/load.js";
 import { openStore, type Store } from "../src/store/store.js";
-import { createSimulatedDriver } from "../src/worker/drivers/simulated.js";
-import { Worker } from "../src/worker/worker.js";
+import type { Worker } from "../src/worker/worker.js";
 import { FleetFixture } from "./helpers/fleet-fixture.js";
 import { createPairedFolder } from "./helpers/paired-folder.js";
+import { createTestWorker } from "./helpers/test-worker.js";
 import { waitFor } from "./helpers/wait-for.js";
 
 let fx: FleetFixture;
@@ -15,20 +15,7 @@ let config: WardenConfig;
 const workers: Worker[] = [];
 
 function startWorker(holder = "test/0/1") {
-  const worker = new Worker({
-    config,
-    store,
-    logger: fx.logger(),
-    clock: { now: () => Date.now() },
-    instance: 0,
-    instances: 1,
-    holder,
-    pid: process.pid,
-    pmId: null,
-    driverFor: () => driver,
-    backoff: { baseMs: 50, maxMs: 200, stableAfterMs: 60_000, jitter: 0 },
-  });
-  const driver = createSimulatedDriver((company) => companySettings(config, company).simulation);
+  const worker = createTestWorker({ config, store, logger: fx.logger(), holder });
   workers.push(worker);
   return worker;
 }
