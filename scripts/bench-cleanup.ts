@@ -51,6 +51,7 @@ import {
   sameDigest,
   sha256,
 } from "../test/helpers/crash-trial.js";
+import { positiveInt } from "./bench-env.js";
 
 const FILES = positiveInt("BENCH_FILES", 5_000);
 const PREKEYS = positiveInt("BENCH_PREKEYS", 2_000);
@@ -69,15 +70,6 @@ const LANES = 2;
 const KILL_SPAN = 1.25;
 const ACTIONS = ["cleanup", "backup", "restore"] as const;
 type Action = (typeof ACTIONS)[number];
-
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1)
-    throw new Error(`${name} must be a whole number >= 1, got ${raw}`);
-  return value;
-}
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -31,6 +31,7 @@ import Database from "better-sqlite3";
 import pino from "pino";
 import { systemClock } from "../src/clock.js";
 import { FleetScanner, type ScannerReport } from "../src/fleet/fleet-scanner.js";
+import { positiveInt } from "./bench-env.js";
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
 
@@ -50,15 +51,6 @@ const POLL_MS = 5;
 const TARGET_RATIO = 1.5;
 const TARGET_RSS_MB = 150;
 const TARGET_P99_MS = 2_000;
-
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1)
-    throw new Error(`${name} must be a whole number >= 1, got ${raw}`);
-  return value;
-}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

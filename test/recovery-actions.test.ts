@@ -134,6 +134,18 @@ function restore(env: Env, extra: Partial<Parameters<typeof runRestore>[0]> = {}
   });
 }
 
+/** A manual backup of acme (encrypted with `key`). */
+function backupOf(env: Env, key?: string) {
+  return createBackup({
+    company: "acme",
+    dir: env.dir,
+    backupsRoot: env.backupsRoot,
+    reason: "manual",
+    now: Date.now(),
+    key,
+  });
+}
+
 function holdAsWorker(env: Env): void {
   expect(env.store.leases.acquire("acme", "worker-0:4242", 4242, Date.now(), 60_000)).toBe(true);
   env.store.connections.transition(
@@ -298,13 +310,7 @@ describe("after a crash", () => {
     mkdirSync(companyBackups, { recursive: true });
     writeFileSync(path.join(companyBackups, `.warden-tmp-${dead}-0a1b2c3d4e5f`), "half an archive");
     writeFileSync(path.join(companyBackups, `.warden-tmp-${process.pid}-0a1b2c3d4e5f`), "in progress");
-    await createBackup({
-      company: "acme",
-      dir: env.dir,
-      backupsRoot: env.backupsRoot,
-      reason: "manual",
-      now: Date.now(),
-    });
+    await backupOf(env);
     const left = readdirSync(companyBackups).filter((n) => n.startsWith(".warden-tmp-"));
     expect(left).toEqual([`.warden-tmp-${process.pid}-0a1b2c3d4e5f`]);
   });
@@ -327,14 +333,7 @@ describe("restore", () => {
 
   it("an encrypted backup with one flipped byte fails verification and restores nothing", async () => {
     const env = await setup();
-    const created = await createBackup({
-      company: "acme",
-      dir: env.dir,
-      backupsRoot: env.backupsRoot,
-      reason: "manual",
-      now: Date.now(),
-      key: KEY,
-    });
+    const created = await backupOf(env, KEY);
     const bytes = readFileSync(created.path);
     const middle = Math.floor(bytes.length / 2);
     bytes.writeUInt8((bytes.at(middle) ?? 0) ^ 0x01, middle);
@@ -350,13 +349,7 @@ describe("restore", () => {
 
   it("refuses while a worker holds the company", async () => {
     const env = await setup();
-    await createBackup({
-      company: "acme",
-      dir: env.dir,
-      backupsRoot: env.backupsRoot,
-      reason: "manual",
-      now: Date.now(),
-    });
+    await backupOf(env);
     holdAsWorker(env);
     await expect(restore(env)).rejects.toThrow(/acme is connected/);
     expect(readdirSync(env.sessionsDir)).toEqual(["acme"]);
@@ -364,13 +357,7 @@ describe("restore", () => {
 
   it("after a crash between the two renames, recovery puts the complete restored folder in place", async () => {
     const env = await setup();
-    const created = await createBackup({
-      company: "acme",
-      dir: env.dir,
-      backupsRoot: env.backupsRoot,
-      reason: "manual",
-      now: Date.now(),
-    });
+    const created = await backupOf(env);
     const original = digest(env.dir);
     addFiles(env.dir, ["pre-key-9999.json"]); // the "current" folder differs from the backup
     const staged = path.join(env.sessionsDir, ".warden-tmp-restored-acme-x");
@@ -392,13 +379,7 @@ describe("restore", () => {
 
   it("a crash before the swap leaves the old folder and drops the staged copy", async () => {
     const env = await setup();
-    const created = await createBackup({
-      company: "acme",
-      dir: env.dir,
-      backupsRoot: env.backupsRoot,
-      reason: "manual",
-      now: Date.now(),
-    });
+    const created = await backupOf(env);
     addFiles(env.dir, ["pre-key-9999.json"]);
     const current = digest(env.dir);
     const staged = path.join(env.sessionsDir, ".warden-tmp-restored-acme-y");
