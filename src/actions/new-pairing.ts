@@ -87,7 +87,10 @@ export async function prepareNewPairing(options: NewPairingOptions): Promise<New
       clock.now(),
       (staged) => mkdir(staged, { mode: 0o700 }).then(() => undefined),
     );
-    if (movedAside === null) throw new Error(`${current} vanished during the new pairing`);
+    if (movedAside === null)
+      throw new WardenError(ErrorCodes.ACTION_FAILED, `${current} vanished during the new pairing`, {
+        company,
+      });
     const auditId = store.audit.add({
       at: clock.now(),
       actor,

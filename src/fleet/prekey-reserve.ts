@@ -18,7 +18,7 @@ export function baileysInitialPreKeyCount(): number {
   try {
     file = path.join(path.dirname(require.resolve("baileys/package.json")), "lib", "Defaults", "index.js");
     const match = /INITIAL_PREKEY_COUNT\s*=\s*(\d+)/.exec(readFileSync(file, "utf8"));
-    if (!match) throw new Error("INITIAL_PREKEY_COUNT not found");
+    if (!match) throw new WardenError(ErrorCodes.BAILEYS_VERSION, "INITIAL_PREKEY_COUNT not found");
     cached = Number(match[1]);
     return cached;
   } catch (err) {

@@ -1,7 +1,7 @@
 /** Reads creds.json for facts the worker needs before opening a socket. It never writes it. */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { describeError } from "../errors.js";
+import { describeError, ErrorCodes, WardenError } from "../errors.js";
 
 /** True when the folder's creds.json exists and says the device is registered (paired). */
 export async function readCredsRegistered(dir: string): Promise<boolean> {
@@ -13,6 +13,11 @@ export async function readCredsRegistered(dir: string): Promise<boolean> {
     return creds.registered === true || (creds.me !== undefined && creds.me !== null);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw new Error(`creds.json in ${dir} cannot be read: ${describeError(err)}`);
+    throw new WardenError(
+      ErrorCodes.AUTH_STATE_UNREADABLE,
+      `creds.json in ${dir} cannot be read: ${describeError(err)}`,
+      { file: path.join(dir, "creds.json") },
+      { cause: err },
+    );
   }
 }

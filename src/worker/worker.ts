@@ -17,7 +17,7 @@ import type { Clock } from "../clock.js";
 import { isCompanyId } from "../config/company-id.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
 import type { CompanySettings } from "../config/schema.js";
-import { describeError } from "../errors.js";
+import { describeError, ErrorCodes, WardenError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { ControlRequest } from "../store/control.js";
 import type { Store } from "../store/store.js";
@@ -317,7 +317,11 @@ export class Worker {
     const { company, action } = request;
     const owned = await this.ownedFolders();
     if (!owned.includes(company))
-      throw new Error(`Unknown company ${JSON.stringify(company)}: no folder in ${config.sessionsDir}`);
+      throw new WardenError(
+        ErrorCodes.COMPANY_UNKNOWN,
+        `Unknown company ${JSON.stringify(company)}: no folder in ${config.sessionsDir}`,
+        { company },
+      );
     const session = this.sessions.get(company);
     const now = clock.now();
     switch (action) {
@@ -337,7 +341,10 @@ export class Worker {
           return `${company} starting`;
         }
         if (!(await this.connect(company, `started by ${request.requestedBy}`, null))) {
-          throw new Error(`${company} is held by another worker (lease); not starting a second socket`);
+          throw leaseHeld(
+            company,
+            `${company} is held by another worker (lease); not starting a second socket`,
+          );
         }
         return `${company} starting`;
       }
@@ -345,7 +352,10 @@ export class Worker {
         store.control.setDesired(company, "run", store.control.desired(company).pairingPhone, now);
         if (!session) {
           if (!(await this.connect(company, `reconnect by ${request.requestedBy}`, null))) {
-            throw new Error(`${company} is held by another worker (lease); not starting a second socket`);
+            throw leaseHeld(
+              company,
+              `${company} is held by another worker (lease); not starting a second socket`,
+            );
           }
           return `${company} connecting`;
         }
@@ -355,7 +365,8 @@ export class Worker {
       case "pair": {
         const phone = typeof request.args.phone === "string" ? request.args.phone : null;
         if (await readCredsRegistered(path.join(config.sessionsDir, company))) {
-          throw new Error(
+          throw new WardenError(
+            ErrorCodes.COMPANY_PAIRED,
             `${company} is already paired (creds.json is registered); a new pairing needs its creds.json moved aside into a backup first`,
           );
         }
@@ -367,7 +378,7 @@ export class Worker {
         }
         // No restore: a pairing asks for a new identity in a folder whose creds.json was moved aside.
         if (!(await this.connect(company, `pairing requested by ${request.requestedBy}`, phone, false))) {
-          throw new Error(`${company} is held by another worker (lease)`);
+          throw leaseHeld(company, `${company} is held by another worker (lease)`);
         }
         return phone
           ? `${company} pairing by code for ${phone}`
@@ -375,4 +386,9 @@ export class Worker {
       }
     }
   }
+}
+
+/** A control request the worker cannot carry out because another holder has the company's lease. */
+function leaseHeld(company: string, message: string): WardenError {
+  return new WardenError(ErrorCodes.LEASE_HELD, message, { company });
 }
