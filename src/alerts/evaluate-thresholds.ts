@@ -6,20 +6,9 @@
  * - critical and fatal repeat every `remindEvery`;
  * - a muted company's state still moves, but nothing is sent until `mutedUntil`.
  */
+import { type AlertState, LEVELS, type Level } from "../store/alert-state.js";
 
-/** Alert levels, lowest first. */
-export const LEVELS = ["ok", "monitor", "warning", "critical", "fatal"] as const;
-
-/** An alert level. */
-export type Level = (typeof LEVELS)[number];
-
-/** Per-company alert memory. */
-export interface AlertState {
-  level: Level;
-  levelSince: number;
-  /** When the last message for this company was queued (null: never). */
-  lastAlertAt: number | null;
-}
+export { type AlertState, LEVELS, type Level } from "../store/alert-state.js";
 
 /** A message the change calls for. */
 export interface AlertDecision {

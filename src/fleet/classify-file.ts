@@ -2,31 +2,12 @@
  * Categories of the files Baileys' useMultiFileAuthState writes: `${type}-${id}.json` after
  * fixFileName (`/` -> `__`, `:` -> `-`), plus creds.json.
  */
+import { CATEGORIES, type Category, type CategoryCounts } from "../store/snapshot-types.js";
 
 /** Prefix of the worker's atomic-write temp files: transient, never counted. */
 export const ATOMIC_TMP_PREFIX = ".warden-tmp-";
 
-/** Every category, in display order. */
-export const CATEGORIES = [
-  "creds",
-  "pre-key",
-  "session",
-  "sender-key",
-  "sender-key-memory",
-  "app-state-sync-key",
-  "app-state-sync-version",
-  "lid-mapping",
-  "device-list",
-  "tctoken",
-  "identity-key",
-  "other",
-] as const;
-
-/** A file category. */
-export type Category = (typeof CATEGORIES)[number];
-
-/** Counts per category. */
-export type CategoryCounts = Record<Category, number>;
+export { CATEGORIES, type Category, type CategoryCounts } from "../store/snapshot-types.js";
 
 // The two commonest first (they share no prefix with the others); then longest prefixes first:
 // "sender-key-memory-" must win over "sender-key-".

@@ -8,31 +8,11 @@
  */
 import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { ATOMIC_TMP_PREFIX, type CategoryCounts } from "./classify-file.js";
+import type { CredsState, FolderSnapshot, IrregularEntry } from "../store/snapshot-types.js";
+import { ATOMIC_TMP_PREFIX } from "./classify-file.js";
 import { tallyFiles } from "./count-files.js";
 
-/** State of a folder's creds.json. */
-export type CredsState = "ok" | "missing" | "corrupt";
-
-/** An entry that is not a regular file: reported, never followed. */
-export interface IrregularEntry {
-  name: string;
-  kind: "symlink" | "directory" | "other";
-}
-
-/** What one scan of a company folder found. */
-export interface FolderSnapshot {
-  company: string;
-  scannedAt: number;
-  total: number;
-  byCategory: CategoryCounts;
-  preKeys: number;
-  maxPreKeyId: number | null;
-  creds: { state: CredsState; error?: string };
-  /** Newest of the folder's and creds.json's modification times (file events can move it later). */
-  newestWriteAt: number | null;
-  irregular: IrregularEntry[];
-}
+export type { CredsState, FolderSnapshot, IrregularEntry } from "../store/snapshot-types.js";
 
 /** Remembers creds.json parse results by (mtime, size) so a reconcile does not re-read it. */
 export type CredsCache = Map<string, { key: string; state: CredsState; error?: string }>;

@@ -1,6 +1,19 @@
 /** Queries on alert_state: the level each company's alerts are at. */
-import type { AlertState, Level } from "../alerts/evaluate-thresholds.js";
 import type { Db } from "./db.js";
+
+/** Alert levels, lowest first. */
+export const LEVELS = ["ok", "monitor", "warning", "critical", "fatal"] as const;
+
+/** An alert level. */
+export type Level = (typeof LEVELS)[number];
+
+/** Per-company alert memory. */
+export interface AlertState {
+  level: Level;
+  levelSince: number;
+  /** When the last message for this company was queued (null: never). */
+  lastAlertAt: number | null;
+}
 
 /** Typed alert-state queries. */
 export function createAlertStateQueries(db: Db) {

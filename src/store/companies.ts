@@ -1,7 +1,6 @@
 /** Queries on companies (current counts) and count_history (compact trend). */
-import type { CategoryCounts } from "../fleet/classify-file.js";
-import type { CredsState, FolderSnapshot, IrregularEntry } from "../fleet/scan-folder.js";
 import type { Db } from "./db.js";
+import type { CategoryCounts, CredsState, FolderSnapshot, IrregularEntry } from "./snapshot-types.js";
 
 /** A company row as stored. */
 export interface CompanyRow {

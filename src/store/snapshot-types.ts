@@ -1,0 +1,50 @@
+/**
+ * The shapes of a folder scan that the store persists (companies, count_history). They live here,
+ * below fleet/ in the import order, so the store never imports from above it; `fleet/classify-file.ts`
+ * and `fleet/scan-folder.ts` re-export them for their callers.
+ */
+
+/** Every category, in display order. */
+export const CATEGORIES = [
+  "creds",
+  "pre-key",
+  "session",
+  "sender-key",
+  "sender-key-memory",
+  "app-state-sync-key",
+  "app-state-sync-version",
+  "lid-mapping",
+  "device-list",
+  "tctoken",
+  "identity-key",
+  "other",
+] as const;
+
+/** A file category. */
+export type Category = (typeof CATEGORIES)[number];
+
+/** Counts per category. */
+export type CategoryCounts = Record<Category, number>;
+
+/** State of a folder's creds.json. */
+export type CredsState = "ok" | "missing" | "corrupt";
+
+/** An entry that is not a regular file: reported, never followed. */
+export interface IrregularEntry {
+  name: string;
+  kind: "symlink" | "directory" | "other";
+}
+
+/** What one scan of a company folder found. */
+export interface FolderSnapshot {
+  company: string;
+  scannedAt: number;
+  total: number;
+  byCategory: CategoryCounts;
+  preKeys: number;
+  maxPreKeyId: number | null;
+  creds: { state: CredsState; error?: string };
+  /** Newest of the folder's and creds.json's modification times (file events can move it later). */
+  newestWriteAt: number | null;
+  irregular: IrregularEntry[];
+}
