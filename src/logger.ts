@@ -10,6 +10,7 @@ export type { Logger } from "pino";
 export interface LoggerOptions {
   /** Component name (supervisor, cli, worker). */
   name: string;
+  /** pino level; the entry passes LOG_LEVEL from env.ts (default "info"). */
   level?: string;
   /** Secrets to scrub from every line (the Telegram bot token). */
   secrets?: readonly (string | undefined)[];
@@ -22,7 +23,7 @@ export function createLogger(options: LoggerOptions): Logger {
   return pino(
     {
       name: options.name,
-      level: options.level ?? process.env.LOG_LEVEL ?? "info",
+      level: options.level ?? "info",
       redact: {
         paths: ["token", "*.token", "botToken", "*.botToken", "headers.authorization"],
         censor: "[redacted]",

@@ -271,7 +271,7 @@ describe("recovery ladder (supervisor + real worker)", () => {
     expect(store.credsSnapshots.files("acme")).toEqual([]);
     expect(store.audit.list("acme").map((a) => `${a.action}:${a.ok}`)).toEqual(["new-pairing:true"]);
 
-    const done = await runControl(config, store, "acme", "pair", {}, 10_000);
+    const done = await runControl(config, store, "acme", "pair", {}, 10_000, "cli:test");
     expect(done.ok).toBe(true);
     await waitFor(
       () => store.connections.get("acme")?.state === "open" && readdirSync(dir).includes("creds.json"),

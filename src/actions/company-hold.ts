@@ -11,6 +11,7 @@ import type { Clock } from "../clock.js";
 import { ErrorCodes, WardenError } from "../errors.js";
 import { isProcessAlive } from "../process-alive.js";
 import type { Store } from "../store/store.js";
+import { awaitControlRequest } from "./await-control-request.js";
 
 /** A hold in force; `release` is idempotent. */
 export interface CompanyHold {
@@ -112,31 +113,29 @@ function connectedError(store: Store, company: string, now: number): WardenError
 async function stopThroughWorker(options: HoldOptions): Promise<void> {
   const { store, clock, company, actor } = options;
   const timeoutMs = options.stopTimeoutMs ?? 20_000;
-  const pollMs = options.pollMs ?? 100;
-  const id = store.control.request(company, "stop", { for: "action" }, actor, clock.now());
-  const started = Date.now();
-  for (;;) {
-    const request = store.control.get(id);
-    if (request?.doneAt) {
-      if (!request.ok) {
-        throw new WardenError(
-          ErrorCodes.CONTROL_FAILED,
-          `The worker could not stop ${company}: ${request.result ?? "no reason given"}`,
-          { company, requestId: id },
-        );
-      }
-      return;
-    }
-    if (
-      Date.now() - started > timeoutMs &&
-      store.control.cancel(id, "no worker stopped it in time", clock.now())
-    ) {
-      throw new WardenError(
+  const request = await awaitControlRequest({
+    store,
+    clock,
+    company,
+    action: "stop",
+    args: { for: "action" },
+    requestedBy: actor,
+    timeoutMs,
+    ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+    cancelReason: "no worker stopped it in time",
+    timeoutError: (requestId) =>
+      new WardenError(
         ErrorCodes.CONTROL_TIMEOUT,
         `No worker acknowledged "stop ${company}" within ${Math.round(timeoutMs / 1000)}s; nothing was touched.`,
-        { company, requestId: id },
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
+        { company, requestId },
+      ),
+  });
+  if (!request.ok) {
+    throw new WardenError(
+      ErrorCodes.CONTROL_FAILED,
+      `The worker could not stop ${company}: ${request.result ?? "no reason given"}`,
+      { company, requestId: request.id },
+    );
   }
 }

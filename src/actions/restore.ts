@@ -18,6 +18,7 @@ import { assertCompanyId } from "../config/company-id.js";
 import { describeError, ErrorCodes, WardenError } from "../errors.js";
 import { ATOMIC_TMP_PREFIX } from "../fleet/classify-file.js";
 import { syncDir } from "../fleet/sync-dir.js";
+import { replacedDir, restoreJournalFile, restoresDir } from "../home-layout.js";
 import { isProcessAlive } from "../process-alive.js";
 import type { Store } from "../store/store.js";
 import { type BackupInfo, extractBackup, formatTimestamp, listBackups, verifyBackup } from "./backup.js";
@@ -184,7 +185,7 @@ export async function swapCompanyFolder(
     company,
     staged: path.join(sessionsDir, `${ATOMIC_TMP_PREFIX}restored-${tag}`),
     old: path.join(sessionsDir, `${ATOMIC_TMP_PREFIX}replaced-${tag}`),
-    aside: path.join(home, "replaced", company, `${stamp}-${asideSuffix}`),
+    aside: path.join(replacedDir(home, company), `${stamp}-${asideSuffix}`),
     pid: process.pid,
   };
   await writeJournal(home, journal);
@@ -265,8 +266,8 @@ export async function moveAside(from: string, to: string): Promise<string> {
   return target;
 }
 
-const journalDir = (home: string) => path.join(home, "restores");
-const journalFile = (home: string, company: string) => path.join(journalDir(home), `${company}.json`);
+const journalDir = restoresDir;
+const journalFile = restoreJournalFile;
 
 /** Writes the swap journal durably (temp, fsync, rename, fsync the folder). */
 export async function writeJournal(home: string, journal: RestoreJournal): Promise<void> {

@@ -3,7 +3,7 @@
  * Entry file of the `warden` CLI. Exit codes: 0 ok, 1 failure, 2 usage, 78 configuration error.
  */
 import { existsSync } from "node:fs";
-import path from "node:path";
+import os from "node:os";
 import { parseArgs } from "node:util";
 import { prepareNewPairing } from "../actions/new-pairing.js";
 import { systemClock } from "../clock.js";
@@ -12,13 +12,13 @@ import { parseDuration } from "../config/duration.js";
 import { companySettings, loadConfig } from "../config/load.js";
 import { readEnv } from "../env.js";
 import { ConfigError, describeError, ErrorCodes, ExitCodes, exitCodeFor, WardenError } from "../errors.js";
+import { backupsRoot, databaseFile } from "../home-layout.js";
 import { openStore, type Store } from "../store/store.js";
 import { effectiveConfig } from "./config-check.js";
 import { runControl } from "./control.js";
 import {
   backupCommand,
   backupsCommand,
-  backupsRootOf,
   cleanupCommand,
   type RecoveryContext,
   restoreCommand,
@@ -91,7 +91,8 @@ async function run(argv: string[]): Promise<number> {
     return ExitCodes.OK;
   }
   if (!command) usage("No command given.");
-  const env = readEnv(process.env);
+  const env = readEnv();
+  const actor = `cli:${env.user ?? osUserName()}`;
 
   if (command === "config") {
     const [sub, company, ...extra] = rest;
@@ -106,7 +107,7 @@ async function run(argv: string[]): Promise<number> {
   if (command === "status") {
     if (rest.length > 1) usage("status takes at most one company id");
     const config = loadConfig(env.configFile);
-    const dbFile = path.join(env.home, "warden.db");
+    const dbFile = databaseFile(env.home);
     const store: Store | undefined = existsSync(dbFile) ? openStore(dbFile) : undefined;
     try {
       const now = Date.now();
@@ -136,7 +137,7 @@ async function run(argv: string[]): Promise<number> {
     if (values.new && command !== "pair") usage("--new goes with pair");
     if (values.stop && !values.new) usage("--stop goes with cleanup, restore and pair --new");
     const config = loadConfig(env.configFile);
-    const store = openStore(path.join(env.home, "warden.db"));
+    const store = openStore(databaseFile(env.home));
     try {
       if (values.new) {
         const prepared = await prepareNewPairing({
@@ -144,9 +145,9 @@ async function run(argv: string[]): Promise<number> {
           clock: systemClock,
           sessionsDir: config.sessionsDir,
           home: env.home,
-          backupsRoot: backupsRootOf(env.home),
+          backupsRoot: backupsRoot(env.home),
           company: assertCompanyId(rest[0] as string),
-          actor: `cli:${process.env.USER ?? "unknown"}`,
+          actor: actor,
           stopFirst: values.stop,
           backupKey: env.backupKey,
           keep: companySettings(config, rest[0] as string).backups.keep,
@@ -163,6 +164,7 @@ async function run(argv: string[]): Promise<number> {
         command,
         phone ? { phone } : {},
         timeoutMs,
+        actor,
       );
       if (values.json)
         process.stdout.write(
@@ -192,14 +194,14 @@ async function run(argv: string[]): Promise<number> {
       usage("--stop goes with cleanup and restore");
     if (values.all && command !== "backup") usage("--all goes with backup");
     const config = loadConfig(env.configFile);
-    const store = openStore(path.join(env.home, "warden.db"));
+    const store = openStore(databaseFile(env.home));
     const ctx: RecoveryContext = {
       config,
       store,
       home: env.home,
       backupKey: env.backupKey,
       json: values.json,
-      actor: `cli:${process.env.USER ?? "unknown"}`,
+      actor: actor,
       out: (text) => process.stdout.write(`${text}\n`),
     };
     try {
@@ -226,6 +228,15 @@ async function run(argv: string[]): Promise<number> {
   }
 
   return usage(`Unknown command ${JSON.stringify(command)}.`);
+}
+
+/** The OS user running the CLI, for the audit trail when USER is not set (cron, systemd). */
+function osUserName(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return "unknown"; // no passwd entry for this uid (some containers)
+  }
 }
 
 try {

@@ -12,6 +12,7 @@ import { systemClock } from "../clock.js";
 import { assertCompanyFolder, assertCompanyId, isCompanyId } from "../config/company-id.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
 import { describeError, ExitCodes } from "../errors.js";
+import { backupsRoot } from "../home-layout.js";
 import type { Store } from "../store/store.js";
 import { createProgress } from "./progress.js";
 
@@ -28,11 +29,6 @@ export interface RecoveryContext {
   out: (text: string) => void;
 }
 
-/** The backups folder inside WARDEN_HOME. */
-export function backupsRootOf(home: string): string {
-  return path.join(home, "backups");
-}
-
 /** `warden cleanup <company> [--dry-run] [--force] [--stop] [--json]`. */
 export async function cleanupCommand(
   ctx: RecoveryContext,
@@ -45,7 +41,7 @@ export async function cleanupCommand(
     store: ctx.store,
     clock: systemClock,
     sessionsDir: ctx.config.sessionsDir,
-    backupsRoot: backupsRootOf(ctx.home),
+    backupsRoot: backupsRoot(ctx.home),
     company,
     settings: companySettings(ctx.config, company),
     actor: ctx.actor,
@@ -107,7 +103,7 @@ export async function backupCommand(
       const created = await createBackup({
         company: id,
         dir,
-        backupsRoot: backupsRootOf(ctx.home),
+        backupsRoot: backupsRoot(ctx.home),
         reason: "manual",
         now: Date.now(),
         key: ctx.backupKey,
@@ -160,13 +156,13 @@ export async function backupCommand(
 
 /** `warden backups <company> [--json]`. */
 export async function backupsCommand(ctx: RecoveryContext, company: string): Promise<number> {
-  const backups = await listBackups(backupsRootOf(ctx.home), company);
+  const backups = await listBackups(backupsRoot(ctx.home), company);
   if (ctx.json) {
     ctx.out(JSON.stringify({ company, backups: backups.map(publicInfo) }));
     return ExitCodes.OK;
   }
   if (backups.length === 0) {
-    ctx.out(`${company}: no backups in ${path.join(backupsRootOf(ctx.home), company)}`);
+    ctx.out(`${company}: no backups in ${path.join(backupsRoot(ctx.home), company)}`);
     return ExitCodes.OK;
   }
   for (const b of backups)
@@ -180,8 +176,8 @@ export async function backupsCommand(ctx: RecoveryContext, company: string): Pro
 export async function verifyCommand(ctx: RecoveryContext, company: string, name?: string): Promise<number> {
   const targets =
     name !== undefined
-      ? [await findBackup(backupsRootOf(ctx.home), company, name)]
-      : await listBackups(backupsRootOf(ctx.home), company);
+      ? [await findBackup(backupsRoot(ctx.home), company, name)]
+      : await listBackups(backupsRoot(ctx.home), company);
   const results = [];
   for (const b of targets) {
     const v = await verifyBackup(b.path, { key: ctx.backupKey });
@@ -218,7 +214,7 @@ export async function restoreCommand(
     clock: systemClock,
     sessionsDir: ctx.config.sessionsDir,
     home: ctx.home,
-    backupsRoot: backupsRootOf(ctx.home),
+    backupsRoot: backupsRoot(ctx.home),
     company,
     backup: name,
     actor: ctx.actor,

@@ -3,20 +3,20 @@
  * when it is bad), opens the database, starts the supervisor and tells pm2 it is ready after the
  * first scan. SIGINT/SIGTERM: stop watchers, flush alerts, close the database, exit 0.
  */
-import path from "node:path";
 import { createNotifiers } from "../alerts/notifiers/registry.js";
 import { systemClock } from "../clock.js";
 import { loadConfig, type WardenConfig } from "../config/load.js";
 import { type ConfigWatcher, watchConfig } from "../config/watch-config.js";
 import { readEnv } from "../env.js";
 import { ConfigError, describeError, exitCodeFor } from "../errors.js";
+import { databaseFile } from "../home-layout.js";
 import { createLogger } from "../logger.js";
 import { handleShutdown } from "../process-signals.js";
 import { openStore, type Store } from "../store/store.js";
 import { Supervisor } from "./supervisor.js";
 
-const env = readEnv(process.env);
-const logger = createLogger({ name: "warden-supervisor", secrets: [env.telegramToken] });
+const env = readEnv();
+const logger = createLogger({ name: "warden-supervisor", level: env.logLevel, secrets: [env.telegramToken] });
 
 let config: WardenConfig;
 try {
@@ -30,7 +30,7 @@ try {
 
 let store: Store;
 try {
-  store = openStore(path.join(env.home, "warden.db"));
+  store = openStore(databaseFile(env.home));
 } catch (err) {
   logger.fatal({ err }, describeError(err));
   process.exit(exitCodeFor(err));
@@ -53,7 +53,7 @@ const supervisor = new Supervisor({
 let configWatcher: ConfigWatcher | undefined;
 handleShutdown(logger, "closing watchers, flushing alerts", async () => {
   await configWatcher?.close();
-  await supervisor.close(Number(process.env.WARDEN_FLUSH_MS ?? 5_000));
+  await supervisor.close(env.flushMs);
   store.close();
 });
 

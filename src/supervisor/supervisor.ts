@@ -3,7 +3,6 @@
  * stored, evaluated against the company's thresholds and turned into outbox rows in one
  * transaction; the dispatcher delivers them. Config edits apply without restart.
  */
-import path from "node:path";
 import { finishInterruptedRestore, interruptedRestores } from "../actions/restore.js";
 import { evaluateThresholds } from "../alerts/evaluate-thresholds.js";
 import { renderAlert, renderNotice } from "../alerts/format-alert.js";
@@ -17,6 +16,7 @@ import { countedFiles } from "../fleet/count-files.js";
 import { FleetScanner, type ScannerReport } from "../fleet/fleet-scanner.js";
 import { resolvePreKeyReserve } from "../fleet/prekey-reserve.js";
 import type { FolderSnapshot } from "../fleet/scan-folder.js";
+import { backupsRoot } from "../home-layout.js";
 import { probeTcp } from "../ladder/connectivity-probe.js";
 import { LadderRunner } from "../ladder/ladder-runner.js";
 import type { Logger } from "../logger.js";
@@ -95,7 +95,7 @@ export class Supervisor {
         clock: options.clock,
         logger: options.logger,
         config: () => this.config,
-        backupsRoot: path.join(options.home, "backups"),
+        backupsRoot: backupsRoot(options.home),
         backupKey: options.backupKey,
         notify: (company, title, detail, payload) => {
           this.queueNotice(title, detail, payload, company ?? undefined);

@@ -4,11 +4,11 @@
  * without logging out, flush creds, release leases, exit 0 within kill_timeout.
  */
 import os from "node:os";
-import path from "node:path";
 import { systemClock } from "../clock.js";
 import { companySettings, loadConfig, type WardenConfig } from "../config/load.js";
 import { readEnv } from "../env.js";
 import { ConfigError, describeError, ErrorCodes, ExitCodes, exitCodeFor, WardenError } from "../errors.js";
+import { databaseFile } from "../home-layout.js";
 import { createLogger } from "../logger.js";
 import { handleShutdown } from "../process-signals.js";
 import { openStore, type Store } from "../store/store.js";
@@ -17,10 +17,11 @@ import type { Driver } from "./drivers/driver.js";
 import { createSimulatedDriver } from "./drivers/simulated.js";
 import { Worker } from "./worker.js";
 
-const env = readEnv(process.env);
-const instance = Number(process.env.NODE_APP_INSTANCE ?? 0);
+const env = readEnv();
+const instance = Number(env.nodeAppInstance ?? 0);
 const logger = createLogger({
   name: `warden-worker-${instance}`,
+  level: env.logLevel,
   secrets: [env.telegramToken, env.backupKey],
 });
 
@@ -31,10 +32,10 @@ try {
   if (!Number.isInteger(instance) || instance < 0 || instance >= config.workers.instances) {
     throw new WardenError(
       ErrorCodes.CONFIG_INVALID,
-      `NODE_APP_INSTANCE=${process.env.NODE_APP_INSTANCE} is outside workers.instances (${config.workers.instances}) in ${config.file}`,
+      `NODE_APP_INSTANCE=${env.nodeAppInstance} is outside workers.instances (${config.workers.instances}) in ${config.file}`,
     );
   }
-  store = openStore(path.join(env.home, "warden.db"));
+  store = openStore(databaseFile(env.home));
 } catch (err) {
   if (err instanceof ConfigError)
     logger.fatal({ file: err.context.file, issues: err.issues, code: err.code }, err.message);
@@ -42,15 +43,15 @@ try {
   process.exit(exitCodeFor(err));
 }
 
-const forcedDriver = process.env.WARDEN_DRIVER;
+const forcedDriver = env.driver;
 if (forcedDriver !== undefined && forcedDriver !== "simulated" && forcedDriver !== "baileys") {
   logger.fatal(`WARDEN_DRIVER must be "baileys" or "simulated", got ${JSON.stringify(forcedDriver)}`);
   process.exit(ExitCodes.CONFIG);
 }
 const drivers: Record<"baileys" | "simulated", Driver> = {
   baileys: createBaileysDriver({
-    ...(process.env.WARDEN_WA_WS_URL ? { waWebSocketUrl: process.env.WARDEN_WA_WS_URL } : {}),
-    ...(process.env.BAILEYS_LOG_LEVEL ? { logLevel: process.env.BAILEYS_LOG_LEVEL } : {}),
+    ...(env.waWebSocketUrl ? { waWebSocketUrl: env.waWebSocketUrl } : {}),
+    ...(env.baileysLogLevel ? { logLevel: env.baileysLogLevel } : {}),
   }),
   simulated: createSimulatedDriver((company) => companySettings(config, company).simulation),
 };
@@ -65,7 +66,7 @@ const worker = new Worker({
   instances: config.workers.instances,
   holder,
   pid: process.pid,
-  pmId: process.env.pm_id === undefined ? null : Number(process.env.pm_id),
+  pmId: env.pmId,
   driverFor: (_company, settings) =>
     drivers[(forcedDriver as "baileys" | "simulated" | undefined) ?? settings.driver],
   ...(env.backupKey !== undefined ? { backupKey: env.backupKey } : {}),

@@ -1,0 +1,130 @@
+/**
+ * Keeps the map in docs/architecture.md true: the one-way import order, and the environment read
+ * in one place. Each failure names the file and the import (or line) at fault.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+const SRC = path.join(ROOT, "src");
+
+/**
+ * The import order, lowest first (docs/architecture.md, "Import order"). A file may import files of
+ * its own layer or of a lower one, never of a higher one.
+ */
+const LAYERS: readonly { name: string; matches: (file: string) => boolean }[] = [
+  {
+    name: "base (errors, clock, env, logger, home-layout, process-*, fs/)",
+    matches: (f) => /^[^/]+\.ts$/.test(f) || f.startsWith("fs/"),
+  },
+  { name: "config", matches: (f) => f.startsWith("config/") },
+  { name: "store", matches: (f) => f.startsWith("store/") },
+  {
+    name: "fleet / alerts / actions",
+    matches: (f) => f.startsWith("fleet/") || f.startsWith("alerts/") || f.startsWith("actions/"),
+  },
+  { name: "ladder / worker", matches: (f) => f.startsWith("ladder/") || f.startsWith("worker/") },
+  { name: "supervisor / cli", matches: (f) => f.startsWith("supervisor/") || f.startsWith("cli/") },
+  { name: "entry files", matches: isEntry },
+];
+
+/** `src/<folder>/main.ts`: the one entry file of each process. */
+function isEntry(file: string): boolean {
+  return /^[^/]+\/main\.ts$/.test(file);
+}
+
+/** Files only entry files may import: they read the environment or handle process signals. */
+const ENTRY_ONLY = new Set(["env.ts", "process-signals.ts"]);
+
+/** The one src file allowed to read `process.env`. */
+const ENV_READERS = new Set(["env.ts"]);
+
+function layerOf(file: string): number {
+  for (let i = LAYERS.length - 1; i >= 0; i--) if (LAYERS[i]?.matches(file)) return i;
+  return -1;
+}
+
+/** Every .ts file under src/, relative to src/ with forward slashes. */
+function srcFiles(): string[] {
+  return (readdirSync(SRC, { recursive: true }) as string[])
+    .filter((f) => f.endsWith(".ts"))
+    .map((f) => f.split(path.sep).join("/"))
+    .sort();
+}
+
+/** Relative specifiers of static imports, re-exports and dynamic imports, with their line. */
+function relativeImports(source: string): { spec: string; line: number }[] {
+  const found: { spec: string; line: number }[] = [];
+  const patterns = [
+    /^\s*(?:import|export)\s[^;]*?\sfrom\s+["']([^"']+)["']/gm,
+    /^\s*import\s+["']([^"']+)["']/gm,
+    /\bimport\(\s*["']([^"']+)["']\s*\)/g,
+  ];
+  for (const re of patterns) {
+    for (const m of source.matchAll(re)) {
+      const spec = m[1] as string;
+      if (!spec.startsWith(".")) continue;
+      found.push({ spec, line: source.slice(0, m.index).split("\n").length });
+    }
+  }
+  return found;
+}
+
+/** The src-relative file an import resolves to (`./x.js` is `./x.ts` on disk). */
+function resolveImport(from: string, spec: string): string {
+  const target = path.posix.normalize(path.posix.join(path.posix.dirname(from), spec));
+  return target.replace(/\.js$/, ".ts");
+}
+
+describe("the import order (docs/architecture.md)", () => {
+  const files = srcFiles();
+
+  it("places every src file in a layer", () => {
+    const unplaced = files.filter((f) => layerOf(f) < 0);
+    expect(unplaced, "src files outside every layer: add their folder to LAYERS and the docs").toEqual([]);
+  });
+
+  it("has no upward import: a file imports only from its own layer or lower ones", () => {
+    const violations: string[] = [];
+    for (const file of files) {
+      const own = layerOf(file);
+      const source = readFileSync(path.join(SRC, file), "utf8");
+      for (const { spec, line } of relativeImports(source)) {
+        const target = resolveImport(file, spec);
+        const theirs = layerOf(target);
+        if (theirs > own) {
+          violations.push(
+            `src/${file}:${line} imports "${spec}" (src/${target}, layer ${LAYERS[theirs]?.name}) from layer ${LAYERS[own]?.name}`,
+          );
+        } else if (ENTRY_ONLY.has(target) && !isEntry(file)) {
+          violations.push(`src/${file}:${line} imports "${spec}": only entry files (src/*/main.ts) may`);
+        }
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it("catches an upward import (the checker itself)", () => {
+    const source =
+      'import { x } from "../alerts/evaluate-thresholds.js";\nexport { y } from "../fleet/a.js";\n';
+    const found = relativeImports(source).map(({ spec }) => layerOf(resolveImport("store/z.ts", spec)));
+    expect(found.every((layer) => layer > layerOf("store/z.ts"))).toBe(true);
+    expect(found).toHaveLength(2);
+    expect(relativeImports('const m = await import("../cli/main.js");')).toHaveLength(1);
+  });
+});
+
+describe("the environment", () => {
+  it("is read only by src/env.ts (entry files call readEnv())", () => {
+    const readers: string[] = [];
+    for (const file of srcFiles()) {
+      if (ENV_READERS.has(file)) continue;
+      const lines = readFileSync(path.join(SRC, file), "utf8").split("\n");
+      lines.forEach((text, i) => {
+        if (text.includes("process.env")) readers.push(`src/${file}:${i + 1}: ${text.trim()}`);
+      });
+    }
+    expect(readers).toEqual([]);
+  });
+});
