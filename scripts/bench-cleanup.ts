@@ -39,18 +39,11 @@ import { runCleanup } from "../src/actions/cleanup.js";
 import { finishInterruptedRestore } from "../src/actions/restore.js";
 import { systemClock } from "../src/clock.js";
 import { companySettings, loadConfig } from "../src/config/load.js";
-import { databasePath, openStore } from "../src/store/store.js";
+import { databaseFile } from "../src/home-layout.js";
+import { openStore } from "../src/store/store.js";
 import { createCompanyFolder } from "../test/helpers/baileys-folder.js";
-
-import {
-  type ChildRun,
-  copyFolder,
-  digest,
-  prng,
-  runCrashChild,
-  sameDigest,
-  sha256,
-} from "../test/helpers/crash-trial.js";
+import { type ChildRun, copyFolder, prng, runCrashChild } from "../test/helpers/crash-trial.js";
+import { digest, sameDigest, sha256 } from "../test/helpers/folder-digest.js";
 import { positiveInt } from "./bench-env.js";
 
 const FILES = positiveInt("BENCH_FILES", 5_000);
@@ -189,7 +182,7 @@ async function timeActions(tmpRoot: string, source: string): Promise<Timings> {
   for (let run = 0; run < RUNS; run++) {
     const h = await makeHome(path.join(tmpRoot, `timing-${run}`), source);
     const config = loadConfig(h.configFile);
-    const store = openStore(databasePath(h.home));
+    const store = openStore(databaseFile(h.home));
     try {
       const common = {
         store,

@@ -1,7 +1,6 @@
 import {
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
@@ -9,10 +8,9 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { create as tarCreate, extract as tarExtract, list as tarList } from "tar";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   BackupInvalidError,
   createBackup,
@@ -24,18 +22,8 @@ import {
 } from "../src/actions/backup.js";
 import { ErrorCodes, WardenError } from "../src/errors.js";
 import { addFiles, createCompanyFolder, names } from "./helpers/baileys-folder.js";
-
-const tempDirs: string[] = [];
-
-function tempDir(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "warden-backup-"));
-  tempDirs.push(dir);
-  return dir;
-}
-
-afterEach(() => {
-  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+import { digestSync } from "./helpers/folder-digest.js";
+import { tempDir } from "./helpers/temp-dir.js";
 
 const T0 = Date.UTC(2026, 10, 23, 10, 15, 0, 123);
 const KEY = "correct horse battery staple";
@@ -47,15 +35,6 @@ async function setup(options: { preKeys?: number; sessions?: number; senderKeys?
   mkdirSync(dir, { recursive: true });
   const folder = await createCompanyFolder(dir, { preKeys: 12, sessions: 2, senderKeys: 1, ...options });
   return { root, dir, folder, backupsRoot: path.join(root, "backups") };
-}
-
-/** Every regular file of a folder: name -> bytes. */
-function readTree(dir: string): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.isFile()) out.set(entry.name, readFileSync(path.join(dir, entry.name)));
-  }
-  return out;
 }
 
 /** A copy of `file` (same name suffix, in a fresh folder) with one byte inverted at `offset`. */
@@ -120,7 +99,7 @@ describe("createBackup / verifyBackup / extractBackup", () => {
     const dest = path.join(root, "restored", "acme");
     const restored = await extractBackup(info.path, dest);
     expect(restored).toEqual({ dir: dest, manifest: m, files: folder.files.length });
-    expect(readTree(dest)).toEqual(readTree(dir));
+    expect(digestSync(dest)).toEqual(digestSync(dir));
     expect(existsSync(path.join(dest, MANIFEST_NAME))).toBe(false);
     expect(mode(dest)).toBe(0o700);
     for (const name of readdirSync(dest)) expect(mode(path.join(dest, name))).toBe(0o600);
@@ -213,7 +192,7 @@ describe("createBackup / verifyBackup / extractBackup", () => {
     expect(listed).toEqual(["creds.json", long, MANIFEST_NAME]);
     expect((await verifyBackup(info.path)).ok).toBe(true);
     await extractBackup(info.path, path.join(root, "r"));
-    expect(readTree(path.join(root, "r"))).toEqual(readTree(dir));
+    expect(digestSync(path.join(root, "r"))).toEqual(digestSync(dir));
   });
 
   it("reports progress with increasing counts ending at the total", async () => {
@@ -329,7 +308,7 @@ describe("encrypted backups", () => {
 
     const dest = path.join(root, "restored");
     await extractBackup(info.path, dest, { key: KEY });
-    expect(readTree(dest)).toEqual(readTree(dir));
+    expect(digestSync(dest)).toEqual(digestSync(dir));
   });
 
   it("without a key, or with a wrong one, fails clearly and restores nothing", async () => {

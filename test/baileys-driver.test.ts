@@ -9,6 +9,7 @@ import { type WebSocket, WebSocketServer } from "ws";
 import { ATOMIC_TMP_PREFIX, useAtomicMultiFileAuthState } from "../src/worker/auth-state.js";
 import { createBaileysDriver } from "../src/worker/drivers/baileys.js";
 import type { DriverHooks, DriverSocket } from "../src/worker/drivers/driver.js";
+import { digestSync } from "./helpers/folder-digest.js";
 import { createPairedFolder } from "./helpers/paired-folder.js";
 import { waitFor } from "./helpers/wait-for.js";
 
@@ -92,11 +93,6 @@ async function connect(
   return socket;
 }
 
-/** Every file of the folder with its bytes. */
-function snapshot(folder: string): Map<string, Buffer> {
-  return new Map(readdirSync(folder).map((name) => [name, readFileSync(path.join(folder, name))]));
-}
-
 function expectCredsParse(folder: string): void {
   const creds = JSON.parse(
     readFileSync(path.join(folder, "creds.json"), "utf8"),
@@ -164,7 +160,7 @@ describe("Baileys driver against a loopback WebSocket server", () => {
     await createPairedFolder(folder);
     const auth = await useAtomicMultiFileAuthState(folder);
     await auth.state.keys.set({ "pre-key": { "1": Curve.generateKeyPair(), "2": Curve.generateKeyPair() } });
-    const before = snapshot(folder);
+    const before = digestSync(folder);
     expect([...before.keys()].sort()).toEqual(["creds.json", "pre-key-1.json", "pre-key-2.json"]);
 
     // Once closed by the server (428), once closed by us while live.
@@ -174,7 +170,7 @@ describe("Baileys driver against a loopback WebSocket server", () => {
     await waitFor(() => first.closes.length > 0, { what: "onClose" });
     expect(first.closes[0]?.code).toBe(428);
     await socket1.close();
-    expect(snapshot(folder)).toEqual(before);
+    expect(digestSync(folder)).toEqual(before);
 
     const frames: Buffer[] = [];
     const live = await listen((ws) => ws.on("message", (data: Buffer) => frames.push(data)));
@@ -186,7 +182,7 @@ describe("Baileys driver against a loopback WebSocket server", () => {
     expect(second.events).toEqual([]);
     // Only the hello: a logout would have sent a remove-companion-device iq before closing.
     expect(frames.length).toBe(1);
-    expect(snapshot(folder)).toEqual(before);
+    expect(digestSync(folder)).toEqual(before);
     expectCredsParse(folder);
     expect(readdirSync(folder).some((n) => n.startsWith(ATOMIC_TMP_PREFIX))).toBe(false);
   });
@@ -196,7 +192,12 @@ describe("Baileys driver against a loopback WebSocket server", () => {
     const serverSaw: number[] = [];
     const { url, seen } = await listen((ws) => ws.on("close", (code) => serverSaw.push(code)));
     const rec = recorder();
-    const socket = await connect(url, folder, rec.hooks, { connectTimeoutMs: 60_000 });
+    // A generous close timeout: on a loaded machine the close handshake can take longer than the
+    // default 2 s, and the driver would then drop the connection (1006) instead of closing it.
+    const socket = await connect(url, folder, rec.hooks, {
+      connectTimeoutMs: 60_000,
+      closeTimeoutMs: 30_000,
+    });
     await waitFor(() => seen.connections === 1, { what: "connection" });
     const a = socket.close();
     const b = socket.close();

@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { DEFAULT_CLEANUP_RULES } from "../src/actions/plan-cleanup.js";
@@ -8,23 +7,15 @@ import { renderSchemas } from "../src/config/json-schema.js";
 import { companySettings, loadConfig, resolveConfigPath } from "../src/config/load.js";
 import { ConfigError, ErrorCodes, ExitCodes, exitCodeFor } from "../src/errors.js";
 import { emptyCounts } from "../src/fleet/classify-file.js";
-import { databasePath, openStore } from "../src/store/store.js";
+import { databaseFile } from "../src/home-layout.js";
+import { openStore } from "../src/store/store.js";
 import { addFiles, createCompanyFolder } from "./helpers/baileys-folder.js";
 import { runCli } from "./helpers/run-cli.js";
+import { type OnFinished, tempDir } from "./helpers/temp-dir.js";
 
 const DAY = 86_400_000;
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
-/** Registers cleanup for the running test (concurrent tests must pass their context's own). */
-type OnFinished = (fn: () => void) => void;
-
-/** A fresh temp dir, removed when the test finishes. */
-function tempDir(onFinished: OnFinished = onTestFinished): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "warden-config-"));
-  onFinished(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 /** A config folder with warden.json (text or object) and companies/<name> files; returns warden.json's path. */
 function configDir(
   warden: unknown,
@@ -506,7 +497,7 @@ describe.concurrent("warden CLI (child processes)", () => {
       onTestFinished,
     );
     mkdirSync(env.WARDEN_HOME);
-    const store = openStore(databasePath(env.WARDEN_HOME));
+    const store = openStore(databaseFile(env.WARDEN_HOME));
     try {
       store.db
         .prepare(

@@ -21,7 +21,9 @@ const env = {
   WARDEN_CONFIG: configFile,
   WARDEN_HOME: home,
   WARDEN_DRIVER: "simulated",
-  WARDEN_WORKER_KILL_TIMEOUT_MS: "3000",
+  // Long enough for a graceful stop on a loaded machine (past it pm2 SIGKILLs the worker and its
+  // leases stay until they expire); short enough that the hung (SIGSTOPped) worker is replaced soon.
+  WARDEN_WORKER_KILL_TIMEOUT_MS: "10000",
   TELEGRAM_BOT_TOKEN: "",
 };
 const companies = ["acme", "bistro", "cargo", "delta", "echo", "foxtrot", "golf", "hotel"];
@@ -170,7 +172,7 @@ it("holds every company exactly once, survives kill -9 of a worker, answers cont
   );
   await waitFor(() => workers().find((p) => p.pm2_env.NODE_APP_INSTANCE === 0)?.pid !== hung.pid, {
     what: "hung worker replaced",
-    timeoutMs: 30_000,
+    timeoutMs: 60_000,
   });
   expect(query<{ kind: string }>("SELECT kind FROM outbox").map((r) => r.kind)).toContain("worker-dead");
   expect(workers().find((p) => p.pm2_env.NODE_APP_INSTANCE === 1)?.pid).toBe(replacement.pid);
@@ -187,6 +189,10 @@ it("holds every company exactly once, survives kill -9 of a worker, answers cont
 
   // SIGINT through pm2 stop: sockets closed without logout, leases released, creds intact.
   pm2("stop", "ecosystem.config.cjs");
+  await waitFor(() => query("SELECT * FROM leases").length === 0, {
+    what: "every lease released by the stopping workers",
+    timeoutMs: 15_000,
+  });
   expect(query("SELECT * FROM leases")).toEqual([]);
   for (const c of companies) {
     const creds = JSON.parse(readFileSync(path.join(sessions, c, "creds.json"), "utf8"));

@@ -1,14 +1,5 @@
-import {
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
-import os from "node:os";
 import path from "node:path";
 import { INITIAL_PREKEY_COUNT, proto } from "baileys";
 import pino from "pino";
@@ -25,20 +16,13 @@ import { FleetScanner, type ScannerReport } from "../src/fleet/fleet-scanner.js"
 import { resolvePreKeyReserve } from "../src/fleet/prekey-reserve.js";
 import { type CredsCache, type FolderSnapshot, scanFolder } from "../src/fleet/scan-folder.js";
 import { addFiles, createCompanyFolder, names, writeKeys } from "./helpers/baileys-folder.js";
+import { tempDir } from "./helpers/temp-dir.js";
 import { waitFor } from "./helpers/wait-for.js";
 
-const tempDirs: string[] = [];
 const cleanups: (() => Promise<void> | void)[] = [];
-
-function tempDir(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "warden-scan-"));
-  tempDirs.push(dir);
-  return dir;
-}
 
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 /** Counts with only the given categories non-zero. */

@@ -3,7 +3,6 @@
  * real archives; the CLI as a child process for arguments and exit codes.
  */
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import {
   existsSync,
   mkdirSync,
@@ -27,6 +26,7 @@ import { companySettings, loadConfig, type WardenConfig } from "../src/config/lo
 import { ErrorCodes, WardenError } from "../src/errors.js";
 import { openStore, type Store } from "../src/store/store.js";
 import { addFiles, createCompanyFolder, names } from "./helpers/baileys-folder.js";
+import { digestSync } from "./helpers/folder-digest.js";
 import { runCli } from "./helpers/run-cli.js";
 
 const DAY = 86_400_000;
@@ -91,21 +91,6 @@ async function setup(): Promise<Env> {
   return { root, home, sessionsDir, dir, configFile, config, store, backupsRoot: path.join(home, "backups") };
 }
 
-/** name → sha256 of every regular file in a folder. */
-function digest(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    if (e.isFile())
-      out.set(
-        e.name,
-        createHash("sha256")
-          .update(readFileSync(path.join(dir, e.name)))
-          .digest("hex"),
-      );
-  }
-  return out;
-}
-
 const PROTECTED = /^(creds\.json|app-state-sync-key-.*|app-state-sync-version-.*)$/;
 
 function cleanup(env: Env, extra: Partial<Parameters<typeof runCleanup>[0]> = {}) {
@@ -157,9 +142,9 @@ function holdAsWorker(env: Env): void {
 describe("cleanup", () => {
   it("a dry run plans without touching anything: old pre-keys, sessions, sender keys; never creds or app-state", async () => {
     const env = await setup();
-    const before = digest(env.dir);
+    const before = digestSync(env.dir);
     const result = await cleanup(env, { dryRun: true });
-    expect(digest(env.dir)).toEqual(before);
+    expect(digestSync(env.dir)).toEqual(before);
     expect(existsSync(env.backupsRoot)).toBe(false);
     expect(env.store.audit.list()).toEqual([]);
     const planned = result.plan.delete.map((d) => d.file);
@@ -176,11 +161,11 @@ describe("cleanup", () => {
 
   it("deletes exactly the plan after a verified backup that holds every deleted file; creds and app-state stay byte-identical", async () => {
     const env = await setup();
-    const before = digest(env.dir);
+    const before = digestSync(env.dir);
     const planned = (await cleanup(env, { dryRun: true })).plan.delete.map((d) => d.file);
     const result = await cleanup(env);
     expect(result.deleted).toBe(planned.length);
-    const after = digest(env.dir);
+    const after = digestSync(env.dir);
     expect([...after.keys()].sort()).toEqual([...before.keys()].filter((f) => !planned.includes(f)).sort());
     for (const [name, sha] of after) expect(sha).toBe(before.get(name));
     expect(after.get("creds.json")).toBe(before.get("creds.json"));
@@ -190,7 +175,7 @@ describe("cleanup", () => {
     expect((await verifyBackup(result.backup as string)).ok).toBe(true);
     const out = path.join(env.root, "check");
     await extractBackup(result.backup as string, out);
-    const restored = digest(out);
+    const restored = digestSync(out);
     for (const f of planned) expect(restored.get(f)).toBe(before.get(f));
 
     const [audit] = env.store.audit.list("acme");
@@ -218,13 +203,13 @@ describe("cleanup", () => {
   it("refuses while a worker holds the company: nothing backed up, nothing deleted", async () => {
     const env = await setup();
     holdAsWorker(env);
-    const before = digest(env.dir);
+    const before = digestSync(env.dir);
     const err = await cleanup(env).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WardenError);
     expect((err as WardenError).code).toBe(ErrorCodes.COMPANY_CONNECTED);
     expect((err as Error).message).toContain("acme is connected (state open, held by worker-0:4242)");
     expect((err as Error).message).toContain("warden stop acme");
-    expect(digest(env.dir)).toEqual(before);
+    expect(digestSync(env.dir)).toEqual(before);
     expect(existsSync(env.backupsRoot)).toBe(false);
     expect(env.store.leases.get("acme")?.holder).toBe("worker-0:4242");
   });
@@ -241,20 +226,32 @@ describe("cleanup", () => {
 
   it("two actions on one company exclude each other", async () => {
     const env = await setup();
-    const first = cleanup(env);
-    const second = await cleanup(env).catch((e: unknown) => e);
-    await first;
-    expect((second as WardenError).code).toBe(ErrorCodes.COMPANY_CONNECTED);
-    expect((second as Error).message).toContain("another action");
+    // Started while the first one holds the company (its backup is under way), whatever the
+    // machine's load: which of two racing calls wins is scheduling, the exclusion is the invariant.
+    let second: Promise<unknown> | undefined;
+    const first = await cleanup(env, {
+      onProgress: () => {
+        second ??= cleanup(env).catch((e: unknown) => e);
+      },
+    });
+    expect(first.deleted).toBeGreaterThan(0);
+    expect(second).toBeDefined();
+    const refused = await second;
+    expect((refused as WardenError).code).toBe(ErrorCodes.COMPANY_CONNECTED);
+    expect((refused as Error).message).toContain("another action");
+    // One hold in the history: the refused action never held the company, even for a moment.
+    const holds = env.store.leases.history().filter((h) => h.company === "acme");
+    expect(holds).toHaveLength(1);
+    expect(holds[0]?.releasedAt).not.toBeNull();
   });
 
   it("a backup that cannot be written (no space, no permission) deletes nothing and records a failed audit row", async () => {
     const env = await setup();
     // A file where the backups folder should be: createBackup cannot create it.
     writeFileSync(env.backupsRoot, "not a folder");
-    const before = digest(env.dir);
+    const before = digestSync(env.dir);
     await expect(cleanup(env)).rejects.toThrow();
-    expect(digest(env.dir)).toEqual(before);
+    expect(digestSync(env.dir)).toEqual(before);
     const [audit] = env.store.audit.list("acme");
     expect(audit).toMatchObject({ action: "cleanup", ok: false });
     expect(audit?.result).toContain("failed after deleting 0 file(s)");
@@ -263,11 +260,11 @@ describe("cleanup", () => {
 
   it("reset keeps only creds.json, app-state files and non-Baileys files", async () => {
     const env = await setup();
-    const before = digest(env.dir);
+    const before = digestSync(env.dir);
     const result = await cleanup(env, { mode: "reset" });
-    const left = [...digest(env.dir).keys()].sort();
+    const left = [...digestSync(env.dir).keys()].sort();
     expect(left).toEqual([...before.keys()].filter((f) => PROTECTED.test(f) || f === "notes.txt").sort());
-    expect(digest(env.dir).get("creds.json")).toBe(before.get("creds.json"));
+    expect(digestSync(env.dir).get("creds.json")).toBe(before.get("creds.json"));
     expect(result.backup).toMatch(/-pre-reset\.tar\.gz$/);
     expect(env.store.audit.list("acme")[0]?.action).toBe("reset");
   });
@@ -319,13 +316,13 @@ describe("after a crash", () => {
 describe("restore", () => {
   it("swaps the backup in atomically and keeps the replaced folder in WARDEN_HOME", async () => {
     const env = await setup();
-    const original = digest(env.dir);
+    const original = digestSync(env.dir);
     await cleanup(env);
-    const afterCleanup = digest(env.dir);
+    const afterCleanup = digestSync(env.dir);
     const result = await restore(env);
-    expect(digest(env.dir)).toEqual(original);
+    expect(digestSync(env.dir)).toEqual(original);
     expect(result.movedAside).toContain(path.join(env.home, "replaced", "acme"));
-    expect(digest(result.movedAside as string)).toEqual(afterCleanup);
+    expect(digestSync(result.movedAside as string)).toEqual(afterCleanup);
     expect(readdirSync(env.sessionsDir)).toEqual(["acme"]);
     expect(env.store.audit.list("acme").at(-1)).toMatchObject({ action: "restore", ok: true });
     expect(existsSync(path.join(env.home, "restores", "acme.json"))).toBe(false);
@@ -338,11 +335,11 @@ describe("restore", () => {
     const middle = Math.floor(bytes.length / 2);
     bytes.writeUInt8((bytes.at(middle) ?? 0) ^ 0x01, middle);
     writeFileSync(created.path, bytes);
-    const before = digest(env.dir);
+    const before = digestSync(env.dir);
     const err = await restore(env, { backupKey: KEY }).catch((e: unknown) => e);
     expect((err as WardenError).code).toBe(ErrorCodes.BACKUP_INVALID);
     expect((err as Error).message).toContain("nothing restored");
-    expect(digest(env.dir)).toEqual(before);
+    expect(digestSync(env.dir)).toEqual(before);
     expect(readdirSync(env.sessionsDir)).toEqual(["acme"]);
     expect(env.store.leases.get("acme")).toBeUndefined();
   });
@@ -358,7 +355,7 @@ describe("restore", () => {
   it("after a crash between the two renames, recovery puts the complete restored folder in place", async () => {
     const env = await setup();
     const created = await backupOf(env);
-    const original = digest(env.dir);
+    const original = digestSync(env.dir);
     addFiles(env.dir, ["pre-key-9999.json"]); // the "current" folder differs from the backup
     const staged = path.join(env.sessionsDir, ".warden-tmp-restored-acme-x");
     const old = path.join(env.sessionsDir, ".warden-tmp-replaced-acme-x");
@@ -371,8 +368,8 @@ describe("restore", () => {
     );
     renameSync(env.dir, old); // ...and the process died here
     expect(await finishInterruptedRestore(env.home, env.sessionsDir, "acme")).toContain("rolled forward");
-    expect(digest(env.dir)).toEqual(original);
-    expect(digest(aside).has("pre-key-9999.json")).toBe(true);
+    expect(digestSync(env.dir)).toEqual(original);
+    expect(digestSync(aside).has("pre-key-9999.json")).toBe(true);
     expect(readdirSync(env.sessionsDir)).toEqual(["acme"]);
     expect(await finishInterruptedRestore(env.home, env.sessionsDir, "acme")).toBeNull();
   });
@@ -381,7 +378,7 @@ describe("restore", () => {
     const env = await setup();
     const created = await backupOf(env);
     addFiles(env.dir, ["pre-key-9999.json"]);
-    const current = digest(env.dir);
+    const current = digestSync(env.dir);
     const staged = path.join(env.sessionsDir, ".warden-tmp-restored-acme-y");
     await extractBackup(created.path, staged);
     mkdirSync(path.join(env.home, "restores"));
@@ -393,7 +390,7 @@ describe("restore", () => {
     };
     writeFileSync(path.join(env.home, "restores", "acme.json"), JSON.stringify(journal));
     expect(await finishInterruptedRestore(env.home, env.sessionsDir, "acme")).toContain("rolled back");
-    expect(digest(env.dir)).toEqual(current);
+    expect(digestSync(env.dir)).toEqual(current);
     expect(readdirSync(env.sessionsDir)).toEqual(["acme"]);
   });
 });
@@ -402,7 +399,7 @@ describe("warden CLI: cleanup, backup, backups, verify, restore", () => {
   it("cleanup --dry-run --json prints the plan contract and changes nothing", async () => {
     const env = await setup();
     const cli = { WARDEN_CONFIG: env.configFile, WARDEN_HOME: env.home };
-    const before = digest(env.dir);
+    const before = digestSync(env.dir);
     const run = await runCli(["cleanup", "acme", "--dry-run", "--json"], cli);
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
@@ -415,7 +412,7 @@ describe("warden CLI: cleanup, backup, backups, verify, restore", () => {
     expect(out.delete.length).toBeGreaterThan(70);
     expect(Object.keys(out.delete[0] ?? {}).sort()).toEqual(["category", "file", "reason"]);
     expect(out.keepCount).toBe(before.size - out.delete.length);
-    expect(digest(env.dir)).toEqual(before);
+    expect(digestSync(env.dir)).toEqual(before);
   });
 
   it("backup --all, backups, verify, then a tampered backup fails verify and restore (exit 1, folder untouched)", async () => {
@@ -444,11 +441,11 @@ describe("warden CLI: cleanup, backup, backups, verify, restore", () => {
     const bad = await runCli(["verify", "acme", name], cli);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain(`FAIL  ${name}`);
-    const before = digest(env.dir);
+    const before = digestSync(env.dir);
     const restore = await runCli(["restore", "acme", name], cli);
     expect(restore.code).toBe(1);
     expect(restore.stderr).toContain("failed verification, nothing restored");
-    expect(digest(env.dir)).toEqual(before);
+    expect(digestSync(env.dir)).toEqual(before);
   });
 
   it("bad input: a path as company id (exit 2), an unknown company, an unknown backup, a connected company (exit 1)", async () => {

@@ -57,7 +57,3 @@ export function openStore(file: string, options?: OpenOptions): Store {
   };
 }
 
-/** The database path inside WARDEN_HOME. */
-export function databasePath(home: string): string {
-  return `${home.replace(/\/$/, "")}/warden.db`;
-}

@@ -1,10 +1,9 @@
 /**
  * Shared by the kill -9 trials (test/crash-safety.test.ts) and `npm run bench:cleanup`: a seeded
- * PRNG, folder digests and copies, and the child that runs one action until it is killed.
+ * PRNG, folder copies, and the child that runs one action until it is killed.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { createHash } from "node:crypto";
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, statSync, utimesSync } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { setImmediate } from "node:timers/promises";
@@ -15,6 +14,20 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), ".."
 export const CRASH_FIXTURE = path.join(repoRoot, "test/fixtures/crash-action.ts");
 const FIXTURE = CRASH_FIXTURE;
 const COMPANY = "acme";
+
+/**
+ * How many kill -9 trials a test runs: `quick` in `npm test` (enough to cover every action on a
+ * loaded 2-core machine within the suite's budget), `full` under `npm run bench:crash`, which sets
+ * WARDEN_CRASH_TRIALS=full.
+ */
+export function trialCount(quick: number, full: number): number {
+  return fullTrials() ? full : quick;
+}
+
+/** True under `npm run bench:crash`: the full trial counts, and timeouts to match. */
+export function fullTrials(): boolean {
+  return process.env.WARDEN_CRASH_TRIALS === "full";
+}
 
 /** mulberry32: a small seeded PRNG, enough to replay the kill moments of a failed run. */
 export function prng(seed: number): () => number {
@@ -28,21 +41,9 @@ export function prng(seed: number): () => number {
   };
 }
 
-// Files handled between two event-loop turns (~1 ms of sync I/O): while one lane copies or hashes
-// 1,500 files, the other lane's kill timer still fires on time.
+// Files copied between two event-loop turns (~1 ms of sync I/O): while one lane copies 1,500
+// files, the other lane's kill timer still fires on time.
 const BATCH = 32;
-
-/** name → sha256 of every regular file in a folder. */
-export async function digest(dir: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  let n = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    if (!e.isFile()) continue;
-    out.set(e.name, sha256(readFileSync(path.join(dir, e.name))));
-    if (++n % BATCH === 0) await setImmediate();
-  }
-  return out;
-}
 
 /** Copies a flat folder, keeping each file's mtime (the cleanup plan depends on it). */
 export async function copyFolder(from: string, to: string): Promise<void> {
@@ -55,16 +56,6 @@ export async function copyFolder(from: string, to: string): Promise<void> {
     utimesSync(target, st.atime, st.mtime);
     if (++n % BATCH === 0) await setImmediate();
   }
-}
-
-/** sha256 of some bytes, hex. */
-export function sha256(data: Buffer): string {
-  return createHash("sha256").update(data).digest("hex");
-}
-
-/** Two digests with the same names and hashes. */
-export function sameDigest(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
-  return a.size === b.size && [...a].every(([name, sha]) => b.get(name) === sha);
 }
 
 /** How a crash child ended. */

@@ -2,7 +2,7 @@
 
 /** Options of waitFor. */
 export interface WaitForOptions {
-  /** Give up after this long (default 5,000 ms). */
+  /** Give up after this long (default 10,000 ms: generous on a loaded machine). */
   timeoutMs?: number;
   /** Poll period (default 20 ms). */
   intervalMs?: number;
@@ -19,7 +19,7 @@ export async function waitFor<T>(
   predicate: () => T | Promise<T>,
   options: WaitForOptions = {},
 ): Promise<NonNullable<T>> {
-  const { timeoutMs = 5_000, intervalMs = 20 } = options;
+  const { timeoutMs = 10_000, intervalMs = 20 } = options;
   const started = Date.now();
   let lastError: unknown;
   for (;;) {
