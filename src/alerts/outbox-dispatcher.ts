@@ -25,7 +25,10 @@ export interface DispatcherOptions {
   retryMaxMs?: number;
 }
 
-/** The outbox dispatcher. */
+/**
+ * Delivers pending outbox rows through the notifiers: per target in queue order, paced per chat,
+ * retried with backoff; marks each row sent or failed and never throws out of `kick()`.
+ */
 export class OutboxDispatcher {
   private readonly options: Required<DispatcherOptions>;
   private readonly global: PQueue;

@@ -56,4 +56,3 @@ export function openStore(file: string, options?: OpenOptions): Store {
     },
   };
 }
-

@@ -52,7 +52,10 @@ export interface SupervisorOptions {
   >;
 }
 
-/** The supervisor. */
+/**
+ * Owns the fleet scanner, the outbox dispatcher and the recovery ladder, and the timers that drive
+ * them (maintenance, dead workers, ladder checks, connectivity probe); `close()` stops all of them.
+ */
 export class Supervisor {
   private config: WardenConfig;
   private readonly options: SupervisorOptions;

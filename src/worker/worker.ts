@@ -51,7 +51,10 @@ export interface WorkerOptions {
   backupKey?: string;
 }
 
-/** The worker. */
+/**
+ * Owns one socket session per company it holds the lease of (its share of the fleet by hash): the
+ * heartbeat, lease renewal and takeover, the control requests for its companies, creds restores.
+ */
 export class Worker {
   private readonly options: WorkerOptions;
   private readonly sessions = new Map<string, CompanySession>();

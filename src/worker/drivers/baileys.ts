@@ -45,7 +45,7 @@ export interface BaileysDriverOptions {
 
 const DEFAULT_CLOSE_TIMEOUT_MS = 2_000;
 
-/** Creates the Baileys driver. */
+/** The driver of real companies: Baileys sockets over the atomic multi-file auth state, no logout on close. */
 export function createBaileysDriver(options: BaileysDriverOptions = {}): Driver {
   return {
     name: "baileys",

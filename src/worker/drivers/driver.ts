@@ -37,7 +37,7 @@ export interface DriverSocket {
   close(): Promise<void>;
 }
 
-/** A connection driver. */
+/** Opens WhatsApp sockets for companies: Baileys for real ones, simulated for tests and demos. */
 export interface Driver {
   readonly name: "baileys" | "simulated";
   connect(options: ConnectOptions): Promise<DriverSocket>;
