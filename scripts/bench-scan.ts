@@ -31,6 +31,7 @@ import Database from "better-sqlite3";
 import pino from "pino";
 import { systemClock } from "../src/clock.js";
 import { FleetScanner, type ScannerReport } from "../src/fleet/fleet-scanner.js";
+import { databaseFile } from "../src/home-layout.js";
 import { positiveInt } from "./bench-env.js";
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
@@ -400,7 +401,7 @@ async function main(): Promise<void> {
   }
 
   // Latency: one file at a time, file creation -> outbox row.
-  const dbFile = path.join(home, "warden.db");
+  const dbFile = databaseFile(home);
   const db = new Database(dbFile, { readonly: true, fileMustExist: true });
   const latencies: number[] = [];
   const detections: number[] = [];

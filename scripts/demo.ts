@@ -8,6 +8,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { databaseFile } from "../src/home-layout.js";
 import { openStore } from "../src/store/store.js";
 import { useAtomicMultiFileAuthState } from "../src/worker/auth-state.js";
 
@@ -112,7 +113,7 @@ async function main(): Promise<void> {
     }
   }
   // "Disconnected for 20 minutes": the history a worker would have recorded before this start.
-  const store = openStore(path.join(home, "warden.db"));
+  const store = openStore(databaseFile(home));
   const twentyMinutesAgo = Date.now() - 20 * 60_000;
   store.connections.transition(
     {

@@ -147,7 +147,7 @@ async function run(argv: string[]): Promise<number> {
           home: env.home,
           backupsRoot: backupsRoot(env.home),
           company: assertCompanyId(rest[0] as string),
-          actor: actor,
+          actor,
           stopFirst: values.stop,
           backupKey: env.backupKey,
           keep: companySettings(config, rest[0] as string).backups.keep,
@@ -201,7 +201,7 @@ async function run(argv: string[]): Promise<number> {
       home: env.home,
       backupKey: env.backupKey,
       json: values.json,
-      actor: actor,
+      actor,
       out: (text) => process.stdout.write(`${text}\n`),
     };
     try {
