@@ -3,7 +3,8 @@
  * kills in test/crash-safety.test.ts; 60 kills of a creds-update burst in test/auth-state.test.ts).
  * `npm test` runs the same trials with a few kills each so the suite stays under 5 minutes on a
  * loaded 2-core machine; this runs them with WARDEN_CRASH_TRIALS=full and prints each trial set's
- * figures (phases hit, temp files left) and the wall time. Exit status: vitest's.
+ * figures (phases hit, temp files left) and the wall time (each trial set keeps the tests' 90 s
+ * timeout: 12-28 s each here unloaded). Exit status: vitest's.
  */
 import { spawnSync } from "node:child_process";
 import path from "node:path";

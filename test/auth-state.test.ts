@@ -25,7 +25,7 @@ import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { ATOMIC_TMP_PREFIX, useAtomicMultiFileAuthState } from "../src/worker/auth-state.js";
 import { preKeyBundleOf } from "./helpers/baileys-folder.js";
-import { fullTrials, trialCount } from "./helpers/crash-trial.js";
+import { trialCount } from "./helpers/crash-trial.js";
 import { tempDir } from "./helpers/temp-dir.js";
 import { waitFor } from "./helpers/wait-for.js";
 
@@ -323,80 +323,76 @@ describe("useAtomicMultiFileAuthState", () => {
    * - "atomic" mode (this module): 0 torn creds, 0 torn keys, 0 identity changes; 142 temp files
    *   were left mid-write by the kills and removed by the next open.
    */
-  it(
-    "never leaves a torn creds.json or key file when the writer is killed with SIGKILL",
-    async () => {
-      const root = tempDir();
-      // 2 CPUs here, ~0.7 s of start-up per child (tsx + baileys): two lanes in parallel, 12 kills
-      // in `npm test`, 60 in `npm run bench:crash`.
-      const lanes = 2;
-      const trialsPerLane = trialCount(6, 30);
-      let kills = 0;
-      let leftovers = 0;
-      await Promise.all(
-        Array.from({ length: lanes }, async (_, lane) => {
-          const folder = path.join(root, `lane-${lane}`);
-          let noiseKey: string | undefined;
-          let counter = -1;
-          let deadPid: number | undefined;
-          // Key files are never rewritten (pre-key ids only grow): check each new one once.
-          const checked = new Set<string>();
-          for (let trial = 0; trial < trialsPerLane; trial++) {
-            const child = spawn(process.execPath, ["--import", "tsx", FIXTURE, folder], {
-              cwd: repoRoot,
-              stdio: ["ignore", "pipe", "pipe"],
-            });
-            const run = watch(child);
-            await waitFor(() => run.ready || run.exited, {
-              timeoutMs: 30_000,
-              intervalMs: 5,
-              what: `lane ${lane} ready`,
-            });
-            if (!run.ready) throw new Error(`creds-burst exited before ready: ${run.stderr}`);
-            // The next writer's open removed what the killed one left mid-write.
-            if (deadPid !== undefined) {
-              expect(readdirSync(folder).filter((n) => n.includes(`-${deadPid}-`))).toEqual([]);
-            }
-            // The moment of the kill is what is random here; nothing waits on this delay.
-            await delay(5 + Math.floor(Math.random() * 116));
-            child.kill("SIGKILL");
-            await waitFor(() => run.exited, { timeoutMs: 10_000, intervalMs: 5, what: "child exit" });
-            expect(run.signal).toBe("SIGKILL");
-            kills++;
-            deadPid = child.pid;
-
-            const names = readdirSync(folder);
-            leftovers += names.filter((n) => n.startsWith(ATOMIC_TMP_PREFIX)).length;
-            expect(names).toContain("creds.json");
-            const creds = JSON.parse(
-              readFileSync(path.join(folder, "creds.json"), "utf8"),
-              BufferJSON.reviver,
-            ) as AuthenticationCreds;
-            expect(Buffer.isBuffer(creds.noiseKey?.private)).toBe(true);
-            expect(Buffer.isBuffer(creds.signedIdentityKey?.public)).toBe(true);
-            expect(Buffer.isBuffer(creds.signedPreKey?.signature)).toBe(true);
-            expect(typeof creds.registrationId).toBe("number");
-            // Same identity every time (never silently re-created), and no write went back in time.
-            const noise = Buffer.from(creds.noiseKey.public).toString("base64");
-            noiseKey ??= noise;
-            expect(noise).toBe(noiseKey);
-            expect(creds.accountSyncCounter).toBeGreaterThan(counter);
-            counter = creds.accountSyncCounter;
-            for (const name of names) {
-              if (name.startsWith(ATOMIC_TMP_PREFIX) || name === "creds.json" || checked.has(name)) continue;
-              checked.add(name);
-              const key = JSON.parse(readFileSync(path.join(folder, name), "utf8"), BufferJSON.reviver);
-              expect(Buffer.isBuffer(key.private), name).toBe(true);
-            }
+  it("never leaves a torn creds.json or key file when the writer is killed with SIGKILL", async () => {
+    const root = tempDir();
+    // 2 CPUs here, ~0.7 s of start-up per child (tsx + baileys): two lanes in parallel, 12 kills
+    // in `npm test`, 60 in `npm run bench:crash`.
+    const lanes = 2;
+    const trialsPerLane = trialCount(6, 30);
+    let kills = 0;
+    let leftovers = 0;
+    await Promise.all(
+      Array.from({ length: lanes }, async (_, lane) => {
+        const folder = path.join(root, `lane-${lane}`);
+        let noiseKey: string | undefined;
+        let counter = -1;
+        let deadPid: number | undefined;
+        // Key files are never rewritten (pre-key ids only grow): check each new one once.
+        const checked = new Set<string>();
+        for (let trial = 0; trial < trialsPerLane; trial++) {
+          const child = spawn(process.execPath, ["--import", "tsx", FIXTURE, folder], {
+            cwd: repoRoot,
+            stdio: ["ignore", "pipe", "pipe"],
+          });
+          const run = watch(child);
+          await waitFor(() => run.ready || run.exited, {
+            timeoutMs: 30_000,
+            intervalMs: 5,
+            what: `lane ${lane} ready`,
+          });
+          if (!run.ready) throw new Error(`creds-burst exited before ready: ${run.stderr}`);
+          // The next writer's open removed what the killed one left mid-write.
+          if (deadPid !== undefined) {
+            expect(readdirSync(folder).filter((n) => n.includes(`-${deadPid}-`))).toEqual([]);
           }
-        }),
-      );
-      expect(kills).toBe(lanes * trialsPerLane);
-      // How many kills landed between a temp write and its rename (informative; varies per run).
-      console.info(`creds-burst: ${kills} kills, ${leftovers} temp files left behind and cleaned`);
-    },
-    fullTrials() ? 900_000 : 90_000,
-  );
+          // The moment of the kill is what is random here; nothing waits on this delay.
+          await delay(5 + Math.floor(Math.random() * 116));
+          child.kill("SIGKILL");
+          await waitFor(() => run.exited, { timeoutMs: 10_000, intervalMs: 5, what: "child exit" });
+          expect(run.signal).toBe("SIGKILL");
+          kills++;
+          deadPid = child.pid;
+
+          const names = readdirSync(folder);
+          leftovers += names.filter((n) => n.startsWith(ATOMIC_TMP_PREFIX)).length;
+          expect(names).toContain("creds.json");
+          const creds = JSON.parse(
+            readFileSync(path.join(folder, "creds.json"), "utf8"),
+            BufferJSON.reviver,
+          ) as AuthenticationCreds;
+          expect(Buffer.isBuffer(creds.noiseKey?.private)).toBe(true);
+          expect(Buffer.isBuffer(creds.signedIdentityKey?.public)).toBe(true);
+          expect(Buffer.isBuffer(creds.signedPreKey?.signature)).toBe(true);
+          expect(typeof creds.registrationId).toBe("number");
+          // Same identity every time (never silently re-created), and no write went back in time.
+          const noise = Buffer.from(creds.noiseKey.public).toString("base64");
+          noiseKey ??= noise;
+          expect(noise).toBe(noiseKey);
+          expect(creds.accountSyncCounter).toBeGreaterThan(counter);
+          counter = creds.accountSyncCounter;
+          for (const name of names) {
+            if (name.startsWith(ATOMIC_TMP_PREFIX) || name === "creds.json" || checked.has(name)) continue;
+            checked.add(name);
+            const key = JSON.parse(readFileSync(path.join(folder, name), "utf8"), BufferJSON.reviver);
+            expect(Buffer.isBuffer(key.private), name).toBe(true);
+          }
+        }
+      }),
+    );
+    expect(kills).toBe(lanes * trialsPerLane);
+    // How many kills landed between a temp write and its rename (informative; varies per run).
+    console.info(`creds-burst: ${kills} kills, ${leftovers} temp files left behind and cleaned`);
+  }, 90_000);
 });
 
 /** Follows a child: ready once it printed "ready", exited with its signal. */

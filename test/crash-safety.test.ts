@@ -30,14 +30,7 @@ import { createBackup, listBackups, verifyBackup } from "../src/actions/backup.j
 import { finishInterruptedRestore } from "../src/actions/restore.js";
 import { ATOMIC_TMP_PREFIX } from "../src/fleet/classify-file.js";
 import { addFiles, createCompanyFolder, names } from "./helpers/baileys-folder.js";
-import {
-  type ChildRun,
-  copyFolder,
-  fullTrials,
-  prng,
-  runCrashChild,
-  trialCount,
-} from "./helpers/crash-trial.js";
+import { type ChildRun, copyFolder, prng, runCrashChild, trialCount } from "./helpers/crash-trial.js";
 import { digest, sameDigest } from "./helpers/folder-digest.js";
 import { waitFor } from "./helpers/wait-for.js";
 
@@ -52,8 +45,6 @@ const TRIALS = {
   backup: trialCount(6, 30),
   restore: trialCount(8, 40),
 };
-/** Per test: generous on a loaded machine, longer for the bench's trial counts. */
-const TRIALS_TIMEOUT_MS = fullTrials() ? 900_000 : 90_000;
 /** Kills land between 0 and this times the calibrated duration: with two lanes busy, actions run slower. */
 const KILL_SPAN = 1.25;
 
@@ -270,78 +261,68 @@ function checkFilesIntact(trial: Trial, now: Map<string, string>, expected: Map<
 }
 
 describe(`kill -9 during cleanup (seed ${SEED})`, () => {
-  it(
-    "never loses or tears a file: whatever vanished is in a verified backup with the same bytes",
-    async () => {
-      const { durationMs, filesLeft } = await calibrate("cleanup", prepared.dir);
-      const planned = prepared.files.size - filesLeft;
-      expect(planned).toBeGreaterThan(1_300);
-      let temps = 0;
-      const phases = await runTrials({
-        action: "cleanup",
-        salt: 0x0c1ea,
-        count: TRIALS.cleanup,
-        durationMs,
-        source: prepared.dir,
-        check: async (trial, run) => {
-          expect(await finishInterruptedRestore(trial.home, trial.sessionsDir, COMPANY)).toBeNull();
-          expect(readdirSync(trial.sessionsDir), trial.label).toEqual([COMPANY]);
-          const now = await digest(trial.dir);
-          checkFilesIntact(trial, now, prepared.files);
-          const backups = await checkBackupsFolder(trial);
-          temps += backups.temps;
-          const gone = [...prepared.files.keys()].filter((name) => !now.has(name));
-          for (const name of gone) {
-            expect(backups.verified.get(name), `${trial.label}: ${name} lost`).toBe(prepared.files.get(name));
-          }
-          if (run.finished) return "completed";
-          if (backups.archives === 0) return "before the backup was published";
-          if (gone.length === 0) return "backup published, nothing deleted";
-          return gone.length < planned ? "mid-delete" : "all planned files deleted";
-        },
-      });
-      console.log(
-        `crash-safety cleanup (seed ${SEED}, ${path.dirname(prepared.root)}): ${TRIALS.cleanup} trials over ${Math.round(durationMs)} ms, ${prepared.files.size} files, ${planned} planned: ${summary(phases)}; 0 lost, 0 torn; ${temps} backup temp file(s) left`,
-      );
-    },
-    TRIALS_TIMEOUT_MS,
-  );
+  it("never loses or tears a file: whatever vanished is in a verified backup with the same bytes", async () => {
+    const { durationMs, filesLeft } = await calibrate("cleanup", prepared.dir);
+    const planned = prepared.files.size - filesLeft;
+    expect(planned).toBeGreaterThan(1_300);
+    let temps = 0;
+    const phases = await runTrials({
+      action: "cleanup",
+      salt: 0x0c1ea,
+      count: TRIALS.cleanup,
+      durationMs,
+      source: prepared.dir,
+      check: async (trial, run) => {
+        expect(await finishInterruptedRestore(trial.home, trial.sessionsDir, COMPANY)).toBeNull();
+        expect(readdirSync(trial.sessionsDir), trial.label).toEqual([COMPANY]);
+        const now = await digest(trial.dir);
+        checkFilesIntact(trial, now, prepared.files);
+        const backups = await checkBackupsFolder(trial);
+        temps += backups.temps;
+        const gone = [...prepared.files.keys()].filter((name) => !now.has(name));
+        for (const name of gone) {
+          expect(backups.verified.get(name), `${trial.label}: ${name} lost`).toBe(prepared.files.get(name));
+        }
+        if (run.finished) return "completed";
+        if (backups.archives === 0) return "before the backup was published";
+        if (gone.length === 0) return "backup published, nothing deleted";
+        return gone.length < planned ? "mid-delete" : "all planned files deleted";
+      },
+    });
+    console.log(
+      `crash-safety cleanup (seed ${SEED}, ${path.dirname(prepared.root)}): ${TRIALS.cleanup} trials over ${Math.round(durationMs)} ms, ${prepared.files.size} files, ${planned} planned: ${summary(phases)}; 0 lost, 0 torn; ${temps} backup temp file(s) left`,
+    );
+  }, 90_000);
 });
 
 describe(`kill -9 during backup (seed ${SEED})`, () => {
-  it(
-    "leaves at most a .warden-tmp-* file in the backups folder, never a half-written *.tar.gz that listBackups returns",
-    async () => {
-      const { durationMs } = await calibrate("backup", prepared.dir);
-      const phases = await runTrials({
-        action: "backup",
-        salt: 0xbac0,
-        count: TRIALS.backup,
-        durationMs,
-        source: prepared.dir,
-        check: async (trial, run) => {
-          expect(await finishInterruptedRestore(trial.home, trial.sessionsDir, COMPANY)).toBeNull();
-          const now = await digest(trial.dir);
-          expect(sameDigest(now, prepared.files), `${trial.label}: the folder is untouched`).toBe(true);
-          const backups = await checkBackupsFolder(trial);
-          expect(backups.archives, trial.label).toBeLessThanOrEqual(1);
-          expect(backups.temps, trial.label).toBeLessThanOrEqual(1);
-          if (backups.archives === 1) {
-            expect(sameDigest(backups.verified, prepared.files), `${trial.label}: archive = folder`).toBe(
-              true,
-            );
-          }
-          if (run.finished) return "completed";
-          if (backups.archives === 1) return backups.temps ? "published, temp not yet removed" : "published";
-          return backups.temps ? "mid-write (temp file left)" : "before the temp file";
-        },
-      });
-      console.log(
-        `crash-safety backup (seed ${SEED}, ${path.dirname(prepared.root)}): ${TRIALS.backup} trials over ${Math.round(durationMs)} ms: ${summary(phases)}; 0 half-written archives`,
-      );
-    },
-    TRIALS_TIMEOUT_MS,
-  );
+  it("leaves at most a .warden-tmp-* file in the backups folder, never a half-written *.tar.gz that listBackups returns", async () => {
+    const { durationMs } = await calibrate("backup", prepared.dir);
+    const phases = await runTrials({
+      action: "backup",
+      salt: 0xbac0,
+      count: TRIALS.backup,
+      durationMs,
+      source: prepared.dir,
+      check: async (trial, run) => {
+        expect(await finishInterruptedRestore(trial.home, trial.sessionsDir, COMPANY)).toBeNull();
+        const now = await digest(trial.dir);
+        expect(sameDigest(now, prepared.files), `${trial.label}: the folder is untouched`).toBe(true);
+        const backups = await checkBackupsFolder(trial);
+        expect(backups.archives, trial.label).toBeLessThanOrEqual(1);
+        expect(backups.temps, trial.label).toBeLessThanOrEqual(1);
+        if (backups.archives === 1) {
+          expect(sameDigest(backups.verified, prepared.files), `${trial.label}: archive = folder`).toBe(true);
+        }
+        if (run.finished) return "completed";
+        if (backups.archives === 1) return backups.temps ? "published, temp not yet removed" : "published";
+        return backups.temps ? "mid-write (temp file left)" : "before the temp file";
+      },
+    });
+    console.log(
+      `crash-safety backup (seed ${SEED}, ${path.dirname(prepared.root)}): ${TRIALS.backup} trials over ${Math.round(durationMs)} ms: ${summary(phases)}; 0 half-written archives`,
+    );
+  }, 90_000);
 });
 
 describe(`kill -9 during restore (seed ${SEED})`, () => {
@@ -351,53 +332,48 @@ describe(`kill -9 during restore (seed ${SEED})`, () => {
     await cp(prepared.backup, path.join(trial.backupsDir, prepared.backupName), { preserveTimestamps: true });
   };
 
-  it(
-    "after recovery the folder is wholly the old one or wholly the backup, and the old one is kept aside",
-    async () => {
-      const { durationMs } = await calibrate("restore", prepared.oldDir, withBackup);
-      const phases = await runTrials({
-        action: "restore",
-        salt: 0x7e57,
-        count: TRIALS.restore,
-        durationMs,
-        source: prepared.oldDir,
-        prepareTrial: withBackup,
-        check: async (trial, run) => {
-          const outcome = await finishInterruptedRestore(trial.home, trial.sessionsDir, COMPANY);
-          expect(readdirSync(trial.sessionsDir), `${trial.label}: sessionsDir after recovery`).toEqual([
-            COMPANY,
-          ]);
-          expect(existsSync(path.join(trial.home, "restores", `${COMPANY}.json`)), trial.label).toBe(false);
-          const now = await digest(trial.dir);
-          const restored = sameDigest(now, prepared.files);
-          const kept = sameDigest(now, prepared.oldFiles);
-          expect(
-            restored || kept,
-            `${trial.label}: a mix of old and restored files (outcome ${outcome})`,
-          ).toBe(true);
-          checkFilesIntact(trial, now, restored ? prepared.files : prepared.oldFiles);
-          const asideRoot = path.join(trial.home, "replaced", COMPANY);
-          const aside = existsSync(asideRoot) ? readdirSync(asideRoot) : [];
-          if (restored) {
-            expect(aside, `${trial.label}: the old folder moved aside`).toHaveLength(1);
-            const oldKept = await digest(path.join(asideRoot, aside[0] as string));
-            expect(sameDigest(oldKept, prepared.oldFiles), `${trial.label}: old folder intact`).toBe(true);
-          } else {
-            expect(aside, `${trial.label}: nothing moved aside`).toEqual([]);
-          }
-          const backups = await checkBackupsFolder(trial);
-          expect(backups.archives, trial.label).toBe(1);
-          if (run.finished) return "completed";
-          if (outcome === null) return restored ? "after the journal was dropped" : "before the journal";
-          return `${restored ? "restored" : "kept"}: ${outcome.split(":")[0]}`;
-        },
-      });
-      console.log(
-        `crash-safety restore (seed ${SEED}, ${path.dirname(prepared.root)}): ${TRIALS.restore} trials over ${Math.round(durationMs)} ms: ${summary(phases)}; 0 mixed folders, 0 temp folders left`,
-      );
-    },
-    TRIALS_TIMEOUT_MS,
-  );
+  it("after recovery the folder is wholly the old one or wholly the backup, and the old one is kept aside", async () => {
+    const { durationMs } = await calibrate("restore", prepared.oldDir, withBackup);
+    const phases = await runTrials({
+      action: "restore",
+      salt: 0x7e57,
+      count: TRIALS.restore,
+      durationMs,
+      source: prepared.oldDir,
+      prepareTrial: withBackup,
+      check: async (trial, run) => {
+        const outcome = await finishInterruptedRestore(trial.home, trial.sessionsDir, COMPANY);
+        expect(readdirSync(trial.sessionsDir), `${trial.label}: sessionsDir after recovery`).toEqual([
+          COMPANY,
+        ]);
+        expect(existsSync(path.join(trial.home, "restores", `${COMPANY}.json`)), trial.label).toBe(false);
+        const now = await digest(trial.dir);
+        const restored = sameDigest(now, prepared.files);
+        const kept = sameDigest(now, prepared.oldFiles);
+        expect(restored || kept, `${trial.label}: a mix of old and restored files (outcome ${outcome})`).toBe(
+          true,
+        );
+        checkFilesIntact(trial, now, restored ? prepared.files : prepared.oldFiles);
+        const asideRoot = path.join(trial.home, "replaced", COMPANY);
+        const aside = existsSync(asideRoot) ? readdirSync(asideRoot) : [];
+        if (restored) {
+          expect(aside, `${trial.label}: the old folder moved aside`).toHaveLength(1);
+          const oldKept = await digest(path.join(asideRoot, aside[0] as string));
+          expect(sameDigest(oldKept, prepared.oldFiles), `${trial.label}: old folder intact`).toBe(true);
+        } else {
+          expect(aside, `${trial.label}: nothing moved aside`).toEqual([]);
+        }
+        const backups = await checkBackupsFolder(trial);
+        expect(backups.archives, trial.label).toBe(1);
+        if (run.finished) return "completed";
+        if (outcome === null) return restored ? "after the journal was dropped" : "before the journal";
+        return `${restored ? "restored" : "kept"}: ${outcome.split(":")[0]}`;
+      },
+    });
+    console.log(
+      `crash-safety restore (seed ${SEED}, ${path.dirname(prepared.root)}): ${TRIALS.restore} trials over ${Math.round(durationMs)} ms: ${summary(phases)}; 0 mixed folders, 0 temp folders left`,
+    );
+  }, 90_000);
 
   it("recovery leaves a restore that is still running alone (a second CLI command must not undo it)", async () => {
     const trial = await makeTrial("restore-live", prepared.oldDir, "live restore");

@@ -21,12 +21,7 @@ const COMPANY = "acme";
  * WARDEN_CRASH_TRIALS=full.
  */
 export function trialCount(quick: number, full: number): number {
-  return fullTrials() ? full : quick;
-}
-
-/** True under `npm run bench:crash`: the full trial counts, and timeouts to match. */
-export function fullTrials(): boolean {
-  return process.env.WARDEN_CRASH_TRIALS === "full";
+  return process.env.WARDEN_CRASH_TRIALS === "full" ? full : quick;
 }
 
 /** mulberry32: a small seeded PRNG, enough to replay the kill moments of a failed run. */
