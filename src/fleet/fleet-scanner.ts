@@ -42,6 +42,11 @@ export interface FleetScannerOptions {
   watch?: boolean;
   /** Folders scanned between two event-loop turns during a full scan. Default 25. */
   batchSize?: number;
+  /**
+   * A company's pre-key floor (the resolved cleanup.keepPreKeys): only pre-keys below it are
+   * stat'ed, since only their cleanup rule looks at age. Default: every pre-key.
+   */
+  preKeyFloor?: (company: string) => number;
 }
 
 /** How the scanner currently learns about changes. */
@@ -217,7 +222,9 @@ export class FleetScanner {
         }
         return "gone";
       }
-      const snapshot = scanFolderSync(dir, company, this.options.clock.now(), this.credsCache);
+      const snapshot = scanFolderSync(dir, company, this.options.clock.now(), this.credsCache, {
+        preKeyFloor: this.options.preKeyFloor?.(company) ?? 0,
+      });
       for (const entry of snapshot.irregular) {
         this.reportOnce(`irregular:${company}/${entry.name}`, {
           kind: "irregular-entry",
