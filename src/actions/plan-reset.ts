@@ -62,7 +62,8 @@ export function planReset(files: readonly CleanupFile[], rules: ResetRules): Cle
       continue;
     }
     if (!RESET_DELETES.has(category)) continue;
-    const user = fileUser(f.name);
+    // Our own sessions and identity keys stay (our own sender key is re-sent by Baileys: it goes).
+    const user = category === "session" || category === "identity-key" ? fileUser(f.name) : undefined;
     if (user !== undefined && own.has(user)) continue;
     deletions.push({ file: f.name, category, reason: `reset: ${category} (rebuilt by Baileys)` });
   }
