@@ -9,7 +9,7 @@ import type { CompanySettings } from "../config/schema.js";
 import { classifyFile } from "../fleet/classify-file.js";
 import { type CountBasis, countedFiles } from "../fleet/count-files.js";
 import { resolveKeepPreKeys, resolvePreKeyReserve } from "../fleet/prekey-reserve.js";
-import type { FolderSnapshot } from "../fleet/scan-folder.js";
+import { AGE_RULED_CATEGORIES, type FolderSnapshot } from "../fleet/scan-folder.js";
 import { type CleanupFile, type CleanupRules, planCleanup } from "./plan-cleanup.js";
 
 /** A folder's files, judged. `counted` is the number the thresholds apply to (per `basis`). */
@@ -50,14 +50,18 @@ export function countSnapshot(
   settings: Pick<CompanySettings, "cleanup" | "preKeyReserve" | "count">,
   now: number,
 ): FileCounts {
-  const files: CleanupFile[] = snapshot.names.map((name) => ({
-    name,
-    category: classifyFile(name),
-    size: 0,
-    // Not stat'ed: no age rule applies to it at this floor, so the planner keeps it.
-    mtimeMs: snapshot.mtimes.get(name) ?? Number.NaN,
-  }));
-  const plan = planCleanup(files, cleanupRulesFor(settings, snapshot), now);
+  const rules = cleanupRulesFor(settings, snapshot);
+  // Only what a rule can delete goes to the planner (the rest of a v7 folder is live by category);
+  // pre-keys only when there are more than the floor, since they are ranked among themselves.
+  const withPreKeys = snapshot.preKeys > rules.keepPreKeys;
+  const files: CleanupFile[] = [];
+  for (const name of snapshot.names) {
+    const category = classifyFile(name);
+    if (!AGE_RULED_CATEGORIES.has(category) && !(withPreKeys && category === "pre-key")) continue;
+    // Not stat'ed (a pre-key within the floor): NaN, which the planner keeps.
+    files.push({ name, category, size: 0, mtimeMs: snapshot.mtimes.get(name) ?? Number.NaN });
+  }
+  const plan = planCleanup(files, rules, now);
   const stale = plan.delete.length;
   const reserveSetting = resolvePreKeyReserve(settings.preKeyReserve);
   const reserve = Math.min(Math.max(0, reserveSetting), snapshot.preKeys);

@@ -75,6 +75,12 @@ interface CredsFacts {
 export interface ScanOptions {
   /** Pre-keys ranked below the newest `preKeyFloor` are stat'ed (their cleanup rule has an age). Default 0: all. */
   preKeyFloor?: number;
+  /**
+   * mtimes from the last full scan of this folder: an event scan reuses them instead of a stat per
+   * file, and dates a name it has not seen at `now` (it was just written). The reconcile's full
+   * scan stats again, so a rewritten file is judged by its real age within scan.reconcileEvery.
+   */
+  knownMtimes?: ReadonlyMap<string, number>;
 }
 
 /** Creds fields without which Baileys cannot log in. */
@@ -149,7 +155,7 @@ export function scanFolderSync(
     newestWriteAt: Math.round(newestWriteAt),
     irregular,
     names,
-    mtimes: statAgeRuled(dir, names, options.preKeyFloor ?? 0),
+    mtimes: ageRuledMtimes(dir, names, options.preKeyFloor ?? 0, now, options.knownMtimes),
     ownUsers: facts.ownUsers,
     newestPreKeyId: facts.newestPreKeyId,
   };
@@ -158,7 +164,13 @@ export function scanFolderSync(
 const NO_CREDS = { ownUsers: null, newestPreKeyId: null } as const;
 
 /** mtimes of the files a cleanup rule judges by age; a file gone meanwhile is left out. */
-function statAgeRuled(dir: string, names: readonly string[], preKeyFloor: number): Map<string, number> {
+function ageRuledMtimes(
+  dir: string,
+  names: readonly string[],
+  preKeyFloor: number,
+  now: number,
+  known: ReadonlyMap<string, number> | undefined,
+): Map<string, number> {
   const wanted: string[] = [];
   const preKeys: { name: string; id: number }[] = [];
   for (const name of names) {
@@ -174,8 +186,13 @@ function statAgeRuled(dir: string, names: readonly string[], preKeyFloor: number
     for (const p of preKeys.slice(Math.max(0, preKeyFloor))) wanted.push(p.name);
   }
   const mtimes = new Map<string, number>();
+  const prefix = dir + path.sep;
   for (const name of wanted) {
-    const st = lstatSync(path.join(dir, name), { throwIfNoEntry: false });
+    if (known) {
+      mtimes.set(name, known.get(name) ?? now);
+      continue;
+    }
+    const st = lstatSync(prefix + name, { throwIfNoEntry: false });
     if (st?.isFile()) mtimes.set(name, st.mtimeMs);
   }
   return mtimes;
