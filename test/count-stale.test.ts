@@ -137,6 +137,24 @@ describe("counting what Baileys v7 really leaves behind (real Baileys folders)",
   });
 });
 
+describe("config check", () => {
+  it("warns when a company sets cleanup.keepPreKeys below 812, and still exits 0", async () => {
+    const fx = install();
+    mkdirSync(path.join(fx.root, "companies"));
+    writeFileSync(
+      path.join(fx.root, "companies", "acme.json"),
+      JSON.stringify({ cleanup: { keepPreKeys: 50 } }),
+    );
+    const run = await runCli(["config", "check"], fx.env);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain(
+      `Warning: ${path.join(fx.root, "companies", "acme.json")}: cleanup.keepPreKeys 50 < 812 (Baileys' INITIAL_PREKEY_COUNT)`,
+    );
+    const quiet = await runCli(["config", "check"], install().env);
+    expect(quiet.stderr).not.toContain("Warning");
+  });
+});
+
 describe("whose file is it", () => {
   it("reads the user part of every Baileys name, and our own users from creds.me", () => {
     expect(fileUser("session-200000000000002_1.0.json")).toBe("200000000000002");
