@@ -253,7 +253,7 @@ function stateOf(co: Company): string {
 
 /** A 500 outage repeats a badSession close on every reconnect of the worker (about one a minute). */
 function evidenceOf(co: Company, now: number): KeyStateEvidence {
-  if (!co.outage || co.outage.code !== 500) return { badSessionCloses: 0, decryptStorm: null };
+  if (co.outage?.code !== 500) return { badSessionCloses: 0, decryptStorm: null };
   return { badSessionCloses: 1 + Math.floor((now - co.outage.since) / MIN), decryptStorm: null };
 }
 

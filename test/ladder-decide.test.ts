@@ -422,12 +422,12 @@ describe("decide: connected companies", () => {
         "cleanup cannot help now: 988 live files, 12 stale, 30 more kept by minAge until 2026-03-12 08:00 UTC",
       ),
     });
-    // Enough stale files but not below the level: still no stop (230 counted, 25 stale, critical 180).
+    // 25 stale files (>= minCleanupFiles) clear the pile even when live files keep it at its level.
     const big = decide(
       input({ state: "open", code: null, downSince: null, counted: 230, files: { ...files, stale: 25 } }),
       T0,
     );
-    expect(big.actions.map(show)).toEqual(["alert:cannot_help:warning"]);
+    expect(big.actions.map(show)).toEqual(["cleanup:smart:emergency"]);
   });
 
   it("never gets a reset or a QR request for any count, in or out of the window, outage or not", () => {

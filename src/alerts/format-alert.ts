@@ -35,26 +35,19 @@ export function escapeHtml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
-/** Threshold of a level (ok: none). */
-function thresholdOf(level: Level, t: CompanySettings["thresholds"]): number {
-  return level === "ok" ? 0 : t[level];
-}
-
 /**
- * Whether a smart cleanup would take the company below `level` and delete at least
- * ladder.minCleanupFiles: only then does the ladder stop a connected company for one (issue 8).
+ * Whether a smart cleanup is worth stopping a connected company for (issue 8): its plan deletes at
+ * least ladder.minCleanupFiles files. With count.basis "stale" that also takes the company below
+ * any level (every counted file goes); with "counted" / "total" the live files may keep it at its
+ * level, but the stale ones are still cleared so they cannot pile up.
  */
 export function cleanupHelps(
   level: Level,
   counts: Pick<AlertCounts, "counted" | "stale">,
   settings: Pick<CompanySettings, "thresholds" | "ladder">,
 ): boolean {
-  const stale = counts.stale ?? 0;
   if (level === "ok") return false;
-  return (
-    stale >= Math.max(1, settings.ladder.minCleanupFiles) &&
-    counts.counted - stale < thresholdOf(level, settings.thresholds)
-  );
+  return (counts.stale ?? 0) >= Math.max(1, settings.ladder.minCleanupFiles);
 }
 
 /** "cleanup cannot help now: 320 live files, 3 stale files kept by minAge until 2026-12-03 10:00 UTC". */

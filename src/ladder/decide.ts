@@ -9,9 +9,9 @@
  * (408 / 428 / 503 are the network or WhatsApp, not the keys). A file count alone never resets
  * (issue 8). 401/403 need a QR at once (reconnecting cannot help, Baileys' DisconnectReason).
  * Connected company: emergency cleanup at critical, scheduled cleanup in the maintenance window at
- * warning, each only when the plan deletes at least ladder.minCleanupFiles and takes the company
- * below the level that triggered it; otherwise one "cleanup cannot help now" alert per
- * alerts.remindEvery instead of a stop that deletes nothing.
+ * warning, each only when the plan deletes at least ladder.minCleanupFiles (with count.basis
+ * "stale" that takes the company below any level); otherwise one "cleanup cannot help now" alert
+ * per alerts.remindEvery instead of a stop that deletes (almost) nothing.
  * A network outage holds every destructive step: cleaning a fleet that merely lost its network
  * destroys healthy sessions. Past budget.max automatic actions in budget.window: one alert, then
  * nothing until the company recovers, so a ladder that cannot help does not loop.
@@ -199,7 +199,7 @@ function worthCleaning(draft: Draft, counted: number, why: string): boolean {
   if (last !== null && now - last < input.settings.alerts.remindEvery) return false;
   draft.mem.cannotHelpAt = now;
   const { company } = input;
-  const text = `${company}: ${counted} counted files (${level}), but ${cannotHelpText(files)}; a cleanup would not take it below ${level} or delete ${input.settings.ladder.minCleanupFiles} files (ladder.minCleanupFiles). Next: wa-warden does not stop ${company} for a ${why} cleanup and repeats this at most every ${formatDuration(input.settings.alerts.remindEvery)}. By hand: \`warden cleanup ${company} --dry-run\`.`;
+  const text = `${company}: ${counted} counted files (${level}), but ${cannotHelpText(files)}; a cleanup would delete fewer than ladder.minCleanupFiles (${input.settings.ladder.minCleanupFiles}) files. Next: wa-warden does not stop ${company} for a ${why} cleanup and repeats this at most every ${formatDuration(input.settings.alerts.remindEvery)}. By hand: \`warden cleanup ${company} --dry-run\`.`;
   alert(draft, "cannot_help", "warning", text);
   return false;
 }
