@@ -351,6 +351,7 @@ function connectivity(co: Company, now: number, rand: () => number, report: Mont
     else if (o.code === 401 && co.pendingQrUntil !== null && now >= co.pendingQrUntil) {
       pair(co, now, rand); // the operator scanned the QR: a fresh pairing
       endOutage(co);
+      recount(co, now, report); // the supervisor recounts on the folder's events
     } else if (o.code === 440 && now - o.since >= 2 * H) endOutage(co); // the other client was closed
     return;
   }

@@ -277,6 +277,24 @@ export class LadderRunner {
   ): Promise<string> {
     const { store, clock } = this.options;
     const config = this.options.config();
+    const settings = companySettings(config, company);
+    if (action.why !== "down" && action.mode === "smart") {
+      // The count the decision used may be a scan old: plan again before stopping a connected
+      // company, and leave it alone when the plan no longer deletes ladder.minCleanupFiles (issue 8).
+      const dry = await runCleanup({
+        store,
+        clock,
+        sessionsDir: config.sessionsDir,
+        backupsRoot: this.options.backupsRoot,
+        company,
+        settings,
+        actor: ACTOR,
+        mode: "smart",
+        dryRun: true,
+      });
+      if (dry.plan.delete.length < Math.max(1, settings.ladder.minCleanupFiles))
+        return `smart (${action.why}): not stopped, the plan deletes ${dry.plan.delete.length} files (< ladder.minCleanupFiles ${settings.ladder.minCleanupFiles})`;
+    }
     // It reconnects when we let go.
     const hold = await this.stopAndHold(company);
     try {
