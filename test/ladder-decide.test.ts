@@ -583,7 +583,7 @@ describe("decide: budget", () => {
       T0 + 21 * MIN,
     ).actions[0];
     expect(text).toMatchObject({
-      text: "acme: 2 automatic actions in 6h without recovery; the ladder stops acting until it recovers. Look at it by hand.",
+      text: "acme: 2 automatic actions in 6h without recovery; the ladder stops acting until it recovers. Look at it by hand. Next: wa-warden does nothing more for acme until it recovers (ladder.budget); by hand: `warden status acme`, `warden reconnect acme`.",
     });
 
     // Recovery resets everything, budget included; the next episode starts from the bottom.

@@ -462,7 +462,7 @@ function act(draft: Draft, action: LadderAction, step: string, reason: string): 
   if (mem.actions.length >= max) {
     if (mem.humanNeededAt !== null) return false;
     mem.humanNeededAt = now;
-    const text = `${input.company}: ${mem.actions.length} automatic actions in ${formatDuration(window)} without recovery; the ladder stops acting until it recovers. Look at it by hand.`;
+    const text = `${input.company}: ${mem.actions.length} automatic actions in ${formatDuration(window)} without recovery; the ladder stops acting until it recovers. Look at it by hand. Next: wa-warden does nothing more for ${input.company} until it recovers (ladder.budget); by hand: \`warden status ${input.company}\`, \`warden reconnect ${input.company}\`.`;
     draft.actions.push({
       action: { kind: "alert", topic: "human_needed", level: "critical", text },
       step: { step: "alert:human_needed", reason: text },
