@@ -361,6 +361,10 @@ function climbPastReconnects(draft: Draft, down: number): void {
   if (evidence) {
     // "A smart cleanup tried first": when its plan holds too little to matter, it counts as tried.
     if (files.stale < Math.max(1, ladder.minCleanupFiles)) {
+      if (fleetOffline) {
+        hold(draft, "last-resort reset");
+        return;
+      }
       draft.notes.push({
         step: "cleanup_skipped",
         reason: `${head}, ${describeEvidence(input.evidence)}; the smart cleanup would delete ${files.stale} files (< ladder.minCleanupFiles ${ladder.minCleanupFiles}): straight to the reset`,
