@@ -4,7 +4,10 @@
  * 1. Generates (under os.tmpdir(), removed at the end) BENCH_COMPANIES (1,000) company folders of
  *    BENCH_FILES (200) Baileys-like files each, plus BENCH_EVENTS (200) "latency" folders of 119 files.
  * 2. Times a full scan by the project's FleetScanner (watch: false, fresh scanner per run, as the
- *    supervisor's first scan) against `find <dir> -type f | wc -l`: one warm-up, median of 3.
+ *    supervisor's first scan) against `find <dir> -type f | wc -l`: one warm-up, median of 3. Then
+ *    the same scan with the stale count of every folder (issue 8: the scanner stats the age-ruled
+ *    files, countSnapshot judges them) against `find <dir> -type f -printf '%T@\n' | wc -l`, which
+ *    stats every file: the "stale-scan-vs-find-stat ratio".
  * 3. Starts the real supervisor in a child process (built with tsc into the temp dir, as pm2 runs it;
  *    BENCH_RUNNER=tsx runs src/supervisor/main.ts through tsx instead) and reads its RSS.
  * 4. Adds one file to each latency folder in turn (119 -> 120 counted files = the monitor threshold
@@ -29,8 +32,11 @@ import { performance } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import Database from "better-sqlite3";
 import pino from "pino";
+import { countSnapshot } from "../src/actions/count-stale.js";
 import { systemClock } from "../src/clock.js";
+import { companyDefaultsSchema } from "../src/config/schema.js";
 import { FleetScanner, type ScannerReport } from "../src/fleet/fleet-scanner.js";
+import { resolveKeepPreKeys } from "../src/fleet/prekey-reserve.js";
 import { databaseFile } from "../src/home-layout.js";
 import { positiveInt } from "./bench-env.js";
 
@@ -40,7 +46,7 @@ const COMPANIES = positiveInt("BENCH_COMPANIES", 1_000);
 const FILES = positiveInt("BENCH_FILES", 200);
 const EVENTS = positiveInt("BENCH_EVENTS", 200);
 const RUNNER = process.env.BENCH_RUNNER === "tsx" ? "tsx" : "dist";
-/** Default thresholds.monitor is 120 and preKeyReserve is 0: one more file crosses it. */
+/** Default thresholds.monitor is 120, preKeyReserve 0 and count.basis "counted": one more file crosses it. */
 const MONITOR = 120;
 const LATENCY_FOLDER_FILES = MONITOR - 1;
 const EVENT_TIMEOUT_MS = 10_000;
@@ -116,15 +122,25 @@ interface ScanRun {
   ms: number;
   companies: number;
   files: number;
+  stale: number;
   reports: ScannerReport[];
 }
 
-/** One full scan by a fresh FleetScanner, the way the supervisor's start() runs its first one. */
-async function timeFullScan(sessionsDir: string): Promise<ScanRun> {
+/** The default company settings (count.basis "stale", keepPreKeys "auto"), as the supervisor has them. */
+const DEFAULT_SETTINGS = companyDefaultsSchema.parse({});
+const PRE_KEY_FLOOR = resolveKeepPreKeys(DEFAULT_SETTINGS.cleanup.keepPreKeys);
+
+/**
+ * One full scan by a fresh FleetScanner, the way the supervisor's start() runs its first one;
+ * `judge`: each snapshot's live / stale count too, as the supervisor's onSnapshots does.
+ */
+async function timeFullScan(sessionsDir: string, judge = false): Promise<ScanRun> {
   let companies = 0;
   let files = 0;
+  let stale = 0;
   const reports: ScannerReport[] = [];
   const scanner = new FleetScanner({
+    preKeyFloor: () => PRE_KEY_FLOOR,
     sessionsDir,
     debounceMs: 200,
     reconcileEveryMs: 3_600_000,
@@ -133,7 +149,11 @@ async function timeFullScan(sessionsDir: string): Promise<ScanRun> {
     watch: false,
     onSnapshots: (snapshots) => {
       companies += snapshots.length;
-      for (const s of snapshots) files += s.total;
+      const now = Date.now();
+      for (const s of snapshots) {
+        files += s.total;
+        if (judge) stale += countSnapshot(s, DEFAULT_SETTINGS, now).stale;
+      }
     },
     onRemoved: () => undefined,
     onReport: (report) => reports.push(report),
@@ -142,12 +162,13 @@ async function timeFullScan(sessionsDir: string): Promise<ScanRun> {
   await scanner.start();
   const ms = performance.now() - t0;
   await scanner.close();
-  return { ms, companies, files, reports };
+  return { ms, companies, files, stale, reports };
 }
 
-function timeFind(dir: string): { ms: number; files: number } {
+function timeFind(dir: string, stat = false): { ms: number; files: number } {
   const t0 = performance.now();
-  const out = execFileSync("bash", ["-c", 'find "$1" -type f | wc -l', "bench", dir], { encoding: "utf8" });
+  const command = stat ? "find \"$1\" -type f -printf '%T@\\n' | wc -l" : 'find "$1" -type f | wc -l';
+  const out = execFileSync("bash", ["-c", command, "bench", dir], { encoding: "utf8" });
   return { ms: performance.now() - t0, files: Number(out.trim()) };
 }
 
@@ -289,6 +310,7 @@ function supervisorCommand(buildRoot: string): string[] {
 
 interface Results {
   ratio?: number;
+  staleRatio?: number;
   rssMb?: number;
   p99?: number;
 }
@@ -353,6 +375,27 @@ async function main(): Promise<void> {
     console.log(`  WARNING: expected ${COMPANIES} companies and ${COMPANIES * FILES} files`);
   if (last.reports.length > 0) console.log(`  scanner reports: ${JSON.stringify(last.reports.slice(0, 3))}`);
 
+  // The same scan judging live / stale, against a find that stats every file.
+  await timeFullScan(sessionsDir, true);
+  timeFind(sessionsDir, true);
+  const staleScans: ScanRun[] = [];
+  const statFinds: { ms: number; files: number }[] = [];
+  for (let run = 0; run < 3; run++) {
+    staleScans.push(await timeFullScan(sessionsDir, true));
+    statFinds.push(timeFind(sessionsDir, true));
+  }
+  const staleMs = median(staleScans.map((s) => s.ms));
+  const statFindMs = median(statFinds.map((f) => f.ms));
+  console.log(
+    `stale scan: ${staleScans.at(-1)?.files} files, ${staleScans.at(-1)?.stale} stale, in ${Math.round(staleMs)} ms`,
+  );
+  console.log(`find -type f -printf '%T@\\n' | wc -l: ${Math.round(statFindMs)} ms`);
+  results.staleRatio = staleMs / statFindMs;
+  console.log(`stale-scan-vs-find-stat ratio: ${results.staleRatio.toFixed(2)}`);
+  console.log(
+    `  (median of 3 after a warm-up; runs ${staleScans.map((s) => Math.round(s.ms)).join("/")} ms vs ${statFinds.map((f) => Math.round(f.ms)).join("/")} ms)`,
+  );
+
   // Latency folders, then the supervisor over the whole tree.
   t0 = performance.now();
   for (let e = 0; e < EVENTS; e++) writeCompany(path.join(sessionsDir, latencyName(e)), LATENCY_FOLDER_FILES);
@@ -361,7 +404,13 @@ async function main(): Promise<void> {
   );
   writeFileSync(
     configFile,
-    JSON.stringify({ sessionsDir, scan: { reconcileEvery: "60s", debounce: "200ms" }, preKeyReserve: 0 }),
+    // basis "counted": the latency files are fresh (never stale); the 120th one must cross monitor.
+    JSON.stringify({
+      sessionsDir,
+      scan: { reconcileEvery: "60s", debounce: "200ms" },
+      preKeyReserve: 0,
+      count: { basis: "counted" },
+    }),
   );
 
   t0 = performance.now();
@@ -468,6 +517,9 @@ function printTargets(): void {
     value === undefined ? "n/a" : Number.isFinite(value) ? value.toFixed(digits) : "timeout";
   console.log(`targets: ratio <= ${TARGET_RATIO}, RSS <= ${TARGET_RSS_MB} MB, p99 <= ${TARGET_P99_MS} ms`);
   console.log(`  ratio ${show(results.ratio, 2)}: ${verdict(results.ratio, TARGET_RATIO)}`);
+  console.log(
+    `  stale-scan-vs-find-stat ratio ${show(results.staleRatio, 2)}: ${verdict(results.staleRatio, TARGET_RATIO)}`,
+  );
   console.log(`  RSS ${show(results.rssMb, 0)} MB: ${verdict(results.rssMb, TARGET_RSS_MB)}`);
   console.log(`  p99 ${show(results.p99, 0)} ms: ${verdict(results.p99, TARGET_P99_MS)}`);
 }

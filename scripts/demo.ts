@@ -85,6 +85,9 @@ async function main(): Promise<void> {
         driver: "simulated",
         // The simulated folders hold a few dozen pre-keys, not Baileys v7's 812: count every file.
         preKeyReserve: 0,
+        // Its files are all fresh (nothing stale): count them all, as `ls | wc -l` does, to show the
+        // levels; the ladder then says "cleanup cannot help now" instead of stopping anyone (issue 8).
+        count: { basis: "counted" },
         workers: { instances: 2, heartbeatEvery: "2s", leaseTtl: "10s", deadAfter: "15s" },
         alerts: { remindEvery: "10m", hysteresis: 10 },
         // No network here: a probe to WhatsApp would always fail and hold the ladder as an outage.

@@ -7,6 +7,7 @@ import { renderSchemas } from "../src/config/json-schema.js";
 import { companySettings, loadConfig, resolveConfigPath } from "../src/config/load.js";
 import { ConfigError, ErrorCodes, ExitCodes, exitCodeFor } from "../src/errors.js";
 import { emptyCounts } from "../src/fleet/classify-file.js";
+import { resolveKeepPreKeys } from "../src/fleet/prekey-reserve.js";
 import { databaseFile } from "../src/home-layout.js";
 import { openStore } from "../src/store/store.js";
 import { addFiles, createCompanyFolder } from "./helpers/baileys-folder.js";
@@ -61,6 +62,7 @@ describe("loadConfig", () => {
     expect(config.history).toEqual({ keep: 30 * 86_400_000 });
     expect(config.defaults).toEqual({
       thresholds: { monitor: 120, warning: 150, critical: 180, fatal: 200 },
+      count: { basis: "stale" },
       preKeyReserve: "auto",
       alerts: { remindEvery: 3_600_000, hysteresis: 10 },
       telegram: { chatIds: [] },
@@ -76,7 +78,13 @@ describe("loadConfig", () => {
         pairAfter: null,
       },
       pairing: { phoneNumber: null },
-      cleanup: { keepPreKeys: 50, sessionMaxAge: 14 * DAY, senderKeyMaxAge: 3 * DAY, minAge: 7 * DAY },
+      cleanup: {
+        keepPreKeys: "auto",
+        sessionMaxAge: 14 * DAY,
+        senderKeyMaxAge: 3 * DAY,
+        foreignSenderKeyMaxAge: 30 * DAY,
+        minAge: 7 * DAY,
+      },
       ladder: {
         enabled: true,
         warnAfter: 600_000,
@@ -86,6 +94,7 @@ describe("loadConfig", () => {
         settleFor: 300_000,
         budget: { max: 6, window: 6 * 3_600_000 },
         emergencyCooldown: 3_600_000,
+        minCleanupFiles: 20,
       },
       maintenance: { window: "03:00-05:00", timezone: "UTC" },
       backups: { keep: 5, credsSnapshots: 10 },
@@ -123,9 +132,10 @@ describe("loadConfig", () => {
   it("the cleanup defaults are the planner's DEFAULT_CLEANUP_RULES", () => {
     const { cleanup } = loadConfig(configDir({})).defaults;
     expect({
-      keepPreKeys: cleanup.keepPreKeys,
+      keepPreKeys: resolveKeepPreKeys(cleanup.keepPreKeys),
       sessionMaxAgeMs: cleanup.sessionMaxAge,
       senderKeyMaxAgeMs: cleanup.senderKeyMaxAge,
+      foreignSenderKeyMaxAgeMs: cleanup.foreignSenderKeyMaxAge,
       minAgeMs: cleanup.minAge,
     }).toEqual(DEFAULT_CLEANUP_RULES);
   });
@@ -169,6 +179,7 @@ describe("loadConfig", () => {
     expect([...config.companies.keys()]).toEqual(["acme", "beta"]);
     expect(companySettings(config, "acme")).toEqual({
       thresholds: { monitor: 100, warning: 140, critical: 180, fatal: 250 },
+      count: { basis: "stale" },
       preKeyReserve: 0,
       alerts: { remindEvery: 600_000, hysteresis: 5 },
       telegram: { chatIds: [-1001111111111, "@fleet_alerts", -1002222222222] },
@@ -492,7 +503,12 @@ describe.concurrent("warden CLI (child processes)", () => {
     mkdirSync(path.join(sessionsDir, "bad name"));
     addFiles(sessionsDir, ["README.txt"]);
     const env = cliEnv(
-      { sessionsDir, preKeyReserve: 0, thresholds: { monitor: 20, warning: 40, critical: 60, fatal: 80 } },
+      {
+        sessionsDir,
+        preKeyReserve: 0,
+        count: { basis: "counted" },
+        thresholds: { monitor: 20, warning: 40, critical: 60, fatal: 80 },
+      },
       { "beta.json": { preKeyReserve: 5 } },
       onTestFinished,
     );
@@ -517,6 +533,10 @@ describe.concurrent("warden CLI (child processes)", () => {
         files: {
           total: 46,
           counted: 46,
+          basis: "counted",
+          stale: 0,
+          live: 46,
+          reserve: 0,
           byCategory: { ...emptyCounts(), creds: 1, "pre-key": 40, session: 3, "sender-key": 2 },
         },
         level: "warning",
@@ -528,6 +548,10 @@ describe.concurrent("warden CLI (child processes)", () => {
         files: {
           total: 12,
           counted: 7,
+          basis: "counted",
+          stale: 0,
+          live: 12,
+          reserve: 5,
           byCategory: { ...emptyCounts(), creds: 1, "pre-key": 10, "app-state-sync-key": 1 },
         },
         level: "ok",

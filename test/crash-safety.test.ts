@@ -148,7 +148,11 @@ async function makeTrial(name: string, source: string, label: string): Promise<T
   await mkdir(home, { recursive: true });
   await copyFolder(source, dir);
   const configFile = path.join(root, "warden.json");
-  await writeFile(configFile, JSON.stringify({ sessionsDir, preKeyReserve: 0, fleet: { probe: null } }));
+  // keepPreKeys 50 (below the safe "auto" 812): a big plan gives the kill -9 more moments to hit.
+  await writeFile(
+    configFile,
+    JSON.stringify({ sessionsDir, preKeyReserve: 0, cleanup: { keepPreKeys: 50 }, fleet: { probe: null } }),
+  );
   return {
     label,
     home,

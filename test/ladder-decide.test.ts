@@ -1,13 +1,31 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
-  type Decision,
-  decide,
+  decide as decidePlanned,
   EMPTY_MEMORY,
   type LadderAction,
   type LadderInput,
   type LadderMemory,
+  type LadderStep,
 } from "../src/ladder/decide.js";
+import { NO_EVIDENCE } from "../src/ladder/key-state-evidence.js";
+
+/** A decision seen flat: the actions alone, and every step (notes first, then the actions' steps). */
+interface Decision {
+  actions: LadderAction[];
+  steps: LadderStep[];
+  memory: LadderMemory;
+}
+
+/** decide(), flattened for the assertions below (each action still comes with its own step). */
+function decide(input: LadderInput, now: number): Decision {
+  const d = decidePlanned(input, now);
+  return {
+    actions: d.actions.map((p) => p.action),
+    steps: [...d.notes, ...d.actions.map((p) => p.step)],
+    memory: d.memory,
+  };
+}
 
 const MIN = 60_000;
 const H = 60 * MIN;
@@ -25,8 +43,10 @@ const SETTINGS: LadderInput["settings"] = {
     settleFor: 5 * MIN,
     budget: { max: 6, window: 6 * H },
     emergencyCooldown: H,
+    minCleanupFiles: 20,
   },
   maintenance: { window: "03:00-05:00", timezone: "UTC" },
+  alerts: { remindEvery: H, hysteresis: 10 },
 };
 
 /** Settings with some ladder keys changed. */
@@ -43,6 +63,7 @@ function input(over: Partial<LadderInput>): LadderInput {
     downSince: T0,
     desired: "run",
     counted: 100,
+    evidence: NO_EVIDENCE,
     settings: SETTINGS,
     fleetOffline: false,
     memory: EMPTY_MEMORY,
@@ -106,12 +127,15 @@ function walk(
   return out;
 }
 
+/** Two 500 closes in the episode: the key state is suspect, a reset may follow a smart cleanup. */
+const BAD_SESSION = { badSessionCloses: 2, decryptStorm: null } as const;
+
 const isDestructive = (a: LadderAction) =>
   a.kind === "qr_required" || (a.kind === "cleanup" && (a.mode === "reset" || a.why === "down"));
 
 describe("decide: a down company climbs the ladder", () => {
-  it("waits, warns once, reconnects with backoff, cleans, resets, then declares QR required", () => {
-    const acme = createCompany({ counted: 160 });
+  it("waits, warns once, reconnects with backoff, cleans, resets, then declares QR required (500 evidence)", () => {
+    const acme = createCompany({ counted: 160, code: 500, evidence: BAD_SESSION });
     const steps: string[] = [];
     const timeline: string[] = [];
     for (let m = 0; m <= 24 * 60; m++) {
@@ -134,24 +158,24 @@ describe("decide: a down company climbs the ladder", () => {
       "15m reconnect: down 15m, 1st reconnect of 3",
       "17m reconnect: down 17m, 2nd reconnect of 3",
       "21m reconnect: down 21m, 3rd reconnect of 3",
-      "29m cleanup:smart: down 29m, 160 counted files >= warning 150, reconnects failed",
-      "34m cleanup:reset: down 34m, still down 5m after the smart cleanup",
+      "29m cleanup:smart: down 29m, 2 badSession (500) closes: smart cleanup of 160 stale files before any reset",
+      "34m cleanup:reset: down 34m, still down 5m after the smart cleanup; 2 badSession (500) closes",
       "39m qr_required: down 39m, still down 5m after the last-resort reset",
       expect.stringMatching(/^39m alert:reset_failed: acme is still down 5m after the last-resort reset/),
     ]);
   });
 
   it("says what happens next in its alerts and names the company", () => {
-    const acme = createCompany({ counted: 160 });
+    const acme = createCompany({ counted: 160, code: 500, evidence: BAD_SESSION });
     const alerts: string[] = [];
     for (let m = 0; m <= 60; m++)
       for (const a of acme.check(T0 + m * MIN).actions) if (a.kind === "alert") alerts.push(a.text);
     expect(alerts).toEqual([
-      "acme disconnected for 10m (state reconnecting, close code 428). A reconnect will be requested at 15m down.",
+      "acme disconnected for 10m (state reconnecting, close code 500). A reconnect will be requested at 15m down.",
       "acme is still down 5m after the last-resort reset (down 39m). A backup is taken and nothing is deleted; the company stays stopped until it is paired again: `warden pair acme --new`, then scan the QR shown by `warden status acme`.",
     ]);
     expect(acme.check(T0 + 61 * MIN).actions).toEqual([]);
-    const qr = createCompany({ counted: 160 });
+    const qr = createCompany({ counted: 160, evidence: BAD_SESSION });
     const all = Array.from({ length: 40 }, (_, m) => qr.check(T0 + m * MIN).actions).flat();
     expect(all.find((a) => a.kind === "qr_required")).toEqual({
       kind: "qr_required",
@@ -184,8 +208,42 @@ describe("decide: a down company climbs the ladder", () => {
     expect(acme.check(T0 + 2 * H + 2 * MIN).actions.map(show)).toEqual(["reconnect:2"]);
   });
 
-  it("goes straight to the reset after the reconnects when the count is fatal", () => {
-    const acme = createCompany({ counted: 205 });
+  it("never resets for a count alone: a fatal count gets a smart cleanup, then a human (issue 8)", () => {
+    const acme = createCompany({ counted: 205, code: 408, codesSeen: [{ code: 408, n: 4 }] });
+    expect(walk(acme, 0, 24 * 60)).toEqual([
+      "10m alert:down:warning",
+      "15m reconnect:1",
+      "17m reconnect:2",
+      "21m reconnect:3",
+      "29m cleanup:smart:down",
+      "34m alert:human_needed:critical",
+    ]);
+    const text = decide(
+      input({
+        counted: 205,
+        codesSeen: [
+          { code: 408, n: 4 },
+          { code: 503, n: 1 },
+        ],
+        memory: afterReconnects({ cleanupAt: T0 + 29 * MIN }),
+      }),
+      T0 + 34 * MIN,
+    ).actions[0];
+    expect(text).toMatchObject({
+      text: expect.stringContaining(
+        "close codes seen: 408 connection lost / timed out x4, 503 WhatsApp unavailable x1",
+      ),
+    });
+    expect(text).toMatchObject({ text: expect.stringContaining("nothing is deleted") });
+  });
+
+  it("goes straight to the reset when the key state is broken and the smart plan holds nothing", () => {
+    const acme = createCompany({
+      counted: 0,
+      code: 500,
+      evidence: BAD_SESSION,
+      files: { total: 900, stale: 3, heldByMinAge: 0, heldUntil: null },
+    });
     expect(walk(acme, 0, 24 * 60)).toEqual([
       "10m alert:down:warning",
       "15m reconnect:1",
@@ -194,6 +252,21 @@ describe("decide: a down company climbs the ladder", () => {
       "29m cleanup:reset:down:force",
       "34m qr_required",
       "34m alert:reset_failed:fatal",
+    ]);
+  });
+
+  it("does not stop a down company for a cleanup that would not help, and never resets without evidence", () => {
+    // basis "total": 230 files, 5 of them stale.
+    const acme = createCompany({
+      counted: 230,
+      files: { total: 230, stale: 5, heldByMinAge: 40, heldUntil: T0 + 3 * 86_400_000 },
+    });
+    expect(walk(acme, 0, 24 * 60)).toEqual([
+      "10m alert:down:warning",
+      "15m reconnect:1",
+      "17m reconnect:2",
+      "21m reconnect:3",
+      "29m alert:human_needed:critical",
     ]);
   });
 
@@ -212,7 +285,7 @@ describe("decide: a down company climbs the ladder", () => {
         kind: "alert",
         topic: "human_needed",
         level: "critical",
-        text: "acme is still down after 2h: 3 reconnects failed and files are not the cause (149 counted < warning 150). The ladder stops acting until it recovers; look at the worker logs.",
+        text: "acme is still down after 2h: 3 reconnects failed (no close code recorded); files are not the cause (149 counted < warning 150). No key-state evidence (no 500 badSession closes, no decrypt-failure storm), so nothing is deleted. Next: wa-warden keeps the worker reconnecting and does nothing more until it recovers; look at the worker logs and the network, then `warden reconnect acme`.",
       },
     ]);
   });
@@ -326,9 +399,35 @@ describe("decide: connected companies", () => {
     ]);
     const d = decide(input({ state: "open", downSince: null, counted: 185 }), T0);
     expect(d.steps).toEqual([
-      { step: "cleanup:smart", reason: "connected, 185 counted files >= critical 180: emergency cleanup" },
+      {
+        step: "cleanup:smart",
+        reason: "connected, 185 counted files >= critical 180: emergency cleanup of 185 stale files",
+      },
     ]);
     expect(d.actions).toEqual([{ kind: "cleanup", mode: "smart", why: "emergency", force: false }]);
+  });
+
+  it("never stops a connected company for a cleanup that cannot help: one alert per remindEvery instead", () => {
+    // basis "counted": 185 counted files of which only 12 stale (< minCleanupFiles 20).
+    const files = { total: 1000, stale: 12, heldByMinAge: 30, heldUntil: Date.UTC(2026, 2, 12, 8, 0) };
+    const acme = createCompany({ state: "open", code: null, downSince: null, counted: 185, files });
+    expect(walk(acme, 0, 150)).toEqual([
+      "0m alert:cannot_help:warning",
+      "60m alert:cannot_help:warning",
+      "120m alert:cannot_help:warning",
+    ]);
+    const d = decide(input({ state: "open", code: null, downSince: null, counted: 185, files }), T0);
+    expect(d.actions[0]).toMatchObject({
+      text: expect.stringContaining(
+        "cleanup cannot help now: 988 live files, 12 stale, 30 more kept by minAge until 2026-03-12 08:00 UTC",
+      ),
+    });
+    // 25 stale files (>= minCleanupFiles) clear the pile even when live files keep it at its level.
+    const big = decide(
+      input({ state: "open", code: null, downSince: null, counted: 230, files: { ...files, stale: 25 } }),
+      T0,
+    );
+    expect(big.actions.map(show)).toEqual(["cleanup:smart:emergency"]);
   });
 
   it("never gets a reset or a QR request for any count, in or out of the window, outage or not", () => {
@@ -407,7 +506,7 @@ describe("decide: connected companies", () => {
 
 describe("decide: network outage", () => {
   it("reconnects but holds destructive steps and the per-company warning; continues when it ends", () => {
-    const acme = createCompany({ counted: 160 });
+    const acme = createCompany({ counted: 160, evidence: BAD_SESSION });
     const steps: string[] = [];
     const timeline: string[] = [];
     for (let m = 0; m <= 60; m++) {
@@ -470,7 +569,7 @@ describe("decide: budget", () => {
       "17m reconnect:2",
       "21m alert:human_needed:critical",
     ]);
-    expect(steps.at(-1)).toBe("21m budget_exhausted");
+    expect(steps).toContain("21m budget_exhausted");
     const text = decide(
       input({
         counted: 160,
@@ -484,7 +583,7 @@ describe("decide: budget", () => {
       T0 + 21 * MIN,
     ).actions[0];
     expect(text).toMatchObject({
-      text: "acme: 2 automatic actions in 6h without recovery; the ladder stops acting until it recovers. Look at it by hand.",
+      text: "acme: 2 automatic actions in 6h without recovery; the ladder stops acting until it recovers. Look at it by hand. Next: wa-warden does nothing more for acme until it recovers (ladder.budget); by hand: `warden status acme`, `warden reconnect acme`.",
     });
 
     // Recovery resets everything, budget included; the next episode starts from the bottom.

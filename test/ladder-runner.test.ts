@@ -79,9 +79,9 @@ async function pairedWithOldSessions(company: string, sessions: number): Promise
 const sha = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
 
 describe("recovery ladder (supervisor + real worker)", () => {
-  it("a company that stays down climbs every step: warning, reconnects, backup + smart cleanup, reset, QR required", async () => {
+  it("a company down on 500 (badSession) climbs every step: warning, reconnects, backup + smart cleanup, reset, QR required", async () => {
     const dir = await pairedWithOldSessions("acme", 165);
-    fx.writeCompanyConfig("acme", { simulation: { connect: false, disconnectCode: 428 } });
+    fx.writeCompanyConfig("acme", { simulation: { connect: false, disconnectCode: 500 } });
     const credsBefore = sha(path.join(dir, "creds.json"));
     await startWorker();
     const { store, supervisor } = await fx.startSupervisor({ token: null, ladder: true });
@@ -145,6 +145,35 @@ describe("recovery ladder (supervisor + real worker)", () => {
     for (let i = 0; i < 5; i++) supervisor.checkLadder();
     await supervisor.ladder?.idle();
     expect(stepNames()).toHaveLength(7);
+  });
+
+  it("a company down on 428 without key-state evidence: smart cleanup, then one human-needed alert naming 428, never a reset", async () => {
+    const dir = await pairedWithOldSessions("acme", 165);
+    fx.writeCompanyConfig("acme", { simulation: { connect: false, disconnectCode: 428 } });
+    const credsBefore = sha(path.join(dir, "creds.json"));
+    await startWorker();
+    const { store, supervisor } = await fx.startSupervisor({ token: null, ladder: true });
+    const stepNames = () => store.ladder.steps("acme").map((s) => s.step);
+    await waitFor(() => stepNames().includes("alert:human_needed"), {
+      what: "the human-needed alert",
+      timeoutMs: 20_000,
+    });
+    await supervisor.ladder?.idle();
+    expect(stepNames()).toEqual([
+      "alert:down",
+      "reconnect",
+      "reconnect",
+      "cleanup:smart",
+      "alert:human_needed",
+    ]);
+    const human = store.ladder.steps("acme").find((s) => s.step === "alert:human_needed");
+    expect(human?.reason).toMatch(/close codes seen: 428 connection closed x\d+/);
+    expect(human?.reason).toContain("nothing is deleted");
+    expect(store.audit.list("acme").map((a) => a.action)).toEqual(["cleanup"]);
+    expect(sha(path.join(dir, "creds.json"))).toBe(credsBefore);
+    for (let i = 0; i < 5; i++) supervisor.checkLadder();
+    await supervisor.ladder?.idle();
+    expect(stepNames()).toHaveLength(5);
   });
 
   it("401 from WhatsApp: QR required at once, backup first, nothing deleted", async () => {

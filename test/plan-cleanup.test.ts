@@ -13,7 +13,8 @@ const DAY = 86_400_000;
 const NOW = 1_760_000_000_000;
 const RUNS = { numRuns: 500 };
 
-const RULES: CleanupRules = { ...DEFAULT_CLEANUP_RULES, preKeyReserve: 30 };
+/** Our own users (creds.me.id / me.lid) are 4915, 4916 and 4917 here: their sender keys are ours. */
+const RULES: CleanupRules = { ...DEFAULT_CLEANUP_RULES, keepPreKeys: 50, ownUsers: ["4915", "4916", "4917"] };
 
 /** A correctly labelled file `ageDays` old. */
 function file(name: string, ageDays: number, size = 100): CleanupFile {
@@ -30,15 +31,23 @@ const deleted = (plan: CleanupPlan): string[] => plan.delete.map((d) => d.file);
 describe("planCleanup: examples", () => {
   it("exports the field notes' defaults", () => {
     expect(DEFAULT_CLEANUP_RULES).toEqual({
-      keepPreKeys: 50,
+      keepPreKeys: 812,
       sessionMaxAgeMs: 14 * DAY,
       senderKeyMaxAgeMs: 3 * DAY,
+      foreignSenderKeyMaxAgeMs: 30 * DAY,
       minAgeMs: 7 * DAY,
     });
   });
 
   it("plans nothing for an empty folder", () => {
-    expect(planCleanup([], RULES, NOW)).toEqual({ delete: [], keep: 0, keepCount: 0, bytesFreed: 0 });
+    expect(planCleanup([], RULES, NOW)).toEqual({
+      delete: [],
+      keep: 0,
+      keepCount: 0,
+      bytesFreed: 0,
+      heldByMinAge: 0,
+      heldUntil: null,
+    });
   });
 
   it("never deletes creds, app-state or lid-mapping files, however old, even with force", () => {
@@ -55,13 +64,15 @@ describe("planCleanup: examples", () => {
       keep: 5,
       keepCount: 5,
       bytesFreed: 0,
+      heldByMinAge: 0,
+      heldUntil: null,
     });
   });
 
-  it("keeps device lists, tc tokens, identity keys and non-Baileys files", () => {
+  it("keeps device lists, the tctoken index, identity keys and non-Baileys files", () => {
     const files = [
       file("device-list-4915112345678.json", 400),
-      file("tctoken-4915112345678.json", 400),
+      file("tctoken-__index.json", 400),
       file("identity-key-4915112345678.0.json", 400),
       file("notes.txt", 400),
       file("backup.json", 400),
@@ -88,12 +99,12 @@ describe("planCleanup: examples", () => {
   it("ranks by id, not by name or mtime", () => {
     // "pre-key-9" sorts after "pre-key-10" as text, and the low ids are the freshest files here.
     const files = [file("pre-key-9.json", 8), file("pre-key-10.json", 30), file("pre-key-11.json", 30)];
-    const plan = planCleanup(files, { ...RULES, preKeyReserve: 0, keepPreKeys: 2 }, NOW);
+    const plan = planCleanup(files, { ...RULES, keepPreKeys: 2 }, NOW);
     expect(deleted(plan)).toEqual(["pre-key-9.json"]);
   });
 
-  it("keeps max(preKeyReserve, keepPreKeys): the v7 reserve of 812 wins over 50", () => {
-    const plan = planCleanup(preKeys(1000, 900), { ...RULES, preKeyReserve: 812 }, NOW);
+  it("keeps the newest keepPreKeys (812 by default) whatever preKeyReserve counts: 900 old pre-keys lose 88", () => {
+    const plan = planCleanup(preKeys(1000, 900), { ...RULES, keepPreKeys: 812 }, NOW);
     expect(plan.delete).toHaveLength(88);
     expect(deleted(plan)).toContain("pre-key-1087.json");
     expect(deleted(plan)).not.toContain("pre-key-1088.json");
@@ -103,12 +114,12 @@ describe("planCleanup: examples", () => {
   });
 
   it("never deletes the highest pre-key id, even when nothing else is kept", () => {
-    const plan = planCleanup(preKeys(1, 5), { ...RULES, preKeyReserve: 0, keepPreKeys: 0 }, NOW);
+    const plan = planCleanup(preKeys(1, 5), { ...RULES, keepPreKeys: 0 }, NOW);
     expect(deleted(plan)).toEqual(["pre-key-1.json", "pre-key-2.json", "pre-key-3.json", "pre-key-4.json"]);
   });
 
   it("never deletes creds' newest pre-key (nextPreKeyId - 1, Baileys#2797) nor ids above it", () => {
-    const rules = { ...RULES, preKeyReserve: 0, keepPreKeys: 0, newestPreKeyId: 3 };
+    const rules = { ...RULES, keepPreKeys: 0, newestPreKeyId: 3 };
     expect(deleted(planCleanup(preKeys(1, 6), rules, NOW))).toEqual(["pre-key-1.json", "pre-key-2.json"]);
     // null / absent: creds unknown, only the ranks and the highest id protect.
     expect(planCleanup(preKeys(1, 6), { ...rules, newestPreKeyId: null }, NOW).delete).toHaveLength(5);
@@ -116,7 +127,7 @@ describe("planCleanup: examples", () => {
 
   it("keeps every pre-key sharing the boundary id (pre-key-7 and pre-key-007)", () => {
     const files = [...preKeys(5, 4), file("pre-key-007.json", 30)];
-    const plan = planCleanup(files, { ...RULES, preKeyReserve: 0, keepPreKeys: 2 }, NOW);
+    const plan = planCleanup(files, { ...RULES, keepPreKeys: 2 }, NOW);
     expect(deleted(plan)).toEqual(["pre-key-5.json", "pre-key-6.json"]);
   });
 
@@ -126,7 +137,7 @@ describe("planCleanup: examples", () => {
       file("pre-key-abc.json", 30),
       { ...file("pre-key-0.json", 30), preKeyId: 99 },
     ];
-    const plan = planCleanup(files, { ...RULES, preKeyReserve: 0, keepPreKeys: 1 }, NOW);
+    const plan = planCleanup(files, { ...RULES, keepPreKeys: 1 }, NOW);
     expect(deleted(plan)).toEqual(["pre-key-1.json", "pre-key-2.json"]);
   });
 
@@ -143,17 +154,17 @@ describe("planCleanup: examples", () => {
 
   it("deletes sender keys and sender-key memory older than senderKeyMaxAge (once past minAge)", () => {
     const files = [
-      file("sender-key-1203-g.us--4915-0.json", 8),
+      file("sender-key-1203@g.us--4915--0.json", 8),
       file("sender-key-memory-1203-g.us.json", 8),
-      file("sender-key-1203-g.us--4916-0.json", 4),
-      file("sender-key-1203-g.us--4917-0.json", 2),
+      file("sender-key-1203@g.us--4916--0.json", 4),
+      file("sender-key-1203@g.us--4917--0.json", 2),
     ];
     const plan = planCleanup(files, RULES, NOW);
     expect(plan.delete).toEqual([
       {
-        file: "sender-key-1203-g.us--4915-0.json",
+        file: "sender-key-1203@g.us--4915--0.json",
         category: "sender-key",
-        reason: "sender-key untouched for 8d (> 3d)",
+        reason: "own sender-key untouched for 8d (> 3d)",
       },
       {
         file: "sender-key-memory-1203-g.us.json",
@@ -164,12 +175,12 @@ describe("planCleanup: examples", () => {
   });
 
   it("deletes nothing younger than minAge without force; force lowers minAge to 0 and says so", () => {
-    const files = [file("sender-key-1203-g.us--4916-0.json", 4), ...preKeys(1, 60, 1)];
+    const files = [file("sender-key-1203@g.us--4916--0.json", 4), ...preKeys(1, 60, 1)];
     expect(planCleanup(files, RULES, NOW).delete).toEqual([]);
     const forced = planCleanup(files, RULES, NOW, { force: true });
     expect(forced.delete).toHaveLength(11);
     expect(forced.delete.find((d) => d.category === "sender-key")?.reason).toBe(
-      "sender-key untouched for 4d (> 3d); 4d old < minAge 7d (force)",
+      "own sender-key untouched for 4d (> 3d); 4d old < minAge 7d (force)",
     );
     expect(forced.delete.find((d) => d.file === "pre-key-1.json")?.reason).toBe(
       "pre-key 1 is older than the newest 50 kept (#60 by id, highest 60); 1d old < minAge 7d (force)",
@@ -211,16 +222,19 @@ describe("planCleanup: examples", () => {
       file("session-2.0.json", 400),
     ];
     const plan = planCleanup(files, RULES, NOW, { force: true });
-    expect(plan).toEqual({ delete: [], keep: 5, keepCount: 5, bytesFreed: 0 });
+    expect(plan).toEqual({
+      delete: [],
+      keep: 5,
+      keepCount: 5,
+      bytesFreed: 0,
+      heldByMinAge: 0,
+      heldUntil: null,
+    });
   });
 
   it("fails safe on NaN rules: nothing that depends on them is deleted", () => {
     const files = [...preKeys(1, 10), file("session-1.0.json", 30)];
-    const plan = planCleanup(
-      files,
-      { ...RULES, preKeyReserve: Number.NaN, sessionMaxAgeMs: Number.NaN },
-      NOW,
-    );
+    const plan = planCleanup(files, { ...RULES, keepPreKeys: Number.NaN, sessionMaxAgeMs: Number.NaN }, NOW);
     expect(plan.delete).toEqual([]);
     expect(planCleanup(files, { ...RULES, minAgeMs: Number.NaN }, NOW).delete).toEqual([]);
   });
@@ -290,11 +304,13 @@ const countArb = fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 5 }), fc.int
 
 /** Rules without creds' newest pre-key (that one is drawn from the folder's ids, later). */
 const baseRulesArb = fc.record({
-  preKeyReserve: countArb,
   keepPreKeys: countArb,
   sessionMaxAgeMs: durationArb,
   senderKeyMaxAgeMs: durationArb,
+  foreignSenderKeyMaxAgeMs: durationArb,
   minAgeMs: durationArb,
+  // Our own user known and owning none of the generated names: every rule applies.
+  ownUsers: fc.constant(["own-user-not-in-names"]),
 });
 
 /** Ages on, just under and just over each limit of the rules (and 0); anywhere; in the future. */
@@ -373,7 +389,6 @@ const NEVER: readonly Category[] = [
   "app-state-sync-version",
   "lid-mapping",
   "device-list",
-  "tctoken",
   "identity-key",
   "other",
 ];
@@ -392,7 +407,7 @@ function protectedPreKeys(
     const i = id(f);
     return i === undefined ? [] : [{ name: f.name, id: i }];
   });
-  const keep = Math.max(rules.preKeyReserve, rules.keepPreKeys);
+  const keep = rules.keepPreKeys;
   const max = Math.max(...withId.map((p) => p.id));
   const out = new Set<string>();
   for (const p of withId) {
@@ -485,16 +500,16 @@ describe("planCleanup: properties", () => {
           preKeyId(f.name) !== undefined &&
           (f.preKeyId === undefined || f.preKeyId === preKeyId(f.name));
         const ids = files.filter(rankable).map((f) => preKeyId(f.name) as number);
-        const keep = Math.max(rules.preKeyReserve, rules.keepPreKeys);
+        const keep = rules.keepPreKeys;
         const max = Math.max(...ids);
         for (const f of files) {
           const age = NOW - f.mtimeMs;
           let allowed = false;
           if (sane(f) && age >= minAge) {
             if (f.category === "session") allowed = age > rules.sessionMaxAgeMs;
-            if (f.category === "sender-key" || f.category === "sender-key-memory") {
-              allowed = age > rules.senderKeyMaxAgeMs;
-            }
+            if (f.category === "sender-key-memory") allowed = age > rules.senderKeyMaxAgeMs;
+            if (f.category === "sender-key") allowed = age > rules.foreignSenderKeyMaxAgeMs;
+            if (f.category === "tctoken") allowed = f.name !== "tctoken-__index.json" && age > 28 * DAY;
             if (rankable(f)) {
               const id = preKeyId(f.name) as number;
               const higher = ids.filter((i) => i > id).length;

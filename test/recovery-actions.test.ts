@@ -258,12 +258,19 @@ describe("cleanup", () => {
     expect(env.store.leases.get("acme")).toBeUndefined();
   });
 
-  it("reset keeps only creds.json, app-state files and non-Baileys files", async () => {
+  it("reset leaves Baileys working: creds, app-state, lid-mappings, non-Baileys files and the pre-key floor stay", async () => {
     const env = await setup();
     const before = digestSync(env.dir);
     const result = await cleanup(env, { mode: "reset" });
     const left = [...digestSync(env.dir).keys()].sort();
-    expect(left).toEqual([...before.keys()].filter((f) => PROTECTED.test(f) || f === "notes.txt").sort());
+    // keepPreKeys 10: pre-keys 71..80 stay; sessions, sender keys and their memory go.
+    const floor = new Set(names(10, (i) => `pre-key-${71 + i}.json`));
+    expect(left).toEqual(
+      [...before.keys()]
+        .filter((f) => PROTECTED.test(f) || f === "notes.txt" || f.startsWith("lid-mapping-") || floor.has(f))
+        .sort(),
+    );
+    expect(left.some((f) => f.startsWith("session-") || f.startsWith("sender-key"))).toBe(false);
     expect(digestSync(env.dir).get("creds.json")).toBe(before.get("creds.json"));
     expect(result.backup).toMatch(/-pre-reset\.tar\.gz$/);
     expect(env.store.audit.list("acme")[0]?.action).toBe("reset");

@@ -61,7 +61,7 @@ describe("supervisor alerts on Telegram", () => {
     expect(monitor?.disableNotification).toBe(true);
     expect(api.messages[1]?.disableNotification).toBe(false);
     expect(monitor?.text).toContain("<code>acme</code>");
-    expect(monitor?.text).toContain("total 120, counted 120");
+    expect(monitor?.text).toContain("counted 120 (basis counted); total 120: live 120");
     expect(monitor?.text).toContain("By category: session 120");
     expect(monitor?.text).toMatch(/Next: .+/);
     expect(api.requests.every((r) => r.token === TEST_TOKEN)).toBe(true);

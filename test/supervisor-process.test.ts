@@ -55,7 +55,11 @@ describe("warden-supervisor process", () => {
     const api = new BotApiServer();
     await api.start();
     try {
-      const { env, sessions, home } = setup({ preKeyReserve: 0, telegram: { chatIds: [-1001] } });
+      const { env, sessions, home } = setup({
+        preKeyReserve: 0,
+        count: { basis: "counted" },
+        telegram: { chatIds: [-1001] },
+      });
       mkdirSync(path.join(sessions, "acme"));
       for (let i = 0; i < 151; i++) writeFileSync(path.join(sessions, "acme", `session-${i}.0.json`), "{}");
       const proc = startSupervisor({
@@ -93,7 +97,7 @@ describe("warden-supervisor process", () => {
   });
 
   it("applies a good config edit without restart and keeps the last good config on a bad one", async () => {
-    const { env, sessions, home } = setup({ preKeyReserve: 0 });
+    const { env, sessions, home } = setup({ preKeyReserve: 0, count: { basis: "counted" } });
     mkdirSync(path.join(sessions, "acme"));
     for (let i = 0; i < 60; i++) writeFileSync(path.join(sessions, "acme", `session-${i}.0.json`), "{}");
     const proc = startSupervisor(env);
@@ -104,6 +108,7 @@ describe("warden-supervisor process", () => {
       JSON.stringify({
         sessionsDir: sessions,
         preKeyReserve: 0,
+        count: { basis: "counted" },
         thresholds: { monitor: 50, warning: 150, critical: 180, fatal: 200 },
       }),
     );

@@ -1,8 +1,8 @@
 /**
  * The cleanup executor: plan, back up, verify the backup, delete exactly the plan, audit. Two modes:
  * - "smart": the planner's rules (src/actions/plan-cleanup.ts);
- * - "reset": the ladder's last resort: every Baileys key file except creds.json and the app-state
- *   files (issue 4: "delete every key file except creds.json and app-state files").
+ * - "reset": the ladder's last resort (src/actions/plan-reset.ts): sessions, identity keys, sender
+ *   keys and pre-keys below the floor go; what Baileys needs to keep working stays (issue 8).
  * Nothing is deleted unless the backup verified and holds every planned file with the same bytes
  * (each file is hashed again just before its unlink), so a deleted file can always be restored.
  * creds.json and app-state files are refused at the last line too, whatever the plan says.
@@ -15,12 +15,14 @@ import { assertCompanyFolder } from "../config/company-id.js";
 import type { CompanySettings } from "../config/schema.js";
 import { describeError, ErrorCodes, WardenError } from "../errors.js";
 import { ATOMIC_TMP_PREFIX, type Category, classifyFile } from "../fleet/classify-file.js";
-import { resolvePreKeyReserve } from "../fleet/prekey-reserve.js";
+import { ownUsersOf } from "../fleet/file-user.js";
 import { syncDir } from "../fleet/sync-dir.js";
 import type { Store } from "../store/store.js";
 import { type CreatedBackup, createBackup, verifyBackup } from "./backup.js";
 import { type CompanyHold, holdCompany } from "./company-hold.js";
+import { cleanupRulesFor } from "./count-stale.js";
 import { type CleanupFile, type CleanupPlan, planCleanup } from "./plan-cleanup.js";
+import { planReset } from "./plan-reset.js";
 
 /** Categories a cleanup never deletes, in any mode. */
 export const NEVER_DELETED: ReadonlySet<Category> = new Set([
@@ -28,8 +30,6 @@ export const NEVER_DELETED: ReadonlySet<Category> = new Set([
   "app-state-sync-key",
   "app-state-sync-version",
 ]);
-/** Categories a reset keeps besides NEVER_DELETED: files that are not Baileys key files. */
-const RESET_KEEPS: ReadonlySet<Category> = new Set([...NEVER_DELETED, "other"]);
 
 /** Cleanup modes. */
 export type CleanupMode = "smart" | "reset";
@@ -83,22 +83,6 @@ export async function listCleanupFiles(dir: string): Promise<CleanupFile[]> {
     files.push({ name: e.name, category: classifyFile(e.name), size: st.size, mtimeMs: st.mtimeMs });
   }
   return files;
-}
-
-/** Plans a reset: every Baileys key file except creds.json and app-state files. */
-export function planReset(files: readonly CleanupFile[]): CleanupPlan {
-  const deletions = files
-    .filter((f) => !RESET_KEEPS.has(classifyFile(f.name)))
-    .map((f) => ({
-      file: f.name,
-      category: classifyFile(f.name),
-      reason: "reset: every key file but creds.json and app-state",
-    }))
-    .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-  const deleted = new Set(deletions.map((d) => d.file));
-  const bytesFreed = files.reduce((sum, f) => sum + (deleted.has(f.name) ? f.size : 0), 0);
-  const keep = files.length - deletions.length;
-  return { delete: deletions, keep, keepCount: keep, bytesFreed };
 }
 
 /** Plans, backs up, verifies and deletes; records an audit row whatever the outcome. */
@@ -235,32 +219,26 @@ async function makePlan(
   force: boolean,
 ): Promise<CleanupPlan> {
   const files = await listCleanupFiles(dir);
-  if (mode === "reset") return planReset(files);
-  return planCleanup(
-    files,
-    {
-      preKeyReserve: resolvePreKeyReserve(settings.preKeyReserve),
-      keepPreKeys: settings.cleanup.keepPreKeys,
-      sessionMaxAgeMs: settings.cleanup.sessionMaxAge,
-      senderKeyMaxAgeMs: settings.cleanup.senderKeyMaxAge,
-      minAgeMs: settings.cleanup.minAge,
-      newestPreKeyId: await newestPreKeyId(dir),
-    },
-    now,
-    { force },
-  );
+  const rules = cleanupRulesFor(settings, await readCredsFacts(dir));
+  if (mode === "reset") return planReset(files, rules);
+  return planCleanup(files, rules, now, { force });
 }
 
-/** creds.nextPreKeyId - 1, the pre-key Baileys checks on connect; null when creds.json is unreadable. */
-async function newestPreKeyId(dir: string): Promise<number | null> {
+/** creds.nextPreKeyId - 1 (the pre-key Baileys checks on connect) and our own users; nulls when unreadable. */
+async function readCredsFacts(
+  dir: string,
+): Promise<{ newestPreKeyId: number | null; ownUsers: string[] | null }> {
   try {
     const creds = JSON.parse(await readFile(path.join(dir, "creds.json"), "utf8")) as {
       nextPreKeyId?: unknown;
     };
-    return typeof creds.nextPreKeyId === "number" ? creds.nextPreKeyId - 1 : null;
+    return {
+      newestPreKeyId: typeof creds.nextPreKeyId === "number" ? creds.nextPreKeyId - 1 : null,
+      ownUsers: ownUsersOf(creds),
+    };
   } catch {
-    // Unreadable creds: the planner then keeps every pre-key above its newest-kept floor only.
-    return null;
+    // Unreadable creds: the planner keeps every pre-key above its floor and every session.
+    return { newestPreKeyId: null, ownUsers: null };
   }
 }
 

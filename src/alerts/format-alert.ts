@@ -4,11 +4,18 @@ import type { CompanySettings } from "../config/schema.js";
 import { CATEGORIES, type CategoryCounts } from "../fleet/classify-file.js";
 import type { AlertDecision, Level } from "./evaluate-thresholds.js";
 
-/** The counts an alert shows. */
+/** The counts an alert shows (src/actions/count-stale.ts FileCounts plus the breakdown). */
 export interface AlertCounts {
   total: number;
+  /** The number the thresholds apply to. */
   counted: number;
+  /** What `counted` counts; absent = "counted" (older callers). */
+  basis?: "stale" | "counted" | "total";
+  stale?: number;
+  live?: number;
   reserve: number;
+  heldByMinAge?: number;
+  heldUntil?: number | null;
   byCategory: CategoryCounts;
 }
 
@@ -28,22 +35,78 @@ export function escapeHtml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
-/** What wa-warden does next at a level (kept honest with what this version automates). */
-export function nextStep(level: Level, settings: CompanySettings): string {
+/**
+ * Whether a smart cleanup is worth stopping a connected company for (issue 8): its plan deletes at
+ * least ladder.minCleanupFiles files. With count.basis "stale" that also takes the company below
+ * any level (every counted file goes); with "counted" / "total" the live files may keep it at its
+ * level, but the stale ones are still cleared so they cannot pile up.
+ */
+export function cleanupHelps(
+  level: Level,
+  counts: Pick<AlertCounts, "counted" | "stale">,
+  settings: Pick<CompanySettings, "thresholds" | "ladder">,
+): boolean {
+  if (level === "ok") return false;
+  return (counts.stale ?? 0) >= Math.max(1, settings.ladder.minCleanupFiles);
+}
+
+/** "cleanup cannot help now: 320 live files, 3 stale files kept by minAge until 2026-12-03 10:00 UTC". */
+export function cannotHelpText(
+  counts: Pick<AlertCounts, "total" | "stale" | "heldByMinAge" | "heldUntil">,
+): string {
+  const stale = counts.stale ?? 0;
+  const held = counts.heldByMinAge ?? 0;
+  const until =
+    held > 0 && counts.heldUntil !== null && counts.heldUntil !== undefined
+      ? ` until ${new Date(counts.heldUntil).toISOString().slice(0, 16).replace("T", " ")} UTC`
+      : "";
+  return `cleanup cannot help now: ${counts.total - stale} live files, ${stale} stale, ${held} more kept by minAge${until}`;
+}
+
+/**
+ * What wa-warden will actually do at a level for this company (ladder on or off, maintenance window,
+ * whether a cleanup would help), plus the exact command for a human.
+ */
+export function nextStep(
+  level: Level,
+  settings: CompanySettings,
+  counts: Pick<AlertCounts, "total" | "counted" | "stale" | "heldByMinAge" | "heldUntil">,
+  company: string,
+): string {
   const t = settings.thresholds;
   const remind = formatDuration(settings.alerts.remindEvery);
+  const dryRun = `\`warden cleanup ${company} --dry-run\``;
+  const byHand = `By hand: ${dryRun}, then \`warden cleanup ${company} --stop\`.`;
   switch (level) {
     case "ok":
-      return `Nothing to do. Monitoring resumes alerts at ${t.monitor} counted files.`;
+      return `Nothing to do. Alerts resume at ${t.monitor} counted files.`;
     case "monitor":
-      return `No action yet; watching. Warning at ${t.warning} counted files.`;
-    case "warning":
-      return `Plan a cleanup in the company's maintenance window. Critical at ${t.critical}.`;
-    case "critical":
-      return `Clean up now (stop, backup, clean, start). Automatic cleanup is not enabled in this version; reminder every ${remind}.`;
-    case "fatal":
-      return `Past the fatal count: WhatsApp may drop this device (QR rescan). Back up and clean up now; reminder every ${remind}.`;
+      return `Nothing automatic; watching. Warning at ${t.warning}. To see what a cleanup would delete: ${dryRun}.`;
+    default:
+      break;
   }
+  const stale = counts.stale ?? 0;
+  const reminder = level === "warning" ? "" : ` Reminder every ${remind}.`;
+  const noReset = level === "fatal" ? " A file count alone never resets the session." : "";
+  let plan: string;
+  if (!settings.ladder.enabled) {
+    plan = "The ladder is off for this company (ladder.enabled false): wa-warden does nothing automatic.";
+  } else if (!cleanupHelps(level, counts, settings)) {
+    plan = `${cap(cannotHelpText(counts))}; wa-warden will not stop the company for it.`;
+  } else if (level === "warning") {
+    const w = settings.maintenance.window;
+    plan =
+      w === null
+        ? "No maintenance window (maintenance.window null): no scheduled cleanup."
+        : `A smart cleanup runs in the next maintenance window ${w} ${settings.maintenance.timezone} (stop, backup, delete ~${stale} stale files, start).`;
+  } else {
+    plan = `Emergency smart cleanup now (stop, backup, delete ~${stale} stale files, start), at most once per ${formatDuration(settings.ladder.emergencyCooldown)}.`;
+  }
+  return `${plan}${noReset}${reminder} ${byHand}`;
+}
+
+function cap(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 /** Renders one alert for one company. */
@@ -61,8 +124,8 @@ export function renderAlert(
   const breakdown = CATEGORIES.filter((c) => counts.byCategory[c] > 0).map(
     (c) => `${c} ${counts.byCategory[c]}`,
   );
-  const countsLine = `total ${counts.total}, counted ${counts.counted} (newest ${Math.min(counts.reserve, counts.byCategory["pre-key"])} pre-keys not counted)`;
-  const next = nextStep(level, settings);
+  const countsLine = describeCounts(counts);
+  const next = nextStep(level, settings, counts, company);
   const html = [
     `<b>${escapeHtml(title)}</b>`,
     `Company: <code>${escapeHtml(company)}</code>`,
@@ -83,10 +146,24 @@ export function renderAlert(
       from: decision.from,
       total: counts.total,
       counted: counts.counted,
+      basis: counts.basis ?? "counted",
+      stale: counts.stale ?? null,
+      live: counts.live ?? null,
+      reserve: counts.reserve,
       byCategory: counts.byCategory,
       next,
     },
   };
+}
+
+/** "counted 160 (basis stale) | total 1,140: live 980 (812 pre-keys in reserve), stale 160". */
+export function describeCounts(counts: AlertCounts): string {
+  const reserve = Math.min(counts.reserve, counts.byCategory["pre-key"]);
+  const basis = counts.basis ?? "counted";
+  if (counts.stale === undefined)
+    return `total ${counts.total}, counted ${counts.counted} (newest ${reserve} pre-keys not counted)`;
+  const live = counts.live ?? counts.total - counts.stale;
+  return `counted ${counts.counted} (basis ${basis}); total ${counts.total}: live ${live} (${reserve} pre-keys in reserve), stale ${counts.stale}`;
 }
 
 /** Renders a fleet-level notice (watcher fallback, config problems, a vanished company folder). */

@@ -56,3 +56,24 @@ export function effectiveConfig(config: WardenConfig, company?: string): Record<
     companies: Object.fromEntries([...config.companies].map(([id, s]) => [id, displaySettings(s)])),
   };
 }
+
+/**
+ * Settings that validate but put a company at risk: a pre-key floor below the installed Baileys'
+ * INITIAL_PREKEY_COUNT deletes pre-keys WhatsApp may still hand out (`Invalid PreKey ID` for the
+ * next new contact, issue 8).
+ */
+export function configWarnings(config: WardenConfig, initialPreKeyCount: number): string[] {
+  const warnings: string[] = [];
+  const check = (where: string, settings: CompanySettings) => {
+    const keep = settings.cleanup.keepPreKeys;
+    if (keep !== "auto" && keep < initialPreKeyCount)
+      warnings.push(
+        `${where}: cleanup.keepPreKeys ${keep} < ${initialPreKeyCount} (Baileys' INITIAL_PREKEY_COUNT): a cleanup may delete pre-keys WhatsApp still hands out, and the next new contact's first message fails with "Invalid PreKey ID". Use "auto".`,
+      );
+  };
+  check(config.file, config.defaults);
+  for (const [id, settings] of config.companies)
+    if (settings.cleanup.keepPreKeys !== config.defaults.cleanup.keepPreKeys)
+      check(`${config.companiesDir}/${id}.json`, settings);
+  return warnings;
+}

@@ -12,9 +12,10 @@ import { parseDuration } from "../config/duration.js";
 import { companySettings, loadConfig } from "../config/load.js";
 import { readEnv } from "../env.js";
 import { ConfigError, describeError, ErrorCodes, ExitCodes, exitCodeFor, WardenError } from "../errors.js";
+import { baileysInitialPreKeyCount } from "../fleet/prekey-reserve.js";
 import { backupsRoot, databaseFile } from "../home-layout.js";
 import { openStore, type Store } from "../store/store.js";
-import { effectiveConfig } from "./config-check.js";
+import { configWarnings, effectiveConfig } from "./config-check.js";
 import { runControl } from "./control.js";
 import {
   backupCommand,
@@ -100,6 +101,8 @@ async function run(argv: string[]): Promise<number> {
       usage(`Unknown config command ${JSON.stringify(sub ?? "")}; use: warden config check [company]`);
     const config = loadConfig(env.configFile);
     process.stdout.write(`${JSON.stringify(effectiveConfig(config, company), null, 2)}\n`);
+    for (const warning of configWarnings(config, baileysInitialPreKeyCount()))
+      process.stderr.write(`Warning: ${warning}\n`);
     process.stderr.write(`Config OK: ${config.file}\n`);
     return ExitCodes.OK;
   }

@@ -1,20 +1,32 @@
 /** `warden status [company] [--json]`: live counts per company, level, and connection state. */
 import { readdir } from "node:fs/promises";
 import path from "node:path";
+import { countSnapshot } from "../actions/count-stale.js";
 import { levelFor } from "../alerts/evaluate-thresholds.js";
 import { assertCompanyFolder, isCompanyId } from "../config/company-id.js";
 import { formatDuration } from "../config/duration.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
 import { CATEGORIES } from "../fleet/classify-file.js";
-import { countedFiles } from "../fleet/count-files.js";
-import { resolvePreKeyReserve } from "../fleet/prekey-reserve.js";
+import { resolveKeepPreKeys } from "../fleet/prekey-reserve.js";
 import { scanFolder } from "../fleet/scan-folder.js";
 import type { Store } from "../store/store.js";
 
 /** One company in `status --json`. */
 export interface CompanyStatus {
   id: string;
-  files: { total: number; counted: number; byCategory: Record<string, number> };
+  /**
+   * `counted` is the number the thresholds apply to (per `basis`); `stale` the files a cleanup
+   * would delete now, `live` the rest, `reserve` the newest pre-keys left out of basis "counted".
+   */
+  files: {
+    total: number;
+    counted: number;
+    basis: "stale" | "counted" | "total";
+    stale: number;
+    live: number;
+    reserve: number;
+    byCategory: Record<string, number>;
+  };
   level: string;
   creds: string;
   connection: { state: string; since: number | null; reason: string | null; downSince: number | null };
@@ -48,17 +60,27 @@ export async function collectStatus(
   }
   const out: CompanyStatus[] = [];
   for (const id of ids) {
-    const snapshot = await scanFolder(path.join(config.sessionsDir, id), id, now);
     const settings = companySettings(config, id);
-    const counted = countedFiles(snapshot, resolvePreKeyReserve(settings.preKeyReserve));
+    const snapshot = await scanFolder(path.join(config.sessionsDir, id), id, now, new Map(), {
+      preKeyFloor: resolveKeepPreKeys(settings.cleanup.keepPreKeys),
+    });
+    const counts = countSnapshot(snapshot, settings, now);
     const connection = store?.connections.get(id);
     const pairing = store?.connections.pairing(id);
     out.push({
       ...(pairing?.qr ? { qr: pairing.qr } : {}),
       ...(pairing?.pairingCode ? { pairingCode: pairing.pairingCode } : {}),
       id,
-      files: { total: snapshot.total, counted, byCategory: snapshot.byCategory },
-      level: levelFor(counted, settings.thresholds),
+      files: {
+        total: counts.total,
+        counted: counts.counted,
+        basis: counts.basis,
+        stale: counts.stale,
+        live: counts.live,
+        reserve: counts.reserve,
+        byCategory: snapshot.byCategory,
+      },
+      level: levelFor(counts.counted, settings.thresholds),
       creds: snapshot.creds.state,
       connection: connection
         ? {
@@ -84,11 +106,26 @@ function describeConnection(c: CompanyStatus["connection"], now: number): string
 /** Human-readable table of the status. */
 export function renderStatusTable(rows: CompanyStatus[], now: number, detailed: boolean): string {
   if (rows.length === 0) return "No companies (no folders in sessionsDir).";
-  const header = ["COMPANY", "TOTAL", "COUNTED", "LEVEL", "CREDS", "CONNECTION"];
+  const header = [
+    "COMPANY",
+    "TOTAL",
+    "LIVE",
+    "STALE",
+    "RESERVE",
+    "COUNTED",
+    "BASIS",
+    "LEVEL",
+    "CREDS",
+    "CONNECTION",
+  ];
   const lines = rows.map((r) => [
     r.id,
     String(r.files.total),
+    String(r.files.live),
+    String(r.files.stale),
+    String(r.files.reserve),
     String(r.files.counted),
+    r.files.basis,
     r.level,
     r.creds,
     describeConnection(r.connection, now),

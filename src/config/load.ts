@@ -87,6 +87,7 @@ export function mergeCompany(defaults: CompanySettings, override: CompanyOverrid
   for (const id of override.telegram?.chatIds ?? []) if (!chatIds.includes(id)) chatIds.push(id);
   return {
     thresholds: { ...defaults.thresholds, ...override.thresholds },
+    count: { ...defaults.count, ...override.count },
     preKeyReserve: override.preKeyReserve ?? defaults.preKeyReserve,
     alerts: { ...defaults.alerts, ...override.alerts },
     telegram: { chatIds },

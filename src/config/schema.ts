@@ -57,19 +57,35 @@ const positiveInt = (what: string, max: number) =>
     .meta({ description: what });
 
 const cleanupShape = {
-  keepPreKeys: z.int().min(1).meta({
-    description: "Newest pre-keys always kept (at least preKeyReserve; the newest id is always kept).",
-  }),
+  keepPreKeys: z
+    .union([z.literal("auto"), z.int().min(1)], {
+      error: 'Expected "auto" or a whole number >= 1 of newest pre-keys always kept (cleanup.keepPreKeys)',
+    })
+    .meta({
+      description:
+        'Newest pre-keys always kept by cleanup and reset, apart from counting. "auto" = the installed Baileys\' INITIAL_PREKEY_COUNT (812): WhatsApp may still hand any of them out. The newest id is always kept.',
+    }),
   sessionMaxAge: duration("sessions untouched this long may be deleted"),
-  senderKeyMaxAge: duration("sender keys older than this may be deleted"),
+  senderKeyMaxAge: duration("our own sender keys older than this may be deleted (Baileys re-sends them)"),
+  foreignSenderKeyMaxAge: duration(
+    "other members' sender keys older than this may be deleted (their next group message then needs a retry)",
+  ),
   minAge: duration("nothing younger than this is deleted unless forced"),
 };
 const CLEANUP_DEFAULTS = {
-  keepPreKeys: 50,
+  keepPreKeys: "auto" as const,
   sessionMaxAge: 14 * 86_400_000,
   senderKeyMaxAge: 3 * 86_400_000,
+  foreignSenderKeyMaxAge: 30 * 86_400_000,
   minAge: 7 * 86_400_000,
 };
+/** What `files.counted` (the number the thresholds apply to) means for a company. */
+const countBasis = z
+  .enum(["stale", "counted", "total"], { error: 'Expected "stale", "counted" or "total" (count.basis)' })
+  .meta({
+    description:
+      'Files the thresholds apply to: "stale" (files a cleanup would delete now), "counted" (every file but the newest preKeyReserve pre-keys), "total" (ls | wc -l).',
+  });
 
 const ladderShape = {
   enabled: z.boolean().meta({
@@ -90,6 +106,13 @@ const ladderShape = {
         "Past max automatic actions in the window: one 'human needed' alert, then the ladder stops acting for the company until it recovers.",
     }),
   emergencyCooldown: duration("minimum time between two emergency cleanups of a connected company"),
+  minCleanupFiles: z
+    .int({ error: "Expected a whole number of files >= 0 (ladder.minCleanupFiles)" })
+    .min(0, { error: "Expected a whole number of files >= 0 (ladder.minCleanupFiles)" })
+    .meta({
+      description:
+        "A connected company is stopped for a cleanup only when the plan deletes at least this many files and takes it below the level that triggered it.",
+    }),
 };
 const LADDER_DEFAULTS = {
   enabled: true,
@@ -100,6 +123,7 @@ const LADDER_DEFAULTS = {
   settleFor: 5 * 60_000,
   budget: { max: 6, window: 6 * 3_600_000 },
   emergencyCooldown: 3_600_000,
+  minCleanupFiles: 20,
 };
 const MAINTENANCE_DEFAULTS = { window: "03:00-05:00", timezone: "UTC" };
 const BACKUPS_DEFAULTS = { keep: 5, credsSnapshots: 10 };
@@ -173,8 +197,12 @@ export const companyDefaultsSchema = z.strictObject({
     })
     .default({ monitor: 120, warning: 150, critical: 180, fatal: 200 })
     .meta({
-      description: "Alert levels on the counted files (every file but the newest preKeyReserve pre-keys).",
+      description: "Alert levels on the counted files (count.basis: by default the stale files).",
     }),
+  count: z
+    .strictObject({ basis: countBasis.default("stale") })
+    .default({ basis: "stale" })
+    .meta({ description: "What the thresholds count." }),
   preKeyReserve: z
     .union([z.literal("auto"), z.int().min(0)], {
       error: 'Expected "auto" or a whole number >= 0 of pre-keys left out of the count',
@@ -182,7 +210,7 @@ export const companyDefaultsSchema = z.strictObject({
     .default("auto")
     .meta({
       description:
-        'Newest pre-keys (by id) not counted against the thresholds. "auto" = the installed Baileys\' INITIAL_PREKEY_COUNT; 0 counts every file.',
+        'Newest pre-keys (by id) left out of count.basis "counted" (and shown as reserve). "auto" = the installed Baileys\' INITIAL_PREKEY_COUNT; 0 counts every file. Never changes what a cleanup deletes.',
     }),
   alerts: z
     .strictObject({
@@ -223,6 +251,9 @@ export const companyDefaultsSchema = z.strictObject({
       keepPreKeys: cleanupShape.keepPreKeys.default(CLEANUP_DEFAULTS.keepPreKeys),
       sessionMaxAge: cleanupShape.sessionMaxAge.default(CLEANUP_DEFAULTS.sessionMaxAge),
       senderKeyMaxAge: cleanupShape.senderKeyMaxAge.default(CLEANUP_DEFAULTS.senderKeyMaxAge),
+      foreignSenderKeyMaxAge: cleanupShape.foreignSenderKeyMaxAge.default(
+        CLEANUP_DEFAULTS.foreignSenderKeyMaxAge,
+      ),
       minAge: cleanupShape.minAge.default(CLEANUP_DEFAULTS.minAge),
     })
     .default(CLEANUP_DEFAULTS)
@@ -244,6 +275,7 @@ export const companyDefaultsSchema = z.strictObject({
         })
         .default(LADDER_DEFAULTS.budget),
       emergencyCooldown: ladderShape.emergencyCooldown.default(LADDER_DEFAULTS.emergencyCooldown),
+      minCleanupFiles: ladderShape.minCleanupFiles.default(LADDER_DEFAULTS.minCleanupFiles),
     })
     .default(LADDER_DEFAULTS)
     .meta({
@@ -273,6 +305,7 @@ export const companyDefaultsSchema = z.strictObject({
 export const companyOverrideSchema = z.strictObject({
   $schema: z.string().optional(),
   thresholds: z.strictObject(thresholdsShape).partial().optional(),
+  count: z.strictObject({ basis: countBasis }).partial().optional(),
   preKeyReserve: z
     .union([z.literal("auto"), z.int().min(0)], {
       error: 'Expected "auto" or a whole number >= 0 of pre-keys left out of the count',

@@ -42,6 +42,11 @@ export interface FleetScannerOptions {
   watch?: boolean;
   /** Folders scanned between two event-loop turns during a full scan. Default 25. */
   batchSize?: number;
+  /**
+   * A company's pre-key floor (the resolved cleanup.keepPreKeys): only pre-keys below it are
+   * stat'ed, since only their cleanup rule looks at age. Default: every pre-key.
+   */
+  preKeyFloor?: (company: string) => number;
 }
 
 /** How the scanner currently learns about changes. */
@@ -52,6 +57,8 @@ export class FleetScanner {
   private readonly options: FleetScannerOptions;
   private readonly known = new Set<string>();
   private readonly credsCache: CredsCache = new Map();
+  /** Per company, the mtimes its last full scan stat'ed (event scans reuse them: no stat per file). */
+  private readonly mtimeCache = new Map<string, ReadonlyMap<string, number>>();
   private readonly reported = new Set<string>();
   private readonly pending = new Map<string, NodeJS.Timeout>();
   private readonly scanSeq = new Map<string, number>();
@@ -217,7 +224,12 @@ export class FleetScanner {
         }
         return "gone";
       }
-      const snapshot = scanFolderSync(dir, company, this.options.clock.now(), this.credsCache);
+      const known = listedAsDir ? undefined : this.mtimeCache.get(company);
+      const snapshot = scanFolderSync(dir, company, this.options.clock.now(), this.credsCache, {
+        preKeyFloor: this.options.preKeyFloor?.(company) ?? 0,
+        knownMtimes: known,
+      });
+      if (!known) this.mtimeCache.set(company, snapshot.mtimes);
       for (const entry of snapshot.irregular) {
         this.reportOnce(`irregular:${company}/${entry.name}`, {
           kind: "irregular-entry",
@@ -252,6 +264,7 @@ export class FleetScanner {
 
   private forget(company: string): void {
     this.known.delete(company);
+    this.mtimeCache.delete(company);
     this.credsCache.delete(path.join(this.options.sessionsDir, company, "creds.json"));
     this.folderWatchers.get(company)?.close();
     this.folderWatchers.delete(company);

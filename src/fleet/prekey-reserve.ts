@@ -35,3 +35,8 @@ export function baileysInitialPreKeyCount(): number {
 export function resolvePreKeyReserve(setting: "auto" | number): number {
   return setting === "auto" ? baileysInitialPreKeyCount() : setting;
 }
+
+/** The pre-key floor of cleanup and reset (`cleanup.keepPreKeys`): "auto" resolved, numbers as they are. */
+export function resolveKeepPreKeys(setting: "auto" | number): number {
+  return setting === "auto" ? baileysInitialPreKeyCount() : setting;
+}

@@ -1,6 +1,9 @@
 /**
- * Counts one company folder. One readdir (file types come from the directory entries, no stat per
- * file), one stat of the folder and of creds.json, and a read of creds.json only when it changed.
+ * Counts one company folder. One readdir (file types come from the directory entries), one stat of
+ * the folder and of creds.json, a read of creds.json only when it changed, and a stat of only the
+ * files whose cleanup rule looks at their age (sessions, sender keys, tctokens, and pre-keys below
+ * the company's floor): staleness needs those mtimes (issue 8), the other ~80 % of a v7 folder
+ * does not.
  * Synchronous on purpose: the fleet scanner runs it in small batches between event-loop turns,
  * which is 10-30 % faster than the same calls through libuv's 4-thread pool (measured on 1,000
  * folders) and keeps the loop responsive.
@@ -8,14 +11,43 @@
  */
 import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import type { CredsState, FolderSnapshot, IrregularEntry } from "../store/snapshot-types.js";
-import { ATOMIC_TMP_PREFIX } from "./classify-file.js";
+import type { Category, CredsState, FolderSnapshot, IrregularEntry } from "../store/snapshot-types.js";
+import { ATOMIC_TMP_PREFIX, classifyFile, preKeyId } from "./classify-file.js";
 import { tallyFiles } from "./count-files.js";
+import { ownUsersOf } from "./file-user.js";
+
+/** Categories whose cleanup rule uses the file's age (kept in step with src/actions/plan-cleanup.ts). */
+export const AGE_RULED_CATEGORIES: ReadonlySet<Category> = new Set([
+  "session",
+  "sender-key",
+  "sender-key-memory",
+  "tctoken",
+]);
 
 export type { CredsState, FolderSnapshot, IrregularEntry } from "../store/snapshot-types.js";
 
 /** Remembers creds.json parse results by (mtime, size) so a reconcile does not re-read it. */
-export type CredsCache = Map<string, { key: string; state: CredsState; error?: string }>;
+export type CredsCache = Map<string, { key: string } & CredsFacts>;
+
+/** What a scan learns from creds.json. */
+interface CredsFacts {
+  state: CredsState;
+  error?: string;
+  ownUsers: string[] | null;
+  newestPreKeyId: number | null;
+}
+
+/** How much of a folder a scan stats. */
+export interface ScanOptions {
+  /** Pre-keys ranked below the newest `preKeyFloor` are stat'ed (their cleanup rule has an age). Default 0: all. */
+  preKeyFloor?: number;
+  /**
+   * mtimes from the last full scan of this folder: an event scan reuses them instead of a stat per
+   * file, and dates a name it has not seen at `now` (it was just written). The reconcile's full
+   * scan stats again, so a rewritten file is judged by its real age within scan.reconcileEvery.
+   */
+  knownMtimes?: ReadonlyMap<string, number>;
+}
 
 /** Creds fields without which Baileys cannot log in. */
 export const REQUIRED_CREDS_FIELDS = [
@@ -31,8 +63,9 @@ export async function scanFolder(
   company: string,
   now: number,
   credsCache: CredsCache = new Map(),
+  options: ScanOptions = {},
 ): Promise<FolderSnapshot> {
-  return scanFolderSync(dir, company, now, credsCache);
+  return scanFolderSync(dir, company, now, credsCache, options);
 }
 
 /** Scans `dir` synchronously; throws if the folder itself cannot be read. */
@@ -41,6 +74,7 @@ export function scanFolderSync(
   company: string,
   now: number,
   credsCache: CredsCache = new Map(),
+  options: ScanOptions = {},
 ): FolderSnapshot {
   const entries = readdirSync(dir, { withFileTypes: true });
   const names: string[] = [];
@@ -62,19 +96,19 @@ export function scanFolderSync(
   const tally = tallyFiles(names);
   const dirStat = lstatSync(dir);
   let newestWriteAt = dirStat.mtimeMs;
-  let creds: FolderSnapshot["creds"];
+  let facts: CredsFacts;
   if (credsIsFile) {
     const credsPath = path.join(dir, "creds.json");
     const st = lstatSync(credsPath, { throwIfNoEntry: false });
-    if (!st) creds = { state: "missing" };
+    if (!st) facts = { ...NO_CREDS, state: "missing" };
     else {
       newestWriteAt = Math.max(newestWriteAt, st.mtimeMs);
-      creds = checkCreds(credsPath, `${st.mtimeMs}:${st.size}`, credsCache);
+      facts = checkCreds(credsPath, `${st.mtimeMs}:${st.size}`, credsCache);
     }
   } else if (irregular.some((e) => e.name === "creds.json")) {
-    creds = { state: "corrupt", error: "creds.json is not a regular file (not followed)" };
+    facts = { ...NO_CREDS, state: "corrupt", error: "creds.json is not a regular file (not followed)" };
   } else {
-    creds = { state: "missing" };
+    facts = { ...NO_CREDS, state: "missing" };
   }
   return {
     company,
@@ -83,32 +117,77 @@ export function scanFolderSync(
     byCategory: tally.byCategory,
     preKeys: tally.preKeys,
     maxPreKeyId: tally.maxPreKeyId,
-    creds,
+    creds: facts.error ? { state: facts.state, error: facts.error } : { state: facts.state },
     newestWriteAt: Math.round(newestWriteAt),
     irregular,
+    names,
+    mtimes: ageRuledMtimes(dir, names, options.preKeyFloor ?? 0, now, options.knownMtimes),
+    ownUsers: facts.ownUsers,
+    newestPreKeyId: facts.newestPreKeyId,
   };
 }
 
-function checkCreds(file: string, key: string, cache: CredsCache): FolderSnapshot["creds"] {
+const NO_CREDS = { ownUsers: null, newestPreKeyId: null } as const;
+
+/** mtimes of the files a cleanup rule judges by age; a file gone meanwhile is left out. */
+function ageRuledMtimes(
+  dir: string,
+  names: readonly string[],
+  preKeyFloor: number,
+  now: number,
+  known: ReadonlyMap<string, number> | undefined,
+): Map<string, number> {
+  const wanted: string[] = [];
+  const preKeys: { name: string; id: number }[] = [];
+  for (const name of names) {
+    const category = classifyFile(name);
+    if (AGE_RULED_CATEGORIES.has(category)) wanted.push(name);
+    else if (category === "pre-key") {
+      const id = preKeyId(name);
+      if (id !== undefined) preKeys.push({ name, id });
+    }
+  }
+  if (preKeys.length > preKeyFloor) {
+    preKeys.sort((a, b) => b.id - a.id);
+    for (const p of preKeys.slice(Math.max(0, preKeyFloor))) wanted.push(p.name);
+  }
+  const mtimes = new Map<string, number>();
+  const prefix = dir + path.sep;
+  for (const name of wanted) {
+    if (known) {
+      mtimes.set(name, known.get(name) ?? now);
+      continue;
+    }
+    const st = lstatSync(prefix + name, { throwIfNoEntry: false });
+    if (st?.isFile()) mtimes.set(name, st.mtimeMs);
+  }
+  return mtimes;
+}
+
+function checkCreds(file: string, key: string, cache: CredsCache): CredsFacts {
   const hit = cache.get(file);
-  if (hit && hit.key === key)
-    return hit.error ? { state: hit.state, error: hit.error } : { state: hit.state };
-  let result: FolderSnapshot["creds"];
+  if (hit && hit.key === key) return hit;
+  let result: CredsFacts;
   try {
     const data = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown> | null;
     const missing = REQUIRED_CREDS_FIELDS.filter(
       (field) => data === null || typeof data !== "object" || !(field in data),
     );
+    const next = data && typeof data === "object" ? data.nextPreKeyId : undefined;
+    const facts = {
+      ownUsers: ownUsersOf(data),
+      newestPreKeyId: typeof next === "number" ? next - 1 : null,
+    };
     result =
       missing.length === 0
-        ? { state: "ok" }
-        : { state: "corrupt", error: `creds.json lacks ${missing.join(", ")}` };
+        ? { state: "ok", ...facts }
+        : { state: "corrupt", error: `creds.json lacks ${missing.join(", ")}`, ...facts };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     result =
       code === "ENOENT"
-        ? { state: "missing" }
-        : { state: "corrupt", error: `creds.json does not parse: ${(err as Error).message}` };
+        ? { ...NO_CREDS, state: "missing" }
+        : { ...NO_CREDS, state: "corrupt", error: `creds.json does not parse: ${(err as Error).message}` };
   }
   cache.set(file, { key, ...result });
   return result;

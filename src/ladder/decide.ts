@@ -3,113 +3,57 @@
  * the ladder's memory of this down episode, and now. The runner carries the actions out.
  *
  * Down company: wait (warnAfter) → warning → reconnect requests with doubling backoff → once the
- * last one was given its time: smart cleanup if the files justify it → last-resort reset → QR
- * required. A low count means files are not the problem: the ladder asks a human instead of
- * deleting anything. 401/403 need a QR at once (reconnecting cannot help, Baileys' DisconnectReason).
+ * last one was given its time: with key-state evidence (500 badSession closes, a decrypt-failure
+ * storm) a smart cleanup, then the last-resort reset, then QR required; without it, a smart
+ * cleanup only when its plan would help, then one "human needed" alert naming the close codes seen
+ * (408 / 428 / 503 are the network or WhatsApp, not the keys). A file count alone never resets
+ * (issue 8). 401/403 need a QR at once (reconnecting cannot help, Baileys' DisconnectReason).
  * Connected company: emergency cleanup at critical, scheduled cleanup in the maintenance window at
- * warning; a count alone never resets a connected session (that is how numbers get lost).
+ * warning, each only when the plan deletes at least ladder.minCleanupFiles (with count.basis
+ * "stale" that takes the company below any level); otherwise one "cleanup cannot help now" alert
+ * per alerts.remindEvery instead of a stop that deletes (almost) nothing.
  * A network outage holds every destructive step: cleaning a fleet that merely lost its network
  * destroys healthy sessions. Past budget.max automatic actions in budget.window: one alert, then
  * nothing until the company recovers, so a ladder that cannot help does not loop.
  */
+
+import { levelFor } from "../alerts/evaluate-thresholds.js";
+import { cannotHelpText, cleanupHelps } from "../alerts/format-alert.js";
 import { formatDuration } from "../config/duration.js";
-import type { CompanySettings } from "../config/schema.js";
 import { type ConnectionStateName, TERMINAL_STATES } from "../fleet/connection-states.js";
+import { describeCodes } from "./close-codes.js";
+import { DEFAULT_EVIDENCE_SETTINGS, describeEvidence, hasKeyStateEvidence } from "./key-state-evidence.js";
+import {
+  type AlertTopic,
+  type Decision,
+  EMPTY_MEMORY,
+  type LadderAction,
+  type LadderInput,
+  type LadderMemory,
+  type LadderStep,
+  type PlannedAction,
+} from "./ladder-types.js";
+
+export {
+  type AlertTopic,
+  type Decision,
+  EMPTY_MEMORY,
+  type LadderAction,
+  type LadderInput,
+  type LadderMemory,
+  type LadderStep,
+  type PlannedAction,
+} from "./ladder-types.js";
+
 import { maintenanceWindowKey } from "./maintenance-window.js";
-
-/** What the ladder remembers about a company between two checks (stored as JSON by the runner). */
-export interface LadderMemory {
-  /** downSince of the down episode this memory belongs to (null while connected) */
-  episode: number | null;
-  warnedAt: number | null;
-  /** ladder reconnect requests in this episode */
-  reconnects: number;
-  lastReconnectAt: number | null;
-  /** smart cleanup done while down, this episode */
-  cleanupAt: number | null;
-  /** last-resort reset done, this episode */
-  resetAt: number | null;
-  /** qr_required declared (this episode) */
-  qrRequiredAt: number | null;
-  /** budget exhausted / nothing left to try: the ladder stopped acting */
-  humanNeededAt: number | null;
-  /** times of automatic actions, for the budget (pruned to budget.window) */
-  actions: number[];
-  lastEmergencyAt: number | null;
-  /** maintenanceWindowKey of the last scheduled cleanup */
-  lastMaintenanceKey: string | null;
-  /** when a due destructive step was first held for a fleet outage (one hold_outage step per outage); absent = null */
-  heldAt?: number | null;
-}
-
-/** The memory of a company the ladder never acted on. */
-export const EMPTY_MEMORY: Readonly<LadderMemory> = Object.freeze({
-  episode: null,
-  warnedAt: null,
-  reconnects: 0,
-  lastReconnectAt: null,
-  cleanupAt: null,
-  resetAt: null,
-  qrRequiredAt: null,
-  humanNeededAt: null,
-  // Frozen so that a caller pushing into the shared empty list fails loudly instead of leaking.
-  actions: Object.freeze([]) as unknown as number[],
-  lastEmergencyAt: null,
-  lastMaintenanceKey: null,
-  heldAt: null,
-});
-
-/** Everything the ladder needs to know about one company at one check. */
-export interface LadderInput {
-  company: string;
-  /** connection_state.state as workers report it (ConnectionStateName) or null if never reported */
-  state: string | null;
-  /** last close code reported (e.g. 401, 403, 428) or null */
-  code: number | null;
-  downSince: number | null;
-  /** the operator's wish: "stop" means an operator stopped it: the ladder does nothing (no alerts either) */
-  desired: "run" | "stop";
-  /** counted files (thresholds apply to it); null when the folder was never scanned */
-  counted: number | null;
-  settings: Pick<CompanySettings, "thresholds" | "ladder" | "maintenance">;
-  /** the whole fleet is considered offline (network outage) */
-  fleetOffline: boolean;
-  memory: LadderMemory;
-}
-
-/** Something the runner must do: queue an alert, request a reconnect, clean, or declare QR required. */
-export type LadderAction =
-  | {
-      kind: "alert";
-      topic: "down" | "human_needed" | "qr_required" | "reset_failed";
-      level: "warning" | "critical" | "fatal";
-      text: string;
-    }
-  | { kind: "reconnect"; attempt: number }
-  | { kind: "cleanup"; mode: "smart" | "reset"; why: "down" | "emergency" | "maintenance"; force: boolean }
-  /** executor: backup first, nothing deleted, mark qr_required, stop */
-  | { kind: "qr_required"; reason: string };
-
-/** A line for the ladder's history: one per action, plus recoveries, outage holds and budget stops. */
-export interface LadderStep {
-  step: string;
-  reason: string;
-}
-
-/** The ladder's answer: actions in order, the memory to store, the steps to record. */
-export interface Decision {
-  actions: LadderAction[];
-  memory: LadderMemory;
-  steps: LadderStep[];
-}
 
 /** The decision being built; `mem` is a private copy, so the input is never mutated. */
 interface Draft {
   input: LadderInput;
   now: number;
   mem: LadderMemory;
-  actions: LadderAction[];
-  steps: LadderStep[];
+  actions: PlannedAction[];
+  notes: LadderStep[];
 }
 
 const QR_STATES: ReadonlySet<string> = new Set(["qr_required", "forbidden"]);
@@ -118,17 +62,17 @@ const QR_CODES: ReadonlySet<number> = new Set([401, 403]);
 /** Decides what the ladder does for one company now; feed the returned memory back next time. */
 export function decide(input: LadderInput, now: number): Decision {
   if (!input.settings.ladder.enabled || input.desired === "stop")
-    return { actions: [], memory: input.memory, steps: [] };
+    return { actions: [], notes: [], memory: input.memory };
   const { window } = input.settings.ladder.budget;
   const mem: LadderMemory = {
     ...input.memory,
     actions: input.memory.actions.filter((t) => now - t < window),
   };
   if (!input.fleetOffline) mem.heldAt = null;
-  const draft: Draft = { input, now, mem, actions: [], steps: [] };
+  const draft: Draft = { input, now, mem, actions: [], notes: [] };
   if (input.state === "open") decideConnected(draft);
   else decideDown(draft);
-  return { actions: draft.actions, memory: draft.mem, steps: draft.steps };
+  return { actions: draft.actions, notes: draft.notes, memory: draft.mem };
 }
 
 /** Memory for a new episode: per-episode fields cleared, budget and connected-side memory kept. */
@@ -139,14 +83,39 @@ function freshMemory(mem: LadderMemory, episode: number | null, actions: number[
     actions,
     lastEmergencyAt: mem.lastEmergencyAt,
     lastMaintenanceKey: mem.lastMaintenanceKey,
+    cannotHelpAt: mem.cannotHelpAt ?? null,
   };
+}
+
+/** What the last scan says a smart cleanup would do (every counted file stale when not told). */
+function filesOf(input: LadderInput): NonNullable<LadderInput["files"]> {
+  const counted = input.counted ?? 0;
+  return input.files ?? { total: counted, stale: counted, heldByMinAge: 0, heldUntil: null };
+}
+
+/**
+ * True when a smart cleanup is worth a stop at this count; otherwise one rate-limited
+ * "cleanup cannot help now" alert (issue 8: the demo stopped sockets every hour to delete nothing).
+ */
+function worthCleaning(draft: Draft, counted: number, why: string): boolean {
+  const { input, now } = draft;
+  const files = filesOf(input);
+  const level = levelFor(counted, input.settings.thresholds);
+  if (cleanupHelps(level, { counted, stale: files.stale }, input.settings)) return true;
+  const last = draft.mem.cannotHelpAt ?? null;
+  if (last !== null && now - last < input.settings.alerts.remindEvery) return false;
+  draft.mem.cannotHelpAt = now;
+  const { company } = input;
+  const text = `${company}: ${counted} counted files (${level}), but ${cannotHelpText(files)}; a cleanup would delete fewer than ladder.minCleanupFiles (${input.settings.ladder.minCleanupFiles}) files. Next: wa-warden does not stop ${company} for a ${why} cleanup and repeats this at most every ${formatDuration(input.settings.alerts.remindEvery)}. By hand: \`warden cleanup ${company} --dry-run\`.`;
+  alert(draft, "cannot_help", "warning", text);
+  return false;
 }
 
 function decideConnected(draft: Draft): void {
   const { input, now } = draft;
   const { thresholds, ladder, maintenance } = input.settings;
   if (draft.mem.episode !== null) {
-    draft.steps.push({ step: "recovered", reason: `connected again after ${recap(draft.mem, now)}` });
+    draft.notes.push({ step: "recovered", reason: `connected again after ${recap(draft.mem, now)}` });
     // "Counters reset when the company recovers": the budget too, so a later episode starts fresh.
     draft.mem = freshMemory(draft.mem, null, []);
   }
@@ -160,11 +129,12 @@ function decideConnected(draft: Draft): void {
   if (counted >= thresholds.critical) {
     const last = draft.mem.lastEmergencyAt;
     if (last !== null && now - last < ladder.emergencyCooldown) return;
+    if (!worthCleaning(draft, counted, "emergency")) return;
     if (input.fleetOffline) {
       hold(draft, "emergency cleanup");
       return;
     }
-    const reason = `connected, ${counted} counted files >= critical ${thresholds.critical}: emergency cleanup`;
+    const reason = `connected, ${counted} counted files >= critical ${thresholds.critical}: emergency cleanup of ${filesOf(input).stale} stale files`;
     if (
       act(draft, { kind: "cleanup", mode: "smart", why: "emergency", force: false }, "cleanup:smart", reason)
     )
@@ -174,6 +144,10 @@ function decideConnected(draft: Draft): void {
   if (counted < thresholds.warning) return;
   const key = maintenanceWindowKey(now, maintenance.window, maintenance.timezone);
   if (key === null || key === draft.mem.lastMaintenanceKey) return;
+  if (!worthCleaning(draft, counted, "maintenance")) {
+    draft.mem.lastMaintenanceKey = key; // once per window
+    return;
+  }
   if (input.fleetOffline) {
     hold(draft, "maintenance cleanup");
     return;
@@ -252,13 +226,17 @@ function decideDown(draft: Draft): void {
   climbPastReconnects(draft, down);
 }
 
-/** Reconnects failed: cleanup, reset, QR required, or a human when files are not the cause. */
+/**
+ * Reconnects failed. With key-state evidence: smart cleanup, then reset, then QR required. Without:
+ * a smart cleanup only when it would help, then one "human needed" alert; never a reset.
+ */
 function climbPastReconnects(draft: Draft, down: number): void {
   const { input, now, mem } = draft;
   const { company, counted, fleetOffline } = input;
   const { thresholds, ladder } = input.settings;
   const ago = (t: number) => formatDuration(now - t);
   const head = `down ${formatDuration(down)}`;
+  const evidence = hasKeyStateEvidence(input.evidence, DEFAULT_EVIDENCE_SETTINGS);
 
   if (mem.resetAt !== null) {
     if (now < mem.resetAt + ladder.settleFor) return;
@@ -274,39 +252,86 @@ function climbPastReconnects(draft: Draft, down: number): void {
     alert(draft, "reset_failed", "fatal", text);
     return;
   }
-  const fatal = counted !== null && counted >= thresholds.fatal;
-  if (fatal || (mem.cleanupAt !== null && now >= mem.cleanupAt + ladder.settleFor)) {
-    if (fleetOffline) {
-      hold(draft, "last-resort reset");
+  const files = filesOf(input);
+  if (mem.cleanupAt !== null) {
+    if (now < mem.cleanupAt + ladder.settleFor) return; // the cleanup is given settleFor to work
+    if (evidence) {
+      reset(
+        draft,
+        `${head}, still down ${ago(mem.cleanupAt)} after the smart cleanup; ${describeEvidence(input.evidence)}`,
+      );
       return;
     }
-    const why = fatal
-      ? `${counted} counted files >= fatal ${thresholds.fatal}, reconnects failed`
-      : `still down ${ago(mem.cleanupAt ?? now)} after the smart cleanup`;
-    // force: the executor keeps creds.json and app-state, deletes the rest, reconnects once.
-    const reset = { kind: "cleanup", mode: "reset", why: "down", force: true } as const;
-    if (act(draft, reset, "cleanup:reset", `${head}, ${why}`)) mem.resetAt = now;
+    humanNeeded(draft, down, `the smart cleanup ${ago(mem.cleanupAt)} ago did not bring it back`);
     return;
   }
-  if (mem.cleanupAt !== null) return; // the cleanup is given settleFor to work
-  if (counted !== null && counted >= thresholds.warning) {
-    if (fleetOffline) {
-      hold(draft, "smart cleanup");
+  if (evidence) {
+    // "A smart cleanup tried first": when its plan holds too little to matter, it counts as tried.
+    if (files.stale < Math.max(1, ladder.minCleanupFiles)) {
+      if (fleetOffline) {
+        hold(draft, "last-resort reset");
+        return;
+      }
+      draft.notes.push({
+        step: "cleanup_skipped",
+        reason: `${head}, ${describeEvidence(input.evidence)}; the smart cleanup would delete ${files.stale} files (< ladder.minCleanupFiles ${ladder.minCleanupFiles}): straight to the reset`,
+      });
+      reset(draft, `${head}, ${describeEvidence(input.evidence)}, smart cleanup has nothing to delete`);
       return;
     }
-    const reason = `${head}, ${counted} counted files >= warning ${thresholds.warning}, reconnects failed`;
-    const smart = { kind: "cleanup", mode: "smart", why: "down", force: false } as const;
-    if (act(draft, smart, "cleanup:smart", reason)) mem.cleanupAt = now;
+    smartWhileDown(
+      draft,
+      `${head}, ${describeEvidence(input.evidence)}: smart cleanup of ${files.stale} stale files before any reset`,
+    );
     return;
+  }
+  if (counted !== null && counted >= thresholds.warning) {
+    const level = levelFor(counted, thresholds);
+    if (cleanupHelps(level, { counted, stale: files.stale }, input.settings)) {
+      smartWhileDown(
+        draft,
+        `${head}, ${counted} counted files >= warning ${thresholds.warning}, reconnects failed: smart cleanup of ${files.stale} stale files`,
+      );
+      return;
+    }
   }
   // During an outage the network is the likely cause: no "look at the logs" yet.
   if (fleetOffline) return;
-  mem.humanNeededAt = now;
-  const files =
+  const why =
     counted === null
-      ? "its folder was never counted, so no cleanup is justified"
-      : `files are not the cause (${counted} counted < warning ${thresholds.warning})`;
-  const text = `${company} is still down after ${formatDuration(down)}: ${ladder.reconnectAttempts} reconnects failed and ${files}. The ladder stops acting until it recovers; look at the worker logs.`;
+      ? "its folder was never counted"
+      : counted >= thresholds.warning
+        ? `${counted} counted files, but ${cannotHelpText(files)}`
+        : `files are not the cause (${counted} counted < warning ${thresholds.warning})`;
+  humanNeeded(draft, down, why);
+}
+
+function smartWhileDown(draft: Draft, reason: string): void {
+  if (draft.input.fleetOffline) {
+    hold(draft, "smart cleanup");
+    return;
+  }
+  const smart = { kind: "cleanup", mode: "smart", why: "down", force: false } as const;
+  if (act(draft, smart, "cleanup:smart", reason)) draft.mem.cleanupAt = draft.now;
+}
+
+function reset(draft: Draft, reason: string): void {
+  if (draft.input.fleetOffline) {
+    hold(draft, "last-resort reset");
+    return;
+  }
+  // force: no minAge; the reset plan (src/actions/plan-reset.ts) keeps what Baileys needs.
+  const action = { kind: "cleanup", mode: "reset", why: "down", force: true } as const;
+  if (act(draft, action, "cleanup:reset", reason)) draft.mem.resetAt = draft.now;
+}
+
+/** One "human needed" alert naming the close codes seen; the ladder then waits for a recovery. */
+function humanNeeded(draft: Draft, down: number, why: string): void {
+  const { input, mem, now } = draft;
+  const { company } = input;
+  mem.humanNeededAt = now;
+  const codes = describeCodes(input.codesSeen ?? []);
+  const text = `${company} is still down after ${formatDuration(down)}: ${input.settings.ladder.reconnectAttempts} reconnects failed (${codes}); ${why}. No key-state evidence (no 500 badSession closes, no decrypt-failure storm), so nothing is deleted. Next: wa-warden keeps the worker reconnecting and does nothing more until it recovers; look at the worker logs and the network, then \`warden reconnect ${company}\`.`;
   alert(draft, "human_needed", "critical", text);
 }
 
@@ -329,36 +354,35 @@ function act(draft: Draft, action: LadderAction, step: string, reason: string): 
   if (mem.actions.length >= max) {
     if (mem.humanNeededAt !== null) return false;
     mem.humanNeededAt = now;
-    const text = `${input.company}: ${mem.actions.length} automatic actions in ${formatDuration(window)} without recovery; the ladder stops acting until it recovers. Look at it by hand.`;
-    draft.actions.push({ kind: "alert", topic: "human_needed", level: "critical", text });
-    draft.steps.push({
+    const text = `${input.company}: ${mem.actions.length} automatic actions in ${formatDuration(window)} without recovery; the ladder stops acting until it recovers. Look at it by hand. Next: wa-warden does nothing more for ${input.company} until it recovers (ladder.budget); by hand: \`warden status ${input.company}\`, \`warden reconnect ${input.company}\`.`;
+    draft.actions.push({
+      action: { kind: "alert", topic: "human_needed", level: "critical", text },
+      step: { step: "alert:human_needed", reason: text },
+    });
+    draft.notes.push({
       step: "budget_exhausted",
       reason: `${mem.actions.length} automatic actions in ${formatDuration(window)} (budget ${max}); not done: ${reason}`,
     });
     return false;
   }
   mem.actions.push(now);
-  draft.actions.push(action);
-  draft.steps.push({ step, reason });
+  draft.actions.push({ action, step: { step, reason } });
   return true;
 }
 
 /** Queues an alert (alerts do not count against the budget) and its step. */
-function alert(
-  draft: Draft,
-  topic: "down" | "human_needed" | "qr_required" | "reset_failed",
-  level: "warning" | "critical" | "fatal",
-  text: string,
-): void {
-  draft.actions.push({ kind: "alert", topic, level, text });
-  draft.steps.push({ step: `alert:${topic}`, reason: text });
+function alert(draft: Draft, topic: AlertTopic, level: "warning" | "critical" | "fatal", text: string): void {
+  draft.actions.push({
+    action: { kind: "alert", topic, level, text },
+    step: { step: `alert:${topic}`, reason: text },
+  });
 }
 
 /** Records once per outage that a due destructive step waits for the network to come back. */
 function hold(draft: Draft, what: string): void {
   if (draft.mem.heldAt !== null && draft.mem.heldAt !== undefined) return;
   draft.mem.heldAt = draft.now;
-  draft.steps.push({ step: "hold_outage", reason: `${what} held: the fleet is offline (network outage)` });
+  draft.notes.push({ step: "hold_outage", reason: `${what} held: the fleet is offline (network outage)` });
 }
 
 /** "31m down; 3 reconnects, smart cleanup" for the recovered step. */

@@ -16,6 +16,7 @@ import { describeError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Store } from "../store/store.js";
 import { type Decision, decide, EMPTY_MEMORY, type LadderAction, type LadderMemory } from "./decide.js";
+import type { KeyStateEvidence } from "./key-state-evidence.js";
 import { detectOutage } from "./outage.js";
 
 /** How the runner tells operators something (the supervisor queues it in the outbox). */
@@ -25,6 +26,26 @@ export type LadderNotify = (
   detail: string,
   payload: Record<string, unknown>,
 ) => void;
+
+/**
+ * Where the ladder learns whether a company's key state is broken. The default counts 500
+ * (badSession) closes in the down episode; the lead plugs signal health's decrypt-failure storms
+ * (issue 14) in here by passing a source that fills `decryptStorm` too.
+ */
+export type KeyStateEvidenceSource = (
+  company: string,
+  episodeStart: number | null,
+  now: number,
+) => KeyStateEvidence;
+
+/** Builds the default evidence source: 500 closes since the episode began, no decrypt storms known. */
+export function closeCodeEvidence(store: Store): KeyStateEvidenceSource {
+  return (company, episodeStart) => {
+    if (episodeStart === null) return { badSessionCloses: 0, decryptStorm: null };
+    const codes = store.connections.closeCodesSince(company, episodeStart);
+    return { badSessionCloses: codes.find((c) => c.code === 500)?.n ?? 0, decryptStorm: null };
+  };
+}
 
 /** What the runner is built from. */
 export interface LadderRunnerOptions {
@@ -39,6 +60,8 @@ export interface LadderRunnerOptions {
   notify: LadderNotify;
   /** How long to wait for a worker to acknowledge the ladder's stop. */
   stopTimeoutMs?: number;
+  /** Key-state evidence per company; default closeCodeEvidence(store) (decryptStorm always null). */
+  evidence?: KeyStateEvidenceSource;
 }
 
 const ACTOR = "ladder";
@@ -47,6 +70,7 @@ const TOPIC_TITLES: Record<string, string> = {
   human_needed: "human needed",
   qr_required: "QR required",
   reset_failed: "reset did not bring it back",
+  cannot_help: "cleanup cannot help now",
 };
 
 /** Runs the ladder over the fleet. */
@@ -60,9 +84,11 @@ export class LadderRunner {
   private probeOk: boolean | null = null;
   private readonly shutdown = new AbortController();
   private closed = false;
+  private readonly evidence: KeyStateEvidenceSource;
 
   constructor(options: LadderRunnerOptions) {
     this.options = options;
+    this.evidence = options.evidence ?? closeCodeEvidence(options.store);
     this.log = options.logger.child({ component: "ladder" });
   }
 
@@ -131,6 +157,7 @@ export class LadderRunner {
       }
       const settings = companySettings(config, company.id);
       const memory = toMemory(store.ladder.memory(company.id));
+      const episodeStart = conn.state === "open" ? null : conn.downSince;
       const decision = decide(
         {
           company: company.id,
@@ -139,6 +166,15 @@ export class LadderRunner {
           downSince: conn.downSince,
           desired: store.control.desired(company.id).desired,
           counted: company.counted,
+          files: {
+            total: company.total,
+            // Rows saved before migration 4 (basis "counted") know nothing stale: assume nothing.
+            stale: company.stale,
+            heldByMinAge: company.heldByMinAge,
+            heldUntil: company.heldUntil,
+          },
+          evidence: this.evidence(company.id, episodeStart, now),
+          codesSeen: episodeStart === null ? [] : store.connections.closeCodesSince(company.id, episodeStart),
           settings,
           fleetOffline: verdict.offline,
           memory,
@@ -159,50 +195,36 @@ export class LadderRunner {
 
   private apply(company: string, decision: Decision, now: number): void {
     const { store } = this.options;
-    if (decision.steps.length === 0 && decision.actions.length === 0) {
+    if (decision.notes.length === 0 && decision.actions.length === 0) {
       if (JSON.stringify(decision.memory) !== JSON.stringify(store.ladder.memory(company)))
         store.ladder.setMemory(company, decision.memory, now);
       return;
     }
     // Memory, steps and the quick actions in one transaction: a crash cannot act twice or forget.
-    const stepIds = new Map<number, number>();
+    const work: { action: Extract<LadderAction, { kind: "cleanup" | "qr_required" }>; stepId: number }[] = [];
     store.transaction(() => {
       store.ladder.setMemory(company, decision.memory, now);
-      const used = new Set<number>();
-      const ids = decision.steps.map((s) => store.ladder.addStep(company, s.step, s.reason, "decided", now));
-      decision.actions.forEach((action, i) => {
-        const name = stepName(action);
-        const index = decision.steps.findIndex((s, j) => !used.has(j) && s.step === name);
-        if (index >= 0) {
-          used.add(index);
-          stepIds.set(i, ids[index] as number);
-        }
-      });
-      decision.actions.forEach((action, i) => {
-        const stepId = stepIds.get(i);
+      for (const note of decision.notes)
+        store.ladder.addStep(company, note.step, note.reason, "decided", now);
+      for (const { action, step } of decision.actions) {
+        const stepId = store.ladder.addStep(company, step.step, step.reason, "decided", now);
         if (action.kind === "alert") {
           this.options.notify(
             company,
             `${company}: ${TOPIC_TITLES[action.topic] ?? action.topic}`,
             action.text,
-            {
-              kind: `ladder-${action.topic}`,
-              company,
-              level: action.level,
-            },
+            { kind: `ladder-${action.topic}`, company, level: action.level },
           );
-          if (stepId !== undefined) store.ladder.setStepResult(stepId, "alert queued");
+          store.ladder.setStepResult(stepId, "alert queued");
         } else if (action.kind === "reconnect") {
           const id = store.control.request(company, "reconnect", { attempt: action.attempt }, ACTOR, now);
-          if (stepId !== undefined) store.ladder.setStepResult(stepId, `reconnect requested (#${id})`);
+          store.ladder.setStepResult(stepId, `reconnect requested (#${id})`);
+        } else {
+          work.push({ action, stepId });
         }
-      });
-    });
-    for (const [i, action] of decision.actions.entries()) {
-      if (action.kind === "cleanup" || action.kind === "qr_required") {
-        this.startWork(company, action, stepIds.get(i));
       }
-    }
+    });
+    for (const { action, stepId } of work) this.startWork(company, action, stepId);
   }
 
   private startWork(
@@ -255,6 +277,24 @@ export class LadderRunner {
   ): Promise<string> {
     const { store, clock } = this.options;
     const config = this.options.config();
+    const settings = companySettings(config, company);
+    if (action.why !== "down" && action.mode === "smart") {
+      // The count the decision used may be a scan old: plan again before stopping a connected
+      // company, and leave it alone when the plan no longer deletes ladder.minCleanupFiles (issue 8).
+      const dry = await runCleanup({
+        store,
+        clock,
+        sessionsDir: config.sessionsDir,
+        backupsRoot: this.options.backupsRoot,
+        company,
+        settings,
+        actor: ACTOR,
+        mode: "smart",
+        dryRun: true,
+      });
+      if (dry.plan.delete.length < Math.max(1, settings.ladder.minCleanupFiles))
+        return `smart (${action.why}): not stopped, the plan deletes ${dry.plan.delete.length} files (< ladder.minCleanupFiles ${settings.ladder.minCleanupFiles})`;
+    }
     // It reconnects when we let go.
     const hold = await this.stopAndHold(company);
     try {
@@ -317,18 +357,6 @@ export class LadderRunner {
       // Stays stopped: reconnecting a logged-out session only repeats the 401.
       hold.release("ladder qr_required", { resume: false });
     }
-  }
-}
-
-/** The step name decide() gives an action. */
-function stepName(action: LadderAction): string {
-  switch (action.kind) {
-    case "alert":
-      return `alert:${action.topic}`;
-    case "cleanup":
-      return `cleanup:${action.mode}`;
-    default:
-      return action.kind;
   }
 }
 

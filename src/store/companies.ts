@@ -1,6 +1,12 @@
 /** Queries on companies (current counts) and count_history (compact trend). */
 import type { Db } from "./db.js";
-import type { CategoryCounts, CredsState, FolderSnapshot, IrregularEntry } from "./snapshot-types.js";
+import type {
+  CategoryCounts,
+  CountBasis,
+  CredsState,
+  FolderSnapshot,
+  IrregularEntry,
+} from "./snapshot-types.js";
 
 /** A company row as stored. */
 export interface CompanyRow {
@@ -9,7 +15,16 @@ export interface CompanyRow {
   removedAt: number | null;
   scannedAt: number;
   total: number;
+  /** The number the thresholds apply to (per `basis`). */
   counted: number;
+  basis: CountBasis;
+  /** Files the smart cleanup would delete at the scan. */
+  stale: number;
+  /** Newest pre-keys left out of basis "counted". */
+  reserve: number;
+  /** Files a rule would delete but minAge keeps, and when the first may go. */
+  heldByMinAge: number;
+  heldUntil: number | null;
   byCategory: CategoryCounts;
   preKeys: number;
   maxPreKeyId: number | null;
@@ -26,6 +41,11 @@ interface RawCompany {
   scanned_at: number;
   total: number;
   counted: number;
+  basis: CountBasis;
+  stale: number;
+  reserve: number;
+  held_by_min_age: number;
+  held_until: number | null;
   by_category: string;
   pre_keys: number;
   max_pre_key_id: number | null;
@@ -43,6 +63,11 @@ function toCompanyRow(raw: RawCompany): CompanyRow {
     scannedAt: raw.scanned_at,
     total: raw.total,
     counted: raw.counted,
+    basis: raw.basis,
+    stale: raw.stale,
+    reserve: raw.reserve,
+    heldByMinAge: raw.held_by_min_age,
+    heldUntil: raw.held_until,
     byCategory: JSON.parse(raw.by_category) as CategoryCounts,
     preKeys: raw.pre_keys,
     maxPreKeyId: raw.max_pre_key_id,
@@ -53,15 +78,29 @@ function toCompanyRow(raw: RawCompany): CompanyRow {
   };
 }
 
+/** The judged counts stored with a snapshot (see src/actions/count-stale.ts). */
+export interface SavedCounts {
+  counted: number;
+  basis: CountBasis;
+  stale: number;
+  reserve: number;
+  heldByMinAge: number;
+  heldUntil: number | null;
+}
+
 /** Typed company queries, statements prepared once. */
 export function createCompanyQueries(db: Db) {
   const upsert = db.prepare(`
-    INSERT INTO companies (id, first_seen_at, removed_at, scanned_at, total, counted, by_category, pre_keys,
+    INSERT INTO companies (id, first_seen_at, removed_at, scanned_at, total, counted, basis, stale, reserve,
+                           held_by_min_age, held_until, by_category, pre_keys,
                            max_pre_key_id, creds_state, creds_error, newest_write_at, irregular)
-    VALUES (@id, @scannedAt, NULL, @scannedAt, @total, @counted, @byCategory, @preKeys,
+    VALUES (@id, @scannedAt, NULL, @scannedAt, @total, @counted, @basis, @stale, @reserve,
+            @heldByMinAge, @heldUntil, @byCategory, @preKeys,
             @maxPreKeyId, @credsState, @credsError, @newestWriteAt, @irregular)
     ON CONFLICT (id) DO UPDATE SET
       removed_at = NULL, scanned_at = excluded.scanned_at, total = excluded.total, counted = excluded.counted,
+      basis = excluded.basis, stale = excluded.stale, reserve = excluded.reserve,
+      held_by_min_age = excluded.held_by_min_age, held_until = excluded.held_until,
       by_category = excluded.by_category, pre_keys = excluded.pre_keys, max_pre_key_id = excluded.max_pre_key_id,
       creds_state = excluded.creds_state, creds_error = excluded.creds_error,
       newest_write_at = MAX(COALESCE(companies.newest_write_at, 0), COALESCE(excluded.newest_write_at, 0)),
@@ -71,25 +110,38 @@ export function createCompanyQueries(db: Db) {
   const listPresent = db.prepare<[], RawCompany>(
     "SELECT * FROM companies WHERE removed_at IS NULL ORDER BY id",
   );
-  const lastHistory = db.prepare<[string], { total: number; counted: number }>(
-    "SELECT total, counted FROM count_history WHERE company = ? ORDER BY at DESC LIMIT 1",
+  const lastHistory = db.prepare<[string], { total: number; counted: number; stale: number }>(
+    "SELECT total, counted, stale FROM count_history WHERE company = ? ORDER BY at DESC LIMIT 1",
   );
   const insertHistory = db.prepare(
-    "INSERT OR REPLACE INTO count_history (company, at, total, counted) VALUES (?, ?, ?, ?)",
+    "INSERT OR REPLACE INTO count_history (company, at, total, counted, stale) VALUES (?, ?, ?, ?, ?)",
   );
-  const history = db.prepare<[string, number], { at: number; total: number; counted: number }>(
-    "SELECT at, total, counted FROM count_history WHERE company = ? AND at >= ? ORDER BY at",
+  const history = db.prepare<[string, number], { at: number; total: number; counted: number; stale: number }>(
+    "SELECT at, total, counted, stale FROM count_history WHERE company = ? AND at >= ? ORDER BY at",
   );
   const pruneHistory = db.prepare("DELETE FROM count_history WHERE at < ?");
 
   return {
-    /** Stores a fresh snapshot with its counted value; a history point is added when the counts changed. */
-    save(snapshot: FolderSnapshot, counted: number): void {
+    /**
+     * Stores a fresh snapshot with its judged counts (a bare number: basis "counted", nothing stale
+     * known); a history point is added when total, counted or stale changed.
+     */
+    save(snapshot: FolderSnapshot, judged: number | SavedCounts): void {
+      const c: SavedCounts =
+        typeof judged === "number"
+          ? { counted: judged, basis: "counted", stale: 0, reserve: 0, heldByMinAge: 0, heldUntil: null }
+          : judged;
+      const counted = c.counted;
       upsert.run({
         id: snapshot.company,
         scannedAt: snapshot.scannedAt,
         total: snapshot.total,
         counted,
+        basis: c.basis,
+        stale: c.stale,
+        reserve: c.reserve,
+        heldByMinAge: c.heldByMinAge,
+        heldUntil: c.heldUntil,
         byCategory: JSON.stringify(snapshot.byCategory),
         preKeys: snapshot.preKeys,
         maxPreKeyId: snapshot.maxPreKeyId,
@@ -99,8 +151,8 @@ export function createCompanyQueries(db: Db) {
         irregular: JSON.stringify(snapshot.irregular),
       });
       const last = lastHistory.get(snapshot.company);
-      if (!last || last.total !== snapshot.total || last.counted !== counted) {
-        insertHistory.run(snapshot.company, snapshot.scannedAt, snapshot.total, counted);
+      if (!last || last.total !== snapshot.total || last.counted !== counted || last.stale !== c.stale) {
+        insertHistory.run(snapshot.company, snapshot.scannedAt, snapshot.total, counted, c.stale);
       }
     },
     /** Marks a company whose folder disappeared. */
@@ -117,7 +169,7 @@ export function createCompanyQueries(db: Db) {
       return listPresent.all().map(toCompanyRow);
     },
     /** Count history points since `since` (a point is stored only when the counts change). */
-    history(company: string, since: number): { at: number; total: number; counted: number }[] {
+    history(company: string, since: number): { at: number; total: number; counted: number; stale: number }[] {
       return history.all(company, since);
     },
     /** Drops history older than `before`; returns rows deleted. */

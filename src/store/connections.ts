@@ -65,6 +65,9 @@ export function createConnectionQueries(db: Db) {
   const transitionsOf = db.prepare<[string], RawTransition>(
     "SELECT * FROM transitions WHERE company = ? ORDER BY id",
   );
+  const closeCodesSince = db.prepare<[string, number], { code: number; n: number }>(
+    "SELECT code, COUNT(*) AS n FROM transitions WHERE company = ? AND at >= ? AND code IS NOT NULL GROUP BY code ORDER BY code",
+  );
   const putQr = db.prepare(`
     INSERT INTO pairing (company, qr, qr_at) VALUES (?, ?, ?)
     ON CONFLICT (company) DO UPDATE SET qr = excluded.qr, qr_at = excluded.qr_at`);
@@ -114,6 +117,10 @@ export function createConnectionQueries(db: Db) {
     /** Transitions recorded after id `after`, oldest first. */
     transitionsAfter(after: number): TransitionRow[] {
       return transitionsAfter.all(after).map(toTransition);
+    },
+    /** Close codes recorded for a company since `since`, with how often each was seen. */
+    closeCodesSince(company: string, since: number): { code: number; n: number }[] {
+      return closeCodesSince.all(company, since);
     },
     /** Every transition of one company, oldest first. */
     transitionsOf(company: string): TransitionRow[] {

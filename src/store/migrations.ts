@@ -210,4 +210,16 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX creds_snapshots_file ON creds_snapshots (company, file, id);
     `,
   },
+  {
+    version: 4,
+    name: "live / stale counts per company and in the history (issue 8)",
+    sql: `
+      ALTER TABLE companies ADD COLUMN stale INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE companies ADD COLUMN basis TEXT NOT NULL DEFAULT 'counted';
+      ALTER TABLE companies ADD COLUMN reserve INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE companies ADD COLUMN held_by_min_age INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE companies ADD COLUMN held_until INTEGER;
+      ALTER TABLE count_history ADD COLUMN stale INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

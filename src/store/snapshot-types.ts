@@ -44,7 +44,18 @@ export interface FolderSnapshot {
   preKeys: number;
   maxPreKeyId: number | null;
   creds: { state: CredsState; error?: string };
+  /** Every regular file name (atomic temp files left out). */
+  names: string[];
+  /** mtimes of the age-ruled files and of the pre-keys below `preKeyFloor` (others: not stat'ed). */
+  mtimes: Map<string, number>;
+  /** User parts of creds.me.id / creds.me.lid (null: unknown). */
+  ownUsers: string[] | null;
+  /** creds.nextPreKeyId - 1 (null: unknown). */
+  newestPreKeyId: number | null;
   /** Newest of the folder's and creds.json's modification times (file events can move it later). */
   newestWriteAt: number | null;
   irregular: IrregularEntry[];
 }
+
+/** What the thresholds apply to: stale files (default), counted (all but the pre-key reserve), or total. */
+export type CountBasis = "stale" | "counted" | "total";

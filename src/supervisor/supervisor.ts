@@ -3,6 +3,7 @@
  * stored, evaluated against the company's thresholds and turned into outbox rows in one
  * transaction; the dispatcher delivers them. Config edits apply without restart.
  */
+import { countSnapshot } from "../actions/count-stale.js";
 import { finishInterruptedRestore, interruptedRestores } from "../actions/restore.js";
 import { evaluateThresholds } from "../alerts/evaluate-thresholds.js";
 import { renderAlert, renderNotice } from "../alerts/format-alert.js";
@@ -12,9 +13,8 @@ import type { Clock } from "../clock.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
 import type { CompanySettings } from "../config/schema.js";
 import { describeError } from "../errors.js";
-import { countedFiles } from "../fleet/count-files.js";
 import { FleetScanner, type ScannerReport } from "../fleet/fleet-scanner.js";
-import { resolvePreKeyReserve } from "../fleet/prekey-reserve.js";
+import { resolveKeepPreKeys } from "../fleet/prekey-reserve.js";
 import type { FolderSnapshot } from "../fleet/scan-folder.js";
 import { backupsRoot } from "../home-layout.js";
 import { probeTcp } from "../ladder/connectivity-probe.js";
@@ -91,6 +91,7 @@ export class Supervisor {
       onSnapshots: (snapshots) => this.onSnapshots(snapshots),
       onRemoved: (company) => this.onRemoved(company),
       onReport: (report) => this.onReport(report),
+      preKeyFloor: (company) => resolveKeepPreKeys(companySettings(this.config, company).cleanup.keepPreKeys),
     });
     if (options.home !== undefined && options.ladder !== false) {
       this.ladder = new LadderRunner({
@@ -262,17 +263,16 @@ export class Supervisor {
     store.transaction(() => {
       for (const snapshot of snapshots) {
         const settings = companySettings(this.config, snapshot.company);
-        const reserve = resolvePreKeyReserve(settings.preKeyReserve);
-        const counted = countedFiles(snapshot, reserve);
-        store.companies.save(snapshot, counted);
+        const counts = countSnapshot(snapshot, settings, now);
+        store.companies.save(snapshot, counts);
         const previous = store.alertState.get(snapshot.company);
-        const { state, alerts } = evaluateThresholds(previous, counted, settings, now);
+        const { state, alerts } = evaluateThresholds(previous, counts.counted, settings, now);
         store.alertState.put(snapshot.company, state, now);
         for (const decision of alerts) {
           const rendered = renderAlert(
             snapshot.company,
             decision,
-            { total: snapshot.total, counted, reserve, byCategory: snapshot.byCategory },
+            { ...counts, byCategory: snapshot.byCategory },
             settings,
           );
           queued += this.queue(settings, snapshot.company, decision.kind, decision.level, rendered);

@@ -29,11 +29,15 @@ export class FleetFixture {
     this.writeConfig(config);
   }
 
-  /** Writes warden.json (sessionsDir filled in). */
+  /** Writes warden.json (sessionsDir filled in; counts every file, as `ls | wc -l` with no reserve). */
   writeConfig(config: Record<string, unknown>): void {
     writeFileSync(
       this.configFile,
-      JSON.stringify({ sessionsDir: this.sessionsDir, preKeyReserve: 0, ...config }, null, 2),
+      JSON.stringify(
+        { sessionsDir: this.sessionsDir, preKeyReserve: 0, count: { basis: "counted" }, ...config },
+        null,
+        2,
+      ),
     );
   }
 

@@ -1,0 +1,117 @@
+/**
+ * The ladder's vocabulary: its input, its memory between checks, its actions and its answer
+ * (src/ladder/decide.ts decides; src/ladder/ladder-runner.ts carries out).
+ */
+import type { CompanySettings } from "../config/schema.js";
+import type { KeyStateEvidence } from "./key-state-evidence.js";
+
+/** What the ladder remembers about a company between two checks (stored as JSON by the runner). */
+export interface LadderMemory {
+  /** downSince of the down episode this memory belongs to (null while connected) */
+  episode: number | null;
+  warnedAt: number | null;
+  /** ladder reconnect requests in this episode */
+  reconnects: number;
+  lastReconnectAt: number | null;
+  /** smart cleanup done while down, this episode */
+  cleanupAt: number | null;
+  /** last-resort reset done, this episode */
+  resetAt: number | null;
+  /** qr_required declared (this episode) */
+  qrRequiredAt: number | null;
+  /** budget exhausted / nothing left to try: the ladder stopped acting */
+  humanNeededAt: number | null;
+  /** times of automatic actions, for the budget (pruned to budget.window) */
+  actions: number[];
+  lastEmergencyAt: number | null;
+  /** maintenanceWindowKey of the last scheduled cleanup */
+  lastMaintenanceKey: string | null;
+  /** when a due destructive step was first held for a fleet outage (one hold_outage step per outage); absent = null */
+  heldAt?: number | null;
+  /** last "cleanup cannot help now" alert (rate-limited by alerts.remindEvery); absent = null */
+  cannotHelpAt?: number | null;
+}
+
+/** The memory of a company the ladder never acted on. */
+export const EMPTY_MEMORY: Readonly<LadderMemory> = Object.freeze({
+  episode: null,
+  warnedAt: null,
+  reconnects: 0,
+  lastReconnectAt: null,
+  cleanupAt: null,
+  resetAt: null,
+  qrRequiredAt: null,
+  humanNeededAt: null,
+  // Frozen so that a caller pushing into the shared empty list fails loudly instead of leaking.
+  actions: Object.freeze([]) as unknown as number[],
+  lastEmergencyAt: null,
+  lastMaintenanceKey: null,
+  heldAt: null,
+  cannotHelpAt: null,
+});
+
+/** Everything the ladder needs to know about one company at one check. */
+export interface LadderInput {
+  company: string;
+  /** connection_state.state as workers report it (ConnectionStateName) or null if never reported */
+  state: string | null;
+  /** last close code reported (e.g. 401, 403, 428) or null */
+  code: number | null;
+  downSince: number | null;
+  /** the operator's wish: "stop" means an operator stopped it: the ladder does nothing (no alerts either) */
+  desired: "run" | "stop";
+  /** counted files (thresholds apply to it, per count.basis); null when the folder was never scanned */
+  counted: number | null;
+  /**
+   * What a smart cleanup would do now (from the last scan): files it deletes, the folder's total,
+   * files minAge keeps and until when. Absent: every counted file is stale (basis "stale").
+   */
+  files?: { total: number; stale: number; heldByMinAge: number; heldUntil: number | null };
+  /** Why the key state may be broken; the only road to a reset. */
+  evidence: KeyStateEvidence;
+  /** Close codes seen in this down episode, with counts (for the "human needed" alert). */
+  codesSeen?: readonly { code: number; n: number }[];
+  settings: Pick<CompanySettings, "thresholds" | "ladder" | "maintenance" | "alerts">;
+  /** the whole fleet is considered offline (network outage) */
+  fleetOffline: boolean;
+  memory: LadderMemory;
+}
+
+/** What a ladder alert is about. */
+export type AlertTopic = "down" | "human_needed" | "qr_required" | "reset_failed" | "cannot_help";
+
+/** Something the runner must do: queue an alert, request a reconnect, clean, or declare QR required. */
+
+export type LadderAction =
+  | {
+      kind: "alert";
+      topic: AlertTopic;
+      level: "warning" | "critical" | "fatal";
+      text: string;
+    }
+  | { kind: "reconnect"; attempt: number }
+  | { kind: "cleanup"; mode: "smart" | "reset"; why: "down" | "emergency" | "maintenance"; force: boolean }
+  /** executor: backup first, nothing deleted, mark qr_required, stop */
+  | { kind: "qr_required"; reason: string };
+
+/** A line for the ladder's history. */
+export interface LadderStep {
+  step: string;
+  reason: string;
+}
+
+/** An action with the history line it is recorded under. */
+export interface PlannedAction {
+  action: LadderAction;
+  step: LadderStep;
+}
+
+/**
+ * The ladder's answer: actions in order (each with its step), the steps that carry no action
+ * (recoveries, outage holds, budget stops, skipped cleanups), and the memory to store.
+ */
+export interface Decision {
+  actions: PlannedAction[];
+  notes: LadderStep[];
+  memory: LadderMemory;
+}
