@@ -20,6 +20,8 @@ export const ErrorCodes = {
   BACKUP_INVALID: "WARDEN_ERR_BACKUP_INVALID",
   BACKUP_NOT_FOUND: "WARDEN_ERR_BACKUP_NOT_FOUND",
   ACTION_FAILED: "WARDEN_ERR_ACTION_FAILED",
+  // Issue 9 (hostile files, failing disks).
+  FILE_REFUSED: "WARDEN_ERR_FILE_REFUSED",
 } as const;
 
 /** One of the codes above. */
@@ -51,6 +53,22 @@ export class ConfigError extends WardenError {
     super(code, `${file}: ${issues.join("; ")}`, { file }, options);
     this.name = "ConfigError";
     this.issues = issues;
+  }
+}
+
+/**
+ * A file in a company folder (or a backup) that is not read: a symlink, a FIFO, a device, too large,
+ * or unreadable. `reason` says which, in words ("a FIFO (named pipe)"); the message names the file.
+ */
+export class FileRefusedError extends WardenError {
+  readonly file: string;
+  readonly reason: string;
+
+  constructor(file: string, reason: string, options?: { cause?: unknown }) {
+    super(ErrorCodes.FILE_REFUSED, `${file} is ${reason}: not read`, { file, reason }, options);
+    this.name = "FileRefusedError";
+    this.file = file;
+    this.reason = reason;
   }
 }
 

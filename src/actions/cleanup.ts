@@ -8,15 +8,16 @@
  * creds.json and app-state files are refused at the last line too, whatever the plan says.
  */
 import { createHash } from "node:crypto";
-import { lstat, readdir, readFile, unlink } from "node:fs/promises";
+import { lstat, readdir, unlink } from "node:fs/promises";
 import path from "node:path";
 import type { Clock } from "../clock.js";
 import { assertCompanyFolder } from "../config/company-id.js";
 import type { CompanySettings } from "../config/schema.js";
-import { describeError, ErrorCodes, WardenError } from "../errors.js";
+import { describeError, ErrorCodes, FileRefusedError, WardenError } from "../errors.js";
 import { ATOMIC_TMP_PREFIX, type Category, classifyFile } from "../fleet/classify-file.js";
 import { resolvePreKeyReserve } from "../fleet/prekey-reserve.js";
 import { syncDir } from "../fleet/sync-dir.js";
+import { readRegularFile } from "../fs/safe-read.js";
 import type { Store } from "../store/store.js";
 import { type CreatedBackup, createBackup, verifyBackup } from "./backup.js";
 import { type CompanyHold, holdCompany } from "./company-hold.js";
@@ -251,26 +252,31 @@ async function makePlan(
   );
 }
 
-/** creds.nextPreKeyId - 1, the pre-key Baileys checks on connect; null when creds.json is unreadable. */
+/**
+ * creds.nextPreKeyId - 1, the pre-key Baileys checks on connect; null when creds.json is missing or
+ * does not parse. A creds.json that is a symlink or a FIFO throws FileRefusedError: never followed,
+ * never waited on (issue 9), and a folder in that state is not cleaned.
+ */
 async function newestPreKeyId(dir: string): Promise<number | null> {
+  const read = await readRegularFile(path.join(dir, "creds.json"));
+  if (!read) return null;
   try {
-    const creds = JSON.parse(await readFile(path.join(dir, "creds.json"), "utf8")) as {
-      nextPreKeyId?: unknown;
-    };
-    return typeof creds.nextPreKeyId === "number" ? creds.nextPreKeyId - 1 : null;
+    const creds = JSON.parse(read.data.toString("utf8")) as { nextPreKeyId?: unknown } | null;
+    return typeof creds?.nextPreKeyId === "number" ? creds.nextPreKeyId - 1 : null;
   } catch {
-    // Unreadable creds: the planner then keeps every pre-key above its newest-kept floor only.
+    // Unparseable creds: the planner then keeps every pre-key above its newest-kept floor only.
     return null;
   }
 }
 
+/** sha256 of a regular file (never through a symlink, never blocking); undefined when it is gone. */
 async function hashFile(file: string): Promise<string | undefined> {
   try {
-    return createHash("sha256")
-      .update(await readFile(file))
-      .digest("hex");
+    const read = await readRegularFile(file, { maxBytes: Number.POSITIVE_INFINITY });
+    return read ? createHash("sha256").update(read.data).digest("hex") : undefined;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    // Swapped for a symlink or a FIFO since the backup: not the file backed up, so it is kept.
+    if (err instanceof FileRefusedError) return `refused: ${err.reason}`;
     throw err;
   }
 }

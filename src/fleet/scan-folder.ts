@@ -6,8 +6,10 @@
  * folders) and keeps the loop responsive.
  * Symlinks and non-regular entries are never followed or read: they are reported.
  */
-import { lstatSync, readdirSync, readFileSync } from "node:fs";
+import { type Dirent, lstatSync, readdirSync } from "node:fs";
 import path from "node:path";
+import { describeError } from "../errors.js";
+import { readRegularFileSync } from "../fs/safe-read.js";
 import { ATOMIC_TMP_PREFIX, type CategoryCounts } from "./classify-file.js";
 import { tallyFiles } from "./count-files.js";
 
@@ -17,8 +19,18 @@ export type CredsState = "ok" | "missing" | "corrupt";
 /** An entry that is not a regular file: reported, never followed. */
 export interface IrregularEntry {
   name: string;
-  kind: "symlink" | "directory" | "other";
+  kind: "symlink" | "directory" | "fifo" | "socket" | "device" | "other";
 }
+
+/** Each irregular kind in words, for messages ("a FIFO", never "a other"). */
+export const ENTRY_KIND_WORDS: Readonly<Record<IrregularEntry["kind"], string>> = {
+  symlink: "a symlink",
+  directory: "a directory",
+  fifo: "a FIFO (named pipe)",
+  socket: "a socket",
+  device: "a device",
+  other: "not a regular file",
+};
 
 /** What one scan of a company folder found. */
 export interface FolderSnapshot {
@@ -75,7 +87,7 @@ export function scanFolderSync(
     } else {
       irregular.push({
         name: entry.name,
-        kind: entry.isSymbolicLink() ? "symlink" : entry.isDirectory() ? "directory" : "other",
+        kind: entryKind(entry),
       });
     }
   }
@@ -92,7 +104,11 @@ export function scanFolderSync(
       creds = checkCreds(credsPath, `${st.mtimeMs}:${st.size}`, credsCache);
     }
   } else if (irregular.some((e) => e.name === "creds.json")) {
-    creds = { state: "corrupt", error: "creds.json is not a regular file (not followed)" };
+    const kind = irregular.find((e) => e.name === "creds.json")?.kind ?? "other";
+    creds = {
+      state: "corrupt",
+      error: `creds.json is ${ENTRY_KIND_WORDS[kind]}, not a regular file (not read)`,
+    };
   } else {
     creds = { state: "missing" };
   }
@@ -109,27 +125,42 @@ export function scanFolderSync(
   };
 }
 
+function entryKind(entry: Dirent): IrregularEntry["kind"] {
+  if (entry.isSymbolicLink()) return "symlink";
+  if (entry.isDirectory()) return "directory";
+  if (entry.isFIFO()) return "fifo";
+  if (entry.isSocket()) return "socket";
+  if (entry.isCharacterDevice() || entry.isBlockDevice()) return "device";
+  return "other";
+}
+
 function checkCreds(file: string, key: string, cache: CredsCache): FolderSnapshot["creds"] {
   const hit = cache.get(file);
   if (hit && hit.key === key)
     return hit.error ? { state: hit.state, error: hit.error } : { state: hit.state };
   let result: FolderSnapshot["creds"];
   try {
-    const data = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown> | null;
-    const missing = REQUIRED_CREDS_FIELDS.filter(
-      (field) => data === null || typeof data !== "object" || !(field in data),
-    );
-    result =
-      missing.length === 0
-        ? { state: "ok" }
-        : { state: "corrupt", error: `creds.json lacks ${missing.join(", ")}` };
+    // Never blocks (a FIFO swapped in after the readdir), never follows a symlink (issue 9).
+    const read = readRegularFileSync(file);
+    result = read ? credsProblem(read.data) : { state: "missing" };
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    result =
-      code === "ENOENT"
-        ? { state: "missing" }
-        : { state: "corrupt", error: `creds.json does not parse: ${(err as Error).message}` };
+    result = { state: "corrupt", error: describeError(err) };
   }
   cache.set(file, { key, ...result });
   return result;
+}
+
+function credsProblem(bytes: Buffer): FolderSnapshot["creds"] {
+  let data: unknown;
+  try {
+    data = JSON.parse(bytes.toString("utf8"));
+  } catch (err) {
+    return { state: "corrupt", error: `creds.json does not parse: ${describeError(err)}` };
+  }
+  if (data === null || typeof data !== "object" || Array.isArray(data))
+    return { state: "corrupt", error: "creds.json does not hold a creds object" };
+  const missing = REQUIRED_CREDS_FIELDS.filter((field) => !(field in data));
+  return missing.length === 0
+    ? { state: "ok" }
+    : { state: "corrupt", error: `creds.json lacks ${missing.join(", ")}` };
 }
