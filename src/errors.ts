@@ -22,6 +22,8 @@ export const ErrorCodes = {
   ACTION_FAILED: "WARDEN_ERR_ACTION_FAILED",
   // Issue 9 (hostile files, failing disks).
   FILE_REFUSED: "WARDEN_ERR_FILE_REFUSED",
+  SNAPSHOT_UNSEAL: "WARDEN_ERR_SNAPSHOT_UNSEAL",
+  ALERT_DELIVERY: "WARDEN_ERR_ALERT_DELIVERY",
 } as const;
 
 /** One of the codes above. */
@@ -69,6 +71,65 @@ export class FileRefusedError extends WardenError {
     this.name = "FileRefusedError";
     this.file = file;
     this.reason = reason;
+  }
+}
+
+/** A backup that failed verification; `problems` lists every reason (the message shows ten). */
+export class BackupInvalidError extends WardenError {
+  readonly file: string;
+  readonly problems: readonly string[];
+
+  constructor(file: string, problems: readonly string[]) {
+    const shown = problems.slice(0, 10).join("; ");
+    const more = problems.length > 10 ? `; and ${problems.length - 10} more` : "";
+    super(ErrorCodes.BACKUP_INVALID, `Backup ${file} failed verification: ${shown}${more}`, { file, problems });
+    this.name = "BackupInvalidError";
+    this.file = file;
+    this.problems = problems;
+  }
+}
+
+/** What unsealing needs to name a snapshot in an error. */
+export interface SnapshotRef {
+  id: number;
+  company: string;
+  file: string;
+}
+
+/** A stored creds snapshot that cannot be turned back into its file (wrong key, altered bytes, no key). */
+export class SnapshotUnsealError extends WardenError {
+  readonly company: string;
+  readonly file: string;
+  readonly snapshotId: number;
+
+  constructor(row: SnapshotRef, why: string, options?: { cause?: unknown }) {
+    super(
+      ErrorCodes.SNAPSHOT_UNSEAL,
+      `Snapshot #${row.id} of ${row.company}/${row.file} cannot be opened: ${why}`,
+      { company: row.company, file: row.file, snapshotId: row.id },
+      options,
+    );
+    this.name = "SnapshotUnsealError";
+    this.company = row.company;
+    this.file = row.file;
+    this.snapshotId = row.id;
+  }
+}
+
+/** How a failed alert delivery should be handled. */
+export type DeliveryFailure =
+  | { kind: "retry"; retryAfterMs?: number; reason: string }
+  | { kind: "migrate"; newTarget: string; reason: string }
+  | { kind: "refused"; reason: string };
+
+/** Thrown by notifiers; the dispatcher reads `failure` (retry, follow a migrated chat, or give up). */
+export class DeliveryError extends WardenError {
+  readonly failure: DeliveryFailure;
+
+  constructor(failure: DeliveryFailure, options?: { cause?: unknown }) {
+    super(ErrorCodes.ALERT_DELIVERY, failure.reason, { kind: failure.kind }, options);
+    this.name = "DeliveryError";
+    this.failure = failure;
   }
 }
 

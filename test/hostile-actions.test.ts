@@ -84,3 +84,34 @@ describe("a creds.json that is a symlink (item 5)", () => {
     expect(dry.stderr).toContain(`${creds} is a symlink (never followed): not read`);
   }, 60_000);
 });
+
+describe("backups and FIFOs", () => {
+  it("verify of a backup that is a FIFO fails at once, naming it", async () => {
+    const { verifyBackup } = await import("../src/actions/backup.js");
+    const t = await setup();
+    const fifo = path.join(t.root, "20260101T000000000Z-manual.tar.gz");
+    mkfifo(fifo);
+    cleanups.push(() => releaseFifoReaders(fifo));
+    const result = await verifyBackup(fifo);
+    expect(result.ok).toBe(false);
+    expect(result.problems[0]).toContain(`${fifo} is a FIFO (named pipe): not read`);
+  });
+});
+
+describe("coded errors (issue 11)", () => {
+  it("BackupInvalidError, SnapshotUnsealError and DeliveryError are WardenErrors with stable codes", async () => {
+    const { BackupInvalidError, DeliveryError, ErrorCodes, SnapshotUnsealError, WardenError } = await import(
+      "../src/errors.js"
+    );
+    const backup = new BackupInvalidError("/b.tar.gz", ["x: content does not match the manifest (sha256)"]);
+    expect(backup).toBeInstanceOf(WardenError);
+    expect(backup.code).toBe(ErrorCodes.BACKUP_INVALID);
+    const unseal = new SnapshotUnsealError({ id: 3, company: "acme", file: "creds.json" }, "no key");
+    expect(unseal).toBeInstanceOf(WardenError);
+    expect(unseal.code).toBe(ErrorCodes.SNAPSHOT_UNSEAL);
+    expect(unseal.message).toBe("Snapshot #3 of acme/creds.json cannot be opened: no key");
+    const delivery = new DeliveryError({ kind: "refused", reason: "chat not found" });
+    expect(delivery).toBeInstanceOf(WardenError);
+    expect(delivery.code).toBe(ErrorCodes.ALERT_DELIVERY);
+  });
+});

@@ -16,19 +16,5 @@ export interface Notifier {
   send(message: OutgoingMessage): Promise<void>;
 }
 
-/** How a failed delivery should be handled. */
-export type DeliveryFailure =
-  | { kind: "retry"; retryAfterMs?: number; reason: string }
-  | { kind: "migrate"; newTarget: string; reason: string }
-  | { kind: "refused"; reason: string };
-
-/** Thrown by notifiers; the dispatcher reads `failure`. */
-export class DeliveryError extends Error {
-  readonly failure: DeliveryFailure;
-
-  constructor(failure: DeliveryFailure, options?: { cause?: unknown }) {
-    super(failure.reason, options);
-    this.name = "DeliveryError";
-    this.failure = failure;
-  }
-}
+// The error a notifier throws lives with every other error (src/errors.ts); re-exported for notifiers.
+export { DeliveryError, type DeliveryFailure } from "../../errors.js";
