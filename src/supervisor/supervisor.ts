@@ -261,7 +261,9 @@ export class Supervisor {
         const settings = companySettings(this.config, snapshot.company);
         const reserve = resolvePreKeyReserve(settings.preKeyReserve);
         const counted = countedFiles(snapshot, reserve);
+        const before = store.companies.get(snapshot.company);
         store.companies.save(snapshot, counted);
+        queued += this.credsChanged(snapshot, before?.credsState, before?.credsError ?? null);
         const previous = store.alertState.get(snapshot.company);
         const { state, alerts } = evaluateThresholds(previous, counted, settings, now);
         store.alertState.put(snapshot.company, state, now);
@@ -277,6 +279,46 @@ export class Supervisor {
       }
     });
     if (queued > 0) this.dispatcher.kick();
+  }
+
+  /**
+   * A corrupt creds.json is its own alert, with the reason (issue 9: it was only ever seen as
+   * "Network outage", and `status` said `corrupt` without why); once more when it is readable again.
+   */
+  private credsChanged(snapshot: FolderSnapshot, was: string | undefined, wasError: string | null): number {
+    const { creds, company } = snapshot;
+    const settings = companySettings(this.config, company);
+    if (creds.state === "corrupt" && (was !== "corrupt" || wasError !== (creds.error ?? null))) {
+      const why = creds.error ?? "unreadable";
+      this.log.error({ company, kind: "creds-corrupt" }, `${company}: creds.json is corrupt: ${why}`);
+      const detail = `${this.config.sessionsDir}/${company}/creds.json: ${why}. The worker will not connect it (nothing is overwritten); restore a backup or fix the file.`;
+      return this.queue(
+        settings,
+        company,
+        "creds-corrupt",
+        null,
+        renderNotice(`Corrupt creds.json: ${company}`, detail, {
+          kind: "creds-corrupt",
+          company,
+          reason: why,
+        }),
+      );
+    }
+    if (was === "corrupt" && creds.state !== "corrupt") {
+      const detail = `${this.config.sessionsDir}/${company}/creds.json is ${creds.state === "ok" ? "readable again" : "gone"}.`;
+      return this.queue(
+        settings,
+        company,
+        "creds-ok",
+        null,
+        renderNotice(`creds.json no longer corrupt: ${company}`, detail, {
+          kind: "creds-ok",
+          company,
+          state: creds.state,
+        }),
+      );
+    }
+    return 0;
   }
 
   private onRemoved(company: string): void {
