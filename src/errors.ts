@@ -82,7 +82,10 @@ export class BackupInvalidError extends WardenError {
   constructor(file: string, problems: readonly string[]) {
     const shown = problems.slice(0, 10).join("; ");
     const more = problems.length > 10 ? `; and ${problems.length - 10} more` : "";
-    super(ErrorCodes.BACKUP_INVALID, `Backup ${file} failed verification: ${shown}${more}`, { file, problems });
+    super(ErrorCodes.BACKUP_INVALID, `Backup ${file} failed verification: ${shown}${more}`, {
+      file,
+      problems,
+    });
     this.name = "BackupInvalidError";
     this.file = file;
     this.problems = problems;
