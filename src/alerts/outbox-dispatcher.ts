@@ -38,6 +38,9 @@ export class OutboxDispatcher {
   private draining: Promise<void> | undefined;
   private again = false;
   private closed = false;
+  // Aborted by close(): an in-flight send never outlives the shutdown deadline (issue 9: a slow or
+  // dead Bot API held shutdown for the HTTP client's 30 s timeout, past pm2's kill_timeout).
+  private readonly abort = new AbortController();
 
   constructor(options: DispatcherOptions) {
     this.options = {
@@ -81,11 +84,15 @@ export class OutboxDispatcher {
     return this.active.size === 0;
   }
 
-  /** Stops scheduling; in-flight sends finish. Idempotent. */
+  /**
+   * Stops scheduling and cancels in-flight sends (their rows stay pending and go out after the
+   * restart: at least once, never lost). Call flush() first to give them time. Idempotent.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.abort.abort(new Error("alert dispatcher closing"));
     // No global.clear(): p-queue never settles a cleared task, and the delivery loops awaiting one
     // would hang shutdown. Queued tasks see `closed` and return without sending.
     await Promise.allSettled([...this.active.values()]);
@@ -132,7 +139,16 @@ export class OutboxDispatcher {
     const last = this.lastSentAt.get(key);
     if (last === undefined) return;
     const wait = last + this.options.perTargetIntervalMs - Date.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (wait > 0 && !this.closed) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, wait);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.abort.signal.addEventListener("abort", done, { once: true });
+      });
+    }
   }
 
   private async deliverTarget(channel: string, target: string): Promise<void> {
@@ -162,13 +178,10 @@ export class OutboxDispatcher {
         const sent = await this.global.add(async () => {
           if (this.closed) return false;
           this.lastSentAt.set(key, Date.now());
-          await notifier.send({
-            target,
-            html: row.html,
-            text: row.text,
-            silent: row.silent,
-            payload: row.payload,
-          });
+          await notifier.send(
+            { target, html: row.html, text: row.text, silent: row.silent, payload: row.payload },
+            this.abort.signal,
+          );
           return true;
         });
         if (!sent) return;

@@ -12,8 +12,11 @@ export interface OutgoingMessage {
 /** A delivery channel. */
 export interface Notifier {
   readonly name: string;
-  /** Delivers one message; throws a DeliveryError to ask for a retry, a new target or to give up. */
-  send(message: OutgoingMessage): Promise<void>;
+  /**
+   * Delivers one message; throws a DeliveryError to ask for a retry, a new target or to give up.
+   * `signal` aborts an in-flight send (shutdown at the WARDEN_FLUSH_MS deadline, issue 9).
+   */
+  send(message: OutgoingMessage, signal?: AbortSignal): Promise<void>;
 }
 
 // The error a notifier throws lives with every other error (src/errors.ts); re-exported for notifiers.
