@@ -60,13 +60,17 @@ export class OutboxDispatcher {
       this.again = true;
       return;
     }
-    this.draining = this.drain().finally(() => {
-      this.draining = undefined;
-      if (this.again) {
-        this.again = false;
-        this.kick();
-      }
-    });
+    this.draining = this.drain()
+      // A failed read/write of the outbox (disk full, database gone) never escapes: logged, and the
+      // next kick or wake-up tries again; the rows stay pending.
+      .catch((err: unknown) => this.logStoreFailure(err))
+      .finally(() => {
+        this.draining = undefined;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
   }
 
   /** Waits until nothing deliverable is in flight, or `timeoutMs` passes; true when idle. */
@@ -110,13 +114,24 @@ export class OutboxDispatcher {
         earliest = Math.min(earliest, head.nextAttemptAt);
         continue;
       }
-      const run = this.deliverTarget(channel, target).finally(() => {
-        this.active.delete(key);
-        this.kick();
-      });
+      const run = this.deliverTarget(channel, target)
+        .catch((err: unknown) => this.logStoreFailure(err))
+        .finally(() => {
+          this.active.delete(key);
+          this.kick();
+        });
       this.active.set(key, run);
     }
     this.scheduleWake(earliest);
+  }
+
+  private logStoreFailure(err: unknown): void {
+    this.options.logger.error(
+      { err, kind: "outbox-store-failed" },
+      `Outbox bookkeeping failed (rows stay pending and are retried): ${(err as Error)?.message ?? String(err)}`,
+    );
+    // Try again later rather than spin: the next wake-up, or 5 s.
+    this.scheduleWake(this.options.clock.now() + 5_000);
   }
 
   private scheduleWake(at: number): void {

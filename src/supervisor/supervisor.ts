@@ -22,6 +22,7 @@ import { LadderRunner } from "../ladder/ladder-runner.js";
 import type { Logger } from "../logger.js";
 import type { NewOutboxMessage } from "../store/outbox.js";
 import type { Store } from "../store/store.js";
+import { StoreGuard } from "./store-guard.js";
 import { type Restarter, restartThroughPm2, watchWorkers } from "./worker-watch.js";
 
 /** What the supervisor is built from. */
@@ -66,6 +67,7 @@ export class Supervisor {
   /** The recovery ladder (undefined without `home`, or with `ladder: false`). */
   readonly ladder: LadderRunner | undefined;
   private closed = false;
+  private readonly guard: StoreGuard;
 
   constructor(options: SupervisorOptions) {
     this.options = options;
@@ -85,9 +87,27 @@ export class Supervisor {
       logger: options.logger.child({ component: "fleet" }),
       clock: options.clock,
       watch: options.watch ?? true,
-      onSnapshots: (snapshots) => this.onSnapshots(snapshots),
-      onRemoved: (company) => this.onRemoved(company),
-      onReport: (report) => this.onReport(report),
+      onSnapshots: (snapshots) => this.guard.run("saving scan results", () => this.onSnapshots(snapshots)),
+      onRemoved: (company) => this.guard.run("recording a removed folder", () => this.onRemoved(company)),
+      onReport: (report) => this.guard.run("recording a scanner report", () => this.onReport(report)),
+    });
+    this.guard = new StoreGuard({
+      logger: this.log,
+      notifiers: options.notifiers,
+      chatIds: () => this.config.defaults.telegram.chatIds.map(String),
+      file: options.store.db.name,
+      retry: () => this.scanner.fullScan(),
+      now: () => options.clock.now(),
+      onRecovered: (ms) => {
+        this.options.store.transaction(() =>
+          this.queueNotice(
+            "wa-warden: disk space is back",
+            `${options.store.db.name} can be written again after ${Math.round(ms / 1000)} s; counts and alerts were computed again from the folders.`,
+            { kind: "disk-ok" },
+          ),
+        );
+        this.dispatcher.kick();
+      },
     });
     if (options.home !== undefined && options.ladder !== false) {
       this.ladder = new LadderRunner({
@@ -245,6 +265,7 @@ export class Supervisor {
     if (this.workerTimer) clearTimeout(this.workerTimer);
     if (this.ladderTimer) clearTimeout(this.ladderTimer);
     if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.guard.close();
     await this.ladder?.close();
     await this.scanner.close();
     await this.dispatcher.flush(flushMs);
@@ -384,11 +405,14 @@ export class Supervisor {
   private scheduleMaintenance(): void {
     if (this.closed) return;
     this.maintenanceTimer = setTimeout(() => {
-      const now = this.options.clock.now();
-      const keep = this.config.history.keep;
-      const history = this.options.store.companies.pruneHistory(now - keep);
-      const outbox = this.options.store.outbox.prune(now - keep);
-      if (history + outbox > 0) this.log.info({ history, outbox }, "Pruned old history and delivered alerts");
+      this.guard.run("pruning old history", () => {
+        const now = this.options.clock.now();
+        const keep = this.config.history.keep;
+        const history = this.options.store.companies.pruneHistory(now - keep);
+        const outbox = this.options.store.outbox.prune(now - keep);
+        if (history + outbox > 0)
+          this.log.info({ history, outbox }, "Pruned old history and delivered alerts");
+      });
       this.scheduleMaintenance();
     }, 3_600_000);
     this.maintenanceTimer.unref();
