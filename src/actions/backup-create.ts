@@ -102,7 +102,9 @@ export async function createBackup(options: CreateBackupOptions): Promise<Create
     );
   }
 
-  await mkdir(companyDir, { recursive: true, mode: 0o700 });
+  await step(`creating the backup folder ${companyDir}`, () =>
+    mkdir(companyDir, { recursive: true, mode: 0o700 }),
+  );
   await removeDeadTemps(companyDir);
   const manifest: BackupManifest = {
     version: 1,
@@ -150,20 +152,22 @@ export async function createBackup(options: CreateBackupOptions): Promise<Create
   }
 
   const tmp = path.join(companyDir, `${ATOMIC_TMP_PREFIX}${process.pid}-${randomBytes(6).toString("hex")}`);
-  const handle = await open(tmp, "wx", 0o600);
+  const handle = await step(`creating the archive ${tmp}`, () => open(tmp, "wx", 0o600));
   try {
     const source = Readable.from(tarBlocks());
     // flush: fsync before the stream closes the handle (pipeline waits for that close).
     const sink = handle.createWriteStream({ flush: true });
-    if (key !== undefined) await pipeline(source, createGzip(), await sealStream(BACKUP_MAGIC, key), sink);
-    else await pipeline(source, createGzip(), sink);
-    await publish(tmp, target);
+    await step(`writing the archive ${tmp} (for ${target})`, async () => {
+      if (key !== undefined) await pipeline(source, createGzip(), await sealStream(BACKUP_MAGIC, key), sink);
+      else await pipeline(source, createGzip(), sink);
+    });
+    await step(`publishing ${tmp} as ${target}`, () => publish(tmp, target));
   } catch (err) {
     await handle.close().catch(() => undefined);
     await unlink(tmp).catch(() => undefined);
     throw err;
   }
-  await syncDir(companyDir);
+  await step(`syncing the backup folder ${companyDir}`, () => syncDir(companyDir));
 
   const size = (await lstat(target)).size;
   const pruned = await prune(companyDir, keep, name);
@@ -188,6 +192,27 @@ function readArchivable(file: string): RegularFile | null {
     // Swapped for a symlink / FIFO after the readdir: reported in `skipped`, never followed.
     if (err instanceof FileRefusedError) return null;
     throw err;
+  }
+}
+
+/**
+ * Runs one step of writing a backup; a file-system error (ENOSPC, EIO, EDQUOT...) becomes a
+ * WardenError naming the step and its file (issue 9: "no space left" named neither).
+ */
+async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (err instanceof WardenError || typeof code !== "string") throw err;
+    const why =
+      code === "ENOSPC" ? "no space left on the device (ENOSPC)" : `${code}: ${(err as Error).message}`;
+    throw new WardenError(
+      ErrorCodes.ACTION_FAILED,
+      `Backup failed while ${what}: ${why}`,
+      { step: what, code },
+      { cause: err },
+    );
   }
 }
 

@@ -45,9 +45,25 @@ export interface ExtractResult {
 }
 
 /** Checks a backup end to end (decryption, every hash and size, creds.json); never throws for a bad one. */
-export async function verifyBackup(file: string, options: { key?: string } = {}): Promise<VerifyResult> {
+export async function verifyBackup(file: string, options: VerifyOptions = {}): Promise<VerifyResult> {
   const scan = await scanArchive(file, options.key, undefined);
+  const { company } = options;
+  // A backup of another company copied into this one's folder verifies byte for byte; restoring it
+  // would give this company another number's identity (issue 9).
+  if (company !== undefined && scan.manifest && scan.manifest.company !== company) {
+    scan.problems.push(
+      `${file}: a backup of ${JSON.stringify(scan.manifest.company)}, not of ${JSON.stringify(company)} (manifest.json company)`,
+    );
+  }
   return { ok: scan.problems.length === 0, file, manifest: scan.manifest, problems: scan.problems };
+}
+
+/** Options of verifyBackup. */
+export interface VerifyOptions {
+  /** Passphrase of an encrypted backup. */
+  key?: string;
+  /** The company the backup must belong to (its manifest says so). */
+  company?: string;
 }
 
 /** Verifies `file`, then restores its files into `destDir` (must not exist; created 0700). */

@@ -12,4 +12,10 @@ export { BackupInvalidError } from "../errors.js";
 export { type CreateBackupOptions, type CreatedBackup, createBackup } from "./backup-create.js";
 export { type BackupInfo, DEFAULT_BACKUP_KEEP, formatTimestamp, listBackups } from "./backup-files.js";
 export { type BackupManifest, MANIFEST_NAME, type ManifestFile } from "./backup-manifest.js";
-export { type ExtractResult, extractBackup, type VerifyResult, verifyBackup } from "./backup-read.js";
+export {
+  type ExtractResult,
+  extractBackup,
+  type VerifyOptions,
+  type VerifyResult,
+  verifyBackup,
+} from "./backup-read.js";

@@ -95,7 +95,7 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
   await finishInterruptedRestore(home, sessionsDir, company);
   const info = await findBackup(options.backupsRoot, company, options.backup);
   // Verify before anything is stopped or moved: a bad backup changes nothing.
-  const verified = await verifyBackup(info.path, { key: backupKey });
+  const verified = await verifyBackup(info.path, { key: backupKey, company });
   if (!verified.ok) {
     throw new WardenError(
       ErrorCodes.BACKUP_INVALID,

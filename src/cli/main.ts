@@ -13,7 +13,7 @@ import { companySettings, loadConfig } from "../config/load.js";
 import { readEnv } from "../env.js";
 import { ConfigError, describeError, ErrorCodes, ExitCodes, exitCodeFor, WardenError } from "../errors.js";
 import { openStore, type Store } from "../store/store.js";
-import { effectiveConfig } from "./config-check.js";
+import { effectiveConfig, orphanOverrideWarnings } from "./config-check.js";
 import { runControl } from "./control.js";
 import {
   backupCommand,
@@ -99,6 +99,7 @@ async function run(argv: string[]): Promise<number> {
       usage(`Unknown config command ${JSON.stringify(sub ?? "")}; use: warden config check [company]`);
     const config = loadConfig(env.configFile);
     process.stdout.write(`${JSON.stringify(effectiveConfig(config, company), null, 2)}\n`);
+    for (const warning of orphanOverrideWarnings(config)) process.stderr.write(`warning: ${warning}\n`);
     process.stderr.write(`Config OK: ${config.file}\n`);
     return ExitCodes.OK;
   }
@@ -227,6 +228,13 @@ async function run(argv: string[]): Promise<number> {
 
   return usage(`Unknown command ${JSON.stringify(command)}.`);
 }
+
+// `warden cleanup … | head -1`: the reader went away; stop quietly instead of an EPIPE stack trace.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(process.exitCode ?? ExitCodes.OK);
+  process.stderr.write(`warden: writing the output failed: ${describeError(err)}\n`);
+  process.exit(ExitCodes.FAILURE);
+});
 
 try {
   process.exitCode = await run(process.argv.slice(2));
