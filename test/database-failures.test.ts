@@ -120,3 +120,60 @@ describe("warden.db deleted while the supervisor runs (item 7)", () => {
     expect(log).toContain("wa-warden supervisor stopped");
   }, 60_000);
 });
+
+describe("unencrypted creds snapshots (item 12)", () => {
+  it("credsSnapshotsEncrypted warns without a key, and about plain rows left from before the key", async () => {
+    const { credsSnapshotsEncrypted } = await import("../src/actions/creds-snapshot.js");
+    const store = openStore(path.join(tempDir(), "warden.db"));
+    try {
+      expect(credsSnapshotsEncrypted(store, true)).toEqual({ keySet: true, plainRows: 0, warning: null });
+      expect(credsSnapshotsEncrypted(store, false).warning).toContain("WARDEN_BACKUP_KEY is not set");
+      store.credsSnapshots.put(
+        {
+          company: "acme",
+          file: "creds.json",
+          sha256: "a".repeat(64),
+          data: Buffer.from("{}"),
+          encrypted: false,
+        },
+        5,
+        Date.now(),
+      );
+      const withKey = credsSnapshotsEncrypted(store, true);
+      expect(withKey.plainRows).toBe(1);
+      expect(withKey.warning).toContain(
+        "1 creds snapshot(s) in warden.db were stored before WARDEN_BACKUP_KEY was set",
+      );
+    } finally {
+      store.close();
+    }
+  });
+
+  it("the supervisor warns at start-up when creds snapshots are unencrypted", async () => {
+    const fx = new FleetFixture({});
+    cleanups.push(() => void fx.cleanup());
+    const proc = spawn(process.execPath, ["--import", "tsx", "src/supervisor/main.ts"], {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        WARDEN_CONFIG: fx.configFile,
+        WARDEN_HOME: fx.home,
+        LOG_LEVEL: "info",
+        WARDEN_BACKUP_KEY: "",
+      },
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+    });
+    let log = "";
+    proc.stdout?.setEncoding("utf8").on("data", (c: string) => {
+      log += c;
+    });
+    const exited = new Promise<number | null>((resolve) => proc.on("close", resolve));
+    try {
+      await waitFor(() => log.includes("Ready: first scan done"), { timeoutMs: 30_000, what: "ready" });
+      expect(log).toContain("creds-snapshots-unencrypted");
+    } finally {
+      proc.kill("SIGTERM");
+      await exited;
+    }
+  }, 60_000);
+});

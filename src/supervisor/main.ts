@@ -4,6 +4,7 @@
  * first scan. SIGINT/SIGTERM: stop watchers, flush alerts, close the database, exit 0.
  */
 import path from "node:path";
+import { credsSnapshotsEncrypted } from "../actions/creds-snapshot.js";
 import { alertDirectly } from "../alerts/alert-directly.js";
 import { createNotifiers } from "../alerts/notifiers/registry.js";
 import { systemClock } from "../clock.js";
@@ -43,6 +44,9 @@ try {
   logger.fatal({ err }, describeError(err));
   process.exit(exitCodeFor(err));
 }
+
+const snapshotWarning = credsSnapshotsEncrypted(store, env.backupKey !== undefined).warning;
+if (snapshotWarning) logger.warn({ kind: "creds-snapshots-unencrypted" }, snapshotWarning);
 
 const notifiers = createNotifiers(env, logger);
 if (!env.telegramToken) logger.info("TELEGRAM_BOT_TOKEN is not set: alerts go to this log");
