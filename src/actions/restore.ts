@@ -11,13 +11,14 @@
  * wholly the new one, never a mix.
  */
 import { randomBytes } from "node:crypto";
-import { cp, lstat, mkdir, open, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
+import { cp, lstat, mkdir, open, readdir, rename, rm, unlink } from "node:fs/promises";
 import path from "node:path";
 import type { Clock } from "../clock.js";
 import { assertCompanyId } from "../config/company-id.js";
 import { describeError, ErrorCodes, WardenError } from "../errors.js";
 import { ATOMIC_TMP_PREFIX } from "../fleet/classify-file.js";
 import { syncDir } from "../fleet/sync-dir.js";
+import { readRegularFile } from "../fs/safe-read.js";
 import { isProcessAlive } from "../process-alive.js";
 import type { Store } from "../store/store.js";
 import { type BackupInfo, extractBackup, formatTimestamp, listBackups, verifyBackup } from "./backup.js";
@@ -285,15 +286,10 @@ export async function writeJournal(home: string, journal: RestoreJournal): Promi
 }
 
 async function readJournal(home: string, company: string): Promise<RestoreJournal | undefined> {
-  let text: string;
-  try {
-    text = await readFile(journalFile(home, company), "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
-  }
-  const journal = JSON.parse(text) as RestoreJournal;
-  return journal;
+  // Never through a symlink, never blocked by a FIFO (issue 9).
+  const read = await readRegularFile(journalFile(home, company));
+  if (!read) return undefined;
+  return JSON.parse(read.data.toString("utf8")) as RestoreJournal;
 }
 
 /** Drops the journal once the swap is complete. */
