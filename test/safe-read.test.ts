@@ -144,3 +144,16 @@ describe("the scanner and a FIFO creds.json (issue 9 item 1)", () => {
     expect(code).toBe(0);
   }, 90_000);
 });
+
+describe("safe reads of sizes around the chunking", () => {
+  it("reads empty, small and multi-chunk files byte for byte (sync and async)", async () => {
+    const dir = tempDir();
+    for (const size of [0, 1, 4096, 64 * 1024, 64 * 1024 + 1, 3 * 1024 * 1024 + 7]) {
+      const file = path.join(dir, `f-${size}`);
+      const bytes = Buffer.alloc(size, size % 251);
+      writeFileSync(file, bytes);
+      expect(readRegularFileSync(file)?.data.equals(bytes)).toBe(true);
+      expect((await readRegularFile(file))?.data.equals(bytes)).toBe(true);
+    }
+  });
+});

@@ -56,8 +56,9 @@ export function readRegularFileSync(file: string, options: SafeReadOptions = {})
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {
-      // One byte past the limit tells a file that grew after the fstat.
-      const buf = Buffer.allocUnsafe(Math.min(64 * 1024, max + 1 - total));
+      // Sized by the fstat (one byte more: a file that grew is noticed), then 64 KiB at a time; one
+      // byte past the limit tells a file that grew beyond it.
+      const buf = Buffer.allocUnsafe(chunkSize(stat.size, total, max));
       const n = readSync(fd, buf, 0, buf.length, null);
       if (n === 0) break;
       chunks.push(buf.subarray(0, n));
@@ -79,17 +80,18 @@ export async function readRegularFile(
   if (!handle) return null;
   try {
     const max = options.maxBytes ?? DEFAULT_MAX_BYTES;
+    const stat = await handle.stat();
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {
-      const buf = Buffer.allocUnsafe(Math.min(64 * 1024, max + 1 - total));
+      const buf = Buffer.allocUnsafe(chunkSize(stat.size, total, max));
       const { bytesRead } = await handle.read(buf, 0, buf.length, null);
       if (bytesRead === 0) break;
       chunks.push(buf.subarray(0, bytesRead));
       total += bytesRead;
       if (total > max) throw tooLarge(file, max);
     }
-    return { data: Buffer.concat(chunks, total), stat: await handle.stat() };
+    return { data: Buffer.concat(chunks, total), stat };
   } finally {
     await handle.close();
   }
@@ -116,6 +118,11 @@ export async function openRegularFile(
     await handle.close();
     throw err;
   }
+}
+
+function chunkSize(statSize: number, total: number, max: number): number {
+  const wanted = total <= statSize ? statSize - total + 1 : 64 * 1024;
+  return Math.max(1, Math.min(wanted, 64 * 1024 * 16, max + 1 - total));
 }
 
 function openFailed(file: string, err: unknown): null {
