@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { Header, Parser, Pax, type ReadEntry } from "tar";
+import { ErrorCodes, WardenError } from "../errors.js";
 import { type EntryDigest, MANIFEST_NAME, type ParsedEntries } from "./backup-manifest.js";
 
 // Restored files being written at once.
@@ -26,7 +27,8 @@ export function tarEntry(name: string, data: Buffer, mtime: Date, uid: number, g
   const parts: Buffer[] = [];
   // As tar's own WriteEntry: encode() returns true when a field does not fit (names > 100 bytes).
   if (header.encode()) parts.push(new Pax({ path: name, size: data.length, mtime, uid, gid }).encode());
-  if (!header.block) throw new Error(`tar header for ${name} was not encoded`);
+  if (!header.block)
+    throw new WardenError(ErrorCodes.ACTION_FAILED, `tar header for ${name} was not encoded`, { file: name });
   parts.push(header.block, data);
   const pad = (512 - (data.length % 512)) % 512;
   if (pad > 0) parts.push(Buffer.alloc(pad));

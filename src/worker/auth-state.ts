@@ -24,7 +24,7 @@ import {
   type SignalDataTypeMap,
 } from "baileys";
 import { isSnapshotFile } from "../actions/creds-snapshot.js";
-import { describeError } from "../errors.js";
+import { describeError, ErrorCodes, WardenError } from "../errors.js";
 import { ATOMIC_TMP_PREFIX } from "../fleet/classify-file.js";
 import { readRegularFile } from "../fs/safe-read.js";
 import type { Logger } from "../logger.js";
@@ -68,7 +68,8 @@ export async function useAtomicMultiFileAuthState(
   options: AtomicAuthStateOptions = {},
 ): Promise<AtomicAuthState> {
   const st = statSync(folder, { throwIfNoEntry: false });
-  if (st && !st.isDirectory()) throw new Error(`${folder} is not a directory`);
+  if (st && !st.isDirectory())
+    throw new WardenError(ErrorCodes.COMPANY_UNKNOWN, `${folder} is not a directory`, { folder });
   if (!st) mkdirSync(folder, { recursive: true, mode: 0o700 });
 
   await removeLeftoverTemps(folder, logger);
@@ -138,19 +139,34 @@ export async function useAtomicMultiFileAuthState(
     try {
       return JSON.parse(read.data.toString("utf8"), BufferJSON.reviver);
     } catch (err) {
-      throw new Error(`${target} cannot be read: ${(err as Error).message}`, { cause: err });
+      throw new WardenError(
+        ErrorCodes.CREDS_UNREADABLE,
+        `${target} cannot be read: ${(err as Error).message}`,
+        { file: target },
+        { cause: err },
+      );
     }
   };
 
   const stored = await readData("creds.json");
   // `[]` is not creds either: Baileys would pair a new device over it (issue 9).
   if (stored !== null && (typeof stored !== "object" || stored === undefined || Array.isArray(stored))) {
-    throw new Error(`${path.join(folder, "creds.json")} cannot be read: it does not hold a creds object`);
+    throw new WardenError(
+      ErrorCodes.CREDS_UNREADABLE,
+      `${path.join(folder, "creds.json")} cannot be read: it does not hold a creds object`,
+      { file: path.join(folder, "creds.json") },
+    );
   }
   // A file that parses to `null` is as damaged as one that does not parse: never start fresh over it.
   const credsFile = path.join(folder, "creds.json");
   if (stored === null && statSync(credsFile, { throwIfNoEntry: false })) {
-    throw new Error(`${credsFile} cannot be read: it holds null, not creds`);
+    throw new WardenError(
+      ErrorCodes.CREDS_UNREADABLE,
+      `${credsFile} cannot be read: it holds null, not creds`,
+      {
+        file: credsFile,
+      },
+    );
   }
   const creds = (stored as AuthenticationCreds | null) ?? initAuthCreds();
   const state: AuthenticationState = {

@@ -1,6 +1,6 @@
 /** Reads creds.json for facts the worker needs before opening a socket. It never writes it. */
 import path from "node:path";
-import { describeError } from "../errors.js";
+import { describeError, ErrorCodes, WardenError } from "../errors.js";
 import { readRegularFile } from "../fs/safe-read.js";
 
 /**
@@ -15,7 +15,13 @@ export async function readCredsRegistered(dir: string): Promise<boolean> {
   try {
     creds = JSON.parse(read.data.toString("utf8")) as { registered?: boolean; me?: unknown } | null;
   } catch (err) {
-    throw new Error(`creds.json in ${dir} cannot be read: ${describeError(err)}`);
+    throw new WardenError(
+      ErrorCodes.CREDS_UNREADABLE,
+      `creds.json in ${dir} cannot be read: ${describeError(err)}`,
+      {
+        file,
+      },
+    );
   }
   return creds?.registered === true || (creds?.me !== undefined && creds?.me !== null);
 }
