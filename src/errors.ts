@@ -25,7 +25,11 @@ export const ErrorCodes = {
   LEASE_HELD: "WARDEN_ERR_LEASE_HELD",
   COMPANY_PAIRED: "WARDEN_ERR_COMPANY_PAIRED",
   AUTH_STATE_INVALID: "WARDEN_ERR_AUTH_STATE_INVALID",
-  AUTH_STATE_UNREADABLE: "WARDEN_ERR_AUTH_STATE_UNREADABLE",
+  // Issue 9 (hostile files, failing disks).
+  FILE_REFUSED: "WARDEN_ERR_FILE_REFUSED",
+  CREDS_UNREADABLE: "WARDEN_ERR_CREDS_UNREADABLE",
+  SNAPSHOT_UNSEAL: "WARDEN_ERR_SNAPSHOT_UNSEAL",
+  ALERT_DELIVERY: "WARDEN_ERR_ALERT_DELIVERY",
 } as const;
 
 /** One of the codes above. */
@@ -57,6 +61,84 @@ export class ConfigError extends WardenError {
     super(code, `${file}: ${issues.join("; ")}`, { file }, options);
     this.name = "ConfigError";
     this.issues = issues;
+  }
+}
+
+/**
+ * A file in a company folder (or a backup) that is not read: a symlink, a FIFO, a device, too large,
+ * or unreadable. `reason` says which, in words ("a FIFO (named pipe)"); the message names the file.
+ */
+export class FileRefusedError extends WardenError {
+  readonly file: string;
+  readonly reason: string;
+
+  constructor(file: string, reason: string, options?: { cause?: unknown }) {
+    super(ErrorCodes.FILE_REFUSED, `${file} is ${reason}: not read`, { file, reason }, options);
+    this.name = "FileRefusedError";
+    this.file = file;
+    this.reason = reason;
+  }
+}
+
+/** A backup that failed verification; `problems` lists every reason (the message shows ten). */
+export class BackupInvalidError extends WardenError {
+  readonly file: string;
+  readonly problems: readonly string[];
+
+  constructor(file: string, problems: readonly string[]) {
+    const shown = problems.slice(0, 10).join("; ");
+    const more = problems.length > 10 ? `; and ${problems.length - 10} more` : "";
+    super(ErrorCodes.BACKUP_INVALID, `Backup ${file} failed verification: ${shown}${more}`, {
+      file,
+      problems,
+    });
+    this.name = "BackupInvalidError";
+    this.file = file;
+    this.problems = problems;
+  }
+}
+
+/** What unsealing needs to name a snapshot in an error. */
+export interface SnapshotRef {
+  id: number;
+  company: string;
+  file: string;
+}
+
+/** A stored creds snapshot that cannot be turned back into its file (wrong key, altered bytes, no key). */
+export class SnapshotUnsealError extends WardenError {
+  readonly company: string;
+  readonly file: string;
+  readonly snapshotId: number;
+
+  constructor(row: SnapshotRef, why: string, options?: { cause?: unknown }) {
+    super(
+      ErrorCodes.SNAPSHOT_UNSEAL,
+      `Snapshot #${row.id} of ${row.company}/${row.file} cannot be opened: ${why}`,
+      { company: row.company, file: row.file, snapshotId: row.id },
+      options,
+    );
+    this.name = "SnapshotUnsealError";
+    this.company = row.company;
+    this.file = row.file;
+    this.snapshotId = row.id;
+  }
+}
+
+/** How a failed alert delivery should be handled. */
+export type DeliveryFailure =
+  | { kind: "retry"; retryAfterMs?: number; reason: string }
+  | { kind: "migrate"; newTarget: string; reason: string }
+  | { kind: "refused"; reason: string };
+
+/** Thrown by notifiers; the dispatcher reads `failure` (retry, follow a migrated chat, or give up). */
+export class DeliveryError extends WardenError {
+  readonly failure: DeliveryFailure;
+
+  constructor(failure: DeliveryFailure, options?: { cause?: unknown }) {
+    super(ErrorCodes.ALERT_DELIVERY, failure.reason, { kind: failure.kind }, options);
+    this.name = "DeliveryError";
+    this.failure = failure;
   }
 }
 

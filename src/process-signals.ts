@@ -5,17 +5,24 @@
 import { describeError, ExitCodes } from "./errors.js";
 import type { Logger } from "./logger.js";
 
-/** Installs the handlers; `stop` closes everything the process opened. */
-export function handleShutdown(logger: Logger, what: string, stop: () => Promise<void>): void {
+/**
+ * Installs the handlers; `stop` closes everything the process opened. Returns a function that stops
+ * the same way from inside (a fatal condition such as a deleted database) and exits with `code`.
+ */
+export function handleShutdown(
+  logger: Logger,
+  what: string,
+  stop: () => Promise<void>,
+): (reason: string, code: number) => void {
   let stopping = false;
-  const shutdown = async (signal: string) => {
+  const shutdown = async (signal: string, code: number = ExitCodes.OK) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, `Stopping: ${what}`);
     try {
       await stop();
       logger.info("Stopped");
-      process.exit(ExitCodes.OK);
+      process.exit(code);
     } catch (err) {
       logger.error({ err }, `Error while stopping: ${describeError(err)}`);
       process.exit(ExitCodes.FAILURE);
@@ -30,4 +37,5 @@ export function handleShutdown(logger: Logger, what: string, stop: () => Promise
   process.on("unhandledRejection", (reason) => {
     logger.error({ err: reason }, `Unhandled rejection: ${describeError(reason)}`);
   });
+  return (reason, code) => void shutdown(reason, code);
 }

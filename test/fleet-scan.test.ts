@@ -252,7 +252,7 @@ describe("scanFolder", () => {
       { name: "dangling.json", kind: "symlink" },
       { name: "pre-key-1000.json", kind: "symlink" },
       { name: "session-linked.0.json", kind: "symlink" },
-      { name: "sock", kind: "other" },
+      { name: "sock", kind: "socket" },
     ]);
   });
 

@@ -8,15 +8,16 @@
  * creds.json and app-state files are refused at the last line too, whatever the plan says.
  */
 import { createHash } from "node:crypto";
-import { lstat, readdir, readFile, unlink } from "node:fs/promises";
+import { lstat, readdir, unlink } from "node:fs/promises";
 import path from "node:path";
 import type { Clock } from "../clock.js";
 import { assertCompanyFolder } from "../config/company-id.js";
 import type { CompanySettings } from "../config/schema.js";
-import { describeError, ErrorCodes, WardenError } from "../errors.js";
+import { describeError, ErrorCodes, FileRefusedError, WardenError } from "../errors.js";
 import { ATOMIC_TMP_PREFIX, type Category, classifyFile } from "../fleet/classify-file.js";
 import { ownUsersOf } from "../fleet/file-user.js";
 import { syncDir } from "../fleet/sync-dir.js";
+import { readRegularFile } from "../fs/safe-read.js";
 import type { Store } from "../store/store.js";
 import { type CreatedBackup, createBackup, verifyBackup } from "./backup.js";
 import { type CompanyHold, holdCompany } from "./company-hold.js";
@@ -224,31 +225,37 @@ async function makePlan(
   return planCleanup(files, rules, now, { force });
 }
 
-/** creds.nextPreKeyId - 1 (the pre-key Baileys checks on connect) and our own users; nulls when unreadable. */
+/**
+ * creds.nextPreKeyId - 1 (the pre-key Baileys checks on connect) and our own users; nulls when
+ * missing or unparseable. A creds.json that is a symlink or a FIFO throws FileRefusedError: never
+ * followed, never waited on (issue 9), and a folder in that state is not cleaned.
+ */
 async function readCredsFacts(
   dir: string,
 ): Promise<{ newestPreKeyId: number | null; ownUsers: string[] | null }> {
+  const read = await readRegularFile(path.join(dir, "creds.json"));
+  if (!read) return { newestPreKeyId: null, ownUsers: null };
   try {
-    const creds = JSON.parse(await readFile(path.join(dir, "creds.json"), "utf8")) as {
-      nextPreKeyId?: unknown;
-    };
+    const creds = JSON.parse(read.data.toString("utf8")) as { nextPreKeyId?: unknown } | null;
+    if (creds === null || typeof creds !== "object") return { newestPreKeyId: null, ownUsers: null };
     return {
       newestPreKeyId: typeof creds.nextPreKeyId === "number" ? creds.nextPreKeyId - 1 : null,
       ownUsers: ownUsersOf(creds),
     };
   } catch {
-    // Unreadable creds: the planner keeps every pre-key above its floor and every session.
+    // Unparseable creds: the planner keeps every pre-key above its floor and every session.
     return { newestPreKeyId: null, ownUsers: null };
   }
 }
 
+/** sha256 of a regular file (never through a symlink, never blocking); undefined when it is gone. */
 async function hashFile(file: string): Promise<string | undefined> {
   try {
-    return createHash("sha256")
-      .update(await readFile(file))
-      .digest("hex");
+    const read = await readRegularFile(file, { maxBytes: Number.POSITIVE_INFINITY });
+    return read ? createHash("sha256").update(read.data).digest("hex") : undefined;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    // Swapped for a symlink or a FIFO since the backup: not the file backed up, so it is kept.
+    if (err instanceof FileRefusedError) return `refused: ${err.reason}`;
     throw err;
   }
 }

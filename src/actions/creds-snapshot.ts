@@ -6,7 +6,7 @@
  * Sealed (`WARDEN_BACKUP_KEY` set), a stored blob is
  *   "WWSN1" (5 bytes) | salt (16) | iv (12) | AES-256-GCM ciphertext | tag (16)
  * with the key scrypt(passphrase, salt, 32, N=2^15 r=8 p=1) and the 33 header bytes as GCM
- * additional data, as backup.ts does for archives: a flipped byte anywhere fails authentication.
+ * additional data: the container of sealed-container.ts, shared with backups ("WWBK1").
  * scrypt costs ~100 ms and creds.json changes many times a minute on a busy number, so a sealer
  * draws one salt when it is created and derives its key once; the blob carries that salt, and
  * unsealing derives once per salt (cached).
@@ -15,27 +15,33 @@
  * for app-state sync, sent once). app-state-sync-version-*.json is NOT snapshotted: it changes on
  * every sync and Baileys rebuilds it from the server (a full resync) when it is missing.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes, scrypt as scryptCb } from "node:crypto";
-import { constants } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { link, lstat, open, readdir, rename, unlink } from "node:fs/promises";
 import path from "node:path";
-import { describeError } from "../errors.js";
+import { describeError, ErrorCodes, FileRefusedError, SnapshotUnsealError, WardenError } from "../errors.js";
 import { ATOMIC_TMP_PREFIX, classifyFile } from "../fleet/classify-file.js";
 import { syncDir } from "../fleet/sync-dir.js";
+import { readRegularFile as readSafely } from "../fs/safe-read.js";
 import type { Logger } from "../logger.js";
 import type { CredsSnapshotRow } from "../store/creds-snapshots.js";
 import type { Store } from "../store/store.js";
+import {
+  deriveKey,
+  headerLength,
+  newSalt,
+  openBuffer,
+  parseHeader,
+  SNAPSHOT_MAGIC,
+  sealBuffer,
+  sha256,
+  TAG_LENGTH,
+} from "./sealed-container.js";
+
+export { SnapshotUnsealError };
 
 /** The name of the identity file, the one a restore is about. */
 export const CREDS_FILE = "creds.json";
 
-const MAGIC = Buffer.from("WWSN1", "ascii");
-const SALT_LENGTH = 16;
-const IV_LENGTH = 12;
-const TAG_LENGTH = 16;
-const HEADER_LENGTH = MAGIC.length + SALT_LENGTH + IV_LENGTH;
-// Same cost as backups (~32 MiB, ~100 ms); fixed by the "WWSN1" format (the header has no parameters).
-const SCRYPT_OPTIONS = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
 // Random 96-bit IVs are safe for 2^32 messages per key (NIST SP 800-38D); a fresh salt (a fresh
 // key) long before that keeps a worker that runs for years far from the bound.
 const SEALS_PER_SALT = 2 ** 24;
@@ -64,24 +70,10 @@ export interface SnapshotSealer {
   unseal(row: SnapshotToUnseal): Promise<Buffer>;
 }
 
-/** A stored snapshot that cannot be turned back into its file (wrong key, altered bytes, no key). */
-export class SnapshotUnsealError extends Error {
-  readonly company: string;
-  readonly file: string;
-  readonly snapshotId: number;
-
-  constructor(row: SnapshotToUnseal, why: string, options?: { cause?: unknown }) {
-    super(`Snapshot #${row.id} of ${row.company}/${row.file} cannot be opened: ${why}`, options);
-    this.name = "SnapshotUnsealError";
-    this.company = row.company;
-    this.file = row.file;
-    this.snapshotId = row.id;
-  }
-}
-
 /** Creates a sealer: AES-256-GCM with a key derived from `key` when given, plain bytes otherwise. */
 export function createSnapshotSealer(key?: string): SnapshotSealer {
-  if (key !== undefined && key.length === 0) throw new Error("The snapshot key is empty");
+  if (key !== undefined && key.length === 0)
+    throw new WardenError(ErrorCodes.USAGE, "The snapshot key (WARDEN_BACKUP_KEY) is empty");
   const derived = new Map<string, Promise<Buffer>>();
   const derive = (salt: Buffer): Promise<Buffer> => {
     const id = salt.toString("hex");
@@ -95,21 +87,15 @@ export function createSnapshotSealer(key?: string): SnapshotSealer {
     }
     return found;
   };
-  let current = { salt: randomBytes(SALT_LENGTH), uses: 0 };
+  let current = { salt: newSalt(), uses: 0 };
 
   return {
     encrypted: key !== undefined,
     async seal(bytes) {
       if (key === undefined) return { data: bytes, encrypted: false };
-      if (++current.uses > SEALS_PER_SALT) current = { salt: randomBytes(SALT_LENGTH), uses: 1 };
+      if (++current.uses > SEALS_PER_SALT) current = { salt: newSalt(), uses: 1 };
       const { salt } = current;
-      const derivedKey = await derive(salt);
-      const iv = randomBytes(IV_LENGTH);
-      const header = Buffer.concat([MAGIC, salt, iv]);
-      const cipher = createCipheriv("aes-256-gcm", derivedKey, iv);
-      cipher.setAAD(header);
-      const body = Buffer.concat([cipher.update(bytes), cipher.final()]);
-      return { data: Buffer.concat([header, body, cipher.getAuthTag()]), encrypted: true };
+      return { data: sealBuffer(SNAPSHOT_MAGIC, await derive(salt), salt, bytes), encrypted: true };
     },
     async unseal(row) {
       let plain: Buffer;
@@ -120,20 +106,13 @@ export function createSnapshotSealer(key?: string): SnapshotSealer {
           throw new SnapshotUnsealError(row, "it is encrypted and WARDEN_BACKUP_KEY is not set");
         }
         const blob = row.data;
-        if (blob.length < HEADER_LENGTH + TAG_LENGTH || !blob.subarray(0, MAGIC.length).equals(MAGIC)) {
+        const header = parseHeader(SNAPSHOT_MAGIC, blob);
+        if (!header || blob.length < headerLength(SNAPSHOT_MAGIC) + TAG_LENGTH) {
           throw new SnapshotUnsealError(row, 'not a wa-warden sealed snapshot (bad "WWSN1" header)');
         }
-        const header = blob.subarray(0, HEADER_LENGTH);
-        const salt = blob.subarray(MAGIC.length, MAGIC.length + SALT_LENGTH);
-        const iv = blob.subarray(MAGIC.length + SALT_LENGTH, HEADER_LENGTH);
-        const decipher = createDecipheriv("aes-256-gcm", await derive(Buffer.from(salt)), iv);
-        decipher.setAAD(header);
-        decipher.setAuthTag(blob.subarray(blob.length - TAG_LENGTH));
+        const derivedKey = await derive(header.salt);
         try {
-          plain = Buffer.concat([
-            decipher.update(blob.subarray(HEADER_LENGTH, blob.length - TAG_LENGTH)),
-            decipher.final(),
-          ]);
+          plain = openBuffer(SNAPSHOT_MAGIC, derivedKey, blob);
         } catch (err) {
           throw new SnapshotUnsealError(
             row,
@@ -407,22 +386,13 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
-/** Reads a regular file through one descriptor (O_NOFOLLOW); null when gone or not a regular file. */
+/** A regular file's bytes (src/fs/safe-read.ts); null when gone or not a regular file (never followed). */
 async function readRegularFile(file: string): Promise<Buffer | null> {
-  let handle: Awaited<ReturnType<typeof open>>;
   try {
-    // O_NONBLOCK: a file swapped for a FIFO does not hang the open.
-    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    return (await readSafely(file))?.data ?? null;
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ELOOP") return null;
+    if (err instanceof FileRefusedError) return null;
     throw err;
-  }
-  try {
-    if (!(await handle.stat()).isFile()) return null;
-    return await handle.readFile();
-  } finally {
-    await handle.close();
   }
 }
 
@@ -444,12 +414,27 @@ function isPaired(creds: Record<string, unknown>): boolean {
   return creds.registered === true || (creds.me !== undefined && creds.me !== null);
 }
 
-function sha256(bytes: Buffer): string {
-  return createHash("sha256").update(bytes).digest("hex");
+/** Whether creds snapshots are protected: for start-up warnings and `warden doctor`. */
+export interface CredsSnapshotEncryption {
+  /** WARDEN_BACKUP_KEY is set: new snapshots are sealed. */
+  keySet: boolean;
+  /** Stored snapshots in plain JSON (written without a key, or before one was set). */
+  plainRows: number;
+  /** What to tell the operator, or null when every snapshot is and will be sealed. */
+  warning: string | null;
 }
 
-function deriveKey(key: string, salt: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scryptCb(key, salt, 32, SCRYPT_OPTIONS, (err, derived) => (err ? reject(err) : resolve(derived)));
-  });
+/**
+ * Are creds snapshots encrypted? Without WARDEN_BACKUP_KEY each company's identity sits in plain
+ * JSON in warden.db (issue 9, item 12): whoever reads the database can take over the numbers.
+ */
+export function credsSnapshotsEncrypted(store: Store, keySet: boolean): CredsSnapshotEncryption {
+  const plainRows = store.credsSnapshots.plainCount();
+  let warning: string | null = null;
+  if (!keySet) {
+    warning = `WARDEN_BACKUP_KEY is not set: creds snapshots (each company's WhatsApp identity) are stored unencrypted in warden.db (${plainRows} now); set it to seal them`;
+  } else if (plainRows > 0) {
+    warning = `${plainRows} creds snapshot(s) in warden.db were stored before WARDEN_BACKUP_KEY was set and are unencrypted; they are replaced as the files change (or retire them with a new pairing)`;
+  }
+  return { keySet, plainRows, warning };
 }

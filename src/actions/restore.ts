@@ -11,13 +11,14 @@
  * wholly the new one, never a mix.
  */
 import { randomBytes } from "node:crypto";
-import { cp, lstat, mkdir, open, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
+import { cp, lstat, mkdir, open, readdir, rename, rm, unlink } from "node:fs/promises";
 import path from "node:path";
 import type { Clock } from "../clock.js";
 import { assertCompanyId } from "../config/company-id.js";
 import { describeError, ErrorCodes, WardenError } from "../errors.js";
 import { ATOMIC_TMP_PREFIX } from "../fleet/classify-file.js";
 import { syncDir } from "../fleet/sync-dir.js";
+import { readRegularFile } from "../fs/safe-read.js";
 import { replacedDir, restoreJournalFile, restoresDir } from "../home-layout.js";
 import { isProcessAlive } from "../process-alive.js";
 import type { Store } from "../store/store.js";
@@ -96,7 +97,7 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
   await finishInterruptedRestore(home, sessionsDir, company);
   const info = await findBackup(options.backupsRoot, company, options.backup);
   // Verify before anything is stopped or moved: a bad backup changes nothing.
-  const verified = await verifyBackup(info.path, { key: backupKey });
+  const verified = await verifyBackup(info.path, { key: backupKey, company });
   if (!verified.ok) {
     throw new WardenError(
       ErrorCodes.BACKUP_INVALID,
@@ -286,15 +287,10 @@ export async function writeJournal(home: string, journal: RestoreJournal): Promi
 }
 
 async function readJournal(home: string, company: string): Promise<RestoreJournal | undefined> {
-  let text: string;
-  try {
-    text = await readFile(journalFile(home, company), "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
-  }
-  const journal = JSON.parse(text) as RestoreJournal;
-  return journal;
+  // Never through a symlink, never blocked by a FIFO (issue 9).
+  const read = await readRegularFile(journalFile(home, company));
+  if (!read) return undefined;
+  return JSON.parse(read.data.toString("utf8")) as RestoreJournal;
 }
 
 /** Drops the journal once the swap is complete. */

@@ -41,6 +41,9 @@ export class OutboxDispatcher {
   private draining: Promise<void> | undefined;
   private again = false;
   private closed = false;
+  // Aborted by close(): an in-flight send never outlives the shutdown deadline (issue 9: a slow or
+  // dead Bot API held shutdown for the HTTP client's 30 s timeout, past pm2's kill_timeout).
+  private readonly abort = new AbortController();
 
   constructor(options: DispatcherOptions) {
     this.options = {
@@ -60,13 +63,17 @@ export class OutboxDispatcher {
       this.again = true;
       return;
     }
-    this.draining = this.drain().finally(() => {
-      this.draining = undefined;
-      if (this.again) {
-        this.again = false;
-        this.kick();
-      }
-    });
+    this.draining = this.drain()
+      // A failed read/write of the outbox (disk full, database gone) never escapes: logged, and the
+      // next kick or wake-up tries again; the rows stay pending.
+      .catch((err: unknown) => this.logStoreFailure(err))
+      .finally(() => {
+        this.draining = undefined;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
   }
 
   /** Waits until nothing deliverable is in flight, or `timeoutMs` passes; true when idle. */
@@ -84,11 +91,15 @@ export class OutboxDispatcher {
     return this.active.size === 0;
   }
 
-  /** Stops scheduling; in-flight sends finish. Idempotent. */
+  /**
+   * Stops scheduling and cancels in-flight sends (their rows stay pending and go out after the
+   * restart: at least once, never lost). Call flush() first to give them time. Idempotent.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.abort.abort(new Error("alert dispatcher closing"));
     // No global.clear(): p-queue never settles a cleared task, and the delivery loops awaiting one
     // would hang shutdown. Queued tasks see `closed` and return without sending.
     await Promise.allSettled([...this.active.values()]);
@@ -106,13 +117,24 @@ export class OutboxDispatcher {
         earliest = Math.min(earliest, head.nextAttemptAt);
         continue;
       }
-      const run = this.deliverTarget(channel, target).finally(() => {
-        this.active.delete(key);
-        this.kick();
-      });
+      const run = this.deliverTarget(channel, target)
+        .catch((err: unknown) => this.logStoreFailure(err))
+        .finally(() => {
+          this.active.delete(key);
+          this.kick();
+        });
       this.active.set(key, run);
     }
     this.scheduleWake(earliest);
+  }
+
+  private logStoreFailure(err: unknown): void {
+    this.options.logger.error(
+      { err, kind: "outbox-store-failed" },
+      `Outbox bookkeeping failed (rows stay pending and are retried): ${(err as Error)?.message ?? String(err)}`,
+    );
+    // Try again later rather than spin: the next wake-up, or 5 s.
+    this.scheduleWake(this.options.clock.now() + 5_000);
   }
 
   private scheduleWake(at: number): void {
@@ -135,7 +157,16 @@ export class OutboxDispatcher {
     const last = this.lastSentAt.get(key);
     if (last === undefined) return;
     const wait = last + this.options.perTargetIntervalMs - Date.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (wait > 0 && !this.closed) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, wait);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.abort.signal.addEventListener("abort", done, { once: true });
+      });
+    }
   }
 
   private async deliverTarget(channel: string, target: string): Promise<void> {
@@ -165,13 +196,10 @@ export class OutboxDispatcher {
         const sent = await this.global.add(async () => {
           if (this.closed) return false;
           this.lastSentAt.set(key, Date.now());
-          await notifier.send({
-            target,
-            html: row.html,
-            text: row.text,
-            silent: row.silent,
-            payload: row.payload,
-          });
+          await notifier.send(
+            { target, html: row.html, text: row.text, silent: row.silent, payload: row.payload },
+            this.abort.signal,
+          );
           return true;
         });
         if (!sent) return;

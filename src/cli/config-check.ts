@@ -1,5 +1,7 @@
 /** `warden config check [company]`: validate and print the effective configuration. */
 
+import { lstatSync } from "node:fs";
+import path from "node:path";
 import { assertCompanyId } from "../config/company-id.js";
 import { formatDuration } from "../config/duration.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
@@ -75,5 +77,22 @@ export function configWarnings(config: WardenConfig, initialPreKeyCount: number)
   for (const [id, settings] of config.companies)
     if (settings.cleanup.keepPreKeys !== config.defaults.cleanup.keepPreKeys)
       check(`${config.companiesDir}/${id}.json`, settings);
+  return warnings;
+}
+
+/**
+ * Warnings about overrides for companies that have no folder in sessionsDir (a typo in the file
+ * name applies to nobody, silently; issue 9).
+ */
+export function orphanOverrideWarnings(config: WardenConfig): string[] {
+  const warnings: string[] = [];
+  for (const company of config.companies.keys()) {
+    const dir = path.join(config.sessionsDir, company);
+    if (!lstatSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+      warnings.push(
+        `${path.join(config.companiesDir, `${company}.json`)}: no company folder ${dir}; this override applies to nothing (a typo in the name?)`,
+      );
+    }
+  }
   return warnings;
 }

@@ -15,7 +15,7 @@ import { ConfigError, describeError, ErrorCodes, ExitCodes, exitCodeFor, WardenE
 import { baileysInitialPreKeyCount } from "../fleet/prekey-reserve.js";
 import { backupsRoot, databaseFile } from "../home-layout.js";
 import { openStore, type Store } from "../store/store.js";
-import { configWarnings, effectiveConfig } from "./config-check.js";
+import { configWarnings, effectiveConfig, orphanOverrideWarnings } from "./config-check.js";
 import { runControl } from "./control.js";
 import {
   backupCommand,
@@ -103,6 +103,7 @@ async function run(argv: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(effectiveConfig(config, company), null, 2)}\n`);
     for (const warning of configWarnings(config, baileysInitialPreKeyCount()))
       process.stderr.write(`Warning: ${warning}\n`);
+    for (const warning of orphanOverrideWarnings(config)) process.stderr.write(`warning: ${warning}\n`);
     process.stderr.write(`Config OK: ${config.file}\n`);
     return ExitCodes.OK;
   }
@@ -241,6 +242,12 @@ function osUserName(): string {
     return "unknown"; // no passwd entry for this uid (some containers)
   }
 }
+// `warden cleanup … | head -1`: the reader went away; stop quietly instead of an EPIPE stack trace.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(process.exitCode ?? ExitCodes.OK);
+  process.stderr.write(`warden: writing the output failed: ${describeError(err)}\n`);
+  process.exit(ExitCodes.FAILURE);
+});
 
 try {
   process.exitCode = await run(process.argv.slice(2));

@@ -180,7 +180,7 @@ export async function verifyCommand(ctx: RecoveryContext, company: string, name?
       : await listBackups(backupsRoot(ctx.home), company);
   const results = [];
   for (const b of targets) {
-    const v = await verifyBackup(b.path, { key: ctx.backupKey });
+    const v = await verifyBackup(b.path, { key: ctx.backupKey, company });
     results.push({
       backup: b.name,
       path: b.path,

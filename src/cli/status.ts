@@ -29,6 +29,8 @@ export interface CompanyStatus {
   };
   level: string;
   creds: string;
+  /** Why creds.json is corrupt (or missing), when it is not ok. */
+  credsError?: string;
   connection: { state: string; since: number | null; reason: string | null; downSince: number | null };
   /** The current pairing QR string, while pairing. */
   qr?: string;
@@ -82,6 +84,7 @@ export async function collectStatus(
       },
       level: levelFor(counts.counted, settings.thresholds),
       creds: snapshot.creds.state,
+      ...(snapshot.creds.error ? { credsError: snapshot.creds.error } : {}),
       connection: connection
         ? {
             state: connection.state,
@@ -137,6 +140,8 @@ export function renderStatusTable(rows: CompanyStatus[], now: number, detailed: 
       .join("  ")
       .trimEnd();
   const table = [fmt(header), ...lines.map(fmt)];
+  const corrupt = rows.filter((r) => r.credsError);
+  if (corrupt.length > 0) table.push("", ...corrupt.map((r) => `${r.id} creds: ${r.creds}: ${r.credsError}`));
   if (detailed) {
     for (const r of rows) {
       if (r.connection.reason) table.push("", `${r.id} connection: ${r.connection.reason}`);

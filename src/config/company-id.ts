@@ -1,5 +1,5 @@
 /** Company ids are folder names under sessionsDir; they are also used in file names and SQL rows. */
-import { existsSync } from "node:fs";
+import { lstatSync } from "node:fs";
 import path from "node:path";
 import { ErrorCodes, WardenError } from "../errors.js";
 
@@ -15,18 +15,22 @@ export function assertCompanyId(id: string): string {
   if (!isCompanyId(id)) {
     throw new WardenError(
       ErrorCodes.COMPANY_ID_INVALID,
-      `Invalid company id ${JSON.stringify(id)}: use letters, digits, ".", "_" and "-" (no "/", no "..", not starting with "." or "-")`,
+      `Invalid company id ${JSON.stringify(id)}: use 1-128 letters, digits, ".", "_" and "-" (no "/", no "..", not starting with "." or "-")`,
       { company: id },
     );
   }
   return id;
 }
 
-/** Validates the id and checks the company's folder exists; returns the folder path. */
+/**
+ * Validates the id and checks the company's folder is a real folder; returns the folder path. A
+ * symlink is refused, never followed (issue 9: `status <id>` and `backup <id>` read through one).
+ */
 export function assertCompanyFolder(sessionsDir: string, company: string): string {
   assertCompanyId(company);
   const dir = path.join(sessionsDir, company);
-  if (!existsSync(dir)) {
+  const st = lstatSync(dir, { throwIfNoEntry: false });
+  if (!st) {
     throw new WardenError(
       ErrorCodes.COMPANY_UNKNOWN,
       `Unknown company ${JSON.stringify(company)}: no folder ${dir}`,
@@ -34,6 +38,12 @@ export function assertCompanyFolder(sessionsDir: string, company: string): strin
         company,
       },
     );
+  }
+  if (!st.isDirectory()) {
+    const what = st.isSymbolicLink() ? "a symlink, not a folder (symlinks are not followed)" : "not a folder";
+    throw new WardenError(ErrorCodes.COMPANY_UNKNOWN, `${dir} is ${what}: a company must be a real folder`, {
+      company,
+    });
   }
   return dir;
 }

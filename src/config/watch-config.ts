@@ -28,7 +28,17 @@ export function watchConfig(options: ConfigWatcherOptions): ConfigWatcher {
   const companies = path.join(dir, "companies");
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
-  const watcher: FSWatcher = watch([options.file, companies], { ignoreInitial: true, depth: 0 });
+  // The folder, not the file: a watch on the file dies with its inode, and editors save by writing
+  // a temp file and renaming it over warden.json (or deleting and recreating it). Watching the file
+  // went deaf after the first such save (issue 9); events of other files in the folder are ignored.
+  // One root (a missing companies/ folder as a second root made chokidar report "ready" before the
+  // folder was watched, and an edit right after start-up was lost); depth 1 reaches companies/*.json.
+  const watcher: FSWatcher = watch(dir, {
+    ignoreInitial: true,
+    depth: 1,
+    ignored: (p: string) =>
+      p !== dir && p !== options.file && p !== companies && path.dirname(p) !== companies,
+  });
   const reload = () => {
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => {

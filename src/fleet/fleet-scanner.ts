@@ -16,7 +16,7 @@ import { watch as chokidarWatch, type FSWatcher } from "chokidar";
 import type { Clock } from "../clock.js";
 import { isCompanyId } from "../config/company-id.js";
 import type { Logger } from "../logger.js";
-import { type CredsCache, type FolderSnapshot, scanFolderSync } from "./scan-folder.js";
+import { type CredsCache, ENTRY_KIND_WORDS, type FolderSnapshot, scanFolderSync } from "./scan-folder.js";
 
 /** Something the operator should hear about once (not on every scan). */
 export interface ScannerReport {
@@ -234,7 +234,7 @@ export class FleetScanner {
         this.reportOnce(`irregular:${company}/${entry.name}`, {
           kind: "irregular-entry",
           company,
-          message: `${path.join(dir, entry.name)} is a ${entry.kind}, not a regular file; not followed or read`,
+          message: `${path.join(dir, entry.name)} is ${ENTRY_KIND_WORDS[entry.kind]}, not a regular file; not followed or read`,
         });
       }
       return snapshot;

@@ -9,8 +9,10 @@
  * folders) and keeps the loop responsive.
  * Symlinks and non-regular entries are never followed or read: they are reported.
  */
-import { lstatSync, readdirSync, readFileSync } from "node:fs";
+import { type Dirent, lstatSync, readdirSync } from "node:fs";
 import path from "node:path";
+import { describeError } from "../errors.js";
+import { readRegularFileSync } from "../fs/safe-read.js";
 import type { Category, CredsState, FolderSnapshot, IrregularEntry } from "../store/snapshot-types.js";
 import { ATOMIC_TMP_PREFIX, classifyFile, preKeyId } from "./classify-file.js";
 import { tallyFiles } from "./count-files.js";
@@ -25,6 +27,16 @@ export const AGE_RULED_CATEGORIES: ReadonlySet<Category> = new Set([
 ]);
 
 export type { CredsState, FolderSnapshot, IrregularEntry } from "../store/snapshot-types.js";
+
+/** Each irregular kind in words, for messages ("a FIFO", never "a other"). */
+export const ENTRY_KIND_WORDS: Readonly<Record<IrregularEntry["kind"], string>> = {
+  symlink: "a symlink",
+  directory: "a directory",
+  fifo: "a FIFO (named pipe)",
+  socket: "a socket",
+  device: "a device",
+  other: "not a regular file",
+};
 
 /** Remembers creds.json parse results by (mtime, size) so a reconcile does not re-read it. */
 export type CredsCache = Map<string, { key: string } & CredsFacts>;
@@ -89,7 +101,7 @@ export function scanFolderSync(
     } else {
       irregular.push({
         name: entry.name,
-        kind: entry.isSymbolicLink() ? "symlink" : entry.isDirectory() ? "directory" : "other",
+        kind: entryKind(entry),
       });
     }
   }
@@ -106,7 +118,12 @@ export function scanFolderSync(
       facts = checkCreds(credsPath, `${st.mtimeMs}:${st.size}`, credsCache);
     }
   } else if (irregular.some((e) => e.name === "creds.json")) {
-    facts = { ...NO_CREDS, state: "corrupt", error: "creds.json is not a regular file (not followed)" };
+    const kind = irregular.find((e) => e.name === "creds.json")?.kind ?? "other";
+    facts = {
+      ...NO_CREDS,
+      state: "corrupt",
+      error: `creds.json is ${ENTRY_KIND_WORDS[kind]}, not a regular file (not read)`,
+    };
   } else {
     facts = { ...NO_CREDS, state: "missing" };
   }
@@ -164,31 +181,44 @@ function ageRuledMtimes(
   return mtimes;
 }
 
+function entryKind(entry: Dirent): IrregularEntry["kind"] {
+  if (entry.isSymbolicLink()) return "symlink";
+  if (entry.isDirectory()) return "directory";
+  if (entry.isFIFO()) return "fifo";
+  if (entry.isSocket()) return "socket";
+  if (entry.isCharacterDevice() || entry.isBlockDevice()) return "device";
+  return "other";
+}
+
 function checkCreds(file: string, key: string, cache: CredsCache): CredsFacts {
   const hit = cache.get(file);
   if (hit && hit.key === key) return hit;
   let result: CredsFacts;
   try {
-    const data = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown> | null;
-    const missing = REQUIRED_CREDS_FIELDS.filter(
-      (field) => data === null || typeof data !== "object" || !(field in data),
-    );
-    const next = data && typeof data === "object" ? data.nextPreKeyId : undefined;
-    const facts = {
-      ownUsers: ownUsersOf(data),
-      newestPreKeyId: typeof next === "number" ? next - 1 : null,
-    };
-    result =
-      missing.length === 0
-        ? { state: "ok", ...facts }
-        : { state: "corrupt", error: `creds.json lacks ${missing.join(", ")}`, ...facts };
+    // Never blocks (a FIFO swapped in after the readdir), never follows a symlink (issue 9).
+    const read = readRegularFileSync(file);
+    result = read ? credsFacts(read.data) : { ...NO_CREDS, state: "missing" };
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    result =
-      code === "ENOENT"
-        ? { ...NO_CREDS, state: "missing" }
-        : { ...NO_CREDS, state: "corrupt", error: `creds.json does not parse: ${(err as Error).message}` };
+    result = { ...NO_CREDS, state: "corrupt", error: describeError(err) };
   }
   cache.set(file, { key, ...result });
   return result;
+}
+
+function credsFacts(bytes: Buffer): CredsFacts {
+  let data: unknown;
+  try {
+    data = JSON.parse(bytes.toString("utf8"));
+  } catch (err) {
+    return { ...NO_CREDS, state: "corrupt", error: `creds.json does not parse: ${describeError(err)}` };
+  }
+  if (data === null || typeof data !== "object" || Array.isArray(data))
+    return { ...NO_CREDS, state: "corrupt", error: "creds.json does not hold a creds object" };
+  const record = data as Record<string, unknown>;
+  const next = record.nextPreKeyId;
+  const facts = { ownUsers: ownUsersOf(record), newestPreKeyId: typeof next === "number" ? next - 1 : null };
+  const missing = REQUIRED_CREDS_FIELDS.filter((field) => !(field in record));
+  return missing.length === 0
+    ? { state: "ok", ...facts }
+    : { state: "corrupt", error: `creds.json lacks ${missing.join(", ")}`, ...facts };
 }

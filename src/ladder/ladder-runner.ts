@@ -118,7 +118,12 @@ export class LadderRunner {
       .filter((c) => store.control.desired(c.id).desired === "run")
       .map((c) => {
         const conn = store.connections.get(c.id);
-        return { company: c.id, state: conn?.state ?? null, downSince: conn?.downSince ?? null };
+        return {
+          company: c.id,
+          state: conn?.state ?? null,
+          downSince: conn?.downSince ?? null,
+          credsCorrupt: c.credsState === "corrupt",
+        };
       })
       .filter((c) => c.state !== null);
     const outage = store.ladder.currentOutage();

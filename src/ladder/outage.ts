@@ -8,7 +8,8 @@
  * - once offline it stays offline while the probe fails or that many companies are still down
  *   (whenever they went down), so the outage ends only when most of them reconnected.
  * Terminal states (qr_required, replaced...) are each company's own problem and never count, nor
- * does pairing (a pairing company is talking to WhatsApp: it is evidence of a network, not of none).
+ * does pairing (a pairing company is talking to WhatsApp: it is evidence of a network, not of none),
+ * nor a company whose creds.json is corrupt.
  */
 import { formatDuration } from "../config/duration.js";
 import type { WardenFile } from "../config/schema.js";
@@ -17,7 +18,13 @@ import { type ConnectionStateName, TERMINAL_STATES } from "../fleet/connection-s
 /** What outage detection looks at: every company the operator wants running, and the probe. */
 export interface OutageInput {
   /** Every known company's connection: state (ConnectionStateName | null when never reported) and downSince (ms or null). Only companies the operator wants running are passed. */
-  companies: ReadonlyArray<{ company: string; state: string | null; downSince: number | null }>;
+  companies: ReadonlyArray<{
+    company: string;
+    state: string | null;
+    downSince: number | null;
+    /** creds.json is corrupt: the company's own problem (its own alert), never evidence of an outage. */
+    credsCorrupt?: boolean;
+  }>;
   /** Result of the last connectivity probe: true ok, false failed, null no probe configured / not run yet. */
   probeOk: boolean | null;
   /** Whether the fleet was considered offline at the previous check (hysteresis). */
@@ -48,9 +55,12 @@ function isDown(
  */
 export function detectOutage(input: OutageInput, _now: number): OutageVerdict {
   const { outageShare, outageMinCompanies, outageWindow } = input.settings;
-  const total = input.companies.length;
+  // A company that cannot connect because of its own creds.json says nothing about the network
+  // (issue 9: 3 corrupt of 5 were reported as "Network outage" while 2 were connected).
+  const companies = input.companies.filter((c) => c.credsCorrupt !== true);
+  const total = companies.length;
   const needed = Math.max(outageMinCompanies, Math.ceil(outageShare * total));
-  const down = input.companies.filter(isDown).sort((a, b) => a.downSince - b.downSince);
+  const down = companies.filter(isDown).sort((a, b) => a.downSince - b.downSince);
   const allDown = down.map((c) => c.company);
 
   if (input.probeOk === false) {

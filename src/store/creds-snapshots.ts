@@ -35,6 +35,9 @@ export function createCredsSnapshotQueries(db: Db) {
     "SELECT DISTINCT file FROM creds_snapshots WHERE company = ? ORDER BY file",
   );
   const retire = db.prepare("DELETE FROM creds_snapshots WHERE company = ?");
+  const plain = db.prepare<[], { n: number }>(
+    "SELECT COUNT(*) AS n FROM creds_snapshots WHERE encrypted = 0",
+  );
   const toRow = (r: Raw): CredsSnapshotRow => ({ ...r, encrypted: r.encrypted === 1 });
   return {
     /**
@@ -76,6 +79,10 @@ export function createCredsSnapshotQueries(db: Db) {
      */
     retire(company: string): number {
       return retire.run(company).changes;
+    },
+    /** How many stored snapshots are plain (not sealed with WARDEN_BACKUP_KEY). */
+    plainCount(): number {
+      return plain.get()?.n ?? 0;
     },
     /** The file names that have snapshots for a company. */
     files(company: string): string[] {

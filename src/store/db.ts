@@ -2,7 +2,7 @@
  * Opens the shared SQLite database (WAL, busy_timeout, foreign keys), checks its integrity and
  * applies pending migrations. The supervisor, the workers and the CLI all open the same file.
  */
-import { mkdirSync } from "node:fs";
+import { accessSync, chmodSync, closeSync, constants, mkdirSync, openSync, statSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { ErrorCodes, WardenError } from "../errors.js";
@@ -24,11 +24,14 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   let db: Db;
   try {
+    // Created 0600 whatever the umask: it holds creds snapshots (issue 9); SQLite gives the WAL and
+    // shared-memory files the database's own mode.
+    closeSync(openSync(file, constants.O_CREAT | constants.O_RDWR, 0o600));
     db = new Database(file);
   } catch (err) {
     throw new WardenError(
       ErrorCodes.STORE_CORRUPT,
-      `Cannot open database ${file}: ${(err as Error).message}`,
+      `Cannot open database ${file}: ${whyNotWritable(file) ?? (err as Error).message}`,
       { file },
       {
         cause: err,
@@ -51,13 +54,14 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
       );
     }
     migrate(db, options.migrations ?? allMigrations, file);
+    restrictModes(file);
     return db;
   } catch (err) {
     db.close();
     if (err instanceof WardenError) throw err;
     throw new WardenError(
       ErrorCodes.STORE_CORRUPT,
-      `Database ${file} is not usable: ${(err as Error).message}`,
+      `Database ${file} is not usable: ${whyNotWritable(file) ?? (err as Error).message}`,
       { file },
       {
         cause: err,
@@ -86,4 +90,59 @@ function migrate(db: Db, migrations: readonly Migration[], file: string): void {
       db.pragma(`user_version = ${migration.version}`);
     }).immediate();
   }
+}
+
+/** chmod 0600 the database and its WAL / shared-memory files (older installs made them 0644). */
+function restrictModes(file: string): void {
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      if ((statSync(f).mode & 0o777) !== 0o600) chmodSync(f, 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+  }
+}
+
+/**
+ * Why SQLite cannot write `file`, in words ("the file system is read-only"), or null. SQLite says
+ * only "unable to open database file" / "attempt to write a readonly database" (issue 9).
+ */
+export function whyNotWritable(file: string): string | null {
+  for (const target of [file, path.dirname(file)]) {
+    try {
+      accessSync(target, constants.W_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") continue;
+      if (code === "EROFS") return `${target} is on a read-only file system (EROFS): mount it read-write`;
+      if (code === "EACCES" || code === "EPERM")
+        return `no write permission on ${target} (${code}) for uid ${process.getuid?.() ?? "?"}`;
+      return `${target} is not writable (${code})`;
+    }
+  }
+  return null;
+}
+
+/** Which file a database is: its device and inode when it was opened. */
+export interface DatabaseIdentity {
+  dev: number;
+  ino: number;
+}
+
+/** The identity of the database file now (throws when it does not exist). */
+export function databaseIdentity(file: string): DatabaseIdentity {
+  const st = statSync(file);
+  return { dev: st.dev, ino: st.ino };
+}
+
+/**
+ * Null while `file` is still the database opened as `opened`; otherwise why not. A process that
+ * keeps writing to a deleted warden.db loses everything silently (issue 9), so the supervisor stops.
+ */
+export function databaseFileProblem(file: string, opened: DatabaseIdentity): string | null {
+  const st = statSync(file, { throwIfNoEntry: false });
+  if (!st) return `${file} was deleted while in use: what is written now would be lost`;
+  if (st.dev !== opened.dev || st.ino !== opened.ino)
+    return `${file} was replaced by another file while in use (inode ${opened.ino} -> ${st.ino})`;
+  return null;
 }

@@ -32,7 +32,7 @@ export type CredsState = "ok" | "missing" | "corrupt";
 /** An entry that is not a regular file: reported, never followed. */
 export interface IrregularEntry {
   name: string;
-  kind: "symlink" | "directory" | "other";
+  kind: "symlink" | "directory" | "fifo" | "socket" | "device" | "other";
 }
 
 /** What one scan of a company folder found. */

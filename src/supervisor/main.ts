@@ -3,17 +3,23 @@
  * when it is bad), opens the database, starts the supervisor and tells pm2 it is ready after the
  * first scan. SIGINT/SIGTERM: stop watchers, flush alerts, close the database, exit 0.
  */
+import { credsSnapshotsEncrypted } from "../actions/creds-snapshot.js";
+import { alertDirectly } from "../alerts/alert-directly.js";
 import { createNotifiers } from "../alerts/notifiers/registry.js";
 import { systemClock } from "../clock.js";
 import { loadConfig, type WardenConfig } from "../config/load.js";
 import { type ConfigWatcher, watchConfig } from "../config/watch-config.js";
 import { readEnv } from "../env.js";
-import { ConfigError, describeError, exitCodeFor } from "../errors.js";
+import { ConfigError, describeError, ExitCodes, exitCodeFor } from "../errors.js";
 import { databaseFile } from "../home-layout.js";
 import { createLogger } from "../logger.js";
 import { handleShutdown } from "../process-signals.js";
+import { type DatabaseIdentity, databaseFileProblem, databaseIdentity } from "../store/db.js";
 import { openStore, type Store } from "../store/store.js";
 import { Supervisor } from "./supervisor.js";
+
+// How often the supervisor checks that warden.db is still the file it opened.
+const DB_CHECK_MS = 2_000;
 
 const env = readEnv();
 const logger = createLogger({ name: "warden-supervisor", level: env.logLevel, secrets: [env.telegramToken] });
@@ -28,13 +34,19 @@ try {
   process.exit(exitCodeFor(err));
 }
 
+const dbFile = databaseFile(env.home);
 let store: Store;
+let dbIdentity: DatabaseIdentity;
 try {
-  store = openStore(databaseFile(env.home));
+  store = openStore(dbFile);
+  dbIdentity = databaseIdentity(dbFile);
 } catch (err) {
   logger.fatal({ err }, describeError(err));
   process.exit(exitCodeFor(err));
 }
+
+const snapshotWarning = credsSnapshotsEncrypted(store, env.backupKey !== undefined).warning;
+if (snapshotWarning) logger.warn({ kind: "creds-snapshots-unencrypted" }, snapshotWarning);
 
 const notifiers = createNotifiers(env, logger);
 if (!env.telegramToken) logger.info("TELEGRAM_BOT_TOKEN is not set: alerts go to this log");
@@ -51,11 +63,30 @@ const supervisor = new Supervisor({
   backupKey: env.backupKey,
 });
 let configWatcher: ConfigWatcher | undefined;
-handleShutdown(logger, "closing watchers, flushing alerts", async () => {
+const stopNow = handleShutdown(logger, "closing watchers, flushing alerts", async () => {
+  clearInterval(dbWatch);
   await configWatcher?.close();
   await supervisor.close(env.flushMs);
   store.close();
 });
+
+// warden.db deleted or replaced under us (issue 9): every later write would vanish silently. Alert
+// straight through the notifiers (the outbox lives in that file), then stop and exit 1.
+const dbWatch = setInterval(() => {
+  const problem = databaseFileProblem(dbFile, dbIdentity);
+  if (!problem) return;
+  clearInterval(dbWatch);
+  logger.fatal({ kind: "database-gone", file: dbFile }, `${problem}; stopping`);
+  void alertDirectly(
+    notifiers,
+    config.defaults.telegram.chatIds.map(String),
+    "wa-warden supervisor stopped",
+    `${problem}. The supervisor stopped so nothing is lost silently: restore warden.db (or move it back), then restart.`,
+  )
+    .catch((err) => logger.error({ err }, `Direct alert failed: ${describeError(err)}`))
+    .finally(() => stopNow("database gone", ExitCodes.FAILURE));
+}, DB_CHECK_MS);
+dbWatch.unref();
 
 try {
   await supervisor.start();

@@ -22,6 +22,7 @@ import { LadderRunner } from "../ladder/ladder-runner.js";
 import type { Logger } from "../logger.js";
 import type { NewOutboxMessage } from "../store/outbox.js";
 import type { Store } from "../store/store.js";
+import { StoreGuard } from "./store-guard.js";
 import { type Restarter, restartThroughPm2, watchWorkers } from "./worker-watch.js";
 
 /** What the supervisor is built from. */
@@ -69,6 +70,7 @@ export class Supervisor {
   /** The recovery ladder (undefined without `home`, or with `ladder: false`). */
   readonly ladder: LadderRunner | undefined;
   private closed = false;
+  private readonly guard: StoreGuard;
 
   constructor(options: SupervisorOptions) {
     this.options = options;
@@ -88,10 +90,28 @@ export class Supervisor {
       logger: options.logger.child({ component: "fleet" }),
       clock: options.clock,
       watch: options.watch ?? true,
-      onSnapshots: (snapshots) => this.onSnapshots(snapshots),
-      onRemoved: (company) => this.onRemoved(company),
-      onReport: (report) => this.onReport(report),
+      onSnapshots: (snapshots) => this.guard.run("saving scan results", () => this.onSnapshots(snapshots)),
+      onRemoved: (company) => this.guard.run("recording a removed folder", () => this.onRemoved(company)),
+      onReport: (report) => this.guard.run("recording a scanner report", () => this.onReport(report)),
       preKeyFloor: (company) => resolveKeepPreKeys(companySettings(this.config, company).cleanup.keepPreKeys),
+    });
+    this.guard = new StoreGuard({
+      logger: this.log,
+      notifiers: options.notifiers,
+      chatIds: () => this.config.defaults.telegram.chatIds.map(String),
+      file: options.store.db.name,
+      retry: () => this.scanner.fullScan(),
+      now: () => options.clock.now(),
+      onRecovered: (ms) => {
+        this.options.store.transaction(() =>
+          this.queueNotice(
+            "wa-warden: disk space is back",
+            `${options.store.db.name} can be written again after ${Math.round(ms / 1000)} s; counts and alerts were computed again from the folders.`,
+            { kind: "disk-ok" },
+          ),
+        );
+        this.dispatcher.kick();
+      },
     });
     if (options.home !== undefined && options.ladder !== false) {
       this.ladder = new LadderRunner({
@@ -249,6 +269,7 @@ export class Supervisor {
     if (this.workerTimer) clearTimeout(this.workerTimer);
     if (this.ladderTimer) clearTimeout(this.ladderTimer);
     if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.guard.close();
     await this.ladder?.close();
     await this.scanner.close();
     await this.dispatcher.flush(flushMs);
@@ -264,7 +285,9 @@ export class Supervisor {
       for (const snapshot of snapshots) {
         const settings = companySettings(this.config, snapshot.company);
         const counts = countSnapshot(snapshot, settings, now);
+        const before = store.companies.get(snapshot.company);
         store.companies.save(snapshot, counts);
+        queued += this.credsChanged(snapshot, before?.credsState, before?.credsError ?? null);
         const previous = store.alertState.get(snapshot.company);
         const { state, alerts } = evaluateThresholds(previous, counts.counted, settings, now);
         store.alertState.put(snapshot.company, state, now);
@@ -280,6 +303,46 @@ export class Supervisor {
       }
     });
     if (queued > 0) this.dispatcher.kick();
+  }
+
+  /**
+   * A corrupt creds.json is its own alert, with the reason (issue 9: it was only ever seen as
+   * "Network outage", and `status` said `corrupt` without why); once more when it is readable again.
+   */
+  private credsChanged(snapshot: FolderSnapshot, was: string | undefined, wasError: string | null): number {
+    const { creds, company } = snapshot;
+    const settings = companySettings(this.config, company);
+    if (creds.state === "corrupt" && (was !== "corrupt" || wasError !== (creds.error ?? null))) {
+      const why = creds.error ?? "unreadable";
+      this.log.error({ company, kind: "creds-corrupt" }, `${company}: creds.json is corrupt: ${why}`);
+      const detail = `${this.config.sessionsDir}/${company}/creds.json: ${why}. The worker will not connect it (nothing is overwritten); restore a backup or fix the file.`;
+      return this.queue(
+        settings,
+        company,
+        "creds-corrupt",
+        null,
+        renderNotice(`Corrupt creds.json: ${company}`, detail, {
+          kind: "creds-corrupt",
+          company,
+          reason: why,
+        }),
+      );
+    }
+    if (was === "corrupt" && creds.state !== "corrupt") {
+      const detail = `${this.config.sessionsDir}/${company}/creds.json is ${creds.state === "ok" ? "readable again" : "gone"}.`;
+      return this.queue(
+        settings,
+        company,
+        "creds-ok",
+        null,
+        renderNotice(`creds.json no longer corrupt: ${company}`, detail, {
+          kind: "creds-ok",
+          company,
+          state: creds.state,
+        }),
+      );
+    }
+    return 0;
   }
 
   private onRemoved(company: string): void {
@@ -345,11 +408,14 @@ export class Supervisor {
   private scheduleMaintenance(): void {
     if (this.closed) return;
     this.maintenanceTimer = setTimeout(() => {
-      const now = this.options.clock.now();
-      const keep = this.config.history.keep;
-      const history = this.options.store.companies.pruneHistory(now - keep);
-      const outbox = this.options.store.outbox.prune(now - keep);
-      if (history + outbox > 0) this.log.info({ history, outbox }, "Pruned old history and delivered alerts");
+      this.guard.run("pruning old history", () => {
+        const now = this.options.clock.now();
+        const keep = this.config.history.keep;
+        const history = this.options.store.companies.pruneHistory(now - keep);
+        const outbox = this.options.store.outbox.prune(now - keep);
+        if (history + outbox > 0)
+          this.log.info({ history, outbox }, "Pruned old history and delivered alerts");
+      });
       this.scheduleMaintenance();
     }, 3_600_000);
     this.maintenanceTimer.unref();

@@ -13,7 +13,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, statSync } from "node:fs";
-import { open, readdir, readFile, rename, unlink } from "node:fs/promises";
+import { open, readdir, rename, unlink } from "node:fs/promises";
 import path from "node:path";
 import {
   type AuthenticationCreds,
@@ -26,6 +26,7 @@ import {
 import { isSnapshotFile } from "../actions/creds-snapshot.js";
 import { describeError, ErrorCodes, WardenError } from "../errors.js";
 import { ATOMIC_TMP_PREFIX } from "../fleet/classify-file.js";
+import { readRegularFile } from "../fs/safe-read.js";
 import type { Logger } from "../logger.js";
 
 // One definition: the scanner skips these names, this module writes and cleans them.
@@ -132,12 +133,14 @@ export async function useAtomicMultiFileAuthState(
     const target = path.join(folder, fixFileName(file));
     // Baileys reads under the file's mutex: read what the last queued write leaves.
     await chains.get(target)?.catch(() => undefined);
+    // Never through a symlink, never blocked by a FIFO (issue 9): refused with the reason.
+    const read = await readRegularFile(target);
+    if (!read) return null;
     try {
-      return JSON.parse(await readFile(target, "utf8"), BufferJSON.reviver);
+      return JSON.parse(read.data.toString("utf8"), BufferJSON.reviver);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
       throw new WardenError(
-        ErrorCodes.AUTH_STATE_UNREADABLE,
+        ErrorCodes.CREDS_UNREADABLE,
         `${target} cannot be read: ${(err as Error).message}`,
         { file: target },
         { cause: err },
@@ -146,9 +149,10 @@ export async function useAtomicMultiFileAuthState(
   };
 
   const stored = await readData("creds.json");
-  if (stored !== null && (typeof stored !== "object" || stored === undefined)) {
+  // `[]` is not creds either: Baileys would pair a new device over it (issue 9).
+  if (stored !== null && (typeof stored !== "object" || stored === undefined || Array.isArray(stored))) {
     throw new WardenError(
-      ErrorCodes.AUTH_STATE_UNREADABLE,
+      ErrorCodes.CREDS_UNREADABLE,
       `${path.join(folder, "creds.json")} cannot be read: it does not hold a creds object`,
       { file: path.join(folder, "creds.json") },
     );
@@ -157,7 +161,7 @@ export async function useAtomicMultiFileAuthState(
   const credsFile = path.join(folder, "creds.json");
   if (stored === null && statSync(credsFile, { throwIfNoEntry: false })) {
     throw new WardenError(
-      ErrorCodes.AUTH_STATE_UNREADABLE,
+      ErrorCodes.CREDS_UNREADABLE,
       `${credsFile} cannot be read: it holds null, not creds`,
       {
         file: credsFile,

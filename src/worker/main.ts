@@ -4,6 +4,8 @@
  * without logging out, flush creds, release leases, exit 0 within kill_timeout.
  */
 import os from "node:os";
+import path from "node:path";
+import { credsSnapshotsEncrypted } from "../actions/creds-snapshot.js";
 import { systemClock } from "../clock.js";
 import { companySettings, loadConfig, type WardenConfig } from "../config/load.js";
 import { readEnv } from "../env.js";
@@ -76,6 +78,9 @@ handleShutdown(logger, "closing sockets (no logout), flushing creds, releasing l
   await worker.close();
   store.close();
 });
+
+const snapshotWarning = credsSnapshotsEncrypted(store, env.backupKey !== undefined).warning;
+if (snapshotWarning) logger.warn({ kind: "creds-snapshots-unencrypted" }, snapshotWarning);
 
 try {
   await worker.start();

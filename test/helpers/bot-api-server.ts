@@ -35,6 +35,7 @@ export class BotApiServer {
   private readonly sockets = new Set<Socket>();
   private port = 0;
   private nextMessageId = 1;
+  private hanging = false;
 
   /** API root to give the client (TELEGRAM_API_ROOT). */
   get apiRoot(): string {
@@ -99,6 +100,14 @@ export class BotApiServer {
     });
   }
 
+  /**
+   * From now on sendMessage requests are recorded (status 0) and never answered: a Bot API that
+   * accepts connections but hangs. `stop()` drops them.
+   */
+  hangSendMessage(): void {
+    this.hanging = true;
+  }
+
   /** Messages received for one chat, in arrival order. */
   messagesFor(chatId: string): ReceivedMessage[] {
     return this.messages.filter((m) => m.chatId === chatId);
@@ -116,6 +125,11 @@ export class BotApiServer {
       at: Date.now(),
       status: 200,
     };
+    if (this.hanging && record.method === "sendMessage") {
+      record.status = 0;
+      this.requests.push(record);
+      return;
+    }
     let reply: { status: number; body: unknown } | undefined;
     if (!match) reply = { status: 404, body: { ok: false, error_code: 404, description: "Not Found" } };
     for (const rule of this.rules) {

@@ -12,23 +12,12 @@ export interface OutgoingMessage {
 /** A delivery channel. */
 export interface Notifier {
   readonly name: string;
-  /** Delivers one message; throws a DeliveryError to ask for a retry, a new target or to give up. */
-  send(message: OutgoingMessage): Promise<void>;
+  /**
+   * Delivers one message; throws a DeliveryError to ask for a retry, a new target or to give up.
+   * `signal` aborts an in-flight send (shutdown at the WARDEN_FLUSH_MS deadline, issue 9).
+   */
+  send(message: OutgoingMessage, signal?: AbortSignal): Promise<void>;
 }
 
-/** How a failed delivery should be handled. */
-export type DeliveryFailure =
-  | { kind: "retry"; retryAfterMs?: number; reason: string }
-  | { kind: "migrate"; newTarget: string; reason: string }
-  | { kind: "refused"; reason: string };
-
-/** Thrown by notifiers; the dispatcher reads `failure`. */
-export class DeliveryError extends Error {
-  readonly failure: DeliveryFailure;
-
-  constructor(failure: DeliveryFailure, options?: { cause?: unknown }) {
-    super(failure.reason, options);
-    this.name = "DeliveryError";
-    this.failure = failure;
-  }
-}
+// The error a notifier throws lives with every other error (src/errors.ts); re-exported for notifiers.
+export { DeliveryError, type DeliveryFailure } from "../../errors.js";

@@ -26,15 +26,18 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Notifi
   const scrub = (text: string) => scrubSecrets(text, [options.token]);
   return {
     name: "telegram",
-    async send(message: OutgoingMessage): Promise<void> {
+    async send(message: OutgoingMessage, signal?: AbortSignal): Promise<void> {
       try {
-        await api.sendMessage({
-          chat_id: /^-?\d+$/.test(message.target) ? Number(message.target) : message.target,
-          text: message.html,
-          parse_mode: "HTML",
-          disable_notification: message.silent,
-          link_preview_options: { is_disabled: true },
-        });
+        await api.sendMessage(
+          {
+            chat_id: /^-?\d+$/.test(message.target) ? Number(message.target) : message.target,
+            text: message.html,
+            parse_mode: "HTML",
+            disable_notification: message.silent,
+            link_preview_options: { is_disabled: true },
+          },
+          signal,
+        );
       } catch (err) {
         throw toDeliveryError(err, scrub);
       }

@@ -1,0 +1,79 @@
+/**
+ * Issue 9 item 6: SQLITE_FULL while the supervisor runs. Before, the write threw out of the scanner
+ * callback: an uncaught error and a raw stack outside the structured log, the supervisor dead. Now
+ * the failure is logged with its step, alerted through the notifiers directly, retried, and once
+ * space returns the counts and the alert that could not be written are there.
+ * WARDEN_HOME is a 3 MB tmpfs (needs root to mount; skipped otherwise), filled with a filler file.
+ */
+import { execFileSync } from "node:child_process";
+import { closeSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
+import { afterEach, describe, expect, it } from "vitest";
+import { FleetFixture } from "./helpers/fleet-fixture.js";
+import { waitFor } from "./helpers/wait-for.js";
+
+let fx: FleetFixture | undefined;
+let mounted: string | undefined;
+afterEach(async () => {
+  await fx?.cleanup().catch(() => undefined);
+  if (mounted) execFileSync("umount", ["-l", mounted], { stdio: "ignore" });
+  mounted = undefined;
+  fx = undefined;
+});
+
+/** Writes until ENOSPC; returns the filler's path. */
+function fillDisk(dir: string): string {
+  const file = `${dir}/filler`;
+  const fd = openSync(file, "w");
+  try {
+    for (const size of [256 * 1024, 4096, 512]) {
+      try {
+        for (;;) writeSync(fd, Buffer.alloc(size));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOSPC") throw err;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return file;
+}
+
+describe("a full disk under the supervisor", () => {
+  it("is logged, alerted, retried, and nothing is lost once space returns", async (ctx) => {
+    const f = new FleetFixture({});
+    fx = f;
+    mkdirSync(f.home, { recursive: true });
+    try {
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=3m", "tmpfs", f.home], { stdio: "ignore" });
+    } catch {
+      return ctx.skip(); // mounting a tmpfs needs root
+    }
+    mounted = f.home;
+    for (const id of ["acme", "bistro", "cafe"]) f.setFileCount(id, 10);
+    const { supervisor, store } = await f.startSupervisor({ token: null, watch: false });
+    const filler = fillDisk(f.home);
+
+    f.setFileCount("acme", 130); // monitor level: an alert that must not be lost
+    await supervisor.fleet.fullScan(); // before the fix: rejects with SQLITE_FULL
+    const line = await waitFor(() => f.logLines.find((l) => l.kind === "disk-full"), {
+      what: "disk-full log line",
+    });
+    expect(String(line.msg)).toContain("warden.db cannot be written while saving scan results (SQLITE_FULL)");
+    await waitFor(() => f.logLines.some((l) => String(l.msg).startsWith("wa-warden: disk full")), {
+      what: "the direct alert through the log notifier",
+    });
+    expect(store.alertState.get("acme")?.level ?? "ok").toBe("ok"); // rolled back, not half-written
+
+    rmSync(filler);
+    // The guard's own retry (5 s) rescans and writes what was lost.
+    await waitFor(() => store.alertState.get("acme")?.level === "monitor", {
+      timeoutMs: 30_000,
+      what: "acme's monitor level written after space returned",
+    });
+    expect(store.companies.get("acme")?.total).toBe(130);
+    await waitFor(() => store.outbox.list().some((r) => r.company === "acme" && r.level === "monitor"), {
+      what: "the monitor alert in the outbox",
+    });
+    expect(store.outbox.list().some((r) => r.kind === "disk-ok")).toBe(true);
+  }, 60_000);
+});
