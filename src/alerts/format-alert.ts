@@ -46,12 +46,18 @@ export function nextStep(level: Level, settings: CompanySettings): string {
   }
 }
 
-/** Renders one alert for one company. */
+/** Escapes text for HTML and renders `command` spans as <code> (no literal backticks in Telegram). */
+export function toHtml(text: string): string {
+  return escapeHtml(text).replace(/`([^`]+)`/g, "<code>$1</code>");
+}
+
+/** Renders one alert for one company; `down` says the company is also disconnected. */
 export function renderAlert(
   company: string,
   decision: AlertDecision,
   counts: AlertCounts,
   settings: CompanySettings,
+  down?: { state: string; downFor: number },
 ): RenderedAlert {
   const level = decision.level;
   const title =
@@ -70,10 +76,14 @@ export function renderAlert(
     `Files: ${escapeHtml(countsLine)}`,
     `By category: ${escapeHtml(breakdown.join(", ") || "none")}`,
     `Next: ${escapeHtml(next)}`,
-  ].join("\n");
-  const text = `${title} | ${countsLine} | ${breakdown.join(", ") || "no files"} | next: ${next}`;
+  ];
+  const downLine = down
+    ? `Also disconnected: ${down.state} for ${formatDuration(down.downFor)} (the ladder handles the connection)`
+    : undefined;
+  if (downLine) html.splice(2, 0, `<b>${escapeHtml(downLine)}</b>`);
+  const text = `${title} | ${downLine ? `${downLine} | ` : ""}${countsLine} | ${breakdown.join(", ") || "no files"} | next: ${next}`;
   return {
-    html,
+    html: html.join("\n"),
     text,
     silent: level === "monitor" || decision.kind === "resolved",
     payload: {
@@ -85,16 +95,22 @@ export function renderAlert(
       counted: counts.counted,
       byCategory: counts.byCategory,
       next,
+      ...(down ? { down } : {}),
     },
   };
 }
 
-/** Renders a fleet-level notice (watcher fallback, config problems, a vanished company folder). */
+/**
+ * Renders a notice (connection, ladder, watcher fallback, config problems, a vanished folder).
+ * `payload.level` gives it the count alerts' severity icon; `command` spans become <code>.
+ */
 export function renderNotice(title: string, detail: string, payload: Record<string, unknown>): RenderedAlert {
+  const level = payload.level as Level | undefined;
+  const icon = level && level in ICON ? `${ICON[level]} ` : "";
   return {
-    html: `<b>${escapeHtml(title)}</b>\n${escapeHtml(detail)}`,
-    text: `${title} | ${detail}`,
-    silent: false,
+    html: `<b>${escapeHtml(`${icon}${title}`)}</b>\n${toHtml(detail)}`,
+    text: `${icon}${title} | ${detail}`,
+    silent: level === "ok" || level === "monitor",
     payload,
   };
 }

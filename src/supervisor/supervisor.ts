@@ -3,10 +3,12 @@
  * stored, evaluated against the company's thresholds and turned into outbox rows in one
  * transaction; the dispatcher delivers them. Config edits apply without restart.
  */
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { finishInterruptedRestore, interruptedRestores } from "../actions/restore.js";
 import { evaluateThresholds } from "../alerts/evaluate-thresholds.js";
 import { renderAlert, renderNotice } from "../alerts/format-alert.js";
+import { createIncidentGate, incidentFamily } from "../alerts/incident-gate.js";
 import type { Notifier } from "../alerts/notifiers/notifier.js";
 import { OutboxDispatcher } from "../alerts/outbox-dispatcher.js";
 import type { Clock } from "../clock.js";
@@ -23,6 +25,14 @@ import type { Logger } from "../logger.js";
 import type { NewOutboxMessage } from "../store/outbox.js";
 import type { Store } from "../store/store.js";
 import { type Restarter, restartThroughPm2, watchWorkers } from "./worker-watch.js";
+
+/** Connection notices the recovery ladder reports itself when it runs. */
+const LADDER_TELLS = new Set([
+  "connection-qr_required",
+  "connection-forbidden",
+  "connection-replaced",
+  "connection-outdated_client",
+]);
 
 /** What the supervisor is built from. */
 export interface SupervisorOptions {
@@ -66,6 +76,10 @@ export class Supervisor {
   /** The recovery ladder (undefined without `home`, or with `ladder: false`). */
   readonly ladder: LadderRunner | undefined;
   private closed = false;
+  /** One incident, one alert: notices already told per company and down episode. */
+  private readonly incidents = createIncidentGate();
+  /** A config edit was rejected and no good edit followed yet (one alert per broken spell). */
+  private configRejected = false;
 
   constructor(options: SupervisorOptions) {
     this.options = options;
@@ -190,10 +204,19 @@ export class Supervisor {
       this.log,
       this.options.restartWorker ?? restartThroughPm2,
     );
-    if (notices.length === 0 || this.closed) return;
+    if (this.closed) return;
+    // With the ladder running, it tells these states itself, with its next step (backup, stop,
+    // the pairing command): the transition's own notice would be the same incident twice.
+    const told = this.ladder ? notices.filter((n) => !LADDER_TELLS.has(n.kind)) : notices;
+    if (told.length === 0) return;
     store.transaction(() => {
-      for (const n of notices)
-        this.queueNotice(n.title, n.detail, { kind: n.kind, company: n.company }, n.company ?? undefined);
+      for (const n of told)
+        this.queueNotice(
+          n.title,
+          n.detail,
+          { kind: n.kind, company: n.company, level: n.level },
+          n.company ?? undefined,
+        );
     });
     this.dispatcher.kick();
   }
@@ -218,6 +241,14 @@ export class Supervisor {
     }
     this.config = next;
     this.log.info({ file: next.file }, "Configuration reloaded");
+    if (this.configRejected) {
+      this.configRejected = false;
+      this.queueNotice("Config OK again", `${next.file} is valid again and in force.`, {
+        kind: "config-ok",
+        level: "ok",
+      });
+      this.dispatcher.kick();
+    }
     void this.scanner.fullScan();
   }
 
@@ -228,13 +259,20 @@ export class Supervisor {
       `Config edit rejected, keeping the last good config: ${message}`,
     );
     const now = this.options.clock.now();
+    // Several saves while fixing the file are one incident: the first one pages, "Config OK again"
+    // closes it; the rest are in the log and the events table.
+    const first = !this.configRejected;
+    this.configRejected = true;
     this.options.store.transaction(() => {
       this.options.store.events.add(now, "supervisor", "config-invalid", message);
-      this.queueNotice("Config edit rejected", `Keeping the last good config. ${message}`, {
-        kind: "config-invalid",
-      });
+      if (first)
+        this.queueNotice(
+          "Config edit rejected",
+          `Keeping the last good config until the file is fixed. ${message} (check it with \`warden config check\`)`,
+          { kind: "config-invalid", level: "warning" },
+        );
     });
-    this.dispatcher.kick();
+    if (first) this.dispatcher.kick();
   }
 
   /** Stops watching, flushes deliverable alerts (up to `flushMs`), stops timers. Idempotent. */
@@ -265,12 +303,18 @@ export class Supervisor {
         const previous = store.alertState.get(snapshot.company);
         const { state, alerts } = evaluateThresholds(previous, counted, settings, now);
         store.alertState.put(snapshot.company, state, now);
+        const conn = alerts.length > 0 ? store.connections.get(snapshot.company) : undefined;
+        const down =
+          conn && conn.state !== "open" && conn.downSince !== null
+            ? { state: conn.state, downFor: now - conn.downSince }
+            : undefined;
         for (const decision of alerts) {
           const rendered = renderAlert(
             snapshot.company,
             decision,
             { total: snapshot.total, counted, reserve, byCategory: snapshot.byCategory },
             settings,
+            down,
           );
           queued += this.queue(settings, snapshot.company, decision.kind, decision.level, rendered);
         }
@@ -281,6 +325,17 @@ export class Supervisor {
 
   private onRemoved(company: string): void {
     if (this.closed) return;
+    // wa-warden's own folder swap (restore, new pairing) renames the folder away for an instant
+    // under a journal: not a removal, no alarm (issue 10, trap 4). Folder back already: same.
+    const home = this.options.home;
+    const swapping = home !== undefined && existsSync(path.join(home, "restores", `${company}.json`));
+    if (swapping || existsSync(path.join(this.config.sessionsDir, company))) {
+      this.log.info(
+        { company },
+        `${company}: folder swapped by wa-warden (restore or new pairing), not removed`,
+      );
+      return;
+    }
     const now = this.options.clock.now();
     this.options.store.transaction(() => {
       if (!this.options.store.companies.markRemoved(company, now)) return;
@@ -313,6 +368,17 @@ export class Supervisor {
     company?: string,
   ): void {
     const settings = company ? companySettings(this.config, company) : this.config.defaults;
+    if (company) {
+      const conn = this.options.store.connections.get(company);
+      const family = incidentFamily(String(payload.kind), conn?.state ?? null);
+      if (!this.incidents.admit(company, family, conn?.downSince ?? null)) {
+        this.log.info(
+          { company, kind: payload.kind },
+          `${title}: same incident already reported, not sent again`,
+        );
+        return;
+      }
+    }
     this.queue(settings, company ?? null, String(payload.kind), null, renderNotice(title, detail, payload));
   }
 
