@@ -210,4 +210,16 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX creds_snapshots_file ON creds_snapshots (company, file, id);
     `,
   },
+  {
+    version: 5,
+    name: "mutes set from the CLI or the bot",
+    sql: `
+      CREATE TABLE mutes (
+        company TEXT PRIMARY KEY,
+        until   INTEGER NOT NULL,
+        actor   TEXT NOT NULL,
+        at      INTEGER NOT NULL
+      );
+    `,
+  },
 ];

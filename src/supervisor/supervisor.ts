@@ -301,7 +301,13 @@ export class Supervisor {
         const counted = countedFiles(snapshot, reserve);
         store.companies.save(snapshot, counted);
         const previous = store.alertState.get(snapshot.company);
-        const { state, alerts } = evaluateThresholds(previous, counted, settings, now);
+        // A mute from `warden mute` / the bot, or mutedUntil in the config: the later one holds.
+        const stored = store.mutes.get(snapshot.company)?.until ?? null;
+        const mutedUntil =
+          stored === null || (settings.mutedUntil !== null && settings.mutedUntil > stored)
+            ? settings.mutedUntil
+            : stored;
+        const { state, alerts } = evaluateThresholds(previous, counted, { ...settings, mutedUntil }, now);
         store.alertState.put(snapshot.company, state, now);
         const conn = alerts.length > 0 ? store.connections.get(snapshot.company) : undefined;
         const down =
