@@ -226,3 +226,30 @@ describe("warden pair", () => {
     }
   });
 });
+
+describe("warden status", () => {
+  it("shows the level the alerts are at, hysteresis included (trap 5)", async () => {
+    const fx = new FleetFixture({ alerts: { remindEvery: "1h", hysteresis: 10 } });
+    try {
+      fx.setFileCount("acme", 116);
+      const store = openStore(path.join(fx.home, "warden.db"));
+      // The alerts went to monitor at 120; 116 is not 10 below 120, so monitor holds.
+      store.alertState.put(
+        "acme",
+        { level: "monitor", levelSince: Date.now() - 60_000, lastAlertAt: null },
+        Date.now(),
+      );
+      store.close();
+      const r = await runCli(["status", "--json"], { WARDEN_CONFIG: fx.configFile, WARDEN_HOME: fx.home });
+      expect(JSON.parse(r.stdout).companies[0]).toMatchObject({ id: "acme", level: "monitor" });
+      fx.setFileCount("acme", 109);
+      const below = await runCli(["status", "--json"], {
+        WARDEN_CONFIG: fx.configFile,
+        WARDEN_HOME: fx.home,
+      });
+      expect(JSON.parse(below.stdout).companies[0].level).toBe("ok");
+    } finally {
+      await fx.cleanup();
+    }
+  });
+});

@@ -1,7 +1,7 @@
 /** `warden status [company] [--json]`: live counts per company, level, and connection state. */
 import { readdir } from "node:fs/promises";
 import path from "node:path";
-import { levelFor } from "../alerts/evaluate-thresholds.js";
+import { evaluateThresholds } from "../alerts/evaluate-thresholds.js";
 import { assertCompanyFolder, isCompanyId } from "../config/company-id.js";
 import { formatDuration } from "../config/duration.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
@@ -58,7 +58,8 @@ export async function collectStatus(
       ...(pairing?.pairingCode ? { pairingCode: pairing.pairingCode } : {}),
       id,
       files: { total: snapshot.total, counted, byCategory: snapshot.byCategory },
-      level: levelFor(counted, settings.thresholds),
+      // The alerts' own rule on the stored alert state: the same level, hysteresis included (issue 10, trap 5).
+      level: evaluateThresholds(store?.alertState.get(id), counted, settings, now).state.level,
       creds: snapshot.creds.state,
       connection: connection
         ? {
