@@ -1,13 +1,14 @@
 /** `warden status [company] [--json]`: the command around collectStatus / renderStatusTable. */
 import { ExitCodes } from "../errors.js";
 import type { CommandSpec } from "./command.js";
+import { collectFleet, renderFleet } from "./fleet-status.js";
 import { collectStatus, renderStatusTable } from "./status.js";
 
 /** `warden status`. */
 export const statusCommand: CommandSpec = {
   name: "status",
   argsUsage: "[company]",
-  summary: "files per company (total, counted, by category), level, connection, mute",
+  summary: "network outage (if any), then files per company (total, counted, by category), level, connection",
   details:
     "Scans the folders now and joins what the supervisor and the workers recorded. The level is the\nalert level in force (with hysteresis), the one the alerts use. With a company: categories, the\nconnection's last reason, the pairing QR or code.",
   args: { min: 0, max: 1 },
@@ -16,8 +17,10 @@ export const statusCommand: CommandSpec = {
     const store = ctx.store({ ifExists: true });
     const now = ctx.now();
     const rows = await collectStatus(config, store, now, args[0]);
-    if (ctx.json) ctx.out(JSON.stringify({ companies: rows }, null, 2));
-    else ctx.out(renderStatusTable(rows, now, args[0] !== undefined));
+    const fleet = collectFleet(config, store);
+    if (ctx.json) ctx.out(JSON.stringify({ fleet, companies: rows }, null, 2));
+    else
+      ctx.out([...renderFleet(fleet, now), renderStatusTable(rows, now, args[0] !== undefined)].join("\n"));
     return ExitCodes.OK;
   },
 };

@@ -12,6 +12,7 @@ import { createIncidentGate, incidentFamily } from "../alerts/incident-gate.js";
 import type { Notifier } from "../alerts/notifiers/notifier.js";
 import { OutboxDispatcher } from "../alerts/outbox-dispatcher.js";
 import type { Clock } from "../clock.js";
+import { formatDuration } from "../config/duration.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
 import type { CompanySettings } from "../config/schema.js";
 import { describeError } from "../errors.js";
@@ -19,7 +20,7 @@ import { countedFiles } from "../fleet/count-files.js";
 import { FleetScanner, type ScannerReport } from "../fleet/fleet-scanner.js";
 import { resolvePreKeyReserve } from "../fleet/prekey-reserve.js";
 import type { FolderSnapshot } from "../fleet/scan-folder.js";
-import { probeTcp } from "../ladder/connectivity-probe.js";
+import { type ProbeResult, probeTcpDetailed } from "../ladder/connectivity-probe.js";
 import { LadderRunner } from "../ladder/ladder-runner.js";
 import type { Logger } from "../logger.js";
 import type { NewOutboxMessage } from "../store/outbox.js";
@@ -53,7 +54,7 @@ export interface SupervisorOptions {
   /** false: no recovery ladder (alerts only). */
   ladder?: boolean;
   /** The connectivity probe (default: TCP to fleet.probe's host:port). */
-  probe?: (host: string, port: number, timeoutMs: number) => Promise<boolean>;
+  probe?: (host: string, port: number, timeoutMs: number) => Promise<boolean | ProbeResult>;
   dispatcher?: Partial<
     Pick<
       ConstructorParameters<typeof OutboxDispatcher>[0],
@@ -73,6 +74,8 @@ export class Supervisor {
   private workerTimer: NodeJS.Timeout | undefined;
   private ladderTimer: NodeJS.Timeout | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
+  /** The last probe outcome recorded ("host:port" or "host:port: error"). */
+  private lastProbe: string | undefined;
   /** The recovery ladder (undefined without `home`, or with `ladder: false`). */
   readonly ladder: LadderRunner | undefined;
   private closed = false;
@@ -132,7 +135,24 @@ export class Supervisor {
     this.scheduleMaintenance();
     this.scheduleWorkerWatch();
     this.scheduleLadder();
+    this.tellOutageInProgress();
     void this.runProbe();
+  }
+
+  /**
+   * An outage that began before this start (Telegram may have been configured meanwhile): one
+   * notice, so it is not only in a log nobody read.
+   */
+  private tellOutageInProgress(): void {
+    const outage = this.ladder ? this.options.store.ladder.currentOutage() : undefined;
+    if (!outage || !this.options.notifiers.has("telegram")) return;
+    const since = formatDuration(this.options.clock.now() - outage.startedAt);
+    this.queueNotice(
+      "Network outage in progress",
+      `Since ${new Date(outage.startedAt).toISOString()} (${since}): ${outage.reason}. The ladder holds cleanups and resets until the network is back.`,
+      { kind: "outage", level: "critical", down: outage.down },
+    );
+    this.dispatcher.kick();
   }
 
   /** One ladder check of the whole fleet now (the timer calls it every fleet.checkEvery). */
@@ -160,9 +180,28 @@ export class Supervisor {
       this.ladder.setProbeResult(null);
       return;
     }
-    const ok = await (this.options.probe ?? probeTcp)(probe.host, probe.port, probe.timeout);
+    const raw = await (this.options.probe ?? probeTcpDetailed)(probe.host, probe.port, probe.timeout);
     if (this.closed) return;
-    this.ladder.setProbeResult(ok);
+    const result = typeof raw === "boolean" ? { ok: raw, error: raw ? null : "failed" } : raw;
+    const target = `${probe.host}:${probe.port}`;
+    const detail = result.ok ? target : `${target}: ${result.error}`;
+    // Recorded on every change, for `warden status` (another process) and the outage alert.
+    if (detail !== this.lastProbe) {
+      this.lastProbe = detail;
+      this.options.store.events.add(
+        this.options.clock.now(),
+        "fleet",
+        result.ok ? "probe-ok" : "probe-failed",
+        detail,
+      );
+      if (result.ok) this.log.info({ target }, `Connectivity probe to ${target} ok`);
+      else
+        this.log.warn(
+          { target, error: result.error },
+          `Connectivity probe to ${target} failed: ${result.error}`,
+        );
+    }
+    this.ladder.setProbeResult(result.ok, result.ok ? null : `probe ${detail}`);
     this.probeTimer = setTimeout(() => void this.runProbe(), probe.every);
   }
 
