@@ -22,7 +22,7 @@ const baseEnv: Record<string, string> = {
   WARDEN_WORKER_KILL_TIMEOUT_MS: "3000",
   TELEGRAM_BOT_TOKEN: "",
   // Nothing listens there: a token given in the test must never reach a real Bot API.
-  TELEGRAM_API_ROOT: "http://127.0.0.1:9",
+  TELEGRAM_API_ROOT: "http://127.0.0.1:1",
 };
 const run = promisify(execFile);
 
