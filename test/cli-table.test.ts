@@ -4,7 +4,7 @@
  * effective values, verify without backups, and a dry run that says why its plan is empty.
  * The CLI runs as a child process on real folders and a real SQLite file.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -251,5 +251,24 @@ describe("warden status", () => {
     } finally {
       await fx.cleanup();
     }
+  });
+});
+
+describe("warden verify", () => {
+  it("reports one line per backup, each distinct problem once", async () => {
+    const made = await runCli(["backup", "acme", "--json"], env);
+    expect(made.code, made.stderr).toBe(0);
+    const file = JSON.parse(made.stdout).backup as string;
+    const bytes = readFileSync(file);
+    for (let i = Math.floor(bytes.length / 3); i < Math.floor(bytes.length / 3) + 40; i++)
+      bytes[i] = (bytes[i] as number) ^ 0xff;
+    writeFileSync(file, bytes);
+    const r = await runCli(["verify", "acme"], env);
+    expect(r.code).toBe(ExitCodes.FAILURE);
+    expect(lines(r.stdout)).toHaveLength(1);
+    expect(r.stdout).toMatch(/^FAIL {2}\S+\.tar\.gz: /);
+    const json = JSON.parse((await runCli(["verify", "acme", "--json"], env)).stdout);
+    const problems = json.results[0].problems as string[];
+    expect(new Set(problems).size).toBe(problems.length);
   });
 });
