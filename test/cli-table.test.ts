@@ -242,6 +242,10 @@ describe("warden status", () => {
       store.close();
       const r = await runCli(["status", "--json"], { WARDEN_CONFIG: fx.configFile, WARDEN_HOME: fx.home });
       expect(JSON.parse(r.stdout).companies[0]).toMatchObject({ id: "acme", level: "monitor" });
+      const text = await runCli(["status"], { WARDEN_CONFIG: fx.configFile, WARDEN_HOME: fx.home });
+      expect(text.stdout).toMatch(
+        /Counted: every file but the newest pre-keys of preKeyReserve \(.+\); levels at monitor 120/,
+      );
       fx.setFileCount("acme", 109);
       const below = await runCli(["status", "--json"], {
         WARDEN_CONFIG: fx.configFile,

@@ -128,6 +128,17 @@ describe("one incident, one alert", () => {
   });
 });
 
+describe("the fatal alert", () => {
+  it("names the exact commands, as <code>", async () => {
+    fx.setFileCount("acme", 205);
+    const { store } = await fx.startSupervisor({ token: null });
+    await waitFor(() => store.outbox.list().some((r) => r.level === "fatal"), { what: "fatal" });
+    const fatal = store.outbox.list().find((r) => r.level === "fatal");
+    expect(fatal?.html).toContain("<code>warden cleanup acme --dry-run</code>");
+    expect(fatal?.html).toContain("<code>warden cleanup acme --stop</code>");
+  });
+});
+
 describe("wa-warden's own folder swap", () => {
   it("is not a removal, and its .warden-tmp-* folders are never companies (trap 4)", async () => {
     fx.setFileCount("acme", 3);

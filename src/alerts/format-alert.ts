@@ -29,7 +29,7 @@ export function escapeHtml(text: string): string {
 }
 
 /** What wa-warden does next at a level (kept honest with what this version automates). */
-export function nextStep(level: Level, settings: CompanySettings): string {
+export function nextStep(level: Level, settings: CompanySettings, company = "<company>"): string {
   const t = settings.thresholds;
   const remind = formatDuration(settings.alerts.remindEvery);
   switch (level) {
@@ -42,7 +42,7 @@ export function nextStep(level: Level, settings: CompanySettings): string {
     case "critical":
       return `Clean up now (stop, backup, clean, start). Automatic cleanup is not enabled in this version; reminder every ${remind}.`;
     case "fatal":
-      return `Past the fatal count: WhatsApp may drop this device (QR rescan). Back up and clean up now; reminder every ${remind}.`;
+      return `Past the fatal count: WhatsApp may drop this device (QR rescan). Back up and clean up now: \`warden cleanup ${company} --dry-run\`, then \`warden cleanup ${company} --stop\`; reminder every ${remind}.`;
   }
 }
 
@@ -68,14 +68,14 @@ export function renderAlert(
     (c) => `${c} ${counts.byCategory[c]}`,
   );
   const countsLine = `total ${counts.total}, counted ${counts.counted} (newest ${Math.min(counts.reserve, counts.byCategory["pre-key"])} pre-keys not counted)`;
-  const next = nextStep(level, settings);
+  const next = nextStep(level, settings, company);
   const html = [
     `<b>${escapeHtml(title)}</b>`,
     `Company: <code>${escapeHtml(company)}</code>`,
     `Level: <b>${level}</b>${decision.from !== level ? ` (was ${decision.from})` : ""}`,
     `Files: ${escapeHtml(countsLine)}`,
     `By category: ${escapeHtml(breakdown.join(", ") || "none")}`,
-    `Next: ${escapeHtml(next)}`,
+    `Next: ${toHtml(next)}`,
   ];
   const downLine = down
     ? `Also disconnected: ${down.state} for ${formatDuration(down.downFor)} (the ladder handles the connection)`

@@ -1,5 +1,7 @@
 /** `warden status [company] [--json]`: the command around collectStatus / renderStatusTable. */
+import type { WardenConfig } from "../config/load.js";
 import { ExitCodes } from "../errors.js";
+import { resolvePreKeyReserve } from "../fleet/prekey-reserve.js";
 import type { CommandSpec } from "./command.js";
 import { collectFleet, renderFleet } from "./fleet-status.js";
 import { collectStatus, renderStatusTable } from "./status.js";
@@ -20,7 +22,25 @@ export const statusCommand: CommandSpec = {
     const fleet = collectFleet(config, store);
     if (ctx.json) ctx.out(JSON.stringify({ fleet, companies: rows }, null, 2));
     else
-      ctx.out([...renderFleet(fleet, now), renderStatusTable(rows, now, args[0] !== undefined)].join("\n"));
+      ctx.out(
+        [
+          ...renderFleet(fleet, now),
+          renderStatusTable(rows, now, args[0] !== undefined),
+          "",
+          countingRule(config),
+        ].join("\n"),
+      );
     return ExitCodes.OK;
   },
 };
+
+/** The counting rule in force, so COUNTED and LEVEL can be read without the README. */
+function countingRule(config: WardenConfig): string {
+  const d = config.defaults;
+  const setting =
+    d.preKeyReserve === "auto" ? `"auto" = ${resolvePreKeyReserve("auto")}` : String(d.preKeyReserve);
+  const t = d.thresholds;
+  const overrides =
+    config.companies.size > 0 ? ` (${config.companies.size} companies override settings)` : "";
+  return `Counted: every file but the newest pre-keys of preKeyReserve (${setting}); levels at monitor ${t.monitor}, warning ${t.warning}, critical ${t.critical}, fatal ${t.fatal}, left ${d.alerts.hysteresis} below${overrides}.`;
+}
