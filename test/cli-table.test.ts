@@ -127,6 +127,8 @@ describe("mute, unmute and the read commands", () => {
     expect(muted.code, muted.stderr).toBe(0);
     const until = Date.parse(JSON.parse(muted.stdout).mutedUntil);
     expect(until - Date.now()).toBeGreaterThan(7_000_000);
+    const status = await runCli(["status"], env);
+    expect(status.stdout).toMatch(/acme: alerts muted until \S+ by cli:/);
     const store = openStore(path.join(env.WARDEN_HOME, "warden.db"));
     try {
       expect(store.mutes.get("acme")).toMatchObject({

@@ -20,12 +20,20 @@ export const statusCommand: CommandSpec = {
     const now = ctx.now();
     const rows = await collectStatus(config, store, now, args[0]);
     const fleet = collectFleet(config, store);
-    if (ctx.json) ctx.out(JSON.stringify({ fleet, companies: rows }, null, 2));
+    // Mutes from `warden mute` / the bot still running (the config's mutedUntil is in config check).
+    const mutes = rows.flatMap((r) => {
+      const mute = store?.mutes.get(r.id);
+      return mute && mute.until > now ? [mute] : [];
+    });
+    if (ctx.json) ctx.out(JSON.stringify({ fleet, companies: rows, mutes }, null, 2));
     else
       ctx.out(
         [
           ...renderFleet(fleet, now),
           renderStatusTable(rows, now, args[0] !== undefined),
+          ...mutes.map(
+            (m) => `${m.company}: alerts muted until ${new Date(m.until).toISOString()} by ${m.actor}`,
+          ),
           "",
           countingRule(config),
         ].join("\n"),
