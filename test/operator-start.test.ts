@@ -108,6 +108,16 @@ describe("npm start", () => {
     for (const p of procs) expect(envOf(p, "TELEGRAM_BOT_TOKEN")).toBe("123456:ABC-test");
     expect(procs.filter((p) => p.name === "warden-supervisor")).toHaveLength(1);
   }, 180_000);
+
+  it("npm stop works with a broken config, and npm start brings the apps back with it fixed", async () => {
+    writeConfig("{ not json");
+    execFileSync(pm2Bin, ["stop", "ecosystem.config.cjs"], { cwd: repo, env: baseEnv, stdio: "pipe" });
+    expect(jlist(prodPm2).map((p) => p.pm2_env.status)).toEqual(["stopped", "stopped", "stopped"]);
+    writeConfig({ sessionsDir: path.join(root, "sessions"), workers: { instances: 2 } });
+    const again = await npmStart({ TELEGRAM_BOT_TOKEN: "123456:ABC-test" });
+    expect(again.code, again.stderr).toBe(0);
+    expect(jlist(prodPm2).map((p) => p.pm2_env.status)).toEqual(["online", "online", "online"]);
+  }, 180_000);
 });
 
 describe("npm run demo", () => {
