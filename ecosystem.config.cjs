@@ -1,25 +1,30 @@
-// pm2 ecosystem of wa-warden. `npm start` builds and runs `pm2 start ecosystem.config.cjs` with the
-// pm2 from node_modules. Environment (TELEGRAM_BOT_TOKEN, WARDEN_CONFIG, WARDEN_HOME...) is taken from
-// the shell that starts pm2.
+// pm2 ecosystem of wa-warden. `npm start` (scripts/start.ts) checks the config, builds, and starts
+// these apps afresh with the pm2 from node_modules, so the environment (TELEGRAM_BOT_TOKEN,
+// WARDEN_CONFIG, WARDEN_HOME...) and workers.instances are always those of the shell running it.
 const fs = require("node:fs");
 const path = require("node:path");
 
-/** workers.instances from the warden.json in force (WARDEN_CONFIG or config/warden.json). */
+/**
+ * workers.instances from the warden.json in force (WARDEN_CONFIG or config/warden.json). A file
+ * that cannot be read gives 1 with a warning: `npm stop` must work with a broken config, and
+ * `npm start` (scripts/start.ts) has refused a broken config with exit 78 before pm2 reads this.
+ */
 function workerInstances() {
   const file = path.resolve(__dirname, process.env.WARDEN_CONFIG ?? path.join("config", "warden.json"));
-  let config;
+  let n;
   try {
-    config = JSON.parse(fs.readFileSync(file, "utf8"));
+    n = JSON.parse(fs.readFileSync(file, "utf8")).workers?.instances ?? 1;
   } catch (err) {
-    throw new Error(
+    console.error(
       `ecosystem.config.cjs: cannot read ${file}: ${err.message} (run: npm run warden -- config check)`,
     );
+    return 1;
   }
-  const n = config.workers?.instances ?? 1;
   if (!Number.isInteger(n) || n < 1 || n > 64) {
-    throw new Error(
+    console.error(
       `ecosystem.config.cjs: workers.instances in ${file} must be a whole number 1-64, got ${JSON.stringify(n)}`,
     );
+    return 1;
   }
   return n;
 }

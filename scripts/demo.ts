@@ -2,8 +2,12 @@
  * `npm run demo`: builds ./demo with ten simulated companies in different conditions (healthy,
  * pre-keys growing, disconnected for 20 minutes, logged out, replaced, pairing...) and starts the
  * pm2 ecosystem on it with the simulated driver. No network, no WhatsApp account needed.
+ * The demo runs apart from production (issue 10, trap 2): its own pm2 daemon (PM2_HOME=demo/pm2),
+ * its own sessions and data folders, so it never stops, replaces or reconfigures the production
+ * apps, and a later `npm start` cannot bring it back.
+ *   tsx scripts/demo.ts start|stop [--dir <folder>] [--no-build]
  *   status: WARDEN_CONFIG=demo/config/warden.json WARDEN_HOME=demo/data npm run warden -- status
- *   stop:   npm stop
+ *   stop:   npm run demo:stop
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -13,7 +17,12 @@ import { openStore } from "../src/store/store.js";
 import { useAtomicMultiFileAuthState } from "../src/worker/auth-state.js";
 
 const root = path.resolve(import.meta.dirname, "..");
-const demo = path.join(root, "demo");
+const pm2Bin = path.join(root, "node_modules", ".bin", "pm2");
+const args = process.argv.slice(2);
+const dirAt = args.indexOf("--dir");
+const demo =
+  dirAt >= 0 && args[dirAt + 1] ? path.resolve(args[dirAt + 1] as string) : path.join(root, "demo");
+const pm2Home = path.join(demo, "pm2");
 const sessions = path.join(demo, "sessions");
 const configDir = path.join(demo, "config");
 const home = path.join(demo, "data");
@@ -65,14 +74,16 @@ const companies: Record<
   "newco-pairing": { paired: false, preKeys: 0, simulation: {}, note: "no creds yet: pairing, QR in status" },
 };
 
+/** Ends the demo's own pm2 daemon (and its apps); production's pm2 is never addressed. */
+function stopDemo(): boolean {
+  if (!existsSync(path.join(pm2Home, "pm2.pid"))) return false;
+  execFileSync(pm2Bin, ["kill"], { cwd: root, env: { ...process.env, PM2_HOME: pm2Home }, stdio: "ignore" });
+  return true;
+}
+
 async function main(): Promise<void> {
   if (existsSync(demo)) {
-    const pm2 = path.join(root, "node_modules", ".bin", "pm2");
-    try {
-      execFileSync(pm2, ["delete", "ecosystem.config.cjs"], { cwd: root, stdio: "ignore" });
-    } catch {
-      // Nothing was running: fine.
-    }
+    stopDemo();
     rmSync(demo, { recursive: true, force: true });
   }
   mkdirSync(path.join(configDir, "companies"), { recursive: true });
@@ -132,12 +143,13 @@ async function main(): Promise<void> {
 
   const env = {
     ...process.env,
+    PM2_HOME: pm2Home,
     WARDEN_CONFIG: path.join(configDir, "warden.json"),
     WARDEN_HOME: home,
     WARDEN_DRIVER: "simulated",
   };
-  execFileSync("npm", ["run", "build"], { cwd: root, stdio: "inherit" });
-  execFileSync(path.join(root, "node_modules", ".bin", "pm2"), ["start", "ecosystem.config.cjs"], {
+  if (!args.includes("--no-build")) execFileSync("npm", ["run", "build"], { cwd: root, stdio: "inherit" });
+  execFileSync(pm2Bin, ["start", "ecosystem.config.cjs"], {
     cwd: root,
     env,
     stdio: "inherit",
@@ -145,13 +157,14 @@ async function main(): Promise<void> {
   console.log("\nDemo fleet started (simulated driver, no network):");
   for (const [company, spec] of Object.entries(companies))
     console.log(`  ${company.padEnd(20)} ${spec.note}`);
+  const rel = (p: string) => path.relative(root, p) || ".";
   console.log(
-    `\nWatch it:  WARDEN_CONFIG=demo/config/warden.json WARDEN_HOME=demo/data npm run warden -- status`,
+    `\nWatch it:  WARDEN_CONFIG=${rel(configDir)}/warden.json WARDEN_HOME=${rel(home)} npm run warden -- status`,
   );
   console.log(
-    "Alerts:    npx pm2 logs warden-supervisor   (set TELEGRAM_BOT_TOKEN to send them to Telegram)",
+    `Alerts:    PM2_HOME=${rel(pm2Home)} npx pm2 logs warden-supervisor   (the demo's own pm2; production's apps are untouched)`,
   );
-  console.log("Stop:      npm stop");
+  console.log("Stop:      npm run demo:stop");
 }
 
 function hash(text: string): number {
@@ -160,4 +173,8 @@ function hash(text: string): number {
   return h;
 }
 
-await main();
+if (args[0] === "stop") {
+  console.log(stopDemo() ? `Demo stopped (its pm2 daemon in ${pm2Home} ended).` : "No demo running.");
+} else {
+  await main();
+}

@@ -16,7 +16,7 @@ export interface WardenEnv {
   backupKey: string | undefined;
   /** LOG_LEVEL: the pino level of the process logger (the logger defaults to "info"). */
   logLevel: string | undefined;
-  /** USER: the operator a CLI request is made by (the entry falls back to the OS user name). */
+  /** USER (or LOGNAME): the operator a CLI request is made by (the entry falls back to the OS user name). */
   user: string | undefined;
   /** WARDEN_FLUSH_MS: how long the supervisor waits for queued alerts at shutdown (default 5000). */
   flushMs: number;
@@ -43,7 +43,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(
     // Not trimmed: a passphrase may end with a space; an empty one means "not set".
     backupKey: env.WARDEN_BACKUP_KEY ? env.WARDEN_BACKUP_KEY : undefined,
     logLevel: env.LOG_LEVEL,
-    user: env.USER,
+    user: env.USER || env.LOGNAME || undefined,
     flushMs: Number(env.WARDEN_FLUSH_MS ?? 5_000),
     nodeAppInstance: env.NODE_APP_INSTANCE,
     pmId: env.pm_id === undefined ? null : Number(env.pm_id),

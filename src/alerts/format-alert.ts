@@ -109,12 +109,18 @@ function cap(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-/** Renders one alert for one company. */
+/** Escapes text for HTML and renders `command` spans as <code> (no literal backticks in Telegram). */
+export function toHtml(text: string): string {
+  return escapeHtml(text).replace(/`([^`]+)`/g, "<code>$1</code>");
+}
+
+/** Renders one alert for one company; `down` says the company is also disconnected. */
 export function renderAlert(
   company: string,
   decision: AlertDecision,
   counts: AlertCounts,
   settings: CompanySettings,
+  down?: { state: string; downFor: number },
 ): RenderedAlert {
   const level = decision.level;
   const title =
@@ -132,11 +138,15 @@ export function renderAlert(
     `Level: <b>${level}</b>${decision.from !== level ? ` (was ${decision.from})` : ""}`,
     `Files: ${escapeHtml(countsLine)}`,
     `By category: ${escapeHtml(breakdown.join(", ") || "none")}`,
-    `Next: ${escapeHtml(next)}`,
-  ].join("\n");
-  const text = `${title} | ${countsLine} | ${breakdown.join(", ") || "no files"} | next: ${next}`;
+    `Next: ${toHtml(next)}`,
+  ];
+  const downLine = down
+    ? `Also disconnected: ${down.state} for ${formatDuration(down.downFor)} (the ladder handles the connection)`
+    : undefined;
+  if (downLine) html.splice(2, 0, `<b>${escapeHtml(downLine)}</b>`);
+  const text = `${title} | ${downLine ? `${downLine} | ` : ""}${countsLine} | ${breakdown.join(", ") || "no files"} | next: ${next}`;
   return {
-    html,
+    html: html.join("\n"),
     text,
     silent: level === "monitor" || decision.kind === "resolved",
     payload: {
@@ -152,6 +162,7 @@ export function renderAlert(
       reserve: counts.reserve,
       byCategory: counts.byCategory,
       next,
+      ...(down ? { down } : {}),
     },
   };
 }
@@ -166,12 +177,17 @@ export function describeCounts(counts: AlertCounts): string {
   return `counted ${counts.counted} (basis ${basis}); total ${counts.total}: live ${live} (${reserve} pre-keys in reserve), stale ${counts.stale}`;
 }
 
-/** Renders a fleet-level notice (watcher fallback, config problems, a vanished company folder). */
+/**
+ * Renders a notice (connection, ladder, watcher fallback, config problems, a vanished folder).
+ * `payload.level` gives it the count alerts' severity icon; `command` spans become <code>.
+ */
 export function renderNotice(title: string, detail: string, payload: Record<string, unknown>): RenderedAlert {
+  const level = payload.level as Level | undefined;
+  const icon = level && level in ICON ? `${ICON[level]} ` : "";
   return {
-    html: `<b>${escapeHtml(title)}</b>\n${escapeHtml(detail)}`,
-    text: `${title} | ${detail}`,
-    silent: false,
+    html: `<b>${escapeHtml(`${icon}${title}`)}</b>\n${toHtml(detail)}`,
+    text: `${icon}${title} | ${detail}`,
+    silent: level === "ok" || level === "monitor",
     payload,
   };
 }

@@ -204,6 +204,12 @@ export class OutboxDispatcher {
         });
         if (!sent) return;
         outbox.markSent(row.id, clock.now());
+        // The log notifier's line is the alert itself; other channels get a line saying it arrived.
+        if (channel !== "log")
+          this.options.logger.info(
+            { outboxId: row.id, channel, target, company: row.company, kind: row.kind },
+            `Alert ${row.id} delivered to ${channel} ${target}${row.company ? ` (${row.company}, ${row.kind})` : ` (${row.kind})`}`,
+          );
       } catch (err) {
         if (this.closed) return;
         const failure =
@@ -232,7 +238,7 @@ export class OutboxDispatcher {
           Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** Math.min(row.attempts, 16));
         log.warn(
           { reason: failure.reason, retryInMs: delay, attempts: row.attempts + 1 },
-          `Alert delivery failed; retrying`,
+          `Alert delivery failed (${failure.reason}): alert ${row.id} to ${channel} ${target}, retry in ${Math.round(delay / 1000)} s`,
         );
         outbox.markRetry(row.id, clock.now() + delay, failure.reason);
         this.scheduleWake(clock.now() + delay);

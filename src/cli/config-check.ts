@@ -1,61 +1,101 @@
-/** `warden config check [company]`: validate and print the effective configuration. */
+/**
+ * `warden config check [company]`: validate and print the effective configuration. Values a
+ * setting resolves at run time are shown with what they resolve to (`"auto" (812)`), every
+ * duration in one form that warden.json accepts back ("90s", "1h", "14d"), dates in ISO 8601.
+ */
 
-import { lstatSync } from "node:fs";
+import { existsSync, lstatSync } from "node:fs";
 import path from "node:path";
 import { assertCompanyId } from "../config/company-id.js";
-import { formatDuration } from "../config/duration.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
 import type { CompanySettings } from "../config/schema.js";
+import { ErrorCodes, ExitCodes, WardenError } from "../errors.js";
+import { baileysInitialPreKeyCount, resolvePreKeyReserve } from "../fleet/prekey-reserve.js";
+import type { CommandSpec } from "./command.js";
 
-const asDuration = (ms: number) => formatDuration(ms).replace(/ /g, "");
+/** Numeric keys that hold a duration in ms ("keep" only under history: backups.keep is a count). */
+const DURATION_KEYS = new Set([
+  "sessionMaxAge",
+  "senderKeyMaxAge",
+  "minAge",
+  "warnAfter",
+  "reconnectAfter",
+  "reconnectBackoff",
+  "settleFor",
+  "window",
+  "emergencyCooldown",
+  "connectAfter",
+  "disconnectAfter",
+  "pairAfter",
+  "remindEvery",
+  "reconcileEvery",
+  "debounce",
+  "heartbeatEvery",
+  "leaseTtl",
+  "deadAfter",
+  "controlPollEvery",
+  "outageWindow",
+  "checkEvery",
+  "every",
+  "timeout",
+]);
 
-/** Settings with durations and dates back in their written form. */
-function displaySettings(settings: CompanySettings) {
-  const sim = settings.simulation;
-  return {
-    ...settings,
-    simulation: {
-      ...sim,
-      connectAfter: asDuration(sim.connectAfter),
-      disconnectAfter: sim.disconnectAfter === null ? null : asDuration(sim.disconnectAfter),
-      pairAfter: sim.pairAfter === null ? null : asDuration(sim.pairAfter),
-    },
-    alerts: {
-      ...settings.alerts,
-      remindEvery: formatDuration(settings.alerts.remindEvery).replace(/ /g, ""),
-    },
-    mutedUntil: settings.mutedUntil === null ? null : new Date(settings.mutedUntil).toISOString(),
-  };
+const UNITS = [
+  ["d", 86_400_000],
+  ["h", 3_600_000],
+  ["m", 60_000],
+  ["s", 1_000],
+] as const;
+
+/** A duration in the largest single unit that states it exactly: "90s", "2h", "14d", "500ms". */
+export function toDurationString(ms: number): string {
+  for (const [unit, size] of UNITS) if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
 }
 
-/** The effective config as printed by `config check`. */
+function display(value: unknown, key: string, parent: string): unknown {
+  if (typeof value === "number" && (DURATION_KEYS.has(key) || (key === "keep" && parent === "history")))
+    return toDurationString(value);
+  if (key === "mutedUntil" && typeof value === "number") return new Date(value).toISOString();
+  if (key === "preKeyReserve" && value === "auto") return `"auto" (${resolvePreKeyReserve("auto")})`;
+  if (key === "keepPreKeys" && value === "auto") return `"auto" (${baileysInitialPreKeyCount()})`;
+  if (Array.isArray(value)) return value.map((v) => display(v, "", key));
+  if (value && typeof value === "object")
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, display(v, k, key)]));
+  return value;
+}
+
+/** The effective config as printed by `config check` (one company's settings when given). */
 export function effectiveConfig(config: WardenConfig, company?: string): Record<string, unknown> {
   if (company !== undefined) {
     assertCompanyId(company);
+    const override = path.join(config.companiesDir, `${company}.json`);
+    if (!config.companies.has(company) && !existsSync(path.join(config.sessionsDir, company)))
+      throw new WardenError(
+        ErrorCodes.COMPANY_UNKNOWN,
+        `Unknown company "${company}": no folder ${path.join(config.sessionsDir, company)} and no ${override}`,
+        { company },
+      );
     return {
       file: config.file,
       company,
-      override: config.companies.has(company) ? `${config.companiesDir}/${company}.json` : null,
-      settings: displaySettings(companySettings(config, company)),
+      override: config.companies.has(company) ? override : null,
+      settings: display(companySettings(config, company) as CompanySettings, "", "") as Record<
+        string,
+        unknown
+      >,
     };
   }
   return {
     file: config.file,
     sessionsDir: config.sessionsDir,
-    scan: {
-      reconcileEvery: formatDuration(config.scan.reconcileEvery).replace(/ /g, ""),
-      debounce: formatDuration(config.scan.debounce),
-    },
-    history: { keep: asDuration(config.history.keep) },
-    workers: {
-      instances: config.workers.instances,
-      heartbeatEvery: asDuration(config.workers.heartbeatEvery),
-      leaseTtl: asDuration(config.workers.leaseTtl),
-      deadAfter: asDuration(config.workers.deadAfter),
-      controlPollEvery: asDuration(config.workers.controlPollEvery),
-    },
-    defaults: displaySettings(config.defaults),
-    companies: Object.fromEntries([...config.companies].map(([id, s]) => [id, displaySettings(s)])),
+    ...(display(
+      { scan: config.scan, history: config.history, workers: config.workers, fleet: config.fleet },
+      "",
+      "",
+    ) as Record<string, unknown>),
+    defaults: display(config.defaults, "", ""),
+    companies: Object.fromEntries([...config.companies].map(([id, s]) => [id, display(s, "", "")])),
   };
 }
 
@@ -96,3 +136,22 @@ export function orphanOverrideWarnings(config: WardenConfig): string[] {
   }
   return warnings;
 }
+
+/** `warden config check [company]`. */
+export const configCheckCommand: CommandSpec = {
+  name: "config check",
+  argsUsage: "[company]",
+  summary: "validate the configuration and print the effective settings",
+  details:
+    'Exits 78 with every problem of warden.json and companies/*.json. Resolved values are shown with\nwhat they resolve to ("auto" (812)); durations in one form warden.json accepts ("90s", "2h", "14d").\nWith a company: its merged settings; an unknown company (no folder, no override) fails.',
+  args: { min: 0, max: 1 },
+  async run(ctx, { args }) {
+    const config = ctx.config();
+    const effective = effectiveConfig(config, args[0]);
+    ctx.out(JSON.stringify(effective, null, 2));
+    for (const warning of configWarnings(config, baileysInitialPreKeyCount())) ctx.err(`Warning: ${warning}`);
+    for (const warning of orphanOverrideWarnings(config)) ctx.err(`warning: ${warning}`);
+    if (!ctx.json) ctx.err(`Config OK: ${config.file}`);
+    return ExitCodes.OK;
+  },
+};

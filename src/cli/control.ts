@@ -3,12 +3,16 @@
  * worker that owns the company (within about a second) and acknowledged with a result.
  */
 import { awaitControlRequest } from "../actions/await-control-request.js";
+import { prepareNewPairing } from "../actions/new-pairing.js";
 import { systemClock } from "../clock.js";
-import { assertCompanyFolder } from "../config/company-id.js";
-import type { WardenConfig } from "../config/load.js";
-import { ErrorCodes, WardenError } from "../errors.js";
+import { assertCompanyFolder, assertCompanyId } from "../config/company-id.js";
+import { parseDuration } from "../config/duration.js";
+import { companySettings, type WardenConfig } from "../config/load.js";
+import { ErrorCodes, ExitCodes, WardenError } from "../errors.js";
+import { backupsRoot } from "../home-layout.js";
 import type { ControlAction, ControlRequest } from "../store/control.js";
 import type { Store } from "../store/store.js";
+import { type CommandOption, type CommandSpec, usageError } from "./command.js";
 
 /**
  * Queues a request made by `actor` ("cli:<user>", from the entry) and waits for its
@@ -41,3 +45,126 @@ export async function runControl(
       ),
   });
 }
+
+const TIMEOUT: CommandOption = {
+  type: "string",
+  value: "D",
+  description: 'how long to wait for the worker\'s answer (default "15s")',
+};
+
+/** What `pair` says once the worker answered: what happened and what to wait for (issue 10, trap 6). */
+function pairOutcome(done: ControlRequest, store: Store, company: string, phone: string | undefined): string {
+  if (!done.ok) return done.result ?? "the worker refused the request";
+  const pairing = store.connections.pairing(company);
+  if (phone) {
+    return pairing?.pairingCode
+      ? `${company}: pairing code ${pairing.pairingCode}: on the phone ${phone}, WhatsApp > Linked devices > Link with phone number. Then watch: warden status ${company}`
+      : `${company}: pairing started for ${phone}; the pairing code appears in \`warden status ${company}\` within seconds (WhatsApp sends it to the worker first).`;
+  }
+  return pairing?.qr
+    ? `${company}: pairing started; the QR is ready: warden status ${company} shows it (a new one about every 20 s).`
+    : `${company}: pairing started; no QR yet: WhatsApp sends the first one within seconds. Run \`warden status ${company}\` to see it (a new one about every 20 s).`;
+}
+
+function controlCommand(
+  name: ControlAction,
+  summary: string,
+  details: string,
+  extra: Record<string, CommandOption> = {},
+): CommandSpec {
+  return {
+    name,
+    argsUsage: "<company>",
+    summary,
+    details,
+    options: { timeout: TIMEOUT, ...extra },
+    args: { min: 1, max: 1 },
+    async run(ctx, { args, options }) {
+      const company = assertCompanyId(args[0] as string);
+      const phone = options.phone as string | undefined;
+      if (phone !== undefined && !/^\d{8,15}$/.test(phone))
+        throw usageError("--phone takes digits only, with the country code (8-15 digits)", this);
+      const timeoutMs = options.timeout === undefined ? 15_000 : parseDuration(options.timeout as string);
+      if (timeoutMs === undefined)
+        throw usageError(
+          `--timeout takes a duration like "15s", got ${JSON.stringify(options.timeout)}`,
+          this,
+        );
+      if (options.stop && !options.new) throw usageError("--stop goes with --new", this);
+      const config = ctx.config();
+      const store = ctx.store() as Store;
+      if (options.new) {
+        const prepared = await prepareNewPairing({
+          store,
+          clock: systemClock,
+          sessionsDir: config.sessionsDir,
+          home: ctx.env.home,
+          backupsRoot: backupsRoot(ctx.env.home),
+          company,
+          actor: ctx.actor,
+          stopFirst: options.stop === true,
+          backupKey: ctx.env.backupKey,
+          keep: companySettings(config, company).backups.keep,
+        });
+        if (!ctx.json)
+          ctx.out(
+            `${prepared.company}: backup ${prepared.backup} verified; the paired folder is in ${prepared.movedAside}`,
+          );
+      }
+      const done = await runControl(
+        config,
+        store,
+        company,
+        name,
+        phone ? { phone } : {},
+        timeoutMs,
+        ctx.actor,
+      );
+      if (ctx.json)
+        ctx.out(
+          JSON.stringify({
+            id: done.id,
+            company: done.company,
+            action: done.action,
+            ok: done.ok,
+            result: done.result,
+          }),
+        );
+      else ctx.out(name === "pair" ? pairOutcome(done, store, company, phone) : String(done.result));
+      if (!done.ok) {
+        if (!ctx.json) ctx.err(`warden: ${name} ${company} failed`);
+        return ExitCodes.FAILURE;
+      }
+      return ExitCodes.OK;
+    },
+  };
+}
+
+/** `warden reconnect|stop|start|pair`. */
+export const controlCommands: readonly CommandSpec[] = [
+  controlCommand(
+    "reconnect",
+    "close the company's socket (no logout) and open a new one",
+    "Sent to the worker that holds the company; it answers within about a second.",
+  ),
+  controlCommand(
+    "stop",
+    "close the socket (no logout); it stays stopped until started",
+    "The stop is remembered in SQLite: restarts of the workers keep the company stopped.",
+  ),
+  controlCommand("start", "connect a stopped company", "Undoes `warden stop`."),
+  controlCommand(
+    "pair",
+    "pair a company without creds: QR (see status) or a pairing code for --phone",
+    "--new: a paired company gets a new pairing (backup verified, the folder moved to\nWARDEN_HOME/replaced, creds snapshots retired); --stop stops it first.",
+    {
+      phone: {
+        type: "string",
+        value: "N",
+        description: "pair with a code for this number (digits, country code)",
+      },
+      new: { type: "boolean", description: "replace an existing pairing (backup first)" },
+      stop: { type: "boolean", description: "with --new: stop the company first" },
+    },
+  ),
+];

@@ -1,247 +1,70 @@
 #!/usr/bin/env node
 /**
- * Entry file of the `warden` CLI. Exit codes: 0 ok, 1 failure, 2 usage, 78 configuration error.
+ * Entry file of the `warden` CLI: finds the command in the table (commands.ts), parses its
+ * options, runs it, and maps errors to exit codes (0 ok, 1 failure, 2 usage, 78 configuration
+ * error). With --json, errors are JSON on stdout too, with their stable code.
  */
 import { existsSync } from "node:fs";
 import os from "node:os";
-import { parseArgs } from "node:util";
-import { prepareNewPairing } from "../actions/new-pairing.js";
-import { systemClock } from "../clock.js";
-import { assertCompanyId } from "../config/company-id.js";
-import { parseDuration } from "../config/duration.js";
-import { companySettings, loadConfig } from "../config/load.js";
-import { readEnv } from "../env.js";
-import { ConfigError, describeError, ErrorCodes, ExitCodes, exitCodeFor, WardenError } from "../errors.js";
-import { baileysInitialPreKeyCount } from "../fleet/prekey-reserve.js";
-import { backupsRoot, databaseFile } from "../home-layout.js";
+import { loadConfig, type WardenConfig } from "../config/load.js";
+import { readEnv, type WardenEnv } from "../env.js";
+import { describeError, ExitCodes, exitCodeFor } from "../errors.js";
+import { databaseFile } from "../home-layout.js";
 import { openStore, type Store } from "../store/store.js";
-import { configWarnings, effectiveConfig, orphanOverrideWarnings } from "./config-check.js";
-import { runControl } from "./control.js";
 import {
-  backupCommand,
-  backupsCommand,
-  cleanupCommand,
-  type RecoveryContext,
-  restoreCommand,
-  verifyCommand,
-} from "./recovery.js";
-import { collectStatus, renderStatusTable } from "./status.js";
+  type CliContext,
+  commandHelp,
+  didYouMean,
+  findCommand,
+  overviewHelp,
+  parseCommandArgs,
+  usageError,
+} from "./command.js";
+import { COMMANDS } from "./commands.js";
+import { errorJson, formatError } from "./report-error.js";
 
-const USAGE = `Usage: warden <command> [options]
-
-Commands:
-  status [company] [--json]     files per company (total, counted, by category), level, connection
-  config check [company]        validate the configuration and print the effective settings
-  reconnect <company> [--json]  close the company's socket (no logout) and open a new one
-  stop <company> [--json]       close the socket (no logout); it stays stopped until started
-  start <company> [--json]      connect a stopped company
-  pair <company> [--phone N] [--new [--stop]]
-                                pair a company without creds: QR (see status) or a code for phone N;
-                                --new: a paired company gets a new pairing (backup verified, the
-                                folder moved to WARDEN_HOME/replaced, creds snapshots retired)
-  cleanup <company> [--dry-run] [--force] [--stop] [--json]
-                                smart cleanup: plan, back up (verified), delete the plan, audit.
-                                --force ignores cleanup.minAge (every other rule stays);
-                                --stop stops the company first and reconnects it afterwards
-  backup <company>|--all [--json]
-                                back up (and verify) a company folder, or every company
-  backups <company> [--json]    list a company's backups, newest first
-  verify <company> [backup] [--json]
-                                verify one backup, or all of the company's
-  restore <company> [backup] [--stop] [--json]
-                                verify, then swap the backup (default: newest) in for the folder;
-                                the previous folder is kept in WARDEN_HOME/replaced
-
-Destructive commands (cleanup, restore) refuse while a worker holds the company: stop it first
-(warden stop <company>) or pass --stop.
-
-Environment: WARDEN_CONFIG (config/warden.json), WARDEN_HOME (./data), WARDEN_BACKUP_KEY (encrypts backups)
-Exit codes: 0 ok, 1 failure, 2 usage, 78 configuration error`;
-
-const RECOVERY_COMMANDS = new Set(["cleanup", "backup", "backups", "verify", "restore"]);
-
-function usage(message: string): never {
-  throw new WardenError(ErrorCodes.USAGE, `${message}\n\n${USAGE}`);
+/** The audit actor: $USER, else the OS account (cron and systemd often leave $USER unset). */
+function actorOf(env: WardenEnv): string {
+  let user = env.user;
+  if (!user) {
+    try {
+      user = os.userInfo().username;
+    } catch {
+      user = `uid-${process.getuid?.() ?? "unknown"}`;
+    }
+  }
+  return `cli:${user}`;
 }
 
-async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = (() => {
-    try {
-      return parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: {
-          json: { type: "boolean", default: false },
-          help: { type: "boolean", short: "h", default: false },
-          phone: { type: "string" },
-          timeout: { type: "string" },
-          "dry-run": { type: "boolean", default: false },
-          force: { type: "boolean", default: false },
-          stop: { type: "boolean", default: false },
-          all: { type: "boolean", default: false },
-          new: { type: "boolean", default: false },
-        },
-      });
-    } catch (err) {
-      return usage(describeError(err));
-    }
-  })();
-  const [command, ...rest] = positionals;
-  if (values.help || command === "help") {
-    process.stdout.write(`${USAGE}\n`);
+async function run(argv: string[], ctx: CliContext): Promise<number> {
+  if (argv.length === 0) {
+    ctx.err(`No command given.\n\n${overviewHelp(COMMANDS)}`);
+    return ExitCodes.USAGE;
+  }
+  if (argv[0] === "help" || argv[0] === "--help" || argv[0] === "-h") {
+    const topic = argv[0] === "help" ? findCommand(COMMANDS, argv.slice(1)) : undefined;
+    ctx.out(topic ? commandHelp(topic.spec) : overviewHelp(COMMANDS));
     return ExitCodes.OK;
   }
-  if (!command) usage("No command given.");
-  const env = readEnv();
-  const actor = `cli:${env.user ?? osUserName()}`;
-
-  if (command === "config") {
-    const [sub, company, ...extra] = rest;
-    if (sub !== "check" || extra.length > 0)
-      usage(`Unknown config command ${JSON.stringify(sub ?? "")}; use: warden config check [company]`);
-    const config = loadConfig(env.configFile);
-    process.stdout.write(`${JSON.stringify(effectiveConfig(config, company), null, 2)}\n`);
-    for (const warning of configWarnings(config, baileysInitialPreKeyCount()))
-      process.stderr.write(`Warning: ${warning}\n`);
-    for (const warning of orphanOverrideWarnings(config)) process.stderr.write(`warning: ${warning}\n`);
-    process.stderr.write(`Config OK: ${config.file}\n`);
+  const found = findCommand(COMMANDS, argv);
+  if (!found) {
+    const words = argv.filter((a) => !a.startsWith("-"));
+    const typed = words.slice(0, COMMANDS.some((c) => c.name.startsWith(`${words[0]} `)) ? 2 : 1).join(" ");
+    const guess = didYouMean(
+      typed,
+      COMMANDS.map((c) => c.name),
+    );
+    throw usageError(`Unknown command "${typed}"${guess ? `; did you mean "${guess}"?` : ""}`);
+  }
+  const input = parseCommandArgs(found.spec, found.rest);
+  if (input.options.help) {
+    ctx.out(commandHelp(found.spec));
     return ExitCodes.OK;
   }
-
-  if (command === "status") {
-    if (rest.length > 1) usage("status takes at most one company id");
-    const config = loadConfig(env.configFile);
-    const dbFile = databaseFile(env.home);
-    const store: Store | undefined = existsSync(dbFile) ? openStore(dbFile) : undefined;
-    try {
-      const now = Date.now();
-      const rows = await collectStatus(config, store, now, rest[0]);
-      if (values.json) {
-        process.stdout.write(`${JSON.stringify({ companies: rows }, null, 2)}\n`);
-      } else {
-        process.stdout.write(`${renderStatusTable(rows, now, rest[0] !== undefined)}\n`);
-      }
-      return ExitCodes.OK;
-    } finally {
-      store?.close();
-    }
-  }
-
-  if (command === "reconnect" || command === "stop" || command === "start" || command === "pair") {
-    if (rest.length !== 1) usage(`${command} takes exactly one company id`);
-    const phone = values.phone;
-    if (phone !== undefined && (command !== "pair" || !/^\d{8,15}$/.test(phone))) {
-      usage(
-        command === "pair" ? "--phone takes digits only, with the country code" : "--phone goes with pair",
-      );
-    }
-    const timeoutMs = values.timeout === undefined ? 15_000 : parseDuration(values.timeout);
-    if (timeoutMs === undefined)
-      usage(`--timeout takes a duration like "15s", got ${JSON.stringify(values.timeout)}`);
-    if (values.new && command !== "pair") usage("--new goes with pair");
-    if (values.stop && !values.new) usage("--stop goes with cleanup, restore and pair --new");
-    const config = loadConfig(env.configFile);
-    const store = openStore(databaseFile(env.home));
-    try {
-      if (values.new) {
-        const prepared = await prepareNewPairing({
-          store,
-          clock: systemClock,
-          sessionsDir: config.sessionsDir,
-          home: env.home,
-          backupsRoot: backupsRoot(env.home),
-          company: assertCompanyId(rest[0] as string),
-          actor,
-          stopFirst: values.stop,
-          backupKey: env.backupKey,
-          keep: companySettings(config, rest[0] as string).backups.keep,
-        });
-        if (!values.json)
-          process.stdout.write(
-            `${prepared.company}: backup ${prepared.backup} verified; the paired folder is in ${prepared.movedAside}\n`,
-          );
-      }
-      const done = await runControl(
-        config,
-        store,
-        rest[0] as string,
-        command,
-        phone ? { phone } : {},
-        timeoutMs,
-        actor,
-      );
-      if (values.json)
-        process.stdout.write(
-          `${JSON.stringify({ id: done.id, company: done.company, action: done.action, ok: done.ok, result: done.result })}\n`,
-        );
-      else process.stdout.write(`${done.result}\n`);
-      if (!done.ok) {
-        if (!values.json) process.stderr.write(`warden: ${command} ${done.company} failed\n`);
-        return ExitCodes.FAILURE;
-      }
-      return ExitCodes.OK;
-    } finally {
-      store.close();
-    }
-  }
-
-  if (RECOVERY_COMMANDS.has(command)) {
-    const [company, name, ...extra] = rest;
-    if (command === "backup" && values.all) {
-      if (rest.length > 0) usage("backup takes a company id or --all, not both");
-    } else if (!company) usage(`${command} needs a company id`);
-    const maxArgs = command === "verify" || command === "restore" ? 2 : 1;
-    if (rest.length > maxArgs || extra.length > 0) usage(`${command} takes at most ${maxArgs} argument(s)`);
-    if ((values["dry-run"] || values.force) && command !== "cleanup")
-      usage("--dry-run and --force go with cleanup");
-    if (values.stop && command !== "cleanup" && command !== "restore")
-      usage("--stop goes with cleanup and restore");
-    if (values.all && command !== "backup") usage("--all goes with backup");
-    const config = loadConfig(env.configFile);
-    const store = openStore(databaseFile(env.home));
-    const ctx: RecoveryContext = {
-      config,
-      store,
-      home: env.home,
-      backupKey: env.backupKey,
-      json: values.json,
-      actor,
-      out: (text) => process.stdout.write(`${text}\n`),
-    };
-    try {
-      if (company !== undefined) assertCompanyId(company);
-      switch (command) {
-        case "cleanup":
-          return await cleanupCommand(ctx, company as string, {
-            dryRun: values["dry-run"],
-            force: values.force,
-            stop: values.stop,
-          });
-        case "backup":
-          return await backupCommand(ctx, company, values.all);
-        case "backups":
-          return await backupsCommand(ctx, company as string);
-        case "verify":
-          return await verifyCommand(ctx, company as string, name);
-        default:
-          return await restoreCommand(ctx, company as string, name, { stop: values.stop });
-      }
-    } finally {
-      store.close();
-    }
-  }
-
-  return usage(`Unknown command ${JSON.stringify(command)}.`);
+  return found.spec.run(ctx, input);
 }
 
-/** The OS user running the CLI, for the audit trail when USER is not set (cron, systemd). */
-function osUserName(): string {
-  try {
-    return os.userInfo().username;
-  } catch {
-    return "unknown"; // no passwd entry for this uid (some containers)
-  }
-}
+const argv = process.argv.slice(2);
 // `warden cleanup … | head -1`: the reader went away; stop quietly instead of an EPIPE stack trace.
 process.stdout.on("error", (err: NodeJS.ErrnoException) => {
   if (err.code === "EPIPE") process.exit(process.exitCode ?? ExitCodes.OK);
@@ -249,15 +72,35 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
   process.exit(ExitCodes.FAILURE);
 });
 
+const json = argv.includes("--json");
+const env = readEnv();
+let config: WardenConfig | undefined;
+let store: Store | undefined;
+const ctx: CliContext = {
+  env,
+  actor: actorOf(env),
+  json,
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+  config: () => {
+    config ??= loadConfig(env.configFile);
+    return config;
+  },
+  store: (options) => {
+    if (store) return store;
+    const file = databaseFile(env.home);
+    if (options?.ifExists && !existsSync(file)) return undefined;
+    store = openStore(file);
+    return store;
+  },
+  now: () => Date.now(),
+};
 try {
-  process.exitCode = await run(process.argv.slice(2));
+  process.exitCode = await run(argv, ctx);
 } catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(
-      `Configuration error in ${String(err.context.file)}:\n${err.issues.map((i) => `  - ${i}`).join("\n")}\n`,
-    );
-  } else {
-    process.stderr.write(`warden: ${describeError(err)}\n`);
-  }
+  if (json) process.stdout.write(`${JSON.stringify(errorJson(err))}\n`);
+  else process.stderr.write(`${formatError(err)}\n`);
   process.exitCode = exitCodeFor(err);
+} finally {
+  store?.close();
 }

@@ -6,12 +6,14 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { type BackupInfo, createBackup, listBackups, verifyBackup } from "../actions/backup.js";
-import { runCleanup } from "../actions/cleanup.js";
+import { listCleanupFiles, runCleanup } from "../actions/cleanup.js";
 import { findBackup, finishInterruptedRestore, runRestore } from "../actions/restore.js";
 import { systemClock } from "../clock.js";
 import { assertCompanyFolder, assertCompanyId, isCompanyId } from "../config/company-id.js";
+import { formatDuration } from "../config/duration.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
 import { describeError, ExitCodes } from "../errors.js";
+import { resolveKeepPreKeys } from "../fleet/prekey-reserve.js";
 import { backupsRoot } from "../home-layout.js";
 import type { Store } from "../store/store.js";
 import { createProgress } from "./progress.js";
@@ -51,11 +53,14 @@ export async function cleanupCommand(
     backupKey: ctx.backupKey,
     onProgress: (phase, done, total) => progress.update(done, total, phase),
   }).finally(() => progress.done());
+  const listed = [...result.plan.delete].sort((a, b) => byNumber.compare(a.file, b.file));
+  const why = listed.length === 0 ? await whyNothing(ctx, company, flags.force) : undefined;
   if (ctx.json) {
     ctx.out(
       JSON.stringify({
         company,
-        delete: result.plan.delete.map((d) => ({ file: d.file, category: d.category, reason: d.reason })),
+        delete: listed.map((d) => ({ file: d.file, category: d.category, reason: d.reason })),
+        ...(why ? { why } : {}),
         keepCount: result.plan.keepCount,
         dryRun: result.dryRun,
         deleted: result.deleted,
@@ -73,11 +78,13 @@ export async function cleanupCommand(
     ctx.out(
       `${company}: would delete ${result.plan.delete.length} files (${summary}; ${kb} KB), keep ${result.plan.keepCount}`,
     );
-    for (const d of result.plan.delete.slice(0, 20)) ctx.out(`  ${d.file}: ${d.reason}`);
+    for (const d of listed.slice(0, 20)) ctx.out(`  ${d.file}: ${d.reason}`);
+    if (why) ctx.out(why);
     if (result.plan.delete.length > 20)
       ctx.out(`  ... and ${result.plan.delete.length - 20} more (--json lists all)`);
     ctx.out("Dry run: nothing was changed.");
   } else {
+    if (why) ctx.out(why);
     ctx.out(
       `${company}: deleted ${result.deleted} files (${summary}; ${kb} KB), kept ${result.plan.keepCount}` +
         (result.backup ? `\nbackup (verified): ${result.backup}` : ""),
@@ -186,20 +193,24 @@ export async function verifyCommand(ctx: RecoveryContext, company: string, name?
       path: b.path,
       ok: v.ok,
       files: v.manifest?.files.length ?? null,
-      problems: v.problems,
+      problems: distinctProblems(v.problems),
     });
   }
   const bad = results.filter((r) => !r.ok).length;
   if (ctx.json) ctx.out(JSON.stringify({ company, results }));
-  else if (results.length === 0) ctx.out(`${company}: no backups to verify`);
+  else if (results.length === 0)
+    ctx.out(
+      `${company}: no backups to verify in ${path.join(backupsRoot(ctx.home), company)} (warden backup ${company} makes one)`,
+    );
   else
     for (const r of results)
       ctx.out(
         r.ok
           ? `OK    ${r.backup} (${r.files} files)`
-          : `FAIL  ${r.backup}: ${r.problems.slice(0, 5).join("; ")}`,
+          : `FAIL  ${r.backup}: ${r.problems[0] ?? "unknown problem"}`,
       );
-  return bad > 0 ? ExitCodes.FAILURE : ExitCodes.OK;
+  // No backup at all is a failure for a script asking "is there a good backup?".
+  return bad > 0 || results.length === 0 ? ExitCodes.FAILURE : ExitCodes.OK;
 }
 
 /** `warden restore <company> [backup] [--stop] [--json]`. */
@@ -229,6 +240,46 @@ export async function restoreCommand(
     if (desired === "stop") ctx.out(`${company} is stopped; connect it with: warden start ${company}`);
   }
   return ExitCodes.OK;
+}
+
+/** File names in numeric order (pre-key-9 before pre-key-10), the same on every machine. */
+const byNumber = new Intl.Collator("en", { numeric: true });
+
+/** One line per distinct problem: a corrupt archive repeats the same tar error per block. */
+export function distinctProblems(problems: readonly string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const p of problems) counts.set(p, (counts.get(p) ?? 0) + 1);
+  return [...counts].map(([p, n]) => (n > 1 ? `${p} (x${n})` : p));
+}
+
+/** Why a plan is empty: files held by minAge (and until when), or nothing the rules would delete. */
+async function whyNothing(ctx: RecoveryContext, company: string, forced: boolean): Promise<string> {
+  const settings = companySettings(ctx.config, company);
+  const minAge = settings.cleanup.minAge;
+  if (!forced) {
+    const withForce = await runCleanup({
+      store: ctx.store,
+      clock: systemClock,
+      sessionsDir: ctx.config.sessionsDir,
+      backupsRoot: backupsRoot(ctx.home),
+      company,
+      settings,
+      actor: ctx.actor,
+      force: true,
+      dryRun: true,
+      stopFirst: false,
+      backupKey: ctx.backupKey,
+    });
+    const held = withForce.plan.delete.length;
+    if (held > 0) {
+      const mtimes = new Map(
+        (await listCleanupFiles(path.join(ctx.config.sessionsDir, company))).map((f) => [f.name, f.mtimeMs]),
+      );
+      const first = Math.min(...withForce.plan.delete.map((d) => mtimes.get(d.file) ?? Date.now()));
+      return `Nothing to delete yet: ${held} files match the rules but are younger than cleanup.minAge (${formatDuration(minAge)}); the first becomes eligible on ${new Date(first + minAge).toISOString()}. --force would delete ${held}.`;
+    }
+  }
+  return `Nothing to delete: every file is kept by the rules (the newest ${resolveKeepPreKeys(settings.cleanup.keepPreKeys)} pre-keys, sessions used within ${formatDuration(settings.cleanup.sessionMaxAge)}, sender keys within ${formatDuration(settings.cleanup.senderKeyMaxAge)}); creds.json and app-state files are never deleted.`;
 }
 
 function publicInfo(b: BackupInfo) {

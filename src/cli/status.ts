@@ -2,7 +2,7 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { countSnapshot } from "../actions/count-stale.js";
-import { levelFor } from "../alerts/evaluate-thresholds.js";
+import { evaluateThresholds } from "../alerts/evaluate-thresholds.js";
 import { assertCompanyFolder, isCompanyId } from "../config/company-id.js";
 import { formatDuration } from "../config/duration.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
@@ -82,7 +82,8 @@ export async function collectStatus(
         reserve: counts.reserve,
         byCategory: snapshot.byCategory,
       },
-      level: levelFor(counts.counted, settings.thresholds),
+      // The alerts' own rule on the stored alert state: the same level, hysteresis included (issue 10, trap 5).
+      level: evaluateThresholds(store?.alertState.get(id), counts.counted, settings, now).state.level,
       creds: snapshot.creds.state,
       ...(snapshot.creds.error ? { credsError: snapshot.creds.error } : {}),
       connection: connection

@@ -16,6 +16,7 @@ import { watch as chokidarWatch, type FSWatcher } from "chokidar";
 import type { Clock } from "../clock.js";
 import { isCompanyId } from "../config/company-id.js";
 import type { Logger } from "../logger.js";
+import { ATOMIC_TMP_PREFIX } from "./classify-file.js";
 import { type CredsCache, ENTRY_KIND_WORDS, type FolderSnapshot, scanFolderSync } from "./scan-folder.js";
 
 /** Something the operator should hear about once (not on every scan). */
@@ -158,6 +159,8 @@ export class FleetScanner {
     for (const entry of entries) {
       if (entry.isDirectory()) {
         if (isCompanyId(entry.name)) present.push(entry.name);
+        // wa-warden's own staging/aside folders of a swap: never a company, nothing to report.
+        else if (entry.name.startsWith(ATOMIC_TMP_PREFIX)) continue;
         else
           this.reportOnce(`invalid:${entry.name}`, {
             kind: "invalid-folder",

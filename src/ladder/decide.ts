@@ -183,7 +183,7 @@ function decideDown(draft: Draft): void {
     mem.humanNeededAt = now;
     const text =
       state === "replaced"
-        ? `${company}: another client took over the WhatsApp session (440 connection replaced) ${formatDuration(down)} ago. The warden does not fight it: close the other client (often a second process on the same creds), then start the company again.`
+        ? `${company}: another client took over the WhatsApp session (440 connection replaced) ${formatDuration(down)} ago. The warden does not fight it: close the other client (often a second process on the same creds), then \`warden start ${company}\`.`
         : `${company}: WhatsApp rejects the client version Baileys speaks (${state}, 405); no reconnect can help. Upgrade Baileys, then restart the workers.`;
     alert(draft, "human_needed", "critical", text);
     return;

@@ -82,6 +82,7 @@ export class LadderRunner {
   /** Companies the ladder itself stopped and let go, until when their reconnect is not judged. */
   private readonly settling = new Map<string, number>();
   private probeOk: boolean | null = null;
+  private probeDetail: string | null = null;
   private readonly shutdown = new AbortController();
   private closed = false;
   private readonly evidence: KeyStateEvidenceSource;
@@ -92,9 +93,10 @@ export class LadderRunner {
     this.log = options.logger.child({ component: "ladder" });
   }
 
-  /** The last connectivity probe result (null: no probe). */
-  setProbeResult(ok: boolean | null): void {
+  /** The last connectivity probe result (null: no probe); `detail` names the target and the error. */
+  setProbeResult(ok: boolean | null, detail: string | null = null): void {
     this.probeOk = ok;
+    this.probeDetail = detail;
   }
 
   /** Companies with destructive work in flight. */
@@ -132,12 +134,14 @@ export class LadderRunner {
       now,
     );
     if (verdict.offline && !outage) {
-      store.ladder.startOutage(verdict.reason ?? "fleet offline", verdict.down.length, now);
+      // The probe's target and error in the record and the alert: "probe web.whatsapp.com:443: ...".
+      const reason = `${verdict.reason ?? "fleet offline"}${this.probeOk === false && this.probeDetail ? ` (${this.probeDetail})` : ""}`;
+      store.ladder.startOutage(reason, verdict.down.length, now);
       this.options.notify(
         null,
         "Network outage: the ladder holds",
-        `${verdict.reason}. ${verdict.down.length} companies down. Reconnects continue; no cleanup or reset until the network is back.`,
-        { kind: "outage", down: verdict.down.length },
+        `${reason}. ${verdict.down.length} companies down. Reconnects continue; no cleanup or reset until the network is back.`,
+        { kind: "outage", level: "critical", down: verdict.down.length },
       );
     } else if (!verdict.offline && outage) {
       store.ladder.endOutage(now);
@@ -145,7 +149,7 @@ export class LadderRunner {
         null,
         "Network back: outage resolved",
         `The outage that began ${formatDuration(now - outage.startedAt)} ago (${outage.reason}) is over; the ladder acts again.`,
-        { kind: "outage-resolved" },
+        { kind: "outage-resolved", level: "ok" },
       );
     }
 

@@ -222,4 +222,16 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE count_history ADD COLUMN stale INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 5,
+    name: "mutes set from the CLI or the bot",
+    sql: `
+      CREATE TABLE mutes (
+        company TEXT PRIMARY KEY,
+        until   INTEGER NOT NULL,
+        actor   TEXT NOT NULL,
+        at      INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -8,6 +8,7 @@ import { createCredsSnapshotQueries } from "./creds-snapshots.js";
 import { type Db, type OpenOptions, openDatabase } from "./db.js";
 import { createLadderQueries } from "./ladder.js";
 import { createLeaseQueries } from "./leases.js";
+import { createMuteQueries } from "./mutes.js";
 import { createOutboxQueries } from "./outbox.js";
 import { createProcessEventQueries } from "./process-events.js";
 import { createWorkerQueries } from "./workers.js";
@@ -27,6 +28,7 @@ export interface Store {
   readonly ladder: ReturnType<typeof createLadderQueries>;
   readonly audit: ReturnType<typeof createAuditQueries>;
   readonly credsSnapshots: ReturnType<typeof createCredsSnapshotQueries>;
+  readonly mutes: ReturnType<typeof createMuteQueries>;
   /** Runs `fn` in one transaction (synchronous only: an async fn would commit before its body runs). */
   transaction<T>(fn: () => T): T;
   /** Closes the connection; idempotent. */
@@ -50,6 +52,7 @@ export function openStore(file: string, options?: OpenOptions): Store {
     ladder: createLadderQueries(db),
     audit: createAuditQueries(db),
     credsSnapshots: createCredsSnapshotQueries(db),
+    mutes: createMuteQueries(db),
     transaction: (fn) => db.transaction(fn)(),
     close: () => {
       if (db.open) db.close();

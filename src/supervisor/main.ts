@@ -6,6 +6,7 @@
 import { credsSnapshotsEncrypted } from "../actions/creds-snapshot.js";
 import { alertDirectly } from "../alerts/alert-directly.js";
 import { createNotifiers } from "../alerts/notifiers/registry.js";
+import { checkTelegramBot } from "../alerts/notifiers/telegram.js";
 import { systemClock } from "../clock.js";
 import { loadConfig, type WardenConfig } from "../config/load.js";
 import { type ConfigWatcher, watchConfig } from "../config/watch-config.js";
@@ -50,8 +51,19 @@ if (snapshotWarning) logger.warn({ kind: "creds-snapshots-unencrypted" }, snapsh
 
 const notifiers = createNotifiers(env, logger);
 if (!env.telegramToken) logger.info("TELEGRAM_BOT_TOKEN is not set: alerts go to this log");
-else if (config.defaults.telegram.chatIds.length === 0 && config.companies.size === 0)
-  logger.warn("TELEGRAM_BOT_TOKEN is set but telegram.chatIds is empty: alerts go to this log");
+else {
+  const chats = new Set(
+    [config.defaults, ...config.companies.values()].flatMap((c) => c.telegram.chatIds.map(String)),
+  );
+  if (chats.size === 0)
+    logger.warn("TELEGRAM_BOT_TOKEN is set but telegram.chatIds is empty: alerts go to this log");
+  // The token is checked at once, so a typo shows at start and not at the first incident.
+  void checkTelegramBot({ token: env.telegramToken, apiRoot: env.telegramApiRoot }).then((me) => {
+    if (me.ok) logger.info(`Telegram on: @${me.username}, ${chats.size} chats`);
+    else
+      logger.error(`Telegram check (getMe) failed: ${me.reason}; alerts wait in the outbox until it works`);
+  });
+}
 
 const supervisor = new Supervisor({
   config,

@@ -3,13 +3,17 @@
  * stored, evaluated against the company's thresholds and turned into outbox rows in one
  * transaction; the dispatcher delivers them. Config edits apply without restart.
  */
+import { existsSync } from "node:fs";
+import path from "node:path";
 import { countSnapshot } from "../actions/count-stale.js";
 import { finishInterruptedRestore, interruptedRestores } from "../actions/restore.js";
 import { evaluateThresholds } from "../alerts/evaluate-thresholds.js";
 import { renderAlert, renderNotice } from "../alerts/format-alert.js";
+import { createIncidentGate, incidentFamily } from "../alerts/incident-gate.js";
 import type { Notifier } from "../alerts/notifiers/notifier.js";
 import { OutboxDispatcher } from "../alerts/outbox-dispatcher.js";
 import type { Clock } from "../clock.js";
+import { formatDuration } from "../config/duration.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
 import type { CompanySettings } from "../config/schema.js";
 import { describeError } from "../errors.js";
@@ -17,13 +21,21 @@ import { FleetScanner, type ScannerReport } from "../fleet/fleet-scanner.js";
 import { resolveKeepPreKeys } from "../fleet/prekey-reserve.js";
 import type { FolderSnapshot } from "../fleet/scan-folder.js";
 import { backupsRoot } from "../home-layout.js";
-import { probeTcp } from "../ladder/connectivity-probe.js";
+import { type ProbeResult, probeTcpDetailed } from "../ladder/connectivity-probe.js";
 import { LadderRunner } from "../ladder/ladder-runner.js";
 import type { Logger } from "../logger.js";
 import type { NewOutboxMessage } from "../store/outbox.js";
 import type { Store } from "../store/store.js";
 import { StoreGuard } from "./store-guard.js";
 import { type Restarter, restartThroughPm2, watchWorkers } from "./worker-watch.js";
+
+/** Connection notices the recovery ladder reports itself when it runs. */
+const LADDER_TELLS = new Set([
+  "connection-qr_required",
+  "connection-forbidden",
+  "connection-replaced",
+  "connection-outdated_client",
+]);
 
 /** What the supervisor is built from. */
 export interface SupervisorOptions {
@@ -44,7 +56,7 @@ export interface SupervisorOptions {
   /** false: no recovery ladder (alerts only). */
   ladder?: boolean;
   /** The connectivity probe (default: TCP to fleet.probe's host:port). */
-  probe?: (host: string, port: number, timeoutMs: number) => Promise<boolean>;
+  probe?: (host: string, port: number, timeoutMs: number) => Promise<boolean | ProbeResult>;
   dispatcher?: Partial<
     Pick<
       ConstructorParameters<typeof OutboxDispatcher>[0],
@@ -67,10 +79,16 @@ export class Supervisor {
   private workerTimer: NodeJS.Timeout | undefined;
   private ladderTimer: NodeJS.Timeout | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
+  /** The last probe outcome recorded ("host:port" or "host:port: error"). */
+  private lastProbe: string | undefined;
   /** The recovery ladder (undefined without `home`, or with `ladder: false`). */
   readonly ladder: LadderRunner | undefined;
   private closed = false;
   private readonly guard: StoreGuard;
+  /** One incident, one alert: notices already told per company and down episode. */
+  private readonly incidents = createIncidentGate();
+  /** A config edit was rejected and no good edit followed yet (one alert per broken spell). */
+  private configRejected = false;
 
   constructor(options: SupervisorOptions) {
     this.options = options;
@@ -142,7 +160,24 @@ export class Supervisor {
     this.scheduleMaintenance();
     this.scheduleWorkerWatch();
     this.scheduleLadder();
+    this.tellOutageInProgress();
     void this.runProbe();
+  }
+
+  /**
+   * An outage that began before this start (Telegram may have been configured meanwhile): one
+   * notice, so it is not only in a log nobody read.
+   */
+  private tellOutageInProgress(): void {
+    const outage = this.ladder ? this.options.store.ladder.currentOutage() : undefined;
+    if (!outage || !this.options.notifiers.has("telegram")) return;
+    const since = formatDuration(this.options.clock.now() - outage.startedAt);
+    this.queueNotice(
+      "Network outage in progress",
+      `Since ${new Date(outage.startedAt).toISOString()} (${since}): ${outage.reason}. The ladder holds cleanups and resets until the network is back.`,
+      { kind: "outage", level: "critical", down: outage.down },
+    );
+    this.dispatcher.kick();
   }
 
   /** One ladder check of the whole fleet now (the timer calls it every fleet.checkEvery). */
@@ -170,9 +205,28 @@ export class Supervisor {
       this.ladder.setProbeResult(null);
       return;
     }
-    const ok = await (this.options.probe ?? probeTcp)(probe.host, probe.port, probe.timeout);
+    const raw = await (this.options.probe ?? probeTcpDetailed)(probe.host, probe.port, probe.timeout);
     if (this.closed) return;
-    this.ladder.setProbeResult(ok);
+    const result = typeof raw === "boolean" ? { ok: raw, error: raw ? null : "failed" } : raw;
+    const target = `${probe.host}:${probe.port}`;
+    const detail = result.ok ? target : `${target}: ${result.error}`;
+    // Recorded on every change, for `warden status` (another process) and the outage alert.
+    if (detail !== this.lastProbe) {
+      this.lastProbe = detail;
+      this.options.store.events.add(
+        this.options.clock.now(),
+        "fleet",
+        result.ok ? "probe-ok" : "probe-failed",
+        detail,
+      );
+      if (result.ok) this.log.info({ target }, `Connectivity probe to ${target} ok`);
+      else
+        this.log.warn(
+          { target, error: result.error },
+          `Connectivity probe to ${target} failed: ${result.error}`,
+        );
+    }
+    this.ladder.setProbeResult(result.ok, result.ok ? null : `probe ${detail}`);
     this.probeTimer = setTimeout(() => void this.runProbe(), probe.every);
   }
 
@@ -214,10 +268,19 @@ export class Supervisor {
       this.log,
       this.options.restartWorker ?? restartThroughPm2,
     );
-    if (notices.length === 0 || this.closed) return;
+    if (this.closed) return;
+    // With the ladder running, it tells these states itself, with its next step (backup, stop,
+    // the pairing command): the transition's own notice would be the same incident twice.
+    const told = this.ladder ? notices.filter((n) => !LADDER_TELLS.has(n.kind)) : notices;
+    if (told.length === 0) return;
     store.transaction(() => {
-      for (const n of notices)
-        this.queueNotice(n.title, n.detail, { kind: n.kind, company: n.company }, n.company ?? undefined);
+      for (const n of told)
+        this.queueNotice(
+          n.title,
+          n.detail,
+          { kind: n.kind, company: n.company, level: n.level },
+          n.company ?? undefined,
+        );
     });
     this.dispatcher.kick();
   }
@@ -242,6 +305,14 @@ export class Supervisor {
     }
     this.config = next;
     this.log.info({ file: next.file }, "Configuration reloaded");
+    if (this.configRejected) {
+      this.configRejected = false;
+      this.queueNotice("Config OK again", `${next.file} is valid again and in force.`, {
+        kind: "config-ok",
+        level: "ok",
+      });
+      this.dispatcher.kick();
+    }
     void this.scanner.fullScan();
   }
 
@@ -252,13 +323,20 @@ export class Supervisor {
       `Config edit rejected, keeping the last good config: ${message}`,
     );
     const now = this.options.clock.now();
+    // Several saves while fixing the file are one incident: the first one pages, "Config OK again"
+    // closes it; the rest are in the log and the events table.
+    const first = !this.configRejected;
+    this.configRejected = true;
     this.options.store.transaction(() => {
       this.options.store.events.add(now, "supervisor", "config-invalid", message);
-      this.queueNotice("Config edit rejected", `Keeping the last good config. ${message}`, {
-        kind: "config-invalid",
-      });
+      if (first)
+        this.queueNotice(
+          "Config edit rejected",
+          `Keeping the last good config until the file is fixed. ${message} (check it with \`warden config check\`)`,
+          { kind: "config-invalid", level: "warning" },
+        );
     });
-    this.dispatcher.kick();
+    if (first) this.dispatcher.kick();
   }
 
   /** Stops watching, flushes deliverable alerts (up to `flushMs`), stops timers. Idempotent. */
@@ -289,14 +367,31 @@ export class Supervisor {
         store.companies.save(snapshot, counts);
         queued += this.credsChanged(snapshot, before?.credsState, before?.credsError ?? null);
         const previous = store.alertState.get(snapshot.company);
-        const { state, alerts } = evaluateThresholds(previous, counts.counted, settings, now);
+        // A mute from `warden mute` / the bot, or mutedUntil in the config: the later one holds.
+        const stored = store.mutes.get(snapshot.company)?.until ?? null;
+        const mutedUntil =
+          stored === null || (settings.mutedUntil !== null && settings.mutedUntil > stored)
+            ? settings.mutedUntil
+            : stored;
+        const { state, alerts } = evaluateThresholds(
+          previous,
+          counts.counted,
+          { ...settings, mutedUntil },
+          now,
+        );
         store.alertState.put(snapshot.company, state, now);
+        const conn = alerts.length > 0 ? store.connections.get(snapshot.company) : undefined;
+        const down =
+          conn && conn.state !== "open" && conn.downSince !== null
+            ? { state: conn.state, downFor: now - conn.downSince }
+            : undefined;
         for (const decision of alerts) {
           const rendered = renderAlert(
             snapshot.company,
             decision,
             { ...counts, byCategory: snapshot.byCategory },
             settings,
+            down,
           );
           queued += this.queue(settings, snapshot.company, decision.kind, decision.level, rendered);
         }
@@ -347,6 +442,17 @@ export class Supervisor {
 
   private onRemoved(company: string): void {
     if (this.closed) return;
+    // wa-warden's own folder swap (restore, new pairing) renames the folder away for an instant
+    // under a journal: not a removal, no alarm (issue 10, trap 4). Folder back already: same.
+    const home = this.options.home;
+    const swapping = home !== undefined && existsSync(path.join(home, "restores", `${company}.json`));
+    if (swapping || existsSync(path.join(this.config.sessionsDir, company))) {
+      this.log.info(
+        { company },
+        `${company}: folder swapped by wa-warden (restore or new pairing), not removed`,
+      );
+      return;
+    }
     const now = this.options.clock.now();
     this.options.store.transaction(() => {
       if (!this.options.store.companies.markRemoved(company, now)) return;
@@ -379,6 +485,17 @@ export class Supervisor {
     company?: string,
   ): void {
     const settings = company ? companySettings(this.config, company) : this.config.defaults;
+    if (company) {
+      const conn = this.options.store.connections.get(company);
+      const family = incidentFamily(String(payload.kind), conn?.state ?? null);
+      if (!this.incidents.admit(company, family, conn?.downSince ?? null)) {
+        this.log.info(
+          { company, kind: payload.kind },
+          `${title}: same incident already reported, not sent again`,
+        );
+        return;
+      }
+    }
     this.queue(settings, company ?? null, String(payload.kind), null, renderNotice(title, detail, payload));
   }
 

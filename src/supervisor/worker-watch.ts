@@ -17,15 +17,30 @@ export interface WatchNotice {
   kind: string;
   title: string;
   detail: string;
+  /** Severity, for the icon: the same scale as the count alerts. */
+  level: "ok" | "monitor" | "warning" | "critical" | "fatal";
 }
 
-const HUMAN_NEEDED: Record<string, string> = {
-  replaced:
-    "another client took over this WhatsApp session (440). wa-warden stopped it instead of fighting in a loop; find the other client, then `warden start`.",
-  qr_required:
-    "WhatsApp logged this device out (401/411). A new pairing (QR or pairing code) is needed. Nothing was deleted.",
-  forbidden: "WhatsApp refused the session (403). Check the number; nothing was deleted.",
-  outdated_client: "WhatsApp says the client version is outdated (405): upgrade the baileys package.",
+/** Transitions that need a human: severity and what to do, with the company's own commands. */
+const HUMAN_NEEDED: Record<string, { level: WatchNotice["level"]; text: (company: string) => string }> = {
+  replaced: {
+    level: "critical",
+    text: (c) =>
+      `Another client took over this WhatsApp session (440). wa-warden stopped it instead of fighting in a loop; close the other client, then \`warden start ${c}\`.`,
+  },
+  qr_required: {
+    level: "fatal",
+    text: (c) =>
+      `WhatsApp logged this device out (401/411). A new pairing is needed: \`warden pair ${c} --new\`, then scan the QR shown by \`warden status ${c}\`. Nothing was deleted.`,
+  },
+  forbidden: {
+    level: "fatal",
+    text: () => "WhatsApp refused the session (403). Check the number; nothing was deleted.",
+  },
+  outdated_client: {
+    level: "critical",
+    text: () => "WhatsApp says the client version is outdated (405): upgrade the baileys package.",
+  },
 };
 
 /** Restarts a pm2 process by pm_id (through the pm2 API). */
@@ -97,6 +112,7 @@ export async function watchWorkers(
       company: null,
       kind: "worker-dead",
       title: `Worker ${worker.instance} is not responding`,
+      level: "critical",
       detail: `warden-worker ${worker.holder} sent no heartbeat for ${silent}; ${action}. Its companies are taken over when their leases expire (${formatDuration(config.workers.leaseTtl)}).`,
     });
   }
@@ -104,13 +120,14 @@ export async function watchWorkers(
   let last = cursor;
   for (const t of store.connections.transitionsAfter(cursor)) {
     last = t.id;
-    const detail = HUMAN_NEEDED[t.to];
-    if (!detail) continue;
+    const need = HUMAN_NEEDED[t.to];
+    if (!need) continue;
     notices.push({
       company: t.company,
       kind: `connection-${t.to}`,
+      level: need.level,
       title: `${t.company}: ${t.to.replace("_", " ")}${t.code ? ` (${t.code})` : ""}`,
-      detail: `${detail}${t.message ? ` Last message: ${t.message}.` : ""}`,
+      detail: `${need.text(t.company)}${t.message ? ` Last message: ${t.message}.` : ""}`,
     });
   }
   if (last !== cursor) store.cursors.set("transitions-alerted", last);

@@ -194,7 +194,8 @@ export class CompanySession {
     const from = this.current;
     this.current = to;
     if (from === to && to !== "reconnecting") return;
-    this.options.logger.info(
+    // Each further attempt of a reconnect loop is detail: info would drown the log during an outage.
+    this.options.logger[from === to ? "debug" : "info"](
       { from, to, code },
       `${this.company}: ${from ?? "-"} -> ${to}${code ? ` (${code})` : ""}: ${message}`,
     );

@@ -384,8 +384,8 @@ export class Worker {
           throw leaseHeld(company, `${company} is held by another worker (lease)`);
         }
         return phone
-          ? `${company} pairing by code for ${phone}`
-          : `${company} pairing: QR available in status`;
+          ? `${company} pairing by code for ${phone} started; the code follows within seconds`
+          : `${company} pairing started; the first QR follows within seconds`;
       }
     }
   }

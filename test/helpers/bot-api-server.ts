@@ -157,7 +157,13 @@ export class BotApiServer {
           },
         };
       } else if (record.method === "getMe") {
-        reply = { status: 200, body: { ok: true, result: { id: 1, is_bot: true, first_name: "warden" } } };
+        reply = {
+          status: 200,
+          body: {
+            ok: true,
+            result: { id: 1, is_bot: true, first_name: "warden", username: "warden_test_bot" },
+          },
+        };
       } else {
         reply = {
           status: 404,

@@ -45,6 +45,39 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Notifi
   };
 }
 
+/** Asks Telegram who the bot is (getMe): its @username, or the exact reason it cannot answer. */
+export async function checkTelegramBot(
+  options: TelegramNotifierOptions,
+): Promise<{ ok: true; username: string } | { ok: false; reason: string }> {
+  const api = new Api(options.token, {
+    ...(options.apiRoot ? { apiRoot: options.apiRoot.replace(/\/$/, "") } : {}),
+    maxRetries: 0,
+    timeoutMs: options.timeoutMs ?? 10_000,
+  });
+  try {
+    const me = await api.getMe();
+    return { ok: true, username: me.username ?? me.first_name };
+  } catch (err) {
+    return {
+      ok: false,
+      reason: toDeliveryError(err, (text) => scrubSecrets(text, [options.token])).failure.reason,
+    };
+  }
+}
+
+/** The innermost cause's code and message: fetch wraps "connect ECONNREFUSED 127.0.0.1:9" twice. */
+function rootCause(err: unknown): string {
+  let at = err as { cause?: unknown; code?: string; message?: string } | undefined;
+  let best = (err as Error).message;
+  for (let depth = 0; at && depth < 5; depth++) {
+    if (at.code)
+      best = at.message?.includes(at.code) ? at.message : `${at.code}${at.message ? ` (${at.message})` : ""}`;
+    else if (at.message && at !== err) best = at.message;
+    at = at.cause as typeof at;
+  }
+  return best;
+}
+
 function toDeliveryError(err: unknown, scrub: (text: string) => string): DeliveryError {
   if (err instanceof TelegramApiError) {
     const reason = scrub(`Telegram refused (${err.errorCode}): ${err.description}`);
@@ -58,11 +91,7 @@ function toDeliveryError(err: unknown, scrub: (text: string) => string): Deliver
     return new DeliveryError({ kind: "refused", reason });
   }
   if (err instanceof NetworkError || err instanceof TimeoutError) {
-    const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
-    return new DeliveryError({
-      kind: "retry",
-      reason: scrub(`network failed: ${cause?.code ?? cause?.message ?? (err as Error).message}`),
-    });
+    return new DeliveryError({ kind: "retry", reason: scrub(`network failed: ${rootCause(err)}`) });
   }
   return new DeliveryError({ kind: "retry", reason: scrub(`send failed: ${(err as Error).message}`) });
 }

@@ -1,0 +1,24 @@
+/**
+ * The table of `warden` commands: the overview help lists them in this order. Adding a command is
+ * one file exporting a `CommandSpec` (see command.ts) and one entry here.
+ */
+import type { CommandSpec } from "./command.js";
+import { configCheckCommand } from "./config-check.js";
+import { controlCommands } from "./control.js";
+import { auditCommand, historyCommand, stepsCommand } from "./history.js";
+import { muteCommand, unmuteCommand } from "./mute.js";
+import { recoveryCommands } from "./recovery-commands.js";
+import { statusCommand } from "./status-command.js";
+
+/** Every command, in help order. */
+export const COMMANDS: readonly CommandSpec[] = [
+  statusCommand,
+  historyCommand,
+  stepsCommand,
+  auditCommand,
+  configCheckCommand,
+  ...controlCommands,
+  muteCommand,
+  unmuteCommand,
+  ...recoveryCommands,
+];

@@ -1,0 +1,151 @@
+import { execFile, execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+// Issue 10, traps 1-3: `npm start` and `npm run demo` as a new operator runs them, with real pm2
+// (every daemon in an isolated PM2_HOME under a temp dir).
+const repo = path.resolve(import.meta.dirname, "..");
+const pm2Bin = path.join(repo, "node_modules", ".bin", "pm2");
+const tsx = path.join(repo, "node_modules", ".bin", "tsx");
+const root = mkdtempSync(path.join(os.tmpdir(), "warden-start-"));
+const prodPm2 = path.join(root, "pm2");
+const configFile = path.join(root, "config", "warden.json");
+const baseEnv: Record<string, string> = {
+  ...(process.env as Record<string, string>),
+  PM2_HOME: prodPm2,
+  WARDEN_CONFIG: configFile,
+  WARDEN_HOME: path.join(root, "data"),
+  WARDEN_DRIVER: "simulated",
+  WARDEN_WORKER_KILL_TIMEOUT_MS: "3000",
+  TELEGRAM_BOT_TOKEN: "",
+  // Nothing listens there: a token given in the test must never reach a real Bot API.
+  TELEGRAM_API_ROOT: "http://127.0.0.1:1",
+};
+const run = promisify(execFile);
+
+type Proc = {
+  name: string;
+  pid: number;
+  pm2_env: { status: string; env?: Record<string, string> } & Record<string, unknown>;
+};
+const jlist = (home: string): Proc[] =>
+  JSON.parse(
+    execFileSync(pm2Bin, ["jlist"], { cwd: repo, env: { ...baseEnv, PM2_HOME: home } })
+      .toString()
+      .trim()
+      .split("\n")
+      .at(-1) ?? "[]",
+  );
+
+function writeConfig(config: unknown): void {
+  mkdirSync(path.dirname(configFile), { recursive: true });
+  writeFileSync(configFile, typeof config === "string" ? config : JSON.stringify(config));
+}
+
+function npmStart(env: Record<string, string>) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(tsx, ["scripts/start.ts", "--no-build"], { cwd: repo, env: { ...baseEnv, ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c) => (stdout += c));
+    child.stderr.on("data", (c) => (stderr += c));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const envOf = (p: Proc, name: string) => (p.pm2_env[name] as string | undefined) ?? p.pm2_env.env?.[name];
+
+beforeAll(() => {
+  execFileSync(
+    process.execPath,
+    [path.join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"],
+    {
+      cwd: repo,
+    },
+  );
+}, 180_000);
+
+afterAll(() => {
+  for (const home of [prodPm2, path.join(root, "demo", "pm2")]) {
+    try {
+      execFileSync(pm2Bin, ["kill"], { env: { ...baseEnv, PM2_HOME: home }, stdio: "ignore" });
+    } catch {
+      // That daemon was never started.
+    }
+  }
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe("npm start", () => {
+  it("refuses a broken config with exit 78 and the readable message, before touching pm2 (trap 3)", async () => {
+    writeConfig('{ "sessionsDir": "sessions", "thresholds": { "warning": "many" } }');
+    const r = await npmStart({});
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain(`Configuration error in ${configFile}:`);
+    expect(r.stderr).toMatch(/thresholds\.warning/);
+    expect(r.stdout).not.toMatch(/Started|launched/);
+  }, 60_000);
+
+  it("runs the apps with the current shell's environment and workers.instances on every start (trap 1)", async () => {
+    writeConfig({ sessionsDir: path.join(root, "sessions"), workers: { instances: 1 } });
+    const first = await npmStart({});
+    expect(first.code, first.stderr).toBe(0);
+    let procs = jlist(prodPm2);
+    expect(procs.filter((p) => p.name === "warden-worker")).toHaveLength(1);
+    const sup = procs.find((p) => p.name === "warden-supervisor") as Proc;
+    expect(envOf(sup, "TELEGRAM_BOT_TOKEN") ?? "").toBe("");
+
+    // The operator follows "To send them to Telegram" and asks for a second worker.
+    writeConfig({ sessionsDir: path.join(root, "sessions"), workers: { instances: 2 } });
+    const second = await npmStart({ TELEGRAM_BOT_TOKEN: "123456:ABC-test" });
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toContain("Restarted");
+    procs = jlist(prodPm2);
+    expect(procs.filter((p) => p.name === "warden-worker")).toHaveLength(2);
+    for (const p of procs) expect(envOf(p, "TELEGRAM_BOT_TOKEN")).toBe("123456:ABC-test");
+    expect(procs.filter((p) => p.name === "warden-supervisor")).toHaveLength(1);
+  }, 180_000);
+
+  it("npm stop works with a broken config, and npm start brings the apps back with it fixed", async () => {
+    writeConfig("{ not json");
+    execFileSync(pm2Bin, ["stop", "ecosystem.config.cjs"], { cwd: repo, env: baseEnv, stdio: "pipe" });
+    expect(jlist(prodPm2).map((p) => p.pm2_env.status)).toEqual(["stopped", "stopped", "stopped"]);
+    writeConfig({ sessionsDir: path.join(root, "sessions"), workers: { instances: 2 } });
+    const again = await npmStart({ TELEGRAM_BOT_TOKEN: "123456:ABC-test" });
+    expect(again.code, again.stderr).toBe(0);
+    expect(jlist(prodPm2).map((p) => p.pm2_env.status)).toEqual(["online", "online", "online"]);
+  }, 180_000);
+});
+
+describe("npm run demo", () => {
+  it("runs apart from production and demo:stop ends only the demo (trap 2)", async () => {
+    const before = jlist(prodPm2).map((p) => [p.name, p.pid] as const);
+    expect(before.length).toBeGreaterThan(0);
+    const demoDir = path.join(root, "demo");
+    await run(tsx, ["scripts/demo.ts", "start", "--dir", demoDir, "--no-build"], { cwd: repo, env: baseEnv });
+    const demoProcs = jlist(path.join(demoDir, "pm2"));
+    expect(demoProcs.map((p) => p.name).sort()).toEqual([
+      "warden-supervisor",
+      "warden-worker",
+      "warden-worker",
+    ]);
+    for (const p of demoProcs) {
+      expect(envOf(p, "WARDEN_HOME")).toBe(path.join(demoDir, "data"));
+      expect(envOf(p, "WARDEN_CONFIG")).toBe(path.join(demoDir, "config", "warden.json"));
+    }
+    // Production: the same processes, same pids, same environment.
+    const prod = jlist(prodPm2);
+    expect(prod.map((p) => [p.name, p.pid] as const)).toEqual(before);
+    for (const p of prod) expect(envOf(p, "WARDEN_HOME")).toBe(baseEnv.WARDEN_HOME);
+
+    const stopped = await run(tsx, ["scripts/demo.ts", "stop", "--dir", demoDir], {
+      cwd: repo,
+      env: baseEnv,
+    });
+    expect(stopped.stdout).toContain("Demo stopped");
+    expect(jlist(prodPm2).map((p) => [p.name, p.pid] as const)).toEqual(before);
+  }, 180_000);
+});
