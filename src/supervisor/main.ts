@@ -49,6 +49,7 @@ const supervisor = new Supervisor({
   notifiers,
   home: env.home,
   backupKey: env.backupKey,
+  ...(env.telegramToken ? { bot: { token: env.telegramToken, apiRoot: env.telegramApiRoot } } : {}),
 });
 let configWatcher: ConfigWatcher | undefined;
 handleShutdown(logger, "closing watchers, flushing alerts", async () => {

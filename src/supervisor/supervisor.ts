@@ -5,13 +5,15 @@
  */
 import path from "node:path";
 import { finishInterruptedRestore, interruptedRestores } from "../actions/restore.js";
+import { withAlertButtons } from "../alerts/alert-buttons.js";
+import { alertChats } from "../alerts/chat-routing.js";
 import { evaluateThresholds } from "../alerts/evaluate-thresholds.js";
 import { renderAlert, renderNotice } from "../alerts/format-alert.js";
 import type { Notifier } from "../alerts/notifiers/notifier.js";
 import { OutboxDispatcher } from "../alerts/outbox-dispatcher.js";
+import { TelegramBot, type TelegramBotOptions } from "../bot/telegram-bot.js";
 import type { Clock } from "../clock.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
-import type { CompanySettings } from "../config/schema.js";
 import { describeError } from "../errors.js";
 import { countedFiles } from "../fleet/count-files.js";
 import { FleetScanner, type ScannerReport } from "../fleet/fleet-scanner.js";
@@ -44,6 +46,8 @@ export interface SupervisorOptions {
   ladder?: boolean;
   /** The connectivity probe (default: TCP to fleet.probe's host:port). */
   probe?: (host: string, port: number, timeoutMs: number) => Promise<boolean>;
+  /** The Telegram bot (commands, buttons, QR photos); absent without a token. */
+  bot?: Pick<TelegramBotOptions, "token" | "apiRoot" | "pollTimeoutSec" | "backoffMs" | "qrEveryMs" | "mute">;
   dispatcher?: Partial<
     Pick<
       ConstructorParameters<typeof OutboxDispatcher>[0],
@@ -65,6 +69,8 @@ export class Supervisor {
   private probeTimer: NodeJS.Timeout | undefined;
   /** The recovery ladder (undefined without `home`, or with `ladder: false`). */
   readonly ladder: LadderRunner | undefined;
+  /** The Telegram bot (undefined without `bot`). */
+  readonly bot: TelegramBot | undefined;
   private closed = false;
 
   constructor(options: SupervisorOptions) {
@@ -103,6 +109,21 @@ export class Supervisor {
         },
       });
     }
+    this.bot = options.bot
+      ? new TelegramBot({
+          ...options.bot,
+          config: () => this.config,
+          store: options.store,
+          clock: options.clock,
+          logger: options.logger,
+          home: options.home,
+          backupKey: options.backupKey,
+          notify: (title, detail, kind) => {
+            this.queueNotice(title, detail, { kind });
+            this.dispatcher.kick();
+          },
+        })
+      : undefined;
   }
 
   /** The scanner (mode, companies). */
@@ -119,6 +140,7 @@ export class Supervisor {
     this.scheduleWorkerWatch();
     this.scheduleLadder();
     void this.runProbe();
+    await this.bot?.start();
   }
 
   /** One ladder check of the whole fleet now (the timer calls it every fleet.checkEvery). */
@@ -245,6 +267,7 @@ export class Supervisor {
     if (this.workerTimer) clearTimeout(this.workerTimer);
     if (this.ladderTimer) clearTimeout(this.ladderTimer);
     if (this.probeTimer) clearTimeout(this.probeTimer);
+    await this.bot?.close();
     await this.ladder?.close();
     await this.scanner.close();
     await this.dispatcher.flush(flushMs);
@@ -272,7 +295,7 @@ export class Supervisor {
             { total: snapshot.total, counted, reserve, byCategory: snapshot.byCategory },
             settings,
           );
-          queued += this.queue(settings, snapshot.company, decision.kind, decision.level, rendered);
+          queued += this.queue(snapshot.company, decision.kind, decision.level, rendered);
         }
       }
     });
@@ -312,13 +335,11 @@ export class Supervisor {
     payload: Record<string, unknown>,
     company?: string,
   ): void {
-    const settings = company ? companySettings(this.config, company) : this.config.defaults;
-    this.queue(settings, company ?? null, String(payload.kind), null, renderNotice(title, detail, payload));
+    this.queue(company ?? null, String(payload.kind), null, renderNotice(title, detail, payload));
   }
 
   /** Adds one outbox row per chat (or one log row without a token). Returns rows added. */
   private queue(
-    settings: CompanySettings,
     company: string | null,
     kind: string,
     level: string | null,
@@ -327,10 +348,10 @@ export class Supervisor {
     const { store, notifiers, clock } = this.options;
     const messages: NewOutboxMessage[] = [];
     const base = { company, kind, level, ...rendered };
-    if (notifiers.has("telegram") && settings.telegram.chatIds.length > 0) {
-      const moved = store.outbox.chatMigrations();
-      const targets = new Set(settings.telegram.chatIds.map((id) => moved.get(String(id)) ?? String(id)));
-      for (const target of targets) messages.push({ ...base, channel: "telegram", target });
+    const targets = alertChats(this.config, company, store.outbox.chatMigrations());
+    if (notifiers.has("telegram") && targets.length > 0) {
+      for (const target of targets)
+        messages.push(withAlertButtons(store.bot, { ...base, channel: "telegram", target }, clock.now()));
     } else {
       messages.push({ ...base, channel: "log", target: "log" });
     }
