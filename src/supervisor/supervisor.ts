@@ -82,6 +82,7 @@ export class Supervisor {
       notifiers: options.notifiers,
       clock: options.clock,
       logger: options.logger.child({ component: "outbox" }),
+      grouping: () => ({ above: this.config.alerts.groupAbove, waitMs: this.config.alerts.groupWait }),
       ...options.dispatcher,
     });
     this.scanner = new FleetScanner({
