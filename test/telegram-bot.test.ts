@@ -72,6 +72,18 @@ describe("authorization (fails closed)", () => {
     const { store } = await fx.startSupervisor({ apiRoot: api.apiRoot, bot: BOT });
     const status = await ask(FLEET_CHAT, ADMIN, "/status");
     expect(status.text).toContain("Fleet: 2 companies");
+    // Sorted by severity: the company past warning comes first.
+    fx.setFileCount("bistro", 160);
+    // Its alert reaches this chat first, so the next message is the answer.
+    await waitFor(() => api.messagesFor(String(FLEET_CHAT)).some((m) => m.text.includes("WARNING bistro")), {
+      what: "bistro warning delivered",
+    });
+    const sorted = await ask(FLEET_CHAT, ADMIN, "/status");
+    expect(sorted.text.split("\n").slice(1, 3)).toEqual([
+      "⚠️ <code>bistro</code> warning · 160 counted · unknown",
+      "✅ <code>acme</code> ok · 10 counted · unknown",
+    ]);
+    expect(sorted.text).toContain("(1 warning, 0 down)");
     expect(status.text).toContain("<code>acme</code>");
     expect(status.text).toContain("<code>bistro</code>");
     const one = await ask(FLEET_CHAT, ADMIN, "/status acme");
@@ -79,6 +91,7 @@ describe("authorization (fails closed)", () => {
     expect(one.text).toContain("By category: session 10");
     const rows = store.audit.list().filter((r) => r.action === "telegram-command");
     expect(rows.map((r) => [r.actor, r.company, r.ok])).toEqual([
+      ["telegram:42", "*", true],
       ["telegram:42", "*", true],
       ["telegram:42", "acme", true],
     ]);
@@ -245,6 +258,39 @@ describe("alerts become a conversation", () => {
     const forged = api.pressData(FLEET_CHAT, alert.messageId, ADMIN, "nope");
     await waitFor(() => api.callbackAnswers.find((a) => a.id === forged), { what: "forged answered" });
     expect(api.callbackAnswers.find((a) => a.id === forged)?.text).toBe("This button is no longer valid.");
+  });
+});
+
+describe("mute from Telegram (through the MuteControl the supervisor is given)", () => {
+  it("/mute, /unmute and Mute 1h reach MuteControl with the user as actor; Mute 1h pressed twice mutes once", async () => {
+    const calls: string[] = [];
+    let now = 1_000_000;
+    const mute = {
+      mute: (company: string, until: number, actor: string) =>
+        calls.push(`mute ${company} +${until - now} ${actor}`),
+      unmute: (company: string, actor: string) => calls.push(`unmute ${company} ${actor}`),
+    };
+    fx.setFileCount("acme", 155);
+    await fx.startSupervisor({ apiRoot: api.apiRoot, bot: { ...BOT, mute }, clock: { now: () => now } });
+    const alert = await waitFor(() => api.messages.find((m) => m.text.includes("WARNING acme")), {
+      what: "warning alert",
+    });
+    expect((await ask(FLEET_CHAT, ADMIN, "/mute acme 2h")).text).toContain("muted for 2h");
+    expect((await ask(FLEET_CHAT, ADMIN, "/unmute acme")).text).toContain("unmuted");
+    now += 5_000;
+    api.userPresses(alert, ADMIN, "Mute 1h");
+    const second = api.userPresses(alert, ADMIN, "Mute 1h");
+    await waitFor(() => api.callbackAnswers.find((a) => a.id === second), { what: "second press answered" });
+    expect(api.callbackAnswers.find((a) => a.id === second)?.text).toBe("Already done.");
+    expect(calls).toEqual([
+      "mute acme +7200000 telegram:42",
+      "unmute acme telegram:42",
+      "mute acme +3600000 telegram:42",
+    ]);
+    // A stranger's /mute reaches nothing.
+    api.userSends(FLEET_CHAT, STRANGER, "/mute acme 1d");
+    await waitFor(() => api.messagesFor(String(FLEET_CHAT)).some((m) => m.text.includes("your user id: 99")));
+    expect(calls).toHaveLength(3);
   });
 });
 

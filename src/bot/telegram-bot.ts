@@ -79,7 +79,9 @@ export class TelegramBot {
     );
     for (const command of BOT_COMMANDS)
       this.bot.command(command.name, (ctx) => this.runCommand(ctx, command, String(ctx.match ?? "")));
-    this.bot.on("callback_query", (ctx) => handleCallback(this.deps, this.io, ctx.callbackQuery as never));
+    this.bot.on("callback_query", async (ctx) => {
+      if (ctx.callbackQuery) await handleCallback(this.deps, this.io, ctx.callbackQuery);
+    });
     this.bot.on("message", (ctx) => this.unknownCommand(ctx));
   }
 

@@ -360,7 +360,7 @@ export class Supervisor {
     return messages.length;
   }
 
-  /** Hourly: prune old history and delivered outbox rows. */
+  /** Hourly: prune old history, delivered outbox rows and their buttons. */
   private scheduleMaintenance(): void {
     if (this.closed) return;
     this.maintenanceTimer = setTimeout(() => {
@@ -368,6 +368,8 @@ export class Supervisor {
       const keep = this.config.history.keep;
       const history = this.options.store.companies.pruneHistory(now - keep);
       const outbox = this.options.store.outbox.prune(now - keep);
+      // Alert buttons older than the delivered alerts they sat under answer "no longer valid".
+      this.options.store.bot.pruneCallbacks(now - keep);
       if (history + outbox > 0) this.log.info({ history, outbox }, "Pruned old history and delivered alerts");
       this.scheduleMaintenance();
     }, 3_600_000);
