@@ -172,6 +172,26 @@ describe("the QR comes to the chat", () => {
     expect(store.bot.qrMessages("newco")).toEqual([]);
   });
 
+  it("/pair with a phone number: the pairing code replaces the QR photo in the chat", async () => {
+    mkdirSync(path.join(fx.sessionsDir, "newco"));
+    fx.writeCompanyConfig("newco", { simulation: { pairAfter: null } });
+    await startWithWorker(100);
+    const photo = await waitFor(() => api.photos[0], { what: "QR photo", timeoutMs: 10_000 });
+    // Three messages, the last two in either order: requested, the worker's ack, the code.
+    const replies = await ask(ADMIN, "/pair newco 5511987654321", 3);
+    expect(replies[0]?.text).toMatch(/pair <code>newco<\/code> requested/);
+    expect(replies.map((m) => m.text)).toContainEqual(
+      "✅ pair <code>newco</code>: newco pairing by code for 5511987654321",
+    );
+    const code = await waitFor(() => api.messages.find((m) => m.text.includes("pairing code:")), {
+      what: "pairing code",
+    });
+    expect(code.text).toMatch(/<b>newco<\/b> pairing code: <code>[0-9A-F]{8}<\/code>/);
+    await waitFor(() => photo.deleted, { what: "QR photo deleted" });
+    const [bad] = await ask(ADMIN, "/pair newco 12ab");
+    expect(bad?.text).toContain("Bad phone number");
+  });
+
   it("/qr answers with the photo; without a QR it says how to start a pairing", async () => {
     await createPairedFolder(path.join(fx.sessionsDir, "acme"));
     const { store } = await fx.startSupervisor({

@@ -9,6 +9,8 @@ import { type BotCommand, type BotDeps, type CommandOutcome, type Requester, tex
 
 const ICON: Record<Level, string> = { ok: "✅", monitor: "👀", warning: "⚠️", critical: "🔴", fatal: "💀" };
 const UP_STATES = new Set(["open", "unknown"]);
+/** Past this many companies, /status lists only those not ok or not connected. */
+const FULL_LIST_MAX = 50;
 
 /** The companies the requester may see, as the scanner last stored them. */
 export function knownVisible(deps: BotDeps, req: Requester): string[] {
@@ -54,11 +56,15 @@ function fleetStatus(deps: BotDeps, req: Requester): CommandOutcome {
     .map(([l, n]) => `${n} ${l}`);
   const down = lines.filter((l) => !UP_STATES.has(l.state)).length;
   const head = `<b>Fleet: ${lines.length} companies</b> (${[...byLevel, `${down} down`].join(", ")})`;
-  const body = lines.map((l) => {
+  // A large fleet lists what needs a look; the healthy rest is a count (a few messages, not dozens).
+  const shown = lines.length > FULL_LIST_MAX ? lines.filter((l) => severity(l) > 0) : lines;
+  const rest = lines.length - shown.length;
+  const body = shown.map((l) => {
     const since =
       l.downSince !== null && !UP_STATES.has(l.state) ? ` for ${formatDuration(now - l.downSince)}` : "";
     return `${ICON[l.level]} <code>${escapeHtml(l.company)}</code> ${l.level} · ${l.counted} counted · ${escapeHtml(l.state)}${since}`;
   });
+  if (rest > 0) body.push(`✅ ${rest} more: ok and connected`);
   return text([head, ...body].join("\n"), `fleet status: ${lines.length} companies`);
 }
 
