@@ -11,6 +11,7 @@ import { alertChats } from "../alerts/chat-routing.js";
 import { escapeHtml } from "../alerts/format-alert.js";
 import { describeError } from "../errors.js";
 import type { BotDeps } from "./bot-context.js";
+import { toChatId } from "./chat-io.js";
 import { qrCaption, renderQr } from "./commands/control.js";
 
 /** Publisher settings. */
@@ -133,8 +134,4 @@ export class QrPublisher {
 
 async function photoFile(qr: string): Promise<InputFile> {
   return new InputFile(new Uint8Array(await renderQr(qr)), { filename: "qr.png", contentType: "image/png" });
-}
-
-function toChatId(chat: string): number | string {
-  return /^-?\d+$/.test(chat) ? Number(chat) : chat;
 }

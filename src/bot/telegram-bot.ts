@@ -4,24 +4,24 @@
  * closed), acts through the same executors as the CLI, audits every accepted command as
  * `telegram:<user id>`, and answers a refused one at most once per user per hour.
  */
-import { Bot, type Context, InputFile, type Update } from "node-telegram-bot-api";
+import { Bot, type Context, type Update } from "node-telegram-bot-api";
 import { chatScope } from "../alerts/chat-routing.js";
 import { escapeHtml } from "../alerts/format-alert.js";
 import { assertCompanyFolder } from "../config/company-id.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { mayCommand, mayUseBot } from "./authorize.js";
-import type { BotCommand, BotDeps, Reply, Requester } from "./bot-context.js";
+import type { BotCommand, BotDeps, Requester } from "./bot-context.js";
 import { type CallbackIo, handleCallback } from "./callbacks.js";
+import { ChatIo } from "./chat-io.js";
 import { BOT_COMMANDS } from "./commands/index.js";
 import { UpdatePoller } from "./poller.js";
 import { QrPublisher } from "./qr-publisher.js";
-import { splitMessage } from "./reply.js";
 
 /** How often a refused user gets an answer. */
 const REFUSAL_REPLY_EVERY_MS = 3_600_000;
-/** How long the bot waits for a worker to acknowledge a control request it relays. */
-const CONTROL_WAIT_MS = 30_000;
+/** Longest wait for work in progress when the bot closes. */
+const CLOSE_WAIT_MS = 5_000;
 
 /** What the bot is built from. */
 export interface TelegramBotOptions extends Omit<BotDeps, "pollerState"> {
@@ -45,7 +45,7 @@ export class TelegramBot {
   private readonly log: Logger;
   private readonly poller: UpdatePoller;
   private readonly qr: QrPublisher;
-  private readonly followUps = new Set<Promise<void>>();
+  private readonly chat: ChatIo;
   private closed = false;
 
   constructor(options: TelegramBotOptions) {
@@ -73,6 +73,7 @@ export class TelegramBot {
         ),
     });
     this.deps = { ...options, pollerState: () => this.poller.state };
+    this.chat = new ChatIo(this.bot.api, options.store, this.log, () => options.clock.now());
     this.qr = new QrPublisher({ deps: this.deps, api: this.bot.api, everyMs: options.qrEveryMs ?? 1_000 });
     this.bot.catch((err, ctx) =>
       this.log.error({ err, updateId: ctx.update.update_id }, `Bot handler failed: ${describeError(err)}`),
@@ -85,30 +86,44 @@ export class TelegramBot {
     this.bot.on("message", (ctx) => this.unknownCommand(ctx));
   }
 
-  /** Registers the command list and starts polling and QR publishing. */
+  /**
+   * Starts polling and QR publishing, and registers the command list in the background: an
+   * unreachable Telegram must not hold up the supervisor's start (pm2 waits for "ready").
+   */
   async start(): Promise<void> {
-    try {
-      await this.bot.api.setMyCommands({
+    if (this.closed) return;
+    const registering = this.bot.api
+      .setMyCommands({
         commands: BOT_COMMANDS.map((c) => ({
           command: c.name,
           description: `${c.usage ? `${c.usage} - ` : ""}${c.description}`.slice(0, 256),
         })),
-      });
-    } catch (err) {
-      this.log.warn(`setMyCommands failed (commands still work): ${describeError(err)}`);
-    }
-    if (this.closed) return;
+      })
+      .then(
+        () => undefined,
+        (err) => this.log.warn(`setMyCommands failed (commands still work): ${describeError(err)}`),
+      );
+    this.chat.track(registering);
     this.poller.start();
     this.qr.start();
   }
 
-  /** Stops polling (the pending poll is aborted), QR publishing and follow-ups. Idempotent. */
-  async close(): Promise<void> {
+  /**
+   * Stops polling (the pending poll is aborted), QR publishing and follow-ups. A handler in
+   * progress (a cleanup) may finish; the wait is bounded so a stopping supervisor still flushes
+   * its alerts within pm2's kill_timeout. Idempotent.
+   */
+  async close(timeoutMs = CLOSE_WAIT_MS): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.qr.close();
-    await this.poller.close();
-    await Promise.allSettled([...this.followUps]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([this.qr.close(), this.poller.close(timeoutMs), this.chat.close()]),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   /** Brings QR photos up to date now (the timer does it every qrEveryMs). */
@@ -156,17 +171,17 @@ export class TelegramBot {
     try {
       const outcome = await command.run(this.deps, req, company, words.slice(company === undefined ? 0 : 1));
       this.audit(req, company ?? "*", "telegram-command", outcome.ok !== false, `${line}: ${outcome.result}`);
-      await this.send(req.chat, outcome.replies);
-      if (outcome.control !== undefined) this.followControl(req.chat, outcome.control);
+      await this.chat.send(req.chat, outcome.replies);
+      if (outcome.control !== undefined) this.chat.followControl(req.chat, outcome.control);
     } catch (err) {
       this.audit(req, company ?? "*", "telegram-command", false, `${line}: ${describeError(err)}`);
-      await this.send(req.chat, [{ html: `❌ ${escapeHtml(describeError(err))}` }]);
+      await this.chat.send(req.chat, [{ html: `❌ ${escapeHtml(describeError(err))}` }]);
     }
   }
 
   private async answerProblem(req: Requester, company: string, line: string, html: string): Promise<void> {
     this.audit(req, company, "telegram-command", false, `${line}: ${html}`);
-    await this.send(req.chat, [{ html }]);
+    await this.chat.send(req.chat, [{ html }]);
   }
 
   private async unknownCommand(ctx: Context): Promise<void> {
@@ -176,7 +191,7 @@ export class TelegramBot {
     if (!req) return;
     const name = textIn.split(/[\s@]/)[0] ?? textIn;
     if (!mayUseBot(this.deps.config(), req.scope, req.user)) return this.refuse(req, name, null);
-    await this.send(req.chat, [{ html: `Unknown command ${escapeHtml(name)}; /help lists them.` }]);
+    await this.chat.send(req.chat, [{ html: `Unknown command ${escapeHtml(name)}; /help lists them.` }]);
   }
 
   private async refuse(req: Requester, what: string, company: string | null): Promise<void> {
@@ -192,7 +207,7 @@ export class TelegramBot {
     });
     this.log.warn({ user: req.user, chat: req.chat, what }, "Refused a Telegram request (not authorized)");
     if (this.deps.store.bot.takeRefusalReply(String(req.user), now, REFUSAL_REPLY_EVERY_MS))
-      await this.send(req.chat, [{ html: `not authorized (your user id: ${req.user})` }]);
+      await this.chat.send(req.chat, [{ html: `not authorized (your user id: ${req.user})` }]);
   }
 
   private audit(req: Requester, company: string, action: string, ok: boolean, result: string): void {
@@ -207,86 +222,12 @@ export class TelegramBot {
     });
   }
 
-  /** Sends answers; a failed send is logged (the update still counts as handled). */
-  private async send(chat: string, replies: Reply[]): Promise<void> {
-    const chatId = /^-?\d+$/.test(chat) ? Number(chat) : chat;
-    for (const reply of replies) {
-      try {
-        if ("photo" in reply) {
-          await this.bot.api.sendPhoto({
-            chat_id: chatId,
-            photo: new InputFile(new Uint8Array(reply.photo.png), {
-              filename: "qr.png",
-              contentType: "image/png",
-            }),
-            caption: reply.photo.caption,
-          });
-          continue;
-        }
-        const parts = splitMessage(reply.html);
-        for (const [i, part] of parts.entries()) {
-          await this.bot.api.sendMessage({
-            chat_id: chatId,
-            text: part,
-            parse_mode: "HTML",
-            link_preview_options: { is_disabled: true },
-            ...(reply.buttons && i === parts.length - 1
-              ? { reply_markup: { inline_keyboard: reply.buttons } }
-              : {}),
-          });
-        }
-      } catch (err) {
-        this.log.error({ chat }, `Could not answer in chat ${chat}: ${describeError(err)}`);
-      }
-    }
-  }
-
-  /** Sends the worker's acknowledgement of a control request when it comes (bounded wait). */
-  private followControl(chat: string, id: number): void {
-    const task = (async () => {
-      const { store } = this.deps;
-      const started = Date.now();
-      while (!this.closed && Date.now() - started < CONTROL_WAIT_MS) {
-        const request = store.control.get(id);
-        if (request?.doneAt) {
-          const html = `${request.ok ? "✅" : "❌"} ${request.action} <code>${escapeHtml(request.company)}</code>: ${escapeHtml(request.result ?? "")}`;
-          return this.send(chat, [{ html }]);
-        }
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-      if (!this.closed && store.control.cancel(id, "no worker picked it up in time", this.deps.clock.now()))
-        await this.send(chat, [
-          {
-            html: `❌ No worker picked up request #${id} within ${CONTROL_WAIT_MS / 1000}s; it was withdrawn. Is warden-worker running?`,
-          },
-        ]);
-    })().catch((err) => this.log.error({ err }, "control follow-up failed"));
-    this.followUps.add(task);
-    void task.finally(() => this.followUps.delete(task));
-  }
-
   private readonly io: CallbackIo = {
-    send: (chat, replies) => this.send(chat, replies),
-    answer: async (queryId, text) => {
-      try {
-        await this.bot.api.answerCallbackQuery({ callback_query_id: queryId, text });
-      } catch (err) {
-        this.log.warn(`answerCallbackQuery failed: ${describeError(err)}`);
-      }
-    },
+    send: (chat, replies) => this.chat.send(chat, replies),
+    answer: (queryId, text) => this.chat.answer(queryId, text),
     refuse: (req, what, company) => this.refuse(req, what, company),
     audit: (req, company, action, ok, result) => this.audit(req, company, action, ok, result),
-    clearButtons: async (chat, messageId) => {
-      try {
-        await this.bot.api.editMessageReplyMarkup({
-          chat_id: /^-?\d+$/.test(chat) ? Number(chat) : chat,
-          message_id: messageId,
-          reply_markup: { inline_keyboard: [] },
-        });
-      } catch (err) {
-        this.log.debug(`Could not remove the buttons: ${describeError(err)}`);
-      }
-    },
-    followControl: (chat, id) => this.followControl(chat, id),
+    clearButtons: (chat, messageId) => this.chat.clearButtons(chat, messageId),
+    followControl: (chat, id) => this.chat.followControl(chat, id),
   };
 }
