@@ -192,6 +192,40 @@ describe("the QR comes to the chat", () => {
     expect(bad?.text).toContain("Bad phone number");
   });
 
+  it("a logged-out company: the QR button offers a new pairing; Confirm backs up, moves the folder aside, and the QR comes", async () => {
+    const dir = path.join(fx.sessionsDir, "acme");
+    await createPairedFolder(dir);
+    fx.writeCompanyConfig("acme", { simulation: { pairAfter: null } });
+    const { store } = await startWithWorker(100);
+    await waitFor(() => store.connections.get("acme")?.state === "open", { what: "acme open" });
+    // WhatsApp logs the device out (401), recorded as the worker records it; the alert has a QR button.
+    store.connections.transition(
+      { company: "acme", to: "qr_required", code: 401, message: "logged out", holder: null },
+      Date.now(),
+    );
+    const alert = await waitFor(() => api.messages.find((m) => m.text.includes("acme: qr required")), {
+      what: "QR required alert",
+    });
+    expect(alert.buttons?.flat().map((b) => b.text)).toEqual(["Status", "Mute 1h", "QR"]);
+    const before = api.messagesFor(String(CHAT)).length;
+    api.userPresses(alert, ADMIN, "QR");
+    const preview = await waitFor(() => api.messagesFor(String(CHAT))[before], {
+      what: "new pairing preview",
+    });
+    expect(preview.text).toContain("New pairing of acme");
+    api.userPresses(preview, ADMIN, "Confirm");
+    const photo = await waitFor(() => api.photos.find((p) => p.caption.startsWith("acme:")), {
+      what: "QR photo of the new pairing",
+      timeoutMs: 15_000,
+    });
+    expect(decode(photo.png)).toMatch(/^SIM-QR:acme:/);
+    expect(readdirSync(path.join(fx.home, "replaced", "acme")).length).toBeGreaterThan(0);
+    expect(readdirSync(path.join(fx.home, "backups", "acme"))).toHaveLength(1);
+    expect(existsSync(path.join(dir, "creds.json"))).toBe(true); // the new, unregistered identity
+    const audit = store.audit.list("acme");
+    expect(audit.some((r) => r.actor === "telegram:42" && r.action === "new-pairing")).toBe(true);
+  });
+
   it("/qr answers with the photo; without a QR it says how to start a pairing", async () => {
     await createPairedFolder(path.join(fx.sessionsDir, "acme"));
     const { store } = await fx.startSupervisor({

@@ -12,7 +12,7 @@ import { describeError } from "../errors.js";
 import type { CallbackRow } from "../store/bot.js";
 import { mayCommand } from "./authorize.js";
 import type { BotDeps, CommandOutcome, Reply, Requester } from "./bot-context.js";
-import { muteFor, qrReplies } from "./commands/control.js";
+import { muteFor, needsNewPairing, newPairingPreview, qrReplies } from "./commands/control.js";
 import { cleanupPreview, runConfirmed } from "./commands/recovery.js";
 import { statusCommand } from "./commands/status.js";
 
@@ -74,15 +74,17 @@ export async function handleCallback(deps: BotDeps, io: CallbackIo, query: Callb
   if (row.action === "confirm") {
     await io.answer(query.id, "Working on it…");
     await io.clearButtons(chat, message.message_id);
-    let html: string;
+    let done: { html: string; control?: number };
     let ok = true;
     try {
-      html = await runConfirmed(deps, row, req.actor);
+      done = await runConfirmed(deps, row, req.actor);
     } catch (err) {
       ok = false;
-      html = `❌ ${escapeHtml(String(row.args.op))} <b>${escapeHtml(row.company)}</b> failed: ${escapeHtml(describeError(err))}`;
+      done = {
+        html: `❌ ${escapeHtml(String(row.args.op))} <b>${escapeHtml(row.company)}</b> failed: ${escapeHtml(describeError(err))}`,
+      };
     }
-    deps.store.bot.setResult(row.id, html);
+    deps.store.bot.setResult(row.id, done.html);
     io.audit(
       req,
       row.company,
@@ -90,7 +92,8 @@ export async function handleCallback(deps: BotDeps, io: CallbackIo, query: Callb
       ok,
       `confirm ${String(row.args.op)}${ok ? "" : " (failed)"}`,
     );
-    await io.send(chat, [{ html }]);
+    await io.send(chat, [{ html: done.html }]);
+    if (done.control !== undefined) io.followControl(chat, done.control);
     return;
   }
   let outcome: CommandOutcome;
@@ -110,7 +113,9 @@ async function pressed(deps: BotDeps, req: Requester, row: CallbackRow): Promise
     case "status":
       return statusCommand.run(deps, req, row.company, []);
     case "qr":
-      return { replies: await qrReplies(deps, row.company), result: "QR" };
+      return needsNewPairing(deps, row.company) && !deps.store.connections.pairing(row.company)
+        ? newPairingPreview(deps, req, row.company, undefined)
+        : { replies: await qrReplies(deps, row.company), result: "QR" };
     case "mute1h":
       return muteFor(deps, req.actor, row.company, 3_600_000);
     case "cleanup":

@@ -7,7 +7,15 @@ import QRCode from "qrcode";
 import { escapeHtml } from "../../alerts/format-alert.js";
 import { formatDuration, parseDuration } from "../../config/duration.js";
 import type { ControlAction } from "../../store/control.js";
-import { type BotCommand, type BotDeps, type CommandOutcome, type Reply, text } from "../bot-context.js";
+import {
+  type BotCommand,
+  type BotDeps,
+  type CommandOutcome,
+  type Reply,
+  type Requester,
+  text,
+} from "../bot-context.js";
+import { confirmation } from "./recovery.js";
 
 /** About how long a WhatsApp pairing QR stays valid before the next one replaces it. */
 export const QR_VALIDITY_MS = 20_000;
@@ -28,6 +36,7 @@ function controlCommand(action: ControlAction, description: string): BotCommand 
           "bad phone",
           false,
         );
+      if (action === "pair" && needsNewPairing(deps, c)) return newPairingPreview(deps, req, c, phone);
       const id = deps.store.control.request(c, action, phone ? { phone } : {}, req.actor, deps.clock.now());
       return {
         replies: [
@@ -38,6 +47,34 @@ function controlCommand(action: ControlAction, description: string): BotCommand 
       };
     },
   };
+}
+
+/** True when WhatsApp dropped the device: pairing again means a new identity (`pair --new`). */
+export function needsNewPairing(deps: BotDeps, company: string): boolean {
+  const state = deps.store.connections.get(company)?.state;
+  return state === "qr_required" || state === "forbidden";
+}
+
+/** The Confirm / Cancel preview of a new pairing (the paired folder is backed up and moved aside). */
+export function newPairingPreview(
+  deps: BotDeps,
+  req: Requester,
+  company: string,
+  phone: string | undefined,
+): CommandOutcome {
+  return confirmation(
+    deps,
+    req,
+    company,
+    "pair-new",
+    phone ? { phone } : {},
+    [
+      `<b>New pairing of ${escapeHtml(company)}</b> (WhatsApp logged the device out)`,
+      "Confirm backs up the folder (verified), moves it to WARDEN_HOME/replaced and pairs again; the " +
+        (phone ? `pairing code for ${escapeHtml(phone)}` : "QR") +
+        " comes to this chat.",
+    ].join("\n"),
+  );
 }
 
 /** /reconnect <company>. */

@@ -1,12 +1,13 @@
 /**
  * /cleanup, /restore (preview, then Confirm / Cancel), /backup, /backups: the same executors as
  * `warden cleanup <c> --stop`, `warden restore <c> [backup] --stop`, `warden backup` and
- * `warden backups`. A confirmation is a single-use button row with a 2-minute expiry in SQLite, so
+ * `warden backups`; a new pairing of a logged-out company as `warden pair <c> --new --stop`. A confirmation is a single-use button row with a 2-minute expiry in SQLite, so
  * a double press or a press after a restart acts at most once.
  */
 import path from "node:path";
 import { createBackup, listBackups, verifyBackup } from "../../actions/backup.js";
 import { runCleanup } from "../../actions/cleanup.js";
+import { prepareNewPairing } from "../../actions/new-pairing.js";
 import { findBackup, runRestore } from "../../actions/restore.js";
 import { escapeHtml } from "../../alerts/format-alert.js";
 import { assertCompanyFolder } from "../../config/company-id.js";
@@ -27,11 +28,11 @@ function homeOf(deps: BotDeps): string {
 const backupsRoot = (deps: BotDeps) => path.join(homeOf(deps), "backups");
 
 /** A preview answer with Confirm / Cancel buttons for `op` on `company`. */
-function confirmation(
+export function confirmation(
   deps: BotDeps,
   req: Requester,
   company: string,
-  op: "cleanup" | "restore",
+  op: "cleanup" | "restore" | "pair-new",
   args: Record<string, unknown>,
   html: string,
 ): CommandOutcome {
@@ -100,10 +101,40 @@ export async function cleanupPreview(
   );
 }
 
-/** Carries out a confirmed cleanup or restore (the confirmation was claimed by the caller). */
-export async function runConfirmed(deps: BotDeps, row: CallbackRow, actor: string): Promise<string> {
+/** What a confirmed action answers; `control`: a request whose acknowledgement follows. */
+export interface ConfirmedOutcome {
+  html: string;
+  control?: number;
+}
+
+/** Carries out a confirmed cleanup, restore or new pairing (the caller claimed the confirmation). */
+export async function runConfirmed(
+  deps: BotDeps,
+  row: CallbackRow,
+  actor: string,
+): Promise<ConfirmedOutcome> {
   const config = deps.config();
   const company = row.company;
+  if (row.args.op === "pair-new") {
+    const prepared = await prepareNewPairing({
+      store: deps.store,
+      clock: deps.clock,
+      sessionsDir: config.sessionsDir,
+      home: homeOf(deps),
+      backupsRoot: backupsRoot(deps),
+      company,
+      actor,
+      stopFirst: true,
+      backupKey: deps.backupKey,
+      keep: companySettings(config, company).backups.keep,
+    });
+    const phone = typeof row.args.phone === "string" ? row.args.phone : undefined;
+    const id = deps.store.control.request(company, "pair", phone ? { phone } : {}, actor, deps.clock.now());
+    return {
+      html: `<b>${escapeHtml(company)}</b>: backup <code>${escapeHtml(path.basename(prepared.backup))}</code> verified, the paired folder moved aside; pairing requested (#${id}). The ${phone ? "pairing code" : "QR"} follows in this chat.`,
+      control: id,
+    };
+  }
   if (row.args.op === "cleanup") {
     const result = await runCleanup({
       store: deps.store,
@@ -116,7 +147,9 @@ export async function runConfirmed(deps: BotDeps, row: CallbackRow, actor: strin
       stopFirst: true,
       backupKey: deps.backupKey,
     });
-    return `<b>${escapeHtml(company)}</b>: deleted ${result.deleted} files, kept ${result.plan.keepCount}.${result.backup ? `\nBackup (verified): <code>${escapeHtml(path.basename(result.backup))}</code>` : ""}`;
+    return {
+      html: `<b>${escapeHtml(company)}</b>: deleted ${result.deleted} files, kept ${result.plan.keepCount}.${result.backup ? `\nBackup (verified): <code>${escapeHtml(path.basename(result.backup))}</code>` : ""}`,
+    };
   }
   if (row.args.op === "restore") {
     const result = await runRestore({
@@ -131,7 +164,9 @@ export async function runConfirmed(deps: BotDeps, row: CallbackRow, actor: strin
       stopFirst: true,
       backupKey: deps.backupKey,
     });
-    return `<b>${escapeHtml(company)}</b>: restored ${result.files} files from <code>${escapeHtml(path.basename(result.backup))}</code>.${result.movedAside ? "\nThe previous folder is kept in WARDEN_HOME/replaced." : ""}`;
+    return {
+      html: `<b>${escapeHtml(company)}</b>: restored ${result.files} files from <code>${escapeHtml(path.basename(result.backup))}</code>.${result.movedAside ? "\nThe previous folder is kept in WARDEN_HOME/replaced." : ""}`,
+    };
   }
   throw new WardenError(ErrorCodes.ACTION_FAILED, `unknown confirmation ${JSON.stringify(row.args.op)}`);
 }
