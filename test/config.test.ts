@@ -444,6 +444,8 @@ describe.concurrent("warden CLI (child processes)", () => {
     expect(printed.sessionsDir).toBe("/srv/sessions");
     expect(printed.defaults.thresholds).toEqual({ monitor: 120, warning: 150, critical: 180, fatal: 200 });
     expect(printed.defaults.alerts.remindEvery).toBe("1h30m");
+    expect(printed.telegram).toEqual({ admins: [] });
+    expect(printed.alerts).toEqual({ groupAbove: 5, groupWait: "10s" });
     expect(printed.companies).toEqual({});
   });
 

@@ -52,6 +52,8 @@ export function effectiveConfig(config: WardenConfig, company?: string): Record<
       deadAfter: asDuration(config.workers.deadAfter),
       controlPollEvery: asDuration(config.workers.controlPollEvery),
     },
+    telegram: { admins: config.telegram.admins },
+    alerts: { groupAbove: config.alerts.groupAbove, groupWait: asDuration(config.alerts.groupWait) },
     defaults: displaySettings(config.defaults),
     companies: Object.fromEntries([...config.companies].map(([id, s]) => [id, displaySettings(s)])),
   };
