@@ -56,7 +56,9 @@ export class UpdatePoller {
 
   /** Starts the loop (idempotent). */
   start(): void {
-    this.loop ??= this.run();
+    this.loop ??= this.run().catch((err) =>
+      this.options.logger.error({ err }, `Telegram polling stopped: ${describeError(err)}`),
+    );
   }
 
   /** Stops polling: the pending getUpdates is aborted; a handler in progress may finish (bounded). */
@@ -102,7 +104,11 @@ export class UpdatePoller {
               { code: 409, description: err.description },
               "Telegram answered 409 Conflict: another process is polling this bot token (only one may). Commands are not received until it stops; alerts still go out. Retrying with backoff.",
             );
-            this.options.onConflict(err.description);
+            try {
+              this.options.onConflict(err.description);
+            } catch (notifyErr) {
+              logger.error({ err: notifyErr }, "Could not queue the 409 alert");
+            }
           }
         } else {
           logger.warn({ failures: this.failures }, `Telegram getUpdates failed: ${this.lastError}`);
