@@ -59,6 +59,7 @@ export class BotApiServer {
   /** The last command list set with setMyCommands. */
   commands: { command: string; description: string }[] = [];
   private readonly updates: FakeUpdate[] = [];
+  private readonly sent = new Map<number, FakeUpdate>();
   private readonly pollWaiters = new Set<() => void>();
   private conflictLeft = 0;
   private nextUpdateId = 1;
@@ -180,8 +181,20 @@ export class BotApiServer {
     return this.updates;
   }
 
+  /**
+   * Telegram sends an update again, as it does when the poller was killed after handling it but
+   * before its next getUpdates confirmed it.
+   */
+  redeliver(updateId: number): void {
+    const update = this.sent.get(updateId);
+    if (!update) throw new Error(`update ${updateId} was never delivered`);
+    this.updates.unshift(update);
+    for (const wake of this.pollWaiters) wake();
+  }
+
   private push(body: Record<string, unknown>): number {
     const update = { update_id: this.nextUpdateId++, ...body };
+    this.sent.set(update.update_id, update);
     this.updates.push(update);
     for (const wake of this.pollWaiters) wake();
     return update.update_id;
