@@ -25,6 +25,8 @@ const LAYERS: readonly { name: string; matches: (file: string) => boolean }[] = 
     matches: (f) => f.startsWith("fleet/") || f.startsWith("alerts/") || f.startsWith("actions/"),
   },
   { name: "ladder / worker", matches: (f) => f.startsWith("ladder/") || f.startsWith("worker/") },
+  // The Telegram bot and the HTTP side serve the operators on top of the actions; the supervisor wires them.
+  { name: "bot / http", matches: (f) => f.startsWith("bot/") || f.startsWith("http/") },
   { name: "supervisor / cli", matches: (f) => f.startsWith("supervisor/") || f.startsWith("cli/") },
   { name: "entry files", matches: isEntry },
 ];

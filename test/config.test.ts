@@ -65,7 +65,7 @@ describe("loadConfig", () => {
       count: { basis: "stale" },
       preKeyReserve: "auto",
       alerts: { remindEvery: 3_600_000, hysteresis: 10 },
-      telegram: { chatIds: [] },
+      telegram: { chatIds: [], operators: [] },
       driver: "baileys",
       simulation: {
         connect: true,
@@ -182,7 +182,7 @@ describe("loadConfig", () => {
       count: { basis: "stale" },
       preKeyReserve: 0,
       alerts: { remindEvery: 600_000, hysteresis: 5 },
-      telegram: { chatIds: [-1001111111111, "@fleet_alerts", -1002222222222] },
+      telegram: { chatIds: [-1001111111111, "@fleet_alerts", -1002222222222], operators: [] },
       driver: "simulated",
       simulation: { ...config.defaults.simulation, growPerMinute: 6, disconnectAfter: 1_200_000 },
       pairing: { phoneNumber: null },
@@ -263,6 +263,27 @@ describe("loadConfig", () => {
       const err = configError(file);
       expect(err.message).toContain(path.join("companies", "acme.json"));
       expect(err.message).toContain("sessionsDir");
+    });
+
+    it("telegram.admins is global only, telegram.operators per company only; grouping is global", () => {
+      const file = configDir(
+        { telegram: { chatIds: [-1001], admins: [42] }, alerts: { groupAbove: 8, groupWait: "20s" } },
+        { "acme.json": { telegram: { operators: [77] } } },
+      );
+      const config = loadConfig(file);
+      expect(config.telegram.admins).toEqual([42]);
+      expect(config.alerts).toEqual({ groupAbove: 8, groupWait: 20_000 });
+      expect(companySettings(config, "acme").telegram).toEqual({ chatIds: [-1001], operators: [77] });
+      expect(config.defaults.telegram.operators).toEqual([]);
+      expect(configError(configDir({ telegram: { operators: [1] } })).message).toContain(
+        "telegram.operators",
+      );
+      const inCompany = configError(configDir({}, { "acme.json": { telegram: { admins: [1] } } }));
+      expect(inCompany.message).toContain("telegram.admins");
+      expect(configError(configDir({ telegram: { admins: [-5] } })).message).toContain("Telegram user id");
+      expect(configError(configDir({}, { "acme.json": { alerts: { groupAbove: 3 } } })).message).toContain(
+        "alerts.groupAbove",
+      );
     });
 
     it("wrong type", () => {
@@ -425,6 +446,8 @@ describe.concurrent("warden CLI (child processes)", () => {
     expect(printed.sessionsDir).toBe("/srv/sessions");
     expect(printed.defaults.thresholds).toEqual({ monitor: 120, warning: 150, critical: 180, fatal: 200 });
     expect(printed.defaults.alerts.remindEvery).toBe("90m");
+    expect(printed.telegram).toEqual({ admins: [] });
+    expect(printed.alerts).toEqual({ groupAbove: 5, groupWait: "10s" });
     expect(printed.companies).toEqual({});
   });
 

@@ -7,6 +7,7 @@ import PQueue from "p-queue";
 import type { Clock } from "../clock.js";
 import type { Logger } from "../logger.js";
 import type { OutboxQueries } from "../store/outbox.js";
+import { type AlertGroup, type GroupSettings, groupStorm, stormRows } from "./group-alerts.js";
 import { DeliveryError, type Notifier } from "./notifiers/notifier.js";
 
 /** Dispatcher settings. */
@@ -23,14 +24,20 @@ export interface DispatcherOptions {
   retryBaseMs?: number;
   /** Longest retry delay. Default 5 min. */
   retryMaxMs?: number;
+  /** Storm grouping for Telegram chats (read at each delivery: config reloads apply). */
+  grouping?: () => GroupSettings;
 }
+
+/** Most rows looked at for one grouped delivery. */
+const STORM_SCAN_LIMIT = 5_000;
 
 /**
  * Delivers pending outbox rows through the notifiers: per target in queue order, paced per chat,
  * retried with backoff; marks each row sent or failed and never throws out of `kick()`.
  */
 export class OutboxDispatcher {
-  private readonly options: Required<DispatcherOptions>;
+  private readonly options: Required<Omit<DispatcherOptions, "grouping">> &
+    Pick<DispatcherOptions, "grouping">;
   private readonly global: PQueue;
   /** When the last message to each target went out (per-chat pacing). */
   private readonly lastSentAt = new Map<string, number>();
@@ -169,6 +176,76 @@ export class OutboxDispatcher {
     }
   }
 
+  /** The first grouped message of a storm waiting for this chat, if one is waiting. */
+  private stormOf(channel: string, target: string): AlertGroup | undefined {
+    const settings = this.options.grouping?.();
+    if (!settings || channel !== "telegram") return undefined;
+    const pending = this.options.outbox.pendingFor(channel, target, STORM_SCAN_LIMIT);
+    if (pending.length <= settings.above) return undefined;
+    const rows = stormRows(pending, settings, this.options.clock.now());
+    return rows.length > 0 ? groupStorm(rows)[0] : undefined;
+  }
+
+  /** Sends one grouped message; its rows are marked sent together. False: stop this target for now. */
+  private async sendStorm(
+    notifier: Notifier,
+    key: string,
+    target: string,
+    group: AlertGroup,
+  ): Promise<boolean> {
+    const { outbox, clock } = this.options;
+    try {
+      const sent = await this.global.add(async () => {
+        if (this.closed) return false;
+        this.lastSentAt.set(key, Date.now());
+        await notifier.send({
+          target,
+          html: group.html,
+          text: group.text,
+          silent: group.silent,
+          payload: { kind: "storm", alerts: group.rows.length },
+        });
+        return true;
+      });
+      if (!sent) return false;
+      outbox.markSentMany(
+        group.rows.map((r) => r.id),
+        clock.now(),
+      );
+      this.options.logger.info(
+        { target, alerts: group.rows.length },
+        "Sent a storm of alerts as one message",
+      );
+      return true;
+    } catch (err) {
+      if (this.closed) return false;
+      const failure =
+        err instanceof DeliveryError
+          ? err.failure
+          : { kind: "retry" as const, reason: (err as Error).message };
+      const head = group.rows[0] as (typeof group.rows)[number];
+      if (failure.kind === "migrate") {
+        outbox.migrateChat(target, failure.newTarget, clock.now());
+        return false;
+      }
+      if (failure.kind === "refused") {
+        for (const row of group.rows) outbox.markFailed(row.id, failure.reason);
+        this.options.logger.error({ target, reason: failure.reason }, "A grouped alert message was refused");
+        return true;
+      }
+      const delay =
+        failure.retryAfterMs ??
+        Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** Math.min(head.attempts, 16));
+      this.options.logger.warn(
+        { target, reason: failure.reason, retryInMs: delay },
+        "Grouped alert delivery failed; retrying",
+      );
+      outbox.markRetry(head.id, clock.now() + delay, failure.reason);
+      this.scheduleWake(clock.now() + delay);
+      return false;
+    }
+  }
+
   private async deliverTarget(channel: string, target: string): Promise<void> {
     const { outbox, clock } = this.options;
     const notifier = this.options.notifiers.get(channel);
@@ -192,6 +269,11 @@ export class OutboxDispatcher {
       }
       await this.paceTarget(key);
       if (this.closed) return;
+      const storm = this.stormOf(channel, target);
+      if (storm) {
+        if (!(await this.sendStorm(notifier, key, target, storm))) return;
+        continue;
+      }
       try {
         const sent = await this.global.add(async () => {
           if (this.closed) return false;

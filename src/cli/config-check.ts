@@ -38,6 +38,7 @@ const DURATION_KEYS = new Set([
   "checkEvery",
   "every",
   "timeout",
+  "groupWait",
 ]);
 
 const UNITS = [
@@ -90,7 +91,14 @@ export function effectiveConfig(config: WardenConfig, company?: string): Record<
     file: config.file,
     sessionsDir: config.sessionsDir,
     ...(display(
-      { scan: config.scan, history: config.history, workers: config.workers, fleet: config.fleet },
+      {
+        scan: config.scan,
+        history: config.history,
+        workers: config.workers,
+        fleet: config.fleet,
+        telegram: { admins: config.telegram.admins },
+        alerts: config.alerts,
+      },
       "",
       "",
     ) as Record<string, unknown>),

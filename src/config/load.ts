@@ -28,6 +28,10 @@ export interface WardenConfig {
   readonly history: WardenFile["history"];
   readonly workers: WardenFile["workers"];
   readonly fleet: WardenFile["fleet"];
+  /** Global Telegram settings: `admins` may command every company. */
+  readonly telegram: { readonly admins: readonly number[] };
+  /** Storm grouping of alerts per chat. */
+  readonly alerts: { readonly groupAbove: number; readonly groupWait: number };
   /** Per-company defaults from warden.json. */
   readonly defaults: CompanySettings;
   /** Companies that have an override file, with their merged settings. */
@@ -44,7 +48,10 @@ export function loadConfig(file: string, cwd = process.cwd()): WardenConfig {
   const abs = path.resolve(cwd, file);
   const raw = readJson(abs);
   const parsed = parseWith(wardenFileSchema, raw, abs);
-  const { sessionsDir, scan, history, workers, fleet, $schema: _schema, ...defaults } = parsed;
+  const { sessionsDir, scan, history, workers, fleet, $schema: _schema, ...rest } = parsed;
+  const { admins, ...telegram } = rest.telegram;
+  const { groupAbove, groupWait, ...alerts } = rest.alerts;
+  const defaults: CompanySettings = { ...rest, telegram: { ...telegram, operators: [] }, alerts };
   assertThresholdOrder(defaults, abs);
 
   const companiesDir = path.join(path.dirname(abs), "companies");
@@ -71,7 +78,9 @@ export function loadConfig(file: string, cwd = process.cwd()): WardenConfig {
     history,
     workers,
     fleet,
-    defaults: defaults as CompanySettings,
+    telegram: { admins },
+    alerts: { groupAbove, groupWait },
+    defaults,
     companies,
   });
 }
@@ -90,7 +99,7 @@ export function mergeCompany(defaults: CompanySettings, override: CompanyOverrid
     count: { ...defaults.count, ...override.count },
     preKeyReserve: override.preKeyReserve ?? defaults.preKeyReserve,
     alerts: { ...defaults.alerts, ...override.alerts },
-    telegram: { chatIds },
+    telegram: { chatIds, operators: override.telegram?.operators ?? [] },
     driver: override.driver ?? defaults.driver,
     simulation: { ...defaults.simulation, ...override.simulation },
     pairing: { ...defaults.pairing, ...override.pairing },

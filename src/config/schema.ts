@@ -28,6 +28,11 @@ const chatId = z.union([z.int(), z.string().regex(/^@[A-Za-z0-9_]{4,}$/, { error
   error: CHAT_ID_ERROR,
 });
 
+/** A Telegram user id (a positive number; users see theirs in the bot's refusal). */
+const telegramUserId = z.int({ error: "Expected a Telegram user id (a positive whole number)" }).min(1, {
+  error: "Expected a Telegram user id (a positive whole number)",
+});
+
 /** A local time window "HH:MM-HH:MM" (may cross midnight). */
 const WINDOW_RE = /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/;
 const maintenanceWindow = z
@@ -228,8 +233,11 @@ export const companyDefaultsSchema = z.strictObject({
   telegram: z
     .strictObject({
       chatIds: z.array(chatId).default([]).meta({ description: "Chats that receive this company's alerts." }),
+      operators: z.array(telegramUserId).default([]).meta({
+        description: "Telegram user ids that may command this company (company files only).",
+      }),
     })
-    .default({ chatIds: [] }),
+    .default({ chatIds: [], operators: [] }),
   driver: z
     .enum(["baileys", "simulated"], { error: 'Expected "baileys" or "simulated"' })
     .default("baileys")
@@ -320,6 +328,10 @@ export const companyOverrideSchema = z.strictObject({
   telegram: z
     .strictObject({
       chatIds: z.array(chatId).optional().meta({ description: "Added to the global telegram.chatIds." }),
+      operators: z
+        .array(telegramUserId)
+        .optional()
+        .meta({ description: "Telegram user ids that may command this company from its chats." }),
     })
     .optional(),
   driver: z.enum(["baileys", "simulated"], { error: 'Expected "baileys" or "simulated"' }).optional(),
@@ -412,6 +424,24 @@ export const wardenFileSchema = z.strictObject({
       probe: { host: "web.whatsapp.com", port: 443, every: 30_000, timeout: 5_000 },
     }),
   ...companyDefaultsSchema.shape,
+  // Global-only keys next to the per-company ones (loadConfig splits them off).
+  telegram: z
+    .strictObject({
+      chatIds: companyDefaultsSchema.shape.telegram.unwrap().shape.chatIds,
+      admins: z.array(telegramUserId).default([]).meta({
+        description: "Telegram user ids that may command every company from any allowed chat.",
+      }),
+    })
+    .default({ chatIds: [], admins: [] }),
+  alerts: z
+    .strictObject({
+      ...companyDefaultsSchema.shape.alerts.unwrap().shape,
+      groupAbove: z.int().min(1).max(1_000).default(5).meta({
+        description: "More alerts than this waiting for one chat go out as one grouped message.",
+      }),
+      groupWait: duration("alerts for one chat queued within this window may be grouped").default(10_000),
+    })
+    .default({ remindEvery: 3_600_000, hysteresis: 10, groupAbove: 5, groupWait: 10_000 }),
 });
 
 /** warden.json after parsing (durations in ms). */

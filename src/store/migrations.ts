@@ -234,4 +234,35 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: "telegram bot: callbacks and confirmations, refusal throttle, QR photo messages",
+    sql: `
+      CREATE TABLE bot_callbacks (
+        id         TEXT PRIMARY KEY,
+        action     TEXT NOT NULL,
+        company    TEXT NOT NULL,
+        chat       TEXT NOT NULL,
+        args       TEXT NOT NULL DEFAULT '{}',
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        used_at    INTEGER,
+        used_by    TEXT,
+        result     TEXT
+      );
+      CREATE INDEX bot_callbacks_created ON bot_callbacks (created_at);
+      CREATE TABLE bot_refusals (
+        user_id    TEXT PRIMARY KEY,
+        replied_at INTEGER NOT NULL
+      );
+      CREATE TABLE bot_qr_messages (
+        company    TEXT NOT NULL,
+        chat       TEXT NOT NULL,
+        message_id INTEGER NOT NULL,
+        qr         TEXT NOT NULL,
+        sent_at    INTEGER NOT NULL,
+        PRIMARY KEY (company, chat)
+      );
+    `,
+  },
 ];

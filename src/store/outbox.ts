@@ -85,6 +85,9 @@ export function createOutboxQueries(db: Db) {
   const oldestPending = db.prepare<[string, string], RawOutbox>(
     "SELECT * FROM outbox WHERE status = 'pending' AND channel = ? AND target = ? ORDER BY id LIMIT 1",
   );
+  const pendingFor = db.prepare<[string, string, number], RawOutbox>(
+    "SELECT * FROM outbox WHERE status = 'pending' AND channel = ? AND target = ? ORDER BY id LIMIT ?",
+  );
   const pendingTargets = db.prepare<[], { channel: string; target: string; first_id: number }>(
     "SELECT channel, target, MIN(id) AS first_id FROM outbox WHERE status = 'pending' GROUP BY channel, target ORDER BY first_id",
   );
@@ -134,6 +137,16 @@ export function createOutboxQueries(db: Db) {
     },
     markSent(id: number, at: number): void {
       markSent.run(at, id);
+    },
+    /** The first `limit` undelivered messages for one target, in id order (storm grouping). */
+    pendingFor(channel: string, target: string, limit: number): OutboxRow[] {
+      return pendingFor.all(channel, target, limit).map(toOutboxRow);
+    },
+    /** Marks messages sent together (one grouped message carried them), in one transaction. */
+    markSentMany(ids: readonly number[], at: number): void {
+      db.transaction(() => {
+        for (const id of ids) markSent.run(at, id);
+      })();
     },
     markRetry(id: number, nextAttemptAt: number, error: string): void {
       markRetry.run(nextAttemptAt, error, id);

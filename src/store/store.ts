@@ -1,6 +1,7 @@
 /** The store: one database connection and every typed query set on it. */
 import { createAlertStateQueries } from "./alert-state.js";
 import { createAuditQueries } from "./audit.js";
+import { createBotQueries } from "./bot.js";
 import { createCompanyQueries } from "./companies.js";
 import { createConnectionQueries } from "./connections.js";
 import { createControlQueries, createCursorQueries } from "./control.js";
@@ -29,6 +30,7 @@ export interface Store {
   readonly audit: ReturnType<typeof createAuditQueries>;
   readonly credsSnapshots: ReturnType<typeof createCredsSnapshotQueries>;
   readonly mutes: ReturnType<typeof createMuteQueries>;
+  readonly bot: ReturnType<typeof createBotQueries>;
   /** Runs `fn` in one transaction (synchronous only: an async fn would commit before its body runs). */
   transaction<T>(fn: () => T): T;
   /** Closes the connection; idempotent. */
@@ -53,6 +55,7 @@ export function openStore(file: string, options?: OpenOptions): Store {
     audit: createAuditQueries(db),
     credsSnapshots: createCredsSnapshotQueries(db),
     mutes: createMuteQueries(db),
+    bot: createBotQueries(db),
     transaction: (fn) => db.transaction(fn)(),
     close: () => {
       if (db.open) db.close();

@@ -73,6 +73,7 @@ const supervisor = new Supervisor({
   notifiers,
   home: env.home,
   backupKey: env.backupKey,
+  ...(env.telegramToken ? { bot: { token: env.telegramToken, apiRoot: env.telegramApiRoot } } : {}),
 });
 let configWatcher: ConfigWatcher | undefined;
 const stopNow = handleShutdown(logger, "closing watchers, flushing alerts", async () => {

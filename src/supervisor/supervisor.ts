@@ -7,15 +7,18 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { countSnapshot } from "../actions/count-stale.js";
 import { finishInterruptedRestore, interruptedRestores } from "../actions/restore.js";
+import { withAlertButtons } from "../alerts/alert-buttons.js";
+import { alertChats } from "../alerts/chat-routing.js";
 import { evaluateThresholds } from "../alerts/evaluate-thresholds.js";
 import { renderAlert, renderNotice } from "../alerts/format-alert.js";
 import { createIncidentGate, incidentFamily } from "../alerts/incident-gate.js";
 import type { Notifier } from "../alerts/notifiers/notifier.js";
 import { OutboxDispatcher } from "../alerts/outbox-dispatcher.js";
+import { createStoreMuteControl } from "../bot/mute-control.js";
+import { TelegramBot, type TelegramBotOptions } from "../bot/telegram-bot.js";
 import type { Clock } from "../clock.js";
 import { formatDuration } from "../config/duration.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
-import type { CompanySettings } from "../config/schema.js";
 import { describeError } from "../errors.js";
 import { FleetScanner, type ScannerReport } from "../fleet/fleet-scanner.js";
 import { resolveKeepPreKeys } from "../fleet/prekey-reserve.js";
@@ -57,6 +60,8 @@ export interface SupervisorOptions {
   ladder?: boolean;
   /** The connectivity probe (default: TCP to fleet.probe's host:port). */
   probe?: (host: string, port: number, timeoutMs: number) => Promise<boolean | ProbeResult>;
+  /** The Telegram bot (commands, buttons, QR photos); absent without a token. */
+  bot?: Pick<TelegramBotOptions, "token" | "apiRoot" | "pollTimeoutSec" | "backoffMs" | "qrEveryMs" | "mute">;
   dispatcher?: Partial<
     Pick<
       ConstructorParameters<typeof OutboxDispatcher>[0],
@@ -83,6 +88,8 @@ export class Supervisor {
   private lastProbe: string | undefined;
   /** The recovery ladder (undefined without `home`, or with `ladder: false`). */
   readonly ladder: LadderRunner | undefined;
+  /** The Telegram bot (undefined without `bot`). */
+  readonly bot: TelegramBot | undefined;
   private closed = false;
   private readonly guard: StoreGuard;
   /** One incident, one alert: notices already told per company and down episode. */
@@ -99,6 +106,7 @@ export class Supervisor {
       notifiers: options.notifiers,
       clock: options.clock,
       logger: options.logger.child({ component: "outbox" }),
+      grouping: () => ({ above: this.config.alerts.groupAbove, waitMs: this.config.alerts.groupWait }),
       ...options.dispatcher,
     });
     this.scanner = new FleetScanner({
@@ -145,6 +153,23 @@ export class Supervisor {
         },
       });
     }
+    this.bot = options.bot
+      ? new TelegramBot({
+          // /mute, /unmute and Mute 1h write the same mutes store as `warden mute` (issue 10).
+          mute: createStoreMuteControl(options.store.mutes, () => options.clock.now()),
+          ...options.bot,
+          config: () => this.config,
+          store: options.store,
+          clock: options.clock,
+          logger: options.logger,
+          home: options.home,
+          backupKey: options.backupKey,
+          notify: (title, detail, kind) => {
+            this.queueNotice(title, detail, { kind });
+            this.dispatcher.kick();
+          },
+        })
+      : undefined;
   }
 
   /** The scanner (mode, companies). */
@@ -162,6 +187,7 @@ export class Supervisor {
     this.scheduleLadder();
     this.tellOutageInProgress();
     void this.runProbe();
+    await this.bot?.start();
   }
 
   /**
@@ -347,6 +373,7 @@ export class Supervisor {
     if (this.workerTimer) clearTimeout(this.workerTimer);
     if (this.ladderTimer) clearTimeout(this.ladderTimer);
     if (this.probeTimer) clearTimeout(this.probeTimer);
+    await this.bot?.close();
     this.guard.close();
     await this.ladder?.close();
     await this.scanner.close();
@@ -393,7 +420,7 @@ export class Supervisor {
             settings,
             down,
           );
-          queued += this.queue(settings, snapshot.company, decision.kind, decision.level, rendered);
+          queued += this.queue(snapshot.company, decision.kind, decision.level, rendered);
         }
       }
     });
@@ -406,13 +433,11 @@ export class Supervisor {
    */
   private credsChanged(snapshot: FolderSnapshot, was: string | undefined, wasError: string | null): number {
     const { creds, company } = snapshot;
-    const settings = companySettings(this.config, company);
     if (creds.state === "corrupt" && (was !== "corrupt" || wasError !== (creds.error ?? null))) {
       const why = creds.error ?? "unreadable";
       this.log.error({ company, kind: "creds-corrupt" }, `${company}: creds.json is corrupt: ${why}`);
       const detail = `${this.config.sessionsDir}/${company}/creds.json: ${why}. The worker will not connect it (nothing is overwritten); restore a backup or fix the file.`;
       return this.queue(
-        settings,
         company,
         "creds-corrupt",
         null,
@@ -426,7 +451,6 @@ export class Supervisor {
     if (was === "corrupt" && creds.state !== "corrupt") {
       const detail = `${this.config.sessionsDir}/${company}/creds.json is ${creds.state === "ok" ? "readable again" : "gone"}.`;
       return this.queue(
-        settings,
         company,
         "creds-ok",
         null,
@@ -484,7 +508,6 @@ export class Supervisor {
     payload: Record<string, unknown>,
     company?: string,
   ): void {
-    const settings = company ? companySettings(this.config, company) : this.config.defaults;
     if (company) {
       const conn = this.options.store.connections.get(company);
       const family = incidentFamily(String(payload.kind), conn?.state ?? null);
@@ -496,12 +519,11 @@ export class Supervisor {
         return;
       }
     }
-    this.queue(settings, company ?? null, String(payload.kind), null, renderNotice(title, detail, payload));
+    this.queue(company ?? null, String(payload.kind), null, renderNotice(title, detail, payload));
   }
 
   /** Adds one outbox row per chat (or one log row without a token). Returns rows added. */
   private queue(
-    settings: CompanySettings,
     company: string | null,
     kind: string,
     level: string | null,
@@ -510,10 +532,10 @@ export class Supervisor {
     const { store, notifiers, clock } = this.options;
     const messages: NewOutboxMessage[] = [];
     const base = { company, kind, level, ...rendered };
-    if (notifiers.has("telegram") && settings.telegram.chatIds.length > 0) {
-      const moved = store.outbox.chatMigrations();
-      const targets = new Set(settings.telegram.chatIds.map((id) => moved.get(String(id)) ?? String(id)));
-      for (const target of targets) messages.push({ ...base, channel: "telegram", target });
+    const targets = alertChats(this.config, company, store.outbox.chatMigrations());
+    if (notifiers.has("telegram") && targets.length > 0) {
+      for (const target of targets)
+        messages.push(withAlertButtons(store.bot, { ...base, channel: "telegram", target }, clock.now()));
     } else {
       messages.push({ ...base, channel: "log", target: "log" });
     }
@@ -521,7 +543,7 @@ export class Supervisor {
     return messages.length;
   }
 
-  /** Hourly: prune old history and delivered outbox rows. */
+  /** Hourly: prune old history, delivered outbox rows and their buttons. */
   private scheduleMaintenance(): void {
     if (this.closed) return;
     this.maintenanceTimer = setTimeout(() => {
@@ -530,6 +552,8 @@ export class Supervisor {
         const keep = this.config.history.keep;
         const history = this.options.store.companies.pruneHistory(now - keep);
         const outbox = this.options.store.outbox.prune(now - keep);
+        // Alert buttons older than the delivered alerts they sat under answer "no longer valid".
+        this.options.store.bot.pruneCallbacks(now - keep);
         if (history + outbox > 0)
           this.log.info({ history, outbox }, "Pruned old history and delivered alerts");
       });

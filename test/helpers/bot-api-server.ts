@@ -1,7 +1,10 @@
 /**
  * A Telegram Bot API server on 127.0.0.1 for tests: the real client talks HTTP to it. It records
  * sendMessage calls and can be told to answer 429 with retry_after, to migrate a group chat, or to
- * go down and come back on the same port.
+ * go down and come back on the same port. For the bot: getUpdates long-polls (honouring `timeout`
+ * and `offset`: an offset confirms every earlier update), "users" send messages and press buttons
+ * (`userSends`, `userPresses`), photos arrive as multipart (sendPhoto, editMessageMedia), and
+ * getUpdates can be made to answer 409 Conflict.
  */
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -13,7 +16,24 @@ export interface ReceivedMessage {
   parseMode: string | undefined;
   disableNotification: boolean;
   at: number;
+  messageId: number;
+  /** Inline keyboard, when the message had one (removed by editMessageReplyMarkup). */
+  buttons: { text: string; callback_data: string }[][] | undefined;
 }
+
+/** A photo in a chat (sendPhoto), replaced in place by editMessageMedia, gone after deleteMessage. */
+export interface ReceivedPhoto {
+  chatId: string;
+  messageId: number;
+  png: Buffer;
+  caption: string;
+  /** How many times editMessageMedia replaced it. */
+  edits: number;
+  deleted: boolean;
+}
+
+/** An update as Telegram would deliver it (the fields the bot reads). */
+export type FakeUpdate = { update_id: number } & Record<string, unknown>;
 
 /** One request as received (accepted or not). */
 export interface ReceivedRequest {
@@ -33,9 +53,19 @@ export class BotApiServer {
   private readonly rules: Rule[] = [];
   private server: http.Server | undefined;
   private readonly sockets = new Set<Socket>();
+  readonly photos: ReceivedPhoto[] = [];
+  /** answerCallbackQuery calls: query id and text. */
+  readonly callbackAnswers: { id: string; text: string }[] = [];
+  /** The last command list set with setMyCommands. */
+  commands: { command: string; description: string }[] = [];
+  private readonly updates: FakeUpdate[] = [];
+  private readonly sent = new Map<number, FakeUpdate>();
+  private readonly pollWaiters = new Set<() => void>();
+  private conflictLeft = 0;
+  private hanging = false;
+  private nextUpdateId = 1;
   private port = 0;
   private nextMessageId = 1;
-  private hanging = false;
 
   /** API root to give the client (TELEGRAM_API_ROOT). */
   get apiRoot(): string {
@@ -108,6 +138,77 @@ export class BotApiServer {
     this.hanging = true;
   }
 
+  /** The next `count` getUpdates calls answer 409 Conflict (another poller). */
+  conflictNext(count: number): void {
+    this.conflictLeft = count;
+  }
+
+  /** A user sends `text` in a chat (private chat when the id is positive); returns the update id. */
+  userSends(chatId: number, userId: number, text: string): number {
+    return this.push({
+      message: {
+        message_id: this.nextMessageId++,
+        date: Math.floor(Date.now() / 1000),
+        chat: { id: chatId, type: chatId < 0 ? "supergroup" : "private" },
+        from: { id: userId, is_bot: false, first_name: `user${userId}` },
+        text,
+        ...(text.startsWith("/")
+          ? { entities: [{ type: "bot_command", offset: 0, length: text.split(/\s/)[0]?.length ?? 1 }] }
+          : {}),
+      },
+    });
+  }
+
+  /** A user presses an inline button under a message; returns the callback query id. */
+  userPresses(message: ReceivedMessage, userId: number, buttonText: string): string {
+    const button = message.buttons?.flat().find((b) => b.text === buttonText);
+    if (!button) throw new Error(`no button "${buttonText}" under message ${message.messageId}`);
+    return this.pressData(Number(message.chatId), message.messageId, userId, button.callback_data);
+  }
+
+  /** A callback query with raw data (a stale or forged button). */
+  pressData(chatId: number, messageId: number, userId: number, data: string): string {
+    const id = `cq${this.nextUpdateId}`;
+    this.push({
+      callback_query: {
+        id,
+        from: { id: userId, is_bot: false, first_name: `user${userId}` },
+        message: {
+          message_id: messageId,
+          date: Math.floor(Date.now() / 1000),
+          chat: { id: chatId, type: chatId < 0 ? "supergroup" : "private" },
+        },
+        chat_instance: String(chatId),
+        data,
+      },
+    });
+    return id;
+  }
+
+  /** Updates not yet confirmed by an offset (what a restarted poller would get again). */
+  get unconfirmed(): readonly FakeUpdate[] {
+    return this.updates;
+  }
+
+  /**
+   * Telegram sends an update again, as it does when the poller was killed after handling it but
+   * before its next getUpdates confirmed it.
+   */
+  redeliver(updateId: number): void {
+    const update = this.sent.get(updateId);
+    if (!update) throw new Error(`update ${updateId} was never delivered`);
+    this.updates.unshift(update);
+    for (const wake of this.pollWaiters) wake();
+  }
+
+  private push(body: Record<string, unknown>): number {
+    const update = { update_id: this.nextUpdateId++, ...body };
+    this.sent.set(update.update_id, update);
+    this.updates.push(update);
+    for (const wake of this.pollWaiters) wake();
+    return update.update_id;
+  }
+
   /** Messages received for one chat, in arrival order. */
   messagesFor(chatId: string): ReceivedMessage[] {
     return this.messages.filter((m) => m.chatId === chatId);
@@ -117,7 +218,18 @@ export class BotApiServer {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const match = /^\/bot([^/]+)\/(\w+)$/.exec(req.url ?? "");
-    const params = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString("utf8")));
+    const body = Buffer.concat(chunks);
+    const contentType = req.headers["content-type"] ?? "";
+    const files = new Map<string, Buffer>();
+    let params: Record<string, string>;
+    if (contentType.startsWith("multipart/form-data")) {
+      const form = await new Response(body, { headers: { "content-type": contentType } }).formData();
+      params = {};
+      for (const [key, value] of form.entries()) {
+        if (typeof value === "string") params[key] = value;
+        else files.set(key, Buffer.from(await value.arrayBuffer()));
+      }
+    } else params = Object.fromEntries(new URLSearchParams(body.toString("utf8")));
     const record: ReceivedRequest = {
       method: match?.[2] ?? "",
       token: match?.[1] ?? "",
@@ -136,44 +248,168 @@ export class BotApiServer {
       reply ??= rule(record);
       if (reply) break;
     }
-    if (!reply) {
-      if (record.method === "sendMessage") {
+    if (!reply && record.method === "getUpdates") {
+      const answer = await this.getUpdates(params, res);
+      if (answer === undefined) return; // the client went away
+      reply = answer;
+    }
+    reply ??= this.answer(record, params, files);
+    record.status = reply.status;
+    this.requests.push(record);
+    res.writeHead(reply.status, { "content-type": "application/json" });
+    res.end(JSON.stringify(reply.body));
+  }
+
+  private ok(result: unknown) {
+    return { status: 200, body: { ok: true, result } };
+  }
+
+  private answer(
+    record: ReceivedRequest,
+    params: Record<string, string>,
+    files: Map<string, Buffer>,
+  ): { status: number; body: unknown } {
+    const date = Math.floor(record.at / 1000);
+    switch (record.method) {
+      case "sendMessage": {
+        const messageId = this.nextMessageId++;
+        const markup = params.reply_markup
+          ? (JSON.parse(params.reply_markup) as { inline_keyboard?: [] })
+          : {};
         this.messages.push({
           chatId: params.chat_id ?? "",
           text: params.text ?? "",
           parseMode: params.parse_mode,
           disableNotification: params.disable_notification === "true",
           at: record.at,
+          messageId,
+          buttons: markup.inline_keyboard,
         });
-        reply = {
-          status: 200,
-          body: {
-            ok: true,
-            result: {
-              message_id: this.nextMessageId++,
-              date: Math.floor(record.at / 1000),
-              text: params.text,
-            },
-          },
-        };
-      } else if (record.method === "getMe") {
-        reply = {
-          status: 200,
-          body: {
-            ok: true,
-            result: { id: 1, is_bot: true, first_name: "warden", username: "warden_test_bot" },
-          },
-        };
-      } else {
-        reply = {
+        return this.ok({
+          message_id: messageId,
+          date,
+          text: params.text,
+          chat: { id: Number(params.chat_id) },
+        });
+      }
+      case "sendPhoto": {
+        const png = files.get("photo");
+        if (!png)
+          return { status: 400, body: { ok: false, error_code: 400, description: "Bad Request: no photo" } };
+        const messageId = this.nextMessageId++;
+        this.photos.push({
+          chatId: params.chat_id ?? "",
+          messageId,
+          png,
+          caption: params.caption ?? "",
+          edits: 0,
+          deleted: false,
+        });
+        return this.ok({ message_id: messageId, date, chat: { id: Number(params.chat_id) }, photo: [] });
+      }
+      case "editMessageMedia": {
+        const photo = this.photoAt(params);
+        const media = JSON.parse(params.media ?? "{}") as { media?: string; caption?: string };
+        const png = files.get((media.media ?? "").replace(/^attach:\/\//, ""));
+        if (!photo || !png)
+          return {
+            status: 400,
+            body: { ok: false, error_code: 400, description: "Bad Request: message to edit not found" },
+          };
+        photo.png = png;
+        photo.caption = media.caption ?? "";
+        photo.edits++;
+        return this.ok({
+          message_id: photo.messageId,
+          date,
+          chat: { id: Number(params.chat_id) },
+          photo: [],
+        });
+      }
+      case "deleteMessage": {
+        const photo = this.photoAt(params);
+        if (photo) photo.deleted = true;
+        const message = this.messages.find(
+          (m) => m.chatId === params.chat_id && String(m.messageId) === params.message_id,
+        );
+        return photo || message
+          ? this.ok(true)
+          : {
+              status: 400,
+              body: { ok: false, error_code: 400, description: "Bad Request: message to delete not found" },
+            };
+      }
+      case "editMessageReplyMarkup": {
+        const message = this.messages.find(
+          (m) => m.chatId === params.chat_id && String(m.messageId) === params.message_id,
+        );
+        if (message)
+          message.buttons = (
+            JSON.parse(params.reply_markup ?? "{}") as { inline_keyboard?: [] }
+          ).inline_keyboard;
+        return this.ok(true);
+      }
+      case "answerCallbackQuery":
+        this.callbackAnswers.push({ id: params.callback_query_id ?? "", text: params.text ?? "" });
+        return this.ok(true);
+      case "setMyCommands":
+        this.commands = JSON.parse(params.commands ?? "[]") as typeof this.commands;
+        return this.ok(true);
+      case "getMe":
+        return this.ok({ id: 1, is_bot: true, first_name: "warden", username: "warden_test_bot" });
+      default:
+        return {
           status: 404,
           body: { ok: false, error_code: 404, description: "Not Found: method not found" },
         };
-      }
     }
-    record.status = reply.status;
-    this.requests.push(record);
-    res.writeHead(reply.status, { "content-type": "application/json" });
-    res.end(JSON.stringify(reply.body));
+  }
+
+  private photoAt(params: Record<string, string>): ReceivedPhoto | undefined {
+    return this.photos.find(
+      (p) => p.chatId === params.chat_id && String(p.messageId) === params.message_id && !p.deleted,
+    );
+  }
+
+  /** Long poll: confirms updates below `offset`, answers at once when some wait, else within `timeout`. */
+  private async getUpdates(
+    params: Record<string, string>,
+    res: http.ServerResponse,
+  ): Promise<{ status: number; body: unknown } | undefined> {
+    if (this.conflictLeft > 0) {
+      this.conflictLeft--;
+      return {
+        status: 409,
+        body: {
+          ok: false,
+          error_code: 409,
+          description:
+            "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+        },
+      };
+    }
+    const offset = Number(params.offset ?? 0);
+    if (offset > 0) {
+      while (this.updates.length > 0 && (this.updates[0]?.update_id ?? 0) < offset) this.updates.shift();
+    }
+    if (this.updates.length === 0) {
+      const timeoutMs = Number(params.timeout ?? 0) * 1_000;
+      const gone = await new Promise<boolean>((resolve) => {
+        const done = (value: boolean) => {
+          clearTimeout(timer);
+          this.pollWaiters.delete(wake);
+          res.off("close", onClose);
+          resolve(value);
+        };
+        const wake = () => done(false);
+        const onClose = () => done(true);
+        const timer = setTimeout(() => done(false), timeoutMs);
+        this.pollWaiters.add(wake);
+        res.on("close", onClose);
+      });
+      if (gone) return undefined;
+    }
+    const limit = Number(params.limit ?? 100);
+    return this.ok(this.updates.slice(0, limit));
   }
 }

@@ -5,10 +5,11 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import pino from "pino";
 import { createNotifiers } from "../../src/alerts/notifiers/registry.js";
+import type { Clock } from "../../src/clock.js";
 import { loadConfig } from "../../src/config/load.js";
 import type { Logger } from "../../src/logger.js";
 import { openStore, type Store } from "../../src/store/store.js";
-import { Supervisor } from "../../src/supervisor/supervisor.js";
+import { Supervisor, type SupervisorOptions } from "../../src/supervisor/supervisor.js";
 
 /** The fake token used in tests (must never appear in a log line). */
 export const TEST_TOKEN = "123456:TEST-secret-token-abcdefghij";
@@ -81,6 +82,9 @@ export class FleetFixture {
       /** Run the recovery ladder (WARDEN_HOME = this.home). */
       ladder?: boolean;
       probe?: (host: string, port: number, timeoutMs: number) => Promise<boolean>;
+      /** Run the Telegram bot (token and apiRoot filled in). */
+      bot?: Omit<NonNullable<SupervisorOptions["bot"]>, "token" | "apiRoot">;
+      clock?: Clock;
     } = {},
   ) {
     const store = openStore(path.join(this.home, "warden.db"));
@@ -90,11 +94,15 @@ export class FleetFixture {
       config: loadConfig(this.configFile),
       store,
       logger,
-      clock: { now: () => Date.now() },
+      clock: options.clock ?? { now: () => Date.now() },
       notifiers: createNotifiers({ telegramToken: token, telegramApiRoot: options.apiRoot }, logger),
       watch: options.watch ?? true,
       dispatcher: { retryBaseMs: 100, retryMaxMs: 400, perTargetIntervalMs: 50 },
       ...(options.ladder ? { home: this.home, probe: options.probe } : {}),
+      ladder: options.ladder === true,
+      ...(options.bot && token
+        ? { home: this.home, bot: { ...options.bot, token, apiRoot: options.apiRoot } }
+        : {}),
     });
     this.running.push({ supervisor, store });
     await supervisor.start();

@@ -6,6 +6,7 @@
  */
 import { Api, NetworkError, TelegramApiError, TimeoutError } from "node-telegram-bot-api";
 import { scrubSecrets } from "../../logger.js";
+import type { InlineKeyboard } from "../alert-buttons.js";
 import { DeliveryError, type Notifier, type OutgoingMessage } from "./notifier.js";
 
 /** Options of the Telegram notifier. */
@@ -35,6 +36,10 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Notifi
             parse_mode: "HTML",
             disable_notification: message.silent,
             link_preview_options: { is_disabled: true },
+            // Company alerts carry inline buttons (src/alerts/alert-buttons.ts); the bot answers them.
+            ...(Array.isArray(message.payload.buttons)
+              ? { reply_markup: { inline_keyboard: message.payload.buttons as InlineKeyboard } }
+              : {}),
           },
           signal,
         );
