@@ -11,9 +11,11 @@ export interface WardenEnv {
   telegramApiRoot: string | undefined;
   /** WARDEN_BACKUP_KEY: when set, backups and creds snapshots are encrypted with it. */
   backupKey: string | undefined;
+  /** WARDEN_HTTP_TOKEN: required by /api and the pages (and /metrics off loopback). */
+  httpToken: string | undefined;
 }
 
-/** Reads WARDEN_CONFIG, WARDEN_HOME, TELEGRAM_BOT_TOKEN, TELEGRAM_API_ROOT and WARDEN_BACKUP_KEY. */
+/** Reads WARDEN_CONFIG, WARDEN_HOME, TELEGRAM_BOT_TOKEN, TELEGRAM_API_ROOT, WARDEN_BACKUP_KEY, WARDEN_HTTP_TOKEN. */
 export function readEnv(env: NodeJS.ProcessEnv, cwd = process.cwd()): WardenEnv {
   const token = env.TELEGRAM_BOT_TOKEN?.trim();
   return {
@@ -23,5 +25,6 @@ export function readEnv(env: NodeJS.ProcessEnv, cwd = process.cwd()): WardenEnv 
     telegramApiRoot: env.TELEGRAM_API_ROOT?.trim() || undefined,
     // Not trimmed: a passphrase may end with a space; an empty one means "not set".
     backupKey: env.WARDEN_BACKUP_KEY ? env.WARDEN_BACKUP_KEY : undefined,
+    httpToken: env.WARDEN_HTTP_TOKEN?.trim() || undefined,
   };
 }

@@ -28,6 +28,7 @@ export interface WardenConfig {
   readonly history: WardenFile["history"];
   readonly workers: WardenFile["workers"];
   readonly fleet: WardenFile["fleet"];
+  readonly http: WardenFile["http"];
   /** Per-company defaults from warden.json. */
   readonly defaults: CompanySettings;
   /** Companies that have an override file, with their merged settings. */
@@ -44,7 +45,7 @@ export function loadConfig(file: string, cwd = process.cwd()): WardenConfig {
   const abs = path.resolve(cwd, file);
   const raw = readJson(abs);
   const parsed = parseWith(wardenFileSchema, raw, abs);
-  const { sessionsDir, scan, history, workers, fleet, $schema: _schema, ...defaults } = parsed;
+  const { sessionsDir, scan, history, workers, fleet, http, $schema: _schema, ...defaults } = parsed;
   assertThresholdOrder(defaults, abs);
 
   const companiesDir = path.join(path.dirname(abs), "companies");
@@ -71,6 +72,7 @@ export function loadConfig(file: string, cwd = process.cwd()): WardenConfig {
     history,
     workers,
     fleet,
+    http,
     defaults: defaults as CompanySettings,
     companies,
   });

@@ -6,6 +6,7 @@ import { createConnectionQueries } from "./connections.js";
 import { createControlQueries, createCursorQueries } from "./control.js";
 import { createCredsSnapshotQueries } from "./creds-snapshots.js";
 import { type Db, type OpenOptions, openDatabase } from "./db.js";
+import { createFleetStatsQueries } from "./fleet-stats.js";
 import { createLadderQueries } from "./ladder.js";
 import { createLeaseQueries } from "./leases.js";
 import { createOutboxQueries } from "./outbox.js";
@@ -27,6 +28,7 @@ export interface Store {
   readonly ladder: ReturnType<typeof createLadderQueries>;
   readonly audit: ReturnType<typeof createAuditQueries>;
   readonly credsSnapshots: ReturnType<typeof createCredsSnapshotQueries>;
+  readonly fleetStats: ReturnType<typeof createFleetStatsQueries>;
   /** Runs `fn` in one transaction (synchronous only: an async fn would commit before its body runs). */
   transaction<T>(fn: () => T): T;
   /** Closes the connection; idempotent. */
@@ -50,6 +52,7 @@ export function openStore(file: string, options?: OpenOptions): Store {
     ladder: createLadderQueries(db),
     audit: createAuditQueries(db),
     credsSnapshots: createCredsSnapshotQueries(db),
+    fleetStats: createFleetStatsQueries(db),
     transaction: (fn) => db.transaction(fn)(),
     close: () => {
       if (db.open) db.close();

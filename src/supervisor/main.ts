@@ -10,17 +10,20 @@ import { loadConfig, type WardenConfig } from "../config/load.js";
 import { type ConfigWatcher, watchConfig } from "../config/watch-config.js";
 import { readEnv } from "../env.js";
 import { ConfigError, describeError, exitCodeFor } from "../errors.js";
+import { type ListenAddress, resolveListen } from "../http/listen-address.js";
 import { createLogger } from "../logger.js";
 import { handleShutdown } from "../process-signals.js";
 import { openStore, type Store } from "../store/store.js";
 import { Supervisor } from "./supervisor.js";
 
 const env = readEnv(process.env);
-const logger = createLogger({ name: "warden-supervisor", secrets: [env.telegramToken] });
+const logger = createLogger({ name: "warden-supervisor", secrets: [env.telegramToken, env.httpToken] });
 
 let config: WardenConfig;
+let httpAddress: ListenAddress | undefined;
 try {
   config = loadConfig(env.configFile);
+  httpAddress = resolveListen(config.http.listen, env.httpToken, config.file);
 } catch (err) {
   if (err instanceof ConfigError)
     logger.fatal({ file: err.context.file, issues: err.issues, code: err.code }, err.message);
@@ -49,6 +52,7 @@ const supervisor = new Supervisor({
   notifiers,
   home: env.home,
   backupKey: env.backupKey,
+  ...(httpAddress ? { http: { address: httpAddress, token: env.httpToken } } : {}),
 });
 let configWatcher: ConfigWatcher | undefined;
 handleShutdown(logger, "closing watchers, flushing alerts", async () => {

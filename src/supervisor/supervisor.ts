@@ -17,6 +17,8 @@ import { countedFiles } from "../fleet/count-files.js";
 import { FleetScanner, type ScannerReport } from "../fleet/fleet-scanner.js";
 import { resolvePreKeyReserve } from "../fleet/prekey-reserve.js";
 import type { FolderSnapshot } from "../fleet/scan-folder.js";
+import type { ListenAddress } from "../http/listen-address.js";
+import { createHttpServer, type HttpServer } from "../http/server.js";
 import { probeTcp } from "../ladder/connectivity-probe.js";
 import { LadderRunner } from "../ladder/ladder-runner.js";
 import type { Logger } from "../logger.js";
@@ -44,6 +46,8 @@ export interface SupervisorOptions {
   ladder?: boolean;
   /** The connectivity probe (default: TCP to fleet.probe's host:port). */
   probe?: (host: string, port: number, timeoutMs: number) => Promise<boolean>;
+  /** The HTTP side (resolved `http.listen` and WARDEN_HTTP_TOKEN); absent: no HTTP server. */
+  http?: { address: ListenAddress; token: string | undefined };
   dispatcher?: Partial<
     Pick<
       ConstructorParameters<typeof OutboxDispatcher>[0],
@@ -66,6 +70,9 @@ export class Supervisor {
   /** The recovery ladder (undefined without `home`, or with `ladder: false`). */
   readonly ladder: LadderRunner | undefined;
   private closed = false;
+  private firstScanDone = false;
+  /** The HTTP side, when `http` was given; `http.boundAddress` once started. */
+  readonly http: HttpServer | undefined;
 
   constructor(options: SupervisorOptions) {
     this.options = options;
@@ -88,7 +95,17 @@ export class Supervisor {
       onSnapshots: (snapshots) => this.onSnapshots(snapshots),
       onRemoved: (company) => this.onRemoved(company),
       onReport: (report) => this.onReport(report),
+      onFullScan: (ms) => this.http?.metrics.observeScan(ms),
     });
+    if (options.http)
+      this.http = createHttpServer({
+        ...options.http,
+        store: options.store,
+        config: () => this.config,
+        now: () => options.clock.now(),
+        logger: options.logger,
+        firstScanDone: () => this.firstScanDone,
+      });
     if (options.home !== undefined && options.ladder !== false) {
       this.ladder = new LadderRunner({
         store: options.store,
@@ -112,9 +129,14 @@ export class Supervisor {
 
   /** First full scan (alerts queued), outbox delivery started; resolves when ready. */
   async start(): Promise<void> {
+    if (this.http) {
+      const address = await this.http.listen();
+      this.log.info({ address }, `HTTP listening on http://${address}`);
+    }
     this.dispatcher.kick();
     await this.finishInterruptedRestores();
     await this.scanner.start();
+    this.firstScanDone = true;
     this.scheduleMaintenance();
     this.scheduleWorkerWatch();
     this.scheduleLadder();
@@ -216,6 +238,11 @@ export class Supervisor {
       );
       next = { ...next, sessionsDir: this.config.sessionsDir };
     }
+    if (next.http.listen !== this.config.http.listen)
+      this.log.warn(
+        { from: this.config.http.listen, to: next.http.listen },
+        "http.listen changed: restart the supervisor for it to take effect",
+      );
     this.config = next;
     this.log.info({ file: next.file }, "Configuration reloaded");
     void this.scanner.fullScan();
@@ -245,6 +272,7 @@ export class Supervisor {
     if (this.workerTimer) clearTimeout(this.workerTimer);
     if (this.ladderTimer) clearTimeout(this.ladderTimer);
     if (this.probeTimer) clearTimeout(this.probeTimer);
+    await this.http?.close();
     await this.ladder?.close();
     await this.scanner.close();
     await this.dispatcher.flush(flushMs);

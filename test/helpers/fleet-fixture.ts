@@ -29,11 +29,15 @@ export class FleetFixture {
     this.writeConfig(config);
   }
 
-  /** Writes warden.json (sessionsDir filled in). */
+  /** Writes warden.json (sessionsDir filled in; HTTP off unless `config.http` says otherwise). */
   writeConfig(config: Record<string, unknown>): void {
     writeFileSync(
       this.configFile,
-      JSON.stringify({ sessionsDir: this.sessionsDir, preKeyReserve: 0, ...config }, null, 2),
+      JSON.stringify(
+        { sessionsDir: this.sessionsDir, preKeyReserve: 0, http: { listen: null }, ...config },
+        null,
+        2,
+      ),
     );
   }
 
@@ -77,6 +81,8 @@ export class FleetFixture {
       /** Run the recovery ladder (WARDEN_HOME = this.home). */
       ladder?: boolean;
       probe?: (host: string, port: number, timeoutMs: number) => Promise<boolean>;
+      /** Serve HTTP on 127.0.0.1 (a free port; see `supervisor.http.boundAddress`) with this token. */
+      http?: { token?: string };
     } = {},
   ) {
     const store = openStore(path.join(this.home, "warden.db"));
@@ -91,6 +97,9 @@ export class FleetFixture {
       watch: options.watch ?? true,
       dispatcher: { retryBaseMs: 100, retryMaxMs: 400, perTargetIntervalMs: 50 },
       ...(options.ladder ? { home: this.home, probe: options.probe } : {}),
+      ...(options.http
+        ? { http: { address: { host: "127.0.0.1", port: 0 }, token: options.http.token } }
+        : {}),
     });
     this.running.push({ supervisor, store });
     await supervisor.start();
