@@ -47,7 +47,10 @@ export function registerPageRoutes(app: FastifyInstance, source: FleetSource, au
           { name: "total", color: "#888", points: points.map((p) => ({ at: p.at, value: p.total })) },
           { name: "counted", color: "#1f6fb4", points: points.map((p) => ({ at: p.at, value: p.counted })) },
         ],
-        historyFrom: points.length > 0 ? Math.max(from, (points[0]?.at ?? now) - 60_000) : from,
+        // The chart starts just before the oldest point: a young company fills the width too.
+        historyFrom: points[0]
+          ? Math.max(from, points[0].at - Math.max(1_000, (now - points[0].at) / 20))
+          : from,
         thresholds,
         projection: projectNextLevel(
           points.map((p) => ({ at: p.at, value: p.counted })),

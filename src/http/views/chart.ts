@@ -68,7 +68,7 @@ export function renderChart(
     if (last !== undefined) coords.push(`${x(to).toFixed(1)},${y(last).toFixed(1)}`);
     parts.push(
       `<polyline class="series" data-series="${escapeHtml(s.name)}" fill="none" stroke="${s.color}" stroke-width="2" points="${coords.join(" ")}"/>`,
-      `<text x="${PAD.left + plotW + 4}" y="${PAD.top + 14 + i * 14}" font-size="11" fill="${s.color}">${escapeHtml(s.name)}</text>`,
+      `<text x="${PAD.left + 8 + i * 70}" y="${PAD.top + 16}" font-size="12" fill="${s.color}">&#9644; ${escapeHtml(s.name)}</text>`,
     );
   });
   if (values.length === 0)
