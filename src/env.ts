@@ -1,4 +1,5 @@
 /** Environment variables read by the entry files (and only there). */
+import os from "node:os";
 import path from "node:path";
 
 /** The environment wa-warden reads. */
@@ -13,9 +14,11 @@ export interface WardenEnv {
   backupKey: string | undefined;
   /** WARDEN_HTTP_TOKEN: required by /api and the pages (and /metrics off loopback). */
   httpToken: string | undefined;
+  /** PM2_HOME (default ~/.pm2): the pm2 daemon `warden doctor` asks about the apps. */
+  pm2Home: string;
 }
 
-/** Reads WARDEN_CONFIG, WARDEN_HOME, TELEGRAM_BOT_TOKEN, TELEGRAM_API_ROOT, WARDEN_BACKUP_KEY, WARDEN_HTTP_TOKEN. */
+/** Reads WARDEN_CONFIG, WARDEN_HOME, TELEGRAM_BOT_TOKEN, TELEGRAM_API_ROOT, WARDEN_BACKUP_KEY, WARDEN_HTTP_TOKEN, PM2_HOME. */
 export function readEnv(env: NodeJS.ProcessEnv, cwd = process.cwd()): WardenEnv {
   const token = env.TELEGRAM_BOT_TOKEN?.trim();
   return {
@@ -26,5 +29,6 @@ export function readEnv(env: NodeJS.ProcessEnv, cwd = process.cwd()): WardenEnv 
     // Not trimmed: a passphrase may end with a space; an empty one means "not set".
     backupKey: env.WARDEN_BACKUP_KEY ? env.WARDEN_BACKUP_KEY : undefined,
     httpToken: env.WARDEN_HTTP_TOKEN?.trim() || undefined,
+    pm2Home: path.resolve(cwd, env.PM2_HOME ?? path.join(os.homedir(), ".pm2")),
   };
 }

@@ -15,6 +15,8 @@ import { ConfigError, describeError, ErrorCodes, ExitCodes, exitCodeFor, WardenE
 import { openStore, type Store } from "../store/store.js";
 import { effectiveConfig } from "./config-check.js";
 import { runControl } from "./control.js";
+import { doctorCommand } from "./doctor.js";
+import { healthCommand } from "./health.js";
 import {
   backupCommand,
   backupsCommand,
@@ -25,12 +27,16 @@ import {
   verifyCommand,
 } from "./recovery.js";
 import { collectStatus, renderStatusTable } from "./status.js";
+import { testAlertCommand } from "./test-alert.js";
 
 const USAGE = `Usage: warden <command> [options]
 
 Commands:
   status [company] [--json]     files per company (total, counted, by category), level, connection
   config check [company]        validate the configuration and print the effective settings
+  health [--watch] [--json]     workers, outbox, outage, companies per level and down, ladder steps
+  doctor [--json]               check config, pm2 apps, Telegram, WhatsApp probe, disk, database, inotify
+  test-alert [--json]           send one test message to every configured Telegram chat
   reconnect <company> [--json]  close the company's socket (no logout) and open a new one
   stop <company> [--json]       close the socket (no logout); it stays stopped until started
   start <company> [--json]      connect a stopped company
@@ -79,6 +85,7 @@ async function run(argv: string[]): Promise<number> {
           stop: { type: "boolean", default: false },
           all: { type: "boolean", default: false },
           new: { type: "boolean", default: false },
+          watch: { type: "boolean", default: false },
         },
       });
     } catch (err) {
@@ -92,6 +99,10 @@ async function run(argv: string[]): Promise<number> {
   }
   if (!command) usage("No command given.");
   const env = readEnv(process.env);
+
+  if (command === "health") return healthCommand(env, { json: values.json, watch: values.watch });
+  if (command === "doctor") return doctorCommand(env, { json: values.json });
+  if (command === "test-alert") return testAlertCommand(env, { json: values.json });
 
   if (command === "config") {
     const [sub, company, ...extra] = rest;

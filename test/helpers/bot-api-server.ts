@@ -83,6 +83,24 @@ export class BotApiServer {
     });
   }
 
+  /** Every call with a token other than `token` is refused with 401 Unauthorized, as Telegram does. */
+  acceptOnlyToken(token: string): void {
+    this.rules.push((req) =>
+      req.token === token
+        ? undefined
+        : { status: 401, body: { ok: false, error_code: 401, description: "Unauthorized" } },
+    );
+  }
+
+  /** getChat and sendMessage for `chatId` answer 400 "chat not found" (the bot is not in it). */
+  unknownChat(chatId: string): void {
+    this.rules.push((req) =>
+      req.params.chat_id === chatId
+        ? { status: 400, body: { ok: false, error_code: 400, description: "Bad Request: chat not found" } }
+        : undefined,
+    );
+  }
+
   /** Chat `from` became supergroup `to`: messages to `from` are refused with migrate_to_chat_id. */
   migrateChat(from: string, to: string): void {
     this.rules.push((req) => {
@@ -142,8 +160,17 @@ export class BotApiServer {
             },
           },
         };
+      } else if (record.method === "getChat") {
+        const id = params.chat_id ?? "";
+        reply = {
+          status: 200,
+          body: { ok: true, result: { id: Number(id) || 0, type: "group", title: `chat ${id}` } },
+        };
       } else if (record.method === "getMe") {
-        reply = { status: 200, body: { ok: true, result: { id: 1, is_bot: true, first_name: "warden" } } };
+        reply = {
+          status: 200,
+          body: { ok: true, result: { id: 1, is_bot: true, first_name: "warden", username: "warden_bot" } },
+        };
       } else {
         reply = {
           status: 404,
