@@ -57,6 +57,14 @@ describe("http.listen", () => {
     expect((err as ConfigError).message).toContain("WARDEN_HTTP_TOKEN");
   });
 
+  it("warden.json rejects a malformed http.listen, naming the key", async () => {
+    fx = new FleetFixture({ http: { listen: "everywhere" } });
+    const { loadConfig } = await import("../src/config/load.js");
+    expect(() => loadConfig(fx.configFile)).toThrow(/http\.listen.*host:port/);
+    fx.writeConfig({ http: {} });
+    expect(loadConfig(fx.configFile).http.listen).toBe("127.0.0.1:9480");
+  });
+
   it("a port in use is a clear error naming the address", async () => {
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
