@@ -45,6 +45,7 @@ export function effectiveConfig(config: WardenConfig, company?: string): Record<
       debounce: formatDuration(config.scan.debounce),
     },
     history: { keep: asDuration(config.history.keep) },
+    http: config.http,
     workers: {
       instances: config.workers.instances,
       heartbeatEvery: asDuration(config.workers.heartbeatEvery),
