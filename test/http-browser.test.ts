@@ -90,6 +90,18 @@ describe.skipIf(!haveChromium)("pages in headless Chromium", () => {
     );
     expect(visible).toEqual(["beta"]);
     expect(await page.textContent("#shown")).toBe("1");
+    // The page refreshes its own rows (every 10 s) and keeps the filter applied.
+    fx.setFileCount("beta", 125);
+    await waitFor(() => store.companies.get("beta")?.total === 125, {
+      timeoutMs: 15_000,
+      what: "beta at 125",
+    });
+    await page.waitForFunction(
+      `document.querySelector('#fleet tbody tr[data-company="beta"]')?.getAttribute("data-level") === "monitor"`,
+      undefined,
+      { timeout: 30_000 },
+    );
+    expect(await page.textContent("#shown")).toBe("1");
     await page.fill("#filter", "");
 
     await page.click('a[href="/companies/acme"]');

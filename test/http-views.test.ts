@@ -3,6 +3,7 @@ import { createAuth, readCookie } from "../src/http/auth.js";
 import { projectNextLevel } from "../src/http/trend.js";
 import { renderChart } from "../src/http/views/chart.js";
 import { escapeHtml } from "../src/http/views/html.js";
+import { renderQrFragment } from "../src/http/views/qr-page.js";
 
 const T = { monitor: 120, warning: 150, critical: 180, fatal: 200 };
 const DAY = 86_400_000;
@@ -91,5 +92,28 @@ describe("auth", () => {
     );
     expect(readCookie(["x=1", "warden_token=abc"], "warden_token")).toBe("abc");
     expect(escapeHtml(`<a href="x">'&`)).toBe("&lt;a href=&quot;x&quot;&gt;&#39;&amp;");
+  });
+});
+
+describe("QR fragment", () => {
+  it("shows the QR as SVG, else the pairing code, else connected, else how to ask for one", async () => {
+    const qr = await renderQrFragment("acme", "connecting", {
+      qr: "2@abc,def",
+      qrAt: 1,
+      pairingCode: null,
+      codeAt: null,
+    });
+    expect(qr).toContain('data-state="qr"');
+    expect(qr).toContain("<svg");
+    const code = await renderQrFragment("acme", "connecting", {
+      qr: null,
+      qrAt: null,
+      pairingCode: "ABCD-1234",
+      codeAt: 1,
+    });
+    expect(code).toContain('data-state="code"');
+    expect(code).toContain("ABCD-1234");
+    expect(await renderQrFragment("acme", "open", undefined)).toContain("Connected.");
+    expect(await renderQrFragment("a<b", "close", undefined)).toContain("warden pair a&lt;b");
   });
 });
