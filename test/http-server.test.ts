@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { ConfigError, ErrorCodes, WardenError } from "../src/errors.js";
 import { isLoopback, parseListen, resolveListen } from "../src/http/listen-address.js";
@@ -16,12 +17,13 @@ afterEach(async () => {
 });
 
 /** A fleet of two companies and a supervisor serving HTTP on 127.0.0.1:<free port>. */
-async function serve(token: string | null = TOKEN) {
+async function serve(token: string | null = TOKEN, watch = true) {
   fx = new FleetFixture({ fleet: { probe: null } });
   fx.setFileCount("acme", 151);
   fx.setFileCount("beta", 12);
   const { supervisor, store } = await fx.startSupervisor({
     token: null,
+    watch,
     http: { token: token ?? undefined },
   });
   const address = supervisor.http?.boundAddress;
@@ -128,6 +130,23 @@ describe("HTTP side on a real socket", () => {
     const silent = await fetch(`${base}/readyz`);
     expect(silent.status).toBe(503);
     expect(await silent.text()).toContain("1 of 2 worker(s) silent");
+  });
+
+  it("/readyz says so when the database cannot take a write (another connection holds the lock)", async () => {
+    // No file watching: a rescan meanwhile would itself wait for the lock (and fail).
+    const { store, base } = await serve(TOKEN, false);
+    store.workers.register({ holder: "w0", instance: 0, pid: process.pid, pmId: null }, Date.now());
+    const other = new Database(path.join(fx.home, "warden.db"));
+    other.exec("BEGIN IMMEDIATE");
+    try {
+      // The check waits for the lock up to busy_timeout (5 s), then reports it.
+      const res = await fetch(`${base}/readyz`);
+      expect(res.status).toBe(503);
+      expect(await res.text()).toMatch(/not ready: the database is not writable: database is locked/);
+    } finally {
+      other.exec("ROLLBACK");
+      other.close();
+    }
   });
 
   it("/metrics is Prometheus text with the fleet's series (open on loopback)", async () => {

@@ -5,6 +5,7 @@
 import { LEVELS, type Level, levelFor } from "../alerts/evaluate-thresholds.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
 import type { CompanyRow } from "../store/companies.js";
+import type { ConnectionRow, PairingRow } from "../store/connections.js";
 import type { LadderStepRow } from "../store/ladder.js";
 import type { Store } from "../store/store.js";
 
@@ -59,7 +60,35 @@ const toStep = (s: LadderStepRow): StepView => ({
   at: s.at,
 });
 
-/** Every present company, by id. */
+function toView(
+  config: WardenConfig,
+  row: CompanyRow,
+  level: Level | undefined,
+  connection: ConnectionRow | undefined,
+  pairing: PairingRow | undefined,
+  step: LadderStepRow | undefined,
+): CompanyView {
+  return {
+    id: row.id,
+    files: { ...fileKinds(row), byCategory: row.byCategory },
+    level: level ?? levelFor(row.counted, companySettings(config, row.id).thresholds),
+    creds: row.credsState,
+    connection: connection
+      ? {
+          state: connection.state,
+          since: connection.since,
+          reason: connection.reason,
+          downSince: connection.downSince,
+        }
+      : { state: "unknown", since: null, reason: null, downSince: null },
+    ...(pairing?.qr ? { qr: pairing.qr } : {}),
+    ...(pairing?.pairingCode ? { pairingCode: pairing.pairingCode } : {}),
+    ladder: step ? toStep(step) : null,
+    scannedAt: row.scannedAt,
+  };
+}
+
+/** Every present company, by id (one query per table). */
 export function companyViews(source: FleetSource): CompanyView[] {
   const { store } = source;
   const config = source.config();
@@ -67,29 +96,33 @@ export function companyViews(source: FleetSource): CompanyView[] {
   const levels = store.fleetStats.levels();
   const pairings = store.fleetStats.pairings();
   const steps = store.fleetStats.lastLadderSteps();
-  return store.companies.listPresent().map((row) => {
-    const connection = connections.get(row.id);
-    const pairing = pairings.get(row.id);
-    const step = steps.get(row.id);
-    return {
-      id: row.id,
-      files: { ...fileKinds(row), byCategory: row.byCategory },
-      level: levels.get(row.id)?.level ?? levelFor(row.counted, companySettings(config, row.id).thresholds),
-      creds: row.credsState,
-      connection: connection
-        ? {
-            state: connection.state,
-            since: connection.since,
-            reason: connection.reason,
-            downSince: connection.downSince,
-          }
-        : { state: "unknown", since: null, reason: null, downSince: null },
-      ...(pairing?.qr ? { qr: pairing.qr } : {}),
-      ...(pairing?.pairingCode ? { pairingCode: pairing.pairingCode } : {}),
-      ladder: step ? toStep(step) : null,
-      scannedAt: row.scannedAt,
-    };
-  });
+  return store.companies
+    .listPresent()
+    .map((row) =>
+      toView(
+        config,
+        row,
+        levels.get(row.id)?.level,
+        connections.get(row.id),
+        pairings.get(row.id),
+        steps.get(row.id),
+      ),
+    );
+}
+
+/** One present company (undefined when its folder is gone or it was never seen). */
+export function companyView(source: FleetSource, id: string): CompanyView | undefined {
+  const { store } = source;
+  const row = store.companies.get(id);
+  if (!row || row.removedAt !== null) return undefined;
+  return toView(
+    source.config(),
+    row,
+    store.alertState.get(id)?.level,
+    store.connections.get(id),
+    store.connections.pairing(id),
+    store.ladder.steps(id).at(-1),
+  );
 }
 
 /** Numeric level for metrics: 0 ok, 1 monitor, 2 warning, 3 critical, 4 fatal. */

@@ -41,14 +41,18 @@ export interface HttpServer {
   close(timeoutMs?: number): Promise<void>;
 }
 
+/** How long a database write check is trusted (the check takes the write lock: not on every probe). */
+const WRITABLE_CHECK_EVERY_MS = 5_000;
+
 /** Readiness of the supervisor: first scan done, database writable, workers heartbeating. */
-export function readiness(source: FleetSource, firstScanDone: boolean): Readiness {
+export function readiness(
+  source: FleetSource,
+  firstScanDone: boolean,
+  writable: () => string | undefined,
+): Readiness {
   if (!firstScanDone) return { ok: false, reason: "the first scan of sessionsDir is not done" };
-  try {
-    source.store.fleetStats.assertWritable();
-  } catch (err) {
-    return { ok: false, reason: `the database is not writable: ${describeError(err)}` };
-  }
+  const notWritable = writable();
+  if (notWritable !== undefined) return { ok: false, reason: `the database is not writable: ${notWritable}` };
   const config = source.config();
   const alive = source.store.workers.list().filter((w) => w.status === "alive");
   if (alive.length === 0) return { ok: false, reason: "no worker is running (none registered as alive)" };
@@ -77,7 +81,21 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     log.error({ err, url: request.url.replace(/token=[^&]*/g, "token=[redacted]") }, describeError(err));
     return reply.code(500).type("text/plain").send("internal error (see the supervisor log)\n");
   });
-  registerProbeRoutes(app, () => readiness(source, options.firstScanDone()));
+  let writableCheck: { at: number; error: string | undefined } | undefined;
+  const writable = () => {
+    const now = options.now();
+    if (!writableCheck || now - writableCheck.at >= WRITABLE_CHECK_EVERY_MS) {
+      let error: string | undefined;
+      try {
+        options.store.fleetStats.assertWritable();
+      } catch (err) {
+        error = describeError(err);
+      }
+      writableCheck = { at: now, error };
+    }
+    return writableCheck.error;
+  };
+  registerProbeRoutes(app, () => readiness(source, options.firstScanDone(), writable));
   registerMetricsRoutes(app, metrics, auth, isLoopback(options.address.host));
   registerApiRoutes(app, source, auth);
   registerPageRoutes(app, source, auth);

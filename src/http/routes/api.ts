@@ -2,7 +2,7 @@
 import type { FastifyInstance } from "fastify";
 import { isCompanyId } from "../../config/company-id.js";
 import type { Auth } from "../auth.js";
-import { companyViews, type FleetSource } from "../fleet-view.js";
+import { companyView, companyViews, type FleetSource } from "../fleet-view.js";
 import { tokenGuard } from "./guard.js";
 
 /** Registers the API routes. */
@@ -11,7 +11,7 @@ export function registerApiRoutes(app: FastifyInstance, source: FleetSource, aut
   app.get("/api/companies", { preHandler }, async () => ({ companies: companyViews(source) }));
   app.get<{ Params: { id: string } }>("/api/companies/:id", { preHandler }, async (request, reply) => {
     const { id } = request.params;
-    const company = isCompanyId(id) ? companyViews(source).find((c) => c.id === id) : undefined;
+    const company = isCompanyId(id) ? companyView(source, id) : undefined;
     if (!company) return reply.code(404).send({ error: `Unknown company ${JSON.stringify(id)}` });
     return company;
   });

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import { isCompanyId } from "../../config/company-id.js";
 import { companySettings } from "../../config/load.js";
 import type { Auth } from "../auth.js";
-import { type CompanyView, companyViews, type FleetSource, worstFirst } from "../fleet-view.js";
+import { type CompanyView, companyView, companyViews, type FleetSource, worstFirst } from "../fleet-view.js";
 import { projectNextLevel } from "../trend.js";
 import { renderCompanyPage } from "../views/company-page.js";
 import { renderFleetPage } from "../views/fleet-page.js";
@@ -18,7 +18,7 @@ const html = (reply: FastifyReply, body: string) =>
 export function registerPageRoutes(app: FastifyInstance, source: FleetSource, auth: Auth): void {
   const preHandler = tokenGuard(auth, { pages: true });
   const find = (id: string): CompanyView | undefined =>
-    isCompanyId(id) ? companyViews(source).find((c) => c.id === id) : undefined;
+    isCompanyId(id) ? companyView(source, id) : undefined;
   const notFound = (reply: FastifyReply, id: string) =>
     html(
       reply.code(404),
