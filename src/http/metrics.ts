@@ -3,7 +3,10 @@
  * in one process do not share series). Fleet gauges are refreshed from the store at each scrape:
  * a handful of whole-table queries, then prom-client renders the text format.
  */
+
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { levelFor } from "../alerts/evaluate-thresholds.js";
+import { companySettings } from "../config/load.js";
 import { aliveWorkers, type FleetSource, fileKinds, levelRank } from "./fleet-view.js";
 
 /** The registry and what feeds it. */
@@ -77,6 +80,7 @@ export function createFleetMetrics(source: FleetSource): FleetMetrics {
   const refresh = () => {
     const { store } = source;
     const now = source.now();
+    const config = source.config();
     const connections = store.fleetStats.connections();
     const levels = store.fleetStats.levels();
     // Reset first: a company whose folder went away must not keep its last series.
@@ -84,8 +88,9 @@ export function createFleetMetrics(source: FleetSource): FleetMetrics {
     for (const row of store.companies.listPresent()) {
       const company = row.id;
       for (const [kind, value] of Object.entries(fileKinds(row))) files.set({ company, kind }, value);
-      const alertLevel = levels.get(company)?.level;
-      if (alertLevel !== undefined) level.set({ company }, levelRank(alertLevel));
+      const alertLevel =
+        levels.get(company)?.level ?? levelFor(row.counted, companySettings(config, company).thresholds);
+      level.set({ company }, levelRank(alertLevel));
       const c = connections.get(company);
       connected.set({ company }, c?.state === "open" ? 1 : 0);
       if (c) downSeconds.set({ company }, c.downSince === null ? 0 : Math.max(0, (now - c.downSince) / 1000));
