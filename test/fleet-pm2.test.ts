@@ -49,6 +49,7 @@ beforeAll(async () => {
     configFile,
     JSON.stringify({
       sessionsDir: sessions,
+      http: { listen: null },
       workers: {
         instances: 2,
         heartbeatEvery: "300ms",

@@ -21,7 +21,9 @@ function setup(config: unknown): { env: NodeJS.ProcessEnv; sessions: string; hom
   const file = path.join(root, "config", "warden.json");
   writeFileSync(
     file,
-    typeof config === "string" ? config : JSON.stringify({ sessionsDir: sessions, ...(config as object) }),
+    typeof config === "string"
+      ? config
+      : JSON.stringify({ sessionsDir: sessions, http: { listen: null }, ...(config as object) }),
   );
   return {
     env: { ...process.env, WARDEN_CONFIG: file, WARDEN_HOME: home, LOG_LEVEL: "info" },

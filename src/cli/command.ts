@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import type { WardenConfig } from "../config/load.js";
+import type { WardenEnv } from "../env-shape.js";
 import { ErrorCodes, WardenError } from "../errors.js";
 import type { Store } from "../store/store.js";
 
@@ -19,7 +20,7 @@ export interface CommandOption {
 
 /** What a command runs with; the config and the store are opened on first use, closed by main. */
 export interface CliContext {
-  env: CliEnv;
+  env: WardenEnv;
   /** "cli:<user>" for the audit log. */
   actor: string;
   json: boolean;
@@ -190,11 +191,4 @@ export function findCommand(
     }
   }
   return undefined;
-}
-
-/** What commands read of the environment (the entry passes its `readEnv()` result). */
-export interface CliEnv {
-  readonly configFile: string;
-  readonly home: string;
-  readonly backupKey: string | undefined;
 }

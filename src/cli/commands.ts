@@ -5,10 +5,13 @@
 import type { CommandSpec } from "./command.js";
 import { configCheckCommand } from "./config-check.js";
 import { controlCommands } from "./control.js";
+import { doctorCommandSpec } from "./doctor.js";
+import { healthCommandSpec } from "./health.js";
 import { auditCommand, historyCommand, stepsCommand } from "./history.js";
 import { muteCommand, unmuteCommand } from "./mute.js";
 import { recoveryCommands } from "./recovery-commands.js";
 import { statusCommand } from "./status-command.js";
+import { testAlertCommandSpec } from "./test-alert.js";
 
 /** Every command, in help order. */
 export const COMMANDS: readonly CommandSpec[] = [
@@ -17,6 +20,9 @@ export const COMMANDS: readonly CommandSpec[] = [
   stepsCommand,
   auditCommand,
   configCheckCommand,
+  healthCommandSpec,
+  doctorCommandSpec,
+  testAlertCommandSpec,
   ...controlCommands,
   muteCommand,
   unmuteCommand,

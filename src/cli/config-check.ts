@@ -94,6 +94,7 @@ export function effectiveConfig(config: WardenConfig, company?: string): Record<
       {
         scan: config.scan,
         history: config.history,
+        http: config.http,
         workers: config.workers,
         fleet: config.fleet,
         telegram: { admins: config.telegram.admins },

@@ -32,6 +32,7 @@ export interface WardenConfig {
   readonly telegram: { readonly admins: readonly number[] };
   /** Storm grouping of alerts per chat. */
   readonly alerts: { readonly groupAbove: number; readonly groupWait: number };
+  readonly http: WardenFile["http"];
   /** Per-company defaults from warden.json. */
   readonly defaults: CompanySettings;
   /** Companies that have an override file, with their merged settings. */
@@ -48,7 +49,7 @@ export function loadConfig(file: string, cwd = process.cwd()): WardenConfig {
   const abs = path.resolve(cwd, file);
   const raw = readJson(abs);
   const parsed = parseWith(wardenFileSchema, raw, abs);
-  const { sessionsDir, scan, history, workers, fleet, $schema: _schema, ...rest } = parsed;
+  const { sessionsDir, scan, history, workers, fleet, http, $schema: _schema, ...rest } = parsed;
   const { admins, ...telegram } = rest.telegram;
   const { groupAbove, groupWait, ...alerts } = rest.alerts;
   const defaults: CompanySettings = { ...rest, telegram: { ...telegram, operators: [] }, alerts };
@@ -78,6 +79,7 @@ export function loadConfig(file: string, cwd = process.cwd()): WardenConfig {
     history,
     workers,
     fleet,
+    http,
     telegram: { admins },
     alerts: { groupAbove, groupWait },
     defaults,

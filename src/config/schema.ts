@@ -423,6 +423,22 @@ export const wardenFileSchema = z.strictObject({
       checkEvery: 15_000,
       probe: { host: "web.whatsapp.com", port: 443, every: 30_000, timeout: 5_000 },
     }),
+  http: z
+    .strictObject({
+      listen: z
+        .union([
+          z.null(),
+          z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, {
+            error: 'Expected "host:port" such as "127.0.0.1:9480" (IPv6: "[::1]:9480"), or null',
+          }),
+        ])
+        .default("127.0.0.1:9480")
+        .meta({
+          description:
+            "Address of the HTTP side (/healthz, /readyz, /metrics, /api, pages); null: off. A non-loopback address needs WARDEN_HTTP_TOKEN.",
+        }),
+    })
+    .default({ listen: "127.0.0.1:9480" }),
   ...companyDefaultsSchema.shape,
   // Global-only keys next to the per-company ones (loadConfig splits them off).
   telegram: z

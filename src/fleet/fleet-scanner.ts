@@ -39,6 +39,8 @@ export interface FleetScannerOptions {
   onRemoved(company: string): void;
   /** Reports worth telling an operator, each given once per process. */
   onReport(report: ScannerReport): void;
+  /** Told how long each full scan took (the supervisor's scan duration metric). */
+  onFullScan?(durationMs: number): void;
   /** false: scans only (tests, the CLI). Default true. */
   watch?: boolean;
   /** Folders scanned between two event-loop turns during a full scan. Default 25. */
@@ -144,6 +146,12 @@ export class FleetScanner {
   }
 
   private async runFullScan(): Promise<void> {
+    const started = performance.now();
+    await this.runFullScanOnce();
+    if (!this.closed) this.options.onFullScan?.(performance.now() - started);
+  }
+
+  private async runFullScanOnce(): Promise<void> {
     const { sessionsDir } = this.options;
     let entries: import("node:fs").Dirent[];
     try {

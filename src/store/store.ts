@@ -7,6 +7,7 @@ import { createConnectionQueries } from "./connections.js";
 import { createControlQueries, createCursorQueries } from "./control.js";
 import { createCredsSnapshotQueries } from "./creds-snapshots.js";
 import { type Db, type OpenOptions, openDatabase } from "./db.js";
+import { createFleetStatsQueries } from "./fleet-stats.js";
 import { createLadderQueries } from "./ladder.js";
 import { createLeaseQueries } from "./leases.js";
 import { createMuteQueries } from "./mutes.js";
@@ -31,6 +32,7 @@ export interface Store {
   readonly credsSnapshots: ReturnType<typeof createCredsSnapshotQueries>;
   readonly mutes: ReturnType<typeof createMuteQueries>;
   readonly bot: ReturnType<typeof createBotQueries>;
+  readonly fleetStats: ReturnType<typeof createFleetStatsQueries>;
   /** Runs `fn` in one transaction (synchronous only: an async fn would commit before its body runs). */
   transaction<T>(fn: () => T): T;
   /** Closes the connection; idempotent. */
@@ -56,6 +58,7 @@ export function openStore(file: string, options?: OpenOptions): Store {
     credsSnapshots: createCredsSnapshotQueries(db),
     mutes: createMuteQueries(db),
     bot: createBotQueries(db),
+    fleetStats: createFleetStatsQueries(db),
     transaction: (fn) => db.transaction(fn)(),
     close: () => {
       if (db.open) db.close();

@@ -13,6 +13,7 @@ import { type ConfigWatcher, watchConfig } from "../config/watch-config.js";
 import { readEnv } from "../env.js";
 import { ConfigError, describeError, ExitCodes, exitCodeFor } from "../errors.js";
 import { databaseFile } from "../home-layout.js";
+import { type ListenAddress, resolveListen } from "../http/listen-address.js";
 import { createLogger } from "../logger.js";
 import { handleShutdown } from "../process-signals.js";
 import { type DatabaseIdentity, databaseFileProblem, databaseIdentity } from "../store/db.js";
@@ -23,11 +24,17 @@ import { Supervisor } from "./supervisor.js";
 const DB_CHECK_MS = 2_000;
 
 const env = readEnv();
-const logger = createLogger({ name: "warden-supervisor", level: env.logLevel, secrets: [env.telegramToken] });
+const logger = createLogger({
+  name: "warden-supervisor",
+  level: env.logLevel,
+  secrets: [env.telegramToken, env.httpToken],
+});
 
 let config: WardenConfig;
+let httpAddress: ListenAddress | undefined;
 try {
   config = loadConfig(env.configFile);
+  httpAddress = resolveListen(config.http.listen, env.httpToken, config.file);
 } catch (err) {
   if (err instanceof ConfigError)
     logger.fatal({ file: err.context.file, issues: err.issues, code: err.code }, err.message);
@@ -74,6 +81,7 @@ const supervisor = new Supervisor({
   home: env.home,
   backupKey: env.backupKey,
   ...(env.telegramToken ? { bot: { token: env.telegramToken, apiRoot: env.telegramApiRoot } } : {}),
+  ...(httpAddress ? { http: { address: httpAddress, token: env.httpToken } } : {}),
 });
 let configWatcher: ConfigWatcher | undefined;
 const stopNow = handleShutdown(logger, "closing watchers, flushing alerts", async () => {

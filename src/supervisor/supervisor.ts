@@ -23,8 +23,12 @@ import { describeError } from "../errors.js";
 import { FleetScanner, type ScannerReport } from "../fleet/fleet-scanner.js";
 import { resolveKeepPreKeys } from "../fleet/prekey-reserve.js";
 import type { FolderSnapshot } from "../fleet/scan-folder.js";
+
 import { backupsRoot } from "../home-layout.js";
+import type { ListenAddress } from "../http/listen-address.js";
+import { createHttpServer, type HttpServer } from "../http/server.js";
 import { type ProbeResult, probeTcpDetailed } from "../ladder/connectivity-probe.js";
+
 import { LadderRunner } from "../ladder/ladder-runner.js";
 import type { Logger } from "../logger.js";
 import type { NewOutboxMessage } from "../store/outbox.js";
@@ -62,6 +66,8 @@ export interface SupervisorOptions {
   probe?: (host: string, port: number, timeoutMs: number) => Promise<boolean | ProbeResult>;
   /** The Telegram bot (commands, buttons, QR photos); absent without a token. */
   bot?: Pick<TelegramBotOptions, "token" | "apiRoot" | "pollTimeoutSec" | "backoffMs" | "qrEveryMs" | "mute">;
+  /** The HTTP side (resolved `http.listen` and WARDEN_HTTP_TOKEN); absent: no HTTP server. */
+  http?: { address: ListenAddress; token: string | undefined };
   dispatcher?: Partial<
     Pick<
       ConstructorParameters<typeof OutboxDispatcher>[0],
@@ -96,6 +102,9 @@ export class Supervisor {
   private readonly incidents = createIncidentGate();
   /** A config edit was rejected and no good edit followed yet (one alert per broken spell). */
   private configRejected = false;
+  private firstScanDone = false;
+  /** The HTTP side, when `http` was given; `http.boundAddress` once started. */
+  readonly http: HttpServer | undefined;
 
   constructor(options: SupervisorOptions) {
     this.options = options;
@@ -119,6 +128,7 @@ export class Supervisor {
       onSnapshots: (snapshots) => this.guard.run("saving scan results", () => this.onSnapshots(snapshots)),
       onRemoved: (company) => this.guard.run("recording a removed folder", () => this.onRemoved(company)),
       onReport: (report) => this.guard.run("recording a scanner report", () => this.onReport(report)),
+      onFullScan: (ms) => this.http?.metrics.observeScan(ms),
       preKeyFloor: (company) => resolveKeepPreKeys(companySettings(this.config, company).cleanup.keepPreKeys),
     });
     this.guard = new StoreGuard({
@@ -139,6 +149,15 @@ export class Supervisor {
         this.dispatcher.kick();
       },
     });
+    if (options.http)
+      this.http = createHttpServer({
+        ...options.http,
+        store: options.store,
+        config: () => this.config,
+        now: () => options.clock.now(),
+        logger: options.logger,
+        firstScanDone: () => this.firstScanDone,
+      });
     if (options.home !== undefined && options.ladder !== false) {
       this.ladder = new LadderRunner({
         store: options.store,
@@ -179,9 +198,14 @@ export class Supervisor {
 
   /** First full scan (alerts queued), outbox delivery started; resolves when ready. */
   async start(): Promise<void> {
+    if (this.http) {
+      const address = await this.http.listen();
+      this.log.info({ address }, `HTTP listening on http://${address}`);
+    }
     this.dispatcher.kick();
     await this.finishInterruptedRestores();
     await this.scanner.start();
+    this.firstScanDone = true;
     this.scheduleMaintenance();
     this.scheduleWorkerWatch();
     this.scheduleLadder();
@@ -329,6 +353,11 @@ export class Supervisor {
       );
       next = { ...next, sessionsDir: this.config.sessionsDir };
     }
+    if (next.http.listen !== this.config.http.listen)
+      this.log.warn(
+        { from: this.config.http.listen, to: next.http.listen },
+        "http.listen changed: restart the supervisor for it to take effect",
+      );
     this.config = next;
     this.log.info({ file: next.file }, "Configuration reloaded");
     if (this.configRejected) {
@@ -375,6 +404,7 @@ export class Supervisor {
     if (this.probeTimer) clearTimeout(this.probeTimer);
     await this.bot?.close();
     this.guard.close();
+    await this.http?.close();
     await this.ladder?.close();
     await this.scanner.close();
     await this.dispatcher.flush(flushMs);

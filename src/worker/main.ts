@@ -4,7 +4,6 @@
  * without logging out, flush creds, release leases, exit 0 within kill_timeout.
  */
 import os from "node:os";
-import path from "node:path";
 import { credsSnapshotsEncrypted } from "../actions/creds-snapshot.js";
 import { systemClock } from "../clock.js";
 import { companySettings, loadConfig, type WardenConfig } from "../config/load.js";

@@ -114,6 +114,24 @@ export class BotApiServer {
     });
   }
 
+  /** Every call with a token other than `token` is refused with 401 Unauthorized, as Telegram does. */
+  acceptOnlyToken(token: string): void {
+    this.rules.push((req) =>
+      req.token === token
+        ? undefined
+        : { status: 401, body: { ok: false, error_code: 401, description: "Unauthorized" } },
+    );
+  }
+
+  /** getChat and sendMessage for `chatId` answer 400 "chat not found" (the bot is not in it). */
+  unknownChat(chatId: string): void {
+    this.rules.push((req) =>
+      req.params.chat_id === chatId
+        ? { status: 400, body: { ok: false, error_code: 400, description: "Bad Request: chat not found" } }
+        : undefined,
+    );
+  }
+
   /** Chat `from` became supergroup `to`: messages to `from` are refused with migrate_to_chat_id. */
   migrateChat(from: string, to: string): void {
     this.rules.push((req) => {
@@ -355,6 +373,10 @@ export class BotApiServer {
       case "setMyCommands":
         this.commands = JSON.parse(params.commands ?? "[]") as typeof this.commands;
         return this.ok(true);
+      case "getChat": {
+        const id = params.chat_id ?? "";
+        return this.ok({ id: Number(id) || 0, type: "group", title: `chat ${id}` });
+      }
       case "getMe":
         return this.ok({ id: 1, is_bot: true, first_name: "warden", username: "warden_test_bot" });
       default:

@@ -30,12 +30,18 @@ export class FleetFixture {
     this.writeConfig(config);
   }
 
-  /** Writes warden.json (sessionsDir filled in; counts every file, as `ls | wc -l` with no reserve). */
+  /** Writes warden.json (sessionsDir filled in; counts every file, as `ls | wc -l` with no reserve; HTTP off unless `config.http` says otherwise). */
   writeConfig(config: Record<string, unknown>): void {
     writeFileSync(
       this.configFile,
       JSON.stringify(
-        { sessionsDir: this.sessionsDir, preKeyReserve: 0, count: { basis: "counted" }, ...config },
+        {
+          sessionsDir: this.sessionsDir,
+          preKeyReserve: 0,
+          count: { basis: "counted" },
+          http: { listen: null },
+          ...config,
+        },
         null,
         2,
       ),
@@ -85,6 +91,8 @@ export class FleetFixture {
       /** Run the Telegram bot (token and apiRoot filled in). */
       bot?: Omit<NonNullable<SupervisorOptions["bot"]>, "token" | "apiRoot">;
       clock?: Clock;
+      /** Serve HTTP on 127.0.0.1 (a free port; see `supervisor.http.boundAddress`) with this token. */
+      http?: { token?: string };
     } = {},
   ) {
     const store = openStore(path.join(this.home, "warden.db"));
@@ -102,6 +110,9 @@ export class FleetFixture {
       ladder: options.ladder === true,
       ...(options.bot && token
         ? { home: this.home, bot: { ...options.bot, token, apiRoot: options.apiRoot } }
+        : {}),
+      ...(options.http
+        ? { http: { address: { host: "127.0.0.1", port: 0 }, token: options.http.token } }
         : {}),
     });
     this.running.push({ supervisor, store });

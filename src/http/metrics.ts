@@ -1,0 +1,120 @@
+/**
+ * The Prometheus side: one prom-client registry per server (never the global one, so two servers
+ * in one process do not share series). Fleet gauges are refreshed from the store at each scrape:
+ * a handful of whole-table queries, then prom-client renders the text format.
+ */
+
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { levelFor } from "../alerts/evaluate-thresholds.js";
+import { companySettings } from "../config/load.js";
+import { aliveWorkers, type FleetSource, fileKinds, levelRank } from "./fleet-view.js";
+
+/** The registry and what feeds it. */
+export interface FleetMetrics {
+  readonly registry: Registry;
+  /** Records how long a full scan took. */
+  observeScan(durationMs: number): void;
+  /** Reads the store and returns the exposition text. */
+  render(): Promise<string>;
+}
+
+/** Reduces a free-text ladder result to a bounded label value. */
+export function resultLabel(result: string): "decided" | "failed" | "done" {
+  if (result === "decided") return "decided";
+  if (result.startsWith("failed")) return "failed";
+  return "done";
+}
+
+/** Builds the registry with every wa-warden metric and prom-client's process metrics. */
+export function createFleetMetrics(source: FleetSource): FleetMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  const files = new Gauge({
+    name: "warden_company_files",
+    help: "Files in the company's auth folder, by kind (total, counted, stale, live)",
+    labelNames: ["company", "kind"] as const,
+    registers,
+  });
+  const level = new Gauge({
+    name: "warden_company_level",
+    help: "Alert level: 0 ok, 1 monitor, 2 warning, 3 critical, 4 fatal",
+    labelNames: ["company"] as const,
+    registers,
+  });
+  const connected = new Gauge({
+    name: "warden_company_connected",
+    help: "1 while the company's WhatsApp socket is open",
+    labelNames: ["company"] as const,
+    registers,
+  });
+  const downSeconds = new Gauge({
+    name: "warden_company_down_seconds",
+    help: "Seconds since the company was last connected (0 while connected)",
+    labelNames: ["company"] as const,
+    registers,
+  });
+  const outboxPending = new Gauge({
+    name: "warden_outbox_pending",
+    help: "Alerts waiting in the outbox",
+    registers,
+  });
+  const ladderActions = new Counter({
+    name: "warden_ladder_actions_total",
+    help: "Recovery ladder steps recorded, by action and result (decided, done, failed)",
+    labelNames: ["action", "result"] as const,
+    registers,
+  });
+  const scanDuration = new Histogram({
+    name: "warden_scan_duration_seconds",
+    help: "Duration of a full scan of sessionsDir",
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers,
+  });
+  const workersAlive = new Gauge({
+    name: "warden_workers_alive",
+    help: "Workers whose heartbeat is within workers.deadAfter",
+    registers,
+  });
+
+  const refresh = () => {
+    const { store } = source;
+    const now = source.now();
+    const config = source.config();
+    const connections = store.fleetStats.connections();
+    const levels = store.fleetStats.levels();
+    // Reset first: a company whose folder went away must not keep its last series.
+    for (const g of [files, level, connected, downSeconds]) g.reset();
+    for (const row of store.companies.listPresent()) {
+      const company = row.id;
+      for (const [kind, value] of Object.entries(fileKinds(row))) files.set({ company, kind }, value);
+      const alertLevel =
+        levels.get(company)?.level ?? levelFor(row.counted, companySettings(config, company).thresholds);
+      level.set({ company }, levelRank(alertLevel));
+      const c = connections.get(company);
+      connected.set({ company }, c?.state === "open" ? 1 : 0);
+      if (c) downSeconds.set({ company }, c.downSince === null ? 0 : Math.max(0, (now - c.downSince) / 1000));
+    }
+    outboxPending.set(store.outbox.pendingCount());
+    workersAlive.set(aliveWorkers(source));
+    ladderActions.reset();
+    const totals = new Map<string, { action: string; result: string; n: number }>();
+    for (const t of store.fleetStats.ladderStepTotals()) {
+      const result = resultLabel(t.result);
+      const key = `${t.step}\0${result}`;
+      const entry = totals.get(key) ?? { action: t.step, result, n: 0 };
+      entry.n += t.n;
+      totals.set(key, entry);
+    }
+    for (const t of totals.values()) ladderActions.inc({ action: t.action, result: t.result }, t.n);
+  };
+
+  return {
+    registry,
+    observeScan: (ms) => scanDuration.observe(ms / 1000),
+    render: async () => {
+      refresh();
+      return registry.metrics();
+    },
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * The HTTP side of the supervisor (fastify): probes, /metrics, /api and the pages, on the
+ * `http.listen` address. Built with what it reads (store, config, clock) and closed with a bound,
+ * so a stuck browser connection never holds up the supervisor's shutdown.
+ */
+import Fastify, { type FastifyInstance } from "fastify";
+import type { WardenConfig } from "../config/load.js";
+import { describeError, ErrorCodes, WardenError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { Store } from "../store/store.js";
+import { createAuth } from "./auth.js";
+import { aliveWorkers, type FleetSource } from "./fleet-view.js";
+import { formatListen, isLoopback, type ListenAddress } from "./listen-address.js";
+import { createFleetMetrics, type FleetMetrics } from "./metrics.js";
+import { registerApiRoutes } from "./routes/api.js";
+import { registerMetricsRoutes } from "./routes/metrics.js";
+import { registerPageRoutes } from "./routes/pages.js";
+import { type Readiness, registerProbeRoutes } from "./routes/probes.js";
+
+/** What the server is built from. */
+export interface HttpServerOptions {
+  address: ListenAddress;
+  /** WARDEN_HTTP_TOKEN (undefined: /api and the pages answer 403). */
+  token: string | undefined;
+  store: Store;
+  config(): WardenConfig;
+  now(): number;
+  logger: Logger;
+  /** True once the supervisor's first full scan is done. */
+  firstScanDone(): boolean;
+}
+
+/** A running (or not yet started) HTTP side. */
+export interface HttpServer {
+  readonly metrics: FleetMetrics;
+  /** Starts listening; resolves with the bound address ("127.0.0.1:43121" for port 0). */
+  listen(): Promise<string>;
+  /** The bound address, once listening. */
+  readonly boundAddress: string | undefined;
+  /** Closes the server within `timeoutMs` (open connections are dropped). Idempotent. */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+/** How long a database write check is trusted (the check takes the write lock: not on every probe). */
+const WRITABLE_CHECK_EVERY_MS = 5_000;
+
+/** Readiness of the supervisor: first scan done, database writable, workers heartbeating. */
+export function readiness(
+  source: FleetSource,
+  firstScanDone: boolean,
+  writable: () => string | undefined,
+): Readiness {
+  if (!firstScanDone) return { ok: false, reason: "the first scan of sessionsDir is not done" };
+  const notWritable = writable();
+  if (notWritable !== undefined) return { ok: false, reason: `the database is not writable: ${notWritable}` };
+  const config = source.config();
+  const alive = source.store.workers.list().filter((w) => w.status === "alive");
+  if (alive.length === 0) return { ok: false, reason: "no worker is running (none registered as alive)" };
+  const beating = aliveWorkers(source);
+  if (beating < alive.length)
+    return {
+      ok: false,
+      reason: `${alive.length - beating} of ${alive.length} worker(s) silent for more than workers.deadAfter (${config.workers.deadAfter} ms)`,
+    };
+  return { ok: true };
+}
+
+/** Builds the server (routes registered, not listening yet). */
+export function createHttpServer(options: HttpServerOptions): HttpServer {
+  const source: FleetSource = { store: options.store, config: options.config, now: options.now };
+  const log = options.logger.child({ component: "http" });
+  const app: FastifyInstance = Fastify({ logger: false, forceCloseConnections: true });
+  const auth = createAuth(options.token);
+  const metrics = createFleetMetrics(source);
+  app.addHook("onSend", async (_request, reply, payload) => {
+    reply.header("x-content-type-options", "nosniff");
+    reply.header("referrer-policy", "no-referrer");
+    return payload;
+  });
+  app.setErrorHandler((err, request, reply) => {
+    log.error({ err, url: request.url.replace(/token=[^&]*/g, "token=[redacted]") }, describeError(err));
+    return reply.code(500).type("text/plain").send("internal error (see the supervisor log)\n");
+  });
+  let writableCheck: { at: number; error: string | undefined } | undefined;
+  const writable = () => {
+    const now = options.now();
+    if (!writableCheck || now - writableCheck.at >= WRITABLE_CHECK_EVERY_MS) {
+      let error: string | undefined;
+      try {
+        options.store.fleetStats.assertWritable();
+      } catch (err) {
+        error = describeError(err);
+      }
+      writableCheck = { at: now, error };
+    }
+    return writableCheck.error;
+  };
+  registerProbeRoutes(app, () => readiness(source, options.firstScanDone(), writable));
+  registerMetricsRoutes(app, metrics, auth, isLoopback(options.address.host));
+  registerApiRoutes(app, source, auth);
+  registerPageRoutes(app, source, auth);
+
+  let bound: string | undefined;
+  let closing: Promise<void> | undefined;
+  return {
+    metrics,
+    get boundAddress() {
+      return bound;
+    },
+    async listen() {
+      const wanted = formatListen(options.address);
+      try {
+        await app.listen({ host: options.address.host, port: options.address.port });
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        const why =
+          code === "EADDRINUSE"
+            ? "the address is in use (another warden-supervisor, or another program, listens there)"
+            : code === "EADDRNOTAVAIL"
+              ? "no network interface has this address"
+              : code === "EACCES"
+                ? "permission denied (ports below 1024 need privileges)"
+                : describeError(err);
+        throw new WardenError(
+          ErrorCodes.HTTP_LISTEN,
+          `Cannot listen on ${wanted} (http.listen): ${why}. Change http.listen in warden.json, or set it to null to turn the HTTP side off.`,
+          { address: wanted },
+          { cause: err },
+        );
+      }
+      const info = app.server.address();
+      bound =
+        info && typeof info === "object" ? formatListen({ host: info.address, port: info.port }) : wanted;
+      return bound;
+    },
+    close(timeoutMs = 2_000) {
+      closing ??= (async () => {
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            log.warn(`HTTP server did not close within ${timeoutMs} ms; dropping its connections`);
+            app.server.closeAllConnections?.();
+            resolve();
+          }, timeoutMs);
+        });
+        await Promise.race([app.close().catch((err) => log.warn({ err }, "HTTP close failed")), timeout]);
+        clearTimeout(timer);
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * `/companies/:id`: counts by category, the count history chart, the projected next level, and
+ * the company's transitions, ladder steps and audit rows (newest first, the last 50 of each).
+ */
+import { formatDuration } from "../../config/duration.js";
+import type { AuditRow } from "../../store/audit.js";
+import type { TransitionRow } from "../../store/connections.js";
+import type { LadderStepRow } from "../../store/ladder.js";
+import { type CompanyView, FILE_KINDS } from "../fleet-view.js";
+import type { Projection } from "../trend.js";
+import { type ChartSeries, renderChart } from "./chart.js";
+import { ago, escapeHtml, formatTime, page } from "./html.js";
+
+/** Everything the company page shows. */
+export interface CompanyPageData {
+  company: CompanyView;
+  history: ChartSeries[];
+  historyFrom: number;
+  thresholds: { monitor: number; warning: number; critical: number; fatal: number };
+  projection: Projection;
+  transitions: TransitionRow[];
+  steps: LadderStepRow[];
+  audit: AuditRow[];
+  now: number;
+}
+
+const LIMIT = 50;
+
+function table(headers: string[], rows: string[][], empty: string): string {
+  if (rows.length === 0) return `<p class="muted">${empty}</p>`;
+  return `<table><thead><tr>${headers.map((h) => `<th>${h}</th>`).join("")}</tr></thead><tbody>${rows
+    .map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join("")}</tr>`)
+    .join("")}</tbody></table>`;
+}
+
+function describeProjection(p: Projection, now: number): string {
+  if (p.kind === "none") return `No projected level change: ${escapeHtml(p.why)}.`;
+  return `At the recent trend (${p.perDay >= 0 ? "+" : ""}${p.perDay.toFixed(1)} files/day) the company reaches <b>${p.level}</b> (${p.threshold}) around <b id="projection">${formatTime(p.at)}</b> (in ${formatDuration(p.at - now)}).`;
+}
+
+/** Renders the company page. */
+export function renderCompanyPage(d: CompanyPageData): string {
+  const c = d.company;
+  const id = escapeHtml(c.id);
+  const counts = FILE_KINDS.filter((k) => c.files[k] !== undefined).map((k) => [k, String(c.files[k])]);
+  const categories = Object.entries(c.files.byCategory)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => [escapeHtml(k), String(n)]);
+  const thresholds = Object.entries(d.thresholds).map(([name, value]) => ({ name, value }));
+  const conn = c.connection;
+  const body = `<p><a href="/">&larr; fleet</a></p>
+<h1>${id} <span class="level-${c.level}">${c.level}</span></h1>
+<p>Connection: <b>${escapeHtml(conn.state)}</b> since ${ago(conn.since, d.now)}${conn.reason ? ` (${escapeHtml(conn.reason)})` : ""}${conn.downSince !== null ? `, down since ${formatTime(conn.downSince)}` : ""}. Creds: ${escapeHtml(c.creds)}. <a href="/companies/${encodeURIComponent(c.id)}/qr">QR / pairing page</a></p>
+<h2>Files</h2>
+${table(["kind", "files"], counts, "")}
+${table(["category", "files"], categories, "No files.")}
+<h2>History</h2>
+${renderChart(d.history, thresholds, d.historyFrom, d.now)}
+<p>${describeProjection(d.projection, d.now)}</p>
+<h2>Transitions</h2>
+${table(
+  ["at", "from", "to", "code", "message"],
+  d.transitions
+    .slice(-LIMIT)
+    .reverse()
+    .map((t) => [
+      formatTime(t.at),
+      escapeHtml(t.from ?? "-"),
+      escapeHtml(t.to),
+      t.code === null ? "-" : String(t.code),
+      escapeHtml(t.message ?? ""),
+    ]),
+  "No transitions recorded.",
+)}
+<h2>Ladder steps</h2>
+${table(
+  ["at", "step", "reason", "result"],
+  d.steps
+    .slice(-LIMIT)
+    .reverse()
+    .map((s) => [formatTime(s.at), escapeHtml(s.step), escapeHtml(s.reason), escapeHtml(s.result)]),
+  "The ladder has not acted.",
+)}
+<h2>Audit</h2>
+${table(
+  ["at", "actor", "action", "ok", "result"],
+  d.audit
+    .slice(-LIMIT)
+    .reverse()
+    .map((a) => [
+      formatTime(a.at),
+      escapeHtml(a.actor),
+      escapeHtml(a.action),
+      a.ok ? "yes" : "<b>no</b>",
+      escapeHtml(a.result),
+    ]),
+  "No audit rows.",
+)}`;
+  return page(`${c.id} - wa-warden`, body);
+}

@@ -1,0 +1,119 @@
+import { describe, expect, it } from "vitest";
+import { createAuth, readCookie } from "../src/http/auth.js";
+import { projectNextLevel } from "../src/http/trend.js";
+import { renderChart } from "../src/http/views/chart.js";
+import { escapeHtml } from "../src/http/views/html.js";
+import { renderQrFragment } from "../src/http/views/qr-page.js";
+
+const T = { monitor: 120, warning: 150, critical: 180, fatal: 200 };
+const DAY = 86_400_000;
+const NOW = Date.UTC(2026, 10, 30, 12);
+
+describe("projectNextLevel", () => {
+  it("extends a rising trend to the next threshold", () => {
+    // +10 files a day for 5 days, now at 100: monitor (120) in 2 days.
+    const points = [0, 1, 2, 3, 4].map((d) => ({ at: NOW - (5 - d) * DAY, value: 50 + d * 10 }));
+    const p = projectNextLevel(points, 100, T, NOW);
+    expect(p.kind).toBe("date");
+    if (p.kind !== "date") return;
+    expect(p.level).toBe("monitor");
+    expect(p.threshold).toBe(120);
+    expect(p.perDay).toBeCloseTo(10, 5);
+    expect(Math.abs(p.at - (NOW + 2 * DAY))).toBeLessThan(60_000);
+  });
+
+  it("gives no date for a flat or falling count, too little history, or the top level", () => {
+    const falling = [0, 1, 2].map((d) => ({ at: NOW - (3 - d) * DAY, value: 150 - d * 10 }));
+    expect(projectNextLevel(falling, 110, T, NOW)).toEqual({ kind: "none", why: "the count is not rising" });
+    expect(projectNextLevel([{ at: NOW - DAY, value: 10 }], 12, T, NOW)).toEqual({
+      kind: "none",
+      why: "not enough history yet",
+    });
+    expect(projectNextLevel(falling, 250, T, NOW)).toEqual({
+      kind: "none",
+      why: "already at the highest level",
+    });
+    // Points older than the window are ignored.
+    const old = [0, 1, 2].map((d) => ({ at: NOW - (30 - d) * DAY, value: d * 50 }));
+    expect(projectNextLevel(old, 100, T, NOW).kind).toBe("none");
+  });
+});
+
+describe("renderChart", () => {
+  it("draws each series as a step line extended to now, thresholds in range, escaped names", () => {
+    const svg = renderChart(
+      [
+        {
+          name: "total<x>",
+          color: "#888",
+          points: [
+            { at: NOW - 2 * DAY, value: 10 },
+            { at: NOW - DAY, value: 30 },
+          ],
+        },
+      ],
+      [
+        { name: "monitor", value: 40 },
+        { name: "fatal", value: 500 },
+      ],
+      NOW - 3 * DAY,
+      NOW,
+    );
+    expect(svg.startsWith('<svg id="history-chart"')).toBe(true);
+    const points = /points="([^"]+)"/.exec(svg)?.[1]?.split(" ") ?? [];
+    expect(points).toHaveLength(4); // first point, step, second point, extended to now
+    expect(svg).toContain("total&lt;x&gt;");
+    expect(svg).toContain("monitor 40");
+    expect(svg).not.toContain("fatal 500"); // far above the data: not drawn
+  });
+
+  it("says so when there is no history", () => {
+    expect(renderChart([], [], NOW - DAY, NOW)).toContain("no history yet");
+  });
+});
+
+describe("auth", () => {
+  it("accepts Bearer, the cookie, and ?token= (as 'query'); never puts the token in the cookie", () => {
+    const auth = createAuth("s3cret-token");
+    const cookie = auth.cookie(false);
+    expect(cookie).not.toContain("s3cret-token");
+    expect(cookie).toContain("HttpOnly; SameSite=Strict");
+    expect(auth.cookie(true)).toContain("; Secure");
+    const value = cookie.split(";")[0] as string;
+    expect(auth.check({ headers: { authorization: "Bearer s3cret-token" }, query: {} })).toBe("ok");
+    expect(auth.check({ headers: { cookie: `a=b; ${value}` }, query: {} })).toBe("ok");
+    expect(auth.check({ headers: {}, query: { token: "s3cret-token" } })).toBe("query");
+    expect(auth.check({ headers: { authorization: "Bearer nope" }, query: { token: "s3cret-token" } })).toBe(
+      "denied",
+    );
+    expect(auth.check({ headers: { cookie: "warden_token=forged" }, query: {} })).toBe("denied");
+    expect(createAuth(undefined).check({ headers: { authorization: "Bearer x" }, query: {} })).toBe(
+      "no-token",
+    );
+    expect(readCookie(["x=1", "warden_token=abc"], "warden_token")).toBe("abc");
+    expect(escapeHtml(`<a href="x">'&`)).toBe("&lt;a href=&quot;x&quot;&gt;&#39;&amp;");
+  });
+});
+
+describe("QR fragment", () => {
+  it("shows the QR as SVG, else the pairing code, else connected, else how to ask for one", async () => {
+    const qr = await renderQrFragment("acme", "connecting", {
+      qr: "2@abc,def",
+      qrAt: 1,
+      pairingCode: null,
+      codeAt: null,
+    });
+    expect(qr).toContain('data-state="qr"');
+    expect(qr).toContain("<svg");
+    const code = await renderQrFragment("acme", "connecting", {
+      qr: null,
+      qrAt: null,
+      pairingCode: "ABCD-1234",
+      codeAt: 1,
+    });
+    expect(code).toContain('data-state="code"');
+    expect(code).toContain("ABCD-1234");
+    expect(await renderQrFragment("acme", "open", undefined)).toContain("Connected.");
+    expect(await renderQrFragment("a<b", "close", undefined)).toContain("warden pair a&lt;b");
+  });
+});
