@@ -9,6 +9,7 @@ import { CATEGORIES } from "../fleet/classify-file.js";
 import { countedFiles } from "../fleet/count-files.js";
 import { resolvePreKeyReserve } from "../fleet/prekey-reserve.js";
 import { scanFolder } from "../fleet/scan-folder.js";
+import { describeSignals, type SignalStatus, signalStatus } from "../signals/signal-status.js";
 import type { Store } from "../store/store.js";
 
 /** One company in `status --json`. */
@@ -21,6 +22,8 @@ export interface CompanyStatus {
   /** The current pairing QR string, while pairing. */
   qr?: string;
   pairingCode?: string;
+  /** Signals of the last 10 minutes (issue 14); absent without a database. */
+  signals?: SignalStatus;
 }
 
 /** Scans the folders now and joins what the workers reported. */
@@ -60,6 +63,7 @@ export async function collectStatus(
       files: { total: snapshot.total, counted, byCategory: snapshot.byCategory },
       level: levelFor(counted, settings.thresholds),
       creds: snapshot.creds.state,
+      ...(store ? { signals: signalStatus(store.signals, id, now) } : {}),
       connection: connection
         ? {
             state: connection.state,
@@ -100,6 +104,9 @@ export function renderStatusTable(rows: CompanyStatus[], now: number, detailed: 
       .join("  ")
       .trimEnd();
   const table = [fmt(header), ...lines.map(fmt)];
+  for (const r of rows)
+    if (r.signals && describeSignals(r.signals))
+      table.push(`${r.id} last 10m: ${describeSignals(r.signals)}`);
   if (detailed) {
     for (const r of rows) {
       if (r.connection.reason) table.push("", `${r.id} connection: ${r.connection.reason}`);

@@ -10,6 +10,7 @@ import { createLadderQueries } from "./ladder.js";
 import { createLeaseQueries } from "./leases.js";
 import { createOutboxQueries } from "./outbox.js";
 import { createProcessEventQueries } from "./process-events.js";
+import { createSignalQueries } from "./signals.js";
 import { createWorkerQueries } from "./workers.js";
 
 /** Every query set, plus the connection for transactions. */
@@ -27,6 +28,7 @@ export interface Store {
   readonly ladder: ReturnType<typeof createLadderQueries>;
   readonly audit: ReturnType<typeof createAuditQueries>;
   readonly credsSnapshots: ReturnType<typeof createCredsSnapshotQueries>;
+  readonly signals: ReturnType<typeof createSignalQueries>;
   /** Runs `fn` in one transaction (synchronous only: an async fn would commit before its body runs). */
   transaction<T>(fn: () => T): T;
   /** Closes the connection; idempotent. */
@@ -50,6 +52,7 @@ export function openStore(file: string, options?: OpenOptions): Store {
     ladder: createLadderQueries(db),
     audit: createAuditQueries(db),
     credsSnapshots: createCredsSnapshotQueries(db),
+    signals: createSignalQueries(db),
     transaction: (fn) => db.transaction(fn)(),
     close: () => {
       if (db.open) db.close();

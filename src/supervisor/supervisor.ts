@@ -9,6 +9,7 @@ import { evaluateThresholds } from "../alerts/evaluate-thresholds.js";
 import { renderAlert, renderNotice } from "../alerts/format-alert.js";
 import type { Notifier } from "../alerts/notifiers/notifier.js";
 import { OutboxDispatcher } from "../alerts/outbox-dispatcher.js";
+import { checkSignalAlerts } from "../alerts/signal-alerts.js";
 import type { Clock } from "../clock.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
 import type { CompanySettings } from "../config/schema.js";
@@ -202,9 +203,22 @@ export class Supervisor {
     if (this.closed) return;
     this.workerTimer = setTimeout(() => {
       void this.checkWorkers()
+        .then(() => this.checkSignals())
         .catch((err) => this.log.error({ err }, "worker watch failed"))
         .finally(() => this.scheduleWorkerWatch());
     }, this.config.workers.heartbeatEvery);
+  }
+
+  /** Raises / resolves the decrypt-failure alerts from the workers' signal buckets (issue 14). */
+  checkSignals(): void {
+    if (this.closed) return;
+    const queued = checkSignalAlerts(
+      this.options.store,
+      this.config,
+      this.options.clock.now(),
+      (settings, company, kind, rendered) => this.queue(settings, company, kind, null, rendered),
+    );
+    if (queued > 0) this.dispatcher.kick();
   }
 
   /** Applies a new config: thresholds and chats at once, counts re-evaluated. sessionsDir needs a restart. */
@@ -346,6 +360,7 @@ export class Supervisor {
       const keep = this.config.history.keep;
       const history = this.options.store.companies.pruneHistory(now - keep);
       const outbox = this.options.store.outbox.prune(now - keep);
+      this.options.store.signals.prune(now - keep);
       if (history + outbox > 0) this.log.info({ history, outbox }, "Pruned old history and delivered alerts");
       this.scheduleMaintenance();
     }, 3_600_000);

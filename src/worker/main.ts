@@ -11,6 +11,8 @@ import { readEnv } from "../env.js";
 import { ConfigError, describeError, ErrorCodes, ExitCodes, exitCodeFor, WardenError } from "../errors.js";
 import { createLogger } from "../logger.js";
 import { handleShutdown } from "../process-signals.js";
+import { installConsoleGuard } from "../signals/console-guard.js";
+import { createSignalRecorder } from "../signals/signal-recorder.js";
 import { openStore, type Store } from "../store/store.js";
 import { createBaileysDriver } from "./drivers/baileys.js";
 import type { Driver } from "./drivers/driver.js";
@@ -47,12 +49,18 @@ if (forcedDriver !== undefined && forcedDriver !== "simulated" && forcedDriver !
   logger.fatal(`WARDEN_DRIVER must be "baileys" or "simulated", got ${JSON.stringify(forcedDriver)}`);
   process.exit(ExitCodes.CONFIG);
 }
+// Decrypt failures, session churn, retry receipts, stream errors: counted per company, one summary
+// line per company per minute instead of libsignal's console floods (issue 14).
+const signals = createSignalRecorder({ signals: store.signals, clock: systemClock, logger });
+const consoleGuard = installConsoleGuard(signals);
 const drivers: Record<"baileys" | "simulated", Driver> = {
   baileys: createBaileysDriver({
+    signals,
+    within: consoleGuard.within,
     ...(process.env.WARDEN_WA_WS_URL ? { waWebSocketUrl: process.env.WARDEN_WA_WS_URL } : {}),
     ...(process.env.BAILEYS_LOG_LEVEL ? { logLevel: process.env.BAILEYS_LOG_LEVEL } : {}),
   }),
-  simulated: createSimulatedDriver((company) => companySettings(config, company).simulation),
+  simulated: createSimulatedDriver((company) => companySettings(config, company).simulation, signals),
 };
 
 const holder = `${os.hostname()}/${instance}/${process.pid}`;
@@ -69,10 +77,12 @@ const worker = new Worker({
   driverFor: (_company, settings) =>
     drivers[(forcedDriver as "baileys" | "simulated" | undefined) ?? settings.driver],
   ...(env.backupKey !== undefined ? { backupKey: env.backupKey } : {}),
+  signals,
 });
 
 handleShutdown(logger, "closing sockets (no logout), flushing creds, releasing leases", async () => {
   await worker.close();
+  consoleGuard.close();
   store.close();
 });
 
