@@ -62,6 +62,12 @@ const companies: Record<
     note: "another client took the session (440): stopped, no loop",
   },
   "newco-pairing": { paired: false, preKeys: 0, simulation: {}, note: "no creds yet: pairing, QR in status" },
+  "pharmacy-badmac": {
+    paired: true,
+    preKeys: 60,
+    simulation: { decryptFailuresPerMinute: 30, decryptReason: "Bad MAC" },
+    note: "Bad MAC storm, 30/min: one decrypt-failure alert, status 'last 10m' line",
+  },
 };
 
 async function main(): Promise<void> {

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { evaluateSignals } from "../src/alerts/evaluate-signals.js";
 import { checkSignalAlerts } from "../src/alerts/signal-alerts.js";
 import { collectStatus, renderStatusTable } from "../src/cli/status.js";
-import { loadConfig } from "../src/config/load.js";
+import { companySettings, loadConfig } from "../src/config/load.js";
 import { wrapBaileysLogger } from "../src/signals/baileys-logger.js";
 import { createSignalRecorder, hashPeer, MINUTE } from "../src/signals/signal-recorder.js";
 import { openStore } from "../src/store/store.js";
@@ -107,6 +107,18 @@ describe("decrypt-failure alerts", () => {
     } finally {
       store.close();
     }
+  });
+
+  it("signals.* per company: a partial override keeps the other defaults; a bad value names its key", () => {
+    fx.writeCompanyConfig("acme", { signals: { alertAt: { count: 5 }, repairSessions: true } });
+    const acme = companySettings(loadConfig(fx.configFile), "acme");
+    expect(acme.signals).toEqual({
+      alertAt: { count: 5, window: 10 * MINUTE },
+      repairSessions: true,
+      repairAfter: { count: 10, window: 10 * MINUTE },
+    });
+    fx.writeCompanyConfig("acme", { signals: { alertAt: { window: "soon" } } });
+    expect(() => loadConfig(fx.configFile)).toThrow(/acme\.json.*signals\.alertAt\.window/);
   });
 
   it("a muted company's alert state moves without a message", () => {
