@@ -12,7 +12,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { wrapBaileysLogger } from "../src/signals/baileys-logger.js";
 import { classifyLogRecord, decryptReasonOf, streamErrorReason } from "../src/signals/classify-signal.js";
 import { installConsoleGuard } from "../src/signals/console-guard.js";
-import { createSignalRecorder, hashPeer, MINUTE } from "../src/signals/signal-recorder.js";
+import { hashPeer } from "../src/signals/hash-peer.js";
+import { createSignalRecorder, MINUTE } from "../src/signals/signal-recorder.js";
 import { decryptStormFor, summariseSignals } from "../src/signals/signal-summary.js";
 import { openStore, type Store } from "../src/store/store.js";
 import {

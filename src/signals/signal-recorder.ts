@@ -5,12 +5,12 @@
  * are capped per minute, and the log gets ONE summary line per company per minute instead of each
  * stack trace. Peers are kept only as a short hash of the jid (never the number itself).
  */
-import { createHash } from "node:crypto";
 import type { Clock } from "../clock.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { SignalQueries } from "../store/signals.js";
 import type { Signal, SignalKind } from "./classify-signal.js";
+import { hashPeer } from "./hash-peer.js";
 
 /** Where signals go: the worker's recorder (drivers only see this). */
 export interface SignalSink {
@@ -23,14 +23,6 @@ export const MINUTE = 60_000;
 
 /** Distinct peers kept per company per minute; more are counted under `other`. */
 const MAX_PEERS_PER_MINUTE = 200;
-
-/** A short, stable hash of a peer: the user part and server, device dropped (`5511...:3@s...`). */
-export function hashPeer(jid: string): string {
-  const at = jid.indexOf("@");
-  const user = (at < 0 ? jid : jid.slice(0, at)).split(":")[0] ?? "";
-  const server = at < 0 ? "" : jid.slice(at);
-  return createHash("sha256").update(`${user}${server}`).digest("hex").slice(0, 10);
-}
 
 interface CompanyCounts {
   minute: number;

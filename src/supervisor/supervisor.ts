@@ -23,6 +23,7 @@ import { LadderRunner } from "../ladder/ladder-runner.js";
 import type { Logger } from "../logger.js";
 import type { NewOutboxMessage } from "../store/outbox.js";
 import type { Store } from "../store/store.js";
+import { createSessionRepairs, type SessionRepairs } from "./session-repairs.js";
 import { type Restarter, restartThroughPm2, watchWorkers } from "./worker-watch.js";
 
 /** What the supervisor is built from. */
@@ -67,6 +68,8 @@ export class Supervisor {
   /** The recovery ladder (undefined without `home`, or with `ladder: false`). */
   readonly ladder: LadderRunner | undefined;
   private closed = false;
+  /** Opt-in per-peer session repairs (issue 14); undefined without `home`. */
+  readonly repairs: SessionRepairs | undefined;
 
   constructor(options: SupervisorOptions) {
     this.options = options;
@@ -90,6 +93,20 @@ export class Supervisor {
       onRemoved: (company) => this.onRemoved(company),
       onReport: (report) => this.onReport(report),
     });
+    if (options.home !== undefined) {
+      this.repairs = createSessionRepairs({
+        store: options.store,
+        clock: options.clock,
+        logger: this.log,
+        config: () => this.config,
+        backupsRoot: path.join(options.home, "backups"),
+        ...(options.backupKey !== undefined ? { backupKey: options.backupKey } : {}),
+        notify: (company, title, detail, payload) => {
+          this.queueNotice(title, detail, payload, company);
+          this.dispatcher.kick();
+        },
+      });
+    }
     if (options.home !== undefined && options.ladder !== false) {
       this.ladder = new LadderRunner({
         store: options.store,
@@ -219,6 +236,7 @@ export class Supervisor {
       (settings, company, kind, rendered) => this.queue(settings, company, kind, null, rendered),
     );
     if (queued > 0) this.dispatcher.kick();
+    void this.repairs?.check();
   }
 
   /** Applies a new config: thresholds and chats at once, counts re-evaluated. sessionsDir needs a restart. */
@@ -260,6 +278,7 @@ export class Supervisor {
     if (this.ladderTimer) clearTimeout(this.ladderTimer);
     if (this.probeTimer) clearTimeout(this.probeTimer);
     await this.ladder?.close();
+    await this.repairs?.close();
     await this.scanner.close();
     await this.dispatcher.flush(flushMs);
     await this.dispatcher.close();
