@@ -24,7 +24,7 @@ let fx: FleetFixture;
 let api: BotApiServer;
 
 beforeEach(async () => {
-  fx = new FleetFixture({ telegram: { chatIds: [Number(CHAT)] } });
+  fx = new FleetFixture({ telegram: { chatIds: [Number(CHAT)] }, workers: { heartbeatEvery: "200ms" } });
   api = new BotApiServer();
   await api.start();
 });
@@ -67,8 +67,10 @@ describe("decrypt-failure alerts", () => {
       await badMacStorm("acme", 25, recorder);
       await badMacStorm("beta", 5, recorder);
       recorder.flush();
+      // The supervisor's own timer (after each worker watch) finds the storm...
+      await waitFor(() => api.messages.length >= 1, { what: "the signal alert", timeoutMs: 15_000 });
+      // ...and checking again and again sends nothing more.
       for (let i = 0; i < 3; i++) supervisor.checkSignals();
-      await waitFor(() => api.messages.length >= 1, { what: "the signal alert" });
       await supervisor.dispatcher.flush(2_000);
       expect(api.messages).toHaveLength(1);
       const text = api.messages[0]?.text ?? "";
