@@ -72,6 +72,12 @@ const companies: Record<
     note: "another client took the session (440): stopped, no loop",
   },
   "newco-pairing": { paired: false, preKeys: 0, simulation: {}, note: "no creds yet: pairing, QR in status" },
+  "pharmacy-badmac": {
+    paired: true,
+    preKeys: 60,
+    simulation: { decryptFailuresPerMinute: 30, decryptReason: "Bad MAC" },
+    note: "Bad MAC storm, 30/min: one decrypt-failure alert, status 'last 10m' line",
+  },
 };
 
 /** Ends the demo's own pm2 daemon (and its apps); production's pm2 is never addressed. */

@@ -21,8 +21,12 @@ const LAYERS: readonly { name: string; matches: (file: string) => boolean }[] = 
   { name: "config", matches: (f) => f.startsWith("config/") },
   { name: "store", matches: (f) => f.startsWith("store/") },
   {
-    name: "fleet / alerts / actions",
-    matches: (f) => f.startsWith("fleet/") || f.startsWith("alerts/") || f.startsWith("actions/"),
+    name: "fleet / alerts / actions / signals",
+    matches: (f) =>
+      f.startsWith("fleet/") ||
+      f.startsWith("alerts/") ||
+      f.startsWith("actions/") ||
+      f.startsWith("signals/"),
   },
   { name: "ladder / worker", matches: (f) => f.startsWith("ladder/") || f.startsWith("worker/") },
   // The Telegram bot and the HTTP side serve the operators on top of the actions; the supervisor wires them.

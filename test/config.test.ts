@@ -76,6 +76,8 @@ describe("loadConfig", () => {
         disconnectCode: 428,
         recover: true,
         pairAfter: null,
+        decryptFailuresPerMinute: 0,
+        decryptReason: "Bad MAC",
       },
       pairing: { phoneNumber: null },
       cleanup: {
@@ -98,6 +100,11 @@ describe("loadConfig", () => {
       },
       maintenance: { window: "03:00-05:00", timezone: "UTC" },
       backups: { keep: 5, credsSnapshots: 10 },
+      signals: {
+        alertAt: { count: 20, window: 600_000 },
+        repairSessions: false,
+        repairAfter: { count: 10, window: 600_000 },
+      },
       mutedUntil: null,
     });
     expect(config.fleet).toEqual({
@@ -190,6 +197,7 @@ describe("loadConfig", () => {
       ladder: { ...config.defaults.ladder, budget: { max: 2, window: 6 * 3_600_000 } },
       maintenance: { window: "22:30-01:00", timezone: "America/Sao_Paulo" },
       backups: config.defaults.backups,
+      signals: config.defaults.signals,
       mutedUntil: Date.parse("2030-01-02T03:04:05Z"),
     });
     expect(companySettings(config, "beta")).toEqual(config.defaults);
@@ -566,6 +574,7 @@ describe.concurrent("warden CLI (child processes)", () => {
         },
         level: "warning",
         creds: "ok",
+        signals: { decryptFailures10m: 0, byReason: {}, sessionChurn10m: 0, retryReceipts10m: 0 },
         connection: { state: "close", since: 1_700_000_000_000, reason: "loggedOut", downSince: null },
       },
       {
@@ -581,6 +590,7 @@ describe.concurrent("warden CLI (child processes)", () => {
         },
         level: "ok",
         creds: "ok",
+        signals: { decryptFailures10m: 0, byReason: {}, sessionChurn10m: 0, retryReceipts10m: 0 },
         connection: { state: "unknown", since: null, reason: null, downSince: null },
       },
     ]);

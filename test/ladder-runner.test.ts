@@ -176,6 +176,34 @@ describe("recovery ladder (supervisor + real worker)", () => {
     expect(stepNames()).toHaveLength(5);
   });
 
+  it("a company down on 428 with a decrypt-failure storm in its signal counters is allowed the reset (issue 14 evidence)", async () => {
+    const dir = await pairedWithOldSessions("acme", 165);
+    fx.writeCompanyConfig("acme", { simulation: { connect: false, disconnectCode: 428 } });
+    const credsBefore = sha(path.join(dir, "creds.json"));
+    await startWorker();
+    // What a worker records during a Bad MAC storm: 30 failures this minute (signals.alertAt is 20 in 10m).
+    const seed = openStore(path.join(fx.home, "warden.db"));
+    seed.signals.add("acme", Math.floor(Date.now() / 60_000) * 60_000, [
+      { kind: "decrypt-failure", reason: "Bad MAC", count: 30 },
+    ]);
+    seed.close();
+    const { store } = await fx.startSupervisor({ token: null, ladder: true });
+    const stepNames = () => store.ladder.steps("acme").map((s) => s.step);
+    await waitFor(() => stepNames().includes("cleanup:reset"), {
+      what: "the ladder reaching the reset",
+      timeoutMs: 20_000,
+    });
+    expect(stepNames().slice(0, 5)).toEqual([
+      "alert:down",
+      "reconnect",
+      "reconnect",
+      "cleanup:smart",
+      "cleanup:reset",
+    ]);
+    expect(stepNames()).not.toContain("alert:human_needed");
+    expect(sha(path.join(dir, "creds.json"))).toBe(credsBefore);
+  });
+
   it("401 from WhatsApp: QR required at once, backup first, nothing deleted", async () => {
     // 190 files: over critical, but a 401 is not a file problem and nothing may be deleted.
     const dir = await pairedWithOldSessions("acme", 190);

@@ -56,6 +56,12 @@ export interface CleanupOptions {
   /** WARDEN_BACKUP_KEY: the backup is encrypted. */
   backupKey?: string;
   onProgress?: (phase: "backup" | "delete", done: number, total: number) => void;
+  /** A narrower plan than the mode's (a session repair), with its own audit action and detail. */
+  narrow?: {
+    plan: (files: readonly CleanupFile[]) => Promise<CleanupPlan>;
+    action: string;
+    detail: Record<string, unknown>;
+  };
 }
 
 /** What a cleanup did (or would do, for a dry run). */
@@ -104,13 +110,15 @@ export async function runCleanup(options: CleanupOptions): Promise<CleanupResult
 
   const hold =
     options.hold ?? (await holdCompany({ store, clock, company, actor, stopFirst: options.stopFirst }));
-  const action = mode === "reset" ? "reset" : "cleanup";
+  const action = options.narrow?.action ?? (mode === "reset" ? "reset" : "cleanup");
   let plan: CleanupPlan | undefined;
   let backup: CreatedBackup | undefined;
   let deleted = 0;
   try {
     // Planned under the hold: no socket writes into the folder from here on.
-    plan = await makePlan(dir, mode, settings, clock.now(), options.force === true);
+    plan = options.narrow
+      ? await options.narrow.plan(await listCleanupFiles(dir))
+      : await makePlan(dir, mode, settings, clock.now(), options.force === true);
     if (plan.delete.length === 0) {
       const auditId = store.audit.add({
         at: clock.now(),
@@ -119,7 +127,13 @@ export async function runCleanup(options: CleanupOptions): Promise<CleanupResult
         action,
         ok: true,
         result: `nothing to delete (${plan.keep} files kept)`,
-        detail: { mode, force: options.force === true, deleted: 0, kept: plan.keep },
+        detail: {
+          ...options.narrow?.detail,
+          mode,
+          force: options.force === true,
+          deleted: 0,
+          kept: plan.keep,
+        },
       });
       return { company, mode, dryRun: false, plan, deleted: 0, backup: null, auditId };
     }
@@ -186,6 +200,7 @@ export async function runCleanup(options: CleanupOptions): Promise<CleanupResult
       ok: true,
       result: `deleted ${deleted} of ${plan.delete.length} planned files (${Math.round(plan.bytesFreed / 1024)} KB), kept ${plan.keep}; backup ${backup.path}`,
       detail: {
+        ...options.narrow?.detail,
         mode,
         force: options.force === true,
         backup: backup.path,
@@ -204,7 +219,13 @@ export async function runCleanup(options: CleanupOptions): Promise<CleanupResult
       action,
       ok: false,
       result: `failed after deleting ${deleted} file(s): ${describeError(err)}`,
-      detail: { mode, backup: backup?.path ?? null, deleted, planned: plan?.delete.length ?? null },
+      detail: {
+        ...options.narrow?.detail,
+        mode,
+        backup: backup?.path ?? null,
+        deleted,
+        planned: plan?.delete.length ?? null,
+      },
     });
     throw err;
   } finally {

@@ -9,6 +9,7 @@ import { companySettings, type WardenConfig } from "../config/load.js";
 import { CATEGORIES } from "../fleet/classify-file.js";
 import { resolveKeepPreKeys } from "../fleet/prekey-reserve.js";
 import { scanFolder } from "../fleet/scan-folder.js";
+import { describeSignals, type SignalStatus, signalStatus } from "../signals/signal-status.js";
 import type { Store } from "../store/store.js";
 
 /** One company in `status --json`. */
@@ -35,6 +36,8 @@ export interface CompanyStatus {
   /** The current pairing QR string, while pairing. */
   qr?: string;
   pairingCode?: string;
+  /** Signals of the last 10 minutes (issue 14); absent without a database. */
+  signals?: SignalStatus;
 }
 
 /** Scans the folders now and joins what the workers reported. */
@@ -86,6 +89,7 @@ export async function collectStatus(
       level: evaluateThresholds(store?.alertState.get(id), counts.counted, settings, now).state.level,
       creds: snapshot.creds.state,
       ...(snapshot.creds.error ? { credsError: snapshot.creds.error } : {}),
+      ...(store ? { signals: signalStatus(store.signals, id, now) } : {}),
       connection: connection
         ? {
             state: connection.state,
@@ -143,6 +147,9 @@ export function renderStatusTable(rows: CompanyStatus[], now: number, detailed: 
   const table = [fmt(header), ...lines.map(fmt)];
   const corrupt = rows.filter((r) => r.credsError);
   if (corrupt.length > 0) table.push("", ...corrupt.map((r) => `${r.id} creds: ${r.creds}: ${r.credsError}`));
+  for (const r of rows)
+    if (r.signals && describeSignals(r.signals))
+      table.push(`${r.id} last 10m: ${describeSignals(r.signals)}`);
   if (detailed) {
     for (const r of rows) {
       if (r.connection.reason) table.push("", `${r.id} connection: ${r.connection.reason}`);

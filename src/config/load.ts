@@ -113,6 +113,11 @@ export function mergeCompany(defaults: CompanySettings, override: CompanyOverrid
     },
     maintenance: { ...defaults.maintenance, ...override.maintenance },
     backups: { ...defaults.backups, ...override.backups },
+    signals: {
+      alertAt: { ...defaults.signals.alertAt, ...override.signals?.alertAt },
+      repairSessions: override.signals?.repairSessions ?? defaults.signals.repairSessions,
+      repairAfter: { ...defaults.signals.repairAfter, ...override.signals?.repairAfter },
+    },
     mutedUntil: override.mutedUntil === undefined ? defaults.mutedUntil : override.mutedUntil,
   };
 }

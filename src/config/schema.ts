@@ -153,6 +153,8 @@ const SIMULATION_DEFAULTS = {
   disconnectCode: 428,
   recover: true,
   pairAfter: null,
+  decryptFailuresPerMinute: 0,
+  decryptReason: "Bad MAC",
 };
 
 /** A phone number for pairing by code: digits with the country code. */
@@ -175,6 +177,14 @@ const simulationShape = {
   pairAfter: z
     .union([z.null(), duration("time a pairing takes")])
     .meta({ description: "Without creds: show QR codes, then pair after this long (null: never)." }),
+  decryptFailuresPerMinute: z
+    .number()
+    .min(0)
+    .max(60_000)
+    .meta({ description: "Messages per minute that fail to decrypt while open (a Bad MAC storm)." }),
+  decryptReason: z.string().min(1).meta({
+    description: 'Error text of those failures, as libsignal throws it ("Bad MAC", "No session record"...).',
+  }),
 };
 
 /** The simulated driver's scenario with every default (warden.json). */
@@ -188,8 +198,39 @@ const simulationSchema = z
     disconnectCode: simulationShape.disconnectCode.default(SIMULATION_DEFAULTS.disconnectCode),
     recover: simulationShape.recover.default(SIMULATION_DEFAULTS.recover),
     pairAfter: simulationShape.pairAfter.default(SIMULATION_DEFAULTS.pairAfter),
+    decryptFailuresPerMinute: simulationShape.decryptFailuresPerMinute.default(
+      SIMULATION_DEFAULTS.decryptFailuresPerMinute,
+    ),
+    decryptReason: simulationShape.decryptReason.default(SIMULATION_DEFAULTS.decryptReason),
   })
   .meta({ description: "Simulated driver scenario." });
+
+const SIGNALS_DEFAULTS = {
+  alertAt: { count: 20, window: 10 * 60_000 },
+  repairSessions: false,
+  repairAfter: { count: 10, window: 10 * 60_000 },
+};
+const signalsShape = {
+  alertAt: z
+    .strictObject({
+      count: positiveInt("decrypt failures within signals.alertAt.window that raise the alert", 1_000_000),
+      window: duration("the decrypt-failure alert's window"),
+    })
+    .meta({
+      description:
+        "Decrypt failures (Bad MAC, No session record, Invalid PreKey ID...) in the window that raise one alert; one resolved message when the rate falls back.",
+    }),
+  repairSessions: z.boolean().meta({
+    description:
+      "Opt-in: a peer failing with Bad MAC repairAfter.count times in repairAfter.window gets only its session files backed up and removed (once per peer per day).",
+  }),
+  repairAfter: z
+    .strictObject({
+      count: positiveInt("Bad MAC failures of one peer that call for a session repair", 1_000_000),
+      window: duration("the session repair's window"),
+    })
+    .meta({ description: "Per-peer Bad MAC threshold of repairSessions." }),
+};
 
 /** Per-company keys as they appear in warden.json: every key has its default. */
 export const companyDefaultsSchema = z.strictObject({
@@ -302,6 +343,24 @@ export const companyDefaultsSchema = z.strictObject({
       credsSnapshots: backupsShape.credsSnapshots.default(BACKUPS_DEFAULTS.credsSnapshots),
     })
     .default(BACKUPS_DEFAULTS),
+  signals: z
+    .strictObject({
+      alertAt: z
+        .strictObject({
+          count: signalsShape.alertAt.shape.count.default(SIGNALS_DEFAULTS.alertAt.count),
+          window: signalsShape.alertAt.shape.window.default(SIGNALS_DEFAULTS.alertAt.window),
+        })
+        .default(SIGNALS_DEFAULTS.alertAt),
+      repairSessions: signalsShape.repairSessions.default(SIGNALS_DEFAULTS.repairSessions),
+      repairAfter: z
+        .strictObject({
+          count: signalsShape.repairAfter.shape.count.default(SIGNALS_DEFAULTS.repairAfter.count),
+          window: signalsShape.repairAfter.shape.window.default(SIGNALS_DEFAULTS.repairAfter.window),
+        })
+        .default(SIGNALS_DEFAULTS.repairAfter),
+    })
+    .default(SIGNALS_DEFAULTS)
+    .meta({ description: "Signal health: decrypt failures, session churn, retry receipts, stream errors." }),
   mutedUntil: z
     .union([z.null(), z.iso.datetime({ offset: true, error: "Expected an ISO date-time or null" })])
     .default(null)
@@ -349,6 +408,14 @@ export const companyOverrideSchema = z.strictObject({
     .optional(),
   maintenance: z.strictObject({ window: maintenanceWindow, timezone }).partial().optional(),
   backups: z.strictObject(backupsShape).partial().optional(),
+  signals: z
+    .strictObject({
+      alertAt: signalsShape.alertAt.partial(),
+      repairSessions: signalsShape.repairSessions,
+      repairAfter: signalsShape.repairAfter.partial(),
+    })
+    .partial()
+    .optional(),
   mutedUntil: z
     .union([z.null(), z.iso.datetime({ offset: true, error: "Expected an ISO date-time or null" })])
     .transform((text) => (text === null ? null : Date.parse(text)))

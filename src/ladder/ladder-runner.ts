@@ -14,6 +14,7 @@ import { formatDuration } from "../config/duration.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import { decryptStormFor } from "../signals/signal-summary.js";
 import type { Store } from "../store/store.js";
 import { type Decision, decide, EMPTY_MEMORY, type LadderAction, type LadderMemory } from "./decide.js";
 import type { KeyStateEvidence } from "./key-state-evidence.js";
@@ -28,9 +29,8 @@ export type LadderNotify = (
 ) => void;
 
 /**
- * Where the ladder learns whether a company's key state is broken. The default counts 500
- * (badSession) closes in the down episode; the lead plugs signal health's decrypt-failure storms
- * (issue 14) in here by passing a source that fills `decryptStorm` too.
+ * Where the ladder learns whether a company's key state is broken: 500 (badSession) closes in the
+ * down episode (issue 8) and a decrypt-failure storm in the workers' signal counters (issue 14).
  */
 export type KeyStateEvidenceSource = (
   company: string,
@@ -38,12 +38,16 @@ export type KeyStateEvidenceSource = (
   now: number,
 ) => KeyStateEvidence;
 
-/** Builds the default evidence source: 500 closes since the episode began, no decrypt storms known. */
-export function closeCodeEvidence(store: Store): KeyStateEvidenceSource {
-  return (company, episodeStart) => {
-    if (episodeStart === null) return { badSessionCloses: 0, decryptStorm: null };
+/**
+ * The evidence in the store: 500 closes since the episode began, and a decrypt-failure storm when
+ * the company's `signals.alertAt` window holds that many failures (the same rule as the alert).
+ */
+export function storeEvidence(store: Store, config: () => WardenConfig): KeyStateEvidenceSource {
+  return (company, episodeStart, now) => {
+    const decryptStorm = decryptStormFor(store.signals, company, now, companySettings(config(), company));
+    if (episodeStart === null) return { badSessionCloses: 0, decryptStorm };
     const codes = store.connections.closeCodesSince(company, episodeStart);
-    return { badSessionCloses: codes.find((c) => c.code === 500)?.n ?? 0, decryptStorm: null };
+    return { badSessionCloses: codes.find((c) => c.code === 500)?.n ?? 0, decryptStorm };
   };
 }
 
@@ -60,7 +64,7 @@ export interface LadderRunnerOptions {
   notify: LadderNotify;
   /** How long to wait for a worker to acknowledge the ladder's stop. */
   stopTimeoutMs?: number;
-  /** Key-state evidence per company; default closeCodeEvidence(store) (decryptStorm always null). */
+  /** Key-state evidence per company; default storeEvidence(store, config). */
   evidence?: KeyStateEvidenceSource;
 }
 
@@ -89,7 +93,7 @@ export class LadderRunner {
 
   constructor(options: LadderRunnerOptions) {
     this.options = options;
-    this.evidence = options.evidence ?? closeCodeEvidence(options.store);
+    this.evidence = options.evidence ?? storeEvidence(options.store, options.config);
     this.log = options.logger.child({ component: "ladder" });
   }
 

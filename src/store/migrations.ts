@@ -265,4 +265,35 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: "signal health: per-minute signal buckets, hashed peers, signal alert state",
+    sql: `
+      CREATE TABLE signal_buckets (
+        company TEXT NOT NULL,
+        minute  INTEGER NOT NULL,
+        kind    TEXT NOT NULL,
+        reason  TEXT NOT NULL,
+        count   INTEGER NOT NULL,
+        PRIMARY KEY (company, minute, kind, reason)
+      ) WITHOUT ROWID;
+      CREATE INDEX signal_buckets_minute ON signal_buckets (minute);
+      CREATE TABLE signal_peers (
+        company TEXT NOT NULL,
+        minute  INTEGER NOT NULL,
+        peer    TEXT NOT NULL,
+        reason  TEXT NOT NULL,
+        count   INTEGER NOT NULL,
+        PRIMARY KEY (company, minute, peer, reason)
+      ) WITHOUT ROWID;
+      CREATE INDEX signal_peers_minute ON signal_peers (minute);
+      CREATE TABLE signal_alert_state (
+        company       TEXT PRIMARY KEY,
+        active        INTEGER NOT NULL,
+        since         INTEGER NOT NULL,
+        last_alert_at INTEGER,
+        updated_at    INTEGER NOT NULL
+      );
+    `,
+  },
 ];

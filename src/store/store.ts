@@ -13,6 +13,7 @@ import { createLeaseQueries } from "./leases.js";
 import { createMuteQueries } from "./mutes.js";
 import { createOutboxQueries } from "./outbox.js";
 import { createProcessEventQueries } from "./process-events.js";
+import { createSignalQueries } from "./signals.js";
 import { createWorkerQueries } from "./workers.js";
 
 /** Every query set, plus the connection for transactions. */
@@ -33,6 +34,7 @@ export interface Store {
   readonly mutes: ReturnType<typeof createMuteQueries>;
   readonly bot: ReturnType<typeof createBotQueries>;
   readonly fleetStats: ReturnType<typeof createFleetStatsQueries>;
+  readonly signals: ReturnType<typeof createSignalQueries>;
   /** Runs `fn` in one transaction (synchronous only: an async fn would commit before its body runs). */
   transaction<T>(fn: () => T): T;
   /** Closes the connection; idempotent. */
@@ -59,6 +61,7 @@ export function openStore(file: string, options?: OpenOptions): Store {
     mutes: createMuteQueries(db),
     bot: createBotQueries(db),
     fleetStats: createFleetStatsQueries(db),
+    signals: createSignalQueries(db),
     transaction: (fn) => db.transaction(fn)(),
     close: () => {
       if (db.open) db.close();

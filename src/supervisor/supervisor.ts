@@ -14,6 +14,7 @@ import { renderAlert, renderNotice } from "../alerts/format-alert.js";
 import { createIncidentGate, incidentFamily } from "../alerts/incident-gate.js";
 import type { Notifier } from "../alerts/notifiers/notifier.js";
 import { OutboxDispatcher } from "../alerts/outbox-dispatcher.js";
+import { checkSignalAlerts } from "../alerts/signal-alerts.js";
 import { createStoreMuteControl } from "../bot/mute-control.js";
 import { TelegramBot, type TelegramBotOptions } from "../bot/telegram-bot.js";
 import type { Clock } from "../clock.js";
@@ -33,6 +34,7 @@ import { LadderRunner } from "../ladder/ladder-runner.js";
 import type { Logger } from "../logger.js";
 import type { NewOutboxMessage } from "../store/outbox.js";
 import type { Store } from "../store/store.js";
+import { createSessionRepairs, type SessionRepairs } from "./session-repairs.js";
 import { StoreGuard } from "./store-guard.js";
 import { type Restarter, restartThroughPm2, watchWorkers } from "./worker-watch.js";
 
@@ -105,6 +107,8 @@ export class Supervisor {
   private firstScanDone = false;
   /** The HTTP side, when `http` was given; `http.boundAddress` once started. */
   readonly http: HttpServer | undefined;
+  /** Opt-in per-peer session repairs (issue 14); undefined without `home`. */
+  readonly repairs: SessionRepairs | undefined;
 
   constructor(options: SupervisorOptions) {
     this.options = options;
@@ -158,6 +162,20 @@ export class Supervisor {
         logger: options.logger,
         firstScanDone: () => this.firstScanDone,
       });
+    if (options.home !== undefined) {
+      this.repairs = createSessionRepairs({
+        store: options.store,
+        clock: options.clock,
+        logger: this.log,
+        config: () => this.config,
+        backupsRoot: backupsRoot(options.home),
+        ...(options.backupKey !== undefined ? { backupKey: options.backupKey } : {}),
+        notify: (company, title, detail, payload) => {
+          this.queueNotice(title, detail, payload, company);
+          this.dispatcher.kick();
+        },
+      });
+    }
     if (options.home !== undefined && options.ladder !== false) {
       this.ladder = new LadderRunner({
         store: options.store,
@@ -339,9 +357,23 @@ export class Supervisor {
     if (this.closed) return;
     this.workerTimer = setTimeout(() => {
       void this.checkWorkers()
+        .then(() => this.checkSignals())
         .catch((err) => this.log.error({ err }, "worker watch failed"))
         .finally(() => this.scheduleWorkerWatch());
     }, this.config.workers.heartbeatEvery);
+  }
+
+  /** Raises / resolves the decrypt-failure alerts from the workers' signal buckets (issue 14). */
+  checkSignals(): void {
+    if (this.closed) return;
+    const queued = checkSignalAlerts(
+      this.options.store,
+      this.config,
+      this.options.clock.now(),
+      (_settings, company, kind, rendered) => this.queue(company, kind, null, rendered),
+    );
+    if (queued > 0) this.dispatcher.kick();
+    void this.repairs?.check();
   }
 
   /** Applies a new config: thresholds and chats at once, counts re-evaluated. sessionsDir needs a restart. */
@@ -406,6 +438,7 @@ export class Supervisor {
     this.guard.close();
     await this.http?.close();
     await this.ladder?.close();
+    await this.repairs?.close();
     await this.scanner.close();
     await this.dispatcher.flush(flushMs);
     await this.dispatcher.close();
@@ -584,6 +617,7 @@ export class Supervisor {
         const outbox = this.options.store.outbox.prune(now - keep);
         // Alert buttons older than the delivered alerts they sat under answer "no longer valid".
         this.options.store.bot.pruneCallbacks(now - keep);
+        this.options.store.signals.prune(now - keep);
         if (history + outbox > 0)
           this.log.info({ history, outbox }, "Pruned old history and delivered alerts");
       });

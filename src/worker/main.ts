@@ -12,6 +12,8 @@ import { ConfigError, describeError, ErrorCodes, ExitCodes, exitCodeFor, WardenE
 import { databaseFile } from "../home-layout.js";
 import { createLogger } from "../logger.js";
 import { handleShutdown } from "../process-signals.js";
+import { installConsoleGuard } from "../signals/console-guard.js";
+import { createSignalRecorder } from "../signals/signal-recorder.js";
 import { openStore, type Store } from "../store/store.js";
 import { createBaileysDriver } from "./drivers/baileys.js";
 import type { Driver } from "./drivers/driver.js";
@@ -49,12 +51,18 @@ if (forcedDriver !== undefined && forcedDriver !== "simulated" && forcedDriver !
   logger.fatal(`WARDEN_DRIVER must be "baileys" or "simulated", got ${JSON.stringify(forcedDriver)}`);
   process.exit(ExitCodes.CONFIG);
 }
+// Decrypt failures, session churn, retry receipts, stream errors: counted per company, one summary
+// line per company per minute instead of libsignal's console floods (issue 14).
+const signals = createSignalRecorder({ signals: store.signals, clock: systemClock, logger });
+const consoleGuard = installConsoleGuard(signals);
 const drivers: Record<"baileys" | "simulated", Driver> = {
   baileys: createBaileysDriver({
+    signals,
+    within: consoleGuard.within,
     ...(env.waWebSocketUrl ? { waWebSocketUrl: env.waWebSocketUrl } : {}),
     ...(env.baileysLogLevel ? { logLevel: env.baileysLogLevel } : {}),
   }),
-  simulated: createSimulatedDriver((company) => companySettings(config, company).simulation),
+  simulated: createSimulatedDriver((company) => companySettings(config, company).simulation, signals),
 };
 
 const holder = `${os.hostname()}/${instance}/${process.pid}`;
@@ -71,10 +79,12 @@ const worker = new Worker({
   driverFor: (_company, settings) =>
     drivers[(forcedDriver as "baileys" | "simulated" | undefined) ?? settings.driver],
   ...(env.backupKey !== undefined ? { backupKey: env.backupKey } : {}),
+  signals,
 });
 
 handleShutdown(logger, "closing sockets (no logout), flushing creds, releasing leases", async () => {
   await worker.close();
+  consoleGuard.close();
   store.close();
 });
 

@@ -19,6 +19,7 @@ import { companySettings, type WardenConfig } from "../config/load.js";
 import type { CompanySettings } from "../config/schema.js";
 import { describeError, ErrorCodes, WardenError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import type { SignalRecorder } from "../signals/signal-recorder.js";
 import type { ControlRequest } from "../store/control.js";
 import type { Store } from "../store/store.js";
 import { CompanySession } from "./company-session.js";
@@ -49,6 +50,8 @@ export interface WorkerOptions {
   backoff?: BackoffSettings;
   /** WARDEN_BACKUP_KEY: creds snapshots are encrypted with it when set. */
   backupKey?: string;
+  /** The drivers' signal recorder: flushed with each heartbeat, closed with the worker. */
+  signals?: SignalRecorder;
 }
 
 /**
@@ -113,6 +116,7 @@ export class Worker {
       }),
     );
     this.sessions.clear();
+    this.options.signals?.close();
     store.workers.setStatus(holder, "stopped", clock.now());
   }
 
@@ -139,6 +143,7 @@ export class Worker {
     const { store, clock, holder, config } = this.options;
     const now = clock.now();
     this.lastBeat = now;
+    this.options.signals?.flush();
     if (!store.workers.heartbeat(holder, now)) {
       // Declared dead by the supervisor (we were too slow): register again; leases decide the rest.
       store.workers.register(

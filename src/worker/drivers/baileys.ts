@@ -17,11 +17,15 @@ import {
   type ConnectionState,
   makeCacheableSignalKeyStore,
   makeWASocket,
+  NO_MESSAGE_FOUND_ERROR_TEXT,
+  proto,
   type WABrowserDescription,
   type WASocket,
 } from "baileys";
 import { describeError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
+import { wrapBaileysLogger } from "../../signals/baileys-logger.js";
+import type { SignalRecorder } from "../../signals/signal-recorder.js";
 import { useAtomicMultiFileAuthState } from "../auth-state.js";
 import type { ConnectOptions, Driver, DriverSocket } from "./driver.js";
 
@@ -41,6 +45,10 @@ export interface BaileysDriverOptions {
    * its lease must let go of the company at once.
    */
   closeTimeoutMs?: number;
+  /** Counts decrypt failures, session churn, retry receipts and stream errors (issue 14). */
+  signals?: SignalRecorder;
+  /** The console guard's scope: libsignal's console lines are attributed to the company. */
+  within?: <T>(company: string, fn: () => T) => T;
 }
 
 const DEFAULT_CLOSE_TIMEOUT_MS = 2_000;
@@ -52,17 +60,25 @@ export function createBaileysDriver(options: BaileysDriverOptions = {}): Driver 
     async connect(connect: ConnectOptions): Promise<DriverSocket> {
       const { hooks, logger, company } = connect;
       const auth = await useAtomicMultiFileAuthState(connect.dir, logger, { onWrite: connect.onAuthWrite });
-      const baileysLogger = childLogger(logger, company, options.logLevel ?? "warn");
-      const sock = makeWASocket({
-        auth: { creds: auth.state.creds, keys: makeCacheableSignalKeyStore(auth.state.keys, baileysLogger) },
-        logger: baileysLogger,
-        printQRInTerminal: false,
-        markOnlineOnConnect: false,
-        syncFullHistory: false,
-        ...(options.waWebSocketUrl !== undefined ? { waWebSocketUrl: options.waWebSocketUrl } : {}),
-        ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
-        ...(options.browser !== undefined ? { browser: options.browser } : {}),
-      });
+      const plainLogger = childLogger(logger, company, options.logLevel ?? "warn");
+      const { signals, within } = options;
+      const baileysLogger = signals ? wrapBaileysLogger(plainLogger, company, signals) : plainLogger;
+      const open = () =>
+        makeWASocket({
+          auth: {
+            creds: auth.state.creds,
+            keys: makeCacheableSignalKeyStore(auth.state.keys, baileysLogger),
+          },
+          logger: baileysLogger,
+          printQRInTerminal: false,
+          markOnlineOnConnect: false,
+          syncFullHistory: false,
+          ...(options.waWebSocketUrl !== undefined ? { waWebSocketUrl: options.waWebSocketUrl } : {}),
+          ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+          ...(options.browser !== undefined ? { browser: options.browser } : {}),
+        });
+      // Inside the guard's scope, the socket's callbacks (and libsignal's console lines) are the company's.
+      const sock = within ? within(company, open) : open();
 
       // True once onClose fired or close() was called: no hook is called after that.
       let done = false;
@@ -113,8 +129,22 @@ export function createBaileysDriver(options: BaileysDriverOptions = {}): Driver 
           call("onClose", () => hooks.onClose(code, message));
         }
       };
+      // A message with nothing to decrypt becomes a stub with no log line: only the event shows it.
+      const onUpsert = ({ messages }: { messages: proto.IWebMessageInfo[] }) => {
+        for (const m of messages) {
+          if (m.messageStubType !== proto.WebMessageInfo.StubType.CIPHERTEXT) continue;
+          if (m.messageStubParameters?.[0] !== NO_MESSAGE_FOUND_ERROR_TEXT) continue;
+          const peer = m.key?.participant ?? m.key?.remoteJid ?? undefined;
+          signals?.record(company, {
+            kind: "decrypt-failure",
+            reason: "Message absent from node",
+            ...(peer ? { peer } : {}),
+          });
+        }
+      };
       sock.ev.on("creds.update", onCredsUpdate);
       sock.ev.on("connection.update", onConnectionUpdate);
+      if (signals) sock.ev.on("messages.upsert", onUpsert);
 
       let closing: Promise<void> | undefined;
       return {
@@ -127,6 +157,7 @@ export function createBaileysDriver(options: BaileysDriverOptions = {}): Driver 
             await endWithin(sock, options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS, logger);
             sock.ev.off("connection.update", onConnectionUpdate);
             sock.ev.off("creds.update", onCredsUpdate);
+            sock.ev.off("messages.upsert", onUpsert);
             await auth.flush();
           })();
           return closing;

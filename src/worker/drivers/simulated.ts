@@ -3,11 +3,15 @@
  * Baileys' own functions (getNextPreKeys for pre-keys, the auth state's keys.set for sessions,
  * sender keys and lid mappings, so names and encodings are Baileys') and follows the company's
  * `simulation` scenario: connect after a delay, grow N pre-keys per minute, disconnect with a
- * given code after T, recover or keep failing. Used by `npm run demo` and the pm2 tests.
+ * given code after T, recover or keep failing, fail to decrypt D messages per minute (issue 14: the
+ * failures go through the same wrapped Baileys logger, with Baileys' own log call, as a real socket's).
+ * Used by `npm run demo` and the pm2 tests.
  */
 import { randomBytes } from "node:crypto";
 import { getNextPreKeys } from "baileys";
 import type { CompanySettings } from "../../config/schema.js";
+import { wrapBaileysLogger } from "../../signals/baileys-logger.js";
+import type { SignalRecorder } from "../../signals/signal-recorder.js";
 import { useAtomicMultiFileAuthState } from "../auth-state.js";
 import type { ConnectOptions, Driver, DriverSocket } from "./driver.js";
 
@@ -20,7 +24,10 @@ interface Runtime {
 }
 
 /** Creates the simulated driver; `scenarioFor` reads the company's current scenario. */
-export function createSimulatedDriver(scenarioFor: (company: string) => SimulationScenario): Driver {
+export function createSimulatedDriver(
+  scenarioFor: (company: string) => SimulationScenario,
+  signals?: SignalRecorder,
+): Driver {
   const runtimes = new Map<string, Runtime>();
   return {
     name: "simulated",
@@ -31,7 +38,7 @@ export function createSimulatedDriver(scenarioFor: (company: string) => Simulati
         runtime = {};
         runtimes.set(options.company, runtime);
       }
-      return startSimulatedSocket(options, scenario, runtime);
+      return startSimulatedSocket(options, scenario, runtime, signals);
     },
   };
 }
@@ -40,6 +47,7 @@ async function startSimulatedSocket(
   options: ConnectOptions,
   scenario: SimulationScenario,
   runtime: Runtime,
+  signals?: SignalRecorder,
 ): Promise<DriverSocket> {
   const { hooks, company } = options;
   const { state, saveCreds, flush } = await useAtomicMultiFileAuthState(options.dir, options.logger, {
@@ -117,6 +125,34 @@ async function startSimulatedSocket(
             n++;
             await addPreKeys(1);
             if (n % 3 === 0) await addPeerKeys(n);
+          },
+          true,
+        );
+      }
+      if (scenario.decryptFailuresPerMinute > 0 && signals) {
+        // What decode-wa-message.js and messages-recv.js log for a message that fails to decrypt.
+        // At "warn" like the Baileys driver's logger (never more verbose than the worker's).
+        const quiet = options.logger.levelVal > 40 ? options.logger.level : "warn";
+        const inner = options.logger.child({ component: "baileys" }, { level: quiet });
+        const baileysLogger = wrapBaileysLogger(inner, company, signals);
+        let failures = 0;
+        later(
+          Math.max(10, Math.round(60_000 / scenario.decryptFailuresPerMinute)),
+          () => {
+            const author = `${peer(failures++ % 3)}@s.whatsapp.net`;
+            const id = randomBytes(8).toString("hex").toUpperCase();
+            baileysLogger.error(
+              {
+                key: { remoteJid: author, fromMe: false, id },
+                err: new Error(scenario.decryptReason),
+                messageType: "msg",
+                sender: author,
+                author,
+                isSessionRecordError: false,
+              },
+              "failed to decrypt message",
+            );
+            baileysLogger.info({ msgAttrs: { from: author, id }, retryCount: 1 }, "sent retry receipt");
           },
           true,
         );
