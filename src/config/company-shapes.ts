@@ -1,0 +1,186 @@
+/**
+ * The keys of the nested per-company sections (thresholds, count basis, cleanup, ladder, maintenance,
+ * backups, simulation, signals) without defaults, and each section's defaults beside them. The defaults schema adds
+ * `.default()` from these; the override schema takes the bare keys so an override that leaves a key
+ * out does not reset it.
+ */
+import { z } from "zod";
+import { duration, fileCount, positiveInt } from "./schema-primitives.js";
+
+/** The cleanup rules' keys (what a cleanup may delete). */
+export const cleanupShape = {
+  keepPreKeys: z
+    .union([z.literal("auto"), z.int().min(1)], {
+      error: 'Expected "auto" or a whole number >= 1 of newest pre-keys always kept (cleanup.keepPreKeys)',
+    })
+    .meta({
+      description:
+        'Newest pre-keys always kept by cleanup and reset, apart from counting. "auto" = the installed Baileys\' INITIAL_PREKEY_COUNT (812): WhatsApp may still hand any of them out. The newest id is always kept.',
+    }),
+  sessionMaxAge: duration("sessions untouched this long may be deleted"),
+  senderKeyMaxAge: duration("our own sender keys older than this may be deleted (Baileys re-sends them)"),
+  foreignSenderKeyMaxAge: duration(
+    "other members' sender keys older than this may be deleted (their next group message then needs a retry)",
+  ),
+  minAge: duration("nothing younger than this is deleted unless forced"),
+};
+/** Defaults of the cleanup rules. */
+export const CLEANUP_DEFAULTS = {
+  keepPreKeys: "auto" as const,
+  sessionMaxAge: 14 * 86_400_000,
+  senderKeyMaxAge: 3 * 86_400_000,
+  foreignSenderKeyMaxAge: 30 * 86_400_000,
+  minAge: 7 * 86_400_000,
+};
+/** What `files.counted` (the number the thresholds apply to) means for a company. */
+export const countBasis = z
+  .enum(["stale", "counted", "total"], { error: 'Expected "stale", "counted" or "total" (count.basis)' })
+  .meta({
+    description:
+      'Files the thresholds apply to: "stale" (files a cleanup would delete now), "counted" (every file but the newest preKeyReserve pre-keys), "total" (ls | wc -l).',
+  });
+
+/** The recovery ladder's keys. */
+export const ladderShape = {
+  enabled: z.boolean().meta({
+    description: "false: the ladder does nothing for this company (file-count alerts still go out).",
+  }),
+  warnAfter: duration("disconnected this long: warning alert"),
+  reconnectAfter: duration("disconnected this long: reconnect request"),
+  reconnectAttempts: positiveInt("reconnect requests before the ladder goes further", 20),
+  reconnectBackoff: duration("wait after the first reconnect request; doubles after each one"),
+  settleFor: duration("time a cleanup or reset is given to bring the company back"),
+  budget: z
+    .strictObject({
+      max: positiveInt("automatic actions per company within budget.window", 1_000),
+      window: duration("the budget's sliding window"),
+    })
+    .meta({
+      description:
+        "Past max automatic actions in the window: one 'human needed' alert, then the ladder stops acting for the company until it recovers.",
+    }),
+  emergencyCooldown: duration("minimum time between two emergency cleanups of a connected company"),
+  minCleanupFiles: z
+    .int({ error: "Expected a whole number of files >= 0 (ladder.minCleanupFiles)" })
+    .min(0, { error: "Expected a whole number of files >= 0 (ladder.minCleanupFiles)" })
+    .meta({
+      description:
+        "A connected company is stopped for a cleanup only when the plan deletes at least this many files and takes it below the level that triggered it.",
+    }),
+};
+/** Defaults of the recovery ladder. */
+export const LADDER_DEFAULTS = {
+  enabled: true,
+  warnAfter: 10 * 60_000,
+  reconnectAfter: 15 * 60_000,
+  reconnectAttempts: 3,
+  reconnectBackoff: 2 * 60_000,
+  settleFor: 5 * 60_000,
+  budget: { max: 6, window: 6 * 3_600_000 },
+  emergencyCooldown: 3_600_000,
+  minCleanupFiles: 20,
+};
+/** Defaults of the maintenance window. */
+export const MAINTENANCE_DEFAULTS = { window: "03:00-05:00", timezone: "UTC" };
+/** Defaults of backup and creds-snapshot retention. */
+export const BACKUPS_DEFAULTS = { keep: 5, credsSnapshots: 10 };
+/** The retention keys of backups and creds snapshots. */
+export const backupsShape = {
+  keep: positiveInt("backups kept per company", 1_000),
+  credsSnapshots: positiveInt("versions of creds.json and of each app-state key kept in SQLite", 1_000),
+};
+
+/** The four alert levels on the counted files. */
+export const thresholdsShape = {
+  monitor: fileCount("counted files at which a low-priority alert is sent"),
+  warning: fileCount("counted files at which a warning is sent"),
+  critical: fileCount("counted files at which a critical alert is sent and repeated"),
+  fatal: fileCount("counted files considered fatal (alert repeated)"),
+};
+
+/** Defaults of the simulated driver's scenario. */
+export const SIMULATION_DEFAULTS = {
+  connect: true,
+  connectAfter: 200,
+  initialPreKeys: 30,
+  growPerMinute: 0,
+  disconnectAfter: null,
+  disconnectCode: 428,
+  recover: true,
+  pairAfter: null,
+  decryptFailuresPerMinute: 0,
+  decryptReason: "Bad MAC",
+};
+
+/** The simulated driver's keys, without defaults (overrides must not reset keys they do not name). */
+export const simulationShape = {
+  connect: z
+    .boolean()
+    .meta({ description: "false: every connect fails with disconnectCode (a company that stays down)." }),
+  connectAfter: duration("time from socket start to open"),
+  initialPreKeys: z.int().min(0).max(2_000).meta({ description: "Pre-keys written on first start." }),
+  growPerMinute: z.number().min(0).max(6_000).meta({ description: "Pre-keys added per minute while open." }),
+  disconnectAfter: z
+    .union([z.null(), duration("time open before the simulated disconnect")])
+    .meta({ description: "Close the socket this long after it opened (null: never)." }),
+  disconnectCode: z.int().min(100).max(999).meta({ description: "DisconnectReason code of that close." }),
+  recover: z.boolean().meta({ description: "false: every later connect fails with the same code." }),
+  pairAfter: z
+    .union([z.null(), duration("time a pairing takes")])
+    .meta({ description: "Without creds: show QR codes, then pair after this long (null: never)." }),
+  decryptFailuresPerMinute: z
+    .number()
+    .min(0)
+    .max(60_000)
+    .meta({ description: "Messages per minute that fail to decrypt while open (a Bad MAC storm)." }),
+  decryptReason: z.string().min(1).meta({
+    description: 'Error text of those failures, as libsignal throws it ("Bad MAC", "No session record"...).',
+  }),
+};
+
+/** The simulated driver's scenario with every default (warden.json). */
+export const simulationSchema = z
+  .strictObject({
+    connect: simulationShape.connect.default(SIMULATION_DEFAULTS.connect),
+    connectAfter: simulationShape.connectAfter.default(SIMULATION_DEFAULTS.connectAfter),
+    initialPreKeys: simulationShape.initialPreKeys.default(SIMULATION_DEFAULTS.initialPreKeys),
+    growPerMinute: simulationShape.growPerMinute.default(SIMULATION_DEFAULTS.growPerMinute),
+    disconnectAfter: simulationShape.disconnectAfter.default(SIMULATION_DEFAULTS.disconnectAfter),
+    disconnectCode: simulationShape.disconnectCode.default(SIMULATION_DEFAULTS.disconnectCode),
+    recover: simulationShape.recover.default(SIMULATION_DEFAULTS.recover),
+    pairAfter: simulationShape.pairAfter.default(SIMULATION_DEFAULTS.pairAfter),
+    decryptFailuresPerMinute: simulationShape.decryptFailuresPerMinute.default(
+      SIMULATION_DEFAULTS.decryptFailuresPerMinute,
+    ),
+    decryptReason: simulationShape.decryptReason.default(SIMULATION_DEFAULTS.decryptReason),
+  })
+  .meta({ description: "Simulated driver scenario." });
+
+/** Defaults of the signal-health monitor. */
+export const SIGNALS_DEFAULTS = {
+  alertAt: { count: 20, window: 10 * 60_000 },
+  repairSessions: false,
+  repairAfter: { count: 10, window: 10 * 60_000 },
+};
+/** The signal-health monitor's keys (decrypt-failure alert, opt-in session repair). */
+export const signalsShape = {
+  alertAt: z
+    .strictObject({
+      count: positiveInt("decrypt failures within signals.alertAt.window that raise the alert", 1_000_000),
+      window: duration("the decrypt-failure alert's window"),
+    })
+    .meta({
+      description:
+        "Decrypt failures (Bad MAC, No session record, Invalid PreKey ID...) in the window that raise one alert; one resolved message when the rate falls back.",
+    }),
+  repairSessions: z.boolean().meta({
+    description:
+      "Opt-in: a peer failing with Bad MAC repairAfter.count times in repairAfter.window gets only its session files backed up and removed (once per peer per day).",
+  }),
+  repairAfter: z
+    .strictObject({
+      count: positiveInt("Bad MAC failures of one peer that call for a session repair", 1_000_000),
+      window: duration("the session repair's window"),
+    })
+    .meta({ description: "Per-peer Bad MAC threshold of repairSessions." }),
+};
