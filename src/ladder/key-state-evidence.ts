@@ -4,7 +4,7 @@
  * cannot fix a network, a WhatsApp outage or a logged-out device. Two sources:
  * - 500 (badSession) closes: Baileys could not use its sessions;
  * - a decrypt-failure storm reported by signal health (issue 14), plugged in by the runner's
- *   KeyStateEvidenceSource.
+ *   KeyStateEvidenceSource (store-evidence.ts).
  */
 
 /** Why the ladder may believe a company's key state is broken (issue 8 / issue 14). */

@@ -1,55 +1,25 @@
 /**
  * The ladder's shell: every check it asks decide() what to do for each company, stores the new
  * memory and the steps, and carries the actions out: alerts into the outbox, reconnects as control
- * requests, cleanups and QR-required through the executors (stop through the worker, back up,
- * act, let it reconnect). Destructive work runs in the background, at most two at a time, one per
- * company; a company with work in flight is not decided on again until it finishes.
+ * requests, cleanups and QR-required through the executors of src/actions/ (stop through the
+ * worker, back up, act, then let it reconnect, or keep it stopped for QR required). The outage
+ * bookkeeping is check-outage.ts, the key-state evidence store-evidence.ts. Destructive work runs
+ * in the background, at most two at a time, one per company; a company with work in flight is not
+ * decided on again until it finishes.
  */
 import PQueue from "p-queue";
-import { createBackup, verifyBackup } from "../actions/backup.js";
 import { runCleanup } from "../actions/cleanup.js";
 import { type CompanyHold, holdCompany } from "../actions/company-hold.js";
+import { runQrRequired } from "../actions/qr-required.js";
 import type { Clock } from "../clock.js";
-import { formatDuration } from "../config/duration.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import { decryptStormFor } from "../signals/signal-summary.js";
 import type { Store } from "../store/store.js";
-import { type Decision, decide, EMPTY_MEMORY, type LadderAction, type LadderMemory } from "./decide.js";
-import type { KeyStateEvidence } from "./key-state-evidence.js";
-import { detectOutage } from "./outage.js";
-
-/** How the runner tells operators something (the supervisor queues it in the outbox). */
-export type LadderNotify = (
-  company: string | null,
-  title: string,
-  detail: string,
-  payload: Record<string, unknown>,
-) => void;
-
-/**
- * Where the ladder learns whether a company's key state is broken: 500 (badSession) closes in the
- * down episode (issue 8) and a decrypt-failure storm in the workers' signal counters (issue 14).
- */
-export type KeyStateEvidenceSource = (
-  company: string,
-  episodeStart: number | null,
-  now: number,
-) => KeyStateEvidence;
-
-/**
- * The evidence in the store: 500 closes since the episode began, and a decrypt-failure storm when
- * the company's `signals.alertAt` window holds that many failures (the same rule as the alert).
- */
-export function storeEvidence(store: Store, config: () => WardenConfig): KeyStateEvidenceSource {
-  return (company, episodeStart, now) => {
-    const decryptStorm = decryptStormFor(store.signals, company, now, companySettings(config(), company));
-    if (episodeStart === null) return { badSessionCloses: 0, decryptStorm };
-    const codes = store.connections.closeCodesSince(company, episodeStart);
-    return { badSessionCloses: codes.find((c) => c.code === 500)?.n ?? 0, decryptStorm };
-  };
-}
+import { checkOutage } from "./check-outage.js";
+import { type Decision, decide, type LadderAction } from "./decide.js";
+import { type LadderNotify, toMemory } from "./ladder-types.js";
+import { type KeyStateEvidenceSource, storeEvidence } from "./store-evidence.js";
 
 /** What the runner is built from. */
 export interface LadderRunnerOptions {
@@ -120,42 +90,15 @@ export class LadderRunner {
     const config = this.options.config();
     const now = clock.now();
     const companies = store.companies.listPresent();
-    const wanted = companies
-      .filter((c) => store.control.desired(c.id).desired === "run")
-      .map((c) => {
-        const conn = store.connections.get(c.id);
-        return {
-          company: c.id,
-          state: conn?.state ?? null,
-          downSince: conn?.downSince ?? null,
-          credsCorrupt: c.credsState === "corrupt",
-        };
-      })
-      .filter((c) => c.state !== null);
-    const outage = store.ladder.currentOutage();
-    const verdict = detectOutage(
-      { companies: wanted, probeOk: this.probeOk, wasOffline: outage !== undefined, settings: config.fleet },
+    const verdict = checkOutage({
+      store,
+      companies,
+      settings: config.fleet,
+      probeOk: this.probeOk,
+      probeDetail: this.probeDetail,
+      notify: this.options.notify,
       now,
-    );
-    if (verdict.offline && !outage) {
-      // The probe's target and error in the record and the alert: "probe web.whatsapp.com:443: ...".
-      const reason = `${verdict.reason ?? "fleet offline"}${this.probeOk === false && this.probeDetail ? ` (${this.probeDetail})` : ""}`;
-      store.ladder.startOutage(reason, verdict.down.length, now);
-      this.options.notify(
-        null,
-        "Network outage: the ladder holds",
-        `${reason}. ${verdict.down.length} companies down. Reconnects continue; no cleanup or reset until the network is back.`,
-        { kind: "outage", level: "critical", down: verdict.down.length },
-      );
-    } else if (!verdict.offline && outage) {
-      store.ladder.endOutage(now);
-      this.options.notify(
-        null,
-        "Network back: outage resolved",
-        `The outage that began ${formatDuration(now - outage.startedAt)} ago (${outage.reason}) is over; the ladder acts again.`,
-        { kind: "outage-resolved", level: "ok" },
-      );
-    }
+    });
 
     for (const company of companies) {
       if (this.inFlight.has(company.id)) continue;
@@ -334,51 +277,20 @@ export class LadderRunner {
     }
   }
 
-  private async qrRequired(company: string, reason: string): Promise<string> {
-    const { store, clock } = this.options;
+  private qrRequired(company: string, reason: string): Promise<string> {
     const config = this.options.config();
-    const hold = await this.stopAndHold(company);
-    try {
-      const backup = await createBackup({
-        company,
-        dir: `${config.sessionsDir}/${company}`,
-        backupsRoot: this.options.backupsRoot,
-        reason: "qr-required",
-        now: clock.now(),
-        key: this.options.backupKey,
-        keep: companySettings(config, company).backups.keep,
-      });
-      const verified = await verifyBackup(backup.path, { key: this.options.backupKey });
-      const code = store.connections.get(company)?.code ?? null;
-      store.transaction(() => {
-        store.connections.transition(
-          { company, to: "qr_required", code, message: `ladder: ${reason}`, holder: ACTOR },
-          clock.now(),
-        );
-        store.audit.add({
-          at: clock.now(),
-          actor: ACTOR,
-          company,
-          action: "qr-required",
-          ok: verified.ok,
-          result: `QR required (${reason}); nothing deleted; backup ${backup.path}${verified.ok ? " verified" : " FAILED verification"}`,
-          detail: { backup: backup.path, problems: verified.problems },
-        });
-      });
-      return `qr_required: backup ${backup.path}${verified.ok ? " verified" : " failed verification"}; nothing deleted`;
-    } finally {
-      // Stays stopped: reconnecting a logged-out session only repeats the 401.
-      hold.release("ladder qr_required", { resume: false });
-    }
+    return runQrRequired({
+      store: this.options.store,
+      clock: this.options.clock,
+      sessionsDir: config.sessionsDir,
+      backupsRoot: this.options.backupsRoot,
+      company,
+      settings: companySettings(config, company),
+      actor: ACTOR,
+      reason,
+      backupKey: this.options.backupKey,
+      stopTimeoutMs: this.options.stopTimeoutMs,
+      signal: this.shutdown.signal,
+    });
   }
-}
-
-/** The stored memory, completed with defaults (older rows, hand edits); a fresh one when unusable. */
-function toMemory(raw: unknown): LadderMemory {
-  if (!raw || typeof raw !== "object") return { ...EMPTY_MEMORY, actions: [] };
-  const merged = { ...EMPTY_MEMORY, ...(raw as Partial<LadderMemory>) };
-  return {
-    ...merged,
-    actions: Array.isArray(merged.actions) ? merged.actions.filter((t) => typeof t === "number") : [],
-  };
 }

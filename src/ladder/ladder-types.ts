@@ -1,6 +1,7 @@
 /**
- * The ladder's vocabulary: its input, its memory between checks, its actions and its answer
- * (src/ladder/decide.ts decides; src/ladder/ladder-runner.ts carries out).
+ * The ladder's vocabulary: its input, its memory between checks (and how a stored one is read back),
+ * its actions, its answer, and how it notifies operators (src/ladder/decide.ts decides;
+ * src/ladder/ladder-runner.ts carries out).
  */
 import type { CompanySettings } from "../config/schema.js";
 import type { KeyStateEvidence } from "./key-state-evidence.js";
@@ -115,3 +116,21 @@ export interface Decision {
   notes: LadderStep[];
   memory: LadderMemory;
 }
+
+/** The stored memory, completed with defaults (older rows, hand edits); a fresh one when unusable. */
+export function toMemory(raw: unknown): LadderMemory {
+  if (!raw || typeof raw !== "object") return { ...EMPTY_MEMORY, actions: [] };
+  const merged = { ...EMPTY_MEMORY, ...(raw as Partial<LadderMemory>) };
+  return {
+    ...merged,
+    actions: Array.isArray(merged.actions) ? merged.actions.filter((t) => typeof t === "number") : [],
+  };
+}
+
+/** How the runner tells operators something (the supervisor queues it in the outbox). */
+export type LadderNotify = (
+  company: string | null,
+  title: string,
+  detail: string,
+  payload: Record<string, unknown>,
+) => void;
