@@ -518,7 +518,7 @@ describe("FleetScanner (real file watching)", () => {
     // back that in-flight scan, which may have listed the folder before the changes below.
     await scanner.fullScan();
     // biome-ignore lint/suspicious/noExplicitAny: reaching the real watchers to make them fail
-    const internals = scanner as any;
+    const internals = (scanner as any).watcher;
     const rootWatcher = internals.rootWatcher;
     const folderWatcher = internals.folderWatchers.get("acme");
     expect(rootWatcher).toBeDefined();
@@ -567,7 +567,7 @@ describe("FleetScanner (real file watching)", () => {
         // fires before chokidar can have read the folder (fs callbacks come after setImmediate).
         setImmediate(() =>
           // biome-ignore lint/suspicious/noExplicitAny: reaching the real watcher to make it fail
-          (scanner as any).rootWatcher?.emit(
+          (scanner as any).watcher.rootWatcher?.emit(
             "error",
             Object.assign(new Error("ENOSPC: System limit for number of file watchers reached"), {
               code: "ENOSPC",

@@ -1,23 +1,16 @@
 /**
- * Watches sessionsDir and keeps every company's counts current: file events (debounced per company)
- * plus a periodic full reconcile scan, which alone keeps things right if events are lost.
- *
- * Event sources (measured on 1,000 folders x 200 files, see docs/architecture.md):
- * - chokidar, depth 0, on sessionsDir: company folders appearing and disappearing;
- * - one native fs.watch per company folder for the files inside it. chokidar on the files
- *   themselves puts one inotify watch on every file (ENOSPC past max_user_watches, 1.3 GB RSS) and
- *   stats every file on every directory event; a folder watch costs one inotify watch and no stat.
- * If watching fails (ENOSPC, EMFILE...) the scanner reports it once and keeps working on scans only.
+ * Keeps every company's counts current: when to scan. File events (from `fleet-watcher.ts`) are
+ * debounced per company into one-folder scans; a periodic full reconcile scan, which alone keeps
+ * things right if events are lost, applies what is on disk (`reconcile-scan.ts` reads it): new
+ * companies noted, vanished ones forgotten, a snapshot never replaced by an older one.
  */
-import { watch as fsWatch, lstatSync, type FSWatcher as NodeWatcher } from "node:fs";
-import { mkdir, readdir } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { watch as chokidarWatch, type FSWatcher } from "chokidar";
 import type { Clock } from "../clock.js";
-import { isCompanyId } from "../config/company-id.js";
 import type { Logger } from "../logger.js";
-import { ATOMIC_TMP_PREFIX } from "./classify-file.js";
-import { type CredsCache, ENTRY_KIND_WORDS, type FolderSnapshot, scanFolderSync } from "./scan-folder.js";
+import { FleetWatcher } from "./fleet-watcher.js";
+import { listCompanyFolders, type ScanCompanyContext, scanCompanyFolder } from "./reconcile-scan.js";
+import type { CredsCache, FolderSnapshot } from "./scan-folder.js";
 
 /** Something the operator should hear about once (not on every scan). */
 export interface ScannerReport {
@@ -65,22 +58,38 @@ export class FleetScanner {
   private readonly reported = new Set<string>();
   private readonly pending = new Map<string, NodeJS.Timeout>();
   private readonly scanSeq = new Map<string, number>();
-  private readonly folderWatchers = new Map<string, NodeWatcher>();
-  private rootWatcher: FSWatcher | undefined;
-  private rootFailed: (() => void) | undefined;
+  private readonly watcher: FleetWatcher;
+  private readonly scanContext: ScanCompanyContext;
   private rescan: Promise<void> | undefined;
   private reconcileTimer: NodeJS.Timeout | undefined;
   private fullScanRunning: Promise<void> | undefined;
   private closed = false;
-  private currentMode: ScannerMode = "scan-only";
 
   constructor(options: FleetScannerOptions) {
     this.options = options;
+    this.watcher = new FleetWatcher({
+      sessionsDir: options.sessionsDir,
+      reconcileEveryMs: options.reconcileEveryMs,
+      isClosed: () => this.closed,
+      companies: () => this.known,
+      schedule: (company) => this.schedule(company),
+      fullScan: () => void this.fullScan(),
+      hasReported: (key) => this.reported.has(key),
+      reportOnce: (key, report) => this.reportOnce(key, report),
+    });
+    this.scanContext = {
+      sessionsDir: options.sessionsDir,
+      clock: options.clock,
+      credsCache: this.credsCache,
+      mtimeCache: this.mtimeCache,
+      preKeyFloor: options.preKeyFloor,
+      reportOnce: (key, report) => this.reportOnce(key, report),
+    };
   }
 
   /** Current event mode. */
   get mode(): ScannerMode {
-    return this.currentMode;
+    return this.watcher.mode;
   }
 
   /** Companies currently present. */
@@ -93,7 +102,7 @@ export class FleetScanner {
     await mkdir(this.options.sessionsDir, { recursive: true });
     await this.fullScan();
     if (this.closed) return;
-    if (this.options.watch !== false) await this.startWatching();
+    if (this.options.watch !== false) await this.watcher.start();
     this.scheduleReconcile();
   }
 
@@ -124,10 +133,7 @@ export class FleetScanner {
     if (this.reconcileTimer) clearTimeout(this.reconcileTimer);
     for (const timer of this.pending.values()) clearTimeout(timer);
     this.pending.clear();
-    this.closeFolderWatchers();
-    await this.rootWatcher?.close();
-    this.rootWatcher = undefined;
-    this.rootFailed?.();
+    await this.watcher.close();
     await this.fullScanRunning?.catch(() => undefined);
   }
 
@@ -152,35 +158,10 @@ export class FleetScanner {
   }
 
   private async runFullScanOnce(): Promise<void> {
-    const { sessionsDir } = this.options;
-    let entries: import("node:fs").Dirent[];
-    try {
-      entries = await readdir(sessionsDir, { withFileTypes: true });
-    } catch (err) {
-      this.reportOnce(`root:${(err as NodeJS.ErrnoException).code}`, {
-        kind: "scan-failed",
-        message: `Cannot read sessionsDir ${sessionsDir}: ${(err as Error).message}`,
-      });
-      return;
-    }
-    const present: string[] = [];
-    for (const entry of entries) {
-      if (entry.isDirectory()) {
-        if (isCompanyId(entry.name)) present.push(entry.name);
-        // wa-warden's own staging/aside folders of a swap: never a company, nothing to report.
-        else if (entry.name.startsWith(ATOMIC_TMP_PREFIX)) continue;
-        else
-          this.reportOnce(`invalid:${entry.name}`, {
-            kind: "invalid-folder",
-            message: `Folder ${JSON.stringify(entry.name)} in ${sessionsDir} is not a valid company id; ignored`,
-          });
-      } else if (entry.isSymbolicLink()) {
-        this.reportOnce(`symlink:${entry.name}`, {
-          kind: "irregular-entry",
-          message: `${path.join(sessionsDir, entry.name)} is a symlink; not followed (a company must be a real folder)`,
-        });
-      }
-    }
+    const present = await listCompanyFolders(this.options.sessionsDir, (key, report) =>
+      this.reportOnce(key, report),
+    );
+    if (!present) return;
     const scanned: { snapshot: FolderSnapshot; seq: number }[] = [];
     const batch = this.options.batchSize ?? 25;
     for (let i = 0; i < present.length; i += batch) {
@@ -223,51 +204,14 @@ export class FleetScanner {
    */
   private scanCompany(company: string, listedAsDir = false): FolderSnapshot | "gone" | "failed" {
     this.scanSeq.set(company, (this.scanSeq.get(company) ?? 0) + 1);
-    const dir = path.join(this.options.sessionsDir, company);
-    try {
-      const st = listedAsDir ? undefined : lstatSync(dir);
-      if (st && !st.isDirectory()) {
-        if (st.isSymbolicLink()) {
-          this.reportOnce(`symlink:${company}`, {
-            kind: "irregular-entry",
-            message: `${dir} is a symlink; not followed (a company must be a real folder)`,
-          });
-        }
-        return "gone";
-      }
-      const known = listedAsDir ? undefined : this.mtimeCache.get(company);
-      const snapshot = scanFolderSync(dir, company, this.options.clock.now(), this.credsCache, {
-        preKeyFloor: this.options.preKeyFloor?.(company) ?? 0,
-        knownMtimes: known,
-      });
-      if (!known) this.mtimeCache.set(company, snapshot.mtimes);
-      for (const entry of snapshot.irregular) {
-        this.reportOnce(`irregular:${company}/${entry.name}`, {
-          kind: "irregular-entry",
-          company,
-          message: `${path.join(dir, entry.name)} is ${ENTRY_KIND_WORDS[entry.kind]}, not a regular file; not followed or read`,
-        });
-      }
-      return snapshot;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== "ENOENT" && code !== "ENOTDIR") {
-        this.reportOnce(`scan:${company}:${code}`, {
-          kind: "scan-failed",
-          company,
-          message: `Cannot scan ${dir}: ${(err as Error).message}`,
-        });
-        return "failed";
-      }
-      return "gone";
-    }
+    return scanCompanyFolder(this.scanContext, company, listedAsDir);
   }
 
   private noteCompany(company: string): void {
     if (this.known.has(company)) return;
     this.known.add(company);
-    if (this.currentMode === "events") {
-      this.watchFolder(company);
+    if (this.watcher.mode === "events") {
+      this.watcher.watchFolder(company);
       // Files written between the scan and the watch would otherwise wait for the reconcile.
       this.schedule(company);
     }
@@ -277,90 +221,8 @@ export class FleetScanner {
     this.known.delete(company);
     this.mtimeCache.delete(company);
     this.credsCache.delete(path.join(this.options.sessionsDir, company, "creds.json"));
-    this.folderWatchers.get(company)?.close();
-    this.folderWatchers.delete(company);
+    this.watcher.unwatchFolder(company);
     this.options.onRemoved(company);
-  }
-
-  private async startWatching(): Promise<void> {
-    const { sessionsDir } = this.options;
-    const root = chokidarWatch(sessionsDir, {
-      depth: 0,
-      ignoreInitial: true,
-      followSymlinks: false,
-      persistent: true,
-    });
-    this.rootWatcher = root;
-    root.on("addDir", (dir) => this.onRootEvent(dir));
-    root.on("unlinkDir", (dir) => this.onRootEvent(dir));
-    root.on("add", (file) => this.onRootEvent(file));
-    // chokidar's close() drops every listener, "ready" included: a watcher failing before it is
-    // ready must still let start() go on (and the reconcile timer start).
-    const settled = new Promise<void>((resolve) => {
-      root.once("ready", resolve);
-      this.rootFailed = resolve;
-    });
-    root.on("error", (err) => this.onWatchError(err as NodeJS.ErrnoException));
-    await settled;
-    this.rootFailed = undefined;
-    if (this.closed || this.rootWatcher !== root) return;
-    this.currentMode = "events";
-    for (const company of this.known) {
-      this.watchFolder(company);
-      if (this.currentMode !== "events") return;
-    }
-    // Anything created while the watchers were being set up.
-    void this.fullScan();
-  }
-
-  private onRootEvent(entryPath: string): void {
-    const name = path.relative(this.options.sessionsDir, entryPath);
-    if (!name || name.includes(path.sep)) return;
-    if (isCompanyId(name)) this.schedule(name);
-    else void this.fullScan();
-  }
-
-  private watchFolder(company: string): void {
-    if (this.folderWatchers.has(company) || this.closed) return;
-    const dir = path.join(this.options.sessionsDir, company);
-    try {
-      const watcher = fsWatch(dir, { persistent: true }, () => this.schedule(company));
-      watcher.on("error", (err) => {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === "ENOENT" || code === "EPERM") this.schedule(company);
-        else this.onWatchError(err as NodeJS.ErrnoException);
-      });
-      this.folderWatchers.set(company, watcher);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOENT" || code === "ENOTDIR") return;
-      this.onWatchError(err as NodeJS.ErrnoException);
-    }
-  }
-
-  private onWatchError(err: NodeJS.ErrnoException): void {
-    if (this.currentMode === "scan-only" && this.reported.has("watcher-fallback")) return;
-    this.currentMode = "scan-only";
-    this.closeFolderWatchers();
-    const root = this.rootWatcher;
-    this.rootWatcher = undefined;
-    void root?.close();
-    this.rootFailed?.();
-    const hint =
-      err.code === "ENOSPC"
-        ? " (raise fs.inotify.max_user_watches)"
-        : err.code === "EMFILE"
-          ? " (raise the open files limit)"
-          : "";
-    this.reportOnce("watcher-fallback", {
-      kind: "watcher-fallback",
-      message: `File watching failed: ${err.code ?? err.message}${hint}. Falling back to a full scan every ${Math.round(this.options.reconcileEveryMs / 1000)}s`,
-    });
-  }
-
-  private closeFolderWatchers(): void {
-    for (const watcher of this.folderWatchers.values()) watcher.close();
-    this.folderWatchers.clear();
   }
 
   private scheduleReconcile(): void {

@@ -1,7 +1,8 @@
 /**
  * A warden-worker instance: owns the companies whose id hashes to its instance number, holds a
- * lease per company it connects (one socket per company, ever), heartbeats, and answers control
- * requests. Everything it learns goes to SQLite.
+ * lease per company it connects (one socket per company, ever), heartbeats and reconciles with the
+ * folders on disk. Control requests are carried out by `control-requests.ts`, a folder is made
+ * ready before each socket by `prepare-folder.ts`. Everything it learns goes to SQLite.
  */
 import { readdir } from "node:fs/promises";
 import path from "node:path";
@@ -9,20 +10,18 @@ import { releaseDeadActionHold } from "../actions/company-hold.js";
 import {
   createSnapshotRecorder,
   createSnapshotSealer,
-  restoreMissingCreds,
   type SnapshotSealer,
-  snapshotFolder,
 } from "../actions/creds-snapshot.js";
 import type { Clock } from "../clock.js";
 import { isCompanyId } from "../config/company-id.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
 import type { CompanySettings } from "../config/schema.js";
-import { describeError, ErrorCodes, WardenError } from "../errors.js";
+import { describeError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { SignalRecorder } from "../signals/signal-recorder.js";
-import type { ControlRequest } from "../store/control.js";
 import type { Store } from "../store/store.js";
 import { CompanySession } from "./company-session.js";
+import { type ControlHost, handleControlRequests } from "./control-requests.js";
 import {
   type BackoffSettings,
   type ConnectionStateName,
@@ -30,7 +29,7 @@ import {
   TERMINAL_STATES,
 } from "./disconnect-policy.js";
 import type { Driver } from "./drivers/driver.js";
-import { readCredsRegistered } from "./read-creds.js";
+import { prepareFolder } from "./prepare-folder.js";
 
 /** What a worker is built from. */
 export interface WorkerOptions {
@@ -67,11 +66,25 @@ export class Worker {
   private lastBeat = 0;
   private ticking: Promise<void> | undefined;
   private closed = false;
+  private readonly control: ControlHost;
 
   constructor(options: WorkerOptions) {
     this.options = options;
     this.log = options.logger.child({ component: "worker", instance: options.instance });
     this.sealer = createSnapshotSealer(options.backupKey);
+    this.control = {
+      store: options.store,
+      clock: options.clock,
+      config: options.config,
+      holder: options.holder,
+      log: this.log,
+      sessions: this.sessions,
+      isClosed: () => this.closed,
+      owns: (company) => this.owns(company),
+      ownedFolders: () => this.ownedFolders(),
+      connect: (company, message, pairingPhone, restore) =>
+        this.connect(company, message, pairingPhone, restore),
+    };
   }
 
   /** Companies this worker holds a session for. */
@@ -133,7 +146,7 @@ export class Worker {
   }
 
   private async tick(): Promise<void> {
-    await this.handleControlRequests();
+    await handleControlRequests(this.control);
     if (this.options.clock.now() - this.lastBeat >= this.options.config.workers.heartbeatEvery)
       await this.heartbeat();
   }
@@ -241,162 +254,11 @@ export class Worker {
       onAuthWrite: recorder.record,
       // Before every socket, reconnects included: the auth state reads creds.json again each time,
       // and a creds.json lost during an outage would otherwise become a new, unpaired identity.
-      beforeOpen: () => this.prepareFolder(company, dir, logger, keep, restoring),
+      beforeOpen: () =>
+        prepareFolder({ store, clock, sealer: this.sealer, holder }, company, dir, logger, keep, restoring),
     });
     this.sessions.set(company, session);
     await session.start(message);
     return true;
   }
-
-  /**
-   * Restores a missing creds.json from its newest snapshot that opens, then snapshots the creds
-   * files on disk (so a folder has versions before its first change). Never throws: a company whose
-   * creds cannot be restored pairs again (QR), as it did before snapshots existed; its session does
-   * not try again (each QR timeout reconnects: one failed audit row, not one per QR round).
-   */
-  private async prepareFolder(
-    company: string,
-    dir: string,
-    logger: Logger,
-    keep: number,
-    restoring: { enabled: boolean },
-  ): Promise<void> {
-    const { store, clock } = this.options;
-    if (restoring.enabled && (await this.restoreCreds(company, dir, logger)) === "failed") {
-      restoring.enabled = false;
-    }
-    try {
-      await snapshotFolder(store, this.sealer, company, dir, keep, clock.now());
-    } catch (err) {
-      logger.error({ err }, `Snapshot of ${company}'s creds files failed: ${describeError(err)}`);
-    }
-  }
-
-  private async restoreCreds(company: string, dir: string, logger: Logger): Promise<string> {
-    const { store, clock, holder } = this.options;
-    try {
-      const outcome = await restoreMissingCreds({
-        store,
-        sealer: this.sealer,
-        company,
-        dir,
-        actor: `worker:${holder}`,
-        now: clock.now(),
-      });
-      if (outcome.status === "restored") {
-        logger.warn(
-          { files: outcome.files, snapshotAt: outcome.snapshotAt, problems: outcome.problems },
-          `${company} had no creds.json: restored ${outcome.files.join(", ")} from the snapshot of ${new Date(outcome.snapshotAt).toISOString()}`,
-        );
-      } else if (outcome.status === "failed") {
-        logger.error(
-          { problems: outcome.problems },
-          `${company} has no creds.json and its snapshots could not be restored (a QR scan will be needed): ${outcome.problems[0]}`,
-        );
-      }
-      return outcome.status;
-    } catch (err) {
-      // Unexpected (the folder unreadable, the database gone): tried again before the next socket.
-      logger.error({ err }, `Restoring ${company}'s creds.json failed: ${describeError(err)}`);
-      return "error";
-    }
-  }
-
-  private async handleControlRequests(): Promise<void> {
-    const { store, clock, holder } = this.options;
-    for (const request of store.control.pending()) {
-      if (this.closed || !this.owns(request.company)) continue;
-      if (!store.control.pick(request.id, holder, clock.now())) continue;
-      let ok = true;
-      let result: string;
-      try {
-        result = await this.execute(request);
-      } catch (err) {
-        ok = false;
-        result = describeError(err);
-      }
-      this.log.info({ company: request.company, action: request.action, ok, requestId: request.id }, result);
-      store.control.finish(request.id, ok, result, clock.now());
-    }
-  }
-
-  private async execute(request: ControlRequest): Promise<string> {
-    const { store, clock, holder, config } = this.options;
-    const { company, action } = request;
-    const owned = await this.ownedFolders();
-    if (!owned.includes(company))
-      throw new WardenError(
-        ErrorCodes.COMPANY_UNKNOWN,
-        `Unknown company ${JSON.stringify(company)}: no folder in ${config.sessionsDir}`,
-        { company },
-      );
-    const session = this.sessions.get(company);
-    const now = clock.now();
-    switch (action) {
-      case "stop": {
-        store.control.setDesired(company, "stop", null, now);
-        if (!session) return `${company} was not connected; it stays stopped`;
-        this.sessions.delete(company);
-        await session.stop(`stopped by ${request.requestedBy}`);
-        store.leases.release(company, holder, clock.now(), "stopped");
-        return `${company} stopped (no logout); it stays stopped until started`;
-      }
-      case "start": {
-        store.control.setDesired(company, "run", store.control.desired(company).pairingPhone, now);
-        if (session?.active) return `${company} is already ${session.state}`;
-        if (session) {
-          await session.start(`started by ${request.requestedBy}`);
-          return `${company} starting`;
-        }
-        if (!(await this.connect(company, `started by ${request.requestedBy}`, null))) {
-          throw leaseHeld(
-            company,
-            `${company} is held by another worker (lease); not starting a second socket`,
-          );
-        }
-        return `${company} starting`;
-      }
-      case "reconnect": {
-        store.control.setDesired(company, "run", store.control.desired(company).pairingPhone, now);
-        if (!session) {
-          if (!(await this.connect(company, `reconnect by ${request.requestedBy}`, null))) {
-            throw leaseHeld(
-              company,
-              `${company} is held by another worker (lease); not starting a second socket`,
-            );
-          }
-          return `${company} connecting`;
-        }
-        await session.reconnect(`reconnect by ${request.requestedBy}`);
-        return `${company} reconnecting`;
-      }
-      case "pair": {
-        const phone = typeof request.args.phone === "string" ? request.args.phone : null;
-        if (await readCredsRegistered(path.join(config.sessionsDir, company))) {
-          throw new WardenError(
-            ErrorCodes.COMPANY_PAIRED,
-            `${company} is already paired (creds.json is registered); a new pairing needs its creds.json moved aside into a backup first`,
-          );
-        }
-        store.control.setDesired(company, "run", phone, now);
-        if (session) {
-          await session.stop(`pairing requested by ${request.requestedBy}`);
-          this.sessions.delete(company);
-          store.leases.release(company, holder, clock.now(), "re-pairing");
-        }
-        // No restore: a pairing asks for a new identity in a folder whose creds.json was moved aside.
-        if (!(await this.connect(company, `pairing requested by ${request.requestedBy}`, phone, false))) {
-          throw leaseHeld(company, `${company} is held by another worker (lease)`);
-        }
-        return phone
-          ? `${company} pairing by code for ${phone} started; the code follows within seconds`
-          : `${company} pairing started; the first QR follows within seconds`;
-      }
-    }
-  }
-}
-
-/** A control request the worker cannot carry out because another holder has the company's lease. */
-function leaseHeld(company: string, message: string): WardenError {
-  return new WardenError(ErrorCodes.LEASE_HELD, message, { company });
 }

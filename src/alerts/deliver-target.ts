@@ -1,0 +1,138 @@
+/**
+ * Delivery to one target (a channel and chat): its pending rows strictly in id order, one at a time,
+ * paced per chat; a failed send is recorded (sent, refused, migrated, or retried with backoff) and
+ * never throws out of here. A storm waiting for a Telegram chat goes out as one message through
+ * `deliver-storm.ts`. When targets are looked at is the dispatcher's (`outbox-dispatcher.ts`).
+ */
+import type PQueue from "p-queue";
+import type { Clock } from "../clock.js";
+import type { Logger } from "../logger.js";
+import type { OutboxQueries } from "../store/outbox.js";
+import { sendStorm, stormOf } from "./deliver-storm.js";
+import type { GroupSettings } from "./group-alerts.js";
+import { DeliveryError, type Notifier } from "./notifiers/notifier.js";
+
+/** What delivering to a target needs of the dispatcher: its settings, shared pacing state and wake-up. */
+export interface DeliveryContext {
+  outbox: OutboxQueries;
+  notifiers: ReadonlyMap<string, Notifier>;
+  clock: Clock;
+  logger: Logger;
+  perTargetIntervalMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** Storm grouping for Telegram chats (read at each delivery: config reloads apply). */
+  grouping?: () => GroupSettings;
+  /** The overall rate cap shared by every target. */
+  global: PQueue;
+  /** When the last message to each target went out (per-chat pacing). */
+  lastSentAt: Map<string, number>;
+  /** Channels already warned about having no notifier. */
+  warnedChannels: Set<string>;
+  /** Aborted when the dispatcher closes: in-flight sends and pacing waits end. */
+  signal: AbortSignal;
+  /** True once the dispatcher is closing: nothing more is sent. */
+  isClosed(): boolean;
+  /** Looks again for deliverable rows at `at` (the dispatcher's wake-up). */
+  scheduleWake(at: number): void;
+}
+
+/** Waits out the per-target gap (deliverTarget runs once per target, so sends never overlap). */
+async function paceTarget(ctx: DeliveryContext, key: string): Promise<void> {
+  const last = ctx.lastSentAt.get(key);
+  if (last === undefined) return;
+  const wait = last + ctx.perTargetIntervalMs - Date.now();
+  if (wait > 0 && !ctx.isClosed()) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, wait);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      ctx.signal.addEventListener("abort", done, { once: true });
+    });
+  }
+}
+
+/** Sends a target's due rows in id order until none is due, one waits for a retry, or it closes. */
+export async function deliverTarget(ctx: DeliveryContext, channel: string, target: string): Promise<void> {
+  const { outbox, clock } = ctx;
+  const notifier = ctx.notifiers.get(channel);
+  if (!notifier) {
+    if (!ctx.warnedChannels.has(channel)) {
+      ctx.warnedChannels.add(channel);
+      ctx.logger.warn(
+        { channel },
+        `Undelivered ${channel} alerts are waiting in the outbox but no ${channel} notifier is configured (set TELEGRAM_BOT_TOKEN)`,
+      );
+    }
+    return;
+  }
+  const key = `${channel}\u0000${target}`;
+  while (!ctx.isClosed()) {
+    const row = outbox.oldestPending(channel, target);
+    if (!row) return;
+    if (row.nextAttemptAt > clock.now()) {
+      ctx.scheduleWake(row.nextAttemptAt);
+      return;
+    }
+    await paceTarget(ctx, key);
+    if (ctx.isClosed()) return;
+    const storm = stormOf(ctx, channel, target);
+    if (storm) {
+      if (!(await sendStorm(ctx, notifier, key, target, storm))) return;
+      continue;
+    }
+    try {
+      const sent = await ctx.global.add(async () => {
+        if (ctx.isClosed()) return false;
+        ctx.lastSentAt.set(key, Date.now());
+        await notifier.send(
+          { target, html: row.html, text: row.text, silent: row.silent, payload: row.payload },
+          ctx.signal,
+        );
+        return true;
+      });
+      if (!sent) return;
+      outbox.markSent(row.id, clock.now());
+      // The log notifier's line is the alert itself; other channels get a line saying it arrived.
+      if (channel !== "log")
+        ctx.logger.info(
+          { outboxId: row.id, channel, target, company: row.company, kind: row.kind },
+          `Alert ${row.id} delivered to ${channel} ${target}${row.company ? ` (${row.company}, ${row.kind})` : ` (${row.kind})`}`,
+        );
+    } catch (err) {
+      if (ctx.isClosed()) return;
+      const failure =
+        err instanceof DeliveryError
+          ? err.failure
+          : { kind: "retry" as const, reason: (err as Error).message };
+      const log = ctx.logger.child({ outboxId: row.id, channel, target, company: row.company });
+      if (failure.kind === "migrate") {
+        log.warn(
+          { newTarget: failure.newTarget },
+          `Chat ${target} moved to ${failure.newTarget}; following it (update telegram.chatIds)`,
+        );
+        outbox.migrateChat(target, failure.newTarget, clock.now());
+        return;
+      }
+      if (failure.kind === "refused") {
+        log.error(
+          { reason: failure.reason },
+          `Alert ${row.id} to ${target} was refused and will not be retried`,
+        );
+        outbox.markFailed(row.id, failure.reason);
+        continue;
+      }
+      const delay =
+        failure.retryAfterMs ?? Math.min(ctx.retryMaxMs, ctx.retryBaseMs * 2 ** Math.min(row.attempts, 16));
+      log.warn(
+        { reason: failure.reason, retryInMs: delay, attempts: row.attempts + 1 },
+        `Alert delivery failed (${failure.reason}): alert ${row.id} to ${channel} ${target}, retry in ${Math.round(delay / 1000)} s`,
+      );
+      outbox.markRetry(row.id, clock.now() + delay, failure.reason);
+      ctx.scheduleWake(clock.now() + delay);
+      return;
+    }
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * A company folder made ready before each socket opens (under the lease): a missing creds.json is
+ * restored from its newest snapshot that opens, then the creds files on disk are snapshotted. The
+ * worker (`worker.ts`) calls it through the session's `beforeOpen` hook.
+ */
+import type { SnapshotSealer } from "../actions/creds-snapshot.js";
+import { restoreMissingCreds, snapshotFolder } from "../actions/creds-snapshot.js";
+import type { Clock } from "../clock.js";
+import { describeError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { Store } from "../store/store.js";
+
+/** What preparing a folder needs: the store, the clock, the snapshot sealer and the worker's holder id. */
+export interface PrepareFolderContext {
+  store: Store;
+  clock: Clock;
+  sealer: SnapshotSealer;
+  holder: string;
+}
+
+/**
+ * Restores a missing creds.json from its newest snapshot that opens, then snapshots the creds
+ * files on disk (so a folder has versions before its first change). Never throws: a company whose
+ * creds cannot be restored pairs again (QR), as it did before snapshots existed; its session does
+ * not try again (each QR timeout reconnects: one failed audit row, not one per QR round).
+ */
+export async function prepareFolder(
+  ctx: PrepareFolderContext,
+  company: string,
+  dir: string,
+  logger: Logger,
+  keep: number,
+  restoring: { enabled: boolean },
+): Promise<void> {
+  const { store, clock, sealer } = ctx;
+  if (restoring.enabled && (await restoreCreds(ctx, company, dir, logger)) === "failed") {
+    restoring.enabled = false;
+  }
+  try {
+    await snapshotFolder(store, sealer, company, dir, keep, clock.now());
+  } catch (err) {
+    logger.error({ err }, `Snapshot of ${company}'s creds files failed: ${describeError(err)}`);
+  }
+}
+
+async function restoreCreds(
+  ctx: PrepareFolderContext,
+  company: string,
+  dir: string,
+  logger: Logger,
+): Promise<string> {
+  const { store, clock, holder, sealer } = ctx;
+  try {
+    const outcome = await restoreMissingCreds({
+      store,
+      sealer,
+      company,
+      dir,
+      actor: `worker:${holder}`,
+      now: clock.now(),
+    });
+    if (outcome.status === "restored") {
+      logger.warn(
+        { files: outcome.files, snapshotAt: outcome.snapshotAt, problems: outcome.problems },
+        `${company} had no creds.json: restored ${outcome.files.join(", ")} from the snapshot of ${new Date(outcome.snapshotAt).toISOString()}`,
+      );
+    } else if (outcome.status === "failed") {
+      logger.error(
+        { problems: outcome.problems },
+        `${company} has no creds.json and its snapshots could not be restored (a QR scan will be needed): ${outcome.problems[0]}`,
+      );
+    }
+    return outcome.status;
+  } catch (err) {
+    // Unexpected (the folder unreadable, the database gone): tried again before the next socket.
+    logger.error({ err }, `Restoring ${company}'s creds.json failed: ${describeError(err)}`);
+    return "error";
+  }
+}
