@@ -9,10 +9,10 @@ import { releaseDeadActionHold } from "../actions/company-hold.js";
 import {
   createSnapshotRecorder,
   createSnapshotSealer,
-  restoreMissingCreds,
   type SnapshotSealer,
   snapshotFolder,
 } from "../actions/creds-snapshot.js";
+import { restoreMissingCreds } from "../actions/restore-missing-creds.js";
 import type { Clock } from "../clock.js";
 import { isCompanyId } from "../config/company-id.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
