@@ -36,7 +36,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { createBackup, listBackups, verifyBackup } from "../src/actions/backup.js";
 import { runCleanup } from "../src/actions/cleanup.js";
-import { finishInterruptedRestore } from "../src/actions/restore.js";
+import { finishInterruptedRestore } from "../src/actions/folder-swap.js";
 import { systemClock } from "../src/clock.js";
 import { companySettings, loadConfig } from "../src/config/load.js";
 import { databaseFile } from "../src/home-layout.js";

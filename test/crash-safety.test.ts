@@ -27,7 +27,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createBackup, listBackups, verifyBackup } from "../src/actions/backup.js";
-import { finishInterruptedRestore } from "../src/actions/restore.js";
+import { finishInterruptedRestore } from "../src/actions/folder-swap.js";
 import { ATOMIC_TMP_PREFIX } from "../src/fleet/classify-file.js";
 import { addFiles, createCompanyFolder, names } from "./helpers/baileys-folder.js";
 import { type ChildRun, copyFolder, prng, runCrashChild, trialCount } from "./helpers/crash-trial.js";

@@ -6,10 +6,10 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   createSnapshotRecorder,
   createSnapshotSealer,
-  restoreMissingCreds,
   type SnapshotSealer,
   snapshotFile,
 } from "../src/actions/creds-snapshot.js";
+import { restoreMissingCreds } from "../src/actions/restore-missing-creds.js";
 import { loadConfig, type WardenConfig } from "../src/config/load.js";
 import { openStore, type Store } from "../src/store/store.js";
 import { ATOMIC_TMP_PREFIX, useAtomicMultiFileAuthState } from "../src/worker/auth-state.js";

@@ -13,7 +13,7 @@ import { describeError, ErrorCodes, WardenError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import { createBackup, verifyBackup } from "./backup.js";
 import { holdCompany } from "./company-hold.js";
-import { finishInterruptedRestore, swapCompanyFolder } from "./restore.js";
+import { finishInterruptedRestore, swapCompanyFolder } from "./folder-swap.js";
 
 /** Inputs of prepareNewPairing. */
 export interface NewPairingOptions {

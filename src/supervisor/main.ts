@@ -3,7 +3,7 @@
  * when it is bad), opens the database, starts the supervisor and tells pm2 it is ready after the
  * first scan. SIGINT/SIGTERM: stop watchers, flush alerts, close the database, exit 0.
  */
-import { credsSnapshotsEncrypted } from "../actions/creds-snapshot.js";
+import { credsSnapshotsEncrypted } from "../actions/creds-snapshot-encryption.js";
 import { alertDirectly } from "../alerts/alert-directly.js";
 import { createNotifiers } from "../alerts/notifiers/registry.js";
 import { checkTelegramBot } from "../alerts/notifiers/telegram.js";

@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { countSnapshot } from "../actions/count-stale.js";
-import { finishInterruptedRestore, interruptedRestores } from "../actions/restore.js";
+import { finishInterruptedRestore, interruptedRestores } from "../actions/folder-swap.js";
 import { withAlertButtons } from "../alerts/alert-buttons.js";
 import { alertChats } from "../alerts/chat-routing.js";
 import { evaluateThresholds } from "../alerts/evaluate-thresholds.js";

@@ -4,7 +4,7 @@
  * without logging out, flush creds, release leases, exit 0 within kill_timeout.
  */
 import os from "node:os";
-import { credsSnapshotsEncrypted } from "../actions/creds-snapshot.js";
+import { credsSnapshotsEncrypted } from "../actions/creds-snapshot-encryption.js";
 import { systemClock } from "../clock.js";
 import { companySettings, loadConfig, type WardenConfig } from "../config/load.js";
 import { readEnv } from "../env.js";
