@@ -4,7 +4,8 @@
  * worker (`worker.ts`) calls it through the session's `beforeOpen` hook.
  */
 import type { SnapshotSealer } from "../actions/creds-snapshot.js";
-import { restoreMissingCreds, snapshotFolder } from "../actions/creds-snapshot.js";
+import { snapshotFolder } from "../actions/creds-snapshot.js";
+import { restoreMissingCreds } from "../actions/restore-missing-creds.js";
 import type { Clock } from "../clock.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../logger.js";
