@@ -182,6 +182,8 @@ describe("the QR comes to the chat", () => {
       timeoutMs: 15_000,
     });
     await waitFor(() => photo.deleted, { what: "photo deleted" });
+    // The API records the deletion before it answers; the publisher drops its row once answered.
+    await waitFor(() => store.bot.qrMessages("newco").length === 0, { what: "QR message row dropped" });
     expect(store.bot.qrMessages("newco")).toEqual([]);
   });
 
