@@ -1,17 +1,20 @@
 /**
- * What the supervisor's timers run (the scheduler decides when): the worker watch (dead workers,
- * connection transitions), the decrypt-failure alerts and session repairs, the connectivity probe
- * that feeds outage detection, and the hourly pruning of old history.
+ * What the supervisor's timers run: the worker watch (dead workers, connection transitions), the
+ * decrypt-failure alerts and session repairs, the connectivity probe that feeds outage detection, the ladder's checks and the hourly pruning of old history; and
+ * `scheduleChecks`, which arms them on the supervisor's scheduler.
  */
 import { checkSignalAlerts } from "../alerts/signal-alerts.js";
 import type { Clock } from "../clock.js";
 import type { WardenConfig } from "../config/load.js";
+import { describeError } from "../errors.js";
 import { type ProbeResult, probeTcpDetailed } from "../ladder/connectivity-probe.js";
 import type { LadderRunner } from "../ladder/ladder-runner.js";
 import type { Logger } from "../logger.js";
 import type { Store } from "../store/store.js";
 import type { AlertQueue } from "./alert-queue.js";
+import type { Scheduler } from "./scheduler.js";
 import type { SessionRepairs } from "./session-repairs.js";
+import type { StoreGuard } from "./store-guard.js";
 import { type Restarter, restartThroughPm2, watchWorkers } from "./worker-watch.js";
 
 /** Connection notices the recovery ladder reports itself when it runs. */
@@ -21,6 +24,9 @@ const LADDER_TELLS = new Set([
   "connection-replaced",
   "connection-outdated_client",
 ]);
+
+/** Hourly: prune old history, delivered outbox rows and their buttons. */
+const MAINTENANCE_EVERY_MS = 3_600_000;
 
 /** What the checks need. */
 export interface PeriodicChecksOptions {
@@ -45,6 +51,8 @@ export interface PeriodicChecksOptions {
 export interface PeriodicChecks {
   /** Checks worker heartbeats and connection transitions now; queues what needs telling. */
   workers(): Promise<void>;
+  /** One ladder check of the whole fleet now (nothing without the ladder). */
+  ladder(): void;
   /** Raises / resolves the decrypt-failure alerts from the workers' signal buckets (issue 14). */
   signals(): void;
   /** Probes connectivity once; resolves to the delay until the next probe (undefined: no probing). */
@@ -83,6 +91,10 @@ export function createPeriodicChecks(options: PeriodicChecksOptions): PeriodicCh
           );
       });
       kick();
+    },
+
+    ladder() {
+      ladder?.check();
     },
 
     signals() {
@@ -132,4 +144,50 @@ export function createPeriodicChecks(options: PeriodicChecksOptions): PeriodicCh
       if (history + outbox > 0) log.info({ history, outbox }, "Pruned old history and delivered alerts");
     },
   };
+}
+
+/** What `scheduleChecks` reads. */
+export interface ScheduleChecksOptions {
+  config: () => WardenConfig;
+  /** Store writes of the maintenance run through it (a full disk is survived). */
+  guard: StoreGuard;
+  logger: Logger;
+  /** The recovery ladder runs: its checks every fleet.checkEvery. */
+  ladder: boolean;
+}
+
+/**
+ * Arms the periodic checks on the scheduler: maintenance hourly, the worker watch (then the signal
+ * alerts) every workers.heartbeatEvery and, with the ladder, its checks every fleet.checkEvery.
+ */
+export function scheduleChecks(
+  scheduler: Scheduler,
+  checks: PeriodicChecks,
+  options: ScheduleChecksOptions,
+): void {
+  const { config, guard, logger: log } = options;
+  scheduler.every(
+    () => MAINTENANCE_EVERY_MS,
+    () => guard.run("pruning old history", () => checks.prune()),
+    { unref: true },
+  );
+  scheduler.every(
+    () => config().workers.heartbeatEvery,
+    () =>
+      checks
+        .workers()
+        .then(() => checks.signals())
+        .catch((err) => log.error({ err }, "worker watch failed")),
+  );
+  if (options.ladder)
+    scheduler.every(
+      () => config().fleet.checkEvery,
+      () => {
+        try {
+          checks.ladder();
+        } catch (err) {
+          log.error({ err }, `ladder check failed: ${describeError(err)}`);
+        }
+      },
+    );
 }

@@ -10,7 +10,6 @@ import { createStoreMuteControl } from "../bot/mute-control.js";
 import { TelegramBot, type TelegramBotOptions } from "../bot/telegram-bot.js";
 import type { Clock } from "../clock.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
-import { describeError } from "../errors.js";
 import { FleetScanner } from "../fleet/fleet-scanner.js";
 import { resolveKeepPreKeys } from "../fleet/prekey-reserve.js";
 import { backupsRoot } from "../home-layout.js";
@@ -22,7 +21,7 @@ import type { Logger } from "../logger.js";
 import type { Store } from "../store/store.js";
 import { type AlertQueue, createAlertQueue } from "./alert-queue.js";
 import { createLiveConfig, type LiveConfig } from "./live-config.js";
-import { createPeriodicChecks, type PeriodicChecks } from "./periodic-checks.js";
+import { createPeriodicChecks, type PeriodicChecks, scheduleChecks } from "./periodic-checks.js";
 import { createScheduler } from "./scheduler.js";
 import { createSessionRepairs, type SessionRepairs } from "./session-repairs.js";
 import { createSnapshotIntake, type SnapshotIntake } from "./snapshot-intake.js";
@@ -62,9 +61,6 @@ export interface SupervisorOptions {
   >;
 }
 
-/** Hourly: prune old history, delivered outbox rows and their buttons. */
-const MAINTENANCE_EVERY_MS = 3_600_000;
-
 /**
  * Owns the fleet scanner, the outbox dispatcher, the recovery ladder, the bot and the HTTP side, and
  * the scheduler whose timers drive them (maintenance, dead workers, ladder checks, connectivity
@@ -98,6 +94,11 @@ export class Supervisor {
     const config = (): WardenConfig => this.live.current();
     const kick = (): void => this.dispatcher.kick();
     const closed = (): boolean => this.closed;
+    /** A notice outside any transaction, delivered at once. */
+    const tell = (title: string, detail: string, payload: Record<string, unknown>, company?: string) => {
+      this.alerts.notice(title, detail, payload, company);
+      kick();
+    };
     const { store, clock } = options;
     this.alerts = createAlertQueue({ store, notifiers: options.notifiers, clock, logger: this.log, config });
     this.live = createLiveConfig({
@@ -177,10 +178,7 @@ export class Supervisor {
         config,
         backupsRoot: backupsRoot(options.home),
         ...(options.backupKey !== undefined ? { backupKey: options.backupKey } : {}),
-        notify: (company, title, detail, payload) => {
-          this.alerts.notice(title, detail, payload, company);
-          kick();
-        },
+        notify: (company, title, detail, payload) => tell(title, detail, payload, company),
       });
     }
     if (options.home !== undefined && options.ladder !== false) {
@@ -191,10 +189,7 @@ export class Supervisor {
         config,
         backupsRoot: backupsRoot(options.home),
         backupKey: options.backupKey,
-        notify: (company, title, detail, payload) => {
-          this.alerts.notice(title, detail, payload, company ?? undefined);
-          kick();
-        },
+        notify: (company, title, detail, payload) => tell(title, detail, payload, company ?? undefined),
       });
     }
     this.bot = options.bot
@@ -208,10 +203,7 @@ export class Supervisor {
           logger: options.logger,
           home: options.home,
           backupKey: options.backupKey,
-          notify: (title, detail, kind) => {
-            this.alerts.notice(title, detail, { kind });
-            kick();
-          },
+          notify: (title, detail, kind) => tell(title, detail, { kind }),
         })
       : undefined;
     this.checks = createPeriodicChecks({
@@ -251,7 +243,12 @@ export class Supervisor {
     );
     await this.scanner.start();
     this.firstScanDone = true;
-    this.scheduleTimers();
+    scheduleChecks(this.scheduler, this.checks, {
+      config: () => this.live.current(),
+      guard: this.guard,
+      logger: this.log,
+      ladder: this.ladder !== undefined,
+    });
     if (
       this.ladder &&
       tellOutageInProgress(store, clock, this.alerts, this.options.notifiers.has("telegram"))
@@ -261,36 +258,9 @@ export class Supervisor {
     await this.bot?.start();
   }
 
-  /** Maintenance, worker watch (then signals) and, with the ladder, its checks. */
-  private scheduleTimers(): void {
-    this.scheduler.every(
-      () => MAINTENANCE_EVERY_MS,
-      () => this.guard.run("pruning old history", () => this.checks.prune()),
-      { unref: true },
-    );
-    this.scheduler.every(
-      () => this.live.current().workers.heartbeatEvery,
-      () =>
-        this.checkWorkers()
-          .then(() => this.checkSignals())
-          .catch((err) => this.log.error({ err }, "worker watch failed")),
-    );
-    if (this.ladder)
-      this.scheduler.every(
-        () => this.live.current().fleet.checkEvery,
-        () => {
-          try {
-            this.checkLadder();
-          } catch (err) {
-            this.log.error({ err }, `ladder check failed: ${describeError(err)}`);
-          }
-        },
-      );
-  }
-
   /** One ladder check of the whole fleet now (the timer calls it every fleet.checkEvery). */
   checkLadder(): void {
-    this.ladder?.check();
+    this.checks.ladder();
   }
 
   /** Checks worker heartbeats and connection transitions now; queues what needs telling. */
