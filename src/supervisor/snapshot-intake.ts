@@ -1,0 +1,174 @@
+/**
+ * Takes in what the fleet scanner reports: each batch of snapshots is stored, evaluated against the
+ * company's thresholds (and its mute) and turned into outbox rows in one transaction; a corrupt
+ * creds.json, a removed folder and the scanner's own reports become notices. The dispatcher is
+ * kicked after each transaction.
+ */
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { countSnapshot } from "../actions/count-stale.js";
+import { evaluateThresholds } from "../alerts/evaluate-thresholds.js";
+import { renderAlert, renderNotice } from "../alerts/format-alert.js";
+import type { Clock } from "../clock.js";
+import { companySettings, type WardenConfig } from "../config/load.js";
+import type { ScannerReport } from "../fleet/fleet-scanner.js";
+import type { FolderSnapshot } from "../fleet/scan-folder.js";
+import type { Logger } from "../logger.js";
+import type { Store } from "../store/store.js";
+import type { AlertQueue } from "./alert-queue.js";
+
+/** What the intake needs. */
+export interface SnapshotIntakeOptions {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  config: () => WardenConfig;
+  /** WARDEN_HOME (restore journals); undefined: no folder swap is ever in progress. */
+  home: string | undefined;
+  alerts: AlertQueue;
+  /** Starts delivery of what was queued. */
+  kick: () => void;
+  /** True once the supervisor closes: nothing more is taken in. */
+  closed: () => boolean;
+}
+
+/** The scanner's callbacks. */
+export interface SnapshotIntake {
+  /** Stores snapshots, evaluates thresholds, queues alerts (one transaction). */
+  snapshots(snapshots: FolderSnapshot[]): void;
+  /** A company folder disappeared (unless wa-warden swapped it). */
+  removed(company: string): void;
+  /** A scanner report: an event row, and a notice for a watcher fallback or a failed scan. */
+  report(report: ScannerReport): void;
+}
+
+/** Creates the intake. */
+export function createSnapshotIntake(options: SnapshotIntakeOptions): SnapshotIntake {
+  const { store, clock, logger: log, config, alerts, kick, closed } = options;
+
+  /**
+   * A corrupt creds.json is its own alert, with the reason (issue 9: it was only ever seen as
+   * "Network outage", and `status` said `corrupt` without why); once more when it is readable again.
+   */
+  const credsChanged = (
+    snapshot: FolderSnapshot,
+    was: string | undefined,
+    wasError: string | null,
+  ): number => {
+    const { creds, company } = snapshot;
+    if (creds.state === "corrupt" && (was !== "corrupt" || wasError !== (creds.error ?? null))) {
+      const why = creds.error ?? "unreadable";
+      log.error({ company, kind: "creds-corrupt" }, `${company}: creds.json is corrupt: ${why}`);
+      const detail = `${config().sessionsDir}/${company}/creds.json: ${why}. The worker will not connect it (nothing is overwritten); restore a backup or fix the file.`;
+      return alerts.queue(
+        company,
+        "creds-corrupt",
+        null,
+        renderNotice(`Corrupt creds.json: ${company}`, detail, {
+          kind: "creds-corrupt",
+          company,
+          reason: why,
+        }),
+      );
+    }
+    if (was === "corrupt" && creds.state !== "corrupt") {
+      const detail = `${config().sessionsDir}/${company}/creds.json is ${creds.state === "ok" ? "readable again" : "gone"}.`;
+      return alerts.queue(
+        company,
+        "creds-ok",
+        null,
+        renderNotice(`creds.json no longer corrupt: ${company}`, detail, {
+          kind: "creds-ok",
+          company,
+          state: creds.state,
+        }),
+      );
+    }
+    return 0;
+  };
+
+  return {
+    snapshots(snapshots) {
+      if (closed()) return;
+      const now = clock.now();
+      let queued = 0;
+      store.transaction(() => {
+        for (const snapshot of snapshots) {
+          const settings = companySettings(config(), snapshot.company);
+          const counts = countSnapshot(snapshot, settings, now);
+          const before = store.companies.get(snapshot.company);
+          store.companies.save(snapshot, counts);
+          queued += credsChanged(snapshot, before?.credsState, before?.credsError ?? null);
+          const previous = store.alertState.get(snapshot.company);
+          // A mute from `warden mute` / the bot, or mutedUntil in the config: the later one holds.
+          const stored = store.mutes.get(snapshot.company)?.until ?? null;
+          const mutedUntil =
+            stored === null || (settings.mutedUntil !== null && settings.mutedUntil > stored)
+              ? settings.mutedUntil
+              : stored;
+          const { state, alerts: decisions } = evaluateThresholds(
+            previous,
+            counts.counted,
+            { ...settings, mutedUntil },
+            now,
+          );
+          store.alertState.put(snapshot.company, state, now);
+          const conn = decisions.length > 0 ? store.connections.get(snapshot.company) : undefined;
+          const down =
+            conn && conn.state !== "open" && conn.downSince !== null
+              ? { state: conn.state, downFor: now - conn.downSince }
+              : undefined;
+          for (const decision of decisions) {
+            const rendered = renderAlert(
+              snapshot.company,
+              decision,
+              { ...counts, byCategory: snapshot.byCategory },
+              settings,
+              down,
+            );
+            queued += alerts.queue(snapshot.company, decision.kind, decision.level, rendered);
+          }
+        }
+      });
+      if (queued > 0) kick();
+    },
+
+    removed(company) {
+      if (closed()) return;
+      // wa-warden's own folder swap (restore, new pairing) renames the folder away for an instant
+      // under a journal: not a removal, no alarm (issue 10, trap 4). Folder back already: same.
+      const home = options.home;
+      const swapping = home !== undefined && existsSync(path.join(home, "restores", `${company}.json`));
+      if (swapping || existsSync(path.join(config().sessionsDir, company))) {
+        log.info(
+          { company },
+          `${company}: folder swapped by wa-warden (restore or new pairing), not removed`,
+        );
+        return;
+      }
+      const now = clock.now();
+      store.transaction(() => {
+        if (!store.companies.markRemoved(company, now)) return;
+        alerts.notice(
+          `Company folder removed: ${company}`,
+          `${config().sessionsDir}/${company} disappeared. If this was not intended, its creds.json is gone: restore a backup.`,
+          { kind: "company-removed", company },
+          company,
+        );
+      });
+      kick();
+    },
+
+    report(report) {
+      if (closed()) return;
+      const now = clock.now();
+      store.transaction(() => {
+        store.events.add(now, "fleet", report.kind, report.message);
+        if (report.kind === "watcher-fallback" || report.kind === "scan-failed") {
+          alerts.notice(`wa-warden: ${report.kind}`, report.message, { kind: report.kind }, report.company);
+        }
+      });
+      kick();
+    },
+  };
+}
