@@ -206,5 +206,17 @@ it("holds every company exactly once, survives kill -9 of a worker, answers cont
     what: "every company recorded offline by the stopping workers",
     timeoutMs: 15_000,
   }).catch(() => undefined); // the assertion below names what was left
+  if (states().join() !== "offline") {
+    // Name the companies left behind and how they got there, so a failure here can be explained.
+    const left = query<{ company: string }>("SELECT company FROM connection_state WHERE state != 'offline'");
+    for (const { company } of left)
+      console.error(
+        company,
+        query(
+          "SELECT at, from_state, to_state, code, message, holder FROM transitions WHERE company = ? ORDER BY id",
+          company,
+        ),
+      );
+  }
   expect(states()).toEqual(["offline"]);
 }, 180_000);

@@ -43,8 +43,14 @@ const HUMAN_NEEDED: Record<string, { level: WatchNotice["level"]; text: (company
   },
 };
 
-/** Restarts a pm2 process by pm_id (through the pm2 API). */
-export type Restarter = (pmId: number) => Promise<void>;
+/**
+ * Restarts a pm2 process by pm_id (through the pm2 API); resolves with a sentence when it chose
+ * not to restart it.
+ */
+export type Restarter = (pmId: number) => Promise<string | undefined>;
+
+/** pm2 statuses an operator (or `pm2 stop` / `npm stop`) put the process in: never undone here. */
+const STOPPED_BY_PM2 = new Set(["stopping", "stopped"]);
 
 /** Restarts a pm2 process through the pm2 API of the daemon this process runs under. */
 export const restartThroughPm2: Restarter = async (pmId) => {
@@ -52,7 +58,18 @@ export const restartThroughPm2: Restarter = async (pmId) => {
   const { default: pm2 } = await import("pm2");
   await new Promise<void>((resolve, reject) => pm2.connect((err) => (err ? reject(err) : resolve())));
   try {
+    // A worker that `pm2 stop` is closing stops heartbeating too; pm2.restart would start it
+    // again behind the operator's back (seen in the fleet-pm2 test: a company "open" after stop).
+    const described = await new Promise<{ pm2_env?: { status?: string } }[]>((resolve, reject) =>
+      pm2.describe(pmId, (err, list) =>
+        err ? reject(err) : resolve(list as { pm2_env?: { status?: string } }[]),
+      ),
+    );
+    const status = described[0]?.pm2_env?.status;
+    if (status !== undefined && STOPPED_BY_PM2.has(status))
+      return `pm2 says it is ${status} (stopped on purpose): not restarted`;
     await new Promise<void>((resolve, reject) => pm2.restart(pmId, (err) => (err ? reject(err) : resolve())));
+    return undefined;
   } finally {
     pm2.disconnect();
   }
@@ -98,8 +115,8 @@ export async function watchWorkers(
       action = `already replaced by ${successor.holder}`;
     } else if (worker.pmId !== null) {
       try {
-        await restart(worker.pmId);
-        action = `restarted through pm2 (pm_id ${worker.pmId})`;
+        const declined = await restart(worker.pmId);
+        action = declined ?? `restarted through pm2 (pm_id ${worker.pmId})`;
       } catch (err) {
         action = `pm2 restart of pm_id ${worker.pmId} failed: ${describeError(err)}`;
       }

@@ -86,8 +86,12 @@ export class CompanySession {
 
   /** Closes the socket without logging out and records `state` (stopped, offline...). */
   async stop(message: string, state: ConnectionStateName = "stopped"): Promise<void> {
-    await this.closeSocket();
-    this.record(state, null, message);
+    try {
+      await this.closeSocket();
+    } finally {
+      // Even when flushing the socket's last writes failed, it is closed: never leave "open" behind.
+      this.record(state, null, message);
+    }
   }
 
   private async closeSocket(): Promise<void> {
