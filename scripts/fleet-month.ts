@@ -27,6 +27,7 @@ import { resolvePreKeyReserve } from "../src/fleet/prekey-reserve.js";
 import { AGE_RULED_CATEGORIES } from "../src/fleet/scan-folder.js";
 import { decide, EMPTY_MEMORY, type LadderMemory } from "../src/ladder/decide.js";
 import { hasKeyStateEvidence, type KeyStateEvidence } from "../src/ladder/key-state-evidence.js";
+import { prng } from "../test/helpers/crash-trial.js";
 
 const MIN = 60_000;
 const H = 60 * MIN;
@@ -75,18 +76,6 @@ export interface MonthReport {
   ms: number;
 }
 
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 interface Contact {
   lid: string;
   pn: string;
@@ -124,7 +113,7 @@ interface Company {
 /** Runs the month; pure apart from the wall-clock time it reports. */
 export function simulateFleetMonth(options: MonthOptions): MonthReport {
   const started = performance.now();
-  const rand = rng(options.seed ?? 8);
+  const rand = prng(options.seed ?? 8);
   const tick = options.tickMs ?? 5 * MIN;
   const T0 = Date.UTC(2026, 10, 1, 0, 0);
   const end = T0 + options.days * DAY;

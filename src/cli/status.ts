@@ -10,6 +10,7 @@ import { CATEGORIES } from "../fleet/classify-file.js";
 import { resolveKeepPreKeys } from "../fleet/prekey-reserve.js";
 import { scanFolder } from "../fleet/scan-folder.js";
 import { describeSignals, type SignalStatus, signalStatus } from "../signals/signal-status.js";
+import { type ConnectionView, toConnectionView } from "../store/connections.js";
 import type { Store } from "../store/store.js";
 
 /** One company in `status --json`. */
@@ -32,7 +33,7 @@ export interface CompanyStatus {
   creds: string;
   /** Why creds.json is corrupt (or missing), when it is not ok. */
   credsError?: string;
-  connection: { state: string; since: number | null; reason: string | null; downSince: number | null };
+  connection: ConnectionView;
   /** The current pairing QR string, while pairing. */
   qr?: string;
   pairingCode?: string;
@@ -90,14 +91,7 @@ export async function collectStatus(
       creds: snapshot.creds.state,
       ...(snapshot.creds.error ? { credsError: snapshot.creds.error } : {}),
       ...(store ? { signals: signalStatus(store.signals, id, now) } : {}),
-      connection: connection
-        ? {
-            state: connection.state,
-            since: connection.since,
-            reason: connection.reason,
-            downSince: connection.downSince,
-          }
-        : { state: "unknown", since: null, reason: null, downSince: null },
+      connection: toConnectionView(connection),
     });
   }
   return out;

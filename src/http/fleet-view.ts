@@ -5,7 +5,12 @@
 import { LEVELS, type Level, levelFor } from "../alerts/evaluate-thresholds.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
 import type { CompanyRow } from "../store/companies.js";
-import type { ConnectionRow, PairingRow } from "../store/connections.js";
+import {
+  type ConnectionRow,
+  type ConnectionView,
+  type PairingRow,
+  toConnectionView,
+} from "../store/connections.js";
 import type { LadderStepRow } from "../store/ladder.js";
 import type { Store } from "../store/store.js";
 
@@ -38,7 +43,7 @@ export interface CompanyView {
   files: Partial<Record<FileKind, number>> & { byCategory: Record<string, number> };
   level: Level;
   creds: string;
-  connection: { state: string; since: number | null; reason: string | null; downSince: number | null };
+  connection: ConnectionView;
   qr?: string;
   pairingCode?: string;
   /** The newest ladder step, if the ladder ever acted. */
@@ -73,14 +78,7 @@ function toView(
     files: { ...fileKinds(row), byCategory: row.byCategory },
     level: level ?? levelFor(row.counted, companySettings(config, row.id).thresholds),
     creds: row.credsState,
-    connection: connection
-      ? {
-          state: connection.state,
-          since: connection.since,
-          reason: connection.reason,
-          downSince: connection.downSince,
-        }
-      : { state: "unknown", since: null, reason: null, downSince: null },
+    connection: toConnectionView(connection),
     ...(pairing?.qr ? { qr: pairing.qr } : {}),
     ...(pairing?.pairingCode ? { pairingCode: pairing.pairingCode } : {}),
     ladder: step ? toStep(step) : null,

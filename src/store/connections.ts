@@ -15,6 +15,21 @@ export interface ConnectionRow {
   downSince: number | null;
 }
 
+/** A company's connection as `status --json` and /api show it. */
+export interface ConnectionView {
+  state: string;
+  since: number | null;
+  reason: string | null;
+  downSince: number | null;
+}
+
+/** The shown connection of a stored row: "unknown" until a worker reports. */
+export function toConnectionView(row: ConnectionRow | undefined): ConnectionView {
+  return row
+    ? { state: row.state, since: row.since, reason: row.reason, downSince: row.downSince }
+    : { state: "unknown", since: null, reason: null, downSince: null };
+}
+
 /** One recorded transition. */
 export interface TransitionRow {
   id: number;
