@@ -12,7 +12,6 @@ import {
   createSnapshotSealer,
   type SnapshotSealer,
 } from "../actions/creds-snapshot.js";
-import { restoreMissingCreds } from "../actions/restore-missing-creds.js";
 import type { Clock } from "../clock.js";
 import { isCompanyId } from "../config/company-id.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
