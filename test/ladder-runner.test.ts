@@ -11,17 +11,14 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { listBackups, verifyBackup } from "../src/actions/backup.js";
 import { prepareNewPairing } from "../src/actions/new-pairing.js";
 import { runControl } from "../src/cli/control.js";
-import { loadConfig, type WardenConfig } from "../src/config/load.js";
-import { openStore, type Store } from "../src/store/store.js";
-import type { Worker } from "../src/worker/worker.js";
+import { openStore } from "../src/store/store.js";
 import { FleetFixture } from "./helpers/fleet-fixture.js";
 import { createPairedFolder } from "./helpers/paired-folder.js";
-import { createTestWorker } from "./helpers/test-worker.js";
+import { FixtureWorkers } from "./helpers/test-worker.js";
 import { waitFor } from "./helpers/wait-for.js";
 
 let fx: FleetFixture;
-let workerStore: Store | undefined;
-const workers: Worker[] = [];
+const testWorkers = new FixtureWorkers();
 
 const FAST_LADDER = {
   warnAfter: "100ms",
@@ -44,26 +41,9 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
-  for (const w of workers.splice(0)) await w.close();
-  workerStore?.close();
-  workerStore = undefined;
+  await testWorkers.closeAll();
   await fx.cleanup();
 });
-
-async function startWorker(): Promise<{ worker: Worker; config: WardenConfig }> {
-  const config = loadConfig(fx.configFile);
-  workerStore = openStore(path.join(fx.home, "warden.db"));
-  const worker = createTestWorker({
-    config,
-    store: workerStore,
-    logger: fx.logger(),
-    holder: "worker/0/1",
-    maxBackoffMs: 100,
-  });
-  workers.push(worker);
-  await worker.start();
-  return { worker, config };
-}
 
 /** A paired folder with `sessions` session files last touched 30 days ago. */
 async function pairedWithOldSessions(company: string, sessions: number): Promise<string> {
@@ -83,7 +63,7 @@ describe("recovery ladder (supervisor + real worker)", () => {
     const dir = await pairedWithOldSessions("acme", 165);
     fx.writeCompanyConfig("acme", { simulation: { connect: false, disconnectCode: 500 } });
     const credsBefore = sha(path.join(dir, "creds.json"));
-    await startWorker();
+    await testWorkers.start(fx);
     const { store, supervisor } = await fx.startSupervisor({ token: null, ladder: true });
 
     const stepNames = () => store.ladder.steps("acme").map((s) => s.step);
@@ -151,7 +131,7 @@ describe("recovery ladder (supervisor + real worker)", () => {
     const dir = await pairedWithOldSessions("acme", 165);
     fx.writeCompanyConfig("acme", { simulation: { connect: false, disconnectCode: 428 } });
     const credsBefore = sha(path.join(dir, "creds.json"));
-    await startWorker();
+    await testWorkers.start(fx);
     const { store, supervisor } = await fx.startSupervisor({ token: null, ladder: true });
     const stepNames = () => store.ladder.steps("acme").map((s) => s.step);
     await waitFor(() => stepNames().includes("alert:human_needed"), {
@@ -180,7 +160,7 @@ describe("recovery ladder (supervisor + real worker)", () => {
     const dir = await pairedWithOldSessions("acme", 165);
     fx.writeCompanyConfig("acme", { simulation: { connect: false, disconnectCode: 428 } });
     const credsBefore = sha(path.join(dir, "creds.json"));
-    await startWorker();
+    await testWorkers.start(fx);
     // What a worker records during a Bad MAC storm: 30 failures this minute (signals.alertAt is 20 in 10m).
     const seed = openStore(path.join(fx.home, "warden.db"));
     seed.signals.add("acme", Math.floor(Date.now() / 60_000) * 60_000, [
@@ -209,7 +189,7 @@ describe("recovery ladder (supervisor + real worker)", () => {
     const dir = await pairedWithOldSessions("acme", 190);
     fx.writeCompanyConfig("acme", { simulation: { connect: false, disconnectCode: 401 } });
     const before = readdirSync(dir).sort();
-    await startWorker();
+    await testWorkers.start(fx);
     const { store } = await fx.startSupervisor({ token: null, ladder: true });
     await waitFor(() => store.audit.list("acme").some((a) => a.action === "qr-required"), {
       what: "QR required recorded",
@@ -238,7 +218,7 @@ describe("recovery ladder (supervisor + real worker)", () => {
       scan: { reconcileEvery: "200ms", debounce: "20ms" },
     });
     let online = false;
-    await startWorker();
+    await testWorkers.start(fx);
     // The injected probe stands for WhatsApp's reachability (fleet.probe sets its schedule).
     const { store } = await fx.startSupervisor({ token: null, ladder: true, probe: async () => online });
     const steps = () => store.ladder.steps("acme").map((s) => s.step);
@@ -270,7 +250,7 @@ describe("recovery ladder (supervisor + real worker)", () => {
   it("a connected company over critical gets one emergency cleanup (stop, backup, clean, start) and reconnects", async () => {
     const dir = await pairedWithOldSessions("acme", 185);
     const credsBefore = sha(path.join(dir, "creds.json"));
-    await startWorker();
+    await testWorkers.start(fx);
     const { store } = await fx.startSupervisor({ token: null, ladder: true });
     await waitFor(() => store.audit.list("acme").some((a) => a.action === "cleanup"), {
       what: "emergency cleanup",
@@ -296,8 +276,7 @@ describe("recovery ladder (supervisor + real worker)", () => {
     const dir = await pairedWithOldSessions("acme", 20);
     fx.writeCompanyConfig("acme", { simulation: { pairAfter: "100ms" } });
     const oldCreds = readFileSync(path.join(dir, "creds.json"));
-    const { config } = await startWorker();
-    const store = workerStore as Store;
+    const { config, store } = await testWorkers.start(fx);
     await waitFor(
       () => store.connections.get("acme")?.state === "open" && store.credsSnapshots.files("acme").length > 0,
       {

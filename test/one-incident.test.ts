@@ -8,15 +8,13 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config/load.js";
 import { openStore, type Store } from "../src/store/store.js";
-import type { Worker } from "../src/worker/worker.js";
 import { FleetFixture } from "./helpers/fleet-fixture.js";
 import { createPairedFolder } from "./helpers/paired-folder.js";
-import { createTestWorker } from "./helpers/test-worker.js";
+import { FixtureWorkers } from "./helpers/test-worker.js";
 import { waitFor } from "./helpers/wait-for.js";
 
 let fx: FleetFixture;
-let workerStore: Store | undefined;
-const workers: Worker[] = [];
+const testWorkers = new FixtureWorkers();
 
 beforeEach(() => {
   fx = new FleetFixture({
@@ -30,25 +28,9 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
-  for (const w of workers.splice(0)) await w.close();
-  workerStore?.close();
-  workerStore = undefined;
+  await testWorkers.closeAll();
   await fx.cleanup();
 });
-
-async function startWorker(): Promise<void> {
-  const config = loadConfig(fx.configFile);
-  workerStore = openStore(path.join(fx.home, "warden.db"));
-  const worker = createTestWorker({
-    config,
-    store: workerStore,
-    logger: fx.logger(),
-    holder: "worker/0/1",
-    maxBackoffMs: 100,
-  });
-  workers.push(worker);
-  await worker.start();
-}
 
 /** Waits until the supervisor's worker watch has looked at every transition recorded so far. */
 async function transitionsSeen(store: Store): Promise<void> {
@@ -63,7 +45,7 @@ describe("one incident, one alert", () => {
   it("a logout (401) is told once: fatal icon, the commands as <code>", async () => {
     await createPairedFolder(path.join(fx.sessionsDir, "acme"));
     fx.writeCompanyConfig("acme", { simulation: { connect: false, disconnectCode: 401 } });
-    await startWorker();
+    await testWorkers.start(fx);
     const { supervisor, store } = await fx.startSupervisor({ token: null, ladder: true });
     await waitFor(() => store.audit.list("acme").some((a) => a.action === "qr-required"), {
       what: "QR required recorded",
@@ -85,7 +67,7 @@ describe("one incident, one alert", () => {
     fx.writeCompanyConfig("acme", {
       simulation: { disconnectAfter: "50ms", disconnectCode: 440, recover: false },
     });
-    await startWorker();
+    await testWorkers.start(fx);
     const { store } = await fx.startSupervisor({ token: null, ladder: true });
     await waitFor(() => store.ladder.steps("acme").some((s) => s.step === "alert:human_needed"), {
       what: "the ladder's human_needed",

@@ -1,7 +1,8 @@
 /** An in-process worker with the simulated driver, as the worker, snapshot and ladder tests run it. */
-import { companySettings, type WardenConfig } from "../../src/config/load.js";
+import { companySettings, loadConfig, type WardenConfig } from "../../src/config/load.js";
+import { databaseFile } from "../../src/home-layout.js";
 import type { Logger } from "../../src/logger.js";
-import type { Store } from "../../src/store/store.js";
+import { openStore, type Store } from "../../src/store/store.js";
 import { createSimulatedDriver } from "../../src/worker/drivers/simulated.js";
 import { Worker } from "../../src/worker/worker.js";
 
@@ -30,4 +31,33 @@ export function createTestWorker(options: {
     backoff: { baseMs: 50, maxMs: options.maxBackoffMs ?? 200, stableAfterMs: 60_000, jitter: 0 },
     ...(options.backupKey !== undefined ? { backupKey: options.backupKey } : {}),
   });
+}
+
+/**
+ * Starts in-process workers on a fleet fixture's config and database (each with its own store
+ * handle, as a separate process would have) and closes them all after a test.
+ */
+export class FixtureWorkers {
+  private readonly started: { worker: Worker; store: Store }[] = [];
+
+  /** Starts worker instance 0 of 1 as `holder`; returns it with its store and the config it read. */
+  async start(
+    fx: { configFile: string; home: string; logger(): Logger },
+    holder = "worker/0/1",
+  ): Promise<{ worker: Worker; store: Store; config: WardenConfig }> {
+    const config = loadConfig(fx.configFile);
+    const store = openStore(databaseFile(fx.home));
+    const worker = createTestWorker({ config, store, logger: fx.logger(), holder, maxBackoffMs: 100 });
+    this.started.push({ worker, store });
+    await worker.start();
+    return { worker, store, config };
+  }
+
+  /** Closes every worker started here, then its store. */
+  async closeAll(): Promise<void> {
+    for (const { worker, store } of this.started.splice(0)) {
+      await worker.close();
+      store.close();
+    }
+  }
 }
