@@ -459,6 +459,19 @@ describe.concurrent("warden CLI (child processes)", () => {
     expect(printed.companies).toEqual({});
   });
 
+  it("config check on the shipped config/ prints no warning (a new operator starts safe)", async ({
+    expect,
+    onTestFinished,
+  }) => {
+    const shipped = path.resolve("config", "warden.json");
+    const WARDEN_HOME = tempDir(onTestFinished);
+    const { code, stderr } = await runCli(["config", "check"], { WARDEN_CONFIG: shipped, WARDEN_HOME });
+    expect({ code, stderr }).toEqual({ code: 0, stderr: `Config OK: ${shipped}\n` });
+    const raw = JSON.parse(readFileSync(shipped, "utf8"));
+    expect(raw.cleanup.keepPreKeys).toBe("auto");
+    expect(raw.ladder.autoReset).toBe(false);
+  });
+
   it("config check <company>: the merged settings of one company", async ({ expect, onTestFinished }) => {
     const env = cliEnv(
       {},

@@ -44,6 +44,10 @@ const SETTINGS: LadderInput["settings"] = {
     budget: { max: 6, window: 6 * H },
     emergencyCooldown: H,
     minCleanupFiles: 20,
+    autoReset: false,
+    maxBackoff: 30 * MIN,
+    stableAfter: 2 * MIN,
+    flapAlertAt: 4,
   },
   maintenance: { window: "03:00-05:00", timezone: "UTC" },
   alerts: { remindEvery: H, hysteresis: 10 },
@@ -127,66 +131,135 @@ function walk(
   return out;
 }
 
-/** Two 500 closes in the episode: the key state is suspect, a reset may follow a smart cleanup. */
-const BAD_SESSION = { badSessionCloses: 2, decryptStorm: null } as const;
+/** Many 500 closes in the episode: described, never evidence. */
+const BAD_SESSION = { badSessionCloses: 14, decryptStorm: null } as const;
+/** A decrypt-failure storm: the one thing key files can cause (key-state-evidence.ts). */
+const STORM = { badSessionCloses: 0, decryptStorm: { failures: 30, byReason: { "Bad MAC": 30 } } } as const;
 
 const isDestructive = (a: LadderAction) =>
   a.kind === "qr_required" || (a.kind === "cleanup" && (a.mode === "reset" || a.why === "down"));
 
+/** The ladder's own climb, without the reconnects it keeps requesting after "human needed". */
+function climb(lines: string[]): string[] {
+  const human = lines.findIndex((l) => l.includes("alert:human_needed"));
+  return human < 0
+    ? lines
+    : [...lines.slice(0, human + 1), ...lines.slice(human + 1).filter((l) => !l.includes("reconnect"))];
+}
+
 describe("decide: a down company climbs the ladder", () => {
-  it("waits, warns once, reconnects with backoff, cleans, resets, then declares QR required (500 evidence)", () => {
-    const acme = createCompany({ counted: 160, code: 500, evidence: BAD_SESSION });
-    const steps: string[] = [];
-    const timeline: string[] = [];
-    for (let m = 0; m <= 24 * 60; m++) {
-      const d = acme.check(T0 + m * MIN);
-      for (const a of d.actions) timeline.push(`${m}m ${show(a)}`);
-      for (const s of d.steps) steps.push(`${m}m ${s.step}: ${s.reason}`);
-    }
-    expect(timeline).toEqual([
+  it("never resets nor asks for a QR on 500 closes: one human-needed alert with the evidence (defaults)", () => {
+    const acme = createCompany({
+      counted: 160,
+      code: 500,
+      evidence: BAD_SESSION,
+      codesSeen: [{ code: 500, n: 14 }],
+      lastClose: {
+        code: 500,
+        message: "WebSocket Error (self-signed certificate); retry 6 in 60000 ms",
+        at: T0 + 28 * MIN,
+      },
+      probe: { ok: true, detail: "web.whatsapp.com:443" },
+    });
+    const timeline = walk(acme, 0, 24 * 60);
+    expect(climb(timeline)).toEqual([
+      "10m alert:down:warning",
+      "15m reconnect:1",
+      "17m reconnect:2",
+      "21m reconnect:3",
+      "29m alert:human_needed:critical",
+    ]);
+    expect(timeline.filter((l) => !l.includes("reconnect")).length).toBe(2);
+    const human = decide(input({ ...acmeOf(acme), memory: afterReconnects() }), T0 + 29 * MIN).actions[0];
+    expect(human).toMatchObject({ kind: "alert", topic: "human_needed" });
+    const text = (human as { text: string }).text;
+    expect(text).toContain("close codes seen: 500 bad session");
+    expect(text).toContain("x14");
+    expect(text).toContain('Last error: "WebSocket Error (self-signed certificate)" (500, 1m ago)');
+    expect(text).toContain("Connectivity probe: passes (web.whatsapp.com:443)");
+    expect(text).toContain("500 closes are not evidence of broken keys");
+    expect(text).toContain("Done so far: 3 reconnect requests, no file deleted.");
+    expect(text).toContain("`warden cleanup acme --reset --stop`");
+    expect(text).toContain("/cleanup acme");
+    expect(text).not.toMatch(/--new|scan|paired again|QR/);
+  });
+
+  it("keeps requesting reconnects after the human-needed alert, backing off to ladder.maxBackoff", () => {
+    const acme = createCompany({ counted: 100 });
+    const lines = walk(acme, 0, 6 * 60).filter((l) => l.includes("reconnect"));
+    const minutes = lines.map((l) => Number.parseInt(l, 10));
+    expect(minutes.slice(0, 6)).toEqual([15, 17, 21, 30, 46, 76]);
+    const gaps = minutes.slice(1).map((m, i) => m - (minutes[i] as number));
+    expect(Math.max(...gaps)).toBe(30);
+  });
+
+  it("with ladder.autoReset, 500 closes alone still never reset", () => {
+    const acme = createCompany({
+      counted: 160,
+      code: 500,
+      evidence: BAD_SESSION,
+      settings: withLadder({ autoReset: true }),
+    });
+    const lines = walk(acme, 0, 24 * 60);
+    expect(climb(lines)).toEqual([
+      "10m alert:down:warning",
+      "15m reconnect:1",
+      "17m reconnect:2",
+      "21m reconnect:3",
+      "29m alert:human_needed:critical",
+    ]);
+  });
+
+  it("with a decrypt storm: a smart cleanup, then a human (autoReset off) or a reset (autoReset on), never a QR", () => {
+    const off = createCompany({ counted: 160, evidence: STORM });
+    expect(climb(walk(off, 0, 24 * 60))).toEqual([
+      "10m alert:down:warning",
+      "15m reconnect:1",
+      "17m reconnect:2",
+      "21m reconnect:3",
+      "29m cleanup:smart:down",
+      "34m alert:human_needed:critical",
+    ]);
+    const on = createCompany({ counted: 160, evidence: STORM, settings: withLadder({ autoReset: true }) });
+    expect(climb(walk(on, 0, 24 * 60))).toEqual([
       "10m alert:down:warning",
       "15m reconnect:1",
       "17m reconnect:2",
       "21m reconnect:3",
       "29m cleanup:smart:down",
       "34m cleanup:reset:down:force",
-      "39m qr_required",
-      "39m alert:reset_failed:fatal",
+      "39m alert:human_needed:critical",
     ]);
-    expect(steps).toEqual([
-      expect.stringMatching(/^10m alert:down: acme disconnected for 10m/),
-      "15m reconnect: down 15m, 1st reconnect of 3",
-      "17m reconnect: down 17m, 2nd reconnect of 3",
-      "21m reconnect: down 21m, 3rd reconnect of 3",
-      "29m cleanup:smart: down 29m, 2 badSession (500) closes: smart cleanup of 160 stale files before any reset",
-      "34m cleanup:reset: down 34m, still down 5m after the smart cleanup; 2 badSession (500) closes",
-      "39m qr_required: down 39m, still down 5m after the last-resort reset",
-      expect.stringMatching(/^39m alert:reset_failed: acme is still down 5m after the last-resort reset/),
-    ]);
+    const after = decide(
+      input({
+        counted: 160,
+        evidence: STORM,
+        memory: afterReconnects({
+          cleanupAt: T0 + 29 * MIN,
+          lastCleanup: { at: T0 + 29 * MIN, mode: "smart", deleted: 34, backup: "/b/acme.tar" },
+        }),
+      }),
+      T0 + 34 * MIN,
+    ).actions[0] as { text: string };
+    expect(after.text).toContain("a smart cleanup 5m ago deleted 34 files (backup /b/acme.tar)");
+    expect(after.text).not.toContain("no file deleted");
   });
 
-  it("says what happens next in its alerts and names the company", () => {
-    const acme = createCompany({ counted: 160, code: 500, evidence: BAD_SESSION });
-    const alerts: string[] = [];
-    for (let m = 0; m <= 60; m++)
-      for (const a of acme.check(T0 + m * MIN).actions) if (a.kind === "alert") alerts.push(a.text);
-    expect(alerts).toEqual([
-      "acme disconnected for 10m (state reconnecting, close code 500). A reconnect will be requested at 15m down.",
-      "acme is still down 5m after the last-resort reset (down 39m). A backup is taken and nothing is deleted; the company stays stopped until it is paired again: `warden pair acme --new`, then scan the QR shown by `warden status acme`.",
+  it("with autoReset and a storm whose smart plan holds nothing, goes to the reset", () => {
+    const acme = createCompany({
+      counted: 0,
+      evidence: STORM,
+      settings: withLadder({ autoReset: true }),
+      files: { total: 900, stale: 3, heldByMinAge: 0, heldUntil: null },
+    });
+    expect(climb(walk(acme, 0, 24 * 60))).toEqual([
+      "10m alert:down:warning",
+      "15m reconnect:1",
+      "17m reconnect:2",
+      "21m reconnect:3",
+      "29m cleanup:reset:down:force",
+      "34m alert:human_needed:critical",
     ]);
-    expect(acme.check(T0 + 61 * MIN).actions).toEqual([]);
-    const qr = createCompany({ counted: 160, evidence: BAD_SESSION });
-    const all = Array.from({ length: 40 }, (_, m) => qr.check(T0 + m * MIN).actions).flat();
-    expect(all.find((a) => a.kind === "qr_required")).toEqual({
-      kind: "qr_required",
-      reason: "reset did not bring it back",
-    });
-    expect(all.find((a) => a.kind === "cleanup" && a.mode === "reset")).toEqual({
-      kind: "cleanup",
-      mode: "reset",
-      why: "down",
-      force: true,
-    });
   });
 
   it("respects the backoff exactly: the 2nd reconnect not before 17m, the 3rd not before 21m", () => {
@@ -198,7 +271,7 @@ describe("decide: a down company climbs the ladder", () => {
     expect(acme.check(T0 + 21 * MIN).actions.map(show)).toEqual(["reconnect:3"]);
     // The last reconnect is given backoff * 2^(attempts-1) = 8m before anything else.
     expect(acme.check(T0 + 29 * MIN - 1).actions).toEqual([]);
-    expect(acme.check(T0 + 29 * MIN).actions.map(show)).toEqual(["cleanup:smart:down"]);
+    expect(acme.check(T0 + 29 * MIN).actions.map(show)).toEqual(["alert:human_needed:critical"]);
   });
 
   it("warns once even if checks are rare, and starts reconnecting where it is", () => {
@@ -208,16 +281,18 @@ describe("decide: a down company climbs the ladder", () => {
     expect(acme.check(T0 + 2 * H + 2 * MIN).actions.map(show)).toEqual(["reconnect:2"]);
   });
 
-  it("never resets for a count alone: a fatal count gets a smart cleanup, then a human (issue 8)", () => {
-    const acme = createCompany({ counted: 205, code: 408, codesSeen: [{ code: 408, n: 4 }] });
-    expect(walk(acme, 0, 24 * 60)).toEqual([
-      "10m alert:down:warning",
-      "15m reconnect:1",
-      "17m reconnect:2",
-      "21m reconnect:3",
-      "29m cleanup:smart:down",
-      "34m alert:human_needed:critical",
-    ]);
+  it("never cleans a down company without evidence, whatever its count (files cannot keep it down)", () => {
+    for (const counted of [null, 0, 149, 160, 205, 900]) {
+      const acme = createCompany({ counted, code: 408, codesSeen: [{ code: 408, n: 4 }] });
+      const lines = walk(acme, 0, 24 * 60);
+      expect(climb(lines)).toEqual([
+        "10m alert:down:warning",
+        "15m reconnect:1",
+        "17m reconnect:2",
+        "21m reconnect:3",
+        "29m alert:human_needed:critical",
+      ]);
+    }
     const text = decide(
       input({
         counted: 205,
@@ -225,7 +300,7 @@ describe("decide: a down company climbs the ladder", () => {
           { code: 408, n: 4 },
           { code: 503, n: 1 },
         ],
-        memory: afterReconnects({ cleanupAt: T0 + 29 * MIN }),
+        memory: afterReconnects(),
       }),
       T0 + 34 * MIN,
     ).actions[0];
@@ -234,105 +309,86 @@ describe("decide: a down company climbs the ladder", () => {
         "close codes seen: 408 connection lost / timed out x4, 503 WhatsApp unavailable x1",
       ),
     });
-    expect(text).toMatchObject({ text: expect.stringContaining("nothing is deleted") });
+    expect(text).toMatchObject({ text: expect.stringContaining("deletes nothing more") });
+    expect(text).toMatchObject({ text: expect.not.stringContaining("500") });
   });
 
-  it("goes straight to the reset when the key state is broken and the smart plan holds nothing", () => {
-    const acme = createCompany({
-      counted: 0,
-      code: 500,
-      evidence: BAD_SESSION,
-      files: { total: 900, stale: 3, heldByMinAge: 0, heldUntil: null },
-    });
-    expect(walk(acme, 0, 24 * 60)).toEqual([
-      "10m alert:down:warning",
-      "15m reconnect:1",
-      "17m reconnect:2",
-      "21m reconnect:3",
-      "29m cleanup:reset:down:force",
-      "34m qr_required",
-      "34m alert:reset_failed:fatal",
-    ]);
-  });
-
-  it("does not stop a down company for a cleanup that would not help, and never resets without evidence", () => {
-    // basis "total": 230 files, 5 of them stale.
-    const acme = createCompany({
-      counted: 230,
-      files: { total: 230, stale: 5, heldByMinAge: 40, heldUntil: T0 + 3 * 86_400_000 },
-    });
-    expect(walk(acme, 0, 24 * 60)).toEqual([
-      "10m alert:down:warning",
-      "15m reconnect:1",
-      "17m reconnect:2",
-      "21m reconnect:3",
-      "29m alert:human_needed:critical",
-    ]);
-  });
-
-  it("asks a human and deletes nothing when the count is below warning", () => {
-    const acme = createCompany({ counted: 149 });
-    expect(walk(acme, 0, 24 * 60)).toEqual([
-      "10m alert:down:warning",
-      "15m reconnect:1",
-      "17m reconnect:2",
-      "21m reconnect:3",
-      "29m alert:human_needed:critical",
-    ]);
-    const text = decide(input({ counted: 149, memory: afterReconnects() }), T0 + 2 * H);
-    expect(text.actions).toEqual([
-      {
-        kind: "alert",
-        topic: "human_needed",
-        level: "critical",
-        text: "acme is still down after 2h: 3 reconnects failed (no close code recorded); files are not the cause (149 counted < warning 150). No key-state evidence (no 500 badSession closes, no decrypt-failure storm), so nothing is deleted. Next: wa-warden keeps the worker reconnecting and does nothing more until it recovers; look at the worker logs and the network, then `warden reconnect acme`.",
-      },
-    ]);
-  });
-
-  it("never does anything destructive to a down company whose count stays below warning", () => {
-    // A count hovering under warning, checks at irregular intervals, for two days.
+  it("never does anything destructive to a down company without evidence (two days, irregular checks)", () => {
     const acme = createCompany();
     const seen: LadderAction[] = [];
     let now = T0;
     for (let i = 0; i < 5_000; i++) {
       now += ((i * 7919) % 97) * 1_000 + 1_000;
-      seen.push(...acme.check(now, { counted: (i * 31) % 150 }).actions);
+      seen.push(...acme.check(now, { counted: (i * 131) % 400 }).actions);
     }
     expect(now - T0).toBeGreaterThan(2 * 86_400_000);
     expect(seen.filter(isDestructive)).toEqual([]);
     expect(seen.filter((a) => a.kind === "cleanup")).toEqual([]);
-    expect(seen.map(show)).toEqual([
+    expect(seen.filter((a) => a.kind === "alert").map(show)).toEqual([
       "alert:down:warning",
-      "reconnect:1",
-      "reconnect:2",
-      "reconnect:3",
       "alert:human_needed:critical",
     ]);
   });
-
-  it("says so when the folder was never counted", () => {
-    const acme = createCompany({ counted: null });
-    const alerts = walk(acme, 0, 60);
-    expect(alerts.at(-1)).toBe("29m alert:human_needed:critical");
-    const d = decide(input({ counted: null, memory: afterReconnects() }), T0 + H);
-    expect(d.actions[0]).toMatchObject({ text: expect.stringContaining("its folder was never counted") });
-  });
 });
 
-describe("decide: states that need a human", () => {
+/** The input of a createCompany's base (for one-off decisions with its fields). */
+function acmeOf(_c: ReturnType<typeof createCompany>): Partial<LadderInput> {
+  return {
+    counted: 160,
+    code: 500,
+    evidence: BAD_SESSION,
+    codesSeen: [{ code: 500, n: 14 }],
+    lastClose: {
+      code: 500,
+      message: "WebSocket Error (self-signed certificate); retry 6 in 60000 ms",
+      at: T0 + 28 * MIN,
+    },
+    probe: { ok: true, detail: "web.whatsapp.com:443" },
+  };
+}
+
+describe("decide: close codes (only 401 is QR required)", () => {
+  const cases: [number, string, string | RegExp][] = [
+    [401, "qr_required", "WhatsApp logged this device out (401 logged out, device_removed included)"],
+    [403, "forbidden", "WhatsApp refuses this account (forbidden: possibly banned)"],
+    [411, "multidevice_mismatch", "411 multidevice mismatch"],
+    [440, "replaced", "440 connection replaced"],
+    [405, "outdated_client", "405 outdated client"],
+    [500, "reconnecting", "500 bad session"],
+    [503, "reconnecting", "503 WhatsApp unavailable"],
+    [408, "reconnecting", "408 connection lost"],
+    [428, "reconnecting", "428 connection closed"],
+  ];
+  it.each(cases)(
+    "close %i (state %s): its own truthful text; QR required only for 401",
+    (code, state, says) => {
+      const acme = createCompany({ state, code, codesSeen: [{ code, n: 3 }], counted: 250 });
+      const actions: LadderAction[] = [];
+      for (let m = 0; m <= 24 * 60; m++) actions.push(...acme.check(T0 + m * MIN).actions);
+      const texts = actions.flatMap((a) => (a.kind === "alert" ? [a.text] : []));
+      expect(texts.join("\n")).toContain(says);
+      const qr = actions.filter(
+        (a) => a.kind === "qr_required" || (a.kind === "alert" && a.topic === "qr_required"),
+      );
+      const pairAdvice = texts.filter((t) => /--new|scan|paired again|pair again/.test(t));
+      if (code === 401) {
+        expect(qr.length).toBe(2);
+        expect(pairAdvice.length).toBe(1);
+      } else {
+        expect(qr).toEqual([]);
+        expect(pairAdvice).toEqual([]);
+      }
+      expect(actions.filter((a) => a.kind === "cleanup")).toEqual([]);
+      expect(
+        texts.filter((t) => /human|still down|refuses|replaced|rejects|multidevice/.test(t)).length,
+      ).toBeLessThanOrEqual(2);
+    },
+  );
+
   it("declares QR required at once on 401, once, and deletes nothing", () => {
     const acme = createCompany({ state: "qr_required", code: 401, counted: 250 });
     const first = acme.check(T0);
-    expect(first.actions).toEqual([
-      { kind: "qr_required", reason: "WhatsApp logged the device out (401)" },
-      {
-        kind: "alert",
-        topic: "qr_required",
-        level: "fatal",
-        text: "acme: WhatsApp logged the device out (401). A backup is taken and nothing is deleted; the company stays stopped until it is paired again: `warden pair acme --new`, then scan the QR shown by `warden status acme`.",
-      },
-    ]);
+    expect(first.actions.map(show)).toEqual(["qr_required", "alert:qr_required:fatal"]);
     expect(first.steps.map((s) => s.step)).toEqual(["qr_required", "alert:qr_required"]);
     expect(walk(acme, 1, 24 * 60)).toEqual([]);
   });
@@ -342,28 +398,9 @@ describe("decide: states that need a human", () => {
     expect(walk(acme, 0, 120)).toEqual(["0m qr_required", "0m alert:qr_required:fatal"]);
   });
 
-  it("declares QR required on 403 forbidden, once", () => {
-    for (const over of [
-      { state: "forbidden", code: 403 },
-      { state: "offline", code: 403 },
-    ]) {
-      const acme = createCompany(over);
-      expect(walk(acme, 0, 120)).toEqual(["0m qr_required", "0m alert:qr_required:fatal"]);
-      const d = decide(input(over), T0);
-      expect(d.actions[0]).toEqual({
-        kind: "qr_required",
-        reason: "WhatsApp refused the number (403 forbidden)",
-      });
-    }
-  });
-
-  it("alerts once for replaced and outdated_client, and never acts", () => {
-    const replaced = createCompany({ state: "replaced", code: 440, counted: 250 });
-    expect(walk(replaced, 0, 24 * 60)).toEqual(["0m alert:human_needed:critical"]);
-    const d = decide(input({ state: "replaced", code: 440 }), T0 + 3 * MIN);
-    expect(d.actions[0]).toMatchObject({ text: expect.stringContaining("does not fight it") });
-    const outdated = createCompany({ state: "outdated_client", code: 405, counted: 250 });
-    expect(walk(outdated, 0, 24 * 60)).toEqual(["0m alert:human_needed:critical"]);
+  it("a qr_required row left by a 411 is not a logout", () => {
+    const acme = createCompany({ state: "qr_required", code: 411 });
+    expect(walk(acme, 0, 120)).toEqual(["0m alert:human_needed:critical"]);
   });
 
   it("waits for the human while pairing", () => {
@@ -389,39 +426,44 @@ describe("decide: states that need a human", () => {
 });
 
 describe("decide: connected companies", () => {
-  it("cleans at critical once per emergencyCooldown, never resets nor asks for a QR", () => {
-    const acme = createCompany({ state: "open", code: null, downSince: null, counted: 185 });
+  it("cleans at fatal once per emergencyCooldown, never resets nor asks for a QR", () => {
+    // critical alone waits for the maintenance window: no stop at 12:00 UTC.
+    expect(walk(createCompany({ state: "open", code: null, downSince: null, counted: 185 }), 0, 150)).toEqual(
+      [],
+    );
+    const acme = createCompany({ state: "open", code: null, downSince: null, counted: 205 });
     // 12:00 to 14:30 UTC: outside the maintenance window.
     expect(walk(acme, 0, 150)).toEqual([
       "0m cleanup:smart:emergency",
       "60m cleanup:smart:emergency",
       "120m cleanup:smart:emergency",
     ]);
-    const d = decide(input({ state: "open", downSince: null, counted: 185 }), T0);
+    const d = decide(input({ state: "open", downSince: null, counted: 205 }), T0);
     expect(d.steps).toEqual([
       {
         step: "cleanup:smart",
-        reason: "connected, 185 counted files >= critical 180: emergency cleanup of 185 stale files",
+        reason: "connected, 205 counted files >= fatal 200: emergency cleanup of 205 stale files",
       },
     ]);
     expect(d.actions).toEqual([{ kind: "cleanup", mode: "smart", why: "emergency", force: false }]);
   });
 
-  it("never stops a connected company for a cleanup that cannot help: one alert per remindEvery instead", () => {
-    // basis "counted": 185 counted files of which only 12 stale (< minCleanupFiles 20).
+  it("never stops a connected company for a cleanup that cannot help: one alert per level episode instead", () => {
+    // basis "counted": 205 counted files of which only 12 stale (< minCleanupFiles 20).
     const files = { total: 1000, stale: 12, heldByMinAge: 30, heldUntil: Date.UTC(2026, 2, 12, 8, 0) };
-    const acme = createCompany({ state: "open", code: null, downSince: null, counted: 185, files });
-    expect(walk(acme, 0, 150)).toEqual([
-      "0m alert:cannot_help:warning",
-      "60m alert:cannot_help:warning",
-      "120m alert:cannot_help:warning",
-    ]);
-    const d = decide(input({ state: "open", code: null, downSince: null, counted: 185, files }), T0);
+    const acme = createCompany({ state: "open", code: null, downSince: null, counted: 205, files });
+    expect(walk(acme, 0, 300)).toEqual(["0m alert:cannot_help:warning"]);
+    // Below warning ends the level episode; back at fatal, one alert again.
+    walk(acme, 301, 302, () => ({ counted: 100 }));
+    expect(walk(acme, 303, 400)).toEqual(["303m alert:cannot_help:warning"]);
+    const d = decide(input({ state: "open", code: null, downSince: null, counted: 205, files }), T0);
     expect(d.actions[0]).toMatchObject({
       text: expect.stringContaining(
         "cleanup cannot help now: 988 live files, 12 stale, 30 more kept by minAge until 2026-03-12 08:00 UTC",
       ),
     });
+    expect(d.actions[0]).toMatchObject({ text: expect.stringContaining("for an emergency cleanup") });
+    expect(d.actions[0]).toMatchObject({ text: expect.not.stringContaining("--dry-run") });
     // 25 stale files (>= minCleanupFiles) clear the pile even when live files keep it at its level.
     const big = decide(
       input({ state: "open", code: null, downSince: null, counted: 230, files: { ...files, stale: 25 } }),
@@ -489,13 +531,13 @@ describe("decide: connected companies", () => {
 
   it("records the recovery and resets the episode's counters", () => {
     const acme = createCompany({ counted: 160 });
-    walk(acme, 0, 30);
-    expect(acme.memory).toMatchObject({ reconnects: 3, cleanupAt: T0 + 29 * MIN });
+    walk(acme, 0, 29);
+    expect(acme.memory).toMatchObject({ reconnects: 3, humanNeededAt: T0 + 29 * MIN });
     const back = acme.check(T0 + 31 * MIN, { state: "open", downSince: null, code: null });
     expect(back.steps).toEqual([
       {
         step: "recovered",
-        reason: "connected again after 31m down; the ladder had requested: 3 reconnects, smart cleanup",
+        reason: "connected again after 31m down; the ladder had requested: 3 reconnects",
       },
     ]);
     expect(back.actions).toEqual([]);
@@ -506,7 +548,7 @@ describe("decide: connected companies", () => {
 
 describe("decide: network outage", () => {
   it("reconnects but holds destructive steps and the per-company warning; continues when it ends", () => {
-    const acme = createCompany({ counted: 160, evidence: BAD_SESSION });
+    const acme = createCompany({ counted: 160, evidence: STORM, settings: withLadder({ autoReset: true }) });
     const steps: string[] = [];
     const timeline: string[] = [];
     for (let m = 0; m <= 60; m++) {
@@ -514,15 +556,14 @@ describe("decide: network outage", () => {
       for (const a of d.actions) timeline.push(`${m}m ${show(a)}`);
       for (const s of d.steps) steps.push(`${m}m ${s.step}`);
     }
-    expect(timeline).toEqual([
+    expect(climb(timeline)).toEqual([
       "15m reconnect:1",
       "17m reconnect:2",
       "21m reconnect:3",
       "41m alert:down:warning",
       "41m cleanup:smart:down",
       "46m cleanup:reset:down:force",
-      "51m qr_required",
-      "51m alert:reset_failed:fatal",
+      "51m alert:human_needed:critical",
     ]);
     // One hold step for the whole outage, not one per check.
     expect(steps.filter((s) => s.includes("hold_outage"))).toEqual(["29m hold_outage"]);
@@ -530,7 +571,7 @@ describe("decide: network outage", () => {
 
   it("sends no 'look at the logs' alert during an outage: the network is the likely cause", () => {
     const acme = createCompany({ counted: 100 });
-    expect(walk(acme, 0, 90, (m) => ({ fleetOffline: m < 60 }))).toEqual([
+    expect(climb(walk(acme, 0, 90, (m) => ({ fleetOffline: m < 60 })))).toEqual([
       "15m reconnect:1",
       "17m reconnect:2",
       "21m reconnect:3",
@@ -540,7 +581,7 @@ describe("decide: network outage", () => {
   });
 
   it("holds a connected company's emergency cleanup until the outage ends, with one step", () => {
-    const acme = createCompany({ state: "open", code: null, downSince: null, counted: 190 });
+    const acme = createCompany({ state: "open", code: null, downSince: null, counted: 205 });
     const steps: string[] = [];
     const timeline: string[] = [];
     for (let m = 0; m <= 20; m++) {
@@ -563,7 +604,7 @@ describe("decide: budget", () => {
       for (const a of d.actions) timeline.push(`${m}m ${show(a)}`);
       for (const s of d.steps) steps.push(`${m}m ${s.step}`);
     }
-    expect(timeline).toEqual([
+    expect(climb(timeline)).toEqual([
       "10m alert:down:warning",
       "15m reconnect:1",
       "17m reconnect:2",
@@ -583,7 +624,7 @@ describe("decide: budget", () => {
       T0 + 21 * MIN,
     ).actions[0];
     expect(text).toMatchObject({
-      text: "acme: 2 automatic actions in 6h without recovery; the ladder stops acting until it recovers. Look at it by hand. Next: wa-warden does nothing more for acme until it recovers (ladder.budget); by hand: `warden status acme`, `warden reconnect acme`.",
+      text: "acme: 2 automatic actions in 6h without recovery (ladder.budget 2); not done: down 21m, 3rd reconnect of 3. Next: wa-warden only keeps requesting reconnects until it recovers, at most 30m apart, and deletes nothing; by hand: `warden status acme`, `warden reconnect acme`.",
     });
 
     // Recovery resets everything, budget included; the next episode starts from the bottom.
@@ -595,7 +636,7 @@ describe("decide: budget", () => {
     for (let m = 0; m <= 30; m++)
       for (const a of acme.check(later + m * MIN, { downSince: later }).actions)
         next.push(`${m}m ${show(a)}`);
-    expect(next).toEqual([
+    expect(climb(next)).toEqual([
       "10m alert:down:warning",
       "15m reconnect:1",
       "17m reconnect:2",
@@ -625,12 +666,11 @@ describe("decide: budget", () => {
     const second = T0 + 30 * MIN;
     const timeline = walk(acme, 30, 120, () => ({ downSince: second }));
     expect(acme.memory.episode).toBe(second);
-    expect(timeline).toEqual([
+    expect(climb(timeline)).toEqual([
       "40m alert:down:warning",
       "45m reconnect:1",
       "47m reconnect:2",
       "51m reconnect:3",
-      // 6 actions in 6h: the smart cleanup due at 59m is over the default budget.
       "59m alert:human_needed:critical",
     ]);
   });
@@ -669,7 +709,10 @@ describe("decide: budget", () => {
           memory = d.memory;
           if (c.state === "open") expect(d.actions.filter(isDestructive)).toEqual([]);
           if (d.steps.some((s) => s.step === "recovered")) since = [];
-          for (const a of d.actions) if (a.kind !== "alert") since.push(now);
+          // The reconnects requested after "human needed" are outside the budget by design.
+          for (const st of d.steps)
+            if (/^(reconnect|cleanup:|qr_required)/.test(st.step) && !st.reason.includes("human needed"))
+              since.push(now);
           const inWindow = since.filter((t) => now - t < H);
           expect(inWindow.length).toBeLessThanOrEqual(3);
         }

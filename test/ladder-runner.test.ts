@@ -27,7 +27,18 @@ const FAST_LADDER = {
   reconnectBackoff: "150ms",
   settleFor: "400ms",
   budget: { max: 10, window: "1h" },
+  stableAfter: "300ms",
+  maxBackoff: "1s",
 };
+
+/** What a worker records during a Bad MAC storm: 30 failures this minute (signals.alertAt is 20 in 10m). */
+function seedDecryptStorm(): void {
+  const seed = openStore(path.join(fx.home, "warden.db"));
+  seed.signals.add("acme", Math.floor(Date.now() / 60_000) * 60_000, [
+    { kind: "decrypt-failure", reason: "Bad MAC", count: 30 },
+  ]);
+  seed.close();
+}
 
 beforeEach(() => {
   fx = new FleetFixture({
@@ -59,75 +70,37 @@ async function pairedWithOldSessions(company: string, sessions: number): Promise
 const sha = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
 
 describe("recovery ladder (supervisor + real worker)", () => {
-  it("a company down on 500 (badSession) climbs every step: warning, reconnects, backup + smart cleanup, reset, QR required", async () => {
+  it("a company down on 500: reconnects, then one human-needed alert; nothing deleted, never QR required", async () => {
     const dir = await pairedWithOldSessions("acme", 165);
     fx.writeCompanyConfig("acme", { simulation: { connect: false, disconnectCode: 500 } });
+    const before = readdirSync(dir).sort();
     const credsBefore = sha(path.join(dir, "creds.json"));
     await testWorkers.start(fx);
     const { store, supervisor } = await fx.startSupervisor({ token: null, ladder: true });
-
     const stepNames = () => store.ladder.steps("acme").map((s) => s.step);
-    await waitFor(
-      () => stepNames().includes("qr_required") && store.connections.get("acme")?.state === "qr_required",
-      {
-        what: "the ladder reaching QR required",
-        timeoutMs: 20_000,
-      },
-    );
-    expect(stepNames()).toEqual([
-      "alert:down",
-      "reconnect",
-      "reconnect",
-      "cleanup:smart",
-      "cleanup:reset",
-      "qr_required",
-      "alert:reset_failed",
-    ]);
-    const steps = store.ladder.steps("acme");
-    expect(steps.find((s) => s.step === "reconnect")?.result).toMatch(/^reconnect requested \(#\d+\)$/);
-    expect(steps.find((s) => s.step === "cleanup:smart")?.result).toMatch(
-      /^smart \(down\): deleted 165 files/,
-    );
-    expect(steps.find((s) => s.step === "cleanup:reset")?.result).toMatch(
-      /^reset \(down\): deleted \d+ files/,
-    );
-    await waitFor(
-      () => store.ladder.steps("acme").find((s) => s.step === "qr_required")?.result !== "decided",
-      {
-        what: "the QR-required executor finishing",
-      },
-    );
-
-    // creds.json was never touched; the folder holds only it now (the reset kept app-state, none here).
-    expect(sha(path.join(dir, "creds.json"))).toBe(credsBefore);
-    expect(readdirSync(dir).filter((n) => !n.startsWith("."))).toEqual(["creds.json"]);
-    // Every destructive step was preceded by a backup that verifies.
-    const backups = await listBackups(path.join(fx.home, "backups"), "acme");
-    expect(backups.map((b) => b.reason).sort()).toEqual(["pre-cleanup", "qr-required"]);
-    for (const b of backups) expect((await verifyBackup(b.path)).ok).toBe(true);
-    const audit = store.audit.list("acme").map((a) => `${a.action}:${a.ok}`);
-    expect(audit).toEqual(["cleanup:true", "reset:true", "qr-required:true"]);
-    // The ladder stopped the worker through control requests, which the worker acknowledged.
-    // Reconnect requests are picked by the worker too (any may still be pending when it stopped).
-    const kinds = store.outbox.list().map((r) => r.kind);
-    expect(kinds).toContain("ladder-down");
-    expect(kinds).toContain("ladder-reset_failed");
-    // One socket per company: no lease interval of the worker overlaps one of the ladder.
-    const intervals = store.leases
-      .history()
-      .filter((h) => h.company === "acme")
-      .map((h) => ({ holder: h.holder, from: h.acquiredAt, to: h.releasedAt ?? Number.POSITIVE_INFINITY }));
-    for (const a of intervals)
-      for (const b of intervals)
-        if (a !== b && a.holder.startsWith("action:") !== b.holder.startsWith("action:"))
-          expect(a.to <= b.from || b.to <= a.from).toBe(true);
-    // Stays stopped: reconnecting a dead session would only repeat the failure.
-    for (let i = 0; i < 5; i++) supervisor.checkLadder();
+    await waitFor(() => stepNames().filter((s) => s === "reconnect").length >= 4, {
+      what: "the ladder past its human-needed alert, still reconnecting",
+      timeoutMs: 20_000,
+    });
     await supervisor.ladder?.idle();
-    expect(stepNames()).toHaveLength(7);
+    expect(stepNames().slice(0, 4)).toEqual(["alert:down", "reconnect", "reconnect", "alert:human_needed"]);
+    expect(
+      stepNames()
+        .slice(4)
+        .every((s) => s === "reconnect"),
+    ).toBe(true);
+    const human = store.ladder.steps("acme").find((s) => s.step === "alert:human_needed");
+    expect(human?.reason).toMatch(/close codes seen: 500 bad session .* x\d+/);
+    expect(human?.reason).toContain("500 closes are not evidence of broken keys");
+    expect(human?.reason).not.toMatch(/--new|scan/);
+    expect(readdirSync(dir).sort()).toEqual(before);
+    expect(sha(path.join(dir, "creds.json"))).toBe(credsBefore);
+    expect(store.audit.list("acme")).toEqual([]);
+    expect(store.connections.transitionsOf("acme").map((t) => t.to)).not.toContain("qr_required");
+    expect(store.outbox.list().filter((r) => r.kind === "ladder-human_needed")).toHaveLength(1);
   });
 
-  it("a company down on 428 without key-state evidence: smart cleanup, then one human-needed alert naming 428, never a reset", async () => {
+  it("a company down on 428 without key-state evidence: one human-needed alert naming 428, no cleanup, never a reset", async () => {
     const dir = await pairedWithOldSessions("acme", 165);
     fx.writeCompanyConfig("acme", { simulation: { connect: false, disconnectCode: 428 } });
     const credsBefore = sha(path.join(dir, "creds.json"));
@@ -139,34 +112,26 @@ describe("recovery ladder (supervisor + real worker)", () => {
       timeoutMs: 20_000,
     });
     await supervisor.ladder?.idle();
-    expect(stepNames()).toEqual([
-      "alert:down",
-      "reconnect",
-      "reconnect",
-      "cleanup:smart",
-      "alert:human_needed",
-    ]);
+    expect(stepNames().slice(0, 4)).toEqual(["alert:down", "reconnect", "reconnect", "alert:human_needed"]);
     const human = store.ladder.steps("acme").find((s) => s.step === "alert:human_needed");
     expect(human?.reason).toMatch(/close codes seen: 428 connection closed x\d+/);
-    expect(human?.reason).toContain("nothing is deleted");
-    expect(store.audit.list("acme").map((a) => a.action)).toEqual(["cleanup"]);
+    expect(human?.reason).toContain("no file deleted");
+    expect(store.audit.list("acme")).toEqual([]);
     expect(sha(path.join(dir, "creds.json"))).toBe(credsBefore);
     for (let i = 0; i < 5; i++) supervisor.checkLadder();
     await supervisor.ladder?.idle();
-    expect(stepNames()).toHaveLength(5);
+    expect(stepNames().filter((s) => s !== "reconnect")).toHaveLength(2);
   });
 
-  it("a company down on 428 with a decrypt-failure storm in its signal counters is allowed the reset (issue 14 evidence)", async () => {
+  it("a company down on 428 with a decrypt-failure storm and ladder.autoReset is allowed the reset, never a QR", async () => {
     const dir = await pairedWithOldSessions("acme", 165);
-    fx.writeCompanyConfig("acme", { simulation: { connect: false, disconnectCode: 428 } });
+    fx.writeCompanyConfig("acme", {
+      simulation: { connect: false, disconnectCode: 428 },
+      ladder: { autoReset: true },
+    });
     const credsBefore = sha(path.join(dir, "creds.json"));
     await testWorkers.start(fx);
-    // What a worker records during a Bad MAC storm: 30 failures this minute (signals.alertAt is 20 in 10m).
-    const seed = openStore(path.join(fx.home, "warden.db"));
-    seed.signals.add("acme", Math.floor(Date.now() / 60_000) * 60_000, [
-      { kind: "decrypt-failure", reason: "Bad MAC", count: 30 },
-    ]);
-    seed.close();
+    seedDecryptStorm();
     const { store } = await fx.startSupervisor({ token: null, ladder: true });
     const stepNames = () => store.ladder.steps("acme").map((s) => s.step);
     await waitFor(() => stepNames().includes("cleanup:reset"), {
@@ -180,7 +145,7 @@ describe("recovery ladder (supervisor + real worker)", () => {
       "cleanup:smart",
       "cleanup:reset",
     ]);
-    expect(stepNames()).not.toContain("alert:human_needed");
+    expect(stepNames()).not.toContain("qr_required");
     expect(sha(path.join(dir, "creds.json"))).toBe(credsBefore);
   });
 
@@ -219,6 +184,7 @@ describe("recovery ladder (supervisor + real worker)", () => {
     });
     let online = false;
     await testWorkers.start(fx);
+    seedDecryptStorm(); // the evidence that opens a cleanup of a down company
     // The injected probe stands for WhatsApp's reachability (fleet.probe sets its schedule).
     const { store } = await fx.startSupervisor({ token: null, ladder: true, probe: async () => online });
     const steps = () => store.ladder.steps("acme").map((s) => s.step);
@@ -247,8 +213,8 @@ describe("recovery ladder (supervisor + real worker)", () => {
     expect(store.ladder.currentOutage()).toBeUndefined();
   });
 
-  it("a connected company over critical gets one emergency cleanup (stop, backup, clean, start) and reconnects", async () => {
-    const dir = await pairedWithOldSessions("acme", 185);
+  it("a connected company at fatal gets one emergency cleanup (stop, backup, clean, start) and reconnects", async () => {
+    const dir = await pairedWithOldSessions("acme", 205);
     const credsBefore = sha(path.join(dir, "creds.json"));
     await testWorkers.start(fx);
     const { store } = await fx.startSupervisor({ token: null, ladder: true });
@@ -265,7 +231,7 @@ describe("recovery ladder (supervisor + real worker)", () => {
       },
     );
     expect(store.ladder.steps("acme").map((s) => s.step)).toEqual(["cleanup:smart"]);
-    expect(store.ladder.steps("acme")[0]?.reason).toContain("critical");
+    expect(store.ladder.steps("acme")[0]?.reason).toContain("fatal");
     expect(readdirSync(dir).filter((n) => n.startsWith("session-"))).toEqual([]);
     expect(sha(path.join(dir, "creds.json"))).toBe(credsBefore);
     const transitions = store.connections.transitionsOf("acme").map((t) => t.to);

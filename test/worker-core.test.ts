@@ -40,7 +40,7 @@ describe("disconnect policy", () => {
   it.each([
     [440, "replaced"],
     [401, "qr_required"],
-    [411, "qr_required"],
+    [411, "multidevice_mismatch"],
     [403, "forbidden"],
     [405, "outdated_client"],
   ])("stops after %s with state %s (no reconnect loop)", (code, state) => {

@@ -121,11 +121,15 @@ export const companyDefaultsSchema = z.strictObject({
         .default(LADDER_DEFAULTS.budget),
       emergencyCooldown: ladderShape.emergencyCooldown.default(LADDER_DEFAULTS.emergencyCooldown),
       minCleanupFiles: ladderShape.minCleanupFiles.default(LADDER_DEFAULTS.minCleanupFiles),
+      autoReset: ladderShape.autoReset.default(LADDER_DEFAULTS.autoReset),
+      maxBackoff: ladderShape.maxBackoff.default(LADDER_DEFAULTS.maxBackoff),
+      stableAfter: ladderShape.stableAfter.default(LADDER_DEFAULTS.stableAfter),
+      flapAlertAt: ladderShape.flapAlertAt.default(LADDER_DEFAULTS.flapAlertAt),
     })
     .default(LADDER_DEFAULTS)
     .meta({
       description:
-        "Recovery ladder: wait, warn, reconnect, backup + cleanup, last-resort reset, QR required.",
+        "Recovery ladder: wait, warn, reconnect, then one 'human needed' alert with the evidence; a reset only with ladder.autoReset and key-state evidence; QR required only on 401.",
     }),
   maintenance: z
     .strictObject({

@@ -67,6 +67,15 @@ export const ladderShape = {
       description:
         "A connected company is stopped for a cleanup only when the plan deletes at least this many files and takes it below the level that triggered it.",
     }),
+  autoReset: z.boolean().meta({
+    description:
+      "true: the ladder may reset a down company's key files on key-state evidence (a decrypt-failure storm; a 500 close never is). false (default): it never deletes a live file and asks a human instead.",
+  }),
+  maxBackoff: duration("longest wait between two of the ladder's reconnect requests once it asked a human"),
+  stableAfter: duration(
+    "a connection shorter than this is a flap: it does not end the down episode nor reset the budget",
+  ),
+  flapAlertAt: positiveInt("flaps within an hour that send one 'flapping' alert", 1_000),
 };
 /** Defaults of the recovery ladder. */
 export const LADDER_DEFAULTS = {
@@ -79,6 +88,10 @@ export const LADDER_DEFAULTS = {
   budget: { max: 6, window: 6 * 3_600_000 },
   emergencyCooldown: 3_600_000,
   minCleanupFiles: 20,
+  autoReset: false,
+  maxBackoff: 30 * 60_000,
+  stableAfter: 2 * 60_000,
+  flapAlertAt: 4,
 };
 /** Defaults of the maintenance window. */
 export const MAINTENANCE_DEFAULTS = { window: "03:00-05:00", timezone: "UTC" };

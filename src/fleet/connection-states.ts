@@ -11,6 +11,7 @@ export type ConnectionStateName =
   | "replaced"
   | "qr_required"
   | "forbidden"
+  | "multidevice_mismatch"
   | "outdated_client";
 
 /** States that stop the reconnect loop until a human acts. */
@@ -18,5 +19,6 @@ export const TERMINAL_STATES: ReadonlySet<ConnectionStateName> = new Set([
   "replaced",
   "qr_required",
   "forbidden",
+  "multidevice_mismatch",
   "outdated_client",
 ]);

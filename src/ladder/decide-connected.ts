@@ -1,10 +1,12 @@
 /**
- * The pure ladder for a connected company: the "recovered" step that closes a down episode, then
- * the cleanups of a full folder: emergency cleanup at critical (at most once per
- * ladder.emergencyCooldown), scheduled cleanup in the maintenance window at warning (once per
- * window), each only when the plan deletes at least ladder.minCleanupFiles (with count.basis
- * "stale" that takes the company below any level); otherwise one "cleanup cannot help now" alert
- * per alerts.remindEvery instead of a stop that deletes (almost) nothing (issue 8).
+ * The pure ladder for a connected company: the "recovered" step that closes a down episode (only
+ * once the connection lasted ladder.stableAfter: a shorter one is a flap), then the cleanups of a
+ * full folder, each only when the plan deletes at least ladder.minCleanupFiles:
+ * - warning and critical: a scheduled cleanup in the maintenance window, once per window;
+ * - fatal: an emergency cleanup at once, at most once per ladder.emergencyCooldown (the only case
+ *   that stops a socket outside the window);
+ * otherwise one "cleanup cannot help now" alert per level episode instead of a stop that deletes
+ * (almost) nothing (issue 8).
  */
 
 import { levelFor } from "../alerts/evaluate-thresholds.js";
@@ -18,6 +20,9 @@ import { maintenanceWindowKey } from "./maintenance-window.js";
 export function decideConnected(draft: Draft): void {
   const { input, now } = draft;
   const { thresholds, ladder, maintenance } = input.settings;
+  // A connection younger than stableAfter may be a flap: no recovery yet, and no stop for a cleanup.
+  if (input.openSince !== null && input.openSince !== undefined && now - input.openSince < ladder.stableAfter)
+    return;
   if (draft.mem.episode !== null) {
     draft.notes.push({ step: "recovered", reason: `connected again after ${recap(draft.mem, now)}` });
     // "Counters reset when the company recovers": the budget too, so a later episode starts fresh.
@@ -30,25 +35,29 @@ export function decideConnected(draft: Draft): void {
   }
   const counted = input.counted;
   if (counted === null) return;
-  if (counted >= thresholds.critical) {
+  const level = levelFor(counted, thresholds);
+  if (level === "ok" || level === "monitor") {
+    draft.mem.cannotHelpLevel = null; // the level episode is over
+    return;
+  }
+  if (level === "fatal") {
     const last = draft.mem.lastEmergencyAt;
     if (last !== null && now - last < ladder.emergencyCooldown) return;
-    if (!worthCleaning(draft, counted, "emergency")) return;
+    if (!worthCleaning(draft, counted, "an emergency")) return;
     if (input.fleetOffline) {
       hold(draft, "emergency cleanup");
       return;
     }
-    const reason = `connected, ${counted} counted files >= critical ${thresholds.critical}: emergency cleanup of ${filesOf(input).stale} stale files`;
+    const reason = `connected, ${counted} counted files >= fatal ${thresholds.fatal}: emergency cleanup of ${filesOf(input).stale} stale files`;
     if (
       act(draft, { kind: "cleanup", mode: "smart", why: "emergency", force: false }, "cleanup:smart", reason)
     )
       draft.mem.lastEmergencyAt = now;
     return;
   }
-  if (counted < thresholds.warning) return;
   const key = maintenanceWindowKey(now, maintenance.window, maintenance.timezone);
   if (key === null || key === draft.mem.lastMaintenanceKey) return;
-  if (!worthCleaning(draft, counted, "maintenance")) {
+  if (!worthCleaning(draft, counted, "a maintenance")) {
     draft.mem.lastMaintenanceKey = key; // once per window
     return;
   }
@@ -56,7 +65,7 @@ export function decideConnected(draft: Draft): void {
     hold(draft, "maintenance cleanup");
     return;
   }
-  const reason = `connected, ${counted} counted files >= warning ${thresholds.warning}, maintenance window ${maintenance.window} ${maintenance.timezone}`;
+  const reason = `connected, ${counted} counted files (${level}, >= warning ${thresholds.warning}), maintenance window ${maintenance.window} ${maintenance.timezone}`;
   if (
     act(draft, { kind: "cleanup", mode: "smart", why: "maintenance", force: false }, "cleanup:smart", reason)
   )
@@ -64,19 +73,19 @@ export function decideConnected(draft: Draft): void {
 }
 
 /**
- * True when a smart cleanup is worth a stop at this count; otherwise one rate-limited
- * "cleanup cannot help now" alert (issue 8: the demo stopped sockets every hour to delete nothing).
+ * True when a smart cleanup is worth a stop at this count; otherwise one "cleanup cannot help now"
+ * alert per level episode (issue 8: the demo stopped sockets every hour to delete nothing).
  */
-function worthCleaning(draft: Draft, counted: number, why: string): boolean {
+function worthCleaning(draft: Draft, counted: number, what: string): boolean {
   const { input, now } = draft;
   const files = filesOf(input);
   const level = levelFor(counted, input.settings.thresholds);
   if (cleanupHelps(level, { counted, stale: files.stale }, input.settings)) return true;
-  const last = draft.mem.cannotHelpAt ?? null;
-  if (last !== null && now - last < input.settings.alerts.remindEvery) return false;
+  if ((draft.mem.cannotHelpLevel ?? null) === level) return false;
+  draft.mem.cannotHelpLevel = level;
   draft.mem.cannotHelpAt = now;
   const { company } = input;
-  const text = `${company}: ${counted} counted files (${level}), but ${cannotHelpText(files)}; a cleanup would delete fewer than ladder.minCleanupFiles (${input.settings.ladder.minCleanupFiles}) files. Next: wa-warden does not stop ${company} for a ${why} cleanup and repeats this at most every ${formatDuration(input.settings.alerts.remindEvery)}. By hand: \`warden cleanup ${company} --dry-run\`.`;
+  const text = `${company}: ${counted} counted files (${level}), but ${cannotHelpText(files)}; a cleanup would delete fewer than ladder.minCleanupFiles (${input.settings.ladder.minCleanupFiles}) files. Next: wa-warden does not stop ${company} for ${what} cleanup and says this once while the count stays ${level}. By hand: \`warden status ${company}\` shows the live files; the count falls as their sessions age past cleanup.sessionMaxAge.`;
   alert(draft, "cannot_help", "warning", text);
   return false;
 }

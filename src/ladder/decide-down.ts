@@ -1,26 +1,23 @@
 /**
  * The pure ladder for a company that is down: wait (warnAfter) → warning → reconnect requests with
- * doubling backoff → once the last one was given its time: with key-state evidence (500 badSession
- * closes, a decrypt-failure storm) a smart cleanup, then the last-resort reset, then QR required;
- * without it, a smart cleanup only when its plan would help, then one "human needed" alert naming
- * the close codes seen (408 / 428 / 503 are the network or WhatsApp, not the keys). A file count
- * alone never resets (issue 8). 401/403 need a QR at once (reconnecting cannot help, Baileys'
- * DisconnectReason); terminal states (440 replaced, 405) get one "human needed" alert. During an
- * outage reconnects go on and every destructive step is held.
+ * doubling backoff → once the last one was given its time, ONE "human needed" alert stating the
+ * evidence as it is (close codes with counts, the last error text, the connectivity probe, what
+ * was done), then reconnect requests go on, at most ladder.maxBackoff apart. Nothing is deleted
+ * on a close code: no key file can keep a socket from connecting (key-state-evidence.ts). Only
+ * with key-state evidence (a decrypt-failure storm) a smart cleanup of stale files is tried, and
+ * only with ladder.autoReset a reset after it. Only 401 leads to QR required; 403, 411, 440 and 405
+ * get one "human needed" alert with their own truthful text (close-codes.ts). During an outage
+ * reconnects go on and every destructive step is held.
  */
 
-import { levelFor } from "../alerts/evaluate-thresholds.js";
-import { cannotHelpText, cleanupHelps } from "../alerts/format-alert.js";
 import { formatDuration } from "../config/duration.js";
 import { type ConnectionStateName, TERMINAL_STATES } from "../fleet/connection-states.js";
-import { describeCodes } from "./close-codes.js";
+import { CLOSE_CODE_MEANINGS, meaningOf, STATE_CODES } from "./close-codes.js";
 import { act, alert, type Draft, filesOf, freshMemory, hold } from "./decision-draft.js";
-import { DEFAULT_EVIDENCE_SETTINGS, describeEvidence, hasKeyStateEvidence } from "./key-state-evidence.js";
+import { describeEvidence, hasKeyStateEvidence } from "./key-state-evidence.js";
+import { byHand, evidenceLines } from "./ladder-texts.js";
 
-const QR_STATES: ReadonlySet<string> = new Set(["qr_required", "forbidden"]);
-const QR_CODES: ReadonlySet<number> = new Set([401, 403]);
-
-/** Decides for a company whose state is not "open": QR at once, terminal alert, or the climb. */
+/** Decides for a company whose state is not "open": QR (401 only), terminal alert, or the climb. */
 export function decideDown(draft: Draft): void {
   const { input, now } = draft;
   const { company, state, code } = input;
@@ -29,30 +26,34 @@ export function decideDown(draft: Draft): void {
   const since = input.downSince ?? draft.mem.episode ?? now;
   if (draft.mem.episode !== since) draft.mem = freshMemory(draft.mem, since, draft.mem.actions);
   const mem = draft.mem;
-  if (mem.qrRequiredAt !== null || mem.humanNeededAt !== null) return;
-  const down = now - since;
+  if (mem.qrRequiredAt !== null) return;
 
-  if (QR_STATES.has(state ?? "") || (state !== "pairing" && code !== null && QR_CODES.has(code))) {
-    const forbidden = state === "forbidden" || code === 403;
-    const reason = forbidden ? "WhatsApp refused the number (403 forbidden)" : loggedOut(code);
+  if (loggedOut(state, code)) {
+    const meaning = CLOSE_CODE_MEANINGS[401] as (typeof CLOSE_CODE_MEANINGS)[number];
+    const reason = meaning.what;
     if (!act(draft, { kind: "qr_required", reason }, "qr_required", `${reason}; reconnecting cannot help`))
       return;
     mem.qrRequiredAt = now;
-    alert(draft, "qr_required", "fatal", `${company}: ${reason}. ${qrNext(company)}`);
+    alert(draft, "qr_required", "fatal", `${company}: ${reason}. Next: ${meaning.next(company)}`);
     return;
   }
-  if (state !== null && TERMINAL_STATES.has(state as ConnectionStateName)) {
+  const terminal = terminalCode(state, code);
+  if (terminal !== null) {
+    if (mem.humanNeededAt !== null) return;
     mem.humanNeededAt = now;
-    const text =
-      state === "replaced"
-        ? `${company}: another client took over the WhatsApp session (440 connection replaced) ${formatDuration(down)} ago. The warden does not fight it: close the other client (often a second process on the same creds), then \`warden start ${company}\`.`
-        : `${company}: WhatsApp rejects the client version Baileys speaks (${state}, 405); no reconnect can help. Upgrade Baileys, then restart the workers.`;
+    const meaning = meaningOf(terminal);
+    const text = `${company}: ${meaning.what} (${formatDuration(now - since)} ago). Next: ${meaning.next(company)}`;
     alert(draft, "human_needed", "critical", text);
     return;
   }
   if (state === "pairing") return; // waiting for a human to scan or type the code
+  if (mem.humanNeededAt !== null) {
+    reconnectOnward(draft, since);
+    return;
+  }
 
   const { ladder } = input.settings;
+  const down = now - since;
   if (down < ladder.warnAfter) return;
   // During an outage the runner sends one grouped alert; warnedAt stays null so this company is
   // still warned about if the outage ends and it did not come back.
@@ -69,7 +70,7 @@ export function decideDown(draft: Draft): void {
       draft,
       "down",
       "warning",
-      `${company} disconnected for ${formatDuration(down)} (${detail}). ${next}`,
+      `${company} disconnected for ${formatDuration(down)} (${detail}). ${next} Nothing is deleted for a close code.`,
     );
   }
   if (down < ladder.reconnectAfter) return;
@@ -88,39 +89,49 @@ export function decideDown(draft: Draft): void {
   climbPastReconnects(draft, down);
 }
 
+/** 401 (device_removed included) is the only close that means the device is gone. */
+function loggedOut(state: string | null, code: number | null): boolean {
+  if (state === "pairing") return false;
+  if (code === 401) return true;
+  // A qr_required row written without a code (or by an older worker for 411) says what it says.
+  return state === "qr_required" && (code === null || CLOSE_CODE_MEANINGS[code]?.state === "qr_required");
+}
+
+/** The close code of a state that waits for a human (403, 405, 411, 440), or null. */
+function terminalCode(state: string | null, code: number | null): number | null {
+  const own = code === null ? undefined : CLOSE_CODE_MEANINGS[code];
+  if (state !== null && TERMINAL_STATES.has(state as ConnectionStateName))
+    return own?.state === state ? code : (STATE_CODES[state] ?? null);
+  if (state === "open" || state === "pairing" || own === undefined || own.state === "reconnecting")
+    return null;
+  return code;
+}
+
 /**
- * Reconnects failed. With key-state evidence: smart cleanup, then reset, then QR required. Without:
- * a smart cleanup only when it would help, then one "human needed" alert; never a reset.
+ * Reconnects failed. Without key-state evidence (the usual case: close codes are never evidence)
+ * one "human needed" alert. With it: a smart cleanup when its plan deletes enough, then a reset
+ * only with ladder.autoReset; anything still down after that is a human's.
  */
 function climbPastReconnects(draft: Draft, down: number): void {
   const { input, now, mem } = draft;
-  const { company, counted, fleetOffline } = input;
-  const { thresholds, ladder } = input.settings;
+  const { ladder } = input.settings;
   const ago = (t: number) => formatDuration(now - t);
   const head = `down ${formatDuration(down)}`;
-  const evidence = hasKeyStateEvidence(input.evidence, DEFAULT_EVIDENCE_SETTINGS);
+  const evidence = hasKeyStateEvidence(input.evidence);
+  const failed = `${mem.reconnects} reconnect request${mem.reconnects === 1 ? "" : "s"} did not bring it back`;
 
   if (mem.resetAt !== null) {
     if (now < mem.resetAt + ladder.settleFor) return;
-    if (fleetOffline) {
-      hold(draft, "QR required after the reset");
-      return;
-    }
-    const reason = "reset did not bring it back";
-    const stepReason = `${head}, still down ${ago(mem.resetAt)} after the last-resort reset`;
-    if (!act(draft, { kind: "qr_required", reason }, "qr_required", stepReason)) return;
-    mem.qrRequiredAt = now;
-    const text = `${company} is still down ${ago(mem.resetAt)} after the last-resort reset (down ${formatDuration(down)}). ${qrNext(company)}`;
-    alert(draft, "reset_failed", "fatal", text);
+    humanNeeded(draft, down, `the reset ${ago(mem.resetAt)} ago did not bring it back either`);
     return;
   }
   const files = filesOf(input);
   if (mem.cleanupAt !== null) {
     if (now < mem.cleanupAt + ladder.settleFor) return; // the cleanup is given settleFor to work
-    if (evidence) {
+    if (evidence && ladder.autoReset) {
       reset(
         draft,
-        `${head}, still down ${ago(mem.cleanupAt)} after the smart cleanup; ${describeEvidence(input.evidence)}`,
+        `${head}, still down ${ago(mem.cleanupAt)} after the smart cleanup; ${describeEvidence(input.evidence)}; ladder.autoReset is on`,
       );
       return;
     }
@@ -128,44 +139,29 @@ function climbPastReconnects(draft: Draft, down: number): void {
     return;
   }
   if (evidence) {
-    // "A smart cleanup tried first": when its plan holds too little to matter, it counts as tried.
-    if (files.stale < Math.max(1, ladder.minCleanupFiles)) {
-      if (fleetOffline) {
-        hold(draft, "last-resort reset");
+    if (files.stale >= Math.max(1, ladder.minCleanupFiles)) {
+      smartWhileDown(
+        draft,
+        `${head}, ${describeEvidence(input.evidence)}: smart cleanup of ${files.stale} stale files`,
+      );
+      return;
+    }
+    if (ladder.autoReset) {
+      if (input.fleetOffline) {
+        hold(draft, "reset");
         return;
       }
       draft.notes.push({
         step: "cleanup_skipped",
-        reason: `${head}, ${describeEvidence(input.evidence)}; the smart cleanup would delete ${files.stale} files (< ladder.minCleanupFiles ${ladder.minCleanupFiles}): straight to the reset`,
+        reason: `${head}, ${describeEvidence(input.evidence)}; the smart cleanup would delete ${files.stale} files (< ladder.minCleanupFiles ${ladder.minCleanupFiles}): straight to the reset (ladder.autoReset)`,
       });
       reset(draft, `${head}, ${describeEvidence(input.evidence)}, smart cleanup has nothing to delete`);
       return;
     }
-    smartWhileDown(
-      draft,
-      `${head}, ${describeEvidence(input.evidence)}: smart cleanup of ${files.stale} stale files before any reset`,
-    );
-    return;
   }
-  if (counted !== null && counted >= thresholds.warning) {
-    const level = levelFor(counted, thresholds);
-    if (cleanupHelps(level, { counted, stale: files.stale }, input.settings)) {
-      smartWhileDown(
-        draft,
-        `${head}, ${counted} counted files >= warning ${thresholds.warning}, reconnects failed: smart cleanup of ${files.stale} stale files`,
-      );
-      return;
-    }
-  }
-  // During an outage the network is the likely cause: no "look at the logs" yet.
-  if (fleetOffline) return;
-  const why =
-    counted === null
-      ? "its folder was never counted"
-      : counted >= thresholds.warning
-        ? `${counted} counted files, but ${cannotHelpText(files)}`
-        : `files are not the cause (${counted} counted < warning ${thresholds.warning})`;
-  humanNeeded(draft, down, why);
+  // During an outage the network is the likely cause: no "human needed" yet.
+  if (input.fleetOffline) return;
+  humanNeeded(draft, down, failed);
 }
 
 function smartWhileDown(draft: Draft, reason: string): void {
@@ -179,7 +175,7 @@ function smartWhileDown(draft: Draft, reason: string): void {
 
 function reset(draft: Draft, reason: string): void {
   if (draft.input.fleetOffline) {
-    hold(draft, "last-resort reset");
+    hold(draft, "reset");
     return;
   }
   // force: no minAge; the reset plan (src/actions/plan-reset.ts) keeps what Baileys needs.
@@ -187,23 +183,41 @@ function reset(draft: Draft, reason: string): void {
   if (act(draft, action, "cleanup:reset", reason)) draft.mem.resetAt = draft.now;
 }
 
-/** One "human needed" alert naming the close codes seen; the ladder then waits for a recovery. */
+/** One "human needed" alert with the evidence as it is; reconnects go on, nothing is deleted. */
 function humanNeeded(draft: Draft, down: number, why: string): void {
   const { input, mem, now } = draft;
   const { company } = input;
+  const { ladder } = input.settings;
   mem.humanNeededAt = now;
-  const codes = describeCodes(input.codesSeen ?? []);
-  const text = `${company} is still down after ${formatDuration(down)}: ${input.settings.ladder.reconnectAttempts} reconnects failed (${codes}); ${why}. No key-state evidence (no 500 badSession closes, no decrypt-failure storm), so nothing is deleted. Next: wa-warden keeps the worker reconnecting and does nothing more until it recovers; look at the worker logs and the network, then \`warden reconnect ${company}\`.`;
+  const policy = ladder.autoReset
+    ? "ladder.autoReset is on, but it resets only on key-state evidence"
+    : "ladder.autoReset is off";
+  const text = [
+    `${company} is still down after ${formatDuration(down)}: ${why}.`,
+    ...evidenceLines(draft),
+    `Next: wa-warden keeps requesting reconnects, at most ${formatDuration(ladder.maxBackoff)} apart, and deletes nothing more (${policy}).`,
+    byHand(company),
+  ].join("\n");
   alert(draft, "human_needed", "critical", text);
 }
 
-/** What an operator does after QR required, with the company's own commands. */
-function qrNext(company: string): string {
-  return `A backup is taken and nothing is deleted; the company stays stopped until it is paired again: \`warden pair ${company} --new\`, then scan the QR shown by \`warden status ${company}\`.`;
-}
-
-function loggedOut(code: number | null): string {
-  return `WhatsApp logged the device out${code === null ? "" : ` (${code})`}`;
+/** After the "human needed" alert: reconnect requests with doubling backoff capped at ladder.maxBackoff. */
+function reconnectOnward(draft: Draft, since: number): void {
+  const { input, now, mem } = draft;
+  const { ladder } = input.settings;
+  const wait = Math.min(ladder.maxBackoff, ladder.reconnectBackoff * 2 ** Math.max(0, mem.reconnects - 1));
+  if (now < (mem.lastReconnectAt ?? since) + wait) return;
+  const k = mem.reconnects + 1;
+  // Not counted against the budget: a reconnect deletes nothing, and the human was already told.
+  draft.actions.push({
+    action: { kind: "reconnect", attempt: k },
+    step: {
+      step: "reconnect",
+      reason: `down ${formatDuration(now - since)}, human needed; reconnect ${k} (at most ${formatDuration(ladder.maxBackoff)} apart)`,
+    },
+  });
+  mem.reconnects = k;
+  mem.lastReconnectAt = now;
 }
 
 function ordinal(n: number): string {

@@ -8,11 +8,15 @@
  *   required with key-state evidence, or one "human needed" alert without it);
  * - `decide-connected.ts`: a connected company (recovery, emergency and maintenance cleanups);
  * - `decision-draft.ts`: what both go through (the budget, outage holds, alerts).
+ * Then, on either side, flapping: one "flapping" alert once ladder.flapAlertAt connections of the
+ * last hour closed before ladder.stableAfter, one "stable again" when a connection lasts.
  */
 
+import { formatDuration } from "../config/duration.js";
 import { decideConnected } from "./decide-connected.js";
 import { decideDown } from "./decide-down.js";
-import type { Draft } from "./decision-draft.js";
+import { alert, type Draft } from "./decision-draft.js";
+import { describeFlaps } from "./flapping.js";
 import type { Decision, LadderInput, LadderMemory } from "./ladder-types.js";
 
 export {
@@ -39,5 +43,26 @@ export function decide(input: LadderInput, now: number): Decision {
   const draft: Draft = { input, now, mem, actions: [], notes: [] };
   if (input.state === "open") decideConnected(draft);
   else decideDown(draft);
+  flapping(draft);
   return { actions: draft.actions, notes: draft.notes, memory: draft.mem };
+}
+
+/** One "flapping" alert per flapping spell, one "stable again" when a connection lasts stableAfter. */
+function flapping(draft: Draft): void {
+  const { input, now, mem } = draft;
+  const { stableAfter, flapAlertAt } = input.settings.ladder;
+  const stable =
+    input.state === "open" &&
+    (input.openSince === null || input.openSince === undefined || now - input.openSince >= stableAfter);
+  const flaps = input.flaps ?? [];
+  const alerted = mem.flappingAt ?? null;
+  if (alerted === null && !stable && flaps.length >= flapAlertAt) {
+    mem.flappingAt = now;
+    const text = `${input.company} is flapping: in the last hour ${describeFlaps(flaps, formatDuration)}. A connection shorter than ${formatDuration(stableAfter)} (ladder.stableAfter) does not end the down episode: the ladder goes on as for a company that stayed down, and this alert is not repeated until it is stable.`;
+    alert(draft, "flapping", "warning", text);
+  } else if (alerted !== null && stable) {
+    mem.flappingAt = null;
+    const text = `${input.company} is stable again: connected for ${formatDuration(now - (input.openSince ?? alerted))} (flapping since ${formatDuration(now - alerted)} ago).`;
+    alert(draft, "stable", "ok", text);
+  }
 }

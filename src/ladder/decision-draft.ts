@@ -35,6 +35,8 @@ export function freshMemory(mem: LadderMemory, episode: number | null, actions: 
     lastEmergencyAt: mem.lastEmergencyAt,
     lastMaintenanceKey: mem.lastMaintenanceKey,
     cannotHelpAt: mem.cannotHelpAt ?? null,
+    cannotHelpLevel: mem.cannotHelpLevel ?? null,
+    flappingAt: mem.flappingAt ?? null,
   };
 }
 
@@ -54,7 +56,7 @@ export function act(draft: Draft, action: LadderAction, step: string, reason: st
   if (mem.actions.length >= max) {
     if (mem.humanNeededAt !== null) return false;
     mem.humanNeededAt = now;
-    const text = `${input.company}: ${mem.actions.length} automatic actions in ${formatDuration(window)} without recovery; the ladder stops acting until it recovers. Look at it by hand. Next: wa-warden does nothing more for ${input.company} until it recovers (ladder.budget); by hand: \`warden status ${input.company}\`, \`warden reconnect ${input.company}\`.`;
+    const text = `${input.company}: ${mem.actions.length} automatic actions in ${formatDuration(window)} without recovery (ladder.budget ${max}); not done: ${reason}. Next: wa-warden only keeps requesting reconnects until it recovers, at most ${formatDuration(input.settings.ladder.maxBackoff)} apart, and deletes nothing; by hand: \`warden status ${input.company}\`, \`warden reconnect ${input.company}\`.`;
     draft.actions.push({
       action: { kind: "alert", topic: "human_needed", level: "critical", text },
       step: { step: "alert:human_needed", reason: text },
@@ -74,7 +76,7 @@ export function act(draft: Draft, action: LadderAction, step: string, reason: st
 export function alert(
   draft: Draft,
   topic: AlertTopic,
-  level: "warning" | "critical" | "fatal",
+  level: "ok" | "warning" | "critical" | "fatal",
   text: string,
 ): void {
   draft.actions.push({

@@ -17,7 +17,8 @@ import { describeError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Store } from "../store/store.js";
 import { checkOutage } from "./check-outage.js";
-import { type Decision, decide, type LadderAction } from "./decide.js";
+import { type Decision, decide, type LadderAction, type LadderInput } from "./decide.js";
+import { episodeStartOf, FLAP_WINDOW_MS, flapsOf } from "./flapping.js";
 import { type LadderNotify, toMemory } from "./ladder-types.js";
 import { type KeyStateEvidenceSource, storeEvidence } from "./store-evidence.js";
 
@@ -45,6 +46,8 @@ const TOPIC_TITLES: Record<string, string> = {
   qr_required: "QR required",
   reset_failed: "reset did not bring it back",
   cannot_help: "cleanup cannot help now",
+  flapping: "flapping",
+  stable: "stable again",
 };
 
 /** Runs the ladder over the fleet. */
@@ -113,13 +116,11 @@ export class LadderRunner {
       }
       const settings = companySettings(config, company.id);
       const memory = toMemory(store.ladder.memory(company.id));
-      const episodeStart = conn.state === "open" ? null : conn.downSince;
       const decision = decide(
         {
           company: company.id,
           state: conn.state,
           code: conn.code,
-          downSince: conn.downSince,
           desired: store.control.desired(company.id).desired,
           counted: company.counted,
           files: {
@@ -129,16 +130,48 @@ export class LadderRunner {
             heldByMinAge: company.heldByMinAge,
             heldUntil: company.heldUntil,
           },
-          evidence: this.evidence(company.id, episodeStart, now),
-          codesSeen: episodeStart === null ? [] : store.connections.closeCodesSince(company.id, episodeStart),
           settings,
           fleetOffline: verdict.offline,
           memory,
+          ...this.history(company.id, conn, memory.episode, settings.ladder.stableAfter, now),
         },
         now,
       );
       this.apply(company.id, decision, now);
     }
+  }
+
+  /**
+   * What the connection history says: the episode's start across flaps (a connection shorter than
+   * ladder.stableAfter does not end it), its close codes and last error text, the flaps of the
+   * last hour, the evidence and the probe.
+   */
+  private history(
+    company: string,
+    conn: { state: string; since: number; downSince: number | null },
+    episode: number | null,
+    stableAfter: number,
+    now: number,
+  ): Pick<
+    LadderInput,
+    "downSince" | "openSince" | "flaps" | "codesSeen" | "lastClose" | "evidence" | "probe"
+  > {
+    const { connections } = this.options.store;
+    const open = conn.state === "open";
+    const lookback = Math.min(now - FLAP_WINDOW_MS, episode ?? now, conn.downSince ?? now);
+    const events = connections.eventsSince(company, lookback);
+    const downSince =
+      open || conn.downSince === null ? conn.downSince : episodeStartOf(events, conn.downSince, stableAfter);
+    const start = open ? (episode ?? null) : downSince;
+    return {
+      downSince,
+      openSince: open ? conn.since : null,
+      flaps: flapsOf(events, now, stableAfter),
+      codesSeen: start === null ? [] : connections.closeCodesSince(company, start),
+      lastClose: start === null ? null : connections.lastCloseSince(company, start),
+      evidence: this.evidence(company, open ? null : downSince, now),
+      probe: { ok: this.probeOk, detail: this.probeDetail },
+    };
   }
 
   /** Stops taking new work and waits for the work in flight. Idempotent. */
@@ -267,6 +300,15 @@ export class LadderRunner {
         hold,
         backupKey: this.options.backupKey,
       });
+      // Later alerts of this episode say what this cleanup deleted (ladder-texts.ts).
+      const mem = toMemory(store.ladder.memory(company));
+      const lastCleanup = {
+        at: clock.now(),
+        mode: action.mode,
+        deleted: result.deleted,
+        backup: result.backup,
+      };
+      store.ladder.setMemory(company, { ...mem, lastCleanup }, clock.now());
       return `${action.mode} (${action.why}): deleted ${result.deleted} files, kept ${result.plan.keepCount}${result.backup ? `; backup ${result.backup}` : ""}`;
     } finally {
       hold.release(`ladder ${action.mode} done`, { resume: true });

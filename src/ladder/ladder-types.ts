@@ -4,6 +4,7 @@
  * src/ladder/ladder-runner.ts carries out).
  */
 import type { CompanySettings } from "../config/schema.js";
+import type { Flap } from "./flapping.js";
 import type { KeyStateEvidence } from "./key-state-evidence.js";
 
 /** What the ladder remembers about a company between two checks (stored as JSON by the runner). */
@@ -29,8 +30,22 @@ export interface LadderMemory {
   lastMaintenanceKey: string | null;
   /** when a due destructive step was first held for a fleet outage (one hold_outage step per outage); absent = null */
   heldAt?: number | null;
-  /** last "cleanup cannot help now" alert (rate-limited by alerts.remindEvery); absent = null */
+  /** last "cleanup cannot help now" alert; absent = null */
   cannotHelpAt?: number | null;
+  /** the count level the last "cleanup cannot help now" alert was about (one per level episode); absent = null */
+  cannotHelpLevel?: string | null;
+  /** what the ladder's last cleanup of this episode did (written by the runner once it ran); absent = null */
+  lastCleanup?: LadderCleanupRecord | null;
+  /** the "flapping" alert went out (cleared with one "stable again" alert); absent = null */
+  flappingAt?: number | null;
+}
+
+/** What a cleanup the ladder ran did, for the texts of later alerts. */
+export interface LadderCleanupRecord {
+  at: number;
+  mode: "smart" | "reset";
+  deleted: number;
+  backup: string | null;
 }
 
 /** The memory of a company the ladder never acted on. */
@@ -49,6 +64,9 @@ export const EMPTY_MEMORY: Readonly<LadderMemory> = Object.freeze({
   lastMaintenanceKey: null,
   heldAt: null,
   cannotHelpAt: null,
+  cannotHelpLevel: null,
+  lastCleanup: null,
+  flappingAt: null,
 });
 
 /** Everything the ladder needs to know about one company at one check. */
@@ -72,6 +90,14 @@ export interface LadderInput {
   evidence: KeyStateEvidence;
   /** Close codes seen in this down episode, with counts (for the "human needed" alert). */
   codesSeen?: readonly { code: number; n: number }[];
+  /** The last close of this episode as the worker recorded it: its code and error text. */
+  lastClose?: { code: number | null; message: string | null; at: number } | null;
+  /** The last connectivity probe (ok null: none ran); detail names the target and the error. */
+  probe?: { ok: boolean | null; detail: string | null };
+  /** When the current connection opened (state "open"): shorter than ladder.stableAfter is a flap. */
+  openSince?: number | null;
+  /** Connections of the last hour that closed before ladder.stableAfter (flapping.ts). */
+  flaps?: readonly Flap[];
   settings: Pick<CompanySettings, "thresholds" | "ladder" | "maintenance" | "alerts">;
   /** the whole fleet is considered offline (network outage) */
   fleetOffline: boolean;
@@ -79,7 +105,14 @@ export interface LadderInput {
 }
 
 /** What a ladder alert is about. */
-export type AlertTopic = "down" | "human_needed" | "qr_required" | "reset_failed" | "cannot_help";
+export type AlertTopic =
+  | "down"
+  | "human_needed"
+  | "qr_required"
+  | "reset_failed"
+  | "cannot_help"
+  | "flapping"
+  | "stable";
 
 /** Something the runner must do: queue an alert, request a reconnect, clean, or declare QR required. */
 
@@ -87,7 +120,7 @@ export type LadderAction =
   | {
       kind: "alert";
       topic: AlertTopic;
-      level: "warning" | "critical" | "fatal";
+      level: "ok" | "warning" | "critical" | "fatal";
       text: string;
     }
   | { kind: "reconnect"; attempt: number }

@@ -83,6 +83,15 @@ export function createConnectionQueries(db: Db) {
   const closeCodesSince = db.prepare<[string, number], { code: number; n: number }>(
     "SELECT code, COUNT(*) AS n FROM transitions WHERE company = ? AND at >= ? AND code IS NOT NULL GROUP BY code ORDER BY code",
   );
+  const eventsSince = db.prepare<[string, number], { to_state: string; code: number | null; at: number }>(
+    "SELECT to_state, code, at FROM transitions WHERE company = ? AND at >= ? ORDER BY id",
+  );
+  const lastCloseSince = db.prepare<
+    [string, number],
+    { code: number | null; message: string | null; at: number }
+  >(
+    "SELECT code, message, at FROM transitions WHERE company = ? AND at >= ? AND code IS NOT NULL ORDER BY id DESC LIMIT 1",
+  );
   const putQr = db.prepare(`
     INSERT INTO pairing (company, qr, qr_at) VALUES (?, ?, ?)
     ON CONFLICT (company) DO UPDATE SET qr = excluded.qr, qr_at = excluded.qr_at`);
@@ -136,6 +145,17 @@ export function createConnectionQueries(db: Db) {
     /** Close codes recorded for a company since `since`, with how often each was seen. */
     closeCodesSince(company: string, since: number): { code: number; n: number }[] {
       return closeCodesSince.all(company, since);
+    },
+    /** A company's connection changes since `since` (state entered, close code, time), oldest first. */
+    eventsSince(company: string, since: number): { to: string; code: number | null; at: number }[] {
+      return eventsSince.all(company, since).map((r) => ({ to: r.to_state, code: r.code, at: r.at }));
+    },
+    /** The last close with a code since `since`, with the worker's message (the error text). */
+    lastCloseSince(
+      company: string,
+      since: number,
+    ): { code: number | null; message: string | null; at: number } | null {
+      return lastCloseSince.get(company, since) ?? null;
     },
     /** Every transition of one company, oldest first. */
     transitionsOf(company: string): TransitionRow[] {

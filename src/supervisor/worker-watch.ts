@@ -7,6 +7,7 @@ import type { Clock } from "../clock.js";
 import { formatDuration } from "../config/duration.js";
 import type { WardenConfig } from "../config/load.js";
 import { describeError } from "../errors.js";
+import { meaningOf, STATE_CODES } from "../ladder/close-codes.js";
 import type { Logger } from "../logger.js";
 import type { Store } from "../store/store.js";
 import { type ConnectionStateName, TERMINAL_STATES } from "../worker/disconnect-policy.js";
@@ -21,27 +22,22 @@ export interface WatchNotice {
   level: "ok" | "monitor" | "warning" | "critical" | "fatal";
 }
 
-/** Transitions that need a human: severity and what to do, with the company's own commands. */
-const HUMAN_NEEDED: Record<string, { level: WatchNotice["level"]; text: (company: string) => string }> = {
-  replaced: {
-    level: "critical",
-    text: (c) =>
-      `Another client took over this WhatsApp session (440). wa-warden stopped it instead of fighting in a loop; close the other client, then \`warden start ${c}\`.`,
-  },
-  qr_required: {
-    level: "fatal",
-    text: (c) =>
-      `WhatsApp logged this device out (401/411). A new pairing is needed: \`warden pair ${c} --new\`, then scan the QR shown by \`warden status ${c}\`. Nothing was deleted.`,
-  },
-  forbidden: {
-    level: "fatal",
-    text: () => "WhatsApp refused the session (403). Check the number; nothing was deleted.",
-  },
-  outdated_client: {
-    level: "critical",
-    text: () => "WhatsApp says the client version is outdated (405): upgrade the baileys package.",
-  },
-};
+/**
+ * Transitions that need a human: severity and what to do, with the company's own commands. The
+ * sentences are the ladder's table of close codes: only 401 (qr_required) says to pair again.
+ */
+const HUMAN_NEEDED: Record<string, { level: WatchNotice["level"]; text: (company: string) => string }> =
+  Object.fromEntries(
+    Object.entries(STATE_CODES).map(([state, code]) => {
+      const meaning = meaningOf(code);
+      const level: WatchNotice["level"] = meaning.needsQr || state === "forbidden" ? "fatal" : "critical";
+      return [state, { level, text: (c: string) => `${cap(meaning.what)}. ${meaning.next(c)}` }];
+    }),
+  );
+
+function cap(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
 
 /**
  * Restarts a pm2 process by pm_id (through the pm2 API); resolves with a sentence when it chose

@@ -5,8 +5,10 @@
  * - 408, 428, 500, 503 (and unknown codes): reconnect with capped exponential backoff and jitter;
  *   the attempt counter resets once a socket has stayed open for `stableAfterMs`;
  * - 440 connectionReplaced: stop (another client took the session; fighting it loops);
- * - 401 loggedOut (device_removed too), 411 multideviceMismatch: stop, QR required; delete nothing;
- * - 403 forbidden: stop;
+ * - 401 loggedOut (device_removed too): stop, QR required (the only code that means the device is
+ *   gone); delete nothing;
+ * - 411 multideviceMismatch: stop (the session is intact; the phone's side must change);
+ * - 403 forbidden: stop (the account is refused, possibly banned: a new pairing does not help);
  * - 405: the WhatsApp Web version Baileys speaks is outdated: stop until Baileys is upgraded.
  */
 
@@ -55,8 +57,9 @@ export function decideAfterClose(
     case 440:
       return { action: "stop", state: "replaced" };
     case 401:
-    case 411:
       return { action: "stop", state: "qr_required" };
+    case 411:
+      return { action: "stop", state: "multidevice_mismatch" };
     case 403:
       return { action: "stop", state: "forbidden" };
     case 405:
