@@ -118,6 +118,12 @@ describe.concurrent("the warden CLI explains itself", () => {
     const ids = (forced.delete as { file: string }[]).map((d) => Number(/pre-key-(\d+)/.exec(d.file)?.[1]));
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
     expect(ids).toHaveLength(15);
+    // --reset: the reset plan (a person's call; the ladder never resets by default), creds.json kept.
+    const reset = JSON.parse(
+      (await runCli(["cleanup", "acme", "--reset", "--dry-run", "--json"], env)).stdout,
+    );
+    expect(reset.delete.length).toBeGreaterThan(0);
+    expect((reset.delete as { file: string }[]).map((d) => d.file)).not.toContain("creds.json");
   });
 });
 

@@ -173,7 +173,7 @@ describe("decide: a down company climbs the ladder", () => {
     const human = decide(input({ ...acmeOf(acme), memory: afterReconnects() }), T0 + 29 * MIN).actions[0];
     expect(human).toMatchObject({ kind: "alert", topic: "human_needed" });
     const text = (human as { text: string }).text;
-    expect(text).toContain("close codes seen: 500 bad session");
+    expect(text).toContain("Close codes seen: 500 bad session");
     expect(text).toContain("x14");
     expect(text).toContain('Last error: "WebSocket Error (self-signed certificate)" (500, 1m ago)');
     expect(text).toContain("Connectivity probe: passes (web.whatsapp.com:443)");
@@ -306,7 +306,7 @@ describe("decide: a down company climbs the ladder", () => {
     ).actions[0];
     expect(text).toMatchObject({
       text: expect.stringContaining(
-        "close codes seen: 408 connection lost / timed out x4, 503 WhatsApp unavailable x1",
+        "Close codes seen: 408 connection lost / timed out x4, 503 WhatsApp unavailable x1",
       ),
     });
     expect(text).toMatchObject({ text: expect.stringContaining("deletes nothing more") });

@@ -90,7 +90,7 @@ describe("recovery ladder (supervisor + real worker)", () => {
         .every((s) => s === "reconnect"),
     ).toBe(true);
     const human = store.ladder.steps("acme").find((s) => s.step === "alert:human_needed");
-    expect(human?.reason).toMatch(/close codes seen: 500 bad session .* x\d+/);
+    expect(human?.reason).toMatch(/Close codes seen: 500 bad session .* x\d+/);
     expect(human?.reason).toContain("500 closes are not evidence of broken keys");
     expect(human?.reason).not.toMatch(/--new|scan/);
     expect(readdirSync(dir).sort()).toEqual(before);
@@ -114,7 +114,7 @@ describe("recovery ladder (supervisor + real worker)", () => {
     await supervisor.ladder?.idle();
     expect(stepNames().slice(0, 4)).toEqual(["alert:down", "reconnect", "reconnect", "alert:human_needed"]);
     const human = store.ladder.steps("acme").find((s) => s.step === "alert:human_needed");
-    expect(human?.reason).toMatch(/close codes seen: 428 connection closed x\d+/);
+    expect(human?.reason).toMatch(/Close codes seen: 428 connection closed x\d+/);
     expect(human?.reason).toContain("no file deleted");
     expect(store.audit.list("acme")).toEqual([]);
     expect(sha(path.join(dir, "creds.json"))).toBe(credsBefore);

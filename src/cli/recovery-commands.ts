@@ -37,6 +37,11 @@ export const recoveryCommands: readonly CommandSpec[] = [
       "dry-run": { type: "boolean", description: "print the plan (and why it is empty), change nothing" },
       force: { type: "boolean", description: "ignore cleanup.minAge (every other rule stays)" },
       stop: { type: "boolean", description: "stop the company first, reconnect it afterwards" },
+      reset: {
+        type: "boolean",
+        description:
+          "the reset plan: every key file but creds.json and app-state (what the ladder does only with ladder.autoReset); a person's call",
+      },
     },
     args: { min: 1, max: 1 },
     run: async (ctx, { args, options }) =>
@@ -44,6 +49,7 @@ export const recoveryCommands: readonly CommandSpec[] = [
         dryRun: options["dry-run"] === true,
         force: options.force === true,
         stop: options.stop === true,
+        reset: options.reset === true,
       }),
   },
   {

@@ -36,7 +36,7 @@ export interface RecoveryContext {
 export async function cleanupCommand(
   ctx: RecoveryContext,
   company: string,
-  flags: { dryRun: boolean; force: boolean; stop: boolean },
+  flags: { dryRun: boolean; force: boolean; stop: boolean; reset?: boolean },
 ): Promise<number> {
   await finishInterruptedRestore(ctx.home, ctx.config.sessionsDir, assertCompanyId(company));
   const progress = createProgress(`cleanup ${company}`, { enabled: !flags.dryRun });
@@ -48,7 +48,8 @@ export async function cleanupCommand(
     company,
     settings: companySettings(ctx.config, company),
     actor: ctx.actor,
-    force: flags.force,
+    ...(flags.reset ? { mode: "reset" as const } : {}),
+    force: flags.force || flags.reset === true,
     dryRun: flags.dryRun,
     stopFirst: flags.stop,
     backupKey: ctx.backupKey,

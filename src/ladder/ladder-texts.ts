@@ -13,7 +13,8 @@ import { describeEvidence, hasKeyStateEvidence } from "./key-state-evidence.js";
 /** The evidence lines of an episode: codes, last error, probe, key-state evidence, what was done. */
 export function evidenceLines(draft: Draft): string[] {
   const { input, now } = draft;
-  const lines = [`Close codes: ${describeCodes(input.codesSeen ?? [])}.`];
+  const codes = describeCodes(input.codesSeen ?? []);
+  const lines = [`${codes.charAt(0).toUpperCase()}${codes.slice(1)}.`];
   const last = input.lastClose;
   if (last?.message) {
     const code = last.code === null ? "" : `${last.code}, `;
