@@ -25,6 +25,8 @@ export const ErrorCodes = {
   LEASE_HELD: "WARDEN_ERR_LEASE_HELD",
   COMPANY_PAIRED: "WARDEN_ERR_COMPANY_PAIRED",
   AUTH_STATE_INVALID: "WARDEN_ERR_AUTH_STATE_INVALID",
+  /** A session found its company folder gone: it never creates one (a removal stays a removal). */
+  COMPANY_FOLDER_MISSING: "WARDEN_ERR_COMPANY_FOLDER_MISSING",
   // Issue 9 (hostile files, failing disks).
   FILE_REFUSED: "WARDEN_ERR_FILE_REFUSED",
   CREDS_UNREADABLE: "WARDEN_ERR_CREDS_UNREADABLE",

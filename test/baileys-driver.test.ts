@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import type { AddressInfo, Socket } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -40,8 +40,10 @@ afterEach(async () => {
   dir = undefined;
 });
 
+/** An empty company folder (the driver never creates one: a removed folder stays removed). */
 function companyDir(): string {
   dir = mkdtempSync(path.join(os.tmpdir(), "warden-baileys-"));
+  mkdirSync(path.join(dir, "acme"));
   return path.join(dir, "acme");
 }
 

@@ -151,7 +151,7 @@ export function createSnapshotIntake(options: SnapshotIntakeOptions): SnapshotIn
         if (!store.companies.markRemoved(company, now)) return;
         alerts.notice(
           `Company folder removed: ${company}`,
-          `${config().sessionsDir}/${company} disappeared. If this was not intended, its creds.json is gone: restore a backup.`,
+          `${config().sessionsDir}/${company} disappeared; its worker let go of it and will not create it again. If this was not intended, its creds.json is gone: restore a backup. To decommission a company, \`warden remove ${company}\` backs it up and moves the folder aside instead.`,
           { kind: "company-removed", company },
           company,
         );

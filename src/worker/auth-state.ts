@@ -52,6 +52,12 @@ export interface AtomicAuthStateOptions {
    * returns; a throw or a rejection is logged and never fails the write.
    */
   onWrite?: (file: string, data: Buffer) => void | Promise<void>;
+  /**
+   * false: a missing folder is an error (COMPANY_FOLDER_MISSING) instead of being created. A
+   * worker's socket passes false: Baileys' own useMultiFileAuthState mkdirs it and writes fresh
+   * creds, which undid an operator's removal. Default true (pairing helpers, tests).
+   */
+  create?: boolean;
 }
 
 // Per file path, process-wide (as Baileys' own fileLocks): writes to one file run in call order
@@ -61,7 +67,7 @@ const chains = new Map<string, Promise<void>>();
 // Temp files being written right now in this process: cleanup on open must not remove them.
 const inFlightTemps = new Set<string>();
 
-/** Opens (creating if needed) a company folder as a Baileys auth state with atomic writes. */
+/** Opens (creating if needed, unless `create` is false) a company folder as a Baileys auth state with atomic writes. */
 export async function useAtomicMultiFileAuthState(
   folder: string,
   logger?: Logger,
@@ -70,6 +76,12 @@ export async function useAtomicMultiFileAuthState(
   const st = statSync(folder, { throwIfNoEntry: false });
   if (st && !st.isDirectory())
     throw new WardenError(ErrorCodes.AUTH_STATE_INVALID, `${folder} is not a directory`, { folder });
+  if (!st && options.create === false)
+    throw new WardenError(
+      ErrorCodes.COMPANY_FOLDER_MISSING,
+      `${folder} does not exist: a session never creates a company folder`,
+      { folder },
+    );
   if (!st) mkdirSync(folder, { recursive: true, mode: 0o700 });
 
   await removeLeftoverTemps(folder, logger);

@@ -4,7 +4,7 @@
  * Callbacks from an older socket (after a stop or a reconnect) are ignored by generation number.
  */
 import type { Clock } from "../clock.js";
-import { describeError } from "../errors.js";
+import { describeError, ErrorCodes, WardenError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Store } from "../store/store.js";
 import {
@@ -30,8 +30,13 @@ export interface CompanySessionOptions {
   pairingPhone?: string | null;
   /** Passed to every socket's auth state: the worker's creds snapshots. */
   onAuthWrite?: (file: string, data: Buffer) => void | Promise<void>;
-  /** Runs before each socket opens (creds restore and snapshot); it must not throw. */
-  beforeOpen?: () => Promise<void>;
+  /**
+   * Runs before each socket opens (folder check, creds restore and snapshot); it must not throw.
+   * "missing": the company folder is gone, the session stops instead of opening.
+   */
+  beforeOpen?: () => Promise<"ready" | "missing" | undefined>;
+  /** The session stopped because its company folder is gone (the worker lets go of the lease). */
+  onGone?: () => void;
 }
 
 /** A company's connection inside a worker. */
@@ -113,10 +118,14 @@ export class CompanySession {
     let socket: DriverSocket;
     try {
       if (this.options.beforeOpen) {
-        await this.options.beforeOpen();
+        const ready = await this.options.beforeOpen();
         // Stopped meanwhile: open nothing (the stop recorded its own state).
         if (gen !== this.generation) {
           this.connecting = false;
+          return;
+        }
+        if (ready === "missing") {
+          this.gone();
           return;
         }
       }
@@ -135,7 +144,10 @@ export class CompanySession {
       });
     } catch (err) {
       this.connecting = false;
-      if (gen === this.generation) this.onClose(undefined, `connect failed: ${describeError(err)}`);
+      if (gen !== this.generation) return;
+      // Removed between the check and the open: the driver refused to create it.
+      if (err instanceof WardenError && err.code === ErrorCodes.COMPANY_FOLDER_MISSING) this.gone();
+      else this.onClose(undefined, `connect failed: ${describeError(err)}`);
       return;
     }
     this.connecting = false;
@@ -145,6 +157,16 @@ export class CompanySession {
       return;
     }
     this.socket = socket;
+  }
+
+  /** The company folder is gone: no socket, no retry; the worker releases the lease. */
+  private gone(): void {
+    this.connecting = false;
+    this.generation++;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.record("offline", null, "company folder removed: the session stops (it never creates the folder)");
+    this.options.onGone?.();
   }
 
   private onOpen(): void {

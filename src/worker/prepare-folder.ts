@@ -1,8 +1,11 @@
 /**
- * A company folder made ready before each socket opens (under the lease): a missing creds.json is
- * restored from its newest snapshot that opens, then the creds files on disk are snapshotted. The
- * worker (`worker.ts`) calls it through the session's `beforeOpen` hook.
+ * A company folder made ready before each socket opens (under the lease): first, the folder must
+ * exist and be a directory: a session never creates a company folder (an operator's removal, or
+ * `warden remove`, stays a removal; Baileys' own auth state would mkdir it and write fresh creds).
+ * Then a missing creds.json is restored from its newest snapshot that opens, and the creds files
+ * on disk are snapshotted. The worker (`worker.ts`) calls it through the session's `beforeOpen` hook.
  */
+import { stat } from "node:fs/promises";
 import type { SnapshotSealer } from "../actions/creds-snapshot.js";
 import { snapshotFolder } from "../actions/creds-snapshot.js";
 import { restoreMissingCreds } from "../actions/restore-missing-creds.js";
@@ -20,7 +23,7 @@ export interface PrepareFolderContext {
 }
 
 /**
- * Restores a missing creds.json from its newest snapshot that opens, then snapshots the creds
+ * "missing" when the folder is gone (the session must stop). Otherwise restores a missing creds.json from its newest snapshot that opens, then snapshots the creds
  * files on disk (so a folder has versions before its first change). Never throws: a company whose
  * creds cannot be restored pairs again (QR), as it did before snapshots existed; its session does
  * not try again (each QR timeout reconnects: one failed audit row, not one per QR round).
@@ -32,8 +35,13 @@ export async function prepareFolder(
   logger: Logger,
   keep: number,
   restoring: { enabled: boolean },
-): Promise<void> {
+): Promise<"ready" | "missing"> {
   const { store, clock, sealer } = ctx;
+  const st = await stat(dir).catch(() => null);
+  if (!st?.isDirectory()) {
+    logger.warn({ dir }, `${company}: the company folder is gone; the session stops (it never creates one)`);
+    return "missing";
+  }
   if (restoring.enabled && (await restoreCreds(ctx, company, dir, logger)) === "failed") {
     restoring.enabled = false;
   }
@@ -42,6 +50,7 @@ export async function prepareFolder(
   } catch (err) {
     logger.error({ err }, `Snapshot of ${company}'s creds files failed: ${describeError(err)}`);
   }
+  return "ready";
 }
 
 async function restoreCreds(

@@ -4,7 +4,7 @@
  * folders on disk. Control requests are carried out by `control-requests.ts`, a folder is made
  * ready before each socket by `prepare-folder.ts`. Everything it learns goes to SQLite.
  */
-import { readdir } from "node:fs/promises";
+import { mkdir, readdir } from "node:fs/promises";
 import path from "node:path";
 import { releaseDeadActionHold } from "../actions/company-hold.js";
 import {
@@ -230,6 +230,8 @@ export class Worker {
     if (!store.leases.acquire(company, holder, pid, clock.now(), config.workers.leaseTtl)) return false;
     const settings = companySettings(config, company);
     const dir = path.join(config.sessionsDir, company);
+    // Only a pairing an operator asked for may make a new company's folder; a session never does.
+    if (!restore) await mkdir(dir, { recursive: true, mode: 0o700 });
     const logger = this.options.logger.child({ company });
     const keep = settings.backups.credsSnapshots;
     const restoring = { enabled: restore };
@@ -256,6 +258,10 @@ export class Worker {
       // and a creds.json lost during an outage would otherwise become a new, unpaired identity.
       beforeOpen: () =>
         prepareFolder({ store, clock, sealer: this.sealer, holder }, company, dir, logger, keep, restoring),
+      onGone: () => {
+        if (this.sessions.get(company) === session) this.sessions.delete(company);
+        store.leases.release(company, holder, clock.now(), "folder removed");
+      },
     });
     this.sessions.set(company, session);
     await session.start(message);

@@ -59,7 +59,11 @@ export function createBaileysDriver(options: BaileysDriverOptions = {}): Driver 
     name: "baileys",
     async connect(connect: ConnectOptions): Promise<DriverSocket> {
       const { hooks, logger, company } = connect;
-      const auth = await useAtomicMultiFileAuthState(connect.dir, logger, { onWrite: connect.onAuthWrite });
+      // Never creates the company folder: a removed one stays removed (the session stops instead).
+      const auth = await useAtomicMultiFileAuthState(connect.dir, logger, {
+        onWrite: connect.onAuthWrite,
+        create: false,
+      });
       const plainLogger = childLogger(logger, company, options.logLevel ?? "warn");
       const { signals, within } = options;
       const baileysLogger = signals ? wrapBaileysLogger(plainLogger, company, signals) : plainLogger;

@@ -50,8 +50,10 @@ async function startSimulatedSocket(
   signals?: SignalRecorder,
 ): Promise<DriverSocket> {
   const { hooks, company } = options;
+  // As the Baileys driver: never creates the company folder.
   const { state, saveCreds, flush } = await useAtomicMultiFileAuthState(options.dir, options.logger, {
     onWrite: options.onAuthWrite,
+    create: false,
   });
   const { creds } = state;
   const timers = new Set<NodeJS.Timeout>();
