@@ -28,3 +28,9 @@ export function restoresDir(home: string): string {
 export function restoreJournalFile(home: string, company: string): string {
   return path.join(restoresDir(home), `${company}.json`);
 }
+
+/** `removed/<company>-<time>`: a company folder `warden remove` moved out of sessionsDir. */
+export function removedFolder(home: string, company: string, now: number): string {
+  const stamp = new Date(now).toISOString().replace(/[:.]/g, "-");
+  return path.join(home, "removed", `${company}-${stamp}`);
+}

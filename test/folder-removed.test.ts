@@ -4,11 +4,13 @@
  * again, reconnects every 50-100 ms); each time it stays gone, the lease is released and the
  * supervisor sends one removal alert.
  */
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { listBackups, verifyBackup } from "../src/actions/backup.js";
 import { FleetFixture } from "./helpers/fleet-fixture.js";
 import { createPairedFolder } from "./helpers/paired-folder.js";
+import { runCli } from "./helpers/run-cli.js";
 import { FixtureWorkers } from "./helpers/test-worker.js";
 import { waitFor } from "./helpers/wait-for.js";
 
@@ -59,4 +61,51 @@ describe("a removed company folder stays removed", () => {
       );
     },
   );
+});
+
+describe("warden remove", () => {
+  it("refuses a connected company; with --stop: verified backup, folder moved to WARDEN_HOME/removed, audited, stays gone", async () => {
+    fx = new FleetFixture({
+      workers: { heartbeatEvery: "100ms", controlPollEvery: "50ms", leaseTtl: "2s", deadAfter: "5s" },
+      simulation: { connectAfter: "20ms", initialPreKeys: 0 },
+      driver: "simulated",
+      fleet: { probe: null, checkEvery: "50ms" },
+      scan: { reconcileEvery: "100ms", debounce: "20ms" },
+    });
+    const dir = path.join(fx.sessionsDir, "acme");
+    await createPairedFolder(dir);
+    fx.setFileCount("acme", 12);
+    const files = readdirSync(dir).sort();
+    const { store } = await workers.start(fx);
+    const { store: sup } = await fx.startSupervisor({ token: null });
+    await waitFor(() => store.connections.get("acme")?.state === "open", { what: "acme connected" });
+    const env = { WARDEN_CONFIG: fx.configFile, WARDEN_HOME: fx.home };
+
+    const refused = await runCli(["remove", "acme"], env);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain("acme");
+    expect(existsSync(dir)).toBe(true);
+
+    const done = await runCli(["remove", "acme", "--stop", "--json"], env);
+    expect(done.code, done.stderr).toBe(0);
+    const result = JSON.parse(done.stdout) as { movedTo: string; backup: string };
+    expect(result.movedTo.startsWith(path.join(fx.home, "removed", "acme-"))).toBe(true);
+    expect(readdirSync(result.movedTo).sort()).toEqual(files);
+    expect(existsSync(dir)).toBe(false);
+    const backups = await listBackups(path.join(fx.home, "backups"), "acme");
+    expect(backups.map((b) => b.reason)).toEqual(["pre-remove"]);
+    expect((await verifyBackup(result.backup)).ok).toBe(true);
+    expect(sup.audit.list("acme").map((a) => `${a.action}:${a.ok}`)).toEqual(["remove:true"]);
+    await waitFor(() => sup.outbox.list().some((r) => r.kind === "company-removed"), {
+      what: "the removal notice",
+    });
+    const notice = sup.outbox.list().filter((r) => r.kind === "company-removed");
+    expect(notice).toHaveLength(1);
+    expect(notice[0]?.text).toContain("removed by cli:");
+    expect(store.leases.get("acme")).toBeUndefined();
+    await workers.closeAll();
+    await workers.start(fx); // a restarted worker does not bring it back either
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(existsSync(dir)).toBe(false);
+  });
 });

@@ -7,6 +7,7 @@ import {
   backupsCommand,
   cleanupCommand,
   type RecoveryContext,
+  removeCommand,
   restoreCommand,
   verifyCommand,
 } from "./recovery.js";
@@ -26,7 +27,7 @@ function recoveryContext(ctx: CliContext): RecoveryContext {
 const REFUSES =
   "Refuses while a worker holds the company: stop it first (warden stop <company>) or pass --stop.";
 
-/** `warden cleanup|backup|backups|verify|restore`. */
+/** `warden cleanup|backup|backups|verify|restore|remove`. */
 export const recoveryCommands: readonly CommandSpec[] = [
   {
     name: "cleanup",
@@ -95,6 +96,18 @@ export const recoveryCommands: readonly CommandSpec[] = [
     args: { min: 1, max: 2 },
     run: async (ctx, { args, options }) =>
       restoreCommand(recoveryContext(ctx), assertCompanyId(args[0] as string), args[1], {
+        stop: options.stop === true,
+      }),
+  },
+  {
+    name: "remove",
+    argsUsage: "<company>",
+    summary: "decommission: back up (verified), move the folder to WARDEN_HOME/removed, audit",
+    details: `Nothing is deleted; no worker recreates the folder. ${REFUSES}`,
+    options: { stop: { type: "boolean", description: "stop the company first" } },
+    args: { min: 1, max: 1 },
+    run: async (ctx, { args, options }) =>
+      removeCommand(recoveryContext(ctx), assertCompanyId(args[0] as string), {
         stop: options.stop === true,
       }),
   },

@@ -8,6 +8,7 @@ import path from "node:path";
 import { type BackupInfo, createBackup, listBackups, verifyBackup } from "../actions/backup.js";
 import { listCleanupFiles, runCleanup } from "../actions/cleanup.js";
 import { finishInterruptedRestore } from "../actions/folder-swap.js";
+import { removeCompany } from "../actions/remove-company.js";
 import { findBackup, runRestore } from "../actions/restore.js";
 import { systemClock } from "../clock.js";
 import { assertCompanyFolder, assertCompanyId, isCompanyId } from "../config/company-id.js";
@@ -301,4 +302,30 @@ async function listCompanyFolders(sessionsDir: string): Promise<string[]> {
     .filter((e) => e.isDirectory() && isCompanyId(e.name))
     .map((e) => e.name)
     .sort();
+}
+
+/** `warden remove <company> [--stop]`: verified backup, folder moved to WARDEN_HOME/removed, audit. */
+export async function removeCommand(
+  ctx: RecoveryContext,
+  company: string,
+  flags: { stop: boolean },
+): Promise<number> {
+  const result = await removeCompany({
+    store: ctx.store,
+    clock: systemClock,
+    sessionsDir: ctx.config.sessionsDir,
+    home: ctx.home,
+    backupsRoot: backupsRoot(ctx.home),
+    company,
+    actor: ctx.actor,
+    stopFirst: flags.stop,
+    backupKey: ctx.backupKey,
+    keep: companySettings(ctx.config, company).backups.keep,
+  });
+  if (ctx.json) ctx.out(JSON.stringify(result));
+  else
+    ctx.out(
+      `${company}: removed; folder moved to ${result.movedTo}, backup ${result.backup} (verified), audit #${result.auditId}`,
+    );
+  return ExitCodes.OK;
 }

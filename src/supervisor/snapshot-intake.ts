@@ -147,8 +147,22 @@ export function createSnapshotIntake(options: SnapshotIntakeOptions): SnapshotIn
         return;
       }
       const now = clock.now();
+      // Decommissioned on purpose (`warden remove`): say so instead of "restore a backup".
+      const removal = store.audit
+        .list(company)
+        .filter((a) => a.action === "remove" && a.ok && now - a.at < 3_600_000)
+        .at(-1);
       store.transaction(() => {
         if (!store.companies.markRemoved(company, now)) return;
+        if (removal) {
+          alerts.notice(
+            `Company removed: ${company}`,
+            `${company} was removed by ${removal.actor}: ${removal.result}.`,
+            { kind: "company-removed", company },
+            company,
+          );
+          return;
+        }
         alerts.notice(
           `Company folder removed: ${company}`,
           `${config().sessionsDir}/${company} disappeared; its worker let go of it and will not create it again. If this was not intended, its creds.json is gone: restore a backup. To decommission a company, \`warden remove ${company}\` backs it up and moves the folder aside instead.`,

@@ -1,0 +1,116 @@
+/**
+ * Decommissioning a company (`warden remove <company>`): under the company's hold (its worker
+ * stopped first with `stopFirst`), a verified backup, then the whole folder moved to
+ * WARDEN_HOME/removed/<company>-<time> (renamed; copied then deleted when WARDEN_HOME is on another
+ * file system), and an audit row. Nothing of the folder is deleted before it exists elsewhere, and
+ * no worker brings it back: a session never creates a company folder.
+ */
+import { cp, lstat, mkdir, rename, rm } from "node:fs/promises";
+import path from "node:path";
+import type { Clock } from "../clock.js";
+import { assertCompanyFolder } from "../config/company-id.js";
+import { describeError, ErrorCodes, WardenError } from "../errors.js";
+import { removedFolder } from "../home-layout.js";
+import type { Store } from "../store/store.js";
+import { createBackup, verifyBackup } from "./backup.js";
+import { holdCompany } from "./company-hold.js";
+import { finishInterruptedRestore } from "./folder-swap.js";
+
+/** Inputs of removeCompany. */
+export interface RemoveCompanyOptions {
+  store: Store;
+  clock: Clock;
+  sessionsDir: string;
+  /** WARDEN_HOME: the folder goes to its `removed/`. */
+  home: string;
+  backupsRoot: string;
+  company: string;
+  actor: string;
+  /** Stop the company through its worker first (otherwise refused while a worker holds it). */
+  stopFirst?: boolean;
+  backupKey?: string;
+  keep?: number;
+}
+
+/** What removeCompany did. */
+export interface RemoveCompanyResult {
+  company: string;
+  backup: string;
+  movedTo: string;
+  auditId: number;
+}
+
+/** Backs up (verified) and moves a company folder out of sessionsDir; audited either way. */
+export async function removeCompany(options: RemoveCompanyOptions): Promise<RemoveCompanyResult> {
+  const { store, clock, sessionsDir, home, company, actor } = options;
+  const current = assertCompanyFolder(sessionsDir, company);
+  const st = await lstat(current).catch(() => null);
+  if (!st?.isDirectory())
+    throw new WardenError(
+      ErrorCodes.COMPANY_UNKNOWN,
+      `${current} is not a company folder (missing, or not a directory; symlinks are not followed)`,
+      { company },
+    );
+  await finishInterruptedRestore(home, sessionsDir, company);
+  const hold = await holdCompany({ store, clock, company, actor, stopFirst: options.stopFirst });
+  let backupPath: string | null = null;
+  try {
+    const backup = await createBackup({
+      company,
+      dir: current,
+      backupsRoot: options.backupsRoot,
+      reason: "pre-remove",
+      now: clock.now(),
+      key: options.backupKey,
+      keep: options.keep,
+    });
+    backupPath = backup.path;
+    const verified = await verifyBackup(backup.path, { key: options.backupKey });
+    if (!verified.ok)
+      throw new WardenError(
+        ErrorCodes.BACKUP_INVALID,
+        `The pre-remove backup ${backup.path} did not verify (${verified.problems.slice(0, 3).join("; ")}); the folder was left as it was`,
+        { company, backup: backup.path },
+      );
+    hold.renew();
+    // The company is not wanted running any more: no worker reconnects it if the folder returns.
+    store.control.setDesired(company, "stop", null, clock.now());
+    const movedTo = removedFolder(home, company, clock.now());
+    await moveFolder(current, movedTo);
+    const auditId = store.audit.add({
+      at: clock.now(),
+      actor,
+      company,
+      action: "remove",
+      ok: true,
+      result: `folder moved to ${movedTo} (backup ${backup.path} verified)`,
+      detail: { backup: backup.path, movedTo },
+    });
+    return { company, backup: backup.path, movedTo, auditId };
+  } catch (err) {
+    store.audit.add({
+      at: clock.now(),
+      actor,
+      company,
+      action: "remove",
+      ok: false,
+      result: `failed: ${describeError(err)}`,
+      detail: { backup: backupPath },
+    });
+    throw err;
+  } finally {
+    hold.release("company removed", { resume: false });
+  }
+}
+
+/** rename(); across file systems a copy first, the original deleted only once the copy is complete. */
+async function moveFolder(from: string, to: string): Promise<void> {
+  await mkdir(path.dirname(to), { recursive: true, mode: 0o700 });
+  try {
+    await rename(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EXDEV") throw err;
+    await cp(from, to, { recursive: true, errorOnExist: true, force: false, preserveTimestamps: true });
+    await rm(from, { recursive: true });
+  }
+}
