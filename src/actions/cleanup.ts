@@ -22,6 +22,7 @@ import type { Store } from "../store/store.js";
 import { type CreatedBackup, createBackup, verifyBackup } from "./backup.js";
 import { type CompanyHold, holdCompany } from "./company-hold.js";
 import { cleanupRulesFor } from "./count-stale.js";
+import { DOWN_HISTORY_MS, type DownInterval, downIntervalsOf, withoutDownTime } from "./down-time.js";
 import { type CleanupFile, type CleanupPlan, planCleanup } from "./plan-cleanup.js";
 import { planReset } from "./plan-reset.js";
 
@@ -104,7 +105,7 @@ export async function runCleanup(options: CleanupOptions): Promise<CleanupResult
     });
   }
   if (options.dryRun) {
-    const plan = await makePlan(dir, mode, settings, clock.now(), options.force === true);
+    const plan = await makePlan(dir, mode, settings, clock.now(), options.force === true, downOf(options));
     return { company, mode, dryRun: true, plan, deleted: 0, backup: null, auditId: null };
   }
 
@@ -118,7 +119,7 @@ export async function runCleanup(options: CleanupOptions): Promise<CleanupResult
     // Planned under the hold: no socket writes into the folder from here on.
     plan = options.narrow
       ? await options.narrow.plan(await listCleanupFiles(dir))
-      : await makePlan(dir, mode, settings, clock.now(), options.force === true);
+      : await makePlan(dir, mode, settings, clock.now(), options.force === true, downOf(options));
     if (plan.delete.length === 0) {
       const auditId = store.audit.add({
         at: clock.now(),
@@ -239,11 +240,19 @@ async function makePlan(
   settings: CleanupOptions["settings"],
   now: number,
   force: boolean,
+  down: readonly DownInterval[],
 ): Promise<CleanupPlan> {
   const files = await listCleanupFiles(dir);
   const rules = cleanupRulesFor(settings, await readCredsFacts(dir));
   if (mode === "reset") return planReset(files, rules);
-  return planCleanup(files, rules, now, { force });
+  // Idleness counts connected time only: an outage never makes live sessions look stale.
+  return planCleanup(withoutDownTime(files, down, now), rules, now, { force });
+}
+
+/** The company's down intervals from its connection history (down-time.ts). */
+function downOf(options: CleanupOptions): DownInterval[] {
+  const now = options.clock.now();
+  return downIntervalsOf(options.store.connections.eventsSince(options.company, now - DOWN_HISTORY_MS), now);
 }
 
 /**

@@ -10,6 +10,7 @@ import { classifyFile } from "../fleet/classify-file.js";
 import { type CountBasis, countedFiles } from "../fleet/count-files.js";
 import { resolveKeepPreKeys, resolvePreKeyReserve } from "../fleet/prekey-reserve.js";
 import { AGE_RULED_CATEGORIES, type FolderSnapshot } from "../fleet/scan-folder.js";
+import { type DownInterval, withoutDownTime } from "./down-time.js";
 import { type CleanupFile, type CleanupRules, planCleanup } from "./plan-cleanup.js";
 
 /** A folder's files, judged. `counted` is the number the thresholds apply to (per `basis`). */
@@ -49,6 +50,8 @@ export function countSnapshot(
   snapshot: Pick<FolderSnapshot, "total" | "preKeys" | "names" | "mtimes" | "ownUsers" | "newestPreKeyId">,
   settings: Pick<CompanySettings, "cleanup" | "preKeyReserve" | "count">,
   now: number,
+  /** When the company was down (down-time.ts): not counted as idleness. */
+  down: readonly DownInterval[] = [],
 ): FileCounts {
   const rules = cleanupRulesFor(settings, snapshot);
   // Only what a rule can delete goes to the planner (the rest of a v7 folder is live by category);
@@ -61,7 +64,7 @@ export function countSnapshot(
     // Not stat'ed (a pre-key within the floor): NaN, which the planner keeps.
     files.push({ name, category, size: 0, mtimeMs: snapshot.mtimes.get(name) ?? Number.NaN });
   }
-  const plan = planCleanup(files, rules, now);
+  const plan = planCleanup(withoutDownTime(files, down, now), rules, now);
   const stale = plan.delete.length;
   const reserveSetting = resolvePreKeyReserve(settings.preKeyReserve);
   const reserve = Math.min(Math.max(0, reserveSetting), snapshot.preKeys);

@@ -1,7 +1,9 @@
 /** `warden status [company] [--json]`: live counts per company, level, and connection state. */
+
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { countSnapshot } from "../actions/count-stale.js";
+import { DOWN_HISTORY_MS, downIntervalsOf } from "../actions/down-time.js";
 import { evaluateThresholds } from "../alerts/evaluate-thresholds.js";
 import { assertCompanyFolder, isCompanyId } from "../config/company-id.js";
 import { formatDuration } from "../config/duration.js";
@@ -70,7 +72,8 @@ export async function collectStatus(
     const snapshot = await scanFolder(path.join(config.sessionsDir, id), id, now, new Map(), {
       preKeyFloor: resolveKeepPreKeys(settings.cleanup.keepPreKeys),
     });
-    const counts = countSnapshot(snapshot, settings, now);
+    const down = store ? downIntervalsOf(store.connections.eventsSince(id, now - DOWN_HISTORY_MS), now) : [];
+    const counts = countSnapshot(snapshot, settings, now, down);
     const connection = store?.connections.get(id);
     const pairing = store?.connections.pairing(id);
     out.push({

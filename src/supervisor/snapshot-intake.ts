@@ -4,9 +4,11 @@
  * creds.json, a removed folder and the scanner's own reports become notices. The dispatcher is
  * kicked after each transaction.
  */
+
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { countSnapshot } from "../actions/count-stale.js";
+import { DOWN_HISTORY_MS, downIntervalsOf } from "../actions/down-time.js";
 import { evaluateThresholds } from "../alerts/evaluate-thresholds.js";
 import { renderAlert, renderNotice } from "../alerts/format-alert.js";
 import type { Clock } from "../clock.js";
@@ -95,7 +97,12 @@ export function createSnapshotIntake(options: SnapshotIntakeOptions): SnapshotIn
       store.transaction(() => {
         for (const snapshot of snapshots) {
           const settings = companySettings(config(), snapshot.company);
-          const counts = countSnapshot(snapshot, settings, now);
+          // Idleness counts connected time only (down-time.ts): an outage never ages live sessions.
+          const downIntervals = downIntervalsOf(
+            store.connections.eventsSince(snapshot.company, now - DOWN_HISTORY_MS),
+            now,
+          );
+          const counts = countSnapshot(snapshot, settings, now, downIntervals);
           const before = store.companies.get(snapshot.company);
           store.companies.save(snapshot, counts);
           queued += credsChanged(snapshot, before?.credsState, before?.credsError ?? null);
