@@ -116,8 +116,9 @@ describe("the fatal alert", () => {
     const { store } = await fx.startSupervisor({ token: null });
     await waitFor(() => store.outbox.list().some((r) => r.level === "fatal"), { what: "fatal" });
     const fatal = store.outbox.list().find((r) => r.level === "fatal");
-    expect(fatal?.html).toContain("<code>warden cleanup acme --dry-run</code>");
-    expect(fatal?.html).toContain("<code>warden cleanup acme --stop</code>");
+    // 205 fresh files are live: the alert does not send a human to a cleanup that deletes nothing.
+    expect(fatal?.html).toContain("<code>warden status acme</code>");
+    expect(fatal?.html).not.toContain("--dry-run");
   });
 });
 

@@ -88,21 +88,27 @@ export function nextStep(
   const stale = counts.stale ?? 0;
   const reminder = level === "warning" ? "" : ` Reminder every ${remind}.`;
   const noReset = level === "fatal" ? " A file count alone never resets the session." : "";
+  const w = settings.maintenance.window;
+  const inWindow =
+    w === null
+      ? "No maintenance window (maintenance.window null): no scheduled cleanup."
+      : `A smart cleanup runs in the next maintenance window ${w} ${settings.maintenance.timezone} (stop, backup, delete ~${stale} stale files, start).`;
   let plan: string;
+  let hand = byHand;
   if (!settings.ladder.enabled) {
     plan = "The ladder is off for this company (ladder.enabled false): wa-warden does nothing automatic.";
   } else if (!cleanupHelps(level, counts, settings)) {
     plan = `${cap(cannotHelpText(counts))}; wa-warden will not stop the company for it.`;
-  } else if (level === "warning") {
-    const w = settings.maintenance.window;
-    plan =
-      w === null
-        ? "No maintenance window (maintenance.window null): no scheduled cleanup."
-        : `A smart cleanup runs in the next maintenance window ${w} ${settings.maintenance.timezone} (stop, backup, delete ~${stale} stale files, start).`;
-  } else {
+    // A cleanup would delete (almost) nothing: do not send a human to run it.
+    hand = `By hand: \`warden status ${company}\` shows the live files; they turn stale as their sessions age past cleanup.sessionMaxAge.`;
+  } else if (level === "fatal") {
     plan = `Emergency smart cleanup now (stop, backup, delete ~${stale} stale files, start), at most once per ${formatDuration(settings.ladder.emergencyCooldown)}.`;
+  } else {
+    // Warning and critical wait for the maintenance window: only fatal stops a socket outside it.
+    plan =
+      level === "critical" && w !== null ? `${inWindow} Only fatal cleans outside the window.` : inWindow;
   }
-  return `${plan}${noReset}${reminder} ${byHand}`;
+  return `${plan}${noReset}${reminder} ${hand}`;
 }
 
 function cap(text: string): string {
