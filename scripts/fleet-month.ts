@@ -1,32 +1,42 @@
 /**
- * A simulated fleet month (issue 8): the pure ladder (decide) and the pure planners (planCleanup,
- * planReset, countSnapshot's rules) driven by a fake clock over a Baileys v7 growth model, for
- * `test/fleet-month.test.ts` and `npm run bench:month`. No I/O: every company folder is a map of
- * file name -> mtime.
+ * A simulated fleet month with a harm model of its own, written from Baileys' behaviour and not
+ * from wa-warden's rules, run under two policies for `npm run bench:month` and
+ * `test/fleet-month.test.ts`:
+ * - "defaults": wa-warden's shipped defaults (the pure ladder `decide`, the scanner's count, the
+ *   cleanup and reset planners), fed as the runner feeds them (flap-aware episodes);
+ * - "naive": the seed's ladder (count every file, clean files older than 7 days at 150, full
+ *   cleanup at 200, "500 means broken keys": reset, then QR required).
+ * No I/O: a company folder is a map of file name -> mtime, and the model knows who owns each file.
  *
- * The v7 model (rc14 facts, ../shared/baileys-v7-facts.md):
- * - a pairing holds 812 pre-keys; each new contact uses one (libsignal deletes it); Baileys uploads
- *   5 more when 5 or fewer are left;
- * - a new contact brings 8 live files (2 sessions under its LID, 2 identity keys, a PN and a reverse
- *   lid-mapping, a device list, a tctoken); an active contact touches its sessions and tctoken,
- *   then goes quiet after a random lifetime (its sessions turn stale after sessionMaxAge);
- * - groups: our own sender key and sender-key memory (touched when we send), members' sender keys
- *   (touched when they send);
- * - our own phone's sessions and identity keys (never to be deleted);
- * - disconnects at realistic rates: 428 and 408 (mostly short, some long), 503 (WhatsApp side),
- *   500 (badSession: repeats until the key state is repaired), 401 (logged out: QR), 440 (replaced).
+ * The harm model (Baileys rc14 / libsignal):
+ * - a file is live when it is in use now: a contact in a stretch of conversation (writing again
+ *   within two days), a pre-key handed
+ *   out to the server but not yet used by a new contact, our own phone's sessions; deleting one is
+ *   counted when it happens. Contacts who come back after weeks of silence and group members who
+ *   send again (their sender key is created once and never touched) are counted when they write;
+ * - a contact writing after its session was deleted: the first message fails to decrypt ("No
+ *   session record") and costs a retry round trip; a new contact whose pre-key was deleted: the
+ *   same ("Invalid PreKey ID"); a member whose sender key was deleted: the same;
+ * - pre-keys: 812 at pairing, one used per new contact, 812 more uploaded when 5 or fewer are left
+ *   on the server (folders above 812);
+ * - outages never come from files (logging in reads creds.json only): 428 / 408 / 503 blips and
+ *   long ones, 500 with causes unrelated to files (a stream error that passes, a TLS-inspecting
+ *   proxy or a wrong clock that last until a person fixes them), 401 (logged out: a pairing is
+ *   legitimately needed), 440, flapping companies (open 1 minute in 8 for hours), one fleet-wide
+ *   network outage;
+ * - a person fixes a proxy / clock 500 a few hours after being told ("human needed") or half a day
+ *   after it started when nobody tells them; a forced re-pairing makes a new identity: every file
+ *   is gone and every contact's next message fails once.
  */
-import { cleanupRulesFor } from "../src/actions/count-stale.js";
-import { type CleanupFile, planCleanup } from "../src/actions/plan-cleanup.js";
+import { cleanupRulesFor, countSnapshot } from "../src/actions/count-stale.js";
+import { downIntervalsOf, withoutDownTime } from "../src/actions/down-time.js";
+import { type CleanupFile, type CleanupPlan, planCleanup } from "../src/actions/plan-cleanup.js";
 import { planReset } from "../src/actions/plan-reset.js";
-import { levelFor } from "../src/alerts/evaluate-thresholds.js";
 import { type CompanySettings, companyDefaultsSchema } from "../src/config/schema.js";
 import { classifyFile } from "../src/fleet/classify-file.js";
-import { fileUser } from "../src/fleet/file-user.js";
-import { resolvePreKeyReserve } from "../src/fleet/prekey-reserve.js";
-import { AGE_RULED_CATEGORIES } from "../src/fleet/scan-folder.js";
 import { decide, EMPTY_MEMORY, type LadderMemory } from "../src/ladder/decide.js";
-import { hasKeyStateEvidence, type KeyStateEvidence } from "../src/ladder/key-state-evidence.js";
+import { type ConnectionEvent, episodeStartOf, flapsOf } from "../src/ladder/flapping.js";
+import { NO_EVIDENCE } from "../src/ladder/key-state-evidence.js";
 import { prng } from "../test/helpers/crash-trial.js";
 
 const MIN = 60_000;
@@ -34,6 +44,9 @@ const H = 60 * MIN;
 const DAY = 24 * H;
 const ME = "5511987654321";
 const ME_LID = "99887766554433";
+
+/** The two ladders compared. */
+export type Policy = "defaults" | "naive";
 
 /** How big a month to simulate. */
 export interface MonthOptions {
@@ -44,49 +57,57 @@ export interface MonthOptions {
   tickMs?: number;
 }
 
-/** What the month did, for the assertions and the bench. */
+/** What one policy did to the fleet in the month, judged by the harm model. */
+export interface PolicyRow {
+  policy: Policy;
+  /** qr_required / a new pairing forced on a company WhatsApp had not logged out */
+  forcedRePairings: number;
+  /** files deleted while in use (an active contact's, a pre-key the server holds, our own phone's) */
+  liveFilesDeleted: number;
+  /** the same, by what the file was (active contact, pre-key, own) */
+  liveDeletedBy: Record<string, number>;
+  /** first messages that failed to decrypt because of a deleted file, returning contacts and group members included (each costs a retry round trip) */
+  firstMessageFailures: number;
+  /** stops that could not help: a cleanup of a down company (files never keep it down) or one deleting < 20 files */
+  socketsStoppedForNothing: number;
+  stops: number;
+  filesDeleted: number;
+  resets: number;
+  /** pairings after a real 401 (not harm) */
+  loggedOutPairings: number;
+  alerts: Record<string, number>;
+}
+
+/** Both rows and the shared facts of the month. */
 export interface MonthReport {
   companies: number;
   days: number;
-  checks: number;
-  disconnects: Record<number, number>;
-  resets: number;
-  resetsWithoutEvidence: number;
-  stops: number;
-  stopsBelowMinCleanupFiles: number;
-  smallestStopDeleted: number | null;
-  cleanupsWhileDown: number;
-  filesDeleted: number;
-  ownFilesDeleted: number;
-  /** Files a smart cleanup deleted younger than cleanup.minAge (must stay 0). */
-  youngFilesDeleted: number;
-  loggedOut: number;
-  loggedOutWithQr: number;
-  qrRequired: number;
-  alerts: Record<string, number>;
-  maxStale: number;
-  maxStaleCompany: string;
-  /** Largest stale count after the first day (the fleet starts with 60 days of history uncleaned). */
-  maxStaleSteady: number;
-  maxTotal: number;
-  finalStale: { p50: number; p95: number; max: number };
-  /** Start of the simulated month (fake clock). */
-  startedAt: number;
-  finalLevels: Record<string, number>;
+  disconnects: Record<string, number>;
+  rows: PolicyRow[];
   ms: number;
 }
 
 interface Contact {
   lid: string;
   pn: string;
+  /** next message time; Infinity: never writes again */
+  next: number;
   activeUntil: number;
+  returned: boolean;
+}
+
+interface Member {
+  file: string;
+  next: number;
 }
 
 interface Outage {
   code: number;
+  /** "blip" ends at endsAt; "person": a proxy / clock 500 a person fixes; "qr": 401; "other": 440 */
+  cause: "blip" | "person" | "qr" | "other";
   since: number;
-  /** When it ends by itself (transient), or null: it needs the ladder (500) or a human (401, 440). */
-  endsAt: number | null;
+  endsAt: number;
+  toldAt: number | null;
 }
 
 interface Company {
@@ -94,351 +115,468 @@ interface Company {
   settings: CompanySettings;
   files: Map<string, number>;
   contacts: Contact[];
-  groups: { id: string; members: string[] }[];
+  /** each contact file's contact */
+  owners: Map<string, Contact>;
+  members: Member[];
+  /** pre-key ids on the server not yet used: [serverLow, nextPreKeyId) */
+  serverLow: number;
   nextPreKeyId: number;
-  /** Contacts ever met (their numbers). */
   met: number;
-  newContactsPerDay: number;
+  perDay: number;
   outage: Outage | null;
+  /** flapping until then (open 1 min in 8), closing with flapCode */
+  flapUntil: number;
+  flapCode: number;
+  /** the world's draws for this company: outages, and traffic */
+  outRand: () => number;
+  trafficRand: () => number;
+  events: ConnectionEvent[];
   memory: LadderMemory;
-  /** Company-level figures kept between hourly counts. */
   counted: number;
   stale: number;
   heldByMinAge: number;
   heldUntil: number | null;
-  pendingQrUntil: number | null;
-  loggedOut: boolean;
+  naiveResetAt: number | null;
+  naiveQrDone: boolean;
 }
 
-/** Runs the month; pure apart from the wall-clock time it reports. */
+/** Runs the same month (same seed, same disconnects) under both policies. */
 export function simulateFleetMonth(options: MonthOptions): MonthReport {
   const started = performance.now();
-  const rand = prng(options.seed ?? 8);
-  const tick = options.tickMs ?? 5 * MIN;
-  const T0 = Date.UTC(2026, 10, 1, 0, 0);
-  const end = T0 + options.days * DAY;
-  const base = companyDefaultsSchema.parse({});
-  const report: MonthReport = {
+  const disconnects: Record<string, number> = {};
+  const rows = (["defaults", "naive"] as const).map((p) => runPolicy(options, p, disconnects));
+  return {
     companies: options.companies,
     days: options.days,
-    checks: 0,
-    disconnects: {},
-    resets: 0,
-    resetsWithoutEvidence: 0,
-    stops: 0,
-    stopsBelowMinCleanupFiles: 0,
-    smallestStopDeleted: null,
-    cleanupsWhileDown: 0,
-    filesDeleted: 0,
-    ownFilesDeleted: 0,
-    youngFilesDeleted: 0,
-    loggedOut: 0,
-    loggedOutWithQr: 0,
-    qrRequired: 0,
-    alerts: {},
-    maxStale: 0,
-    maxStaleCompany: "",
-    maxStaleSteady: 0,
-    maxTotal: 0,
-    finalStale: { p50: 0, p95: 0, max: 0 },
-    startedAt: T0,
-    finalLevels: {},
-    ms: 0,
+    disconnects,
+    rows,
+    ms: performance.now() - started,
   };
+}
 
+function runPolicy(options: MonthOptions, policy: Policy, disconnects: Record<string, number>): PolicyRow {
+  // Two streams: the world (contacts, outages) is the same under both policies.
+  const world = prng(options.seed ?? 8);
+  const tick = options.tickMs ?? 5 * MIN;
+  const T0 = Date.UTC(2026, 10, 2, 0, 0);
+  const end = T0 + options.days * DAY;
+  const settings = companyDefaultsSchema.parse({});
+  const row: PolicyRow = {
+    policy,
+    forcedRePairings: 0,
+    liveFilesDeleted: 0,
+    liveDeletedBy: {},
+    firstMessageFailures: 0,
+    socketsStoppedForNothing: 0,
+    stops: 0,
+    filesDeleted: 0,
+    resets: 0,
+    loggedOutPairings: 0,
+    alerts: {},
+  };
+  const fleetOutage = T0 + Math.floor(options.days / 2) * DAY + 10 * H;
   const companies: Company[] = [];
   for (let c = 0; c < options.companies; c++) {
-    // One company in ten keeps the old counting rule: its levels cannot always be cleaned away.
-    const basis = c % 10 === 9 ? "counted" : "stale";
-    const settings: CompanySettings = { ...base, count: { basis } };
-    const company: Company = {
+    const co: Company = {
       id: `co-${String(c).padStart(3, "0")}`,
       settings,
       files: new Map(),
       contacts: [],
-      groups: [],
+      owners: new Map(),
+      members: [],
+      serverLow: 1,
       nextPreKeyId: 1,
       met: 0,
-      newContactsPerDay: 0.5 + rand() * 12,
+      perDay: 0.5 + world() * 12,
       outage: null,
+      flapUntil: c % 20 === 7 ? T0 + (3 + (c % 5)) * DAY + 6 * H : 0,
+      flapCode: c % 40 === 7 ? 500 : 428,
+      outRand: prng((options.seed ?? 8) * 1_000 + c),
+      trafficRand: prng((options.seed ?? 8) * 7_919 + c),
+      events: [{ to: "open", code: null, at: T0 - 60 * DAY }],
       memory: EMPTY_MEMORY,
       counted: 0,
       stale: 0,
       heldByMinAge: 0,
       heldUntil: null,
-      pendingQrUntil: null,
-      loggedOut: false,
+      naiveResetAt: null,
+      naiveQrDone: false,
     };
-    pair(company, T0 - Math.floor(rand() * 60) * DAY, rand);
-    // History before the month: contacts met over the last 60 days, some long quiet.
-    const history = Math.floor(company.newContactsPerDay * 20 * rand());
-    for (let i = 0; i < history; i++) newContact(company, T0 - Math.floor(rand() * 60 * DAY), rand);
-    companies.push(company);
+    pair(co, T0 - 60 * DAY, world);
+    // History: contacts met over the last 60 days, most quiet by now, some coming back.
+    const history = Math.floor(co.perDay * 25 * world());
+    for (let i = 0; i < history; i++) newContact(co, T0 - Math.floor(world() * 60 * DAY), world, row, false);
+    companies.push(co);
   }
 
   for (let now = T0; now < end; now += tick) {
     const hourly = (now - T0) % H === 0;
+    const fleetOffline = now >= fleetOutage && now < fleetOutage + 90 * MIN;
     for (const co of companies) {
-      if (hourly) grow(co, now, rand);
-      connectivity(co, now, rand, report);
-      if (hourly) recount(co, now, report);
-      report.checks++;
-      const decision = decide(
-        {
-          company: co.id,
-          state: stateOf(co),
-          code: co.outage?.code ?? null,
-          downSince: co.outage?.since ?? null,
-          desired: "run",
-          counted: co.counted,
-          files: {
-            total: co.files.size,
-            stale: co.stale,
-            heldByMinAge: co.heldByMinAge,
-            heldUntil: co.heldUntil,
-          },
-          evidence: evidenceOf(co, now),
-          codesSeen: co.outage ? [{ code: co.outage.code, n: 1 }] : [],
-          settings: co.settings,
-          fleetOffline: false,
-          memory: co.memory,
-        },
-        now,
-      );
-      co.memory = decision.memory;
-      for (const { action } of decision.actions) {
-        if (action.kind === "alert") report.alerts[action.topic] = (report.alerts[action.topic] ?? 0) + 1;
-        else if (action.kind === "qr_required") {
-          report.qrRequired++;
-          if (co.loggedOut) report.loggedOutWithQr++;
-          co.pendingQrUntil = now + 12 * H; // an operator re-pairs within half a day
-        } else if (action.kind === "cleanup") {
-          runCleanup(co, action.mode, action.why, now, rand, report);
-        }
-      }
+      connectivity(co, now, policy === "defaults" ? disconnects : {}, fleetOutage);
+      if (hourly) traffic(co, now, co.trafficRand, row);
+      if (policy === "defaults") defaultsCheck(co, now, hourly, fleetOffline, row);
+      else if (hourly) naiveCheck(co, now, row);
     }
   }
-
-  const finals = companies.map((co) => co.stale).sort((a, b) => a - b);
-  report.finalStale = {
-    p50: finals[Math.floor(finals.length / 2)] ?? 0,
-    p95: finals[Math.min(finals.length - 1, Math.floor(finals.length * 0.95))] ?? 0,
-    max: finals.at(-1) ?? 0,
-  };
-  for (const co of companies) {
-    const level = levelFor(co.counted, co.settings.thresholds);
-    report.finalLevels[level] = (report.finalLevels[level] ?? 0) + 1;
-  }
-  report.ms = performance.now() - started;
-  return report;
+  return row;
 }
 
-function stateOf(co: Company): string {
-  if (!co.outage) return "open";
-  if (co.outage.code === 401) return "qr_required"; // the worker stops on 401 (disconnect policy)
-  if (co.outage.code === 440) return "replaced";
-  return "reconnecting";
-}
-
-/** A 500 outage repeats a badSession close on every reconnect of the worker (about one a minute). */
-function evidenceOf(co: Company, now: number): KeyStateEvidence {
-  if (co.outage?.code !== 500) return { badSessionCloses: 0, decryptStorm: null };
-  return { badSessionCloses: 1 + Math.floor((now - co.outage.since) / MIN), decryptStorm: null };
-}
-
-/** A fresh pairing: creds, app-state, 812 pre-keys, our own phone's session. */
+/** A fresh pairing: creds, app-state, 812 pre-keys on disk and on the server, our own phone's files. */
 function pair(co: Company, at: number, rand: () => number): void {
   co.files.clear();
-  co.contacts = [];
   co.files.set("creds.json", at);
   for (let i = 0; i < 5; i++) co.files.set(`app-state-sync-key-AAAAA${i}.json`, at);
-  for (const n of ["critical_block", "critical_unblock_low", "regular", "regular_high", "regular_low"])
+  for (const n of ["critical_block", "regular", "regular_high", "regular_low"])
     co.files.set(`app-state-sync-version-${n}.json`, at);
+  co.serverLow = co.nextPreKeyId;
   for (let i = 0; i < 812; i++) co.files.set(`pre-key-${co.nextPreKeyId++}.json`, at);
-  co.files.set(`session-${ME}.0.json`, at);
-  co.files.set(`session-${ME_LID}_1.0.json`, at);
-  co.files.set(`identity-key-${ME}.0.json`, at);
-  co.files.set(`device-list-${ME}.json`, at);
-  const groups = Math.floor(rand() * 12);
-  co.groups = Array.from({ length: groups }, (_, g) => ({
-    id: `1203630${co.id.slice(3)}${String(g).padStart(6, "0")}@g.us`,
-    members: Array.from({ length: 3 + Math.floor(rand() * 20) }, (_, m) =>
-      String(310000000000000 + g * 100 + m),
-    ),
-  }));
+  for (const f of ownFiles()) co.files.set(f, at);
+  // Group members met before: one sender key each, created once; some write again much later.
+  co.members = [];
+  const groups = Math.floor(rand() * 10);
+  for (let g = 0; g < groups; g++)
+    for (let m = 0; m < 3 + Math.floor(rand() * 15); m++) {
+      const file = `sender-key-1203630${co.id.slice(3)}${String(g).padStart(6, "0")}@g.us--3100${g}${m}_1--0.json`;
+      co.files.set(file, at);
+      co.members.push({ file, next: at + Math.floor(-Math.log(1 - rand()) * 20 * DAY) });
+    }
 }
 
-function newContact(co: Company, at: number, rand: () => number): void {
-  // libsignal deletes the pre-key the contact's first message used; the server hands out the oldest.
-  const preKey = lowestPreKey(co);
-  if (preKey !== undefined) co.files.delete(preKey);
+function ownFiles(): string[] {
+  return [`session-${ME}.0.json`, `session-${ME_LID}_1.0.json`, `identity-key-${ME}.0.json`];
+}
+const OWN: ReadonlySet<string> = new Set(ownFiles());
+
+function contactFiles(c: Pick<Contact, "lid" | "pn">): string[] {
+  return [
+    `session-${c.lid}_1.0.json`,
+    `identity-key-${c.lid}_1.0.json`,
+    `lid-mapping-${c.pn}.json`,
+    `lid-mapping-${c.lid}_reverse.json`,
+    `device-list-${c.pn}.json`,
+    `tctoken-${c.lid}@lid.json`,
+  ];
+}
+
+/** A new contact's first message uses the oldest pre-key the server still holds. */
+function newContact(co: Company, at: number, rand: () => number, row: PolicyRow, count: boolean): void {
+  const preKey = `pre-key-${co.serverLow}.json`;
+  if (!co.files.has(preKey) && count) row.firstMessageFailures++; // Invalid PreKey ID: a retry round trip
+  co.files.delete(preKey); // libsignal deletes the used one
+  co.serverLow++;
+  if (co.nextPreKeyId - co.serverLow <= 5)
+    for (let i = 0; i < 812; i++) co.files.set(`pre-key-${co.nextPreKeyId++}.json`, at);
   const n = co.met++;
-  const lid = String(200000000000000 + n);
-  const pn = String(5511900000000 + n);
-  for (const f of [
-    `session-${lid}_1.0.json`,
-    `session-${lid}_1.1.json`,
-    `identity-key-${lid}_1.0.json`,
-    `identity-key-${lid}_1.1.json`,
-    `lid-mapping-${pn}.json`,
-    `lid-mapping-${lid}_reverse.json`,
-    `device-list-${pn}.json`,
-    `tctoken-${lid}@lid.json`,
-  ])
+  const c: Contact = {
+    lid: String(200000000000000 + n),
+    pn: String(5511900000000 + n),
+    next: at + Math.floor(-Math.log(1 - rand()) * DAY),
+    activeUntil: at + Math.floor(-Math.log(1 - rand()) * 10 * DAY),
+    returned: false,
+  };
+  for (const f of contactFiles(c)) {
     co.files.set(f, at);
-  co.contacts.push({ lid, pn, activeUntil: at + Math.floor(-Math.log(1 - rand()) * 12 * DAY) });
-  // Baileys uploads 5 more when the server holds 5 or fewer.
-  if (countPreKeys(co) <= 5)
-    for (let i = 0; i < 5; i++) co.files.set(`pre-key-${co.nextPreKeyId++}.json`, at);
-}
-
-function lowestPreKey(co: Company): string | undefined {
-  let best: number | undefined;
-  for (const name of co.files.keys()) {
-    if (!name.startsWith("pre-key-")) continue;
-    const id = Number(name.slice(8, -5));
-    if (best === undefined || id < best) best = id;
+    co.owners.set(f, c);
   }
-  return best === undefined ? undefined : `pre-key-${best}.json`;
+  co.contacts.push(c);
 }
 
-function countPreKeys(co: Company): number {
-  let n = 0;
-  for (const name of co.files.keys()) if (name.startsWith("pre-key-")) n++;
-  return n;
-}
-
-/** One hour of a business: new contacts, messages from active ones, group traffic. */
-function grow(co: Company, now: number, rand: () => number): void {
-  if (co.outage) return; // nothing flows while disconnected
-  const hour = new Date(now).getUTCHours();
-  const busy = hour >= 8 && hour < 20 ? 2 : 0.2;
-  if (rand() < (co.newContactsPerDay / 24) * busy) newContact(co, now, rand);
+/** One hour of messages (nothing flows while down; it arrives on the next hour up). */
+function traffic(co: Company, now: number, rand: () => number, row: PolicyRow): void {
+  if (co.outage) return;
+  const busy = new Date(now).getUTCHours() >= 8 && new Date(now).getUTCHours() < 20 ? 2 : 0.2;
+  if (rand() < (co.perDay / 24) * busy) newContact(co, now, rand, row, true);
   for (const c of co.contacts) {
-    if (c.activeUntil < now || rand() > 0.02 * busy) continue;
-    co.files.set(`session-${c.lid}_1.0.json`, now);
-    if (rand() < 0.5) co.files.set(`session-${c.lid}_1.1.json`, now);
-    co.files.set(`tctoken-${c.lid}@lid.json`, now);
+    while (c.next <= now) {
+      const session = `session-${c.lid}_1.0.json`;
+      if (!co.files.has(session)) {
+        row.firstMessageFailures++; // No session record: the retry receipt rebuilds it
+        for (const f of contactFiles(c)) co.files.set(f, now);
+      }
+      co.files.set(session, now);
+      co.files.set(`tctoken-${c.lid}@lid.json`, now);
+      if (c.next < c.activeUntil) c.next += Math.floor(-Math.log(1 - rand()) * DAY);
+      else if (!c.returned && rand() < 0.35) {
+        c.returned = true; // back after weeks of silence
+        c.next = c.activeUntil + Math.floor((5 + rand() * 35) * DAY);
+        c.activeUntil = c.next + DAY;
+      } else c.next = Number.POSITIVE_INFINITY;
+    }
+  }
+  for (const m of co.members) {
+    if (m.next > now) continue;
+    if (!co.files.has(m.file)) {
+      row.firstMessageFailures++; // no sender key: that group message fails once, then is resent
+      co.files.set(m.file, now);
+    }
+    m.next = now + Math.floor(-Math.log(1 - rand()) * 20 * DAY);
   }
   if (rand() < 0.05) co.files.set(`session-${ME}.0.json`, now);
-  for (const g of co.groups) {
-    if (rand() > 0.02 * busy) continue;
-    if (rand() < 0.5) {
-      co.files.set(`sender-key-${g.id}--${ME}--0.json`, now);
-      co.files.set(`sender-key-memory-${g.id}.json`, now);
-    }
-    const member = g.members[Math.floor(rand() * g.members.length)] as string;
-    co.files.set(`sender-key-${g.id}--${member}_1--0.json`, now);
-  }
 }
 
-/** Disconnects at realistic rates; transient ones end by themselves. */
-function connectivity(co: Company, now: number, rand: () => number, report: MonthReport): void {
+/** Disconnects (the same draws under both policies) and how they end. */
+function connectivity(
+  co: Company,
+  now: number,
+  disconnects: Record<string, number>,
+  fleetOutage: number,
+): void {
+  const rand = co.outRand;
+  const r1 = rand();
+  const r2 = rand();
+  const r3 = rand();
+  const flapping = now < co.flapUntil && now > co.flapUntil - 6 * H;
+  const record = (code: number, cause: Outage["cause"], endsAt: number, since = now) => {
+    disconnects[code] = (disconnects[code] ?? 0) + 1;
+    co.outage = { code, cause, since, endsAt, toldAt: null };
+    co.events.push({ to: "reconnecting", code, at: since });
+  };
   const o = co.outage;
   if (o) {
-    if (o.endsAt !== null && now >= o.endsAt) endOutage(co);
-    else if (o.code === 401 && co.pendingQrUntil !== null && now >= co.pendingQrUntil) {
-      pair(co, now, rand); // the operator scanned the QR: a fresh pairing
-      endOutage(co);
-      recount(co, now, report); // the supervisor recounts on the folder's events
-    } else if (o.code === 440 && now - o.since >= 2 * H) endOutage(co); // the other client was closed
+    const fixedByPerson =
+      o.cause === "person" && now >= (o.toldAt === null ? o.since + 12 * H : o.toldAt + 3 * H);
+    if ((o.cause !== "person" && o.cause !== "qr" && now >= o.endsAt) || fixedByPerson) {
+      up(co, now);
+      // Flapping: open one minute, then down seven, again and again.
+      if (flapping) record(co.flapCode, "blip", now + 8 * MIN, now + MIN);
+    }
     return;
   }
-  // About one disconnect per company every 4 days.
-  if (rand() > (5 * MIN) / (4 * DAY)) return;
-  const r = rand();
-  const code = r < 0.4 ? 428 : r < 0.7 ? 408 : r < 0.8 ? 503 : r < 0.9 ? 500 : r < 0.95 ? 440 : 401;
-  report.disconnects[code] = (report.disconnects[code] ?? 0) + 1;
-  let endsAt: number | null = null;
-  if (code === 428 || code === 408 || code === 503) {
-    // Mostly a blip the worker's own reconnect fixes; one in eight lasts hours.
-    endsAt = now + (rand() < 0.875 ? (1 + rand() * 10) * MIN : (1 + rand() * 8) * H);
+  if (now >= fleetOutage && now < fleetOutage + 5 * MIN) {
+    record(408, "blip", fleetOutage + 90 * MIN);
+    return;
   }
-  if (code === 401) {
-    co.loggedOut = true;
-    report.loggedOut++;
+  if (flapping) {
+    record(co.flapCode, "blip", now + 7 * MIN);
+    return;
   }
-  co.outage = { code, since: now, endsAt };
+  if (r1 > (5 * MIN) / (4 * DAY)) return; // about one disconnect per company every 4 days
+  const blip = now + (r3 < 0.875 ? (1 + r3 * 80) * MIN : (1 + r3 * 8) * H);
+  const [code, cause, endsAt]: [number, Outage["cause"], number] =
+    r2 < 0.4
+      ? [428, "blip", blip]
+      : r2 < 0.65
+        ? [408, "blip", blip]
+        : r2 < 0.75
+          ? [503, "blip", now + (10 + r3 * 120) * MIN]
+          : r2 < 0.82
+            ? [500, "blip", now + (1 + r3 * 10) * MIN] // a stream error that passes
+            : r2 < 0.9
+              ? [500, "person", Number.POSITIVE_INFINITY] // a TLS proxy, a wrong clock
+              : r2 < 0.95
+                ? [440, "other", now + 2 * H]
+                : [401, "qr", Number.POSITIVE_INFINITY];
+  record(code, cause, endsAt);
 }
 
-function endOutage(co: Company): void {
+function up(co: Company, now: number): void {
   co.outage = null;
-  co.loggedOut = false;
-  co.pendingQrUntil = null;
+  co.events.push({ to: "open", code: null, at: now });
+  co.naiveResetAt = null;
+  co.naiveQrDone = false;
+  if (co.events.length > 120) co.events.splice(0, co.events.length - 120);
 }
 
-/** The live / stale count the supervisor would store after a scan (countSnapshot's rules). */
-function recount(co: Company, now: number, report: MonthReport): void {
-  // As countSnapshot does: only the categories a rule can delete go to the planner.
-  const rules = rulesOf(co);
-  const withPreKeys = countPreKeys(co) > rules.keepPreKeys;
-  const files = toFiles(co).filter(
-    (f) => AGE_RULED_CATEGORIES.has(f.category) || (withPreKeys && f.category === "pre-key"),
-  );
-  const plan = planCleanup(files, rules, now);
-  co.stale = plan.delete.length;
-  co.heldByMinAge = plan.heldByMinAge;
-  co.heldUntil = plan.heldUntil;
-  const basis = co.settings.count.basis;
-  const preKeys = countPreKeys(co);
-  co.counted =
-    basis === "stale"
-      ? co.stale
-      : basis === "total"
-        ? co.files.size
-        : co.files.size - Math.min(resolvePreKeyReserve(co.settings.preKeyReserve), preKeys);
-  if (now >= report.startedAt + DAY) report.maxStaleSteady = Math.max(report.maxStaleSteady, co.stale);
-  if (co.stale > report.maxStale) {
-    report.maxStale = co.stale;
-    report.maxStaleCompany = co.id;
+/** The harm of a deletion, judged by the model (who owns the file and whether they come back). */
+function applyDeletions(co: Company, names: readonly string[], now: number, row: PolicyRow): void {
+  for (const n of names) {
+    const owner = liveOwner(co, n, now);
+    if (!co.files.delete(n)) continue;
+    row.filesDeleted++;
+    if (owner === undefined) continue;
+    row.liveFilesDeleted++;
+    row.liveDeletedBy[owner] = (row.liveDeletedBy[owner] ?? 0) + 1;
   }
-  report.maxTotal = Math.max(report.maxTotal, co.files.size);
 }
 
-function rulesOf(co: Company) {
-  return cleanupRulesFor(co.settings, { newestPreKeyId: co.nextPreKeyId - 1, ownUsers: [ME, ME_LID] });
+/**
+ * Whose file it is when it is in use now: a contact in a stretch of conversation (writing again
+ * within two days), a pre-key the server holds for the next new contact, our own phone's files,
+ * creds.json; undefined otherwise. A quiet contact who comes back weeks later, or a group member
+ * who sends again, is not "in use now": what deleting their file costs is counted when they write
+ * (a first-message failure).
+ */
+function liveOwner(co: Company, name: string, now: number): string | undefined {
+  if (name === "creds.json") return "creds";
+  if (OWN.has(name)) return "own";
+  if (name.startsWith("pre-key-")) {
+    const id = Number(name.slice(8, -5));
+    return id >= co.serverLow && id < co.nextPreKeyId ? "pre-key" : undefined;
+  }
+  const c = co.owners.get(name);
+  return c !== undefined && c.next - now <= 2 * DAY ? "active contact" : undefined;
 }
 
-function toFiles(co: Company): CleanupFile[] {
+/**
+ * WhatsApp removed the device (401): the new pairing was needed anyway, and what it costs the
+ * contacts is WhatsApp's doing, not the policy's: they start over as new contacts.
+ */
+function loggedOutPairing(co: Company, now: number, row: PolicyRow): void {
+  row.loggedOutPairings++;
+  pair(co, now, () => 0.5);
+  co.contacts = [];
+  co.owners.clear();
+  co.members = [];
+  up(co, now);
+}
+
+/** A new identity: every file gone, every contact's next message fails once. */
+function forcedPairing(co: Company, now: number): void {
+  const members = co.members;
+  pair(co, now, () => 0.5);
+  co.members = members.map((m) => ({ ...m })); // the members still write; their keys are gone
+  for (const m of co.members) co.files.delete(m.file);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Policy "defaults": the shipped ladder, as the runner feeds it.
+
+function defaultsCheck(
+  co: Company,
+  now: number,
+  hourly: boolean,
+  fleetOffline: boolean,
+  row: PolicyRow,
+): void {
+  if (hourly && (now / H) % 3 === 0) recount(co, now); // the scanner's count, every 3 hours here
+  const o = co.outage;
+  const state = !o ? "open" : o.code === 401 ? "qr_required" : o.code === 440 ? "replaced" : "reconnecting";
+  const last = co.events.at(-1) as ConnectionEvent;
+  const { stableAfter } = co.settings.ladder;
+  const downSince = o ? episodeStartOf(co.events, o.since, stableAfter) : null;
+  const decision = decide(
+    {
+      company: co.id,
+      state,
+      code: o?.code ?? null,
+      downSince,
+      openSince: o ? null : last.at,
+      flaps: flapsOf(co.events, now, stableAfter),
+      desired: "run",
+      counted: co.counted,
+      files: {
+        total: co.files.size,
+        stale: co.stale,
+        heldByMinAge: co.heldByMinAge,
+        heldUntil: co.heldUntil,
+      },
+      evidence: NO_EVIDENCE, // files never break in this model: no decrypt storm
+      codesSeen: o ? [{ code: o.code, n: 1 }] : [],
+      settings: co.settings,
+      fleetOffline,
+      memory: co.memory,
+    },
+    now,
+  );
+  co.memory = decision.memory;
+  for (const { action } of decision.actions) {
+    if (action.kind === "alert") {
+      row.alerts[action.topic] = (row.alerts[action.topic] ?? 0) + 1;
+      if (action.topic === "human_needed" && o && o.toldAt === null) o.toldAt = now;
+    } else if (action.kind === "qr_required") {
+      if (o?.code === 401) {
+        loggedOutPairing(co, now, row);
+      } else {
+        row.forcedRePairings++;
+        forcedPairing(co, now);
+      }
+    } else if (action.kind === "cleanup") {
+      row.stops++;
+      if (action.mode === "reset") row.resets++;
+      const plan = productPlan(co, now, action.mode);
+      applyDeletions(
+        co,
+        plan.delete.map((d) => d.file),
+        now,
+        row,
+      );
+      if (co.outage || plan.delete.length < 20) row.socketsStoppedForNothing++;
+      recount(co, now);
+    }
+  }
+}
+
+function cleanupFiles(co: Company): CleanupFile[] {
   return [...co.files].map(([name, mtimeMs]) => ({ name, category: classifyFile(name), size: 1, mtimeMs }));
 }
 
-/** Carries out a ladder cleanup the way the executor would, and checks what it deleted. */
-function runCleanup(
-  co: Company,
-  mode: "smart" | "reset",
-  why: "down" | "emergency" | "maintenance",
-  now: number,
-  rand: () => number,
-  report: MonthReport,
-): void {
-  const files = toFiles(co);
-  const rules = rulesOf(co);
-  if (mode === "reset") {
-    report.resets++;
-    if (!hasKeyStateEvidence(evidenceOf(co, now))) report.resetsWithoutEvidence++;
+function productPlan(co: Company, now: number, mode: "smart" | "reset"): CleanupPlan {
+  const rules = cleanupRulesFor(co.settings, { newestPreKeyId: co.nextPreKeyId - 1, ownUsers: [ME, ME_LID] });
+  if (mode === "reset") return planReset(cleanupFiles(co), rules);
+  return planCleanup(withoutDownTime(cleanupFiles(co), downIntervalsOf(co.events, now), now), rules, now);
+}
+
+/** What the scanner stores: countSnapshot over the folder, idleness without the down time. */
+function recount(co: Company, now: number): void {
+  const names = [...co.files.keys()];
+  const preKeys = names.filter((n) => n.startsWith("pre-key-")).length;
+  const counts = countSnapshot(
+    {
+      total: names.length,
+      preKeys,
+      names,
+      mtimes: co.files,
+      ownUsers: [ME, ME_LID],
+      newestPreKeyId: co.nextPreKeyId - 1,
+    },
+    co.settings,
+    now,
+    downIntervalsOf(co.events, now),
+  );
+  co.counted = counts.counted;
+  co.stale = counts.stale;
+  co.heldByMinAge = counts.heldByMinAge;
+  co.heldUntil = counts.heldUntil;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Policy "naive": the seed's ladder, hourly.
+
+const KEEP = new Set(["creds.json"]);
+const keptByNaive = (name: string) => KEEP.has(name) || name.startsWith("app-state-sync-");
+
+function naiveCheck(co: Company, now: number, row: PolicyRow): void {
+  const o = co.outage;
+  if (o?.code === 401) {
+    loggedOutPairing(co, now, row);
+    return;
   }
-  const plan = mode === "reset" ? planReset(files, rules) : planCleanup(files, rules, now);
-  for (const d of plan.delete) {
-    if (mode === "smart" && now - (co.files.get(d.file) ?? now) < rules.minAgeMs) report.youngFilesDeleted++;
-    const user = fileUser(d.file);
-    if (
-      (user === ME || user === ME_LID) &&
-      (d.category === "session" || d.category === "identity-key" || d.category === "device-list")
-    )
-      report.ownFilesDeleted++;
-    co.files.delete(d.file);
+  if (o?.code === 500) {
+    // "500 means broken keys": a full cleanup after 30 minutes, then QR required.
+    if (co.naiveResetAt === null && now - o.since >= 30 * MIN) {
+      co.naiveResetAt = now;
+      row.resets++;
+      naiveCleanup(co, now, row, "full");
+    } else if (co.naiveResetAt !== null && !co.naiveQrDone && now - co.naiveResetAt >= 5 * MIN) {
+      co.naiveQrDone = true;
+      row.forcedRePairings++;
+      forcedPairing(co, now);
+      if (o.cause === "person" && o.toldAt === null) o.toldAt = now; // the QR alert reaches a person
+    }
+    return;
   }
-  report.filesDeleted += plan.delete.length;
-  if (why !== "down") {
-    report.stops++;
-    if (plan.delete.length < co.settings.ladder.minCleanupFiles) report.stopsBelowMinCleanupFiles++;
-    report.smallestStopDeleted = Math.min(
-      report.smallestStopDeleted ?? plan.delete.length,
-      plan.delete.length,
-    );
-  } else report.cleanupsWhileDown++;
-  // Repairing the key state: a reset fixes a badSession episode most of the time, a smart cleanup sometimes.
-  if (co.outage?.code === 500 && rand() < (mode === "reset" ? 0.9 : 0.3)) endOutage(co);
-  recount(co, now, report);
+  if (o) return;
+  const total = co.files.size; // every file counts
+  if (total >= 200) naiveCleanup(co, now, row, "full");
+  else if (total >= 150) naiveCleanup(co, now, row, "old");
+}
+
+function naiveCleanup(co: Company, now: number, row: PolicyRow, kind: "full" | "old"): void {
+  row.stops++;
+  const preKeys = [...co.files.keys()]
+    .filter((n) => n.startsWith("pre-key-"))
+    .sort((a, b) => Number(b.slice(8, -5)) - Number(a.slice(8, -5)));
+  const keepPreKeys = new Set(preKeys.slice(0, 30)); // "keep at least 30 pre-keys"
+  const doomed = [...co.files].filter(
+    ([name, mtime]) =>
+      !keptByNaive(name) && !keepPreKeys.has(name) && (kind === "full" || now - mtime >= 7 * DAY),
+  );
+  applyDeletions(
+    co,
+    doomed.map(([n]) => n),
+    now,
+    row,
+  );
+  if (co.outage || doomed.length < 20) row.socketsStoppedForNothing++;
 }
