@@ -133,6 +133,19 @@ function walk(
 
 /** Many 500 closes in the episode: described, never evidence. */
 const BAD_SESSION = { badSessionCloses: 14, decryptStorm: null } as const;
+/** A company behind a TLS-inspecting proxy: 500 on every retry, the probe passes. */
+const TLS_500: Partial<LadderInput> = {
+  counted: 160,
+  code: 500,
+  evidence: BAD_SESSION,
+  codesSeen: [{ code: 500, n: 14 }],
+  lastClose: {
+    code: 500,
+    message: "WebSocket Error (self-signed certificate); retry 6 in 60000 ms",
+    at: T0 + 28 * MIN,
+  },
+  probe: { ok: true, detail: "web.whatsapp.com:443" },
+};
 /** A decrypt-failure storm: the one thing key files can cause (key-state-evidence.ts). */
 const STORM = { badSessionCloses: 0, decryptStorm: { failures: 30, byReason: { "Bad MAC": 30 } } } as const;
 
@@ -149,18 +162,7 @@ function climb(lines: string[]): string[] {
 
 describe("decide: a down company climbs the ladder", () => {
   it("never resets nor asks for a QR on 500 closes: one human-needed alert with the evidence (defaults)", () => {
-    const acme = createCompany({
-      counted: 160,
-      code: 500,
-      evidence: BAD_SESSION,
-      codesSeen: [{ code: 500, n: 14 }],
-      lastClose: {
-        code: 500,
-        message: "WebSocket Error (self-signed certificate); retry 6 in 60000 ms",
-        at: T0 + 28 * MIN,
-      },
-      probe: { ok: true, detail: "web.whatsapp.com:443" },
-    });
+    const acme = createCompany(TLS_500);
     const timeline = walk(acme, 0, 24 * 60);
     expect(climb(timeline)).toEqual([
       "10m alert:down:warning",
@@ -170,7 +172,7 @@ describe("decide: a down company climbs the ladder", () => {
       "29m alert:human_needed:critical",
     ]);
     expect(timeline.filter((l) => !l.includes("reconnect")).length).toBe(2);
-    const human = decide(input({ ...acmeOf(acme), memory: afterReconnects() }), T0 + 29 * MIN).actions[0];
+    const human = decide(input({ ...TLS_500, memory: afterReconnects() }), T0 + 29 * MIN).actions[0];
     expect(human).toMatchObject({ kind: "alert", topic: "human_needed" });
     const text = (human as { text: string }).text;
     expect(text).toContain("Close codes seen: 500 bad session");
@@ -330,22 +332,6 @@ describe("decide: a down company climbs the ladder", () => {
     ]);
   });
 });
-
-/** The input of a createCompany's base (for one-off decisions with its fields). */
-function acmeOf(_c: ReturnType<typeof createCompany>): Partial<LadderInput> {
-  return {
-    counted: 160,
-    code: 500,
-    evidence: BAD_SESSION,
-    codesSeen: [{ code: 500, n: 14 }],
-    lastClose: {
-      code: 500,
-      message: "WebSocket Error (self-signed certificate); retry 6 in 60000 ms",
-      at: T0 + 28 * MIN,
-    },
-    probe: { ok: true, detail: "web.whatsapp.com:443" },
-  };
-}
 
 describe("decide: close codes (only 401 is QR required)", () => {
   const cases: [number, string, string | RegExp][] = [
