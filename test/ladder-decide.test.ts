@@ -46,7 +46,7 @@ const SETTINGS: LadderInput["settings"] = {
     minCleanupFiles: 20,
   },
   maintenance: { window: "03:00-05:00", timezone: "UTC" },
-  alerts: { remindEvery: H, hysteresis: 10 },
+  alerts: { remindEvery: H, hysteresis: 10, escalateAfter: null },
 };
 
 /** Settings with some ladder keys changed. */

@@ -21,6 +21,7 @@ import type { Logger } from "../logger.js";
 import type { Store } from "../store/store.js";
 import { type AlertQueue, createAlertQueue } from "./alert-queue.js";
 import { createLiveConfig, type LiveConfig } from "./live-config.js";
+import { createOnCall } from "./on-call.js";
 import { createPeriodicChecks, type PeriodicChecks, scheduleChecks } from "./periodic-checks.js";
 import { createScheduler } from "./scheduler.js";
 import { createSessionRepairs, type SessionRepairs } from "./session-repairs.js";
@@ -204,6 +205,7 @@ export class Supervisor {
           home: options.home,
           backupKey: options.backupKey,
           notify: (title, detail, kind) => tell(title, detail, { kind }),
+          kick,
         })
       : undefined;
     this.checks = createPeriodicChecks({
@@ -216,6 +218,15 @@ export class Supervisor {
       closed,
       ladder: this.ladder,
       repairs: this.repairs,
+      onCall: createOnCall({
+        store,
+        clock,
+        logger: this.log,
+        config,
+        alerts: this.alerts,
+        home: options.home,
+        telegram: options.notifiers.has("telegram"),
+      }),
       ...(options.restartWorker ? { restartWorker: options.restartWorker } : {}),
       ...(options.probe ? { probe: options.probe } : {}),
     });
@@ -271,6 +282,11 @@ export class Supervisor {
   /** Raises / resolves the decrypt-failure alerts from the workers' signal buckets (issue 14). */
   checkSignals(): void {
     this.checks.signals();
+  }
+
+  /** One on-call pass now: escalations, silence summaries, the daily digest (the worker watch runs it too). */
+  checkOnCall(): Promise<void> {
+    return this.checks.onCall();
   }
 
   /** Applies a new config: thresholds and chats at once, counts re-evaluated. sessionsDir needs a restart. */
