@@ -121,7 +121,8 @@ async function pressed(deps: BotDeps, req: Requester, row: CallbackRow): Promise
     case "mute1h":
       return muteFor(deps, req.actor, row.company, 3_600_000);
     case "ack":
-      return ackFromTelegram(deps, req, row.company, Number(row.args.incident));
+      // The alert itself is edited to show the ack: no extra message in the chat.
+      return { ...ackFromTelegram(deps, req, row.company, Number(row.args.incident)), replies: [] };
     case "cleanup":
       return cleanupPreview(deps, req, row.company);
     case "reconnect": {
