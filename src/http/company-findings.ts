@@ -27,6 +27,8 @@ export interface BackupSummary {
 /** One recommendation: what is wrong, how bad, and the command that helps. */
 export interface Finding {
   company: string;
+  /** What it is about: the health check leaves incidents to the digest. */
+  about: "connection" | "files" | "backups" | "incident";
   severity: "critical" | "warning" | "info";
   text: string;
   command: string | null;
@@ -81,6 +83,7 @@ export function companyFindings(
   if (QR_STATES.has(state)) {
     out.push({
       company: id,
+      about: "connection",
       severity: "critical",
       text: `${id}: waiting for a QR${since !== null ? ` for ${ago(now, since)}` : ""}`,
       command: `/qr ${id} in a private chat (or warden pair ${id}${state === "pairing" ? "" : " --new"})`,
@@ -88,6 +91,7 @@ export function companyFindings(
   } else if (state === "stopped") {
     out.push({
       company: id,
+      about: "connection",
       severity: "info",
       text: `${id}: stopped by an operator`,
       command: `warden start ${id}`,
@@ -95,6 +99,7 @@ export function companyFindings(
   } else if (!UP_STATES.has(state)) {
     out.push({
       company: id,
+      about: "connection",
       severity: "critical",
       text: `${id}: ${state}${since !== null ? ` for ${ago(now, since)}` : ""}${view.connection.reason ? ` (${view.connection.reason})` : ""}`,
       command: `warden reconnect ${id}`,
@@ -118,6 +123,7 @@ export function companyFindings(
         : `: cleanup runs in the maintenance window ${settings.maintenance.window} (or warden cleanup ${id})`;
     out.push({
       company: id,
+      about: "files",
       severity: level === "monitor" ? "info" : level === "warning" ? "warning" : "critical",
       text: `${id}: ${counted} ${basis} (${level})${next}${cleanup}`,
       command: level === "monitor" ? null : `warden cleanup ${id}`,
@@ -128,6 +134,7 @@ export function companyFindings(
     if (backups.newestVerifiedAt === null)
       out.push({
         company: id,
+        about: "backups",
         severity: "warning",
         text:
           backups.count === 0
@@ -138,6 +145,7 @@ export function companyFindings(
     else if (now - backups.newestVerifiedAt > maxAge)
       out.push({
         company: id,
+        about: "backups",
         severity: "warning",
         text: `${id}: no verified backup for ${ago(now, backups.newestVerifiedAt)}`,
         command: `warden backup ${id}`,
@@ -153,12 +161,14 @@ function incidentFinding(incident: Incident, now: number): Finding {
   return incident.ackedAt !== null
     ? {
         company: incident.company,
+        about: "incident",
         severity: "info",
         text: `${incident.company}: ${what}, acked by ${incident.ackedName ?? incident.ackedBy ?? "?"}`,
         command: null,
       }
     : {
         company: incident.company,
+        about: "incident",
         severity: "warning",
         text: `${incident.company}: ${what}, nobody acked it`,
         command: `/ack ${incident.company}`,
