@@ -1,4 +1,3 @@
-import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BotApiServer, type ReceivedMessage } from "./helpers/bot-api-server.js";
 import { FleetFixture } from "./helpers/fleet-fixture.js";
@@ -40,11 +39,14 @@ async function ask(user: number, text: string): Promise<ReceivedMessage> {
   return waitFor(() => inChat(CHAT)[before], { what: `answer to ${text}`, timeoutMs: 20_000 });
 }
 
-async function start() {
+const HTTP_TOKEN = "on-call-test-token-0123456789";
+
+async function start(http = false) {
   return fx.startSupervisor({
     apiRoot: api.apiRoot,
     clock,
     bot: { pollTimeoutSec: 1, backoffMs: 50, qrEveryMs: 60_000 },
+    ...(http ? { http: { token: HTTP_TOKEN } } : {}),
   });
 }
 
@@ -106,7 +108,12 @@ describe("on call from Telegram", () => {
   it("/digest lists companies with an open problem only; a silence holds alerts, then summarises them once", async () => {
     fx.setFileCount("acme", 185);
     fx.setFileCount("bistro", 10);
-    const { supervisor, store } = await start();
+    fx.writeConfig({
+      telegram: { chatIds: [CHAT], admins: [ADMIN] },
+      workers: { heartbeatEvery: "1h" },
+      http: { listen: "127.0.0.1:0" },
+    });
+    const { supervisor, store } = await start(true);
     await waitFor(() => inChat(CHAT).find((m) => m.text.includes("CRITICAL")), { what: "critical alert" });
     // bistro is healthy once it has a verified backup.
     expect((await ask(ADMIN, "/backup bistro")).text).toContain("backup verified");
@@ -118,6 +125,16 @@ describe("on call from Telegram", () => {
     expect(digest.text).toContain("acme: no backup");
     expect(digest.text).toContain("nobody acked it");
     expect(digest.text).not.toContain("bistro");
+    // The same recommendations on the bot's /health and the dashboard, each with its command.
+    const health = await ask(ADMIN, "/health");
+    expect(health.text).toContain("<b>Recommendations</b> (2)");
+    expect(health.text).toContain("acme: no backup: <code>warden backup acme</code>");
+    const dashboard = await fetch(`http://${supervisor.http?.boundAddress}/`, {
+      headers: { authorization: `Bearer ${HTTP_TOKEN}` },
+    });
+    const page = await dashboard.text();
+    expect(page).toContain("Recommendations (2)");
+    expect(page).toContain("acme: 185 counted files (critical)");
 
     const silenced = await ask(ADMIN, "/silence bistro 2h moving servers");
     expect(silenced.text).toMatch(/Silence #\d+: <b>bistro<\/b> until .*moving servers/);
@@ -136,6 +153,5 @@ describe("on call from Telegram", () => {
     await supervisor.checkOnCall();
     await supervisor.dispatcher.flush(5_000);
     expect(inChat(CHAT)).toHaveLength(after + 1);
-    expect(path.basename(fx.home)).toBe("data");
   });
 });

@@ -170,6 +170,7 @@ export class Supervisor {
         now: () => clock.now(),
         logger: options.logger,
         firstScanDone: () => this.firstScanDone,
+        ...(options.home !== undefined ? { backupsRoot: backupsRoot(options.home) } : {}),
       });
     if (options.home !== undefined) {
       this.repairs = createSessionRepairs({

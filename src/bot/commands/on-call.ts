@@ -11,6 +11,7 @@ import { companySettings } from "../../config/load.js";
 import { describeError } from "../../errors.js";
 import { backupsRoot } from "../../home-layout.js";
 import { buildDigest, renderDigestHtml } from "../../http/digest.js";
+import { healthReport } from "../../http/health-report.js";
 import { silenceEnd } from "../../store/silences.js";
 import { mayCommand } from "../authorize.js";
 import { type BotCommand, type BotDeps, type CommandOutcome, type Requester, text } from "../bot-context.js";
@@ -176,3 +177,29 @@ export const digestCommand: BotCommand = {
     return text(renderDigestHtml(digest), `digest: ${digest.problems.length} companies with problems`);
   },
 };
+
+/** Most recommendations /health lists. */
+const HEALTH_RECOMMENDATIONS = 10;
+
+/** /health's recommendations for the companies the requester sees, each with its command. */
+export async function recommendationLines(deps: BotDeps, req: Requester): Promise<string[]> {
+  const visible = new Set(knownVisible(deps, req));
+  const report = await healthReport(
+    { store: deps.store, config: deps.config, now: () => deps.clock.now() },
+    deps.home === undefined ? undefined : backupsRoot(deps.home),
+  );
+  const shown = report.recommendations.filter((r) => visible.has(r.company));
+  if (shown.length === 0) return ["Recommendations: none"];
+  return [
+    `<b>Recommendations</b> (${shown.length})`,
+    ...shown
+      .slice(0, HEALTH_RECOMMENDATIONS)
+      .map(
+        (r) =>
+          `${r.severity === "critical" ? "🔴" : r.severity === "warning" ? "⚠️" : "ℹ️"} ${escapeHtml(r.text)}: <code>${escapeHtml(r.command)}</code>`,
+      ),
+    ...(shown.length > HEALTH_RECOMMENDATIONS
+      ? [`… ${shown.length - HEALTH_RECOMMENDATIONS} more: warden health`]
+      : []),
+  ];
+}
