@@ -145,6 +145,7 @@ export const companyDefaultsSchema = z.strictObject({
       keep: backupsShape.keep.default(BACKUPS_DEFAULTS.keep),
       credsSnapshots: backupsShape.credsSnapshots.default(BACKUPS_DEFAULTS.credsSnapshots),
       maxAge: backupsShape.maxAge.default(BACKUPS_DEFAULTS.maxAge),
+      every: backupsShape.every.default(BACKUPS_DEFAULTS.every),
     })
     .default(BACKUPS_DEFAULTS),
   signals: z
