@@ -62,7 +62,7 @@ export function createScheduledBackups(options: ScheduledBackupsOptions): Schedu
 
   const heldByAction = (company: string, now: number): boolean => {
     const lease = store.leases.get(company);
-    return lease !== undefined && lease.holder.startsWith("action:") && lease.expiresAt > now;
+    return lease?.holder.startsWith("action:") === true && lease.expiresAt > now;
   };
 
   const takeOne = async (company: string): Promise<void> => {
