@@ -12,6 +12,7 @@ import { loadConfig } from "../config/load.js";
 import type { WardenEnv } from "../env-shape.js";
 import { ExitCodes } from "../errors.js";
 import { backupsRoot, databaseFile } from "../home-layout.js";
+import { extraCommand } from "../http/company-findings.js";
 import type { FleetHealth } from "../http/fleet-view.js";
 import { type HealthReport, healthReport } from "../http/health-report.js";
 import { openStore } from "../store/store.js";
@@ -64,7 +65,7 @@ function renderCompanies(h: HealthReport): string[] {
     `recommendations  ${h.recommendations.length}${h.recommendations.length > 0 ? ":" : " (nothing to do)"}`,
   );
   for (const r of h.recommendations.slice(0, 3 * SHOWN))
-    lines.push(`${SEVERITY_MARK[r.severity]} ${r.text}: ${r.command}`);
+    lines.push(`${SEVERITY_MARK[r.severity]} ${r.text}${extraCommand(r) ? `: ${r.command}` : ""}`);
   if (h.recommendations.length > 3 * SHOWN)
     lines.push(`   ... and ${h.recommendations.length - 3 * SHOWN} more (--json lists all)`);
   return lines;

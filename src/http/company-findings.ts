@@ -179,3 +179,8 @@ function incidentFinding(incident: Incident, now: number): Finding {
 export function severityRank(f: Finding): number {
   return f.severity === "critical" ? 0 : f.severity === "warning" ? 1 : 2;
 }
+
+/** The command to show after a finding's text: null when there is none or the text already names it. */
+export function extraCommand(f: { text: string; command: string | null }): string | null {
+  return f.command !== null && !f.text.includes(f.command) ? f.command : null;
+}

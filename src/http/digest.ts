@@ -7,7 +7,13 @@
 import { escapeHtml } from "../alerts/format-alert.js";
 import type { WardenConfig } from "../config/load.js";
 import type { Store } from "../store/store.js";
-import { backupSummaries, companyFindings, type Finding, severityRank } from "./company-findings.js";
+import {
+  backupSummaries,
+  companyFindings,
+  extraCommand,
+  type Finding,
+  severityRank,
+} from "./company-findings.js";
 import { companyViews } from "./fleet-view.js";
 
 /** A digest of some companies. */
@@ -57,7 +63,7 @@ export function renderDigestHtml(digest: Digest): string {
   for (const p of digest.problems)
     for (const f of p.findings)
       lines.push(
-        `${ICON[f.severity]} ${escapeHtml(f.text)}${f.command ? `: <code>${escapeHtml(f.command)}</code>` : ""}`,
+        `${ICON[f.severity]} ${escapeHtml(f.text)}${extraCommand(f) ? `: <code>${escapeHtml(f.command ?? "")}</code>` : ""}`,
       );
   if (healthy > 0) lines.push(`✅ ${healthy} more: healthy`);
   return lines.join("\n");
@@ -69,7 +75,7 @@ export function renderDigestText(digest: Digest): string {
   const lines = [`wa-warden digest: ${digest.problems.length} of ${digest.companies} companies need a look`];
   for (const p of digest.problems)
     for (const f of p.findings)
-      lines.push(`  ${f.severity.padEnd(8)} ${f.text}${f.command ? `: ${f.command}` : ""}`);
+      lines.push(`  ${f.severity.padEnd(8)} ${f.text}${extraCommand(f) ? `: ${f.command}` : ""}`);
   lines.push(`  ${healthy} healthy`);
   return lines.join("\n");
 }

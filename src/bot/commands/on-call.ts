@@ -10,6 +10,7 @@ import { assertCompanyFolder } from "../../config/company-id.js";
 import { companySettings } from "../../config/load.js";
 import { describeError } from "../../errors.js";
 import { backupsRoot } from "../../home-layout.js";
+import { extraCommand } from "../../http/company-findings.js";
 import { buildDigest, renderDigestHtml } from "../../http/digest.js";
 import { healthReport } from "../../http/health-report.js";
 import { silenceEnd } from "../../store/silences.js";
@@ -196,7 +197,7 @@ export async function recommendationLines(deps: BotDeps, req: Requester): Promis
       .slice(0, HEALTH_RECOMMENDATIONS)
       .map(
         (r) =>
-          `${r.severity === "critical" ? "🔴" : r.severity === "warning" ? "⚠️" : "ℹ️"} ${escapeHtml(r.text)}: <code>${escapeHtml(r.command)}</code>`,
+          `${r.severity === "critical" ? "🔴" : r.severity === "warning" ? "⚠️" : "ℹ️"} ${escapeHtml(r.text)}${extraCommand(r) ? `: <code>${escapeHtml(r.command)}</code>` : ""}`,
       ),
     ...(shown.length > HEALTH_RECOMMENDATIONS
       ? [`… ${shown.length - HEALTH_RECOMMENDATIONS} more: warden health`]

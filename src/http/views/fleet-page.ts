@@ -2,6 +2,7 @@
  * The dashboard (`/`): every company worst first, with a filter box. The page refreshes its own
  * table every 10 s by fetching itself and swapping the rows, so the filter text survives.
  */
+import { extraCommand } from "../company-findings.js";
 import type { CompanyView, FILE_KINDS } from "../fleet-view.js";
 import type { HealthReport } from "../health-report.js";
 import { ago, escapeHtml, formatTime, page } from "./html.js";
@@ -44,7 +45,7 @@ function recommendationList(recommendations: readonly HealthReport["recommendati
     .slice(0, RECOMMENDATIONS_SHOWN)
     .map(
       (r) =>
-        `<li class="severity-${r.severity}">${escapeHtml(r.text)}: <code>${escapeHtml(r.command)}</code></li>`,
+        `<li class="severity-${r.severity}">${escapeHtml(r.text)}${extraCommand(r) ? `: <code>${escapeHtml(r.command)}</code>` : ""}</li>`,
     )
     .join("");
   const more =
