@@ -46,10 +46,10 @@ export function withAlertButtons(bot: BotQueries, message: NewOutboxMessage, now
   const incident = message.incidentId ?? null;
   // An alert of an open incident (src/alerts/incidents.ts) is acked from its own message.
   const actions: AlertButtonAction[] = [
+    ...alertButtonActions(message.kind, message.level),
     ...(incident !== null && message.kind !== "resolved" && !message.kind.endsWith("-resolved")
       ? (["ack"] as const)
       : []),
-    ...alertButtonActions(message.kind, message.level),
   ];
   const row = actions.map((action) => ({
     text: LABELS[action],
