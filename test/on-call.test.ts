@@ -112,6 +112,7 @@ describe("on call from Telegram", () => {
       telegram: { chatIds: [CHAT], admins: [ADMIN] },
       workers: { heartbeatEvery: "1h" },
       http: { listen: "127.0.0.1:0" },
+      alerts: { digestAt: "11:00" },
     });
     const { supervisor, store } = await start(true);
     await waitFor(() => inChat(CHAT).find((m) => m.text.includes("CRITICAL")), { what: "critical alert" });
@@ -153,5 +154,17 @@ describe("on call from Telegram", () => {
     await supervisor.checkOnCall();
     await supervisor.dispatcher.flush(5_000);
     expect(inChat(CHAT)).toHaveLength(after + 1);
+
+    // The daily digest: once at alerts.digestAt, not again that day.
+    now += 59 * 60_000;
+    await supervisor.checkOnCall();
+    now += 60_000;
+    await supervisor.checkOnCall();
+    await supervisor.checkOnCall();
+    const daily = await waitFor(() => inChat(CHAT)[after + 1], { what: "daily digest" });
+    expect(daily.text).toContain("<b>wa-warden digest</b>: 2 of 2 companies need a look");
+    expect(daily.disableNotification).toBe(true);
+    await supervisor.dispatcher.flush(5_000);
+    expect(inChat(CHAT)).toHaveLength(after + 2);
   });
 });
