@@ -12,6 +12,7 @@ import type { NewOutboxMessage } from "../store/outbox.js";
 import type { Store } from "../store/store.js";
 import type { InlineKeyboard } from "./alert-buttons.js";
 import { escapeHtml } from "./format-alert.js";
+import { localClock } from "./silence-window.js";
 
 /** Who acks. */
 export interface Acker {
@@ -23,12 +24,8 @@ export interface Acker {
 
 /** "14:02" in a time zone (the company's maintenance.timezone). */
 export function clockTime(at: number, timeZone: string): string {
-  return new Intl.DateTimeFormat("en-GB", {
-    timeZone,
-    hour: "2-digit",
-    minute: "2-digit",
-    hourCycle: "h23",
-  }).format(at);
+  const t = localClock(at, timeZone);
+  return `${String(t.hour).padStart(2, "0")}:${String(t.minute).padStart(2, "0")}`;
 }
 
 /** The line an acked alert gets. */

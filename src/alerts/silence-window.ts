@@ -8,26 +8,43 @@ import { ErrorCodes, WardenError } from "../errors.js";
 /** Longest silence accepted (a forgotten one must not hold alerts for ever). */
 export const MAX_SILENCE_MS = 30 * 86_400_000;
 
-function zoneOffsetMs(at: number, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat("en-US", {
-    timeZone,
-    hourCycle: "h23",
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-  }).formatToParts(at);
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** Local calendar date and wall-clock time of `now` in `timeZone` (one cached formatter per zone). */
+export function localClock(
+  now: number,
+  timeZone: string,
+): { year: number; month: number; day: number; hour: number; minute: number; second: number } {
+  let formatter = formatters.get(timeZone);
+  if (!formatter) {
+    // h23, not hour12: false: the latter prints midnight as "24" in some ICU versions.
+    formatter = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+    });
+    formatters.set(timeZone, formatter);
+  }
+  const parts = formatter.formatToParts(now);
   const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  const asUtc = Date.UTC(
-    get("year"),
-    get("month") - 1,
-    get("day"),
-    get("hour"),
-    get("minute"),
-    get("second"),
-  );
+  return {
+    year: get("year"),
+    month: get("month"),
+    day: get("day"),
+    hour: get("hour"),
+    minute: get("minute"),
+    second: get("second"),
+  };
+}
+
+function zoneOffsetMs(at: number, timeZone: string): number {
+  const t = localClock(at, timeZone);
+  const asUtc = Date.UTC(t.year, t.month - 1, t.day, t.hour, t.minute, t.second);
   return asUtc - Math.floor(at / 1000) * 1000;
 }
 

@@ -10,6 +10,7 @@ import { clockTime } from "../alerts/ack.js";
 import { withAlertButtons } from "../alerts/alert-buttons.js";
 import { alertChats, chatScope, chatSees } from "../alerts/chat-routing.js";
 import { escapeHtml, renderNotice } from "../alerts/format-alert.js";
+import { localClock } from "../alerts/silence-window.js";
 import type { Clock } from "../clock.js";
 import { formatDuration } from "../config/duration.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
@@ -169,20 +170,9 @@ function summariseSilences(store: Store, alerts: AlertQueue, now: number): numbe
 
 /** "YYYYMMDD" and "HH:MM" of `now` in a time zone. */
 function localDay(now: number, timeZone: string): { day: number; time: string } {
-  const parts = new Intl.DateTimeFormat("en-GB", {
-    timeZone,
-    hourCycle: "h23",
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-  }).formatToParts(now);
-  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "00";
-  return {
-    day: Number(`${get("year")}${get("month")}${get("day")}`),
-    time: `${get("hour")}:${get("minute")}`,
-  };
+  const t = localClock(now, timeZone);
+  const two = (n: number) => String(n).padStart(2, "0");
+  return { day: t.year * 10_000 + t.month * 100 + t.day, time: `${two(t.hour)}:${two(t.minute)}` };
 }
 
 /** Every chat that receives some company's alerts. */
