@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { incidentRole, incidentStep } from "../src/alerts/incidents.js";
+import { incidentRole, incidentStep, isFleetNotice } from "../src/alerts/incidents.js";
 import { nextWallClock, silenceEndsAt } from "../src/alerts/silence-window.js";
 
 const open = (
@@ -24,7 +24,7 @@ describe("what an incident is", () => {
       "worker-dead",
       "outage",
       "disk-ok",
-      "config-rejected",
+      "config-invalid",
       "company-removed",
       "creds-corrupt",
     ])

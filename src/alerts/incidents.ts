@@ -91,3 +91,22 @@ export function incidentStep(
     }
   }
 }
+
+/**
+ * The fleet's own failures, never held by a silence even when they name a company: file watching
+ * or a scan failing, a dead worker, the bot's poller, an outage, the disk.
+ */
+const FLEET_KINDS = new Set([
+  "watcher-fallback",
+  "scan-failed",
+  "worker-dead",
+  "bot-conflict",
+  "outage",
+  "outage-resolved",
+  "disk-ok",
+]);
+
+/** True for a notice about the fleet itself (never silenced). */
+export function isFleetNotice(kind: string): boolean {
+  return FLEET_KINDS.has(kind);
+}

@@ -8,7 +8,7 @@ import { withAlertButtons } from "../alerts/alert-buttons.js";
 import { alertChats } from "../alerts/chat-routing.js";
 import { type RenderedAlert, renderNotice } from "../alerts/format-alert.js";
 import { createIncidentGate, incidentFamily } from "../alerts/incident-gate.js";
-import { incidentRole, incidentStep } from "../alerts/incidents.js";
+import { incidentRole, incidentStep, isFleetNotice } from "../alerts/incidents.js";
 import type { Notifier } from "../alerts/notifiers/notifier.js";
 import type { Clock } from "../clock.js";
 import type { WardenConfig } from "../config/load.js";
@@ -60,7 +60,8 @@ export function createAlertQueue(options: AlertQueueOptions): AlertQueue {
       }
       incidentId = tracked;
       // A silence holds a company's alerts (the fleet's own notices have no company: never held).
-      const silence = options.unsilenced ? undefined : store.silences.holding(company, now);
+      const silence =
+        options.unsilenced || isFleetNotice(kind) ? undefined : store.silences.holding(company, now);
       if (silence) {
         store.silences.hold({
           silenceId: silence.id,
