@@ -50,7 +50,8 @@ describe("warden health", () => {
     expect(h.workers).toEqual({ alive: 1, registered: 1 });
     expect(h.outbox.pending).toBeGreaterThanOrEqual(0);
     expect(h.outage).toBeNull();
-    expect(h.companies).toBe(2);
+    expect(h.companyCount).toBe(2);
+    expect(h.companies.map((c: { id: string }) => c.id)).toEqual(["acme", "beta"]);
     expect(h.levels).toEqual({ ok: 1, monitor: 0, warning: 1, critical: 0, fatal: 0 });
     expect(h.down).toEqual([{ id: "acme", state: "close", downSince: expect.any(Number) }]);
     expect(h.ladderRunning).toEqual([{ company: "acme", step: "cleanup:smart", since: expect.any(Number) }]);

@@ -64,7 +64,7 @@ describe("loadConfig", () => {
       thresholds: { monitor: 120, warning: 150, critical: 180, fatal: 200 },
       count: { basis: "stale" },
       preKeyReserve: "auto",
-      alerts: { remindEvery: 3_600_000, hysteresis: 10 },
+      alerts: { remindEvery: 3_600_000, hysteresis: 10, escalateAfter: null },
       telegram: { chatIds: [], operators: [] },
       driver: "baileys",
       simulation: {
@@ -99,7 +99,7 @@ describe("loadConfig", () => {
         minCleanupFiles: 20,
       },
       maintenance: { window: "03:00-05:00", timezone: "UTC" },
-      backups: { keep: 5, credsSnapshots: 10 },
+      backups: { keep: 5, credsSnapshots: 10, maxAge: 2 * DAY, every: DAY },
       signals: {
         alertAt: { count: 20, window: 600_000 },
         repairSessions: false,
@@ -188,7 +188,7 @@ describe("loadConfig", () => {
       thresholds: { monitor: 100, warning: 140, critical: 180, fatal: 250 },
       count: { basis: "stale" },
       preKeyReserve: 0,
-      alerts: { remindEvery: 600_000, hysteresis: 5 },
+      alerts: { remindEvery: 600_000, hysteresis: 5, escalateAfter: null },
       telegram: { chatIds: [-1001111111111, "@fleet_alerts", -1002222222222], operators: [] },
       driver: "simulated",
       simulation: { ...config.defaults.simulation, growPerMinute: 6, disconnectAfter: 1_200_000 },
@@ -280,7 +280,7 @@ describe("loadConfig", () => {
       );
       const config = loadConfig(file);
       expect(config.telegram.admins).toEqual([42]);
-      expect(config.alerts).toEqual({ groupAbove: 8, groupWait: 20_000 });
+      expect(config.alerts).toEqual({ groupAbove: 8, groupWait: 20_000, digestAt: null });
       expect(companySettings(config, "acme").telegram).toEqual({ chatIds: [-1001], operators: [77] });
       expect(config.defaults.telegram.operators).toEqual([]);
       expect(configError(configDir({ telegram: { operators: [1] } })).message).toContain(
@@ -454,8 +454,8 @@ describe.concurrent("warden CLI (child processes)", () => {
     expect(printed.sessionsDir).toBe("/srv/sessions");
     expect(printed.defaults.thresholds).toEqual({ monitor: 120, warning: 150, critical: 180, fatal: 200 });
     expect(printed.defaults.alerts.remindEvery).toBe("90m");
-    expect(printed.telegram).toEqual({ admins: [] });
-    expect(printed.alerts).toEqual({ groupAbove: 5, groupWait: "10s" });
+    expect(printed.telegram).toEqual({ admins: [], escalateTo: [] });
+    expect(printed.alerts).toEqual({ groupAbove: 5, groupWait: "10s", digestAt: null });
     expect(printed.companies).toEqual({});
   });
 

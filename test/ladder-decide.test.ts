@@ -50,7 +50,7 @@ const SETTINGS: LadderInput["settings"] = {
     flapAlertAt: 4,
   },
   maintenance: { window: "03:00-05:00", timezone: "UTC" },
-  alerts: { remindEvery: H, hysteresis: 10 },
+  alerts: { remindEvery: H, hysteresis: 10, escalateAfter: null },
 };
 
 /** Settings with some ladder keys changed. */

@@ -221,7 +221,7 @@ describe("the QR comes to the chat", () => {
     const alert = await waitFor(() => api.messages.find((m) => m.text.includes("acme: qr required")), {
       what: "QR required alert",
     });
-    expect(alert.buttons?.flat().map((b) => b.text)).toEqual(["Status", "Mute 1h", "QR"]);
+    expect(alert.buttons?.flat().map((b) => b.text)).toEqual(["Status", "Mute 1h", "QR", "Ack"]);
     const before = api.messagesFor(String(CHAT)).length;
     api.userPresses(alert, ADMIN, "QR");
     const preview = await waitFor(() => api.messagesFor(String(CHAT))[before], {

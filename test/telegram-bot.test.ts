@@ -246,7 +246,7 @@ describe("alerts become a conversation", () => {
     const alert = await waitFor(() => api.messages.find((m) => m.text.includes("WARNING acme")), {
       what: "warning alert",
     });
-    expect(alert.buttons?.flat().map((b) => b.text)).toEqual(["Status", "Mute 1h", "Cleanup…"]);
+    expect(alert.buttons?.flat().map((b) => b.text)).toEqual(["Status", "Mute 1h", "Cleanup…", "Ack"]);
     for (const b of alert.buttons?.flat() ?? [])
       expect(Buffer.byteLength(b.callback_data)).toBeLessThanOrEqual(64);
     const before = api.messagesFor(String(FLEET_CHAT)).length;

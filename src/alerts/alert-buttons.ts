@@ -9,7 +9,7 @@ import type { BotQueries } from "../store/bot.js";
 import type { NewOutboxMessage } from "../store/outbox.js";
 
 /** A button action the bot understands (see src/bot/callbacks.ts). */
-export type AlertButtonAction = "status" | "mute1h" | "cleanup" | "reconnect" | "qr";
+export type AlertButtonAction = "status" | "mute1h" | "cleanup" | "reconnect" | "qr" | "ack";
 
 const LABELS: Record<AlertButtonAction, string> = {
   status: "Status",
@@ -17,6 +17,7 @@ const LABELS: Record<AlertButtonAction, string> = {
   cleanup: "Cleanup…",
   reconnect: "Reconnect",
   qr: "QR",
+  ack: "Ack",
 };
 
 /** The buttons an alert of this kind and level gets (pure). */
@@ -43,9 +44,20 @@ export type InlineKeyboard = { text: string; callback_data: string }[][];
 export function withAlertButtons(bot: BotQueries, message: NewOutboxMessage, now: number): NewOutboxMessage {
   if (message.channel !== "telegram" || message.company === null) return message;
   const company = message.company;
-  const row = alertButtonActions(message.kind, message.level).map((action) => ({
+  const incident = message.incidentId ?? null;
+  // An alert of an open incident (src/alerts/incidents.ts) is acked from its own message.
+  const actions: AlertButtonAction[] = [
+    ...alertButtonActions(message.kind, message.level),
+    ...(incident !== null && message.kind !== "resolved" && !message.kind.endsWith("-resolved")
+      ? (["ack"] as const)
+      : []),
+  ];
+  const row = actions.map((action) => ({
     text: LABELS[action],
-    callback_data: bot.addCallback({ action, company, chat: message.target }, now),
+    callback_data: bot.addCallback(
+      { action, company, chat: message.target, ...(action === "ack" ? { args: { incident } } : {}) },
+      now,
+    ),
   }));
   const keyboard: InlineKeyboard = [row.slice(0, 3), row.slice(3)].filter((r) => r.length > 0);
   return { ...message, payload: { ...message.payload, buttons: keyboard } };

@@ -17,7 +17,7 @@ export async function alertDirectly(
   const failed: string[] = [];
   const text = `${title}\n${detail}`;
   const html = `<b>${escapeHtml(title)}</b>\n${escapeHtml(detail)}`;
-  const sends: Promise<void>[] = [];
+  const sends: Promise<unknown>[] = [];
   for (const [name, notifier] of notifiers) {
     const targets = name === "telegram" ? chatIds : ["log"];
     for (const target of targets) {

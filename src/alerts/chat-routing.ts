@@ -30,7 +30,9 @@ export function chatScope(
   const names = new Set([chat]);
   for (const [from, to] of migrations) if (to === chat) names.add(from);
   const listed = (ids: readonly (number | string)[]) => ids.some((id) => names.has(String(id)));
-  if (listed(config.defaults.telegram.chatIds)) return { fleet: true };
+  // Escalation chats receive any company's escalation: they see the fleet (users still need
+  // telegram.admins or the company's operators, as in every chat).
+  if (listed(config.defaults.telegram.chatIds) || listed(config.telegram.escalateTo)) return { fleet: true };
   const companies = new Set<string>();
   for (const [company, settings] of config.companies)
     if (listed(settings.telegram.chatIds)) companies.add(company);

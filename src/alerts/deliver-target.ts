@@ -85,16 +85,16 @@ export async function deliverTarget(ctx: DeliveryContext, channel: string, targe
     }
     try {
       const sent = await ctx.global.add(async () => {
-        if (ctx.isClosed()) return false;
+        if (ctx.isClosed()) return undefined;
         ctx.lastSentAt.set(key, Date.now());
-        await notifier.send(
+        const result = await notifier.send(
           { target, html: row.html, text: row.text, silent: row.silent, payload: row.payload },
           ctx.signal,
         );
-        return true;
+        return { messageId: result?.messageId ?? null };
       });
       if (!sent) return;
-      outbox.markSent(row.id, clock.now());
+      outbox.markSent(row.id, clock.now(), sent.messageId);
       // The log notifier's line is the alert itself; other channels get a line saying it arrived.
       if (channel !== "log")
         ctx.logger.info(

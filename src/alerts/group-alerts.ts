@@ -36,6 +36,8 @@ export function stormRows(pending: readonly OutboxRow[], settings: GroupSettings
   for (const row of pending) {
     // A row waiting for its retry holds back the ones behind it (delivery stays in order).
     if (row.nextAttemptAt > now || row.createdAt > head.createdAt + settings.waitMs) break;
+    // An edit of a sent message (an ack shown on the alert) is never folded into a new message.
+    if (row.payload.editMessageId !== undefined) break;
     rows.push(row);
   }
   return rows.length > settings.above ? rows : [];

@@ -22,6 +22,8 @@ export interface BotDeps {
   mute?: MuteControl;
   /** Health of the poller itself, for /health. */
   pollerState: () => string;
+  /** Starts delivery of outbox rows a command queued (an ack's message edits); absent: the next tick. */
+  kick?: () => void;
 }
 
 /** Who asks, from where. */
@@ -31,6 +33,8 @@ export interface Requester {
   /** "telegram:<user id>" (audit actor). */
   actor: string;
   scope: ChatScope;
+  /** How the user is shown ("@name", else the first name); absent: the actor. */
+  name?: string;
 }
 
 /** A PNG photo answer. */

@@ -13,6 +13,7 @@ import type { CallbackRow } from "../store/bot.js";
 import { mayCommand } from "./authorize.js";
 import type { BotDeps, CommandOutcome, Reply, Requester } from "./bot-context.js";
 import { muteFor, needsNewPairing, newPairingPreview, qrReplies } from "./commands/control.js";
+import { ackFromTelegram } from "./commands/on-call.js";
 import { cleanupPreview, runConfirmed } from "./commands/recovery.js";
 import { statusCommand } from "./commands/status.js";
 
@@ -45,6 +46,7 @@ export async function handleCallback(deps: BotDeps, io: CallbackIo, query: Callb
     user: query.from.id,
     actor: `telegram:${query.from.id}`,
     scope: chatScope(config, chat, deps.store.outbox.chatMigrations()),
+    name: query.from.username ? `@${query.from.username}` : query.from.first_name,
   };
   if (!mayCommand(config, req.scope, req.user, row.company)) {
     await io.answer(query.id, `not authorized (your user id: ${req.user})`);
@@ -118,6 +120,9 @@ async function pressed(deps: BotDeps, req: Requester, row: CallbackRow): Promise
         : { replies: await qrReplies(deps, row.company), result: "QR" };
     case "mute1h":
       return muteFor(deps, req.actor, row.company, 3_600_000);
+    case "ack":
+      // The alert itself is edited to show the ack: no extra message in the chat.
+      return { ...ackFromTelegram(deps, req, row.company, Number(row.args.incident)), replies: [] };
     case "cleanup":
       return cleanupPreview(deps, req, row.company);
     case "reconnect": {

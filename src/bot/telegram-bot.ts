@@ -141,6 +141,7 @@ export class TelegramBot {
       user,
       actor: `telegram:${user}`,
       scope: chatScope(config, String(chat), this.deps.store.outbox.chatMigrations()),
+      name: ctx.from?.username ? `@${ctx.from.username}` : ctx.from?.first_name,
     };
   }
 

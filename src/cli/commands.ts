@@ -9,6 +9,7 @@ import { doctorCommandSpec } from "./doctor.js";
 import { healthCommandSpec } from "./health.js";
 import { auditCommand, historyCommand, stepsCommand } from "./history.js";
 import { muteCommand, unmuteCommand } from "./mute.js";
+import { onCallCommands } from "./on-call.js";
 import { recoveryCommands } from "./recovery-commands.js";
 import { statusCommand } from "./status-command.js";
 import { testAlertCommandSpec } from "./test-alert.js";
@@ -27,4 +28,5 @@ export const COMMANDS: readonly CommandSpec[] = [
   muteCommand,
   unmuteCommand,
   ...recoveryCommands,
+  ...onCallCommands,
 ];

@@ -97,7 +97,7 @@ export function effectiveConfig(config: WardenConfig, company?: string): Record<
         http: config.http,
         workers: config.workers,
         fleet: config.fleet,
-        telegram: { admins: config.telegram.admins },
+        telegram: { admins: config.telegram.admins, escalateTo: config.telegram.escalateTo },
         alerts: config.alerts,
       },
       "",

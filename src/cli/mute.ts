@@ -12,7 +12,7 @@ export const muteCommand: CommandSpec = {
   argsUsage: "<company> <duration>",
   summary: 'hold a company\'s count alerts for a while ("2h", "1d"); levels still move',
   details:
-    "Stored in SQLite (table mutes) and audited; the alert rules use the later of this and the\ncompany's mutedUntil in the config. Muting again replaces the earlier mute.",
+    "Shorthand for `warden silence <company> --for <duration>`: held alerts are summarised when it\nends; audited. Muting again replaces the earlier mute. The config's mutedUntil drops alerts instead.",
   args: { min: 2, max: 2 },
   async run(ctx, { args }) {
     const company = assertCompanyId(args[0] as string);

@@ -121,6 +121,7 @@ export async function backupCommand(
         onProgress: all ? undefined : (done, total) => progress.update(done, total, id),
       });
       const verified = await verifyBackup(created.path, { key: ctx.backupKey });
+      ctx.store.backupVerifications.record(id, created.name, verified.ok, verified.problems, Date.now());
       ctx.store.audit.add({
         at: Date.now(),
         actor: ctx.actor,
@@ -191,6 +192,7 @@ export async function verifyCommand(ctx: RecoveryContext, company: string, name?
   const results = [];
   for (const b of targets) {
     const v = await verifyBackup(b.path, { key: ctx.backupKey, company });
+    ctx.store.backupVerifications.record(company, b.name, v.ok, v.problems, Date.now());
     results.push({
       backup: b.name,
       path: b.path,

@@ -65,8 +65,15 @@ export const companyDefaultsSchema = z.strictObject({
           description:
             "Files below a level before it is left; below monitor - hysteresis sends one resolved message.",
         }),
+      escalateAfter: z
+        .union([z.null(), duration("an incident still unacked this long is sent to telegram.escalateTo")])
+        .default(null)
+        .meta({
+          description:
+            "An incident still unacked this long is sent once to telegram.escalateTo, with who was paged and when (null: never).",
+        }),
     })
-    .default({ remindEvery: 3_600_000, hysteresis: 10 }),
+    .default({ remindEvery: 3_600_000, hysteresis: 10, escalateAfter: null }),
   telegram: z
     .strictObject({
       chatIds: z.array(chatId).default([]).meta({ description: "Chats that receive this company's alerts." }),
@@ -141,6 +148,8 @@ export const companyDefaultsSchema = z.strictObject({
     .strictObject({
       keep: backupsShape.keep.default(BACKUPS_DEFAULTS.keep),
       credsSnapshots: backupsShape.credsSnapshots.default(BACKUPS_DEFAULTS.credsSnapshots),
+      maxAge: backupsShape.maxAge.default(BACKUPS_DEFAULTS.maxAge),
+      every: backupsShape.every.default(BACKUPS_DEFAULTS.every),
     })
     .default(BACKUPS_DEFAULTS),
   signals: z
@@ -182,6 +191,9 @@ export const companyOverrideSchema = z.strictObject({
     .strictObject({
       remindEvery: duration("how often critical and fatal alerts are repeated").optional(),
       hysteresis: z.int().min(0, { error: "Expected a whole number of files >= 0" }).optional(),
+      escalateAfter: z
+        .union([z.null(), duration("an incident still unacked this long is sent to telegram.escalateTo")])
+        .optional(),
     })
     .optional(),
   telegram: z

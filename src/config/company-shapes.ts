@@ -96,11 +96,23 @@ export const LADDER_DEFAULTS = {
 /** Defaults of the maintenance window. */
 export const MAINTENANCE_DEFAULTS = { window: "03:00-05:00", timezone: "UTC" };
 /** Defaults of backup and creds-snapshot retention. */
-export const BACKUPS_DEFAULTS = { keep: 5, credsSnapshots: 10 };
+export const BACKUPS_DEFAULTS = {
+  keep: 5,
+  credsSnapshots: 10,
+  maxAge: 2 * 86_400_000,
+  every: 86_400_000 as number | null,
+};
 /** The retention keys of backups and creds snapshots. */
 export const backupsShape = {
   keep: positiveInt("backups kept per company", 1_000),
   credsSnapshots: positiveInt("versions of creds.json and of each app-state key kept in SQLite", 1_000),
+  maxAge: duration(
+    "the health check, /digest and the dashboard recommend a backup when the newest verified one is older than this",
+  ),
+  every: z.union([z.null(), duration("the supervisor takes and verifies a backup this often")]).meta({
+    description:
+      "The supervisor takes and verifies a backup of the company this often (staggered, one at a time, not while an action holds it); null: never.",
+  }),
 };
 
 /** The four alert levels on the counted files. */

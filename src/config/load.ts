@@ -29,9 +29,16 @@ export interface WardenConfig {
   readonly workers: WardenFile["workers"];
   readonly fleet: WardenFile["fleet"];
   /** Global Telegram settings: `admins` may command every company. */
-  readonly telegram: { readonly admins: readonly number[] };
+  readonly telegram: {
+    readonly admins: readonly number[];
+    readonly escalateTo: readonly (number | string)[];
+  };
   /** Storm grouping of alerts per chat. */
-  readonly alerts: { readonly groupAbove: number; readonly groupWait: number };
+  readonly alerts: {
+    readonly groupAbove: number;
+    readonly groupWait: number;
+    readonly digestAt: string | null;
+  };
   readonly http: WardenFile["http"];
   /** Per-company defaults from warden.json. */
   readonly defaults: CompanySettings;
@@ -50,8 +57,8 @@ export function loadConfig(file: string, cwd = process.cwd()): WardenConfig {
   const raw = readJson(abs);
   const parsed = parseWith(wardenFileSchema, raw, abs);
   const { sessionsDir, scan, history, workers, fleet, http, $schema: _schema, ...rest } = parsed;
-  const { admins, ...telegram } = rest.telegram;
-  const { groupAbove, groupWait, ...alerts } = rest.alerts;
+  const { admins, escalateTo, ...telegram } = rest.telegram;
+  const { groupAbove, groupWait, digestAt, ...alerts } = rest.alerts;
   const defaults: CompanySettings = { ...rest, telegram: { ...telegram, operators: [] }, alerts };
   assertThresholdOrder(defaults, abs);
 
@@ -80,8 +87,8 @@ export function loadConfig(file: string, cwd = process.cwd()): WardenConfig {
     workers,
     fleet,
     http,
-    telegram: { admins },
-    alerts: { groupAbove, groupWait },
+    telegram: { admins, escalateTo },
+    alerts: { groupAbove, groupWait, digestAt },
     defaults,
     companies,
   });

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { companyDefaultsSchema } from "./company-schema.js";
-import { duration, telegramUserId } from "./schema-primitives.js";
+import { chatId, duration, telegramUserId } from "./schema-primitives.js";
 
 /** The whole of warden.json: global settings plus the per-company defaults. */
 export const wardenFileSchema = z.strictObject({
@@ -98,8 +98,12 @@ export const wardenFileSchema = z.strictObject({
       admins: z.array(telegramUserId).default([]).meta({
         description: "Telegram user ids that may command every company from any allowed chat.",
       }),
+      escalateTo: z.array(chatId).default([]).meta({
+        description:
+          "Chats an incident still unacked after alerts.escalateAfter is sent to (once). They see the fleet; commands there need telegram.admins or the company's operators, as anywhere.",
+      }),
     })
-    .default({ chatIds: [], admins: [] }),
+    .default({ chatIds: [], admins: [], escalateTo: [] }),
   alerts: z
     .strictObject({
       ...companyDefaultsSchema.shape.alerts.unwrap().shape,
@@ -107,8 +111,27 @@ export const wardenFileSchema = z.strictObject({
         description: "More alerts than this waiting for one chat go out as one grouped message.",
       }),
       groupWait: duration("alerts for one chat queued within this window may be grouped").default(10_000),
+      digestAt: z
+        .union([
+          z.null(),
+          z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, {
+            error: 'Expected a time of day "HH:MM" such as "09:00" (alerts.digestAt), or null',
+          }),
+        ])
+        .default(null)
+        .meta({
+          description:
+            "Time of day (maintenance.timezone of the defaults) each chat gets a summary of its companies' open problems (null: no daily digest; /digest and warden digest still work).",
+        }),
     })
-    .default({ remindEvery: 3_600_000, hysteresis: 10, groupAbove: 5, groupWait: 10_000 }),
+    .default({
+      remindEvery: 3_600_000,
+      hysteresis: 10,
+      escalateAfter: null,
+      groupAbove: 5,
+      groupWait: 10_000,
+      digestAt: null,
+    }),
 });
 
 /** warden.json after parsing (durations in ms). */

@@ -28,6 +28,8 @@ export interface HttpServerOptions {
   logger: Logger;
   /** True once the supervisor's first full scan is done. */
   firstScanDone(): boolean;
+  /** WARDEN_HOME/backups: the dashboard's backup recommendations (undefined: not looked at). */
+  backupsRoot?: string;
 }
 
 /** A running (or not yet started) HTTP side. */
@@ -98,7 +100,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   registerProbeRoutes(app, () => readiness(source, options.firstScanDone(), writable));
   registerMetricsRoutes(app, metrics, auth, isLoopback(options.address.host));
   registerApiRoutes(app, source, auth);
-  registerPageRoutes(app, source, auth);
+  registerPageRoutes(app, source, auth, options.backupsRoot);
 
   let bound: string | undefined;
   let closing: Promise<void> | undefined;

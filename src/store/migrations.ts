@@ -296,4 +296,61 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 8,
+    name: "on call: incidents (ack, escalation), silences and the alerts they held, sent message ids, backup verifications",
+    sql: `
+      CREATE TABLE incidents (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        company      TEXT NOT NULL,
+        family       TEXT NOT NULL,
+        severity     TEXT,
+        episode      INTEGER,
+        title        TEXT NOT NULL,
+        opened_at    INTEGER NOT NULL,
+        resolved_at  INTEGER,
+        acked_at     INTEGER,
+        acked_by     TEXT,
+        acked_name   TEXT,
+        escalated_at INTEGER
+      );
+      CREATE INDEX incidents_open ON incidents (company, family) WHERE resolved_at IS NULL;
+      ALTER TABLE outbox ADD COLUMN incident_id INTEGER;
+      ALTER TABLE outbox ADD COLUMN message_id INTEGER;
+      CREATE INDEX outbox_incident ON outbox (incident_id) WHERE incident_id IS NOT NULL;
+      CREATE TABLE silences (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        company       TEXT,
+        starts_at     INTEGER NOT NULL,
+        ends_at       INTEGER NOT NULL,
+        reason        TEXT NOT NULL,
+        actor         TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        ended_at      INTEGER,
+        ended_by      TEXT,
+        summarised_at INTEGER
+      );
+      CREATE TABLE silence_held (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        silence_id INTEGER NOT NULL,
+        company    TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        level      TEXT,
+        text       TEXT NOT NULL,
+        at         INTEGER NOT NULL
+      );
+      CREATE INDEX silence_held_silence ON silence_held (silence_id);
+      INSERT INTO silences (company, starts_at, ends_at, reason, actor, created_at, summarised_at)
+        SELECT company, at, until, 'warden mute', actor, at, NULL FROM mutes;
+      DROP TABLE mutes;
+      CREATE TABLE backup_verifications (
+        company     TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        verified_at INTEGER NOT NULL,
+        ok          INTEGER NOT NULL,
+        problems    TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (company, name)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

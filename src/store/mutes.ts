@@ -1,9 +1,11 @@
 /**
- * Mutes set from the CLI (`warden mute`) or the bot (/mute): a company's alerts are held until
- * `until` without editing a file. The alert rules take the later of this and the config's
- * `mutedUntil`. Each set / clear writes an audit row in the same transaction.
+ * Mutes (`warden mute`, /mute, the Mute 1h button): shorthand for a silence of one company
+ * (src/store/silences.ts), so a mute holds the company's alerts and they are summarised when it
+ * ends. Muting again ends the company's earlier one-company silences and starts a new one. Each set
+ * / clear is audited ("mute" / "unmute") in the same transaction.
  */
 import type { Db } from "./db.js";
+import { createSilenceQueries } from "./silences.js";
 
 /** A company's mute. */
 export interface Mute {
@@ -13,44 +15,40 @@ export interface Mute {
   at: number;
 }
 
+/** Why a mute was set, as its silence records it. */
+const MUTE_REASON = "warden mute";
+
 /** Typed mute queries: the CLI and the Telegram bot call exactly these. */
 export function createMuteQueries(db: Db) {
-  const upsert = db.prepare(`
-    INSERT INTO mutes (company, until, actor, at) VALUES (?, ?, ?, ?)
-    ON CONFLICT (company) DO UPDATE SET until = excluded.until, actor = excluded.actor, at = excluded.at`);
-  const remove = db.prepare("DELETE FROM mutes WHERE company = ?");
-  const get = db.prepare<[string], Mute>("SELECT company, until, actor, at FROM mutes WHERE company = ?");
-  const audit = db.prepare(
-    "INSERT INTO audit (at, actor, company, action, ok, result, detail) VALUES (?, ?, ?, ?, 1, ?, ?)",
+  const silences = createSilenceQueries(db);
+  const own = db.prepare<[string], { id: number; ends_at: number; actor: string; created_at: number }>(
+    "SELECT id, ends_at, actor, created_at FROM silences WHERE company = ? AND ended_at IS NULL ORDER BY ends_at DESC, id DESC",
   );
   const set = db.transaction((company: string, until: number, actor: string, now: number) => {
-    upsert.run(company, until, actor, now);
-    audit.run(
-      now,
-      actor,
-      company,
-      "mute",
-      `alerts muted until ${new Date(until).toISOString()}`,
-      JSON.stringify({ until }),
-    );
-  });
-  const clear = db.transaction((company: string, actor: string, now: number): boolean => {
-    const had = remove.run(company).changes > 0;
-    audit.run(now, actor, company, "unmute", had ? "alerts unmuted" : "was not muted", "{}");
-    return had;
+    const earlier = own
+      .all(company)
+      .filter((r) => r.ends_at > now)
+      .map((r) => r.id);
+    if (earlier.length > 0) silences.end(earlier, actor, now, "unmute");
+    silences.add(company, now, until, MUTE_REASON, actor, now, "mute");
   });
   return {
     /** Mutes `company` until `until` (ms epoch), replacing an earlier mute; audited. */
     set(company: string, until: number, actor: string, now: number): void {
       set(company, until, actor, now);
     },
-    /** Removes the mute; audited (actor "unknown" when not given). Returns whether one was set. */
+    /** Ends the company's own silences; audited (actor "unknown" when not given). Returns whether one was running. */
     clear(company: string, actor = "unknown", now = Date.now()): boolean {
-      return clear(company, actor, now);
+      const ids = own
+        .all(company)
+        .filter((r) => r.ends_at > now)
+        .map((r) => r.id);
+      return silences.end(ids, actor, now, "unmute") > 0;
     },
-    /** The stored mute (it may have expired: compare `until` with now). */
+    /** The company's own silence ending last, not ended by an operator (it may be over: compare `until` with now). */
     get(company: string): Mute | undefined {
-      return get.get(company);
+      const row = own.get(company);
+      return row ? { company, until: row.ends_at, actor: row.actor, at: row.created_at } : undefined;
     },
   };
 }

@@ -35,6 +35,8 @@ export interface NewOutboxMessage {
   html: string;
   text: string;
   payload: Record<string, unknown>;
+  /** The incident the alert belongs to (src/store/incidents.ts), when it is one. */
+  incidentId?: number | null;
 }
 
 interface RawOutbox {
@@ -80,8 +82,8 @@ function toOutboxRow(raw: RawOutbox): OutboxRow {
 /** Typed outbox queries. */
 export function createOutboxQueries(db: Db) {
   const insert = db.prepare(`
-    INSERT INTO outbox (created_at, company, kind, level, channel, target, silent, html, text, payload, next_attempt_at)
-    VALUES (@createdAt, @company, @kind, @level, @channel, @target, @silent, @html, @text, @payload, @createdAt)`);
+    INSERT INTO outbox (created_at, company, kind, level, channel, target, silent, html, text, payload, next_attempt_at, incident_id)
+    VALUES (@createdAt, @company, @kind, @level, @channel, @target, @silent, @html, @text, @payload, @createdAt, @incidentId)`);
   const oldestPending = db.prepare<[string, string], RawOutbox>(
     "SELECT * FROM outbox WHERE status = 'pending' AND channel = ? AND target = ? ORDER BY id LIMIT 1",
   );
@@ -92,7 +94,7 @@ export function createOutboxQueries(db: Db) {
     "SELECT channel, target, MIN(id) AS first_id FROM outbox WHERE status = 'pending' GROUP BY channel, target ORDER BY first_id",
   );
   const markSent = db.prepare(
-    "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?",
+    "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL, message_id = ? WHERE id = ?",
   );
   const markRetry = db.prepare(
     "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
@@ -119,7 +121,13 @@ export function createOutboxQueries(db: Db) {
     /** Inserts messages; call inside the transaction that changed the state they report. */
     add(messages: readonly NewOutboxMessage[], now: number): void {
       for (const m of messages) {
-        insert.run({ ...m, createdAt: now, silent: m.silent ? 1 : 0, payload: JSON.stringify(m.payload) });
+        insert.run({
+          ...m,
+          createdAt: now,
+          silent: m.silent ? 1 : 0,
+          payload: JSON.stringify(m.payload),
+          incidentId: m.incidentId ?? null,
+        });
       }
     },
     /** The first undelivered message for one target (delivery is strictly in id order per target). */
@@ -135,8 +143,9 @@ export function createOutboxQueries(db: Db) {
     pendingCount(): number {
       return countPending.get()?.n ?? 0;
     },
-    markSent(id: number, at: number): void {
-      markSent.run(at, id);
+    /** Marks a row delivered, with the message id the channel gave it (Telegram: what an ack edits). */
+    markSent(id: number, at: number, messageId: number | null = null): void {
+      markSent.run(at, messageId, id);
     },
     /** The first `limit` undelivered messages for one target, in id order (storm grouping). */
     pendingFor(channel: string, target: string, limit: number): OutboxRow[] {
@@ -145,7 +154,7 @@ export function createOutboxQueries(db: Db) {
     /** Marks messages sent together (one grouped message carried them), in one transaction. */
     markSentMany(ids: readonly number[], at: number): void {
       db.transaction(() => {
-        for (const id of ids) markSent.run(at, id);
+        for (const id of ids) markSent.run(at, null, id);
       })();
     },
     markRetry(id: number, nextAttemptAt: number, error: string): void {

@@ -1,6 +1,7 @@
 /** The store: one database connection and every typed query set on it. */
 import { createAlertStateQueries } from "./alert-state.js";
 import { createAuditQueries } from "./audit.js";
+import { createBackupVerificationQueries } from "./backup-verifications.js";
 import { createBotQueries } from "./bot.js";
 import { createCompanyQueries } from "./companies.js";
 import { createConnectionQueries } from "./connections.js";
@@ -8,12 +9,14 @@ import { createControlQueries, createCursorQueries } from "./control.js";
 import { createCredsSnapshotQueries } from "./creds-snapshots.js";
 import { type Db, type OpenOptions, openDatabase } from "./db.js";
 import { createFleetStatsQueries } from "./fleet-stats.js";
+import { createIncidentQueries } from "./incidents.js";
 import { createLadderQueries } from "./ladder.js";
 import { createLeaseQueries } from "./leases.js";
 import { createMuteQueries } from "./mutes.js";
 import { createOutboxQueries } from "./outbox.js";
 import { createProcessEventQueries } from "./process-events.js";
 import { createSignalQueries } from "./signals.js";
+import { createSilenceQueries } from "./silences.js";
 import { createWorkerQueries } from "./workers.js";
 
 /** Every query set, plus the connection for transactions. */
@@ -35,6 +38,9 @@ export interface Store {
   readonly bot: ReturnType<typeof createBotQueries>;
   readonly fleetStats: ReturnType<typeof createFleetStatsQueries>;
   readonly signals: ReturnType<typeof createSignalQueries>;
+  readonly incidents: ReturnType<typeof createIncidentQueries>;
+  readonly silences: ReturnType<typeof createSilenceQueries>;
+  readonly backupVerifications: ReturnType<typeof createBackupVerificationQueries>;
   /** Runs `fn` in one transaction (synchronous only: an async fn would commit before its body runs). */
   transaction<T>(fn: () => T): T;
   /** Closes the connection; idempotent. */
@@ -62,6 +68,9 @@ export function openStore(file: string, options?: OpenOptions): Store {
     bot: createBotQueries(db),
     fleetStats: createFleetStatsQueries(db),
     signals: createSignalQueries(db),
+    incidents: createIncidentQueries(db),
+    silences: createSilenceQueries(db),
+    backupVerifications: createBackupVerificationQueries(db),
     transaction: (fn) => db.transaction(fn)(),
     close: () => {
       if (db.open) db.close();

@@ -12,6 +12,7 @@ import type { LadderRunner } from "../ladder/ladder-runner.js";
 import type { Logger } from "../logger.js";
 import type { Store } from "../store/store.js";
 import type { AlertQueue } from "./alert-queue.js";
+import type { OnCall } from "./on-call.js";
 import type { Scheduler } from "./scheduler.js";
 import type { SessionRepairs } from "./session-repairs.js";
 import type { StoreGuard } from "./store-guard.js";
@@ -43,6 +44,8 @@ export interface PeriodicChecksOptions {
   repairs: SessionRepairs | undefined;
   /** How a dead worker is restarted (default: the pm2 API). */
   restartWorker?: Restarter;
+  /** The on-call loop (escalations, silence summaries, the daily digest). */
+  onCall?: OnCall;
   /** The connectivity probe (default: TCP to fleet.probe's host:port). */
   probe?: (host: string, port: number, timeoutMs: number) => Promise<boolean | ProbeResult>;
 }
@@ -59,6 +62,8 @@ export interface PeriodicChecks {
   probe(): Promise<number | undefined>;
   /** Prunes old history, delivered outbox rows and their buttons, old signal buckets. */
   prune(): void;
+  /** One on-call pass (src/supervisor/on-call.ts), then a kick for what it or another process queued. */
+  onCall(): Promise<void>;
 }
 
 /** Creates the checks. */
@@ -133,6 +138,13 @@ export function createPeriodicChecks(options: PeriodicChecksOptions): PeriodicCh
       return probe.every;
     },
 
+    async onCall() {
+      if (closed() || !options.onCall) return;
+      await options.onCall.check();
+      // Also delivers rows another process queued (the edits of a `warden ack`).
+      if (!closed()) kick();
+    },
+
     prune() {
       const now = clock.now();
       const keep = config().history.keep;
@@ -177,7 +189,9 @@ export function scheduleChecks(
       checks
         .workers()
         .then(() => checks.signals())
-        .catch((err) => log.error({ err }, "worker watch failed")),
+        .catch((err) => log.error({ err }, "worker watch failed"))
+        .then(() => checks.onCall())
+        .catch((err) => log.error({ err }, `on-call pass failed: ${describeError(err)}`)),
   );
   if (options.ladder)
     scheduler.every(

@@ -107,18 +107,9 @@ export function createSnapshotIntake(options: SnapshotIntakeOptions): SnapshotIn
           store.companies.save(snapshot, counts);
           queued += credsChanged(snapshot, before?.credsState, before?.credsError ?? null);
           const previous = store.alertState.get(snapshot.company);
-          // A mute from `warden mute` / the bot, or mutedUntil in the config: the later one holds.
-          const stored = store.mutes.get(snapshot.company)?.until ?? null;
-          const mutedUntil =
-            stored === null || (settings.mutedUntil !== null && settings.mutedUntil > stored)
-              ? settings.mutedUntil
-              : stored;
-          const { state, alerts: decisions } = evaluateThresholds(
-            previous,
-            counts.counted,
-            { ...settings, mutedUntil },
-            now,
-          );
+          // mutedUntil in the config drops alerts; a silence (`warden mute` / `silence`, the bot) holds
+          // them in the alert queue and summarises them when it ends.
+          const { state, alerts: decisions } = evaluateThresholds(previous, counts.counted, settings, now);
           store.alertState.put(snapshot.company, state, now);
           const conn = decisions.length > 0 ? store.connections.get(snapshot.company) : undefined;
           const down =

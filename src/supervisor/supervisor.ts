@@ -21,13 +21,18 @@ import type { Logger } from "../logger.js";
 import type { Store } from "../store/store.js";
 import { type AlertQueue, createAlertQueue } from "./alert-queue.js";
 import { createLiveConfig, type LiveConfig } from "./live-config.js";
+import { createOnCall } from "./on-call.js";
 import { createPeriodicChecks, type PeriodicChecks, scheduleChecks } from "./periodic-checks.js";
+import { createScheduledBackups, type ScheduledBackups } from "./scheduled-backups.js";
 import { createScheduler } from "./scheduler.js";
 import { createSessionRepairs, type SessionRepairs } from "./session-repairs.js";
 import { createSnapshotIntake, type SnapshotIntake } from "./snapshot-intake.js";
 import { finishInterruptedRestores, tellOutageInProgress } from "./start-tasks.js";
 import { StoreGuard } from "./store-guard.js";
 import type { Restarter } from "./worker-watch.js";
+
+/** How often the supervisor looks for scheduled backups that are due. */
+const BACKUP_CHECK_EVERY_MS = 60_000;
 
 /** What the supervisor is built from. */
 export interface SupervisorOptions {
@@ -87,6 +92,8 @@ export class Supervisor {
   readonly http: HttpServer | undefined;
   /** Opt-in per-peer session repairs (issue 14); undefined without `home`. */
   readonly repairs: SessionRepairs | undefined;
+  /** Scheduled backups (`backups.every`); undefined without `home`. */
+  private readonly backups: ScheduledBackups | undefined;
 
   constructor(options: SupervisorOptions) {
     this.options = options;
@@ -169,6 +176,7 @@ export class Supervisor {
         now: () => clock.now(),
         logger: options.logger,
         firstScanDone: () => this.firstScanDone,
+        ...(options.home !== undefined ? { backupsRoot: backupsRoot(options.home) } : {}),
       });
     if (options.home !== undefined) {
       this.repairs = createSessionRepairs({
@@ -192,6 +200,19 @@ export class Supervisor {
         notify: (company, title, detail, payload) => tell(title, detail, payload, company ?? undefined),
       });
     }
+    if (options.home !== undefined)
+      this.backups = createScheduledBackups({
+        store,
+        clock,
+        logger: this.log,
+        config,
+        home: options.home,
+        backupKey: options.backupKey,
+        alerts: this.alerts,
+        kick,
+        busy: () => this.ladder?.busy ?? new Set(),
+        closed,
+      });
     this.bot = options.bot
       ? new TelegramBot({
           // /mute, /unmute and Mute 1h write the same mutes store as `warden mute` (issue 10).
@@ -204,6 +225,7 @@ export class Supervisor {
           home: options.home,
           backupKey: options.backupKey,
           notify: (title, detail, kind) => tell(title, detail, { kind }),
+          kick,
         })
       : undefined;
     this.checks = createPeriodicChecks({
@@ -216,6 +238,15 @@ export class Supervisor {
       closed,
       ladder: this.ladder,
       repairs: this.repairs,
+      onCall: createOnCall({
+        store,
+        clock,
+        logger: this.log,
+        config,
+        alerts: this.alerts,
+        home: options.home,
+        telegram: options.notifiers.has("telegram"),
+      }),
       ...(options.restartWorker ? { restartWorker: options.restartWorker } : {}),
       ...(options.probe ? { probe: options.probe } : {}),
     });
@@ -255,6 +286,16 @@ export class Supervisor {
     )
       this.dispatcher.kick();
     if (this.ladder) this.scheduler.loop(() => this.checks.probe());
+    const backups = this.backups;
+    if (backups)
+      this.scheduler.every(
+        () => BACKUP_CHECK_EVERY_MS,
+        () =>
+          backups.check().then(
+            () => undefined,
+            (err: unknown) => this.log.error({ err }, "scheduled backups failed"),
+          ),
+      );
     await this.bot?.start();
   }
 
@@ -271,6 +312,16 @@ export class Supervisor {
   /** Raises / resolves the decrypt-failure alerts from the workers' signal buckets (issue 14). */
   checkSignals(): void {
     this.checks.signals();
+  }
+
+  /** Takes the scheduled backups that are due now (the timer does it every minute); resolves to how many. */
+  checkBackups(): Promise<number> {
+    return this.backups?.check() ?? Promise.resolve(0);
+  }
+
+  /** One on-call pass now: escalations, silence summaries, the daily digest (the worker watch runs it too). */
+  checkOnCall(): Promise<void> {
+    return this.checks.onCall();
   }
 
   /** Applies a new config: thresholds and chats at once, counts re-evaluated. sessionsDir needs a restart. */

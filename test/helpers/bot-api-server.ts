@@ -19,6 +19,8 @@ export interface ReceivedMessage {
   messageId: number;
   /** Inline keyboard, when the message had one (removed by editMessageReplyMarkup). */
   buttons: { text: string; callback_data: string }[][] | undefined;
+  /** How many times editMessageText replaced its text. */
+  edits?: number;
 }
 
 /** A photo in a chat (sendPhoto), replaced in place by editMessageMedia, gone after deleteMessage. */
@@ -168,7 +170,7 @@ export class BotApiServer {
         message_id: this.nextMessageId++,
         date: Math.floor(Date.now() / 1000),
         chat: { id: chatId, type: chatId < 0 ? "supergroup" : "private" },
-        from: { id: userId, is_bot: false, first_name: `user${userId}` },
+        from: { id: userId, is_bot: false, first_name: `user${userId}`, username: `user${userId}` },
         text,
         ...(text.startsWith("/")
           ? { entities: [{ type: "bot_command", offset: 0, length: text.split(/\s/)[0]?.length ?? 1 }] }
@@ -190,7 +192,7 @@ export class BotApiServer {
     this.push({
       callback_query: {
         id,
-        from: { id: userId, is_bot: false, first_name: `user${userId}` },
+        from: { id: userId, is_bot: false, first_name: `user${userId}`, username: `user${userId}` },
         message: {
           message_id: messageId,
           date: Math.floor(Date.now() / 1000),
@@ -356,6 +358,27 @@ export class BotApiServer {
               status: 400,
               body: { ok: false, error_code: 400, description: "Bad Request: message to delete not found" },
             };
+      }
+      case "editMessageText": {
+        const message = this.messages.find(
+          (m) => m.chatId === params.chat_id && String(m.messageId) === params.message_id,
+        );
+        if (!message)
+          return {
+            status: 400,
+            body: { ok: false, error_code: 400, description: "Bad Request: message to edit not found" },
+          };
+        message.text = params.text ?? "";
+        message.buttons = params.reply_markup
+          ? (JSON.parse(params.reply_markup) as { inline_keyboard?: [] }).inline_keyboard
+          : undefined;
+        message.edits = (message.edits ?? 0) + 1;
+        return this.ok({
+          message_id: message.messageId,
+          date,
+          text: message.text,
+          chat: { id: Number(params.chat_id) },
+        });
       }
       case "editMessageReplyMarkup": {
         const message = this.messages.find(

@@ -9,6 +9,11 @@ export interface OutgoingMessage {
   payload: Record<string, unknown>;
 }
 
+/** What a delivery gave back: the channel's id of the message (Telegram's message_id), if any. */
+export interface SentMessage {
+  messageId?: number;
+}
+
 /** A delivery channel. */
 export interface Notifier {
   readonly name: string;
@@ -16,7 +21,8 @@ export interface Notifier {
    * Delivers one message; throws a DeliveryError to ask for a retry, a new target or to give up.
    * `signal` aborts an in-flight send (shutdown at the WARDEN_FLUSH_MS deadline, issue 9).
    */
-  send(message: OutgoingMessage, signal?: AbortSignal): Promise<void>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: channels without message ids (log, tests' fakes) return nothing
+  send(message: OutgoingMessage, signal?: AbortSignal): Promise<void | SentMessage>;
 }
 
 // The error a notifier throws lives with every other error (src/errors.ts); re-exported for notifiers.

@@ -7,7 +7,7 @@
 import { Api, NetworkError, TelegramApiError, TimeoutError } from "node-telegram-bot-api";
 import { scrubSecrets } from "../../logger.js";
 import type { InlineKeyboard } from "../alert-buttons.js";
-import { DeliveryError, type Notifier, type OutgoingMessage } from "./notifier.js";
+import { DeliveryError, type Notifier, type OutgoingMessage, type SentMessage } from "./notifier.js";
 
 /** Options of the Telegram notifier. */
 export interface TelegramNotifierOptions {
@@ -27,22 +27,40 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Notifi
   const scrub = (text: string) => scrubSecrets(text, [options.token]);
   return {
     name: "telegram",
-    async send(message: OutgoingMessage, signal?: AbortSignal): Promise<void> {
+    async send(message: OutgoingMessage, signal?: AbortSignal): Promise<SentMessage> {
+      const chatId = /^-?\d+$/.test(message.target) ? Number(message.target) : message.target;
+      const buttons = Array.isArray(message.payload.buttons)
+        ? { reply_markup: { inline_keyboard: message.payload.buttons as InlineKeyboard } }
+        : {};
       try {
-        await api.sendMessage(
+        // An ack shown on an alert already sent (src/alerts/ack.ts): the message is edited in place.
+        if (typeof message.payload.editMessageId === "number") {
+          await api.editMessageText(
+            {
+              chat_id: chatId,
+              message_id: message.payload.editMessageId,
+              text: message.html,
+              parse_mode: "HTML",
+              link_preview_options: { is_disabled: true },
+              ...buttons,
+            },
+            signal,
+          );
+          return { messageId: message.payload.editMessageId };
+        }
+        const sent = await api.sendMessage(
           {
-            chat_id: /^-?\d+$/.test(message.target) ? Number(message.target) : message.target,
+            chat_id: chatId,
             text: message.html,
             parse_mode: "HTML",
             disable_notification: message.silent,
             link_preview_options: { is_disabled: true },
             // Company alerts carry inline buttons (src/alerts/alert-buttons.ts); the bot answers them.
-            ...(Array.isArray(message.payload.buttons)
-              ? { reply_markup: { inline_keyboard: message.payload.buttons as InlineKeyboard } }
-              : {}),
+            ...buttons,
           },
           signal,
         );
+        return { messageId: sent.message_id };
       } catch (err) {
         throw toDeliveryError(err, scrub);
       }

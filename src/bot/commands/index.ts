@@ -9,6 +9,7 @@ import {
   stopCommand,
   unmuteCommand,
 } from "./control.js";
+import { ackCommand, digestCommand, silenceCommand, silencesCommand, unsilenceCommand } from "./on-call.js";
 import { backupCommand, backupsCommand, cleanupCommand, restoreCommand } from "./recovery.js";
 import { auditCommand, healthCommand, statusCommand } from "./status.js";
 
@@ -47,5 +48,10 @@ export const BOT_COMMANDS: readonly BotCommand[] = [
   muteCommand,
   unmuteCommand,
   auditCommand,
+  ackCommand,
+  silenceCommand,
+  silencesCommand,
+  unsilenceCommand,
+  digestCommand,
   helpCommand,
 ];

@@ -225,6 +225,7 @@ export const backupCommand: BotCommand = {
       keep: companySettings(config, c).backups.keep,
     });
     const verified = await verifyBackup(created.path, { key: deps.backupKey });
+    deps.store.backupVerifications.record(c, created.name, verified.ok, verified.problems, deps.clock.now());
     const result = verified.ok
       ? `backup ${created.name} verified`
       : `backup ${created.name} failed verification`;

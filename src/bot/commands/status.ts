@@ -6,6 +6,7 @@ import { companySettings } from "../../config/load.js";
 import { CATEGORIES } from "../../fleet/classify-file.js";
 import { visibleCompanies } from "../authorize.js";
 import { type BotCommand, type BotDeps, type CommandOutcome, type Requester, text } from "../bot-context.js";
+import { recommendationLines } from "./on-call.js";
 
 const ICON: Record<Level, string> = { ok: "✅", monitor: "👀", warning: "⚠️", critical: "🔴", fatal: "💀" };
 const UP_STATES = new Set(["open", "unknown"]);
@@ -115,7 +116,7 @@ export const healthCommand: BotCommand = {
   description: "workers, outbox backlog, outage state",
   company: "none",
   maxArgs: 0,
-  run: async (deps) => {
+  run: async (deps, req) => {
     const now = deps.clock.now();
     const workers = deps.store.workers.list();
     const alive = workers.filter((w) => w.status === "alive");
@@ -128,6 +129,7 @@ export const healthCommand: BotCommand = {
         ? `Network: OFFLINE since ${formatDuration(now - outage.startedAt)} (${escapeHtml(outage.reason)}); cleanups wait`
         : "Network: ok",
       `Bot: ${escapeHtml(deps.pollerState())}`,
+      ...(await recommendationLines(deps, req)),
     ];
     return text(lines.join("\n"), "health");
   },

@@ -4,6 +4,7 @@ import { isCompanyId } from "../../config/company-id.js";
 import { companySettings } from "../../config/load.js";
 import type { Auth } from "../auth.js";
 import { type CompanyView, companyView, companyViews, type FleetSource, worstFirst } from "../fleet-view.js";
+import { healthReport } from "../health-report.js";
 import { projectNextLevel } from "../trend.js";
 import { renderCompanyPage } from "../views/company-page.js";
 import { renderFleetPage } from "../views/fleet-page.js";
@@ -15,7 +16,12 @@ const html = (reply: FastifyReply, body: string) =>
   reply.type("text/html; charset=utf-8").header("cache-control", "no-store").send(body);
 
 /** Registers the pages. */
-export function registerPageRoutes(app: FastifyInstance, source: FleetSource, auth: Auth): void {
+export function registerPageRoutes(
+  app: FastifyInstance,
+  source: FleetSource,
+  auth: Auth,
+  backupsRoot?: string,
+): void {
   const preHandler = tokenGuard(auth, { pages: true });
   const find = (id: string): CompanyView | undefined =>
     isCompanyId(id) ? companyView(source, id) : undefined;
@@ -26,7 +32,14 @@ export function registerPageRoutes(app: FastifyInstance, source: FleetSource, au
     );
 
   app.get("/", { preHandler }, async (_request, reply) =>
-    html(reply, renderFleetPage(companyViews(source).sort(worstFirst), source.now())),
+    html(
+      reply,
+      renderFleetPage(
+        companyViews(source).sort(worstFirst),
+        source.now(),
+        (await healthReport(source, backupsRoot)).recommendations,
+      ),
+    ),
   );
 
   app.get<{ Params: { id: string } }>("/companies/:id", { preHandler }, async (request, reply) => {

@@ -2,7 +2,9 @@
  * The dashboard (`/`): every company worst first, with a filter box. The page refreshes its own
  * table every 10 s by fetching itself and swapping the rows, so the filter text survives.
  */
+import { extraCommand } from "../company-findings.js";
 import type { CompanyView, FILE_KINDS } from "../fleet-view.js";
+import type { HealthReport } from "../health-report.js";
 import { ago, escapeHtml, formatTime, page } from "./html.js";
 
 const count = (c: CompanyView, kind: (typeof FILE_KINDS)[number]) => {
@@ -33,9 +35,34 @@ document.querySelector('#fleet tbody').replaceWith(doc.querySelector('#fleet tbo
 document.getElementById('updated').textContent=doc.getElementById('updated').textContent;apply();}catch(e){}}
 setInterval(refresh,10000);apply();`;
 
-/** Renders the dashboard for `companies` (already worst first). */
-export function renderFleetPage(companies: readonly CompanyView[], now: number): string {
+/** Most recommendations the dashboard lists (`warden health --json` has them all). */
+const RECOMMENDATIONS_SHOWN = 20;
+
+/** The health check's recommendations, each with the command to run. */
+function recommendationList(recommendations: readonly HealthReport["recommendations"][number][]): string {
+  if (recommendations.length === 0) return "";
+  const items = recommendations
+    .slice(0, RECOMMENDATIONS_SHOWN)
+    .map(
+      (r) =>
+        `<li class="severity-${r.severity}">${escapeHtml(r.text)}${extraCommand(r) ? `: <code>${escapeHtml(r.command)}</code>` : ""}</li>`,
+    )
+    .join("");
+  const more =
+    recommendations.length > RECOMMENDATIONS_SHOWN
+      ? `<p class="muted">${recommendations.length - RECOMMENDATIONS_SHOWN} more: <code>warden health</code></p>`
+      : "";
+  return `<section id="recommendations"><h2>Recommendations (${recommendations.length})</h2><ul>${items}</ul>${more}</section>`;
+}
+
+/** Renders the dashboard for `companies` (already worst first), with the health check's recommendations. */
+export function renderFleetPage(
+  companies: readonly CompanyView[],
+  now: number,
+  recommendations: readonly HealthReport["recommendations"][number][] = [],
+): string {
   const body = `<h1>wa-warden fleet</h1>
+${recommendationList(recommendations)}
 <p><input id="filter" type="search" placeholder="filter: company, level, state..." autofocus>
 <span class="muted"><span id="shown">${companies.length}</span> of ${companies.length} shown, updated <span id="updated">${formatTime(now)}</span></span></p>
 <table id="fleet"><thead><tr><th>company</th><th>level</th><th>counted</th><th>stale</th><th>live</th><th>connection</th><th>since</th><th>ladder step</th></tr></thead>

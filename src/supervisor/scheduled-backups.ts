@@ -1,0 +1,152 @@
+/**
+ * Scheduled backups (`backups.every`, per company; null = off): the supervisor takes and verifies
+ * a backup of each company once its newest backup is older than that, so the health check's
+ * backup age means something. Never two at once, staggered (at least `every / companies` apart, 1 s
+ * to 5 min, oldest first), skipped while a ladder step or another action holds the company (a
+ * backup only reads, but a folder being cleaned or swapped is not worth archiving). The result is
+ * recorded (backup_verifications, audit as "warden:schedule"); a failure alerts once per company
+ * until a backup of it succeeds again.
+ */
+import { createBackup, listBackups, verifyBackup } from "../actions/backup.js";
+import type { Clock } from "../clock.js";
+import { assertCompanyFolder } from "../config/company-id.js";
+import { companySettings, type WardenConfig } from "../config/load.js";
+import { describeError } from "../errors.js";
+import { backupsRoot } from "../home-layout.js";
+import type { Logger } from "../logger.js";
+import type { Store } from "../store/store.js";
+import type { AlertQueue } from "./alert-queue.js";
+
+const ACTOR = "warden:schedule";
+const MIN_GAP_MS = 1_000;
+const MAX_GAP_MS = 5 * 60_000;
+
+/** What the schedule needs. */
+export interface ScheduledBackupsOptions {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  config: () => WardenConfig;
+  home: string;
+  backupKey: string | undefined;
+  alerts: AlertQueue;
+  kick: () => void;
+  /** Companies the ladder is working on (cleanup, reset, QR required). */
+  busy: () => ReadonlySet<string>;
+  /** True once the supervisor closes: no further backup is started. */
+  closed?: () => boolean;
+}
+
+/** The schedule. */
+export interface ScheduledBackups {
+  /** Takes the backups that are due, one at a time; resolves to how many were taken. */
+  check(): Promise<number>;
+}
+
+/** Creates the schedule (its memory of the newest backup per company is read from disk once). */
+export function createScheduledBackups(options: ScheduledBackupsOptions): ScheduledBackups {
+  const { store, clock, logger: log, config } = options;
+  const root = backupsRoot(options.home);
+  /** Newest backup per company (ms), read from the folder the first time a company is looked at. */
+  const newest = new Map<string, number | null>();
+  let lastTakenAt = Number.NEGATIVE_INFINITY;
+  let running = false;
+
+  const newestOf = async (company: string): Promise<number | null> => {
+    if (!newest.has(company)) {
+      const [first] = await listBackups(root, company).catch(() => []);
+      newest.set(company, first ? Date.parse(first.createdAt) : null);
+    }
+    return newest.get(company) ?? null;
+  };
+
+  const heldByAction = (company: string, now: number): boolean => {
+    const lease = store.leases.get(company);
+    return lease?.holder.startsWith("action:") === true && lease.expiresAt > now;
+  };
+
+  const takeOne = async (company: string): Promise<void> => {
+    const cfg = config();
+    const now = clock.now();
+    try {
+      const created = await createBackup({
+        company,
+        dir: assertCompanyFolder(cfg.sessionsDir, company),
+        backupsRoot: root,
+        reason: "scheduled",
+        now,
+        key: options.backupKey,
+        keep: companySettings(cfg, company).backups.keep,
+      });
+      const verified = await verifyBackup(created.path, { key: options.backupKey });
+      store.backupVerifications.record(company, created.name, verified.ok, verified.problems, clock.now());
+      store.audit.add({
+        at: clock.now(),
+        actor: ACTOR,
+        company,
+        action: "backup",
+        ok: verified.ok,
+        result: verified.ok
+          ? `backup ${created.name} verified`
+          : `backup ${created.name} failed verification`,
+        detail: { backup: created.path, files: created.manifest.files.length, problems: verified.problems },
+      });
+      newest.set(company, now);
+      if (!verified.ok)
+        throw new Error(`${created.name} failed verification: ${verified.problems.join("; ")}`);
+      store.cursors.set(`backup-failed:${company}`, 0);
+    } catch (err) {
+      newest.set(company, now); // tried: the next attempt waits a full interval, not the next pass
+      const why = describeError(err);
+      log.error({ company, err }, `Scheduled backup of ${company} failed: ${why}`);
+      if (store.cursors.get(`backup-failed:${company}`) === 0) {
+        store.cursors.set(`backup-failed:${company}`, now);
+        store.transaction(() =>
+          options.alerts.notice(
+            `Scheduled backup failed: ${company}`,
+            `${why}. Nothing else is alerted about it until a backup of ${company} succeeds; try \`warden backup ${company}\`.`,
+            { kind: "backup-failed", company, level: "warning" },
+            company,
+          ),
+        );
+        options.kick();
+      }
+    }
+  };
+
+  return {
+    async check() {
+      if (running) return 0;
+      running = true;
+      let taken = 0;
+      try {
+        const cfg = config();
+        const companies = store.companies.listPresent().map((r) => r.id);
+        const due: { company: string; since: number }[] = [];
+        for (const company of companies) {
+          const every = companySettings(cfg, company).backups.every;
+          if (every === null) continue;
+          const last = await newestOf(company);
+          if (last === null || clock.now() - last >= every) due.push({ company, since: last ?? 0 });
+        }
+        due.sort((a, b) => a.since - b.since || a.company.localeCompare(b.company));
+        for (const { company } of due) {
+          const every = companySettings(config(), company).backups.every ?? Number.POSITIVE_INFINITY;
+          const gap = Math.min(MAX_GAP_MS, Math.max(MIN_GAP_MS, every / Math.max(1, companies.length)));
+          const now = clock.now();
+          if (now - lastTakenAt < gap || options.closed?.()) break;
+          if (options.busy().has(company) || heldByAction(company, now)) {
+            log.info({ company }, `Scheduled backup of ${company} skipped: an action holds it`);
+            continue;
+          }
+          lastTakenAt = now;
+          await takeOne(company);
+          taken++;
+        }
+      } finally {
+        running = false;
+      }
+      return taken;
+    },
+  };
+}

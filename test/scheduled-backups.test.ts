@@ -1,0 +1,98 @@
+import { rmSync } from "node:fs";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { listBackups } from "../src/actions/backup.js";
+import { loadConfig } from "../src/config/load.js";
+import { openStore, type Store } from "../src/store/store.js";
+import { createAlertQueue } from "../src/supervisor/alert-queue.js";
+import { createScheduledBackups } from "../src/supervisor/scheduled-backups.js";
+import { FleetFixture } from "./helpers/fleet-fixture.js";
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+let fx: FleetFixture;
+let store: Store | undefined;
+afterEach(async () => {
+  store?.close();
+  store = undefined;
+  await fx?.cleanup();
+});
+
+describe("scheduled backups (backups.every)", () => {
+  it("keep every company's newest verified backup within backups.every, one at a time, staggered; an action's hold skips; a failure alerts once", async () => {
+    fx = new FleetFixture({ backups: { every: "1h", keep: 3 } });
+    for (const c of ["acme", "bistro", "cafe"]) fx.setFileCount(c, 5);
+    const first = await fx.startSupervisor({ token: null, watch: false });
+    await fx.stopSupervisor(first.supervisor);
+
+    let now = Date.parse("2026-12-02T10:00:00Z");
+    const clock = { now: () => now };
+    store = openStore(path.join(fx.home, "warden.db"));
+    const config = loadConfig(fx.configFile);
+    const logger = fx.logger();
+    const busy = new Set<string>();
+    const schedule = createScheduledBackups({
+      store,
+      clock,
+      logger,
+      config: () => config,
+      home: fx.home,
+      backupKey: undefined,
+      alerts: createAlertQueue({ store, notifiers: new Map(), clock, logger, config: () => config }),
+      kick: () => {},
+      busy: () => busy,
+    });
+    const root = path.join(fx.home, "backups");
+    const newestAge = async (company: string) => {
+      const [newest] = await listBackups(root, company);
+      return newest ? now - Date.parse(newest.createdAt) : Number.POSITIVE_INFINITY;
+    };
+
+    // Staggered: 3 companies in 1 h are at least 5 min apart (the cap), never two in one pass.
+    expect(await schedule.check()).toBe(1);
+    expect(await schedule.check()).toBe(0);
+    now += 5 * MIN;
+    expect(await schedule.check()).toBe(1);
+    now += 5 * MIN;
+    expect(await schedule.check()).toBe(1);
+
+    // Three simulated hours in 5-minute passes: no company's newest backup is ever older than 1 h.
+    let worst = 0;
+    for (let step = 0; step < 36; step++) {
+      now += 5 * MIN;
+      await schedule.check();
+      for (const c of ["acme", "bistro", "cafe"]) worst = Math.max(worst, await newestAge(c));
+    }
+    expect(worst).toBeLessThanOrEqual(HOUR);
+    const acme = await listBackups(root, "acme");
+    expect(acme).toHaveLength(3); // backups.keep
+    expect(acme[0]?.reason).toBe("scheduled");
+    expect(store.backupVerifications.of("acme").get(acme[0]?.name as string)?.ok).toBe(true);
+    expect(
+      store.audit
+        .list("acme")
+        .filter((r) => r.action === "backup")
+        .every((r) => r.actor === "warden:schedule"),
+    ).toBe(true);
+
+    // While the ladder holds acme, its due backup waits.
+    busy.add("acme");
+    const before = (await listBackups(root, "acme"))[0]?.name;
+    for (let step = 0; step < 14; step++) {
+      now += 5 * MIN;
+      await schedule.check();
+    }
+    expect((await listBackups(root, "acme"))[0]?.name).toBe(before);
+    busy.clear();
+
+    // A company whose folder is gone fails: one alert, not one per pass.
+    rmSync(path.join(fx.sessionsDir, "cafe"), { recursive: true });
+    for (let step = 0; step < 30; step++) {
+      now += 5 * MIN;
+      await schedule.check();
+    }
+    const failed = store.outbox.list().filter((r) => r.kind === "backup-failed");
+    expect(failed).toHaveLength(1);
+    expect(failed[0]?.text).toContain("Scheduled backup failed: cafe");
+  });
+});
