@@ -79,7 +79,7 @@ describe("decide: a flapping company", () => {
         ...SETTINGS,
       },
       maintenance: { window: "03:00-05:00", timezone: "UTC" },
-      alerts: { remindEvery: H, hysteresis: 10 },
+      alerts: { remindEvery: H, hysteresis: 10, escalateAfter: null },
     },
     fleetOffline: false,
     memory: EMPTY_MEMORY,
