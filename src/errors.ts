@@ -32,6 +32,9 @@ export const ErrorCodes = {
   ALERT_DELIVERY: "WARDEN_ERR_ALERT_DELIVERY",
   HTTP_LISTEN: "WARDEN_ERR_HTTP_LISTEN",
   SIGNALS_GUARD_TWICE: "WARDEN_ERR_SIGNALS_GUARD_TWICE",
+  // Trust boundaries: who may receive a QR, secrets read from files.
+  BOT_NOT_ALLOWED: "WARDEN_ERR_BOT_NOT_ALLOWED",
+  SECRET_FILE: "WARDEN_ERR_SECRET_FILE",
 } as const;
 
 /** One of the codes above. */

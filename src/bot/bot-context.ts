@@ -22,6 +22,8 @@ export interface BotDeps {
   mute?: MuteControl;
   /** Health of the poller itself, for /health. */
   pollerState: () => string;
+  /** Brings the QR messages in step with the asks now (the publisher's timer does it too). */
+  publishQr: () => void;
 }
 
 /** Who asks, from where. */
@@ -31,6 +33,8 @@ export interface Requester {
   /** "telegram:<user id>" (audit actor). */
   actor: string;
   scope: ChatScope;
+  /** True in the user's private chat with the bot (the only place a QR or pairing code goes). */
+  private: boolean;
 }
 
 /** A PNG photo answer. */

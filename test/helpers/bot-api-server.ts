@@ -177,6 +177,26 @@ export class BotApiServer {
     });
   }
 
+  /** Delivers any update body (a forwarded message, a channel post); returns the update id. */
+  deliver(body: Record<string, unknown>): number {
+    return this.push(body);
+  }
+
+  /** A user forwards someone else's message into a chat; returns the update id. */
+  userForwards(chatId: number, userId: number, text: string): number {
+    return this.push({
+      message: {
+        message_id: this.nextMessageId++,
+        date: Math.floor(Date.now() / 1000),
+        chat: { id: chatId, type: chatId < 0 ? "supergroup" : "private" },
+        from: { id: userId, is_bot: false, first_name: `user${userId}` },
+        forward_origin: { type: "user", date: 1, sender_user: { id: 1234, is_bot: false, first_name: "x" } },
+        text,
+        entities: [{ type: "bot_command", offset: 0, length: text.split(/\s/)[0]?.length ?? 1 }],
+      },
+    });
+  }
+
   /** A user presses an inline button under a message; returns the callback query id. */
   userPresses(message: ReceivedMessage, userId: number, buttonText: string): string {
     const button = message.buttons?.flat().find((b) => b.text === buttonText);
