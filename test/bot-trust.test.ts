@@ -254,3 +254,35 @@ describe("what the bot does not act on", () => {
     expect(restore.text).toContain("nope.tar.gz");
   });
 });
+
+describe("the audit log is bounded", () => {
+  it("pages every read and prunes rows older than audit.keep", async () => {
+    fx.writeConfig({ telegram: { chatIds: [FLEET_CHAT], admins: [ADMIN] }, audit: { keep: "1d" } });
+    const { store, supervisor } = await fx.startSupervisor({ apiRoot: api.apiRoot, bot: BOT, clock });
+    const now = Date.now();
+    for (let i = 0; i < 40; i++)
+      store.audit.add({
+        at: now - (i < 10 ? 2 * 86_400_000 : 0),
+        actor: "cli:x",
+        company: "acme",
+        action: `a${i}`,
+        ok: true,
+        result: "",
+        detail: {},
+      });
+    const page = store.audit.list("acme", { limit: 15 });
+    expect(page.map((r) => r.action)).toEqual(Array.from({ length: 15 }, (_, i) => `a${25 + i}`));
+    const older = store.audit.list("acme", { limit: 15, before: page[0]?.id });
+    expect(older.at(-1)?.action).toBe("a24");
+    expect(store.audit.list(undefined, { limit: 5_000 }).length).toBeLessThanOrEqual(1_000);
+    const answer = await ask(FLEET_CHAT, ADMIN, "/audit acme");
+    expect(answer.text.split("\n")).toHaveLength(16);
+    expect(answer.text).toContain(`Older: /audit acme ${page[0]?.id}`);
+    const next = await ask(FLEET_CHAT, ADMIN, `/audit acme ${page[0]?.id}`);
+    expect(next.text).toContain("a24");
+    expect(next.text).not.toContain("a25");
+    supervisor.prune();
+    expect(store.audit.list("acme").map((r) => r.action)).not.toContain("a0");
+    expect(store.audit.list("acme").filter((r) => /^a\d+$/.test(r.action))).toHaveLength(30);
+  });
+});

@@ -65,7 +65,7 @@ export function registerPageRoutes(app: FastifyInstance, source: FleetSource, au
         ),
         transitions: store.connections.transitionsOf(company.id),
         steps: store.ladder.steps(company.id),
-        audit: store.audit.list(company.id),
+        audit: store.audit.list(company.id, { limit: 50 }),
         now,
       }),
     );
