@@ -8,6 +8,7 @@ import { createControlQueries, createCursorQueries } from "./control.js";
 import { createCredsSnapshotQueries } from "./creds-snapshots.js";
 import { type Db, type OpenOptions, openDatabase } from "./db.js";
 import { createFleetStatsQueries } from "./fleet-stats.js";
+import { createHttpSessionQueries } from "./http-sessions.js";
 import { createLadderQueries } from "./ladder.js";
 import { createLeaseQueries } from "./leases.js";
 import { createMuteQueries } from "./mutes.js";
@@ -35,6 +36,7 @@ export interface Store {
   readonly bot: ReturnType<typeof createBotQueries>;
   readonly fleetStats: ReturnType<typeof createFleetStatsQueries>;
   readonly signals: ReturnType<typeof createSignalQueries>;
+  readonly httpSessions: ReturnType<typeof createHttpSessionQueries>;
   /** Runs `fn` in one transaction (synchronous only: an async fn would commit before its body runs). */
   transaction<T>(fn: () => T): T;
   /** Closes the connection; idempotent. */
@@ -62,6 +64,7 @@ export function openStore(file: string, options?: OpenOptions): Store {
     bot: createBotQueries(db),
     fleetStats: createFleetStatsQueries(db),
     signals: createSignalQueries(db),
+    httpSessions: createHttpSessionQueries(db),
     transaction: (fn) => db.transaction(fn)(),
     close: () => {
       if (db.open) db.close();

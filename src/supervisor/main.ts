@@ -34,7 +34,7 @@ let config: WardenConfig;
 let httpAddress: ListenAddress | undefined;
 try {
   config = loadConfig(env.configFile);
-  httpAddress = resolveListen(config.http.listen, env.httpToken, config.file);
+  httpAddress = resolveListen(config.http.listen, env.httpToken, config.file, config.http);
 } catch (err) {
   if (err instanceof ConfigError)
     logger.fatal({ file: err.context.file, issues: err.issues, code: err.code }, err.message);
