@@ -153,7 +153,11 @@ export const ExitCodes = { OK: 0, FAILURE: 1, USAGE: 2, CONFIG: 78 } as const;
 /** The exit status an error should end a process with. */
 export function exitCodeFor(err: unknown): number {
   if (err instanceof WardenError) {
-    if (err.code === ErrorCodes.CONFIG_INVALID || err.code === ErrorCodes.CONFIG_UNREADABLE)
+    if (
+      err.code === ErrorCodes.CONFIG_INVALID ||
+      err.code === ErrorCodes.CONFIG_UNREADABLE ||
+      err.code === ErrorCodes.SECRET_FILE
+    )
       return ExitCodes.CONFIG;
     if (err.code === ErrorCodes.USAGE || err.code === ErrorCodes.COMPANY_ID_INVALID) return ExitCodes.USAGE;
   }
