@@ -5,6 +5,7 @@
  * messages and channel posts are ignored; unknown and not-yours companies get the same answer.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { hidePaths } from "../src/bot/reply.js";
 import { BotApiServer, type ReceivedMessage } from "./helpers/bot-api-server.js";
 import { FleetFixture } from "./helpers/fleet-fixture.js";
 import { runCli } from "./helpers/run-cli.js";
@@ -284,5 +285,25 @@ describe("the audit log is bounded", () => {
     supervisor.prune();
     expect(store.audit.list("acme").map((r) => r.action)).not.toContain("a0");
     expect(store.audit.list("acme").filter((r) => /^a\d+$/.test(r.action))).toHaveLength(30);
+  });
+});
+
+describe("replies without absolute paths", () => {
+  it("names the known roots and keeps only the last part of any other path; commands stay", () => {
+    const roots = [
+      { path: "/srv/warden/sessions", name: "sessionsDir" },
+      { path: "/srv/warden/data", name: "WARDEN_HOME" },
+    ];
+    expect(
+      hidePaths(
+        "cannot read /srv/warden/sessions/acme/creds.json; backup /srv/warden/data/backups/acme/x.tar.gz; lock (/var/lib/x/db.lock)",
+        roots,
+      ),
+    ).toBe(
+      "cannot read sessionsDir/acme/creds.json; backup WARDEN_HOME/backups/acme/x.tar.gz; lock (…/db.lock)",
+    );
+    expect(hidePaths("/pair acme, then /qr acme; see https://example.com/a/b", roots)).toBe(
+      "/pair acme, then /qr acme; see https://example.com/a/b",
+    );
   });
 });
