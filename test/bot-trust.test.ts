@@ -41,22 +41,9 @@ afterEach(async () => {
   await api.stop();
 });
 
-async function ask(chat: number, user: number, text: string): Promise<ReceivedMessage> {
-  const before = api.messagesFor(String(chat)).length;
-  api.userSends(chat, user, text);
-  return waitFor(() => api.messagesFor(String(chat))[before], {
-    what: `answer to ${text}`,
-    timeoutMs: 15_000,
-  });
-}
-
-/** Waits until the poller has confirmed every update so far. */
-async function handled(updateId: number): Promise<void> {
-  await waitFor(
-    () => api.requests.some((r) => r.method === "getUpdates" && Number(r.params.offset) > updateId),
-    { what: `update ${updateId} acknowledged`, timeoutMs: 30_000 },
-  );
-}
+const ask = (chat: number, user: number, text: string): Promise<ReceivedMessage> =>
+  api.answerTo(chat, user, text);
+const handled = (updateId: number): Promise<void> => api.handled(updateId, 30_000);
 
 describe("the pairing QR goes only to a private chat of an allowed user who asked", () => {
   it("never to a group, never unasked; deleted after pairing.qrTtl and once paired", async () => {

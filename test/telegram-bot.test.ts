@@ -34,23 +34,9 @@ afterEach(async () => {
   await api.stop();
 });
 
-/** Sends a command as a user and waits for the next message in that chat. */
-async function ask(chat: number, user: number, text: string): Promise<ReceivedMessage> {
-  const before = api.messagesFor(String(chat)).length;
-  api.userSends(chat, user, text);
-  return waitFor(() => api.messagesFor(String(chat))[before], {
-    what: `answer to ${text}`,
-    timeoutMs: 15_000,
-  });
-}
-
-/** Waits until the poller has confirmed every update so far (it asked for the next offset). */
-async function handled(updateId: number): Promise<void> {
-  await waitFor(
-    () => api.requests.some((r) => r.method === "getUpdates" && Number(r.params.offset) > updateId),
-    { what: `update ${updateId} acknowledged`, timeoutMs: 15_000 },
-  );
-}
+const ask = (chat: number, user: number, text: string): Promise<ReceivedMessage> =>
+  api.answerTo(chat, user, text);
+const handled = (updateId: number): Promise<void> => api.handled(updateId);
 
 /** A company folder with `stale` sessions untouched for 30 days, creds.json and 3 fresh files. */
 async function staleFolder(company: string, stale: number): Promise<string> {
