@@ -244,7 +244,7 @@ describe("what the bot does not act on", () => {
 });
 
 describe("the audit log is bounded", () => {
-  it("pages every read and prunes rows older than audit.keep", async () => {
+  it("pages every read (store, /audit, warden audit) and prunes rows older than audit.keep", async () => {
     fx.writeConfig({ telegram: { chatIds: [FLEET_CHAT], admins: [ADMIN] }, audit: { keep: "1d" } });
     const { store, supervisor } = await fx.startSupervisor({ apiRoot: api.apiRoot, bot: BOT, clock });
     const now = Date.now();
@@ -269,6 +269,14 @@ describe("the audit log is bounded", () => {
     const next = await ask(FLEET_CHAT, ADMIN, `/audit acme ${page[0]?.id}`);
     expect(next.text).toContain("a24");
     expect(next.text).not.toContain("a25");
+    const env = { WARDEN_CONFIG: fx.configFile, WARDEN_HOME: fx.home };
+    const cli = await runCli(
+      ["audit", "acme", "--limit", "5", "--before", String(page[0]?.id), "--json"],
+      env,
+    );
+    const doc = JSON.parse(cli.stdout) as { rows: { action: string }[]; nextBefore?: number };
+    expect(doc.rows.map((r) => r.action)).toEqual(["a20", "a21", "a22", "a23", "a24"]);
+    expect(doc.nextBefore).toBeDefined();
     supervisor.prune();
     expect(store.audit.list("acme").map((r) => r.action)).not.toContain("a0");
     expect(store.audit.list("acme").filter((r) => /^a\d+$/.test(r.action))).toHaveLength(30);
