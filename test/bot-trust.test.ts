@@ -114,6 +114,28 @@ describe("the pairing QR goes only to a private chat of an allowed user who aske
     expect(store.bot.qrAsks("bistro", clock.now())).toEqual([]);
   });
 
+  it("a user who never opened a chat with the bot: the ask is dropped, said once in the log", async () => {
+    const { store, supervisor } = await fx.startSupervisor({ apiRoot: api.apiRoot, bot: BOT, clock });
+    api.unknownChat(String(OPERATOR));
+    const now = Date.now();
+    store.bot.askQr({
+      company: "bistro",
+      chat: String(OPERATOR),
+      user: OPERATOR,
+      askedAt: now,
+      until: now + 600_000,
+    });
+    store.connections.putQr("bistro", "QR-BISTRO-1", now);
+    await supervisor.bot?.publishQr();
+    await supervisor.bot?.publishQr();
+    expect(api.photos).toEqual([]);
+    expect(store.bot.qrAsks("bistro", now)).toEqual([]);
+    const said = fx.logLines.filter((l) =>
+      String(l.msg).startsWith("Could not send the pairing QR of bistro"),
+    );
+    expect(said).toHaveLength(1);
+  });
+
   it("a pairing code too goes only where it was asked for", async () => {
     const { store, supervisor } = await fx.startSupervisor({ apiRoot: api.apiRoot, bot: BOT, clock });
     store.connections.putPairingCode("acme", "ABCD1234", Date.now());

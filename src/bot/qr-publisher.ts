@@ -143,19 +143,34 @@ export class QrPublisher {
     if (wanted === null) return;
     for (const chat of chats) {
       if (shown.has(chat)) continue;
-      const sent = wanted.startsWith(CODE_PREFIX)
-        ? await api.sendMessage({
-            chat_id: toChatId(chat),
-            text: `<b>${escapeHtml(company)}</b> pairing code: <code>${escapeHtml(wanted.slice(CODE_PREFIX.length))}</code>\nWhatsApp → Linked devices → Link with phone number.`,
-            parse_mode: "HTML",
-          })
-        : await api.sendPhoto({
-            chat_id: toChatId(chat),
-            photo: await photoFile(wanted),
-            caption: this.caption(company),
-          });
-      store.bot.putQrMessage({ company, chat, messageId: sent.message_id, qr: wanted, sentAt: now });
+      try {
+        await this.send(company, chat, wanted, now);
+      } catch (err) {
+        // A user who never opened a private chat with the bot cannot be written to (403): the ask
+        // is dropped, said once in the log, rather than retried every tick until it runs out.
+        store.bot.dropQrAsk(company, chat);
+        deps.logger.warn(
+          { company, chat },
+          `Could not send the pairing QR of ${company} to private chat ${chat} (the user must open a chat with the bot first): ${describeError(err)}`,
+        );
+      }
     }
+  }
+
+  private async send(company: string, chat: string, wanted: string, now: number): Promise<void> {
+    const { api, deps } = this.options;
+    const sent = wanted.startsWith(CODE_PREFIX)
+      ? await api.sendMessage({
+          chat_id: toChatId(chat),
+          text: `<b>${escapeHtml(company)}</b> pairing code: <code>${escapeHtml(wanted.slice(CODE_PREFIX.length))}</code>\nWhatsApp → Linked devices → Link with phone number.`,
+          parse_mode: "HTML",
+        })
+      : await api.sendPhoto({
+          chat_id: toChatId(chat),
+          photo: await photoFile(wanted),
+          caption: this.caption(company),
+        });
+    deps.store.bot.putQrMessage({ company, chat, messageId: sent.message_id, qr: wanted, sentAt: now });
   }
 }
 
