@@ -65,6 +65,8 @@ describe("the pairing QR goes only to a private chat of an allowed user who aske
     await supervisor.bot?.publishQr();
     expect(api.photos).toEqual([]);
 
+    // Telegram's Start button in a new private chat: a greeting, nothing started.
+    expect((await ask(OPERATOR, OPERATOR, "/start")).text).toContain("/help lists the commands");
     // The operator's private chat is accepted without being in chatIds; the QR comes there only.
     const asked = await ask(OPERATOR, OPERATOR, "/qr bistro");
     expect(asked.text).toContain("goes here; it is deleted once paired or in 10m");

@@ -197,6 +197,13 @@ export class TelegramBot {
     const words = argText.split(/\s+/).filter(Boolean);
     const line = `/${command.name}${words.length ? ` ${words.join(" ")}` : ""}`;
     if (!mayUseBot(config, req.scope, req.user)) return this.refuse(req, line, null);
+    // Telegram's Start button of a new private chat sends a bare "/start": greet, start nothing.
+    if (command.name === "start" && words.length === 0 && req.private)
+      return this.chat.send(req.chat, [
+        {
+          html: "wa-warden here. /help lists the commands; /qr &lt;company&gt; in this chat brings a pairing QR.",
+        },
+      ]);
     const usage = `Usage: /${command.name} ${escapeHtml(command.usage)}`.trim();
     const company = command.company === "none" ? undefined : words[0];
     if (words.length > command.maxArgs || (command.company === "required" && company === undefined))
