@@ -6,34 +6,29 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { hidePaths } from "../src/bot/reply.js";
-import { BotApiServer, type ReceivedMessage } from "./helpers/bot-api-server.js";
-import { FleetFixture } from "./helpers/fleet-fixture.js";
+import type { BotApiServer, ReceivedMessage } from "./helpers/bot-api-server.js";
+import {
+  ADMIN,
+  BISTRO_CHAT,
+  BOT,
+  FLEET_CHAT,
+  OPERATOR,
+  STRANGER,
+  startBotFleet,
+} from "./helpers/bot-fleet.js";
+import type { FleetFixture } from "./helpers/fleet-fixture.js";
 import { runCli } from "./helpers/run-cli.js";
 import { waitFor } from "./helpers/wait-for.js";
 
-const FLEET_CHAT = -1001;
-const BISTRO_CHAT = -2002;
-const ADMIN = 42;
-const OPERATOR = 77; // operator of bistro only
-const STRANGER = 99;
-const BOT = { pollTimeoutSec: 1, backoffMs: 50, qrEveryMs: 60_000 };
-
-let fx: FleetFixture;
-let api: BotApiServer;
 let offset = 0;
 const clock = { now: () => Date.now() + offset };
 
+let fx: FleetFixture;
+let api: BotApiServer;
+
 beforeEach(async () => {
   offset = 0;
-  fx = new FleetFixture({
-    telegram: { chatIds: [FLEET_CHAT], admins: [ADMIN] },
-    alerts: { remindEvery: "1h", hysteresis: 10 },
-  });
-  fx.writeCompanyConfig("bistro", { telegram: { chatIds: [BISTRO_CHAT], operators: [OPERATOR] } });
-  fx.setFileCount("acme", 10);
-  fx.setFileCount("bistro", 10);
-  api = new BotApiServer();
-  await api.start();
+  ({ fx, api } = await startBotFleet());
 });
 
 afterEach(async () => {

@@ -1,32 +1,27 @@
 import { existsSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { BotApiServer, type ReceivedMessage } from "./helpers/bot-api-server.js";
-import { FleetFixture } from "./helpers/fleet-fixture.js";
+import type { BotApiServer, ReceivedMessage } from "./helpers/bot-api-server.js";
+import {
+  ADMIN,
+  BISTRO_CHAT,
+  BOT,
+  FLEET_CHAT,
+  OPERATOR,
+  STRANGER,
+  startBotFleet,
+} from "./helpers/bot-fleet.js";
+import type { FleetFixture } from "./helpers/fleet-fixture.js";
 import { createPairedFolder } from "./helpers/paired-folder.js";
 import { waitFor } from "./helpers/wait-for.js";
 
-const FLEET_CHAT = -1001;
-const BISTRO_CHAT = -2002;
 const STRANGE_CHAT = -3003;
-const ADMIN = 42;
-const OPERATOR = 77; // operator of bistro only
-const STRANGER = 99;
-const BOT = { pollTimeoutSec: 1, backoffMs: 50, qrEveryMs: 60_000 };
 
 let fx: FleetFixture;
 let api: BotApiServer;
 
 beforeEach(async () => {
-  fx = new FleetFixture({
-    telegram: { chatIds: [FLEET_CHAT], admins: [ADMIN] },
-    alerts: { remindEvery: "1h", hysteresis: 10 },
-  });
-  fx.writeCompanyConfig("bistro", { telegram: { chatIds: [BISTRO_CHAT], operators: [OPERATOR] } });
-  fx.setFileCount("acme", 10);
-  fx.setFileCount("bistro", 10);
-  api = new BotApiServer();
-  await api.start();
+  ({ fx, api } = await startBotFleet());
 });
 
 afterEach(async () => {
