@@ -1,6 +1,7 @@
 // pm2 ecosystem of wa-warden. `npm start` (scripts/start.ts) checks the config, builds, and starts
 // these apps afresh with the pm2 from node_modules, so the environment (TELEGRAM_BOT_TOKEN,
 // WARDEN_CONFIG, WARDEN_HOME...) and workers.instances are always those of the shell running it.
+// Per-app environments: only the supervisor gets the bot and HTTP tokens (see filter_env).
 const fs = require("node:fs");
 const path = require("node:path");
 
@@ -64,6 +65,10 @@ module.exports = {
       kill_timeout: Number(process.env.WARDEN_WORKER_KILL_TIMEOUT_MS ?? 15_000),
       exp_backoff_restart_delay: 200,
       stop_exit_codes: [78],
+      // The workers hold WhatsApp sockets, not the bot or the HTTP side: they get neither token
+      // (pm2 drops every variable whose name contains one of these, the *_FILE forms included).
+      // WARDEN_BACKUP_KEY stays: a worker seals the creds snapshots it writes with it.
+      filter_env: ["TELEGRAM_BOT_TOKEN", "WARDEN_HTTP_TOKEN"],
       max_memory_restart: "1G",
       time: true,
       env: { NODE_ENV: "production" },

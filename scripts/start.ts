@@ -18,9 +18,10 @@ const root = path.resolve(import.meta.dirname, "..");
 const pm2Bin = path.join(root, "node_modules", ".bin", "pm2");
 const APPS = new Set(["warden-supervisor", "warden-worker"]);
 
-const env = readEnv(process.env);
+let env: ReturnType<typeof readEnv>;
 let config: ReturnType<typeof loadConfig>;
 try {
+  env = readEnv(process.env);
   config = loadConfig(env.configFile);
 } catch (err) {
   process.stderr.write(`${formatError(err)}\nnpm start: nothing was started or changed.\n`);
@@ -47,7 +48,8 @@ process.stdout.write(
     `  config:   ${config.file}`,
     `  sessions: ${config.sessionsDir}`,
     `  data:     ${env.home}`,
-    `  alerts:   ${env.telegramToken ? "Telegram (TELEGRAM_BOT_TOKEN set)" : "supervisor log only (TELEGRAM_BOT_TOKEN not set)"}`,
+    `  alerts:   ${env.telegramToken ? "Telegram (TELEGRAM_BOT_TOKEN set; the supervisor only)" : "supervisor log only (TELEGRAM_BOT_TOKEN not set)"}`,
+    `  backups:  ${env.backupKey ? "encrypted (WARDEN_BACKUP_KEY set)" : "NOT encrypted: plaintext copies of creds.json; set WARDEN_BACKUP_KEY or WARDEN_BACKUP_KEY_FILE"}`,
     "Status: npm run warden -- status    Logs: npm run logs    Stop: npm stop",
     "",
   ].join("\n"),

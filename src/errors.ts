@@ -34,6 +34,9 @@ export const ErrorCodes = {
   ALERT_DELIVERY: "WARDEN_ERR_ALERT_DELIVERY",
   HTTP_LISTEN: "WARDEN_ERR_HTTP_LISTEN",
   SIGNALS_GUARD_TWICE: "WARDEN_ERR_SIGNALS_GUARD_TWICE",
+  // Trust boundaries: who may receive a QR, secrets read from files.
+  BOT_NOT_ALLOWED: "WARDEN_ERR_BOT_NOT_ALLOWED",
+  SECRET_FILE: "WARDEN_ERR_SECRET_FILE",
 } as const;
 
 /** One of the codes above. */
@@ -152,7 +155,11 @@ export const ExitCodes = { OK: 0, FAILURE: 1, USAGE: 2, CONFIG: 78 } as const;
 /** The exit status an error should end a process with. */
 export function exitCodeFor(err: unknown): number {
   if (err instanceof WardenError) {
-    if (err.code === ErrorCodes.CONFIG_INVALID || err.code === ErrorCodes.CONFIG_UNREADABLE)
+    if (
+      err.code === ErrorCodes.CONFIG_INVALID ||
+      err.code === ErrorCodes.CONFIG_UNREADABLE ||
+      err.code === ErrorCodes.SECRET_FILE
+    )
       return ExitCodes.CONFIG;
     if (err.code === ErrorCodes.USAGE || err.code === ErrorCodes.COMPANY_ID_INVALID) return ExitCodes.USAGE;
   }

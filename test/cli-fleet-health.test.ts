@@ -149,6 +149,17 @@ describe("warden doctor", () => {
     expect(run.stdout).toMatch(/ok {4}disk WARDEN_HOME/);
     expect(run.stdout + run.stderr).not.toContain(wrong);
 
+    // A worker started with the whole shell environment holds the bot token: doctor says so.
+    execFileSync(pm2, ["start", app, "--name", "warden-worker"], {
+      env: {
+        ...process.env,
+        PM2_HOME: pm2Home,
+        WARDEN_CONFIG: fx.configFile,
+        WARDEN_HOME: fx.home,
+        TELEGRAM_BOT_TOKEN: "123456:GOOD-token-abcdefghijkl",
+      },
+      stdio: "pipe",
+    });
     // The right token: getMe passes; each chat is checked on its own.
     const good = await runCli(
       ["doctor", "--json"],
@@ -169,6 +180,10 @@ describe("warden doctor", () => {
       detail: "Telegram refused (400): Bad Request: chat not found",
     });
     expect(byName.get("pm2 warden-supervisor")?.status).toBe("fail");
+    expect(byName.get("pm2 warden-worker")?.detail).toContain(
+      "holds TELEGRAM_BOT_TOKEN (a worker needs no token)",
+    );
+    expect(byName.get("backup encryption")?.status).toBe("warn");
   });
 });
 

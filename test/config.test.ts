@@ -79,7 +79,7 @@ describe("loadConfig", () => {
         decryptFailuresPerMinute: 0,
         decryptReason: "Bad MAC",
       },
-      pairing: { phoneNumber: null },
+      pairing: { phoneNumber: null, qrTtl: 600_000 },
       cleanup: {
         keepPreKeys: "auto",
         sessionMaxAge: 14 * DAY,
@@ -192,7 +192,7 @@ describe("loadConfig", () => {
       telegram: { chatIds: [-1001111111111, "@fleet_alerts", -1002222222222], operators: [] },
       driver: "simulated",
       simulation: { ...config.defaults.simulation, growPerMinute: 6, disconnectAfter: 1_200_000 },
-      pairing: { phoneNumber: null },
+      pairing: { phoneNumber: null, qrTtl: 600_000 },
       cleanup: { ...config.defaults.cleanup, minAge: DAY },
       ladder: { ...config.defaults.ladder, budget: { max: 2, window: 6 * 3_600_000 } },
       maintenance: { window: "22:30-01:00", timezone: "America/Sao_Paulo" },

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import Database from "better-sqlite3";
@@ -10,6 +11,7 @@ import { parsePrometheusText, sampleValue } from "./helpers/prom-text.js";
 import { waitFor } from "./helpers/wait-for.js";
 
 const TOKEN = "http-test-token-0123456789";
+const BEARER = { headers: { authorization: `Bearer ${TOKEN}` } };
 let fx: FleetFixture;
 
 afterEach(async () => {
@@ -45,7 +47,11 @@ describe("http.listen", () => {
 
   it("null turns HTTP off; a non-loopback address needs WARDEN_HTTP_TOKEN (config error, exit 78)", () => {
     expect(resolveListen(null, undefined, "/etc/warden.json")).toBeUndefined();
-    expect(resolveListen("0.0.0.0:9480", "tok", "/etc/warden.json")).toEqual({ host: "0.0.0.0", port: 9480 });
+    const plain = { trustProxy: false, allowPlainHttp: true };
+    expect(resolveListen("0.0.0.0:9480", "tok", "/etc/warden.json", plain)).toEqual({
+      host: "0.0.0.0",
+      port: 9480,
+    });
     let err: unknown;
     try {
       resolveListen("0.0.0.0:9480", undefined, "/etc/warden.json");
@@ -149,7 +155,7 @@ describe("HTTP side on a real socket", () => {
     }
   });
 
-  it("/metrics is Prometheus text with the fleet's series (open on loopback)", async () => {
+  it("/metrics is Prometheus text with the fleet's series (behind the token when one is set)", async () => {
     const { store, base } = await serve();
     const now = Date.now();
     store.connections.transition(
@@ -165,7 +171,7 @@ describe("HTTP side on a real socket", () => {
     store.ladder.addStep("acme", "cleanup:smart", "critical", "failed: disk full", now);
     store.workers.register({ holder: "w0", instance: 0, pid: process.pid, pmId: null }, now);
 
-    const res = await fetch(`${base}/metrics`);
+    const res = await fetch(`${base}/metrics`, BEARER);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/plain");
     const text = await res.text();
@@ -199,7 +205,7 @@ describe("HTTP side on a real socket", () => {
     const { rmSync } = await import("node:fs");
     rmSync(`${fx.sessionsDir}/beta`, { recursive: true });
     await waitFor(() => store.companies.get("beta")?.removedAt != null, { what: "beta marked removed" });
-    const after = parsePrometheusText(await (await fetch(`${base}/metrics`)).text());
+    const after = parsePrometheusText(await (await fetch(`${base}/metrics`, BEARER)).text());
     expect(sampleValue(after, "warden_company_files", { company: "beta", kind: "total" })).toBeUndefined();
   });
 
@@ -224,7 +230,7 @@ describe("HTTP side on a real socket", () => {
     const once = await fetch(`${base}/api/companies/acme?token=${TOKEN}`);
     expect(once.status).toBe(200);
     const cookie = once.headers.get("set-cookie") ?? "";
-    expect(cookie).toMatch(/^warden_token=[^;]+; Path=\/; HttpOnly; SameSite=Strict/);
+    expect(cookie).toMatch(/^warden_session=[^;]+; Path=\/; Max-Age=43200; HttpOnly; SameSite=Strict$/);
     expect(cookie).not.toContain(TOKEN);
     const viaCookie = await fetch(`${base}/api/companies/acme`, {
       headers: { cookie: cookie.split(";")[0] as string },
@@ -318,5 +324,91 @@ describe("warden-supervisor with http.listen", () => {
     } finally {
       if (child.exitCode === null) child.kill("SIGKILL");
     }
+  });
+});
+
+/** A GET with any Host header (fetch will not set one). */
+function get(
+  base: string,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  const url = new URL(path, base);
+  return new Promise((resolve, reject) => {
+    const req = http.get(
+      { host: url.hostname, port: url.port, path: url.pathname + url.search, headers },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8").on("data", (c: string) => {
+          body += c;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
+    req.on("error", reject);
+  });
+}
+
+describe("HTTP trust boundaries", () => {
+  it("a foreign Host gets 421 everywhere but the probes; the listen address, localhost and allowedHosts pass", async () => {
+    fx = new FleetFixture({
+      fleet: { probe: null },
+      http: { listen: null, allowedHosts: ["warden.example.com"] },
+    });
+    fx.setFileCount("acme", 3);
+    const { supervisor } = await fx.startSupervisor({ token: null, http: { token: TOKEN } });
+    const base = `http://${supervisor.http?.boundAddress}`;
+    const port = new URL(base).port;
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    for (const path of ["/metrics", "/api/companies", "/", "/companies/acme/qr"]) {
+      const res = await get(base, path, { host: "attacker.example", ...auth });
+      expect(res.status, path).toBe(421);
+      expect(res.body).not.toContain("acme");
+    }
+    expect((await get(base, "/healthz", { host: "attacker.example" })).status).toBe(200);
+    expect((await get(base, "/readyz", { host: "attacker.example" })).status).not.toBe(421);
+    for (const host of [
+      `127.0.0.1:${port}`,
+      `localhost:${port}`,
+      "warden.example.com",
+      "WARDEN.example.com:443",
+    ])
+      expect((await get(base, "/api/companies", { host, ...auth })).status, host).toBe(200);
+    // /metrics needs the token once one is set, as a Prometheus bearer.
+    expect((await get(base, "/metrics", { host: `127.0.0.1:${port}` })).status).toBe(401);
+    expect((await get(base, "/metrics", { host: `127.0.0.1:${port}`, ...auth })).status).toBe(200);
+  });
+
+  it("the session cookie is Secure when https came through the trusted proxy, never otherwise", async () => {
+    fx = new FleetFixture({ fleet: { probe: null }, http: { listen: null, trustProxy: ["127.0.0.1"] } });
+    const { supervisor, store } = await fx.startSupervisor({ token: null, http: { token: TOKEN } });
+    const base = `http://${supervisor.http?.boundAddress}`;
+    const host = new URL(base).host;
+    const viaProxy = await get(base, `/?token=${TOKEN}`, { host, "x-forwarded-proto": "https" });
+    expect(viaProxy.status).toBe(303);
+    expect(viaProxy.headers.location).toBe("/");
+    expect(String(viaProxy.headers["set-cookie"])).toMatch(/; Secure$/);
+    const plain = await get(base, `/?token=${TOKEN}`, { host });
+    expect(String(plain.headers["set-cookie"])).not.toContain("Secure");
+    // Only hashes are stored; a session cookie lets the browser in.
+    const id = String(plain.headers["set-cookie"]).split(";")[0]?.split("=")[1] as string;
+    const stored = store.db.prepare("SELECT hash FROM http_sessions").all() as { hash: string }[];
+    expect(stored).toHaveLength(2);
+    expect(stored.map((r) => r.hash)).not.toContain(id);
+    expect((await get(base, "/", { host, cookie: `warden_session=${id}` })).status).toBe(200);
+  });
+
+  it("a non-loopback listen without TLS in front is refused unless http.allowPlainHttp", () => {
+    const file = "/etc/warden.json";
+    expect(() => resolveListen("10.0.0.5:9480", "tok", file)).toThrow(
+      /http\.trustProxy.*allowPlainHttp: true/,
+    );
+    expect(
+      resolveListen("10.0.0.5:9480", "tok", file, { trustProxy: ["10.0.0.1"], allowPlainHttp: false }),
+    ).toEqual({
+      host: "10.0.0.5",
+      port: 9480,
+    });
+    expect(resolveListen("127.0.0.1:9480", undefined, file)).toEqual({ host: "127.0.0.1", port: 9480 });
   });
 });

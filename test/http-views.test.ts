@@ -73,24 +73,44 @@ describe("renderChart", () => {
 });
 
 describe("auth", () => {
-  it("accepts Bearer, the cookie, and ?token= (as 'query'); never puts the token in the cookie", () => {
-    const auth = createAuth("s3cret-token");
-    const cookie = auth.cookie(false);
+  it("accepts Bearer, a live session cookie, and ?token= (as 'query'); sessions are random, hashed, expire", () => {
+    const kept = new Map<string, number>();
+    const sessions = {
+      add: (hash: string, _now: number, expiresAt: number) => void kept.set(hash, expiresAt),
+      valid: (hash: string, now: number) => (kept.get(hash) ?? 0) > now,
+    };
+    let now = 1_000_000;
+    const options = { sessions, sessionTtl: () => 12 * 3_600_000, now: () => now };
+    const auth = createAuth({ token: "s3cret-token", ...options });
+    const cookie = auth.startSession(false);
     expect(cookie).not.toContain("s3cret-token");
-    expect(cookie).toContain("HttpOnly; SameSite=Strict");
-    expect(auth.cookie(true)).toContain("; Secure");
+    expect(cookie).toContain("Max-Age=43200; HttpOnly; SameSite=Strict");
+    expect(cookie).not.toContain("Secure");
+    const second = auth.startSession(true);
+    expect(second).toContain("; Secure");
     const value = cookie.split(";")[0] as string;
+    expect(second.split(";")[0]).not.toBe(value); // random, not a hash of the token
+    expect([...kept.keys()]).not.toContain(value.split("=")[1]); // only its hash is stored
     expect(auth.check({ headers: { authorization: "Bearer s3cret-token" }, query: {} })).toBe("ok");
     expect(auth.check({ headers: { cookie: `a=b; ${value}` }, query: {} })).toBe("ok");
     expect(auth.check({ headers: {}, query: { token: "s3cret-token" } })).toBe("query");
     expect(auth.check({ headers: { authorization: "Bearer nope" }, query: { token: "s3cret-token" } })).toBe(
       "denied",
     );
-    expect(auth.check({ headers: { cookie: "warden_token=forged" }, query: {} })).toBe("denied");
-    expect(createAuth(undefined).check({ headers: { authorization: "Bearer x" }, query: {} })).toBe(
-      "no-token",
+    expect(auth.check({ headers: { cookie: "warden_session=forged" }, query: {} })).toBe("denied");
+    // A new token ends every session; so does sessionTtl.
+    expect(createAuth({ token: "other", ...options }).check({ headers: { cookie: value }, query: {} })).toBe(
+      "denied",
     );
-    expect(readCookie(["x=1", "warden_token=abc"], "warden_token")).toBe("abc");
+    now += 12 * 3_600_000;
+    expect(auth.check({ headers: { cookie: value }, query: {} })).toBe("denied");
+    expect(
+      createAuth({ token: undefined, ...options }).check({
+        headers: { authorization: "Bearer x" },
+        query: {},
+      }),
+    ).toBe("no-token");
+    expect(readCookie(["x=1", "warden_session=abc"], "warden_session")).toBe("abc");
     expect(escapeHtml(`<a href="x">'&`)).toBe("&lt;a href=&quot;x&quot;&gt;&#39;&amp;");
   });
 });

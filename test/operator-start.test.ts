@@ -1,5 +1,5 @@
 import { execFile, execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -100,13 +100,32 @@ describe("npm start", () => {
 
     // The operator follows "To send them to Telegram" and asks for a second worker.
     writeConfig({ sessionsDir: path.join(root, "sessions"), workers: { instances: 2 } });
-    const second = await npmStart({ TELEGRAM_BOT_TOKEN: "123456:ABC-test" });
+    const second = await npmStart({
+      TELEGRAM_BOT_TOKEN: "123456:ABC-test",
+      WARDEN_HTTP_TOKEN: "http-test-token",
+      WARDEN_BACKUP_KEY: "backup-pass",
+    });
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout).toContain("Restarted");
+    expect(second.stdout).toContain("backups:  encrypted");
     procs = jlist(prodPm2);
-    expect(procs.filter((p) => p.name === "warden-worker")).toHaveLength(2);
-    for (const p of procs) expect(envOf(p, "TELEGRAM_BOT_TOKEN")).toBe("123456:ABC-test");
-    expect(procs.filter((p) => p.name === "warden-supervisor")).toHaveLength(1);
+    const workers = procs.filter((p) => p.name === "warden-worker");
+    expect(workers).toHaveLength(2);
+    const supervisors = procs.filter((p) => p.name === "warden-supervisor");
+    expect(supervisors).toHaveLength(1);
+    expect(envOf(supervisors[0] as Proc, "TELEGRAM_BOT_TOKEN")).toBe("123456:ABC-test");
+    expect(envOf(supervisors[0] as Proc, "WARDEN_HTTP_TOKEN")).toBe("http-test-token");
+    // Per-app environments: the workers get neither token, in pm2's record nor in the process.
+    for (const w of workers) {
+      expect(envOf(w, "TELEGRAM_BOT_TOKEN")).toBeUndefined();
+      expect(envOf(w, "WARDEN_HTTP_TOKEN")).toBeUndefined();
+      expect(envOf(w, "WARDEN_BACKUP_KEY")).toBe("backup-pass"); // it seals creds snapshots
+      const environ = readFileSync(`/proc/${w.pid}/environ`, "utf8").split("\0");
+      expect(environ.some((v) => v.startsWith("TELEGRAM_BOT_TOKEN="))).toBe(false);
+      expect(environ.some((v) => v.startsWith("WARDEN_HTTP_TOKEN="))).toBe(false);
+      expect(environ.join("\n")).not.toContain("123456:ABC-test");
+      expect(environ.join("\n")).not.toContain("http-test-token");
+    }
   }, 180_000);
 
   it("npm stop works with a broken config, and npm start brings the apps back with it fixed", async () => {

@@ -96,7 +96,7 @@ describe("session repair", () => {
 
     const now = Date.now();
     const candidates = repairCandidates(store, "acme", now, settings);
-    expect(candidates).toEqual([{ peer: hashPeer(ALICE), failures: 8 }]);
+    expect(candidates).toEqual([{ peer: hashPeer(ALICE, store.signals.peerSalt()), failures: 8 }]);
 
     const result = await runSessionRepair({
       store,
@@ -106,7 +106,7 @@ describe("session repair", () => {
       company: "acme",
       settings,
       actor: "supervisor",
-      peer: hashPeer(ALICE),
+      peer: hashPeer(ALICE, store.signals.peerSalt()),
       failures: 8,
     });
     expect(result.plan.delete.map((d) => d.file)).toEqual(["session-5511900000001.0.json"]);
@@ -122,7 +122,7 @@ describe("session repair", () => {
     const audit = store.audit.list("acme").filter((r) => r.action === REPAIR_ACTION);
     expect(audit).toHaveLength(1);
     expect(audit[0]?.ok).toBe(true);
-    expect(audit[0]?.detail.peer).toBe(hashPeer(ALICE));
+    expect(audit[0]?.detail.peer).toBe(hashPeer(ALICE, store.signals.peerSalt()));
     // The audit names the file (what a restore needs); alerts and logs only the hash.
     expect(audit[0]?.detail.files).toEqual(["session-5511900000001.0.json"]);
 
@@ -159,7 +159,9 @@ describe("session repair", () => {
     await repairs.check();
     await repairs.close();
     expect(notes).toHaveLength(1);
-    expect(notes[0]?.title).toBe(`Session repair for acme: peer ${hashPeer(ALICE)}`);
+    expect(notes[0]?.title).toBe(
+      `Session repair for acme: peer ${hashPeer(ALICE, store.signals.peerSalt())}`,
+    );
     expect(notes[0]?.detail).toContain("6 Bad MAC failures in 10m: removed 1 session file(s)");
     expect(JSON.stringify(notes)).not.toContain("5511900000001");
     expect(await readdir(bob.dir)).not.toContain("session-5511900000001.0.json");
@@ -190,7 +192,7 @@ describe("session repair", () => {
         company: "acme",
         settings,
         actor: "supervisor",
-        peer: hashPeer(ALICE),
+        peer: hashPeer(ALICE, store.signals.peerSalt()),
         failures: 9,
       }),
     ).rejects.toMatchObject({ code: "WARDEN_ERR_COMPANY_CONNECTED" });
@@ -209,7 +211,8 @@ describe("session repair", () => {
         file("lid-mapping-5511900000001.json"),
       ],
       {
-        peer: hashPeer("5511900000001@s.whatsapp.net"),
+        peer: hashPeer("5511900000001@s.whatsapp.net", store.signals.peerSalt()),
+        salt: store.signals.peerSalt(),
         ownUsers: ["5511900000002"],
         lidOf: new Map([["5511900000001", "200000000000001"]]),
       },
@@ -220,7 +223,8 @@ describe("session repair", () => {
       "session-200000000000001_1.2.json",
     ]);
     const own = planSessionRepair([file("session-5511900000002.0.json")], {
-      peer: hashPeer("5511900000002@s.whatsapp.net"),
+      peer: hashPeer("5511900000002@s.whatsapp.net", store.signals.peerSalt()),
+      salt: store.signals.peerSalt(),
       ownUsers: ["5511900000002"],
       lidOf: new Map(),
     });

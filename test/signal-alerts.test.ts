@@ -76,7 +76,7 @@ describe("decrypt-failure alerts", () => {
       const text = api.messages[0]?.text ?? "";
       expect(text).toContain("DECRYPT FAILURES acme: 25 in 10m");
       expect(text).toContain("By reason: Bad MAC 25");
-      expect(text).toContain(`${hashPeer(SENDER)} 25`);
+      expect(text).toContain(`${hashPeer(SENDER, store.signals.peerSalt())} 25`);
       expect(text).not.toContain("5511900000001");
       expect(store.signals.alertState("acme")?.active).toBe(true);
       expect(store.signals.alertState("beta")?.active).toBe(false);

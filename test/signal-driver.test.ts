@@ -43,6 +43,7 @@ it("libsignal console lines from a company's socket callbacks are counted for it
     console[m] = (...args: unknown[]) => void printed.push(String(args[0]));
   const guard = installConsoleGuard(signals);
   const closes: (number | undefined)[] = [];
+  let unscoped = 0;
   try {
     const driver = createBaileysDriver({ waWebSocketUrl: url, signals, within: guard.within });
     const socket = await driver.connect({
@@ -64,13 +65,17 @@ it("libsignal console lines from a company's socket callbacks are counted for it
     await waitFor(() => closes.length > 0, { what: "the 428 close" });
     console.info("Closing session:", { outside: true });
     await socket.close();
+    unscoped = guard.unscopedSuppressed;
   } finally {
     guard.close();
     Object.assign(console, saved);
   }
   signals.flush();
   expect(closes).toEqual([428]);
-  expect(printed).toEqual(["Closing session:"]);
+  // The dump outside any company's scope is swallowed too (fail closed: it holds private keys),
+  // counted as unscoped rather than for acme.
+  expect(printed).toEqual([]);
+  expect(unscoped).toBe(1);
   expect(store.signals.window("acme", 0, Date.now()).byKind).toEqual({
     "session-churn": { "incoming prekey bundle": 1 },
   });

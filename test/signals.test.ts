@@ -139,7 +139,7 @@ describe("real libsignal failures through Baileys' decryptMessageNode and the wr
       "No session record": 1,
     });
     expect(s.decryptFailures).toBe(6);
-    expect(s.topPeers[0]).toEqual({ peer: hashPeer(ALICE), count: 6 });
+    expect(s.topPeers[0]).toEqual({ peer: hashPeer(ALICE, store.signals.peerSalt()), count: 6 });
     // Not one stack trace, jid or number in the log: the failures are only counted.
     expect(lines.filter((l) => l.msg === "failed to decrypt message")).toHaveLength(0);
     expect(raw.join("\n")).not.toContain("5511900000001");

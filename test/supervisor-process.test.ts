@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
@@ -81,9 +81,24 @@ describe("warden-supervisor process", () => {
       expect(log).toContain("Ready: first scan done");
       expect(log).toContain("Stopped");
       expect(log).not.toContain(TEST_TOKEN);
+      // No WARDEN_BACKUP_KEY: said at start, not discovered in a leaked archive.
+      expect(log).toContain("WARDEN_BACKUP_KEY is not set: backups");
     } finally {
       await api.stop();
     }
+  });
+
+  it("exits 78 naming a secret file others can read, and the fix", async () => {
+    const { env, home } = setup({});
+    const secret = path.join(home, "..", "bot-token");
+    writeFileSync(secret, TEST_TOKEN, { mode: 0o644 });
+    chmodSync(secret, 0o644);
+    const proc = startSupervisor({ ...env, TELEGRAM_BOT_TOKEN: "", TELEGRAM_BOT_TOKEN_FILE: secret });
+    expect(await proc.exited).toBe(78);
+    const log = proc.out.join("");
+    expect(log).toContain(`TELEGRAM_BOT_TOKEN_FILE=${path.resolve(secret)}: mode 0644`);
+    expect(log).toContain("chmod 600");
+    expect(log).not.toContain(TEST_TOKEN);
   });
 
   it("exits 78 naming the file and key when the config is invalid", async () => {

@@ -154,10 +154,11 @@ describe("bot actions through the same executors as the CLI", () => {
 });
 
 describe("the QR comes to the chat", () => {
-  it("sends the QR as a photo, replaces it once per rotation, deletes it once connected", async () => {
+  it("sends the asked-for QR as a photo, replaces it once per rotation, deletes it once connected", async () => {
     mkdirSync(path.join(fx.sessionsDir, "newco"));
     const { store, supervisor } = await startWithWorker(100);
-    const photo = await waitFor(() => api.photos.find((p) => p.chatId === String(CHAT)), {
+    api.userSends(ADMIN, ADMIN, "/qr newco"); // asked in the admin's private chat
+    const photo = await waitFor(() => api.photos.find((p) => p.chatId === String(ADMIN)), {
       what: "QR photo",
       timeoutMs: 10_000,
     });
@@ -191,16 +192,20 @@ describe("the QR comes to the chat", () => {
     mkdirSync(path.join(fx.sessionsDir, "newco"));
     fx.writeCompanyConfig("newco", { simulation: { pairAfter: null } });
     await startWithWorker(100);
+    api.userSends(ADMIN, ADMIN, "/qr newco");
     const photo = await waitFor(() => api.photos[0], { what: "QR photo", timeoutMs: 10_000 });
-    // Three messages, the last two in either order: requested, the worker's ack, the code.
-    const replies = await ask(ADMIN, "/pair newco 5511987654321", 3);
+    // In the group: requested (the code goes to the private chat), then the worker's ack.
+    const replies = await ask(ADMIN, "/pair newco 5511987654321", 2);
     expect(replies[0]?.text).toMatch(/pair <code>newco<\/code> requested/);
+    expect(replies[0]?.text).toContain("goes to your private chat with me");
     expect(replies.map((m) => m.text)).toContainEqual(
       "✅ pair <code>newco</code>: newco pairing by code for 5511987654321 started; the code follows within seconds",
     );
     const code = await waitFor(() => api.messages.find((m) => m.text.includes("pairing code:")), {
       what: "pairing code",
     });
+    expect(code.chatId).toBe(String(ADMIN));
+    expect(photo.chatId).toBe(String(ADMIN));
     expect(code.text).toMatch(/<b>newco<\/b> pairing code: <code>[0-9A-F]{8}<\/code>/);
     await waitFor(() => photo.deleted, { what: "QR photo deleted" });
     const [bad] = await ask(ADMIN, "/pair newco 12ab");
@@ -234,6 +239,7 @@ describe("the QR comes to the chat", () => {
       timeoutMs: 15_000,
     });
     expect(decode(photo.png)).toMatch(/^SIM-QR:acme:/);
+    expect(photo.chatId).toBe(String(ADMIN)); // the confirmer's private chat, not the group
     expect(readdirSync(path.join(fx.home, "replaced", "acme")).length).toBeGreaterThan(0);
     expect(readdirSync(path.join(fx.home, "backups", "acme"))).toHaveLength(1);
     expect(existsSync(path.join(dir, "creds.json"))).toBe(true); // the new, unregistered identity
@@ -241,20 +247,29 @@ describe("the QR comes to the chat", () => {
     expect(audit.some((r) => r.actor === "telegram:42" && r.action === "new-pairing")).toBe(true);
   });
 
-  it("/qr answers with the photo; without a QR it says how to start a pairing", async () => {
+  it("/qr in a private chat: the photo comes there; without a QR it says how to start a pairing", async () => {
     await createPairedFolder(path.join(fx.sessionsDir, "acme"));
     const { store } = await fx.startSupervisor({
       apiRoot: api.apiRoot,
       bot: { pollTimeoutSec: 1, qrEveryMs: 60_000 },
     });
-    const [none] = await ask(ADMIN, "/qr acme");
-    expect(none?.text).toContain("has no pairing QR right now");
+    const [group] = await ask(ADMIN, "/qr acme");
+    expect(group?.text).toContain("ask me in a private chat");
+    const inPrivate = async (text: string) => {
+      const before = api.messagesFor(String(ADMIN)).length;
+      api.userSends(ADMIN, ADMIN, text);
+      return waitFor(() => api.messagesFor(String(ADMIN))[before], { what: `answer to ${text}` });
+    };
+    expect((await inPrivate("/qr acme")).text).toContain("has no pairing QR right now");
     store.connections.putQr("acme", "QR-STRING-1", Date.now());
-    api.userSends(CHAT, ADMIN, "/qr acme");
+    await inPrivate("/qr acme");
     const photo = await waitFor(() => api.photos[0], { what: "QR photo" });
     expect(decode(photo.png)).toBe("QR-STRING-1");
+    expect(photo.chatId).toBe(String(ADMIN));
     store.connections.putPairingCode("acme", "ABCD1234", Date.now());
-    const [code] = await ask(ADMIN, "/qr acme");
-    expect(code?.text).toContain("<code>ABCD1234</code>");
+    await inPrivate("/qr acme");
+    const code = await waitFor(() => api.messages.find((m) => m.text.includes("ABCD1234")), { what: "code" });
+    expect(code.chatId).toBe(String(ADMIN));
+    await waitFor(() => photo.deleted, { what: "the QR photo gives way to the code" });
   });
 });

@@ -42,6 +42,8 @@ export function sessionFileJid(name: string): string | null {
 export interface RepairTarget {
   /** hashPeer of the failing peer. */
   peer: string;
+  /** The installation's peer-hash salt (store.signals.peerSalt()). */
+  salt: string;
   /** Our own users (creds.me.id / creds.me.lid user parts): never repaired. */
   ownUsers: readonly string[];
   /** PN user → LID user, from the folder's lid-mapping files. */
@@ -53,12 +55,12 @@ export function planSessionRepair(files: readonly CleanupFile[], target: RepairT
   const users = new Set<string>();
   for (const f of files) {
     const jid = sessionFileJid(f.name);
-    if (jid && hashPeer(jid) === target.peer) users.add(jid.split("@")[0] ?? "");
+    if (jid && hashPeer(jid, target.salt) === target.peer) users.add(jid.split("@")[0] ?? "");
   }
   // A PN jid hashed in the logs may have its sessions under the LID; the reverse too.
   for (const [pn, lid] of target.lidOf) {
-    if (hashPeer(`${pn}@s.whatsapp.net`) === target.peer || users.has(pn)) users.add(lid);
-    if (hashPeer(`${lid}@lid`) === target.peer || users.has(lid)) users.add(pn);
+    if (hashPeer(`${pn}@s.whatsapp.net`, target.salt) === target.peer || users.has(pn)) users.add(lid);
+    if (hashPeer(`${lid}@lid`, target.salt) === target.peer || users.has(lid)) users.add(pn);
   }
   for (const own of target.ownUsers) users.delete(own);
   const deletions = files
@@ -117,7 +119,7 @@ export function repairCandidates(
 export async function readRepairContext(
   dir: string,
   files: readonly CleanupFile[],
-): Promise<Omit<RepairTarget, "peer">> {
+): Promise<Omit<RepairTarget, "peer" | "salt">> {
   const ownUsers: string[] = [];
   try {
     const creds = JSON.parse(await readFile(path.join(dir, "creds.json"), "utf8")) as {
@@ -172,7 +174,11 @@ export async function runSessionRepair(options: SessionRepairOptions): Promise<C
             heldByMinAge: 0,
             heldUntil: null,
           };
-        return planSessionRepair(files, { peer: options.peer, ...context });
+        return planSessionRepair(files, {
+          peer: options.peer,
+          salt: options.store.signals.peerSalt(),
+          ...context,
+        });
       },
     },
   });

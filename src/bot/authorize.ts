@@ -4,8 +4,9 @@
  * `telegram.admins` (every company) or in the company's `telegram.operators`. Empty lists allow
  * nobody: the bot fails closed.
  */
-import { type ChatScope, chatSees } from "../alerts/chat-routing.js";
+import { type ChatScope, chatScope, chatSees } from "../alerts/chat-routing.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
+import type { Requester } from "./bot-context.js";
 
 /** True when `user` may command `company` from a chat with this scope. */
 export function mayCommand(config: WardenConfig, scope: ChatScope, user: number, company: string): boolean {
@@ -33,4 +34,52 @@ export function mayUseBot(config: WardenConfig, scope: ChatScope, user: number):
   if (config.telegram.admins.includes(user)) return true;
   const companies = scope.fleet ? [...config.companies.keys()] : [...scope.companies];
   return companies.some((company) => mayCommand(config, scope, user, company));
+}
+
+/**
+ * True when `user` is allowed for `company` whatever the chat: an admin, or one of its operators.
+ * Only such a user may receive its pairing QR (in their private chat, and only when they asked).
+ */
+export function isAllowedUser(config: WardenConfig, user: number, company: string): boolean {
+  return (
+    config.telegram.admins.includes(user) ||
+    companySettings(config, company).telegram.operators.includes(user)
+  );
+}
+
+/**
+ * What a chat sees for the user who writes in it. A private chat with an allowed user needs no
+ * `chatIds` entry: an admin sees the fleet there, an operator the companies they operate.
+ */
+export function requesterScope(
+  config: WardenConfig,
+  chat: { id: string; type: string | undefined },
+  user: number,
+  migrations: ReadonlyMap<string, string>,
+): ChatScope {
+  const listed = chatScope(config, chat.id, migrations);
+  if (chat.type !== "private" || chat.id !== String(user) || listed.fleet) return listed;
+  if (config.telegram.admins.includes(user)) return { fleet: true };
+  const companies = new Set(listed.companies);
+  for (const [company, settings] of config.companies)
+    if (settings.telegram.operators.includes(user)) companies.add(company);
+  return { fleet: false, companies };
+}
+
+/** Who asks, from where: the audit actor, the chat's scope for this user, private or not. */
+export function toRequester(
+  config: WardenConfig,
+  deps: { store: { outbox: { chatMigrations(): ReadonlyMap<string, string> } } },
+  chat: { id: string; type: string | undefined },
+  user: number,
+  name?: string,
+): Requester {
+  return {
+    chat: chat.id,
+    user,
+    actor: `telegram:${user}`,
+    scope: requesterScope(config, chat, user, deps.store.outbox.chatMigrations()),
+    private: chat.type === "private" && chat.id === String(user),
+    ...(name === undefined ? {} : { name }),
+  };
 }

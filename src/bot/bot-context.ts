@@ -24,6 +24,8 @@ export interface BotDeps {
   pollerState: () => string;
   /** Starts delivery of outbox rows a command queued (an ack's message edits); absent: the next tick. */
   kick?: () => void;
+  /** Brings the QR messages in step with the asks now (the publisher's timer does it too). */
+  publishQr: () => void;
 }
 
 /** Who asks, from where. */
@@ -35,6 +37,8 @@ export interface Requester {
   scope: ChatScope;
   /** How the user is shown ("@name", else the first name); absent: the actor. */
   name?: string;
+  /** True in the user's private chat with the bot (the only place a QR or pairing code goes). */
+  private: boolean;
 }
 
 /** A PNG photo answer. */

@@ -6,16 +6,16 @@
  * press, or a press redelivered after a restart, finds it used. Confirmations expire (2 minutes).
  */
 import type { CallbackQuery } from "node-telegram-bot-api";
-import { chatScope } from "../alerts/chat-routing.js";
 import { escapeHtml } from "../alerts/format-alert.js";
 import { describeError } from "../errors.js";
 import type { CallbackRow } from "../store/bot.js";
-import { mayCommand } from "./authorize.js";
+import { mayCommand, toRequester } from "./authorize.js";
 import type { BotDeps, CommandOutcome, Reply, Requester } from "./bot-context.js";
-import { muteFor, needsNewPairing, newPairingPreview, qrReplies } from "./commands/control.js";
+import { muteFor, needsNewPairing, newPairingPreview } from "./commands/control.js";
 import { ackFromTelegram } from "./commands/on-call.js";
 import { cleanupPreview, runConfirmed } from "./commands/recovery.js";
 import { statusCommand } from "./commands/status.js";
+import { askForQr, qrComing } from "./qr-asks.js";
 
 /** What the button handler needs from the bot around it. */
 export interface CallbackIo {
@@ -41,16 +41,19 @@ export async function handleCallback(deps: BotDeps, io: CallbackIo, query: Callb
   }
   const chat = String(message.chat.id);
   const config = deps.config();
-  const req: Requester = {
-    chat,
-    user: query.from.id,
-    actor: `telegram:${query.from.id}`,
-    scope: chatScope(config, chat, deps.store.outbox.chatMigrations()),
-    name: query.from.username ? `@${query.from.username}` : query.from.first_name,
-  };
+  const name = query.from.username ? `@${query.from.username}` : query.from.first_name;
+  const req = toRequester(config, deps, { id: chat, type: message.chat.type }, query.from.id, name);
   if (!mayCommand(config, req.scope, req.user, row.company)) {
     await io.answer(query.id, `not authorized (your user id: ${req.user})`);
     await io.refuse(req, `button ${row.action}`, row.company);
+    return;
+  }
+  if (!boundTo(row, req, message.message_id)) {
+    await io.answer(
+      query.id,
+      "Only the person who asked, in the chat they asked in, can press this: nothing was done.",
+    );
+    io.audit(req, row.company, "telegram-button", false, `${row.action}: pressed by another user or chat`);
     return;
   }
   const now = deps.clock.now();
@@ -79,7 +82,7 @@ export async function handleCallback(deps: BotDeps, io: CallbackIo, query: Callb
     let done: { html: string; control?: number };
     let ok = true;
     try {
-      done = await runConfirmed(deps, row, req.actor);
+      done = await runConfirmed(deps, row, req);
     } catch (err) {
       ok = false;
       done = {
@@ -117,7 +120,10 @@ async function pressed(deps: BotDeps, req: Requester, row: CallbackRow): Promise
     case "qr":
       return needsNewPairing(deps, row.company) && !deps.store.connections.pairing(row.company)
         ? newPairingPreview(deps, req, row.company, undefined)
-        : { replies: await qrReplies(deps, row.company), result: "QR" };
+        : {
+            replies: [{ html: qrComing(row.company, askForQr(deps, req.user, row.company), req.private) }],
+            result: "QR asked",
+          };
     case "mute1h":
       return muteFor(deps, req.actor, row.company, 3_600_000);
     case "ack":
@@ -136,6 +142,17 @@ async function pressed(deps: BotDeps, req: Requester, row: CallbackRow): Promise
     default:
       return { replies: [{ html: "Unknown button." }], result: `unknown button ${row.action}`, ok: false };
   }
+}
+
+/**
+ * True when this user may press the button here: a Confirm or Cancel is bound to the user who
+ * asked, the chat it was asked in and the message it came under; an alert's buttons are bound to
+ * nobody (whoever may command the company may press them).
+ */
+function boundTo(row: CallbackRow, req: Requester, messageId: number): boolean {
+  if (row.user === null) return true;
+  if (row.user !== req.user || row.chat !== req.chat) return false;
+  return row.messageId === null || row.messageId === messageId;
 }
 
 function explainUsed(deps: BotDeps, id: string): string {

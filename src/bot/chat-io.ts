@@ -29,6 +29,8 @@ export class ChatIo {
     private readonly store: Store,
     private readonly log: Logger,
     private readonly now: () => number,
+    /** What every outgoing text goes through (absolute paths hidden). */
+    private readonly scrub: (text: string) => string = (text) => text,
   ) {}
 
   /** Sends answers in order. */
@@ -42,13 +44,13 @@ export class ChatIo {
               filename: "qr.png",
               contentType: "image/png",
             }),
-            caption: reply.photo.caption,
+            caption: this.scrub(reply.photo.caption),
           });
           continue;
         }
-        const parts = splitMessage(reply.html);
+        const parts = splitMessage(this.scrub(reply.html));
         for (const [i, part] of parts.entries()) {
-          await this.api.sendMessage({
+          const sent = await this.api.sendMessage({
             chat_id: toChatId(chat),
             text: part,
             parse_mode: "HTML",
@@ -57,6 +59,10 @@ export class ChatIo {
               ? { reply_markup: { inline_keyboard: reply.buttons } }
               : {}),
           });
+          // A Confirm is bound to the message it came under (src/bot/callbacks.ts).
+          if (reply.buttons && i === parts.length - 1)
+            for (const button of reply.buttons.flat())
+              if (button.callback_data) this.store.bot.bindMessage(button.callback_data, sent.message_id);
         }
       } catch (err) {
         this.log.error({ chat }, `Could not answer in chat ${chat}: ${describeError(err)}`);

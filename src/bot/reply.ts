@@ -26,3 +26,18 @@ export function splitMessage(text: string, limit = TELEGRAM_TEXT_LIMIT): string[
   if (current !== "" || parts.length === 0) parts.push(current);
   return parts;
 }
+
+/**
+ * A bot reply without absolute paths (a group's members need not learn the host's layout): the
+ * known roots become their names (`sessionsDir/acme`, `WARDEN_HOME/backups`), any other absolute
+ * path of two segments or more keeps its last one (`…/creds.json`). Command names ("/pair") stay.
+ */
+export function hidePaths(text: string, roots: readonly { path: string; name: string }[]): string {
+  let out = text;
+  for (const root of [...roots].sort((a, b) => b.path.length - a.path.length))
+    if (root.path.length > 1) out = out.split(root.path).join(root.name);
+  return out.replace(
+    /(^|[\s(>"'=`])\/(?:[^\s<>"'`/]+\/)+([^\s<>"'`/]*)/g,
+    (_m, before: string, last: string) => (last ? `${before}…/${last}` : `${before}…/`),
+  );
+}

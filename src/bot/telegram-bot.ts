@@ -5,26 +5,29 @@
  * `telegram:<user id>`, and answers a refused one at most once per user per hour.
  */
 import { Bot, type Context, type Update } from "node-telegram-bot-api";
-import { chatScope } from "../alerts/chat-routing.js";
 import { escapeHtml } from "../alerts/format-alert.js";
 import { assertCompanyFolder } from "../config/company-id.js";
+import type { WardenConfig } from "../config/load.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import { mayCommand, mayUseBot } from "./authorize.js";
+import { mayCommand, mayUseBot, toRequester } from "./authorize.js";
 import type { BotCommand, BotDeps, Requester } from "./bot-context.js";
 import { type CallbackIo, handleCallback } from "./callbacks.js";
 import { ChatIo } from "./chat-io.js";
 import { BOT_COMMANDS } from "./commands/index.js";
 import { UpdatePoller } from "./poller.js";
 import { QrPublisher } from "./qr-publisher.js";
+import { hidePaths } from "./reply.js";
 
-/** How often a refused user gets an answer. */
+/** How often a refused user is audited and answered (every refusal is counted). */
 const REFUSAL_REPLY_EVERY_MS = 3_600_000;
+/** Longest text of a refused command kept in the audit row. */
+const REFUSAL_TEXT_MAX = 100;
 /** Longest wait for work in progress when the bot closes. */
 const CLOSE_WAIT_MS = 5_000;
 
 /** What the bot is built from. */
-export interface TelegramBotOptions extends Omit<BotDeps, "pollerState"> {
+export interface TelegramBotOptions extends Omit<BotDeps, "pollerState" | "publishQr"> {
   token: string;
   /** TELEGRAM_API_ROOT. */
   apiRoot?: string;
@@ -47,6 +50,7 @@ export class TelegramBot {
   private readonly qr: QrPublisher;
   private readonly chat: ChatIo;
   private closed = false;
+  private me: Promise<string | undefined> | undefined;
 
   constructor(options: TelegramBotOptions) {
     this.log = options.logger.child({ component: "bot" });
@@ -72,12 +76,30 @@ export class TelegramBot {
           "bot-conflict",
         ),
     });
-    this.deps = { ...options, pollerState: () => this.poller.state };
-    this.chat = new ChatIo(this.bot.api, options.store, this.log, () => options.clock.now());
+    this.deps = {
+      ...options,
+      pollerState: () => this.poller.state,
+      publishQr: () => this.chat.track(this.qr.tick()),
+    };
+    this.chat = new ChatIo(
+      this.bot.api,
+      options.store,
+      this.log,
+      () => options.clock.now(),
+      (text) =>
+        hidePaths(text, [
+          { path: options.config().sessionsDir, name: "sessionsDir" },
+          ...(options.home ? [{ path: options.home, name: "WARDEN_HOME" }] : []),
+        ]),
+    );
     this.qr = new QrPublisher({ deps: this.deps, api: this.bot.api, everyMs: options.qrEveryMs ?? 1_000 });
     this.bot.catch((err, ctx) =>
       this.log.error({ err, updateId: ctx.update.update_id }, `Bot handler failed: ${describeError(err)}`),
     );
+    // Forwarded messages, channel posts and commands addressed to another bot never run.
+    this.bot.use(async (ctx, next) => {
+      if (await this.addressedToUs(ctx.update)) return next();
+    });
     for (const command of BOT_COMMANDS)
       this.bot.command(command.name, (ctx) => this.runCommand(ctx, command, String(ctx.match ?? "")));
     this.bot.on("callback_query", async (ctx) => {
@@ -131,18 +153,42 @@ export class TelegramBot {
     return this.qr.tick();
   }
 
+  /**
+   * True for what the bot acts on: a message written (not forwarded) by a user, or a button press.
+   * A forwarded "/cleanup acme" would run as the forwarder; a channel post has no user; and in a
+   * group "/status@other_bot" is for another bot (compared with getMe's username; while it is not
+   * known, every "@name" command is left alone).
+   */
+  private async addressedToUs(update: Update): Promise<boolean> {
+    if ("callback_query" in update) return true;
+    const message = "message" in update ? update.message : undefined;
+    if (!message?.from || message.from.is_bot) return false;
+    if (message.forward_origin || "forward_date" in message) return false;
+    const addressed = /^\/[A-Za-z0-9_]+@([A-Za-z0-9_]+)/.exec(message.text ?? "")?.[1];
+    if (addressed === undefined) return true;
+    const own = await this.username();
+    return own !== undefined && addressed.toLowerCase() === own.toLowerCase();
+  }
+
+  /** The bot's own @username (getMe, asked once; asked again after a failure). */
+  private username(): Promise<string | undefined> {
+    this.me ??= this.bot.api.getMe().then(
+      (me) => me.username,
+      (err) => {
+        this.me = undefined;
+        this.log.warn(`getMe failed: ${describeError(err)}`);
+        return undefined;
+      },
+    );
+    return this.me;
+  }
+
   private requester(ctx: Context): Requester | undefined {
     const user = ctx.from?.id;
-    const chat = ctx.chatId;
+    const chat = ctx.chat;
     if (user === undefined || chat === undefined) return undefined;
-    const config = this.deps.config();
-    return {
-      chat: String(chat),
-      user,
-      actor: `telegram:${user}`,
-      scope: chatScope(config, String(chat), this.deps.store.outbox.chatMigrations()),
-      name: ctx.from?.username ? `@${ctx.from.username}` : ctx.from?.first_name,
-    };
+    const name = ctx.from?.username ? `@${ctx.from.username}` : ctx.from?.first_name;
+    return toRequester(this.deps.config(), this.deps, { id: String(chat.id), type: chat.type }, user, name);
   }
 
   private async runCommand(ctx: Context, command: BotCommand, argText: string): Promise<void> {
@@ -152,23 +198,29 @@ export class TelegramBot {
     const words = argText.split(/\s+/).filter(Boolean);
     const line = `/${command.name}${words.length ? ` ${words.join(" ")}` : ""}`;
     if (!mayUseBot(config, req.scope, req.user)) return this.refuse(req, line, null);
+    // Telegram's Start button of a new private chat sends a bare "/start": greet, start nothing.
+    if (command.name === "start" && words.length === 0 && req.private)
+      return this.chat.send(req.chat, [
+        {
+          html: "wa-warden here. /help lists the commands; /qr &lt;company&gt; in this chat brings a pairing QR.",
+        },
+      ]);
     const usage = `Usage: /${command.name} ${escapeHtml(command.usage)}`.trim();
     const company = command.company === "none" ? undefined : words[0];
     if (words.length > command.maxArgs || (command.company === "required" && company === undefined))
       return this.answerProblem(req, company ?? "*", line, usage);
-    if (company !== undefined) {
-      try {
-        assertCompanyFolder(config.sessionsDir, company);
-      } catch (err) {
-        return this.answerProblem(
-          req,
-          company,
-          line,
-          escapeHtml(describeError(err).replace(/: no folder .*/, "")),
-        );
-      }
-      if (!mayCommand(config, req.scope, req.user, company)) return this.refuse(req, line, company);
-    }
+    // Authorization first, and one answer for "no such company" and "not yours": the bot must
+    // not tell which company names exist to someone who may not command them.
+    if (
+      company !== undefined &&
+      !(mayCommand(config, req.scope, req.user, company) && folderExists(config, company))
+    )
+      return this.answerProblem(
+        req,
+        "*",
+        line,
+        `No company <code>${escapeHtml(company)}</code> that you may command here; /status lists yours.`,
+      );
     try {
       const outcome = await command.run(this.deps, req, company, words.slice(company === undefined ? 0 : 1));
       this.audit(req, company ?? "*", "telegram-command", outcome.ok !== false, `${line}: ${outcome.result}`);
@@ -195,20 +247,30 @@ export class TelegramBot {
     await this.chat.send(req.chat, [{ html: `Unknown command ${escapeHtml(name)}; /help lists them.` }]);
   }
 
+  /**
+   * A refusal costs a stranger nothing to send, so it must cost us little to record: each is
+   * counted per user, but audited (text cut to REFUSAL_TEXT_MAX), logged and answered at most once
+   * per user per hour, the audit row carrying how many were only counted since the last one.
+   */
   private async refuse(req: Requester, what: string, company: string | null): Promise<void> {
     const now = this.deps.clock.now();
+    const taken = this.deps.store.bot.takeRefusal(String(req.user), now, REFUSAL_REPLY_EVERY_MS);
+    if (!taken.take) return;
+    const line = what.length > REFUSAL_TEXT_MAX ? `${what.slice(0, REFUSAL_TEXT_MAX)}…` : what;
     this.deps.store.audit.add({
       at: now,
       actor: req.actor,
       company: company ?? "*",
       action: "telegram-refused",
       ok: false,
-      result: `not authorized: ${what}`,
-      detail: { chat: req.chat },
+      result: `not authorized: ${line}`,
+      detail: { chat: req.chat, refusedSinceLast: taken.since },
     });
-    this.log.warn({ user: req.user, chat: req.chat, what }, "Refused a Telegram request (not authorized)");
-    if (this.deps.store.bot.takeRefusalReply(String(req.user), now, REFUSAL_REPLY_EVERY_MS))
-      await this.chat.send(req.chat, [{ html: `not authorized (your user id: ${req.user})` }]);
+    this.log.warn(
+      { user: req.user, chat: req.chat, what: line, refusedSinceLast: taken.since },
+      "Refused a Telegram request (not authorized)",
+    );
+    await this.chat.send(req.chat, [{ html: `not authorized (your user id: ${req.user})` }]);
   }
 
   private audit(req: Requester, company: string, action: string, ok: boolean, result: string): void {
@@ -231,4 +293,14 @@ export class TelegramBot {
     clearButtons: (chat, messageId) => this.chat.clearButtons(chat, messageId),
     followControl: (chat, id) => this.chat.followControl(chat, id),
   };
+}
+
+/** True when the company id is valid and its folder is a real folder in sessionsDir. */
+function folderExists(config: WardenConfig, company: string): boolean {
+  try {
+    assertCompanyFolder(config.sessionsDir, company);
+    return true;
+  } catch {
+    return false;
+  }
 }

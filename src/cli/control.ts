@@ -4,6 +4,7 @@
  */
 import { awaitControlRequest } from "../actions/await-control-request.js";
 import { prepareNewPairing } from "../actions/new-pairing.js";
+import { isAllowedUser } from "../bot/authorize.js";
 import { systemClock } from "../clock.js";
 import { assertCompanyFolder, assertCompanyId } from "../config/company-id.js";
 import { parseDuration } from "../config/duration.js";
@@ -66,6 +67,26 @@ function pairOutcome(done: ControlRequest, store: Store, company: string, phone:
     : `${company}: pairing started; no QR yet: WhatsApp sends the first one within seconds. Run \`warden status ${company}\` to see it (a new one about every 20 s).`;
 }
 
+/**
+ * `pair --to <telegram user id>`: the QR (or code) goes to that user's private chat with the bot,
+ * for `pairing.qrTtl`. Only a user allowed for the company (an admin or one of its operators) may
+ * be named: a pairing QR takes over the WhatsApp account of whoever scans it.
+ */
+function askQrFor(config: WardenConfig, store: Store, company: string, to: string, spec: CommandSpec): void {
+  if (!/^\d{1,15}$/.test(to))
+    throw usageError(`--to takes a Telegram user id (digits), got ${JSON.stringify(to)}`, spec);
+  const user = Number(to);
+  if (!isAllowedUser(config, user, company))
+    throw new WardenError(
+      ErrorCodes.BOT_NOT_ALLOWED,
+      `Telegram user ${user} is neither in telegram.admins nor in telegram.operators of ${company}: the QR goes only to an allowed user. Add them to ${company}'s company file first.`,
+      { company, user },
+    );
+  const now = systemClock.now();
+  const ttl = companySettings(config, company).pairing.qrTtl;
+  store.bot.askQr({ company, chat: String(user), user, askedAt: now, until: now + ttl });
+}
+
 function controlCommand(
   name: ControlAction,
   summary: string,
@@ -93,6 +114,7 @@ function controlCommand(
       if (options.stop && !options.new) throw usageError("--stop goes with --new", this);
       const config = ctx.config();
       const store = ctx.store() as Store;
+      if (options.to !== undefined) askQrFor(config, store, company, options.to as string, this);
       if (options.new) {
         const prepared = await prepareNewPairing({
           store,
@@ -165,6 +187,12 @@ export const controlCommands: readonly CommandSpec[] = [
       },
       new: { type: "boolean", description: "replace an existing pairing (backup first)" },
       stop: { type: "boolean", description: "with --new: stop the company first" },
+      to: {
+        type: "string",
+        value: "ID",
+        description:
+          "also send the QR (or code) to this Telegram user's private chat (an admin or an operator of the company)",
+      },
     },
   ),
 ];

@@ -103,10 +103,20 @@ export async function checkPm2(env: WardenEnv): Promise<CheckResult[]> {
         problems.push(`${label}WARDEN_CONFIG is ${config}, this shell has ${env.configFile}`);
       const home = path.resolve(cwd, read("WARDEN_HOME") ?? "data");
       if (home !== env.home) problems.push(`${label}WARDEN_HOME is ${home}, this shell has ${env.home}`);
-      if ((read("TELEGRAM_BOT_TOKEN")?.trim() ?? undefined) !== env.telegramToken)
-        problems.push(`${label}TELEGRAM_BOT_TOKEN differs from this shell's`);
-      if ((read("WARDEN_HTTP_TOKEN")?.trim() ?? undefined) !== env.httpToken)
-        problems.push(`${label}WARDEN_HTTP_TOKEN differs from this shell's`);
+      for (const [key, mine] of [
+        ["TELEGRAM_BOT_TOKEN", env.telegramToken],
+        ["WARDEN_HTTP_TOKEN", env.httpToken],
+      ] as const) {
+        // The workers must hold neither token (ecosystem.config.cjs filters them out).
+        if (name === "warden-worker") {
+          if (read(key) !== undefined || read(`${key}_FILE`) !== undefined)
+            problems.push(`${label}holds ${key} (a worker needs no token)`);
+          continue;
+        }
+        // A token read from a file at start is not in pm2's environment to compare.
+        if (read(`${key}_FILE`) === undefined && (read(key)?.trim() ?? undefined) !== mine)
+          problems.push(`${label}${key} differs from this shell's`);
+      }
     }
     results.push(
       problems.length === 0
@@ -115,6 +125,17 @@ export async function checkPm2(env: WardenEnv): Promise<CheckResult[]> {
     );
   }
   return results;
+}
+
+/** Backups and creds snapshots are sealed only with WARDEN_BACKUP_KEY; without it they are plaintext. */
+export function checkBackupKey(env: WardenEnv): CheckResult {
+  return env.backupKey === undefined
+    ? warn(
+        "backup encryption",
+        "WARDEN_BACKUP_KEY is not set: backups and creds snapshots are plaintext copies of creds.json (whoever reads one holds the WhatsApp account)",
+        "set WARDEN_BACKUP_KEY, or WARDEN_BACKUP_KEY_FILE naming a 0600 file, in the shell that starts pm2, then npm start",
+      )
+    : ok("backup encryption", "WARDEN_BACKUP_KEY is set: backups and creds snapshots are encrypted");
 }
 
 /** Every chat id in the config (defaults and company overrides). */

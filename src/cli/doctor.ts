@@ -10,6 +10,7 @@ import { ConfigError, describeError, ExitCodes } from "../errors.js";
 import type { CommandSpec } from "./command.js";
 import {
   type CheckResult,
+  checkBackupKey,
   checkDatabase,
   checkDisk,
   checkInotify,
@@ -46,6 +47,7 @@ export async function runDoctor(env: WardenEnv): Promise<CheckResult[]> {
   }
   results.push(await checkDisk("WARDEN_HOME", env.home));
   results.push(checkDatabase(env.home));
+  results.push(checkBackupKey(env));
   if (config) results.push(checkInotify(config));
   return results;
 }

@@ -5,6 +5,7 @@
 import { assertCompanyId } from "../config/company-id.js";
 import { parseDuration } from "../config/duration.js";
 import { ExitCodes } from "../errors.js";
+import { AUDIT_PAGE_MAX } from "../store/audit.js";
 import type { CliContext, CommandOption, CommandSpec } from "./command.js";
 import { usageError } from "./command.js";
 
@@ -77,23 +78,33 @@ export const auditCommand: CommandSpec = {
   name: "audit",
   argsUsage: "[company]",
   summary: "the audit log: cleanups, backups, restores, resets, mutes (who, what, outcome)",
-  options: { limit: LIMIT },
+  details: `Pages: the newest rows first come last; --before <id> shows the page before that row (at most ${AUDIT_PAGE_MAX} rows a page).`,
+  options: {
+    limit: LIMIT,
+    before: { type: "string", value: "ID", description: "only rows older than audit row ID (the next page)" },
+  },
   args: { min: 0, max: 1 },
   async run(ctx, { args, options }) {
     const company = args[0] === undefined ? undefined : assertCompanyId(args[0]);
-    const limit = limitOf(this, options.limit);
+    const limit = Math.min(limitOf(this, options.limit), AUDIT_PAGE_MAX);
+    const before = options.before === undefined ? undefined : Number(options.before);
+    if (before !== undefined && (!Number.isInteger(before) || before < 1))
+      throw usageError(`--before takes an audit row id, got ${JSON.stringify(options.before)}`, this);
     const store = ctx.store({ ifExists: true });
     if (!store) return noDatabase(ctx);
-    const rows = store.audit.list(company).slice(-limit);
+    const rows = store.audit.list(company, { limit, ...(before !== undefined ? { before } : {}) });
+    const older = rows.length === limit ? rows[0]?.id : undefined;
     if (ctx.json) {
-      ctx.out(JSON.stringify({ rows }));
+      ctx.out(JSON.stringify({ rows, ...(older !== undefined ? { nextBefore: older } : {}) }));
       return ExitCodes.OK;
     }
     if (rows.length === 0) ctx.out(company ? `${company}: no audit rows` : "No audit rows");
     for (const r of rows)
       ctx.out(
-        `${iso(r.at)}  ${r.ok ? "ok  " : "FAIL"}  ${r.company}  ${r.action}  by ${r.actor}: ${r.result}`,
+        `${iso(r.at)}  #${r.id}  ${r.ok ? "ok  " : "FAIL"}  ${r.company}  ${r.action}  by ${r.actor}: ${r.result}`,
       );
+    if (older !== undefined)
+      ctx.out(`Older rows: warden audit${company ? ` ${company}` : ""} --before ${older}`);
     return ExitCodes.OK;
   },
 };

@@ -73,7 +73,14 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
 });
 
 const json = argv.includes("--json");
-const env = readEnv();
+let env: WardenEnv;
+try {
+  env = readEnv();
+} catch (err) {
+  // A refused secret file: say which and how to fix it, exit 78 (pm2 does not restart on it).
+  process.stderr.write(`warden: ${describeError(err)}\n`);
+  process.exit(exitCodeFor(err));
+}
 let config: WardenConfig | undefined;
 let store: Store | undefined;
 const ctx: CliContext = {

@@ -96,8 +96,11 @@ export const companyDefaultsSchema = z.strictObject({
         .union([z.null(), phoneNumber])
         .default(null)
         .meta({ description: "Pair by phone-number code instead of QR (digits with country code)." }),
+      qrTtl: duration(
+        "a pairing QR or code shown in a private chat is deleted this long after it was asked for",
+      ).default(600_000),
     })
-    .default({ phoneNumber: null }),
+    .default({ phoneNumber: null, qrTtl: 600_000 }),
   cleanup: z
     .strictObject({
       keepPreKeys: cleanupShape.keepPreKeys.default(CLEANUP_DEFAULTS.keepPreKeys),
@@ -211,6 +214,9 @@ export const companyOverrideSchema = z.strictObject({
   pairing: z
     .strictObject({
       phoneNumber: z.union([z.null(), phoneNumber]).optional(),
+      qrTtl: duration(
+        "a pairing QR shown in a private chat is deleted this long after it was asked for",
+      ).optional(),
     })
     .optional(),
   cleanup: z.strictObject(cleanupShape).partial().optional(),

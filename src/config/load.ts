@@ -26,6 +26,8 @@ export interface WardenConfig {
   readonly sessionsDir: string;
   readonly scan: WardenFile["scan"];
   readonly history: WardenFile["history"];
+  /** `audit.keep`: audit rows older than this are pruned. */
+  readonly audit: WardenFile["audit"];
   readonly workers: WardenFile["workers"];
   readonly fleet: WardenFile["fleet"];
   /** Global Telegram settings: `admins` may command every company. */
@@ -56,7 +58,7 @@ export function loadConfig(file: string, cwd = process.cwd()): WardenConfig {
   const abs = path.resolve(cwd, file);
   const raw = readJson(abs);
   const parsed = parseWith(wardenFileSchema, raw, abs);
-  const { sessionsDir, scan, history, workers, fleet, http, $schema: _schema, ...rest } = parsed;
+  const { sessionsDir, scan, history, audit, workers, fleet, http, $schema: _schema, ...rest } = parsed;
   const { admins, escalateTo, ...telegram } = rest.telegram;
   const { groupAbove, groupWait, digestAt, ...alerts } = rest.alerts;
   const defaults: CompanySettings = { ...rest, telegram: { ...telegram, operators: [] }, alerts };
@@ -84,6 +86,7 @@ export function loadConfig(file: string, cwd = process.cwd()): WardenConfig {
     sessionsDir: path.resolve(cwd, sessionsDir),
     scan,
     history,
+    audit,
     workers,
     fleet,
     http,

@@ -24,6 +24,11 @@ export const wardenFileSchema = z.strictObject({
       keep: duration("how long the per-company count history is kept").default(30 * 86_400_000),
     })
     .default({ keep: 30 * 86_400_000 }),
+  audit: z
+    .strictObject({
+      keep: duration("how long audit rows are kept (older ones are pruned)").default(90 * 86_400_000),
+    })
+    .default({ keep: 90 * 86_400_000 }),
   workers: z
     .strictObject({
       instances: z.int().min(1).max(64).default(1).meta({ description: "warden-worker instances (pm2)." }),
@@ -86,10 +91,40 @@ export const wardenFileSchema = z.strictObject({
         .default("127.0.0.1:9480")
         .meta({
           description:
-            "Address of the HTTP side (/healthz, /readyz, /metrics, /api, pages); null: off. A non-loopback address needs WARDEN_HTTP_TOKEN.",
+            "Address of the HTTP side (/healthz, /readyz, /metrics, /api, pages); null: off. A non-loopback address needs WARDEN_HTTP_TOKEN, and TLS in front (trustProxy) or allowPlainHttp.",
         }),
+      allowedHosts: z
+        .array(
+          z
+            .string()
+            .min(1)
+            .regex(/^[A-Za-z0-9.:[\]-]+$/, { error: "Expected a host name, e.g. warden.example.com" }),
+        )
+        .default([])
+        .meta({
+          description:
+            "Host headers accepted besides the listen address and localhost (the name a proxy forwards); others get 421.",
+        }),
+      trustProxy: z
+        .union([z.boolean(), z.array(z.string().min(1))])
+        .default(false)
+        .meta({
+          description:
+            "Addresses of a TLS-terminating reverse proxy whose X-Forwarded-Proto/-For are believed (true: any); setting it says TLS is in front.",
+        }),
+      allowPlainHttp: z.boolean().default(false).meta({
+        description:
+          "Allow a non-loopback http.listen without a trusted TLS proxy in front (tokens in clear).",
+      }),
+      sessionTtl: duration("a dashboard login (cookie session) lasts this long").default(12 * 3_600_000),
     })
-    .default({ listen: "127.0.0.1:9480" }),
+    .default({
+      listen: "127.0.0.1:9480",
+      allowedHosts: [],
+      trustProxy: false,
+      allowPlainHttp: false,
+      sessionTtl: 12 * 3_600_000,
+    }),
   ...companyDefaultsSchema.shape,
   // Global-only keys next to the per-company ones (loadConfig splits them off).
   telegram: z

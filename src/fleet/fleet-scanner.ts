@@ -99,7 +99,8 @@ export class FleetScanner {
 
   /** Creates sessionsDir if needed, runs the first full scan, then starts watching and reconciling. */
   async start(): Promise<void> {
-    await mkdir(this.options.sessionsDir, { recursive: true });
+    // Company folders hold the WhatsApp accounts: nobody else may list them.
+    await mkdir(this.options.sessionsDir, { recursive: true, mode: 0o700 });
     await this.fullScan();
     if (this.closed) return;
     if (this.options.watch !== false) await this.watcher.start();

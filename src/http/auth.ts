@@ -1,33 +1,51 @@
 /**
- * Token checks for /api, the pages and (off loopback) /metrics. A request is let in with
- * `Authorization: Bearer <token>`, with the cookie set by a `?token=` visit, or with `?token=`
- * itself (the page then sets the cookie and redirects to the same URL without the token, so it
- * does not stay in the browser history). The cookie holds a hash of the token, never the token.
+ * Token checks for /api, the pages and /metrics. A request is let in with
+ * `Authorization: Bearer <token>`, with a session cookie, or with `?token=` itself (the page then
+ * starts a session and redirects to the same URL without the token, so it does not stay in the
+ * address bar or the history). A session id is 32 random bytes known only to the browser; the
+ * database keeps its hash (bound to the token in force: a new token ends every session) and its
+ * expiry (`http.sessionTtl`). The cookie is `Secure` when the request came over https through a
+ * trusted proxy (`http.trustProxy`).
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 
 /** Name of the session cookie. */
-export const COOKIE_NAME = "warden_token";
+export const COOKIE_NAME = "warden_session";
 
 /** What a request presented. */
 export type AuthVerdict =
-  /** A valid bearer header or cookie. */
+  /** A valid bearer header or session cookie. */
   | "ok"
-  /** A valid `?token=`: set the cookie, then redirect without it. */
+  /** A valid `?token=`: start a session, then redirect without it. */
   | "query"
   /** Nothing, or something wrong. */
   | "denied"
   /** WARDEN_HTTP_TOKEN is not set: nothing that needs a token can be served. */
   | "no-token";
 
+/** Where sessions are kept (the store's http_sessions). */
+export interface SessionStore {
+  add(hash: string, now: number, expiresAt: number): void;
+  valid(hash: string, now: number): boolean;
+}
+
 /** The token checker of one server. */
 export interface Auth {
   check(request: { headers: Record<string, string | string[] | undefined>; query: unknown }): AuthVerdict;
-  /** The Set-Cookie value after a valid `?token=`. */
-  cookie(secure: boolean): string;
+  /** Starts a session after a valid `?token=`; returns the Set-Cookie value. */
+  startSession(secure: boolean): string;
 }
 
-const digest = (text: string) => createHash("sha256").update(`wa-warden http cookie\0${text}`).digest();
+/** What the checker is built from. */
+export interface AuthOptions {
+  token: string | undefined;
+  sessions: SessionStore;
+  /** `http.sessionTtl` in ms. */
+  sessionTtl(): number;
+  now(): number;
+}
+
+const digest = (text: string) => createHash("sha256").update(`wa-warden http token\0${text}`).digest();
 
 function same(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
@@ -44,10 +62,14 @@ export function readCookie(header: string | string[] | undefined, name: string):
   return undefined;
 }
 
-/** Builds the checker for `token` (undefined: every check answers "no-token"). */
-export function createAuth(token: string | undefined): Auth {
-  const expected = token === undefined ? undefined : digest(token);
-  const cookieValue = expected?.toString("base64url");
+/** Builds the checker (no token: every check answers "no-token"). */
+export function createAuth(options: AuthOptions): Auth {
+  const expected = options.token === undefined ? undefined : digest(options.token);
+  // The session hash covers the token: sessions end when the token changes.
+  const sessionHash = (id: string) =>
+    createHash("sha256")
+      .update(`${expected?.toString("hex")}\0${id}`)
+      .digest("hex");
   return {
     check(request) {
       if (expected === undefined) return "no-token";
@@ -57,18 +79,18 @@ export function createAuth(token: string | undefined): Auth {
         return "denied";
       }
       const cookie = readCookie(request.headers.cookie, COOKIE_NAME);
-      if (
-        cookie !== undefined &&
-        cookieValue !== undefined &&
-        same(Buffer.from(cookie), Buffer.from(cookieValue))
-      )
-        return "ok";
+      if (cookie !== undefined && /^[A-Za-z0-9_-]{43}$/.test(cookie))
+        if (options.sessions.valid(sessionHash(cookie), options.now())) return "ok";
       const query = (request.query ?? {}) as Record<string, unknown>;
       if (typeof query.token === "string" && same(digest(query.token), expected)) return "query";
       return "denied";
     },
-    cookie(secure) {
-      return `${COOKIE_NAME}=${cookieValue}; Path=/; HttpOnly; SameSite=Strict${secure ? "; Secure" : ""}`;
+    startSession(secure) {
+      const id = randomBytes(32).toString("base64url");
+      const now = options.now();
+      const ttl = options.sessionTtl();
+      options.sessions.add(sessionHash(id), now, now + ttl);
+      return `${COOKIE_NAME}=${id}; Path=/; Max-Age=${Math.floor(ttl / 1000)}; HttpOnly; SameSite=Strict${secure ? "; Secure" : ""}`;
     },
   };
 }

@@ -1,6 +1,8 @@
 /**
- * `http.listen`: parsing "host:port" and the rule that keeps the fleet's pages off the network
- * without a token (a non-loopback address needs WARDEN_HTTP_TOKEN, or start-up exits 78).
+ * `http.listen`: parsing "host:port" and the rules that keep the fleet's pages off the network
+ * without a token, and the token off the network in clear: a non-loopback address needs
+ * WARDEN_HTTP_TOKEN, and TLS in front (known from `http.trustProxy`: the proxy that terminates
+ * TLS is named) or `http.allowPlainHttp: true`; otherwise start-up exits 78.
  */
 import net from "node:net";
 import { ConfigError, ErrorCodes } from "../errors.js";
@@ -41,6 +43,10 @@ export function resolveListen(
   listen: string | null,
   token: string | undefined,
   file: string,
+  transport: { trustProxy: boolean | readonly string[]; allowPlainHttp: boolean } = {
+    trustProxy: false,
+    allowPlainHttp: false,
+  },
 ): ListenAddress | undefined {
   if (listen === null) return undefined;
   const address = parseListen(listen);
@@ -52,6 +58,14 @@ export function resolveListen(
     throw new ConfigError(ErrorCodes.CONFIG_INVALID, file, [
       `http.listen is ${listen}, which is not a loopback address, and WARDEN_HTTP_TOKEN is not set: ` +
         "set WARDEN_HTTP_TOKEN (the pages, /api and /metrics will require it) or listen on 127.0.0.1",
+    ]);
+  const tlsInFront =
+    transport.trustProxy === true || (Array.isArray(transport.trustProxy) && transport.trustProxy.length > 0);
+  if (!isLoopback(address.host) && !tlsInFront && !transport.allowPlainHttp)
+    throw new ConfigError(ErrorCodes.CONFIG_INVALID, file, [
+      `http.listen is ${listen}, which is not a loopback address, with no TLS proxy in front (http.trustProxy): ` +
+        "the token and the session cookie would cross the network in clear. Put a TLS proxy in front and set " +
+        "http.trustProxy to its address, or set http.allowPlainHttp: true to accept plain HTTP",
     ]);
   return address;
 }

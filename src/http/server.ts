@@ -10,7 +10,7 @@ import type { Logger } from "../logger.js";
 import type { Store } from "../store/store.js";
 import { createAuth } from "./auth.js";
 import { aliveWorkers, type FleetSource } from "./fleet-view.js";
-import { formatListen, isLoopback, type ListenAddress } from "./listen-address.js";
+import { formatListen, type ListenAddress } from "./listen-address.js";
 import { createFleetMetrics, type FleetMetrics } from "./metrics.js";
 import { registerApiRoutes } from "./routes/api.js";
 import { registerMetricsRoutes } from "./routes/metrics.js";
@@ -67,13 +67,58 @@ export function readiness(
   return { ok: true };
 }
 
+/**
+ * True when a Host header names this server: its listen address, localhost, or one of
+ * `http.allowedHosts` (a name alone matches any port; "name:port" that port only). A page on
+ * another site that rebinds its DNS name to 127.0.0.1 still sends its own name, and gets 421.
+ */
+export function hostAllowed(
+  header: string | undefined,
+  address: ListenAddress,
+  allowedHosts: readonly string[],
+): boolean {
+  if (!header) return false;
+  const host = header.toLowerCase();
+  const name = host.startsWith("[") ? host.slice(1, host.indexOf("]")) : host.replace(/:\d+$/, "");
+  const names = new Set(["localhost", address.host.toLowerCase()]);
+  for (const allowed of allowedHosts) {
+    const entry = allowed.toLowerCase();
+    if (entry === host) return true;
+    names.add(entry.startsWith("[") && entry.endsWith("]") ? entry.slice(1, -1) : entry);
+  }
+  return names.has(name);
+}
+
 /** Builds the server (routes registered, not listening yet). */
 export function createHttpServer(options: HttpServerOptions): HttpServer {
   const source: FleetSource = { store: options.store, config: options.config, now: options.now };
   const log = options.logger.child({ component: "http" });
-  const app: FastifyInstance = Fastify({ logger: false, forceCloseConnections: true });
-  const auth = createAuth(options.token);
+  const http = options.config().http;
+  const app: FastifyInstance = Fastify({
+    logger: false,
+    forceCloseConnections: true,
+    // X-Forwarded-Proto/-For are believed only from the proxy named here (https → Secure cookie).
+    trustProxy: http.trustProxy,
+  });
+  const auth = createAuth({
+    token: options.token,
+    sessions: options.store.httpSessions,
+    sessionTtl: () => options.config().http.sessionTtl,
+    now: options.now,
+  });
   const metrics = createFleetMetrics(source);
+  app.addHook("onRequest", async (request, reply) => {
+    const path = request.url.split("?")[0];
+    if (path === "/healthz" || path === "/readyz") return;
+    const host = request.headers.host;
+    if (hostAllowed(host, options.address, options.config().http.allowedHosts)) return;
+    return reply
+      .code(421)
+      .type("text/plain; charset=utf-8")
+      .send(
+        `Misdirected request: Host ${JSON.stringify(host ?? "")} is not this server's (its listen address, localhost, or http.allowedHosts).\n`,
+      );
+  });
   app.addHook("onSend", async (_request, reply, payload) => {
     reply.header("x-content-type-options", "nosniff");
     reply.header("referrer-policy", "no-referrer");
@@ -98,7 +143,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     return writableCheck.error;
   };
   registerProbeRoutes(app, () => readiness(source, options.firstScanDone(), writable));
-  registerMetricsRoutes(app, metrics, auth, isLoopback(options.address.host));
+  registerMetricsRoutes(app, metrics, auth, options.token !== undefined);
   registerApiRoutes(app, source, auth);
   registerPageRoutes(app, source, auth, options.backupsRoot);
 

@@ -130,7 +130,7 @@ export function createSignalRecorder(options: SignalRecorderOptions): SignalReco
       }
       bump(reasons, signal.reason);
       if (signal.kind === "decrypt-failure" && signal.peer) {
-        const key = `${hashPeer(signal.peer)}\u0000${signal.reason}`;
+        const key = `${hashPeer(signal.peer, options.signals.peerSalt())}\u0000${signal.reason}`;
         bump(
           c.pendingPeers,
           c.pendingPeers.has(key) || c.pendingPeers.size < MAX_PEERS_PER_MINUTE

@@ -12,6 +12,10 @@ export interface CallbackRow {
   action: string;
   company: string;
   chat: string;
+  /** The user a confirmation belongs to (null: anyone allowed may press it). */
+  user: number | null;
+  /** The message the button is under, once sent (null: not recorded). */
+  messageId: number | null;
   args: Record<string, unknown>;
   createdAt: number;
   expiresAt: number | null;
@@ -29,11 +33,22 @@ export interface QrMessageRow {
   sentAt: number;
 }
 
+/** A user's ask for a company's pairing QR (or code), shown in their private chat until `until`. */
+export interface QrAskRow {
+  company: string;
+  chat: string;
+  user: number;
+  askedAt: number;
+  until: number;
+}
+
 interface RawCallback {
   id: string;
   action: string;
   company: string;
   chat: string;
+  user_id: number | null;
+  message_id: number | null;
   args: string;
   created_at: number;
   expires_at: number | null;
@@ -47,6 +62,8 @@ const toCallback = (r: RawCallback): CallbackRow => ({
   action: r.action,
   company: r.company,
   chat: r.chat,
+  user: r.user_id,
+  messageId: r.message_id,
   args: JSON.parse(r.args) as Record<string, unknown>,
   createdAt: r.created_at,
   expiresAt: r.expires_at,
@@ -58,20 +75,31 @@ const toCallback = (r: RawCallback): CallbackRow => ({
 /** Typed bot queries. */
 export function createBotQueries(db: Db) {
   const insert = db.prepare(
-    "INSERT INTO bot_callbacks (id, action, company, chat, args, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    "INSERT INTO bot_callbacks (id, action, company, chat, user_id, args, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
   );
+  const bind = db.prepare("UPDATE bot_callbacks SET message_id = ? WHERE id = ? AND message_id IS NULL");
   const get = db.prepare<[string], RawCallback>("SELECT * FROM bot_callbacks WHERE id = ?");
   const claim = db.prepare(
     "UPDATE bot_callbacks SET used_at = ?, used_by = ? WHERE id = ? AND used_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
   );
   const finish = db.prepare("UPDATE bot_callbacks SET result = ? WHERE id = ?");
   const prune = db.prepare("DELETE FROM bot_callbacks WHERE created_at < ?");
-  const getRefusal = db.prepare<[string], { replied_at: number }>(
-    "SELECT replied_at FROM bot_refusals WHERE user_id = ?",
-  );
   const putRefusal = db.prepare(
-    "INSERT INTO bot_refusals (user_id, replied_at) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET replied_at = excluded.replied_at",
+    "INSERT INTO bot_refusals (user_id, replied_at, refused) VALUES (?, ?, 0) ON CONFLICT (user_id) DO UPDATE SET replied_at = excluded.replied_at, refused = 0",
   );
+  const countRefusal = db.prepare("UPDATE bot_refusals SET refused = refused + 1 WHERE user_id = ?");
+  const refusedOf = db.prepare<[string], { replied_at: number; refused: number }>(
+    "SELECT replied_at, refused FROM bot_refusals WHERE user_id = ?",
+  );
+  const putAsk = db.prepare(`
+    INSERT INTO bot_qr_asks (company, chat, user_id, asked_at, until) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (company, chat) DO UPDATE SET user_id = excluded.user_id, asked_at = excluded.asked_at, until = excluded.until`);
+  const asksOf = db.prepare<
+    [string, number],
+    { company: string; chat: string; user_id: number; asked_at: number; until: number }
+  >("SELECT * FROM bot_qr_asks WHERE company = ? AND until > ? ORDER BY chat");
+  const dropAsk = db.prepare("DELETE FROM bot_qr_asks WHERE company = ? AND chat = ?");
+  const pruneAsks = db.prepare("DELETE FROM bot_qr_asks WHERE until <= ?");
   const qrOf = db.prepare<
     [string],
     { company: string; chat: string; message_id: number; qr: string; sent_at: number }
@@ -89,14 +117,29 @@ export function createBotQueries(db: Db) {
         action: string;
         company: string;
         chat: string;
+        /** Binds the button to this user: nobody else may press it. */
+        user?: number;
         args?: Record<string, unknown>;
         expiresAt?: number | null;
       },
       now: number,
     ): string {
       const id = randomBytes(9).toString("base64url");
-      insert.run(id, c.action, c.company, c.chat, JSON.stringify(c.args ?? {}), now, c.expiresAt ?? null);
+      insert.run(
+        id,
+        c.action,
+        c.company,
+        c.chat,
+        c.user ?? null,
+        JSON.stringify(c.args ?? {}),
+        now,
+        c.expiresAt ?? null,
+      );
       return id;
+    },
+    /** Records the message a button was sent under (once: a later message never rebinds it). */
+    bindMessage(id: string, messageId: number): void {
+      bind.run(messageId, id);
     },
     /** A button's meaning, if known. */
     callback(id: string): CallbackRow | undefined {
@@ -115,14 +158,46 @@ export function createBotQueries(db: Db) {
     pruneCallbacks(before: number): number {
       return prune.run(before).changes;
     },
-    /** True (and recorded) when a refusal may be answered now: at most one per user per `everyMs`. */
-    takeRefusalReply(userId: string, now: number, everyMs: number): boolean {
+    /**
+     * Counts one refusal of `userId`. At most once per `everyMs` per user it answers `take: true`
+     * (audit it and reply), with how many refusals were only counted since the last one taken.
+     */
+    takeRefusal(userId: string, now: number, everyMs: number): { take: boolean; since: number } {
       return db.transaction(() => {
-        const last = getRefusal.get(userId)?.replied_at;
-        if (last !== undefined && now - last < everyMs) return false;
+        const last = refusedOf.get(userId);
+        if (last !== undefined && now - last.replied_at < everyMs) {
+          countRefusal.run(userId);
+          return { take: false, since: 0 };
+        }
         putRefusal.run(userId, now);
-        return true;
+        return { take: true, since: last?.refused ?? 0 };
       })();
+    },
+    /** Refusals counted (not audited) since the user's last audited one. */
+    refusalsCounted(userId: string): number {
+      return refusedOf.get(userId)?.refused ?? 0;
+    },
+    /** Records that `user` asked for `company`'s QR in (private) `chat`, until `until`. */
+    askQr(ask: QrAskRow): void {
+      putAsk.run(ask.company, ask.chat, ask.user, ask.askedAt, ask.until);
+    },
+    /** The asks for a company's QR still in force at `now`. */
+    qrAsks(company: string, now: number): QrAskRow[] {
+      return asksOf.all(company, now).map((r) => ({
+        company: r.company,
+        chat: r.chat,
+        user: r.user_id,
+        askedAt: r.asked_at,
+        until: r.until,
+      }));
+    },
+    /** Forgets one ask (the company paired, or the user may no longer see it). */
+    dropQrAsk(company: string, chat: string): void {
+      dropAsk.run(company, chat);
+    },
+    /** Forgets the asks that ran out; returns how many. */
+    pruneQrAsks(now: number): number {
+      return pruneAsks.run(now).changes;
     },
     /** The QR photos currently shown for a company, one per chat. */
     qrMessages(company: string): QrMessageRow[] {

@@ -353,4 +353,31 @@ export const migrations: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 9,
+    name: "trust boundaries: QR asks, refusal counts, HTTP sessions, installation secrets",
+    sql: `
+      CREATE TABLE bot_qr_asks (
+        company  TEXT NOT NULL,
+        chat     TEXT NOT NULL,
+        user_id  INTEGER NOT NULL,
+        asked_at INTEGER NOT NULL,
+        until    INTEGER NOT NULL,
+        PRIMARY KEY (company, chat)
+      );
+      ALTER TABLE bot_refusals ADD COLUMN refused INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE bot_callbacks ADD COLUMN user_id INTEGER;
+      ALTER TABLE bot_callbacks ADD COLUMN message_id INTEGER;
+      CREATE TABLE http_sessions (
+        hash       TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE TABLE installation_secrets (
+        name  TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+      CREATE INDEX audit_at ON audit (at);
+    `,
+  },
 ];

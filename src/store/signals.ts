@@ -2,7 +2,10 @@
  * Queries on signal_buckets / signal_peers (per company, per minute, by kind and reason; peers only
  * as hashes) and signal_alert_state (whether a company's decrypt-failure alert is raised).
  */
+import { randomBytes } from "node:crypto";
 import type { Db } from "./db.js";
+
+const PEER_SALT = "peer-hash-salt";
 
 /** Counts added for one company and minute. */
 export interface SignalCount {
@@ -35,6 +38,11 @@ export interface SignalAlertState {
 
 /** Typed signal queries. */
 export function createSignalQueries(db: Db) {
+  const putSecret = db.prepare("INSERT OR IGNORE INTO installation_secrets (name, value) VALUES (?, ?)");
+  const getSecret = db.prepare<[string], { value: string }>(
+    "SELECT value FROM installation_secrets WHERE name = ?",
+  );
+  let salt: string | undefined;
   const addCount = db.prepare(`
     INSERT INTO signal_buckets (company, minute, kind, reason, count) VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (company, minute, kind, reason) DO UPDATE SET count = count + excluded.count`);
@@ -70,6 +78,17 @@ export function createSignalQueries(db: Db) {
     for (const p of peers) addPeer.run(company, minute, p.peer, p.reason, p.count);
   });
   return {
+    /**
+     * This installation's salt for peer hashes (created once, random, kept in the database): a
+     * phone number's hash cannot be looked up in a table computed elsewhere.
+     */
+    peerSalt(): string {
+      if (salt === undefined) {
+        putSecret.run(PEER_SALT, randomBytes(32).toString("hex"));
+        salt = (getSecret.get(PEER_SALT) as { value: string }).value;
+      }
+      return salt;
+    },
     /** Adds counts to a company's minute bucket (summed with what is there). */
     add(company: string, minute: number, counts: SignalCount[], peers: PeerCount[] = []): void {
       add(company, minute, counts, peers);

@@ -9,6 +9,7 @@ import { createControlQueries, createCursorQueries } from "./control.js";
 import { createCredsSnapshotQueries } from "./creds-snapshots.js";
 import { type Db, type OpenOptions, openDatabase } from "./db.js";
 import { createFleetStatsQueries } from "./fleet-stats.js";
+import { createHttpSessionQueries } from "./http-sessions.js";
 import { createIncidentQueries } from "./incidents.js";
 import { createLadderQueries } from "./ladder.js";
 import { createLeaseQueries } from "./leases.js";
@@ -41,6 +42,7 @@ export interface Store {
   readonly incidents: ReturnType<typeof createIncidentQueries>;
   readonly silences: ReturnType<typeof createSilenceQueries>;
   readonly backupVerifications: ReturnType<typeof createBackupVerificationQueries>;
+  readonly httpSessions: ReturnType<typeof createHttpSessionQueries>;
   /** Runs `fn` in one transaction (synchronous only: an async fn would commit before its body runs). */
   transaction<T>(fn: () => T): T;
   /** Closes the connection; idempotent. */
@@ -71,6 +73,7 @@ export function openStore(file: string, options?: OpenOptions): Store {
     incidents: createIncidentQueries(db),
     silences: createSilenceQueries(db),
     backupVerifications: createBackupVerificationQueries(db),
+    httpSessions: createHttpSessionQueries(db),
     transaction: (fn) => db.transaction(fn)(),
     close: () => {
       if (db.open) db.close();

@@ -10,7 +10,7 @@ import { checkTelegramBot } from "../alerts/notifiers/telegram.js";
 import { systemClock } from "../clock.js";
 import { loadConfig, type WardenConfig } from "../config/load.js";
 import { type ConfigWatcher, watchConfig } from "../config/watch-config.js";
-import { readEnv } from "../env.js";
+import { readEnv, type WardenEnv } from "../env.js";
 import { ConfigError, describeError, ExitCodes, exitCodeFor } from "../errors.js";
 import { databaseFile } from "../home-layout.js";
 import { type ListenAddress, resolveListen } from "../http/listen-address.js";
@@ -23,7 +23,14 @@ import { Supervisor } from "./supervisor.js";
 // How often the supervisor checks that warden.db is still the file it opened.
 const DB_CHECK_MS = 2_000;
 
-const env = readEnv();
+let env: WardenEnv;
+try {
+  env = readEnv();
+} catch (err) {
+  // A refused secret file: say which and how to fix it, exit 78 (pm2 does not restart on it).
+  process.stderr.write(`warden-supervisor: ${describeError(err)}\n`);
+  process.exit(exitCodeFor(err));
+}
 const logger = createLogger({
   name: "warden-supervisor",
   level: env.logLevel,
@@ -34,7 +41,7 @@ let config: WardenConfig;
 let httpAddress: ListenAddress | undefined;
 try {
   config = loadConfig(env.configFile);
-  httpAddress = resolveListen(config.http.listen, env.httpToken, config.file);
+  httpAddress = resolveListen(config.http.listen, env.httpToken, config.file, config.http);
 } catch (err) {
   if (err instanceof ConfigError)
     logger.fatal({ file: err.context.file, issues: err.issues, code: err.code }, err.message);
@@ -55,6 +62,11 @@ try {
 
 const snapshotWarning = credsSnapshotsEncrypted(store, env.backupKey !== undefined).warning;
 if (snapshotWarning) logger.warn({ kind: "creds-snapshots-unencrypted" }, snapshotWarning);
+if (env.backupKey === undefined)
+  logger.warn(
+    { kind: "backups-unencrypted" },
+    "WARDEN_BACKUP_KEY is not set: backups (the automatic ones before a cleanup or restore too) are plaintext archives of creds.json, which is the WhatsApp account. Set WARDEN_BACKUP_KEY or WARDEN_BACKUP_KEY_FILE.",
+  );
 
 const notifiers = createNotifiers(env, logger);
 if (!env.telegramToken) logger.info("TELEGRAM_BOT_TOKEN is not set: alerts go to this log");

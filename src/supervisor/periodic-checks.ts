@@ -153,7 +153,9 @@ export function createPeriodicChecks(options: PeriodicChecksOptions): PeriodicCh
       // Alert buttons older than the delivered alerts they sat under answer "no longer valid".
       store.bot.pruneCallbacks(now - keep);
       store.signals.prune(now - keep);
-      if (history + outbox > 0) log.info({ history, outbox }, "Pruned old history and delivered alerts");
+      const audit = store.audit.prune(now - config().audit.keep);
+      if (history + outbox + audit > 0)
+        log.info({ history, outbox, audit }, "Pruned old history, delivered alerts and audit rows");
     },
   };
 }

@@ -324,6 +324,11 @@ export class Supervisor {
     return this.checks.onCall();
   }
 
+  /** Prunes old history, delivered alerts and audit rows now (the timer does it hourly). */
+  prune(): void {
+    this.checks.prune();
+  }
+
   /** Applies a new config: thresholds and chats at once, counts re-evaluated. sessionsDir needs a restart. */
   applyConfig(next: WardenConfig): void {
     this.live.apply(next);

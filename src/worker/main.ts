@@ -7,7 +7,7 @@ import os from "node:os";
 import { credsSnapshotsEncrypted } from "../actions/creds-snapshot-encryption.js";
 import { systemClock } from "../clock.js";
 import { companySettings, loadConfig, type WardenConfig } from "../config/load.js";
-import { readEnv } from "../env.js";
+import { readEnv, type WardenEnv } from "../env.js";
 import { ConfigError, describeError, ErrorCodes, ExitCodes, exitCodeFor, WardenError } from "../errors.js";
 import { databaseFile } from "../home-layout.js";
 import { createLogger } from "../logger.js";
@@ -20,7 +20,14 @@ import type { Driver } from "./drivers/driver.js";
 import { createSimulatedDriver } from "./drivers/simulated.js";
 import { Worker } from "./worker.js";
 
-const env = readEnv();
+let env: WardenEnv;
+try {
+  env = readEnv();
+} catch (err) {
+  // A refused secret file: say which and how to fix it, exit 78 (pm2 does not restart on it).
+  process.stderr.write(`warden-worker: ${describeError(err)}\n`);
+  process.exit(exitCodeFor(err));
+}
 const instance = Number(env.nodeAppInstance ?? 0);
 const logger = createLogger({
   name: `warden-worker-${instance}`,

@@ -8,6 +8,7 @@
  */
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { waitFor } from "./wait-for.js";
 
 /** A message the server accepted. */
 export interface ReceivedMessage {
@@ -165,18 +166,50 @@ export class BotApiServer {
 
   /** A user sends `text` in a chat (private chat when the id is positive); returns the update id. */
   userSends(chatId: number, userId: number, text: string): number {
-    return this.push({
-      message: {
-        message_id: this.nextMessageId++,
-        date: Math.floor(Date.now() / 1000),
-        chat: { id: chatId, type: chatId < 0 ? "supergroup" : "private" },
-        from: { id: userId, is_bot: false, first_name: `user${userId}`, username: `user${userId}` },
-        text,
-        ...(text.startsWith("/")
-          ? { entities: [{ type: "bot_command", offset: 0, length: text.split(/\s/)[0]?.length ?? 1 }] }
-          : {}),
-      },
-    });
+    return this.push({ message: this.messageBody(chatId, userId, text) });
+  }
+
+  private messageBody(chatId: number, userId: number, text: string): Record<string, unknown> {
+    return {
+      message_id: this.nextMessageId++,
+      date: Math.floor(Date.now() / 1000),
+      chat: { id: chatId, type: chatId < 0 ? "supergroup" : "private" },
+      from: { id: userId, is_bot: false, first_name: `user${userId}`, username: `user${userId}` },
+      text,
+      ...(text.startsWith("/")
+        ? { entities: [{ type: "bot_command", offset: 0, length: text.split(/\s/)[0]?.length ?? 1 }] }
+        : {}),
+    };
+  }
+
+  /** Sends a command as a user and waits for the next message the bot sends to that chat. */
+  async answerTo(chatId: number, userId: number, text: string, timeoutMs = 15_000): Promise<ReceivedMessage> {
+    const before = this.messagesFor(String(chatId)).length;
+    this.userSends(chatId, userId, text);
+    return waitFor(() => this.messagesFor(String(chatId))[before], { what: `answer to ${text}`, timeoutMs });
+  }
+
+  /** Waits until the poller has confirmed update `updateId` (it asked for a later offset). */
+  async handled(updateId: number, timeoutMs = 15_000): Promise<void> {
+    await waitFor(
+      () => this.requests.some((r) => r.method === "getUpdates" && Number(r.params.offset) > updateId),
+      { what: `update ${updateId} acknowledged`, timeoutMs },
+    );
+  }
+
+  /** Delivers any update body (a forwarded message, a channel post); returns the update id. */
+  deliver(body: Record<string, unknown>): number {
+    return this.push(body);
+  }
+
+  /** A user forwards someone else's message into a chat; returns the update id. */
+  userForwards(chatId: number, userId: number, text: string): number {
+    const forward_origin = {
+      type: "user",
+      date: 1,
+      sender_user: { id: 1234, is_bot: false, first_name: "x" },
+    };
+    return this.push({ message: { ...this.messageBody(chatId, userId, text), forward_origin } });
   }
 
   /** A user presses an inline button under a message; returns the callback query id. */

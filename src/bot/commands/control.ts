@@ -7,14 +7,8 @@ import QRCode from "qrcode";
 import { escapeHtml } from "../../alerts/format-alert.js";
 import { formatDuration, parseDuration } from "../../config/duration.js";
 import type { ControlAction } from "../../store/control.js";
-import {
-  type BotCommand,
-  type BotDeps,
-  type CommandOutcome,
-  type Reply,
-  type Requester,
-  text,
-} from "../bot-context.js";
+import { type BotCommand, type BotDeps, type CommandOutcome, type Requester, text } from "../bot-context.js";
+import { ASK_PRIVATELY, askForQr, qrComing } from "../qr-asks.js";
 import { confirmation } from "./recovery.js";
 
 /** About how long a WhatsApp pairing QR stays valid before the next one replaces it. */
@@ -38,9 +32,12 @@ function controlCommand(action: ControlAction, description: string): BotCommand 
         );
       if (action === "pair" && needsNewPairing(deps, c)) return newPairingPreview(deps, req, c, phone);
       const id = deps.store.control.request(c, action, phone ? { phone } : {}, req.actor, deps.clock.now());
+      const qr = action === "pair" ? `\n${qrComing(c, askForQr(deps, req.user, c), req.private)}` : "";
       return {
         replies: [
-          { html: `⏳ ${action} <code>${escapeHtml(c)}</code> requested (#${id}); waiting for its worker…` },
+          {
+            html: `⏳ ${action} <code>${escapeHtml(c)}</code> requested (#${id}); waiting for its worker…${qr}`,
+          },
         ],
         result: `${action} requested (#${id})`,
         control: id,
@@ -72,7 +69,7 @@ export function newPairingPreview(
       `<b>New pairing of ${escapeHtml(company)}</b> (WhatsApp logged the device out)`,
       "Confirm backs up the folder (verified), moves it to WARDEN_HOME/replaced and pairs again; the " +
         (phone ? `pairing code for ${escapeHtml(phone)}` : "QR") +
-        " comes to this chat.",
+        " goes to the private chat with me of whoever confirms.",
     ].join("\n"),
   );
 }
@@ -89,44 +86,36 @@ export const pairCommand = controlCommand(
   "pair a company without creds: QR, or a code for the phone",
 );
 
-/** The pairing material of a company as answers: a QR photo or the pairing code. */
-export async function qrReplies(deps: BotDeps, company: string): Promise<Reply[]> {
-  const pairing = deps.store.connections.pairing(company);
-  if (pairing?.pairingCode)
-    return [
-      {
-        html: `<b>${escapeHtml(company)}</b> pairing code: <code>${escapeHtml(pairing.pairingCode)}</code>\nWhatsApp → Linked devices → Link with phone number.`,
-      },
-    ];
-  if (pairing?.qr) return [{ photo: { png: await renderQr(pairing.qr), caption: qrCaption(company) } }];
-  const state = deps.store.connections.get(company)?.state ?? "unknown";
-  return [
-    {
-      html: `<b>${escapeHtml(company)}</b> has no pairing QR right now (connection: ${escapeHtml(state)}). Start a pairing with /pair ${escapeHtml(company)}.`,
-    },
-  ];
-}
-
 /** The PNG of a QR string. */
 export function renderQr(qr: string): Promise<Buffer> {
   return QRCode.toBuffer(qr, { type: "png", margin: 2, width: 360, errorCorrectionLevel: "L" });
 }
 
 /** The caption under a QR photo. */
-export function qrCaption(company: string): string {
-  return `${company}: scan in WhatsApp → Linked devices. Valid about ${formatDuration(QR_VALIDITY_MS)}; this photo is replaced as WhatsApp rotates the QR.`;
+export function qrCaption(company: string, ttlMs: number): string {
+  return `${company}: scan in WhatsApp → Linked devices. Valid about ${formatDuration(QR_VALIDITY_MS)}; this photo is replaced as WhatsApp rotates the QR, and deleted once paired or ${formatDuration(ttlMs)} after you asked.`;
 }
 
-/** /qr <company>. */
+/** The answer to /qr: the QR follows, or there is none yet (it follows if one starts in time). */
+function qrAskAnswer(deps: BotDeps, company: string, ttl: number): string {
+  const pairing = deps.store.connections.pairing(company);
+  if (pairing?.qr || pairing?.pairingCode) return qrComing(company, ttl, true);
+  const state = deps.store.connections.get(company)?.state ?? "unknown";
+  return `<b>${escapeHtml(company)}</b> has no pairing QR right now (connection: ${escapeHtml(state)}). Start a pairing with /pair ${escapeHtml(company)}; a QR that starts within ${formatDuration(ttl)} comes here.`;
+}
+
+/** /qr <company>: in a private chat only. */
 export const qrCommand: BotCommand = {
   name: "qr",
   usage: "<company>",
-  description: "the pairing QR (or pairing code)",
+  description: "the pairing QR (or pairing code), in a private chat",
   company: "required",
   maxArgs: 1,
-  run: async (deps, _req, company) => {
-    const replies = await qrReplies(deps, company as string);
-    return { replies, result: "photo" in (replies[0] ?? {}) ? "QR sent" : "no QR" };
+  run: async (deps, req, company) => {
+    const c = company as string;
+    if (!req.private) return text(ASK_PRIVATELY, "refused: QR asked in a shared chat", false);
+    const ttl = askForQr(deps, req.user, c);
+    return text(qrAskAnswer(deps, c, ttl), "QR asked");
   },
 };
 

@@ -15,6 +15,7 @@ import { companySettings } from "../../config/load.js";
 import { ErrorCodes, WardenError } from "../../errors.js";
 import type { CallbackRow } from "../../store/bot.js";
 import { type BotCommand, type BotDeps, type CommandOutcome, type Requester, text } from "../bot-context.js";
+import { askForQr, qrComing } from "../qr-asks.js";
 
 /** How long a Confirm button works. */
 export const CONFIRM_TTL_MS = 2 * 60_000;
@@ -38,11 +39,18 @@ export function confirmation(
 ): CommandOutcome {
   const now = deps.clock.now();
   const confirm = deps.store.bot.addCallback(
-    { action: "confirm", company, chat: req.chat, args: { op, ...args }, expiresAt: now + CONFIRM_TTL_MS },
+    {
+      action: "confirm",
+      company,
+      chat: req.chat,
+      user: req.user,
+      args: { op, ...args },
+      expiresAt: now + CONFIRM_TTL_MS,
+    },
     now,
   );
   const cancel = deps.store.bot.addCallback(
-    { action: "cancel", company, chat: req.chat, args: { confirm } },
+    { action: "cancel", company, chat: req.chat, user: req.user, args: { confirm } },
     now,
   );
   return {
@@ -111,8 +119,9 @@ export interface ConfirmedOutcome {
 export async function runConfirmed(
   deps: BotDeps,
   row: CallbackRow,
-  actor: string,
+  req: Requester,
 ): Promise<ConfirmedOutcome> {
+  const { actor } = req;
   const config = deps.config();
   const company = row.company;
   if (row.args.op === "pair-new") {
@@ -130,8 +139,9 @@ export async function runConfirmed(
     });
     const phone = typeof row.args.phone === "string" ? row.args.phone : undefined;
     const id = deps.store.control.request(company, "pair", phone ? { phone } : {}, actor, deps.clock.now());
+    const ttl = askForQr(deps, req.user, company);
     return {
-      html: `<b>${escapeHtml(company)}</b>: backup <code>${escapeHtml(path.basename(prepared.backup))}</code> verified, the paired folder moved aside; pairing requested (#${id}). The ${phone ? "pairing code" : "QR"} follows in this chat.`,
+      html: `<b>${escapeHtml(company)}</b>: backup <code>${escapeHtml(path.basename(prepared.backup))}</code> verified, the paired folder moved aside; pairing requested (#${id}).\n${qrComing(company, ttl, req.private)}`,
       control: id,
     };
   }

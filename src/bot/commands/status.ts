@@ -135,24 +135,37 @@ export const healthCommand: BotCommand = {
   },
 };
 
-/** /audit [company]: the last rows the requester may see. */
+/** Rows one /audit answer shows. */
+const AUDIT_ROWS = 15;
+
+/** /audit [company] [before-id]: a page of the rows the requester may see, newest last. */
 export const auditCommand: BotCommand = {
   name: "audit",
-  usage: "[company]",
-  description: "the last audited actions",
+  usage: "[company] [before-id]",
+  description: "the last audited actions (a row id: the page before it)",
   company: "optional",
-  maxArgs: 1,
-  run: async (deps, req, company) => {
-    const visible = new Set(company ? [company] : knownVisible(deps, req));
-    const rows = deps.store.audit
-      .list(company)
-      .filter((r) => visible.has(r.company))
-      .slice(-15);
+  maxArgs: 2,
+  run: async (deps, req, company, args) => {
+    const before = args[0] === undefined ? undefined : Number(args[0]);
+    if (before !== undefined && (!Number.isInteger(before) || before < 1))
+      return text("Usage: /audit [company] [before-id], the id of an audit row.", "bad page", false);
+    const page = { limit: AUDIT_ROWS, ...(before !== undefined ? { before } : {}) };
+    const rows = company
+      ? deps.store.audit.list(company, page)
+      : req.scope.fleet && deps.config().telegram.admins.includes(req.user)
+        ? deps.store.audit.list(undefined, page)
+        : deps.store.audit.listIn(knownVisible(deps, req), page);
     if (rows.length === 0) return text("No audited actions.", "audit: none");
     const lines = rows.map(
       (r) =>
-        `${new Date(r.at).toISOString().slice(0, 19).replace("T", " ")} ${r.ok ? "✅" : "❌"} <code>${escapeHtml(r.company)}</code> ${escapeHtml(r.action)} by ${escapeHtml(r.actor)}: ${escapeHtml(r.result)}`,
+        `#${r.id} ${new Date(r.at).toISOString().slice(0, 19).replace("T", " ")} ${r.ok ? "✅" : "❌"} <code>${escapeHtml(r.company)}</code> ${escapeHtml(r.action)} by ${escapeHtml(r.actor)}: ${escapeHtml(r.result)}`,
     );
+    if (rows.length === AUDIT_ROWS)
+      lines.push(
+        company
+          ? `Older: /audit ${escapeHtml(company)} ${rows[0]?.id}`
+          : `Older: warden audit --before ${rows[0]?.id}`,
+      );
     return text(lines.join("\n"), `audit: ${rows.length} rows`);
   },
 };

@@ -12,7 +12,7 @@ export function tokenGuard(auth: Auth, options: { pages: boolean }) {
     const verdict = auth.check(request);
     if (verdict === "ok") return;
     if (verdict === "query") {
-      reply.header("set-cookie", auth.cookie(request.protocol === "https"));
+      reply.header("set-cookie", auth.startSession(request.protocol === "https"));
       if (options.pages && request.method === "GET") {
         const url = new URL(request.url, "http://x");
         url.searchParams.delete("token");

@@ -1,4 +1,8 @@
-/** `/metrics`: Prometheus text, open on loopback, behind the token on any other address. */
+/**
+ * `/metrics`: Prometheus text. Every company id and state is in it, so when WARDEN_HTTP_TOKEN is
+ * set it needs the token (Prometheus: `authorization: { credentials: <token> }`, a bearer); open
+ * only on a loopback address without a token (listen-address.ts refuses any other without one).
+ */
 import type { FastifyInstance } from "fastify";
 import type { Auth } from "../auth.js";
 import type { FleetMetrics } from "../metrics.js";
@@ -9,11 +13,11 @@ export function registerMetricsRoutes(
   app: FastifyInstance,
   metrics: FleetMetrics,
   auth: Auth,
-  loopback: boolean,
+  tokenSet: boolean,
 ): void {
   app.get(
     "/metrics",
-    loopback ? {} : { preHandler: tokenGuard(auth, { pages: false }) },
+    tokenSet ? { preHandler: tokenGuard(auth, { pages: false }) } : {},
     async (_request, reply) => {
       const text = await metrics.render();
       return reply.type(metrics.registry.contentType).send(text);

@@ -78,7 +78,7 @@ export function registerPageRoutes(
         ),
         transitions: store.connections.transitionsOf(company.id),
         steps: store.ladder.steps(company.id),
-        audit: store.audit.list(company.id),
+        audit: store.audit.list(company.id, { limit: 50 }),
         now,
       }),
     );
