@@ -4,7 +4,7 @@ import { isCompanyId } from "../../config/company-id.js";
 import { companySettings } from "../../config/load.js";
 import type { Auth } from "../auth.js";
 import { type CompanyView, companyView, companyViews, type FleetSource, worstFirst } from "../fleet-view.js";
-import { projectNextLevel } from "../trend.js";
+import { countBreaks, projectNextLevel } from "../trend.js";
 import { renderCompanyPage } from "../views/company-page.js";
 import { renderFleetPage } from "../views/fleet-page.js";
 import { escapeHtml, page } from "../views/html.js";
@@ -38,6 +38,7 @@ export function registerPageRoutes(app: FastifyInstance, source: FleetSource, au
     const from = now - config.history.keep;
     const points = store.companies.history(company.id, from);
     const thresholds = companySettings(config, company.id).thresholds;
+    const audit = store.audit.list(company.id);
     return html(
       reply,
       renderCompanyPage({
@@ -57,15 +58,17 @@ export function registerPageRoutes(app: FastifyInstance, source: FleetSource, au
           ? Math.max(from, points[0].at - Math.max(1_000, (now - points[0].at) / 20))
           : from,
         thresholds,
-        projection: projectNextLevel(
-          points.map((p) => ({ at: p.at, value: p.counted })),
-          company.files.counted ?? 0,
+        projection: projectNextLevel({
+          points: points.map((p) => ({ at: p.at, value: p.counted })),
+          current: company.files.counted ?? 0,
+          level: company.level,
           thresholds,
           now,
-        ),
+          breaks: countBreaks(audit),
+        }),
         transitions: store.connections.transitionsOf(company.id),
         steps: store.ladder.steps(company.id),
-        audit: store.audit.list(company.id),
+        audit,
         now,
       }),
     );

@@ -2,12 +2,11 @@
  * `/companies/:id`: counts by category, the count history chart, the projected next level, and
  * the company's transitions, ladder steps and audit rows (newest first, the last 50 of each).
  */
-import { formatDuration } from "../../config/duration.js";
 import type { AuditRow } from "../../store/audit.js";
 import type { TransitionRow } from "../../store/connections.js";
 import type { LadderStepRow } from "../../store/ladder.js";
 import { type CompanyView, FILE_KINDS } from "../fleet-view.js";
-import type { Projection } from "../trend.js";
+import { formatRange, type Projection } from "../trend.js";
 import { type ChartSeries, renderChart } from "./chart.js";
 import { ago, escapeHtml, formatTime, page } from "./html.js";
 
@@ -33,9 +32,11 @@ function table(headers: string[], rows: string[][], empty: string): string {
     .join("")}</tbody></table>`;
 }
 
+const formatRate = (perDay: number) => (perDay >= 10 ? String(Math.round(perDay)) : perDay.toPrecision(2));
+
 function describeProjection(p: Projection, now: number): string {
-  if (p.kind === "none") return `No projected level change: ${escapeHtml(p.why)}.`;
-  return `At the recent trend (${p.perDay >= 0 ? "+" : ""}${p.perDay.toFixed(1)} files/day) the company reaches <b>${p.level}</b> (${p.threshold}) around <b id="projection">${formatTime(p.at)}</b> (in ${formatDuration(p.at - now)}).`;
+  if (p.kind === "none") return `<span id="projection">No projection: ${escapeHtml(p.why)}.</span>`;
+  return `<span id="projection">At the recent trend (about ${formatRate(p.perDay)} files/day) the company reaches <b>${p.level}</b> (${p.threshold}) <b>${formatRange(p.earliest - now, p.latest - now)}</b> (between ${formatTime(p.earliest)} and ${formatTime(p.latest)}).</span>`;
 }
 
 /** Renders the company page. */
