@@ -2,8 +2,10 @@
  * What the HTTP side (and `warden health`) shows, read from the store only: the supervisor keeps
  * the companies table current, so a page or a scrape never rescans 1,000 folders.
  */
+import { type Attention, companyAttention, compareAttention } from "../alerts/attention.js";
 import { LEVELS, type Level, levelFor } from "../alerts/evaluate-thresholds.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
+import { summariseSignals } from "../signals/signal-summary.js";
 import type { CompanyRow } from "../store/companies.js";
 import {
   type ConnectionRow,
@@ -40,6 +42,8 @@ export interface StepView {
 /** One company as /api/companies and the dashboard show it (the `status --json` fields and more). */
 export interface CompanyView {
   id: string;
+  /** What needs attention now across files, connection, creds and signals (worst first). */
+  attention: Attention;
   files: Partial<Record<FileKind, number>> & { byCategory: Record<string, number> };
   level: Level;
   creds: string;
@@ -66,6 +70,7 @@ const toStep = (s: LadderStepRow): StepView => ({
 });
 
 function toView(
+  source: FleetSource,
   config: WardenConfig,
   row: CompanyRow,
   level: Level | undefined,
@@ -73,12 +78,28 @@ function toView(
   pairing: PairingRow | undefined,
   step: LadderStepRow | undefined,
 ): CompanyView {
+  const settings = companySettings(config, row.id);
+  const now = source.now();
+  const shownLevel = level ?? levelFor(row.counted, settings.thresholds);
+  const shownConnection = toConnectionView(connection);
+  const signals = summariseSignals(source.store.signals, row.id, now, settings.signals.alertAt.window);
   return {
     id: row.id,
+    attention: companyAttention(
+      {
+        connection: shownConnection,
+        creds: row.credsState,
+        level: shownLevel,
+        counted: row.counted,
+        decryptFailures: signals.decryptFailures,
+        settings,
+      },
+      now,
+    ),
     files: { ...fileKinds(row), byCategory: row.byCategory },
-    level: level ?? levelFor(row.counted, companySettings(config, row.id).thresholds),
+    level: shownLevel,
     creds: row.credsState,
-    connection: toConnectionView(connection),
+    connection: shownConnection,
     ...(pairing?.qr ? { qr: pairing.qr } : {}),
     ...(pairing?.pairingCode ? { pairingCode: pairing.pairingCode } : {}),
     ladder: step ? toStep(step) : null,
@@ -98,6 +119,7 @@ export function companyViews(source: FleetSource): CompanyView[] {
     .listPresent()
     .map((row) =>
       toView(
+        source,
         config,
         row,
         levels.get(row.id)?.level,
@@ -114,6 +136,7 @@ export function companyView(source: FleetSource, id: string): CompanyView | unde
   const row = store.companies.get(id);
   if (!row || row.removedAt !== null) return undefined;
   return toView(
+    source,
     source.config(),
     row,
     store.alertState.get(id)?.level,
@@ -128,9 +151,10 @@ export function levelRank(level: Level): number {
   return LEVELS.indexOf(level);
 }
 
-/** Worst first: level, then not connected, then most files, then id. */
+/** Worst first: what needs attention, then level, then not connected, then most files, then id. */
 export function worstFirst(a: CompanyView, b: CompanyView): number {
   return (
+    compareAttention(a.attention, b.attention) ||
     levelRank(b.level) - levelRank(a.level) ||
     Number(a.connection.state === "open") - Number(b.connection.state === "open") ||
     (b.files.counted ?? 0) - (a.files.counted ?? 0) ||

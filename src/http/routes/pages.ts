@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { isCompanyId } from "../../config/company-id.js";
 import { companySettings } from "../../config/load.js";
+import { signalStatus } from "../../signals/signal-status.js";
 import type { Auth } from "../auth.js";
 import { type CompanyView, companyView, companyViews, type FleetSource, worstFirst } from "../fleet-view.js";
 import { countBreaks, projectNextLevel } from "../trend.js";
@@ -66,6 +67,7 @@ export function registerPageRoutes(app: FastifyInstance, source: FleetSource, au
           now,
           breaks: countBreaks(audit),
         }),
+        signals: signalStatus(store.signals, company.id, now),
         transitions: store.connections.transitionsOf(company.id),
         steps: store.ladder.steps(company.id),
         audit,

@@ -2,6 +2,8 @@
  * `/companies/:id`: counts by category, the count history chart, the projected next level, and
  * the company's transitions, ladder steps and audit rows (newest first, the last 50 of each).
  */
+
+import { describeSignals, type SignalStatus } from "../../signals/signal-status.js";
 import type { AuditRow } from "../../store/audit.js";
 import type { TransitionRow } from "../../store/connections.js";
 import type { LadderStepRow } from "../../store/ladder.js";
@@ -17,6 +19,8 @@ export interface CompanyPageData {
   historyFrom: number;
   thresholds: { monitor: number; warning: number; critical: number; fatal: number };
   projection: Projection;
+  /** Signal health of the last 10 minutes. */
+  signals: SignalStatus;
   transitions: TransitionRow[];
   steps: LadderStepRow[];
   audit: AuditRow[];
@@ -52,6 +56,10 @@ export function renderCompanyPage(d: CompanyPageData): string {
   const body = `<p><a href="/">&larr; fleet</a></p>
 <h1>${id} <span class="level-${c.level}">${c.level}</span></h1>
 <p>Connection: <b>${escapeHtml(conn.state)}</b> since ${ago(conn.since, d.now)}${conn.reason ? ` (${escapeHtml(conn.reason)})` : ""}${conn.downSince !== null ? `, down since ${formatTime(conn.downSince)}` : ""}. Creds: ${escapeHtml(c.creds)}. <a href="/companies/${encodeURIComponent(c.id)}/qr">QR / pairing page</a></p>
+<h2>Needs attention</h2>
+${c.attention.problems.length === 0 ? '<p id="attention" class="attention-ok">Nothing: files, connection, creds and signals are fine.</p>' : `<ul id="attention">${c.attention.problems.map((p) => `<li class="attention-${p.severity}">${p.severity}: ${escapeHtml(p.text)} <span class="muted">(${escapeHtml(p.source)})</span></li>`).join("")}</ul>`}
+<h2>Signals (last 10 min)</h2>
+<p id="signals">${escapeHtml(describeSignals(d.signals) || "No decrypt failures, session closes or retry receipts.")}</p>
 <h2>Files</h2>
 ${table(["kind", "files"], counts, "")}
 ${table(["category", "files"], categories, "No files.")}
