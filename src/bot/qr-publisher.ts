@@ -9,7 +9,7 @@
 import { type Api, InputFile } from "node-telegram-bot-api";
 import { alertChats } from "../alerts/chat-routing.js";
 import { escapeHtml } from "../alerts/format-alert.js";
-import { describeError } from "../errors.js";
+import { describeTelegramError, FailureLog } from "../alerts/notifiers/telegram-failure.js";
 import type { BotDeps } from "./bot-context.js";
 import { toChatId } from "./chat-io.js";
 import { qrCaption, renderQr } from "./commands/control.js";
@@ -29,9 +29,12 @@ export class QrPublisher {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private closed = false;
+  /** The pass runs every second: a failure that repeats is logged once a minute with a count. */
+  private readonly failures: FailureLog;
 
   constructor(options: QrPublisherOptions) {
     this.options = options;
+    this.failures = new FailureLog(options.deps.logger, () => options.deps.clock.now());
   }
 
   /** Starts the periodic tick. */
@@ -71,8 +74,11 @@ export class QrPublisher {
       if (this.closed) return;
       try {
         await this.syncCompany(company);
+        this.failures.clear(company);
       } catch (err) {
-        this.options.deps.logger.warn({ company }, `QR photo update failed: ${describeError(err)}`);
+        this.failures.report(company, `QR photo update of ${company} failed: ${describeTelegramError(err)}`, {
+          company,
+        });
       }
     }
   }
@@ -102,7 +108,7 @@ export class QrPublisher {
       }
       // Connected (or no longer pairing, or switched between QR and code): the old message goes.
       await api.deleteMessage({ chat_id: toChatId(chat), message_id: message.messageId }).catch((err) => {
-        deps.logger.debug(`Could not delete the QR message: ${describeError(err)}`);
+        deps.logger.debug(`Could not delete the QR message: ${describeTelegramError(err, "deleteMessage")}`);
       });
       store.bot.dropQrMessage(company, chat);
       shown.delete(chat);

@@ -7,6 +7,7 @@
 import { Bot, type Context, type Update } from "node-telegram-bot-api";
 import { chatScope } from "../alerts/chat-routing.js";
 import { escapeHtml } from "../alerts/format-alert.js";
+import { describeTelegramError, telegramFetch } from "../alerts/notifiers/telegram-failure.js";
 import { assertCompanyFolder } from "../config/company-id.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../logger.js";
@@ -54,6 +55,7 @@ export class TelegramBot {
       ...(options.apiRoot ? { apiRoot: options.apiRoot } : {}),
       maxRetries: 1,
       timeoutMs: 30_000,
+      fetch: telegramFetch(),
     });
     this.poller = new UpdatePoller({
       api: this.bot.api,
@@ -101,7 +103,10 @@ export class TelegramBot {
       })
       .then(
         () => undefined,
-        (err) => this.log.warn(`setMyCommands failed (commands still work): ${describeError(err)}`),
+        (err) =>
+          this.log.warn(
+            `setMyCommands failed (commands still work): ${describeTelegramError(err, "setMyCommands")}`,
+          ),
       );
     this.chat.track(registering);
     this.poller.start();

@@ -167,10 +167,25 @@ export function isRunning(step: StepView): boolean {
   return step.result === "decided" && (step.step.startsWith("cleanup:") || step.step === "qr_required");
 }
 
+/**
+ * The one count of workers `warden health`, the bot's /health and /readyz show: `running` are the
+ * workers registered as alive (a stopped or dead one from an earlier start is not counted),
+ * `alive` those of them heard from within workers.deadAfter.
+ */
+export function workerCounts(source: FleetSource): { alive: number; running: number; lastHeartbeatAt: number | null } {
+  const deadline = source.now() - source.config().workers.deadAfter;
+  const running = source.store.workers.list().filter((w) => w.status === "alive");
+  const alive = running.filter((w) => w.heartbeatAt >= deadline);
+  return {
+    alive: alive.length,
+    running: running.length,
+    lastHeartbeatAt: alive.length > 0 ? Math.max(...alive.map((w) => w.heartbeatAt)) : null,
+  };
+}
+
 /** Workers whose heartbeat is recent enough (status alive, heard from within workers.deadAfter). */
 export function aliveWorkers(source: FleetSource): number {
-  const deadline = source.now() - source.config().workers.deadAfter;
-  return source.store.workers.list().filter((w) => w.status === "alive" && w.heartbeatAt >= deadline).length;
+  return workerCounts(source).alive;
 }
 
 /** The one-screen summary of `warden health`. */
@@ -192,12 +207,10 @@ export function fleetHealth(source: FleetSource): FleetHealth {
   const levels = Object.fromEntries(LEVELS.map((l) => [l, 0])) as Record<Level, number>;
   for (const c of companies) levels[c.level] += 1;
   const outage = store.ladder.currentOutage();
+  const workers = workerCounts(source);
   return {
     at: source.now(),
-    workers: {
-      alive: aliveWorkers(source),
-      registered: store.workers.list().filter((w) => w.status === "alive").length,
-    },
+    workers: { alive: workers.alive, registered: workers.running },
     outbox: { pending: store.outbox.pendingCount() },
     outage: outage ? { since: outage.startedAt, reason: outage.reason, down: outage.down } : null,
     levels,
