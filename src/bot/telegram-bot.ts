@@ -9,6 +9,7 @@ import { chatScope } from "../alerts/chat-routing.js";
 import { escapeHtml } from "../alerts/format-alert.js";
 import { describeTelegramError, telegramFetch } from "../alerts/notifiers/telegram-failure.js";
 import { assertCompanyFolder } from "../config/company-id.js";
+import { didYouMean } from "../did-you-mean.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { mayCommand, mayUseBot } from "./authorize.js";
@@ -16,6 +17,7 @@ import type { BotCommand, BotDeps, Requester } from "./bot-context.js";
 import { type CallbackIo, handleCallback } from "./callbacks.js";
 import { ChatIo } from "./chat-io.js";
 import { BOT_COMMANDS } from "./commands/index.js";
+import { knownVisible } from "./commands/status.js";
 import { UpdatePoller } from "./poller.js";
 import { QrPublisher } from "./qr-publisher.js";
 
@@ -164,11 +166,16 @@ export class TelegramBot {
       try {
         assertCompanyFolder(config.sessionsDir, company);
       } catch (err) {
+        // Suggest only a company this user may see: a guess must not reveal other companies.
+        const guess = didYouMean(
+          company,
+          knownVisible(this.deps, req).filter((id) => id !== company),
+        );
         return this.answerProblem(
           req,
           company,
           line,
-          escapeHtml(describeError(err).replace(/: no folder .*/, "")),
+          `${escapeHtml(describeError(err).replace(/: no folder .*/, ""))}${guess ? `; did you mean <code>${escapeHtml(guess)}</code>?` : ""}`,
         );
       }
       if (!mayCommand(config, req.scope, req.user, company)) return this.refuse(req, line, company);
@@ -196,7 +203,15 @@ export class TelegramBot {
     if (!req) return;
     const name = textIn.split(/[\s@]/)[0] ?? textIn;
     if (!mayUseBot(this.deps.config(), req.scope, req.user)) return this.refuse(req, name, null);
-    await this.chat.send(req.chat, [{ html: `Unknown command ${escapeHtml(name)}; /help lists them.` }]);
+    const guess = didYouMean(
+      name.replace(/^\//, ""),
+      BOT_COMMANDS.map((c) => c.name),
+    );
+    await this.chat.send(req.chat, [
+      {
+        html: `Unknown command ${escapeHtml(name)}${guess ? `; did you mean /${guess}?` : ""} /help lists them.`,
+      },
+    ]);
   }
 
   private async refuse(req: Requester, what: string, company: string | null): Promise<void> {

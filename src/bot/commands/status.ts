@@ -56,7 +56,16 @@ function fleetStatus(deps: BotDeps, req: Requester): CommandOutcome {
     .filter(([, n]) => n > 0)
     .map(([l, n]) => `${n} ${l}`);
   const down = lines.filter((l) => !UP_STATES.has(l.state)).length;
-  const head = `<b>Fleet: ${lines.length} companies</b> (${[...byLevel, `${down} down`].join(", ")})`;
+  const outage = deps.store.ladder.currentOutage();
+  const head = [
+    // The outage explains the "down" companies below and why cleanups wait: it comes first.
+    ...(outage
+      ? [
+          `🌐 <b>Network outage</b> since ${formatDuration(now - outage.startedAt)} (${escapeHtml(outage.reason)}): ${outage.down} companies down, cleanups wait`,
+        ]
+      : []),
+    `<b>Fleet: ${lines.length} companies</b> (${[...byLevel, `${down} down`].join(", ")})`,
+  ].join("\n");
   // A large fleet lists what needs a look; the healthy rest is a count (a few messages, not dozens).
   const shown = lines.length > FULL_LIST_MAX ? lines.filter((l) => severity(l) > 0) : lines;
   const rest = lines.length - shown.length;
