@@ -90,8 +90,7 @@ async function run(argv: string[], ctx: CliContext): Promise<number> {
   const found = findCommand(COMMANDS, argv);
   if (!found) {
     const words = argv.filter((a) => !a.startsWith("-"));
-    if (words.length === 0)
-      throw usageError(`Unknown option ${argv[0]}: give a command first`);
+    if (words.length === 0) throw usageError(`Unknown option ${argv[0]}: give a command first`);
     const typed = words.slice(0, COMMANDS.some((c) => c.name.startsWith(`${words[0]} `)) ? 2 : 1).join(" ");
     const guess = didYouMean(
       typed,

@@ -172,7 +172,11 @@ export function isRunning(step: StepView): boolean {
  * workers registered as alive (a stopped or dead one from an earlier start is not counted),
  * `alive` those of them heard from within workers.deadAfter.
  */
-export function workerCounts(source: FleetSource): { alive: number; running: number; lastHeartbeatAt: number | null } {
+export function workerCounts(source: FleetSource): {
+  alive: number;
+  running: number;
+  lastHeartbeatAt: number | null;
+} {
   const deadline = source.now() - source.config().workers.deadAfter;
   const running = source.store.workers.list().filter((w) => w.status === "alive");
   const alive = running.filter((w) => w.heartbeatAt >= deadline);
