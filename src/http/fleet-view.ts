@@ -62,10 +62,31 @@ export interface FleetSource {
   now(): number;
 }
 
-const toStep = (s: LadderStepRow): StepView => ({
+/** What the ladder's runner records for an alert it handed to the queue. */
+const ALERT_QUEUED = "alert queued";
+
+/**
+ * A step's result as it stands now: "alert queued" is what the runner knew when it queued the
+ * alert; the outbox knows whether it was sent since, is still pending, failed, or was not sent
+ * (the same incident had been reported already).
+ */
+export function currentStepResult(
+  store: Store,
+  company: string,
+  step: Pick<LadderStepRow, "result" | "at">,
+): string {
+  if (step.result !== ALERT_QUEUED) return step.result;
+  const states = store.outbox.ladderAlertStates(company, step.at, 5_000);
+  if (states.length === 0) return "alert not sent (already reported)";
+  if (states.includes("pending")) return "alert pending";
+  if (states.every((s) => s === "failed")) return "alert failed";
+  return "alert sent";
+}
+
+const toStep = (store: Store, company: string, s: LadderStepRow): StepView => ({
   step: s.step,
   reason: s.reason,
-  result: s.result,
+  result: currentStepResult(store, company, s),
   at: s.at,
 });
 
@@ -102,7 +123,7 @@ function toView(
     connection: shownConnection,
     ...(pairing?.qr ? { qr: pairing.qr } : {}),
     ...(pairing?.pairingCode ? { pairingCode: pairing.pairingCode } : {}),
-    ladder: step ? toStep(step) : null,
+    ladder: step ? toStep(source.store, row.id, step) : null,
     scannedAt: row.scannedAt,
   };
 }

@@ -4,7 +4,14 @@ import { isCompanyId } from "../../config/company-id.js";
 import { companySettings } from "../../config/load.js";
 import { signalStatus } from "../../signals/signal-status.js";
 import type { Auth } from "../auth.js";
-import { type CompanyView, companyView, companyViews, type FleetSource, worstFirst } from "../fleet-view.js";
+import {
+  type CompanyView,
+  companyView,
+  companyViews,
+  currentStepResult,
+  type FleetSource,
+  worstFirst,
+} from "../fleet-view.js";
 import { countBreaks, projectNextLevel } from "../trend.js";
 import { renderCompanyPage } from "../views/company-page.js";
 import { renderFleetPage } from "../views/fleet-page.js";
@@ -69,7 +76,9 @@ export function registerPageRoutes(app: FastifyInstance, source: FleetSource, au
         }),
         signals: signalStatus(store.signals, company.id, now),
         transitions: store.connections.transitionsOf(company.id),
-        steps: store.ladder.steps(company.id),
+        steps: store.ladder
+          .steps(company.id)
+          .map((s) => ({ ...s, result: currentStepResult(store, company.id, s) })),
         audit,
         now,
       }),
