@@ -104,7 +104,10 @@ describe.concurrent("the warden CLI explains itself", () => {
       minAge: "7d",
       sessionMaxAge: "14d",
       senderKeyMaxAge: "3d",
+      foreignSenderKeyMaxAge: "30d",
     });
+    // Every duration as a duration: no millisecond count anywhere in the output.
+    expect(r.stdout).not.toMatch(/: \d{5,}/);
     expect(printed.defaults.alerts.remindEvery).toBe("1h");
     expect(printed.scan).toEqual({ reconcileEvery: "1m", debounce: "500ms" });
     expect(printed.history.keep).toBe("30d");
