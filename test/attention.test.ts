@@ -10,6 +10,7 @@ import { collectStatus, renderStatusTable } from "../src/cli/status.js";
 import { loadConfig } from "../src/config/load.js";
 import { scanFolder } from "../src/fleet/scan-folder.js";
 import { companyViews, worstFirst } from "../src/http/fleet-view.js";
+import { renderCompanyPage } from "../src/http/views/company-page.js";
 import { renderFleetPage } from "../src/http/views/fleet-page.js";
 import { openStore } from "../src/store/store.js";
 import { createCompanyFolder } from "./helpers/baileys-folder.js";
@@ -93,6 +94,32 @@ describe("attention", () => {
         ["aaa-healthy", "ok"],
         ["bbb-healthy", "ok"],
       ]);
+      // The company page: the problems and the signal health of the last 10 minutes.
+      const qr = views[0];
+      if (!qr) throw new Error("no view");
+      const page = renderCompanyPage({
+        company: qr,
+        history: [],
+        historyFrom: NOW - 86_400_000,
+        thresholds: config.defaults.thresholds,
+        projection: { kind: "none", reason: "too-short-span", why: "a trend needs 1 day" },
+        signals: {
+          decryptFailures10m: 12,
+          byReason: { "Bad MAC": 12 },
+          sessionChurn10m: 0,
+          retryReceipts10m: 12,
+        },
+        transitions: [],
+        steps: [],
+        audit: [],
+        now: NOW,
+      });
+      expect(page).toMatch(
+        /<ul id="attention"><li class="attention-human">human: QR required \(logged out\)/,
+      );
+      expect(page).toContain(
+        '<p id="signals">12 decrypt failures (Bad MAC 12), 0 session closes, 12 retry receipts</p>',
+      );
       const html = renderFleetPage(views, NOW);
       expect(html).toContain("<th>needs attention</th><th>company</th>");
       expect(html).toMatch(
