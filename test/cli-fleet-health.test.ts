@@ -97,6 +97,8 @@ describe("warden doctor", () => {
     await api.start();
     api.acceptOnlyToken("123456:GOOD-token-abcdefghijkl");
     api.unknownChat("-1002");
+    // A chat whose getChat answers without error_code or description (a proxy, an emulator).
+    api.refuseWithoutDescription("getChat", { chatId: "-1003" });
     probeTarget = net.createServer((socket) => socket.destroy());
     await new Promise<void>((resolve) => probeTarget.listen(0, "127.0.0.1", resolve));
   });
@@ -114,7 +116,7 @@ describe("warden doctor", () => {
     const port = (probeTarget.address() as net.AddressInfo).port;
     fx = new FleetFixture({
       fleet: { probe: { host: "127.0.0.1", port } },
-      telegram: { chatIds: [-1001, -1002] },
+      telegram: { chatIds: [-1001, -1002, -1003] },
     });
     fx.setFileCount("acme", 3);
     const { supervisor } = await fx.startSupervisor({ token: null, watch: false });
@@ -141,8 +143,11 @@ describe("warden doctor", () => {
     expect(run.stdout).toContain(`WARDEN_HOME is ${otherHome}, this shell has ${fx.home}`);
     expect(run.stdout).toContain("TELEGRAM_BOT_TOKEN differs from this shell's");
     expect(run.stdout).toMatch(/FAIL {2}pm2 warden-worker +not registered in pm2/);
-    expect(run.stdout).toMatch(/FAIL {2}telegram token +Telegram refused \(401\): Unauthorized/);
+    expect(run.stdout).toMatch(/FAIL {2}telegram token +Telegram refused getMe \(HTTP 401\): Unauthorized/);
     expect(run.stdout).toContain("fix: the token is wrong or revoked");
+    // Every fix runs as printed from this checkout, against this shell's pm2 daemon.
+    expect(run.stdout).toContain(`run \`PM2_HOME=${pm2Home} npm start\` from this shell`);
+    expect(run.stdout).not.toMatch(/`pm2 |pm2 delete|--update-env/);
     expect(run.stdout).toMatch(/ok {4}whatsapp probe/);
     expect(run.stdout).toMatch(/ok {4}database/);
     expect(run.stdout).toMatch(/ok {4}inotify +max_user_watches \d+, 1 company folders/);
@@ -177,7 +182,11 @@ describe("warden doctor", () => {
     expect(byName.get("telegram chat -1001")?.status).toBe("ok");
     expect(byName.get("telegram chat -1002")).toMatchObject({
       status: "fail",
-      detail: "Telegram refused (400): Bad Request: chat not found",
+      detail: "Telegram refused getChat (HTTP 400): Bad Request: chat not found",
+    });
+    expect(byName.get("telegram chat -1003")).toMatchObject({
+      status: "fail",
+      detail: "Telegram refused getChat (HTTP 400): no description",
     });
     expect(byName.get("pm2 warden-supervisor")?.status).toBe("fail");
     expect(byName.get("pm2 warden-worker")?.detail).toContain(
@@ -195,6 +204,8 @@ describe("warden test-alert", () => {
       fx = new FleetFixture({ telegram: { chatIds: [-1001, -1002] } });
       fx.writeCompanyConfig("acme", { telegram: { chatIds: [-1003] } });
       api.unknownChat("-1002");
+      // A chat whose getChat answers without error_code or description (a proxy, an emulator).
+      api.refuseWithoutDescription("getChat", { chatId: "-1003" });
       const run = await runCli(
         ["test-alert", "--json"],
         envOf(fx, { TELEGRAM_BOT_TOKEN: "123456:GOOD-token-abcdefghijkl", TELEGRAM_API_ROOT: api.apiRoot }),

@@ -51,6 +51,18 @@ describe.concurrent("the warden CLI explains itself", () => {
     expect(sub.stderr).toContain('did you mean "config check"?');
   });
 
+  it("--version prints the version; a mistyped company id gets a did-you-mean", async () => {
+    const pkg = JSON.parse(readFileSync(path.resolve(import.meta.dirname, "..", "package.json"), "utf8"));
+    const v = await runCli(["--version"], env);
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toBe(`warden ${pkg.version}`);
+    const typo = await runCli(["status", "acm"], env);
+    expect(typo.code).toBe(ExitCodes.FAILURE);
+    expect(lines(typo.stderr)).toEqual([
+      expect.stringMatching(/^warden: Unknown company "acm": no folder .*; did you mean "acme"\?$/),
+    ]);
+  });
+
   it("an unknown option: one line naming the command and the option it probably meant", async () => {
     const r = await runCli(["cleanup", "acme", "--dyr-run"], env);
     expect(r.code).toBe(ExitCodes.USAGE);
@@ -92,7 +104,10 @@ describe.concurrent("the warden CLI explains itself", () => {
       minAge: "7d",
       sessionMaxAge: "14d",
       senderKeyMaxAge: "3d",
+      foreignSenderKeyMaxAge: "30d",
     });
+    // Every duration as a duration: no millisecond count anywhere in the output.
+    expect(r.stdout).not.toMatch(/: \d{5,}/);
     expect(printed.defaults.alerts.remindEvery).toBe("1h");
     expect(printed.scan).toEqual({ reconcileEvery: "1m", debounce: "500ms" });
     expect(printed.history.keep).toBe("30d");

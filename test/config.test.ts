@@ -589,6 +589,14 @@ describe.concurrent("warden CLI (child processes)", () => {
         creds: "ok",
         signals: { decryptFailures10m: 0, byReason: {}, sessionChurn10m: 0, retryReceipts10m: 0 },
         connection: { state: "close", since: 1_700_000_000_000, reason: "loggedOut", downSince: null },
+        attention: {
+          severity: "warning",
+          summary: expect.stringMatching(/^disconnected \(close\) for \d+d$/),
+          problems: [
+            expect.objectContaining({ source: "connection", severity: "warning" }),
+            { source: "files", severity: "warning", text: "files warning (46)" },
+          ],
+        },
       },
       {
         id: "beta",
@@ -605,6 +613,7 @@ describe.concurrent("warden CLI (child processes)", () => {
         creds: "ok",
         signals: { decryptFailures10m: 0, byReason: {}, sessionChurn10m: 0, retryReceipts10m: 0 },
         connection: { state: "unknown", since: null, reason: null, downSince: null },
+        attention: { severity: "ok", problems: [], summary: "ok" },
       },
     ]);
 

@@ -16,6 +16,9 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const OUT = path.resolve(import.meta.dirname, "..", "test-output");
 const TOKEN = "browser-test-token-abcdef0123";
 const haveChromium = existsSync(CHROMIUM);
+// A missing prerequisite fails in CI instead of skipping the browser tests silently.
+if (!haveChromium && process.env.CI === "true")
+  throw new Error(`No Chromium at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH`);
 if (!haveChromium)
   console.warn(
     `SKIPPED browser tests: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`,
@@ -64,6 +67,22 @@ async function shot(page: Page, name: string): Promise<Buffer> {
 describe.skipIf(!haveChromium)("pages in headless Chromium", () => {
   it("the dashboard lists the fleet worst first, filters it, and a company page draws its history chart", async () => {
     const { store, base } = await serve();
+    // Two companies with few files that only a person can bring back: logged out, and replaced.
+    fx.setFileCount("delta", 5);
+    fx.setFileCount("omega", 5);
+    await waitFor(
+      () => store.companies.get("omega")?.total === 5 && store.companies.get("delta")?.total === 5,
+      {
+        timeoutMs: 15_000,
+        what: "delta and omega scanned",
+      },
+    );
+    const t = (company: string, to: string) =>
+      store.connections.transition({ company, to, code: null, message: null, holder: "w0" }, Date.now());
+    t("delta", "open");
+    t("delta", "qr_required");
+    t("omega", "open");
+    t("omega", "replaced");
     // Grow acme twice so its history holds three points.
     for (const n of [130, 160]) {
       fx.setFileCount("acme", n);
@@ -79,7 +98,14 @@ describe.skipIf(!haveChromium)("pages in headless Chromium", () => {
     const ids = await page.$$eval("#fleet tbody tr", (rows) =>
       rows.map((r) => r.getAttribute("data-company")),
     );
-    expect(ids).toEqual(["acme", "gamma", "beta"]); // 160 and 155 (warning), then ok
+    // Needs a human first (whatever their file level), then 160 and 155 (warning), then beta.
+    expect(ids).toEqual(["delta", "omega", "acme", "gamma", "beta"]);
+    const attention = await page.$$eval("#fleet tbody tr", (rows) =>
+      rows.map((r) => [r.getAttribute("data-attention"), r.querySelector("td")?.textContent ?? ""]),
+    );
+    expect(attention[0]).toEqual(["human", expect.stringMatching(/^QR required \(logged out\)/)]);
+    expect(attention[1]).toEqual(["human", expect.stringMatching(/^replaced by another session/)]);
+    expect(await page.textContent("#fleet thead th")).toBe("needs attention");
     await shot(page, "dashboard.png");
 
     await page.fill("#filter", "bet");
@@ -118,7 +144,8 @@ describe.skipIf(!haveChromium)("pages in headless Chromium", () => {
       expect(s.points).toBeGreaterThanOrEqual(5); // 3 points as steps, extended to now
       expect(s.width).toBeGreaterThan(10); // actually laid out by the browser
     }
-    expect(await page.textContent("body")).toContain("reaches");
+    // Minutes of history: the page says a trend needs more, rather than a date in seconds.
+    expect(await page.textContent("#projection")).toContain("a trend needs 1 day");
     await shot(page, "company-acme.png");
     await context.close();
   });

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { createAuth, readCookie } from "../src/http/auth.js";
-import { projectNextLevel } from "../src/http/trend.js";
 import { renderChart } from "../src/http/views/chart.js";
 import { escapeHtml } from "../src/http/views/html.js";
 import { renderQrFragment } from "../src/http/views/qr-page.js";
@@ -8,36 +7,6 @@ import { renderQrFragment } from "../src/http/views/qr-page.js";
 const T = { monitor: 120, warning: 150, critical: 180, fatal: 200 };
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 10, 30, 12);
-
-describe("projectNextLevel", () => {
-  it("extends a rising trend to the next threshold", () => {
-    // +10 files a day for 5 days, now at 100: monitor (120) in 2 days.
-    const points = [0, 1, 2, 3, 4].map((d) => ({ at: NOW - (5 - d) * DAY, value: 50 + d * 10 }));
-    const p = projectNextLevel(points, 100, T, NOW);
-    expect(p.kind).toBe("date");
-    if (p.kind !== "date") return;
-    expect(p.level).toBe("monitor");
-    expect(p.threshold).toBe(120);
-    expect(p.perDay).toBeCloseTo(10, 5);
-    expect(Math.abs(p.at - (NOW + 2 * DAY))).toBeLessThan(60_000);
-  });
-
-  it("gives no date for a flat or falling count, too little history, or the top level", () => {
-    const falling = [0, 1, 2].map((d) => ({ at: NOW - (3 - d) * DAY, value: 150 - d * 10 }));
-    expect(projectNextLevel(falling, 110, T, NOW)).toEqual({ kind: "none", why: "the count is not rising" });
-    expect(projectNextLevel([{ at: NOW - DAY, value: 10 }], 12, T, NOW)).toEqual({
-      kind: "none",
-      why: "not enough history yet",
-    });
-    expect(projectNextLevel(falling, 250, T, NOW)).toEqual({
-      kind: "none",
-      why: "already at the highest level",
-    });
-    // Points older than the window are ignored.
-    const old = [0, 1, 2].map((d) => ({ at: NOW - (30 - d) * DAY, value: d * 50 }));
-    expect(projectNextLevel(old, 100, T, NOW).kind).toBe("none");
-  });
-});
 
 describe("renderChart", () => {
   it("draws each series as a step line extended to now, thresholds in range, escaped names", () => {

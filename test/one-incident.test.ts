@@ -95,18 +95,18 @@ describe("one incident, one alert", () => {
     expect(store.outbox.list().filter((r) => r.kind === "config-invalid")).toHaveLength(2);
   });
 
-  it("a count alert says when the company is also down", async () => {
+  it("a count alert says when the company is also down (past ladder.warnAfter, 10m)", async () => {
     fx.setFileCount("acme", 155);
     const pre = openStore(path.join(fx.home, "warden.db"));
     pre.connections.transition(
       { company: "acme", to: "reconnecting", code: 428, message: "closed", holder: null },
-      Date.now() - 5 * 60_000,
+      Date.now() - 15 * 60_000,
     );
     pre.close();
     const { store } = await fx.startSupervisor({ token: null });
     await waitFor(() => store.outbox.list().some((r) => r.level === "warning"), { what: "warning" });
     const warning = store.outbox.list().find((r) => r.level === "warning");
-    expect(warning?.text).toMatch(/Also disconnected: reconnecting for 5m/);
+    expect(warning?.text).toMatch(/Also disconnected: reconnecting for 15m/);
   });
 });
 

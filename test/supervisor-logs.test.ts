@@ -96,7 +96,7 @@ describe("supervisor logs", () => {
     const proc = startSupervisor(apiRoot);
     await waitFor(
       () =>
-        /Telegram check \(getMe\) failed: network failed: connect ECONNREFUSED 127\.0\.0\.1:\d+/.test(
+        /Telegram check \(getMe\) failed: network failed on getMe: connect ECONNREFUSED 127\.0\.0\.1:\d+/.test(
           proc.log(),
         ),
       {

@@ -5,6 +5,7 @@
  */
 import { type Api, InputFile } from "node-telegram-bot-api";
 import { escapeHtml } from "../alerts/format-alert.js";
+import { describeTelegramError, isTelegramRefusal } from "../alerts/notifiers/telegram-failure.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Store } from "../store/store.js";
@@ -33,9 +34,13 @@ export class ChatIo {
     private readonly scrub: (text: string) => string = (text) => text,
   ) {}
 
-  /** Sends answers in order. */
+  /**
+   * Sends answers in order. An answer Telegram refuses is replaced by one short plain-text line
+   * saying so (a command never goes unanswered because its photo or HTML was refused).
+   */
   async send(chat: string, replies: Reply[]): Promise<void> {
     for (const reply of replies) {
+      const method = "photo" in reply ? "sendPhoto" : "sendMessage";
       try {
         if ("photo" in reply) {
           await this.api.sendPhoto({
@@ -65,8 +70,18 @@ export class ChatIo {
               if (button.callback_data) this.store.bot.bindMessage(button.callback_data, sent.message_id);
         }
       } catch (err) {
-        this.log.error({ chat }, `Could not answer in chat ${chat}: ${describeError(err)}`);
+        const why = describeTelegramError(err, method);
+        this.log.error({ chat }, `Could not answer in chat ${chat}: ${why}`);
+        if (isTelegramRefusal(err)) await this.sayReplyFailed(chat, why);
       }
+    }
+  }
+
+  private async sayReplyFailed(chat: string, why: string): Promise<void> {
+    try {
+      await this.api.sendMessage({ chat_id: toChatId(chat), text: `⚠️ The answer could not be sent: ${why}` });
+    } catch (err) {
+      this.log.error({ chat }, `Could not say so either: ${describeTelegramError(err, "sendMessage")}`);
     }
   }
 
@@ -75,7 +90,7 @@ export class ChatIo {
     try {
       await this.api.answerCallbackQuery({ callback_query_id: queryId, text });
     } catch (err) {
-      this.log.warn(`answerCallbackQuery failed: ${describeError(err)}`);
+      this.log.warn(describeTelegramError(err, "answerCallbackQuery"));
     }
   }
 
@@ -88,7 +103,7 @@ export class ChatIo {
         reply_markup: { inline_keyboard: [] },
       });
     } catch (err) {
-      this.log.debug(`Could not remove the buttons: ${describeError(err)}`);
+      this.log.debug(`Could not remove the buttons: ${describeTelegramError(err, "editMessageReplyMarkup")}`);
     }
   }
 

@@ -10,6 +10,7 @@
  * through the outbox meanwhile, which does not poll.
  */
 import { type Api, TelegramApiError, type Update } from "node-telegram-bot-api";
+import { describeTelegramError } from "../alerts/notifiers/telegram-failure.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../logger.js";
 
@@ -96,7 +97,7 @@ export class UpdatePoller {
       } catch (err) {
         if (signal.aborted) return;
         this.failures++;
-        this.lastError = describeError(err);
+        this.lastError = describeTelegramError(err, "getUpdates");
         if (err instanceof TelegramApiError && err.errorCode === 409) {
           if (!this.conflict) {
             this.conflict = true;
@@ -111,7 +112,7 @@ export class UpdatePoller {
             }
           }
         } else {
-          logger.warn({ failures: this.failures }, `Telegram getUpdates failed: ${this.lastError}`);
+          logger.warn({ failures: this.failures }, this.lastError);
         }
         await this.sleep(this.backoff());
         continue;

@@ -12,6 +12,7 @@
  */
 import { type Api, InputFile } from "node-telegram-bot-api";
 import { escapeHtml } from "../alerts/format-alert.js";
+import { describeTelegramError, FailureLog } from "../alerts/notifiers/telegram-failure.js";
 import { companySettings } from "../config/load.js";
 import { describeError } from "../errors.js";
 import { isAllowedUser } from "./authorize.js";
@@ -35,9 +36,12 @@ export class QrPublisher {
   private running: Promise<void> | undefined;
   private again: Promise<void> | undefined;
   private closed = false;
+  /** The pass runs every second: a failure that repeats is logged once a minute with a count. */
+  private readonly failures: FailureLog;
 
   constructor(options: QrPublisherOptions) {
     this.options = options;
+    this.failures = new FailureLog(options.deps.logger, () => options.deps.clock.now());
   }
 
   /** Starts the periodic tick. */
@@ -87,8 +91,11 @@ export class QrPublisher {
       if (this.closed) return;
       try {
         await this.syncCompany(company, now);
+        this.failures.clear(company);
       } catch (err) {
-        this.options.deps.logger.warn({ company }, `QR photo update failed: ${describeError(err)}`);
+        this.failures.report(company, `QR photo update of ${company} failed: ${describeTelegramError(err)}`, {
+          company,
+        });
       }
     }
     store.bot.pruneQrAsks(now);
@@ -134,7 +141,7 @@ export class QrPublisher {
       // Paired (or no longer pairing, the ask ran out, the user lost the company, or a switch
       // between QR and code): the old message goes; once the pairing is over, so does the ask.
       await api.deleteMessage({ chat_id: toChatId(chat), message_id: message.messageId }).catch((err) => {
-        deps.logger.debug(`Could not delete the QR message: ${describeError(err)}`);
+        deps.logger.debug(`Could not delete the QR message: ${describeTelegramError(err, "deleteMessage")}`);
       });
       store.bot.dropQrMessage(company, chat);
       if (wanted === null) store.bot.dropQrAsk(company, chat);

@@ -6,8 +6,10 @@
  */
 import { Bot, type Context, type Update } from "node-telegram-bot-api";
 import { escapeHtml } from "../alerts/format-alert.js";
+import { describeTelegramError, telegramFetch } from "../alerts/notifiers/telegram-failure.js";
 import { assertCompanyFolder } from "../config/company-id.js";
 import type { WardenConfig } from "../config/load.js";
+import { didYouMean } from "../did-you-mean.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { mayCommand, mayUseBot, toRequester } from "./authorize.js";
@@ -15,6 +17,7 @@ import type { BotCommand, BotDeps, Requester } from "./bot-context.js";
 import { type CallbackIo, handleCallback } from "./callbacks.js";
 import { ChatIo } from "./chat-io.js";
 import { BOT_COMMANDS } from "./commands/index.js";
+import { knownVisible } from "./commands/status.js";
 import { UpdatePoller } from "./poller.js";
 import { QrPublisher } from "./qr-publisher.js";
 import { hidePaths } from "./reply.js";
@@ -58,6 +61,7 @@ export class TelegramBot {
       ...(options.apiRoot ? { apiRoot: options.apiRoot } : {}),
       maxRetries: 1,
       timeoutMs: 30_000,
+      fetch: telegramFetch(),
     });
     this.poller = new UpdatePoller({
       api: this.bot.api,
@@ -123,7 +127,10 @@ export class TelegramBot {
       })
       .then(
         () => undefined,
-        (err) => this.log.warn(`setMyCommands failed (commands still work): ${describeError(err)}`),
+        (err) =>
+          this.log.warn(
+            `setMyCommands failed (commands still work): ${describeTelegramError(err, "setMyCommands")}`,
+          ),
       );
     this.chat.track(registering);
     this.poller.start();
@@ -210,17 +217,23 @@ export class TelegramBot {
     if (words.length > command.maxArgs || (command.company === "required" && company === undefined))
       return this.answerProblem(req, company ?? "*", line, usage);
     // Authorization first, and one answer for "no such company" and "not yours": the bot must
-    // not tell which company names exist to someone who may not command them.
+    // not tell which company names exist to someone who may not command them. A guess names only a
+    // company this user may see.
     if (
       company !== undefined &&
       !(mayCommand(config, req.scope, req.user, company) && folderExists(config, company))
-    )
+    ) {
+      const guess = didYouMean(
+        company,
+        knownVisible(this.deps, req).filter((id) => id !== company),
+      );
       return this.answerProblem(
         req,
         "*",
         line,
-        `No company <code>${escapeHtml(company)}</code> that you may command here; /status lists yours.`,
+        `No company <code>${escapeHtml(company)}</code> that you may command here; /status lists yours.${guess ? ` Did you mean <code>${escapeHtml(guess)}</code>?` : ""}`,
       );
+    }
     try {
       const outcome = await command.run(this.deps, req, company, words.slice(company === undefined ? 0 : 1));
       this.audit(req, company ?? "*", "telegram-command", outcome.ok !== false, `${line}: ${outcome.result}`);
@@ -244,7 +257,15 @@ export class TelegramBot {
     if (!req) return;
     const name = textIn.split(/[\s@]/)[0] ?? textIn;
     if (!mayUseBot(this.deps.config(), req.scope, req.user)) return this.refuse(req, name, null);
-    await this.chat.send(req.chat, [{ html: `Unknown command ${escapeHtml(name)}; /help lists them.` }]);
+    const guess = didYouMean(
+      name.replace(/^\//, ""),
+      BOT_COMMANDS.map((c) => c.name),
+    );
+    await this.chat.send(req.chat, [
+      {
+        html: `Unknown command ${escapeHtml(name)}${guess ? `; did you mean /${guess}?` : ""} /help lists them.`,
+      },
+    ]);
   }
 
   /**

@@ -1,45 +1,27 @@
 /**
  * `warden config check [company]`: validate and print the effective configuration. Values a
  * setting resolves at run time are shown with what they resolve to (`"auto" (812)`), every
- * duration in one form that warden.json accepts back ("90s", "1h", "14d"), dates in ISO 8601.
+ * duration in one form that warden.json accepts back ("90s", "1h", "14d"; which keys are durations
+ * is read from the schema), dates in ISO 8601.
  */
 
 import { existsSync, lstatSync } from "node:fs";
 import path from "node:path";
 import { assertCompanyId } from "../config/company-id.js";
+import { durationPaths } from "../config/json-schema.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
 import type { CompanySettings } from "../config/schema.js";
 import { ErrorCodes, ExitCodes, WardenError } from "../errors.js";
 import { baileysInitialPreKeyCount, resolvePreKeyReserve } from "../fleet/prekey-reserve.js";
 import type { CommandSpec } from "./command.js";
 
-/** Numeric keys that hold a duration in ms ("keep" only under history: backups.keep is a count). */
-const DURATION_KEYS = new Set([
-  "sessionMaxAge",
-  "senderKeyMaxAge",
-  "minAge",
-  "warnAfter",
-  "reconnectAfter",
-  "reconnectBackoff",
-  "settleFor",
-  "window",
-  "emergencyCooldown",
-  "connectAfter",
-  "disconnectAfter",
-  "pairAfter",
-  "remindEvery",
-  "reconcileEvery",
-  "debounce",
-  "heartbeatEvery",
-  "leaseTtl",
-  "deadAfter",
-  "controlPollEvery",
-  "outageWindow",
-  "checkEvery",
-  "every",
-  "timeout",
-  "groupWait",
-]);
+/** Dotted paths of the duration keys, from the schema (`cleanup.sessionMaxAge`, `history.keep`). */
+let durations: Set<string> | undefined;
+const isDuration = (at: readonly string[]): boolean => {
+  durations ??= durationPaths();
+  for (let i = 0; i < at.length; i++) if (durations.has(at.slice(i).join("."))) return true;
+  return false;
+};
 
 const UNITS = [
   ["d", 86_400_000],
@@ -54,15 +36,14 @@ export function toDurationString(ms: number): string {
   return `${ms}ms`;
 }
 
-function display(value: unknown, key: string, parent: string): unknown {
-  if (typeof value === "number" && (DURATION_KEYS.has(key) || (key === "keep" && parent === "history")))
-    return toDurationString(value);
+function display(value: unknown, key: string, at: readonly string[]): unknown {
+  if (typeof value === "number" && isDuration(at)) return toDurationString(value);
   if (key === "mutedUntil" && typeof value === "number") return new Date(value).toISOString();
   if (key === "preKeyReserve" && value === "auto") return `"auto" (${resolvePreKeyReserve("auto")})`;
   if (key === "keepPreKeys" && value === "auto") return `"auto" (${baileysInitialPreKeyCount()})`;
-  if (Array.isArray(value)) return value.map((v) => display(v, "", key));
+  if (Array.isArray(value)) return value.map((v) => display(v, "", at));
   if (value && typeof value === "object")
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, display(v, k, key)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, display(v, k, [...at, k])]));
   return value;
 }
 
@@ -81,7 +62,7 @@ export function effectiveConfig(config: WardenConfig, company?: string): Record<
       file: config.file,
       company,
       override: config.companies.has(company) ? override : null,
-      settings: display(companySettings(config, company) as CompanySettings, "", "") as Record<
+      settings: display(companySettings(config, company) as CompanySettings, "", []) as Record<
         string,
         unknown
       >,
@@ -101,10 +82,10 @@ export function effectiveConfig(config: WardenConfig, company?: string): Record<
         alerts: config.alerts,
       },
       "",
-      "",
+      [],
     ) as Record<string, unknown>),
-    defaults: display(config.defaults, "", ""),
-    companies: Object.fromEntries([...config.companies].map(([id, s]) => [id, display(s, "", "")])),
+    defaults: display(config.defaults, "", []),
+    companies: Object.fromEntries([...config.companies].map(([id, s]) => [id, display(s, "", [])])),
   };
 }
 

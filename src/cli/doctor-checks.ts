@@ -4,8 +4,11 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { statfs } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
-import { Api, TelegramApiError } from "node-telegram-bot-api";
+import { TelegramApiError } from "node-telegram-bot-api";
+import { createTelegramApi } from "../alerts/notifiers/telegram.js";
+import { describeTelegramError } from "../alerts/notifiers/telegram-failure.js";
 import { isCompanyId } from "../config/company-id.js";
 import type { WardenConfig } from "../config/load.js";
 import type { WardenEnv } from "../env-shape.js";
@@ -37,6 +40,24 @@ const fail = (name: string, detail: string, fix: string): CheckResult => ({
   fix,
 });
 
+/**
+ * The commands a fix names, as they run from this checkout (pm2 is not on PATH there: `npx pm2`)
+ * and against the pm2 daemon this shell addresses: a PM2_HOME other than ~/.pm2 is spelled out,
+ * and the demo's daemon (PM2_HOME=<demo>/pm2 next to <demo>/config) is restarted by `npm run demo`,
+ * never by `npm start`, which would start production.
+ */
+export function fixCommands(env: Pick<WardenEnv, "pm2Home" | "configFile">) {
+  const quote = (p: string) => (/^[\w@%+=:,./-]+$/.test(p) ? p : `'${p.replace(/'/g, "'\\''")}'`);
+  const prefix = env.pm2Home === path.join(os.homedir(), ".pm2") ? "" : `PM2_HOME=${quote(env.pm2Home)} `;
+  const demo = env.configFile === path.join(path.dirname(env.pm2Home), "config", "warden.json");
+  return {
+    /** (Re)starts the apps with this shell's environment (npm start deletes and starts them). */
+    start: demo ? "npm run demo" : `${prefix}npm start`,
+    pm2: (args: string) => `${prefix}npx pm2 ${args}`,
+    warden: (args: string) => `npm run warden -- ${args}`,
+  };
+}
+
 /** The pm2 apps of the ecosystem file. */
 export const PM2_APPS = ["warden-supervisor", "warden-worker"] as const;
 
@@ -61,14 +82,18 @@ async function listPm2(pm2Home: string): Promise<Pm2App[] | undefined> {
 
 /** pm2 apps registered, online, and started with this shell's WARDEN_CONFIG, WARDEN_HOME and tokens. */
 export async function checkPm2(env: WardenEnv): Promise<CheckResult[]> {
-  const restartFix =
-    "pm2 keeps the environment it was started with: from this shell run `pm2 delete ecosystem.config.cjs && npm start` (or `pm2 restart ecosystem.config.cjs --update-env`)";
+  const run = fixCommands(env);
+  const restartFix = `pm2 keeps the environment it was started with: from this shell run \`${run.start}\` (it deletes and starts the apps again with this shell's environment)`;
   let apps: Pm2App[] | undefined;
   try {
     apps = await listPm2(env.pm2Home);
   } catch (err) {
     return [
-      fail("pm2", `cannot talk to the pm2 daemon in ${env.pm2Home}: ${describeError(err)}`, "check PM2_HOME"),
+      fail(
+        "pm2",
+        `cannot talk to the pm2 daemon in ${env.pm2Home}: ${describeError(err)}`,
+        `check PM2_HOME; \`${run.pm2("ping")}\` answers when the daemon is up`,
+      ),
     ];
   }
   if (apps === undefined)
@@ -76,16 +101,14 @@ export async function checkPm2(env: WardenEnv): Promise<CheckResult[]> {
       fail(
         "pm2",
         `no pm2 daemon runs with PM2_HOME=${env.pm2Home}`,
-        "start the fleet with `npm start` (from this shell), or set PM2_HOME to the daemon's folder",
+        `start the fleet from this shell with \`${run.start}\`, or set PM2_HOME to the daemon's folder`,
       ),
     ];
   const results: CheckResult[] = [];
   for (const name of PM2_APPS) {
     const instances = apps.filter((a) => a.name === name);
     if (instances.length === 0) {
-      results.push(
-        fail(`pm2 ${name}`, "not registered in pm2", "run `npm start` (pm2 start ecosystem.config.cjs)"),
-      );
+      results.push(fail(`pm2 ${name}`, "not registered in pm2", `run \`${run.start}\` from this shell`));
       continue;
     }
     const problems: string[] = [];
@@ -159,58 +182,56 @@ export async function checkTelegram(env: WardenEnv, config: WardenConfig): Promi
     ];
   const token = env.telegramToken;
   const scrub = (text: string) => scrubSecrets(text, [token]);
-  const api = new Api(token, {
-    ...(env.telegramApiRoot ? { apiRoot: env.telegramApiRoot.replace(/\/$/, "") } : {}),
-    maxRetries: 0,
+  const api = createTelegramApi({
+    token,
+    ...(env.telegramApiRoot ? { apiRoot: env.telegramApiRoot } : {}),
     timeoutMs: 10_000,
   });
-  const why = (err: unknown) =>
-    err instanceof TelegramApiError
-      ? `Telegram refused (${err.errorCode}): ${scrub(err.description)}`
-      : `network failed: ${scrub(describeError(err))}`;
+  const why = (err: unknown, method: string) => scrub(describeTelegramError(err, method));
+  let me: Awaited<ReturnType<typeof api.getMe>>;
   try {
-    const me = await api.getMe();
-    const results = [ok("telegram token", `getMe: @${me.username ?? me.first_name}`)];
-    if (chats.length === 0)
-      results.push(
-        warn(
-          "telegram chats",
-          "telegram.chatIds is empty: alerts go to the log",
-          "add chat ids to telegram.chatIds",
-        ),
-      );
-    for (const chat of chats) {
-      try {
-        const info = await api.getChat({ chat_id: /^-?\d+$/.test(chat) ? Number(chat) : chat });
-        results.push(
-          ok(
-            `telegram chat ${chat}`,
-            `getChat: ${info.type}${"title" in info && info.title ? ` "${info.title}"` : ""}`,
-          ),
-        );
-      } catch (err) {
-        results.push(
-          fail(
-            `telegram chat ${chat}`,
-            why(err),
-            "add the bot to the chat (a channel needs it as admin), or fix the id in telegram.chatIds",
-          ),
-        );
-      }
-    }
-    return results;
+    me = await api.getMe();
   } catch (err) {
     const refused = err instanceof TelegramApiError && err.errorCode === 401;
     return [
       fail(
         "telegram token",
-        why(err),
+        why(err, "getMe"),
         refused
-          ? "the token is wrong or revoked: copy it again from @BotFather into TELEGRAM_BOT_TOKEN, then restart pm2 with --update-env"
+          ? `the token is wrong or revoked: copy it again from @BotFather into TELEGRAM_BOT_TOKEN, then run \`${fixCommands(env).start}\` from this shell`
           : "check the network to the Bot API (or TELEGRAM_API_ROOT)",
       ),
     ];
   }
+  const results = [ok("telegram token", `getMe: @${me.username ?? me.first_name}`)];
+  if (chats.length === 0)
+    results.push(
+      warn(
+        "telegram chats",
+        "telegram.chatIds is empty: alerts go to the log",
+        "add chat ids to telegram.chatIds",
+      ),
+    );
+  for (const chat of chats) {
+    try {
+      const info = await api.getChat({ chat_id: /^-?\d+$/.test(chat) ? Number(chat) : chat });
+      results.push(
+        ok(
+          `telegram chat ${chat}`,
+          `getChat: ${info.type}${"title" in info && info.title ? ` "${info.title}"` : ""}`,
+        ),
+      );
+    } catch (err) {
+      results.push(
+        fail(
+          `telegram chat ${chat}`,
+          why(err, "getChat"),
+          "add the bot to the chat (a channel needs it as admin), or fix the id in telegram.chatIds",
+        ),
+      );
+    }
+  }
+  return results;
 }
 
 /** The TCP probe to WhatsApp (fleet.probe). */
@@ -236,7 +257,11 @@ const MIN_FREE_BYTES = 1024 ** 3;
 const MIN_FREE_INODES = 50_000;
 
 /** Free space and inodes where a folder lives. */
-export async function checkDisk(name: string, dir: string): Promise<CheckResult> {
+export async function checkDisk(
+  name: string,
+  dir: string,
+  env: Pick<WardenEnv, "pm2Home" | "configFile">,
+): Promise<CheckResult> {
   let target = dir;
   while (!existsSync(target) && path.dirname(target) !== target) target = path.dirname(target);
   try {
@@ -247,7 +272,7 @@ export async function checkDisk(name: string, dir: string): Promise<CheckResult>
       return fail(
         `disk ${name}`,
         detail,
-        "free space or inodes there: old backups in WARDEN_HOME/backups, logs (pm2 flush)",
+        `free space or inodes there: old backups in WARDEN_HOME/backups, logs (\`${fixCommands(env).pm2("flush")}\`)`,
       );
     return ok(`disk ${name}`, detail);
   } catch (err) {

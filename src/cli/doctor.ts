@@ -17,6 +17,7 @@ import {
   checkPm2,
   checkProbe,
   checkTelegram,
+  fixCommands,
 } from "./doctor-checks.js";
 
 const MARK = { ok: "ok  ", warn: "WARN", fail: "FAIL" } as const;
@@ -36,16 +37,16 @@ export async function runDoctor(env: WardenEnv): Promise<CheckResult[]> {
         err instanceof ConfigError
           ? `${String(err.context.file)}: ${err.issues.join("; ")}`
           : describeError(err),
-      fix: "fix the file (warden config check shows every problem)",
+      fix: `fix the file (\`${fixCommands(env).warden("config check")}\` shows every problem)`,
     });
   }
   results.push(...(await checkPm2(env)));
   if (config) {
     results.push(...(await checkTelegram(env, config)));
     results.push(await checkProbe(config));
-    results.push(await checkDisk("sessionsDir", config.sessionsDir));
+    results.push(await checkDisk("sessionsDir", config.sessionsDir, env));
   }
-  results.push(await checkDisk("WARDEN_HOME", env.home));
+  results.push(await checkDisk("WARDEN_HOME", env.home, env));
   results.push(checkDatabase(env.home));
   results.push(checkBackupKey(env));
   if (config) results.push(checkInotify(config));

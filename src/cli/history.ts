@@ -5,6 +5,7 @@
 import { assertCompanyId } from "../config/company-id.js";
 import { parseDuration } from "../config/duration.js";
 import { ExitCodes } from "../errors.js";
+import { currentStepResult } from "../http/fleet-view.js";
 import { AUDIT_PAGE_MAX } from "../store/audit.js";
 import type { CliContext, CommandOption, CommandSpec } from "./command.js";
 import { usageError } from "./command.js";
@@ -121,7 +122,10 @@ export const stepsCommand: CommandSpec = {
     const limit = limitOf(this, options.limit);
     const store = ctx.store({ ifExists: true });
     if (!store) return noDatabase(ctx);
-    const rows = store.ladder.steps(company).slice(-limit);
+    const rows = store.ladder
+      .steps(company)
+      .slice(-limit)
+      .map((s) => ({ ...s, result: currentStepResult(store, company, s) }));
     if (ctx.json) {
       ctx.out(JSON.stringify({ company, steps: rows }));
       return ExitCodes.OK;

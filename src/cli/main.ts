@@ -4,11 +4,12 @@
  * options, runs it, and maps errors to exit codes (0 ok, 1 failure, 2 usage, 78 configuration
  * error). With --json, errors are JSON on stdout too, with their stable code.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
+import { listCompanyIds } from "../config/company-id.js";
 import { loadConfig, type WardenConfig } from "../config/load.js";
 import { readEnv, type WardenEnv } from "../env.js";
-import { describeError, ExitCodes, exitCodeFor } from "../errors.js";
+import { describeError, ErrorCodes, ExitCodes, exitCodeFor, WardenError } from "../errors.js";
 import { databaseFile } from "../home-layout.js";
 import { openStore, type Store } from "../store/store.js";
 import {
@@ -36,7 +37,47 @@ function actorOf(env: WardenEnv): string {
   return `cli:${user}`;
 }
 
+/** The package version, read from the package.json next to src/ or dist/. */
+function version(): string {
+  const file = new URL("../../package.json", import.meta.url);
+  return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
+}
+
+/**
+ * An unknown company gets the closest company id of sessionsDir as a "did you mean" (the CLI
+ * runs on the host, where every folder is visible; the bot suggests only the asker's companies).
+ */
+function withCompanyGuess(err: unknown, ctx: CliContext): unknown {
+  if (!(err instanceof WardenError) || err.code !== ErrorCodes.COMPANY_UNKNOWN) return err;
+  const company = err.context.company;
+  if (typeof company !== "string") return err;
+  let ids: string[];
+  try {
+    ids = listCompanyIds(ctx.config().sessionsDir);
+  } catch {
+    // A broken config is reported by the commands that need it; the error stands as it is.
+    return err;
+  }
+  const guess = didYouMean(
+    company,
+    ids.filter((id) => id !== company),
+  );
+  if (!guess) return err;
+  return new WardenError(
+    err.code,
+    `${err.message}; did you mean "${guess}"?`,
+    { ...err.context, guess },
+    {
+      cause: err,
+    },
+  );
+}
+
 async function run(argv: string[], ctx: CliContext): Promise<number> {
+  if (argv[0] === "--version" || argv[0] === "-V" || argv[0] === "version") {
+    ctx.out(ctx.json ? JSON.stringify({ version: version() }) : `warden ${version()}`);
+    return ExitCodes.OK;
+  }
   if (argv.length === 0) {
     ctx.err(`No command given.\n\n${overviewHelp(COMMANDS)}`);
     return ExitCodes.USAGE;
@@ -49,6 +90,7 @@ async function run(argv: string[], ctx: CliContext): Promise<number> {
   const found = findCommand(COMMANDS, argv);
   if (!found) {
     const words = argv.filter((a) => !a.startsWith("-"));
+    if (words.length === 0) throw usageError(`Unknown option ${argv[0]}: give a command first`);
     const typed = words.slice(0, COMMANDS.some((c) => c.name.startsWith(`${words[0]} `)) ? 2 : 1).join(" ");
     const guess = didYouMean(
       typed,
@@ -104,7 +146,8 @@ const ctx: CliContext = {
 };
 try {
   process.exitCode = await run(argv, ctx);
-} catch (err) {
+} catch (thrown) {
+  const err = withCompanyGuess(thrown, ctx);
   if (json) process.stdout.write(`${JSON.stringify(errorJson(err))}\n`);
   else process.stderr.write(`${formatError(err)}\n`);
   process.exitCode = exitCodeFor(err);

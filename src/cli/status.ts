@@ -4,6 +4,7 @@ import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { countSnapshot } from "../actions/count-stale.js";
 import { DOWN_HISTORY_MS, downIntervalsOf } from "../actions/down-time.js";
+import { type Attention, companyAttention, compareAttention } from "../alerts/attention.js";
 import { evaluateThresholds } from "../alerts/evaluate-thresholds.js";
 import { assertCompanyFolder, isCompanyId } from "../config/company-id.js";
 import { formatDuration } from "../config/duration.js";
@@ -12,6 +13,7 @@ import { CATEGORIES } from "../fleet/classify-file.js";
 import { resolveKeepPreKeys } from "../fleet/prekey-reserve.js";
 import { scanFolder } from "../fleet/scan-folder.js";
 import { describeSignals, type SignalStatus, signalStatus } from "../signals/signal-status.js";
+import { summariseSignals } from "../signals/signal-summary.js";
 import { type ConnectionView, toConnectionView } from "../store/connections.js";
 import type { Store } from "../store/store.js";
 
@@ -41,6 +43,8 @@ export interface CompanyStatus {
   pairingCode?: string;
   /** Signals of the last 10 minutes (issue 14); absent without a database. */
   signals?: SignalStatus;
+  /** What needs attention now across files, connection, creds and signals (worst first). */
+  attention: Attention;
 }
 
 /** Scans the folders now and joins what the workers reported. */
@@ -74,9 +78,26 @@ export async function collectStatus(
     });
     const down = store ? downIntervalsOf(store.connections.eventsSince(id, now - DOWN_HISTORY_MS), now) : [];
     const counts = countSnapshot(snapshot, settings, now, down);
-    const connection = store?.connections.get(id);
+    const connection = toConnectionView(store?.connections.get(id));
     const pairing = store?.connections.pairing(id);
+    // The alerts' own rule on the stored alert state: the same level, hysteresis included (issue 10, trap 5).
+    const level = evaluateThresholds(store?.alertState.get(id), counts.counted, settings, now).state.level;
+    const { alertAt } = settings.signals;
+    const decryptFailures = store
+      ? summariseSignals(store.signals, id, now, alertAt.window).decryptFailures
+      : 0;
     out.push({
+      attention: companyAttention(
+        {
+          connection,
+          creds: snapshot.creds.state,
+          level,
+          counted: counts.counted,
+          decryptFailures,
+          settings,
+        },
+        now,
+      ),
       ...(pairing?.qr ? { qr: pairing.qr } : {}),
       ...(pairing?.pairingCode ? { pairingCode: pairing.pairingCode } : {}),
       id,
@@ -89,15 +110,15 @@ export async function collectStatus(
         reserve: counts.reserve,
         byCategory: snapshot.byCategory,
       },
-      // The alerts' own rule on the stored alert state: the same level, hysteresis included (issue 10, trap 5).
-      level: evaluateThresholds(store?.alertState.get(id), counts.counted, settings, now).state.level,
+      level,
       creds: snapshot.creds.state,
       ...(snapshot.creds.error ? { credsError: snapshot.creds.error } : {}),
       ...(store ? { signals: signalStatus(store.signals, id, now) } : {}),
-      connection: toConnectionView(connection),
+      connection,
     });
   }
-  return out;
+  // Worst first: a company that needs a person now is the first line, not the one named "a...".
+  return out.sort((a, b) => compareAttention(a.attention, b.attention) || a.id.localeCompare(b.id));
 }
 
 function describeConnection(c: CompanyStatus["connection"], now: number): string {
@@ -112,6 +133,7 @@ function describeConnection(c: CompanyStatus["connection"], now: number): string
 export function renderStatusTable(rows: CompanyStatus[], now: number, detailed: boolean): string {
   if (rows.length === 0) return "No companies (no folders in sessionsDir).";
   const header = [
+    "ATTENTION",
     "COMPANY",
     "TOTAL",
     "LIVE",
@@ -124,6 +146,7 @@ export function renderStatusTable(rows: CompanyStatus[], now: number, detailed: 
     "CONNECTION",
   ];
   const lines = rows.map((r) => [
+    r.attention.severity === "ok" ? "ok" : `${r.attention.severity}: ${r.attention.summary}`,
     r.id,
     String(r.files.total),
     String(r.files.live),

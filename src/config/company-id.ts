@@ -1,5 +1,5 @@
 /** Company ids are folder names under sessionsDir; they are also used in file names and SQL rows. */
-import { lstatSync } from "node:fs";
+import { lstatSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { ErrorCodes, WardenError } from "../errors.js";
 
@@ -46,4 +46,17 @@ export function assertCompanyFolder(sessionsDir: string, company: string): strin
     });
   }
   return dir;
+}
+
+/** The company ids with a folder in sessionsDir, sorted (none when it cannot be read). */
+export function listCompanyIds(sessionsDir: string): string[] {
+  try {
+    return readdirSync(sessionsDir, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && isCompanyId(e.name))
+      .map((e) => e.name)
+      .sort();
+  } catch {
+    // No sessionsDir yet: there is nothing to suggest.
+    return [];
+  }
 }

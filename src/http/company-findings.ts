@@ -11,7 +11,7 @@ import { companySettings, type WardenConfig } from "../config/load.js";
 import type { Incident } from "../store/incidents.js";
 import type { Store } from "../store/store.js";
 import type { CompanyView } from "./fleet-view.js";
-import { projectNextLevel } from "./trend.js";
+import { countBreaks, formatRange, projectNextLevel } from "./trend.js";
 
 /** A company's backups as the health check shows them. */
 export interface BackupSummary {
@@ -61,12 +61,6 @@ export async function backupSummaries(
 
 const ago = (now: number, at: number) => formatDuration(Math.max(0, now - at));
 
-function aboutIn(ms: number): string {
-  if (ms < 2 * 3_600_000) return `about ${Math.max(1, Math.round(ms / 60_000))} min`;
-  if (ms < 2 * 86_400_000) return `about ${Math.round(ms / 3_600_000)} h`;
-  return `about ${Math.round(ms / 86_400_000)} days`;
-}
-
 /** The findings of one company (pure but for the count history read for the projection). */
 export function companyFindings(
   store: Store,
@@ -109,13 +103,18 @@ export function companyFindings(
   if (level !== "ok") {
     const counted = view.files.counted ?? 0;
     const history = store.companies.history(id, now - 7 * 86_400_000);
-    const projection = projectNextLevel(
-      history.map((p) => ({ at: p.at, value: p.counted })),
-      counted,
-      settings.thresholds,
+    const projection = projectNextLevel({
+      points: history.map((p) => ({ at: p.at, value: p.counted })),
+      current: counted,
+      level,
+      thresholds: settings.thresholds,
       now,
-    );
-    const next = projection.kind === "date" ? `, ${projection.level} in ${aboutIn(projection.at - now)}` : "";
+      breaks: countBreaks(store.audit.list(id)),
+    });
+    const next =
+      projection.kind === "range"
+        ? `, ${projection.level} ${formatRange(projection.earliest - now, projection.latest - now)}`
+        : "";
     const basis = settings.count.basis === "total" ? "files" : `${settings.count.basis} files`;
     const cleanup =
       level === "monitor"

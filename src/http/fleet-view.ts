@@ -2,8 +2,10 @@
  * What the HTTP side (and `warden health`) shows, read from the store only: the supervisor keeps
  * the companies table current, so a page or a scrape never rescans 1,000 folders.
  */
+import { type Attention, companyAttention, compareAttention } from "../alerts/attention.js";
 import { LEVELS, type Level, levelFor } from "../alerts/evaluate-thresholds.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
+import { summariseSignals } from "../signals/signal-summary.js";
 import type { CompanyRow } from "../store/companies.js";
 import {
   type ConnectionRow,
@@ -40,6 +42,8 @@ export interface StepView {
 /** One company as /api/companies and the dashboard show it (the `status --json` fields and more). */
 export interface CompanyView {
   id: string;
+  /** What needs attention now across files, connection, creds and signals (worst first). */
+  attention: Attention;
   files: Partial<Record<FileKind, number>> & { byCategory: Record<string, number> };
   level: Level;
   creds: string;
@@ -58,14 +62,36 @@ export interface FleetSource {
   now(): number;
 }
 
-const toStep = (s: LadderStepRow): StepView => ({
+/** What the ladder's runner records for an alert it handed to the queue. */
+const ALERT_QUEUED = "alert queued";
+
+/**
+ * A step's result as it stands now: "alert queued" is what the runner knew when it queued the
+ * alert; the outbox knows whether it was sent since, is still pending, failed, or was not sent
+ * (the same incident had been reported already).
+ */
+export function currentStepResult(
+  store: Store,
+  company: string,
+  step: Pick<LadderStepRow, "result" | "at">,
+): string {
+  if (step.result !== ALERT_QUEUED) return step.result;
+  const states = store.outbox.ladderAlertStates(company, step.at, 5_000);
+  if (states.length === 0) return "alert not sent (already reported)";
+  if (states.includes("pending")) return "alert pending";
+  if (states.every((s) => s === "failed")) return "alert failed";
+  return "alert sent";
+}
+
+const toStep = (store: Store, company: string, s: LadderStepRow): StepView => ({
   step: s.step,
   reason: s.reason,
-  result: s.result,
+  result: currentStepResult(store, company, s),
   at: s.at,
 });
 
 function toView(
+  source: FleetSource,
   config: WardenConfig,
   row: CompanyRow,
   level: Level | undefined,
@@ -73,15 +99,31 @@ function toView(
   pairing: PairingRow | undefined,
   step: LadderStepRow | undefined,
 ): CompanyView {
+  const settings = companySettings(config, row.id);
+  const now = source.now();
+  const shownLevel = level ?? levelFor(row.counted, settings.thresholds);
+  const shownConnection = toConnectionView(connection);
+  const signals = summariseSignals(source.store.signals, row.id, now, settings.signals.alertAt.window);
   return {
     id: row.id,
+    attention: companyAttention(
+      {
+        connection: shownConnection,
+        creds: row.credsState,
+        level: shownLevel,
+        counted: row.counted,
+        decryptFailures: signals.decryptFailures,
+        settings,
+      },
+      now,
+    ),
     files: { ...fileKinds(row), byCategory: row.byCategory },
-    level: level ?? levelFor(row.counted, companySettings(config, row.id).thresholds),
+    level: shownLevel,
     creds: row.credsState,
-    connection: toConnectionView(connection),
+    connection: shownConnection,
     ...(pairing?.qr ? { qr: pairing.qr } : {}),
     ...(pairing?.pairingCode ? { pairingCode: pairing.pairingCode } : {}),
-    ladder: step ? toStep(step) : null,
+    ladder: step ? toStep(source.store, row.id, step) : null,
     scannedAt: row.scannedAt,
   };
 }
@@ -98,6 +140,7 @@ export function companyViews(source: FleetSource): CompanyView[] {
     .listPresent()
     .map((row) =>
       toView(
+        source,
         config,
         row,
         levels.get(row.id)?.level,
@@ -114,6 +157,7 @@ export function companyView(source: FleetSource, id: string): CompanyView | unde
   const row = store.companies.get(id);
   if (!row || row.removedAt !== null) return undefined;
   return toView(
+    source,
     source.config(),
     row,
     store.alertState.get(id)?.level,
@@ -128,9 +172,10 @@ export function levelRank(level: Level): number {
   return LEVELS.indexOf(level);
 }
 
-/** Worst first: level, then not connected, then most files, then id. */
+/** Worst first: what needs attention, then level, then not connected, then most files, then id. */
 export function worstFirst(a: CompanyView, b: CompanyView): number {
   return (
+    compareAttention(a.attention, b.attention) ||
     levelRank(b.level) - levelRank(a.level) ||
     Number(a.connection.state === "open") - Number(b.connection.state === "open") ||
     (b.files.counted ?? 0) - (a.files.counted ?? 0) ||
@@ -143,10 +188,29 @@ export function isRunning(step: StepView): boolean {
   return step.result === "decided" && (step.step.startsWith("cleanup:") || step.step === "qr_required");
 }
 
+/**
+ * The one count of workers `warden health`, the bot's /health and /readyz show: `running` are the
+ * workers registered as alive (a stopped or dead one from an earlier start is not counted),
+ * `alive` those of them heard from within workers.deadAfter.
+ */
+export function workerCounts(source: FleetSource): {
+  alive: number;
+  running: number;
+  lastHeartbeatAt: number | null;
+} {
+  const deadline = source.now() - source.config().workers.deadAfter;
+  const running = source.store.workers.list().filter((w) => w.status === "alive");
+  const alive = running.filter((w) => w.heartbeatAt >= deadline);
+  return {
+    alive: alive.length,
+    running: running.length,
+    lastHeartbeatAt: alive.length > 0 ? Math.max(...alive.map((w) => w.heartbeatAt)) : null,
+  };
+}
+
 /** Workers whose heartbeat is recent enough (status alive, heard from within workers.deadAfter). */
 export function aliveWorkers(source: FleetSource): number {
-  const deadline = source.now() - source.config().workers.deadAfter;
-  return source.store.workers.list().filter((w) => w.status === "alive" && w.heartbeatAt >= deadline).length;
+  return workerCounts(source).alive;
 }
 
 /** The one-screen summary of `warden health`. */
@@ -168,12 +232,10 @@ export function fleetHealth(source: FleetSource): FleetHealth {
   const levels = Object.fromEntries(LEVELS.map((l) => [l, 0])) as Record<Level, number>;
   for (const c of companies) levels[c.level] += 1;
   const outage = store.ladder.currentOutage();
+  const workers = workerCounts(source);
   return {
     at: source.now(),
-    workers: {
-      alive: aliveWorkers(source),
-      registered: store.workers.list().filter((w) => w.status === "alive").length,
-    },
+    workers: { alive: workers.alive, registered: workers.running },
     outbox: { pending: store.outbox.pendingCount() },
     outage: outage ? { since: outage.startedAt, reason: outage.reason, down: outage.down } : null,
     levels,

@@ -115,6 +115,12 @@ export function createOutboxQueries(db: Db) {
   const countPending = db.prepare<[], { n: number }>(
     "SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'",
   );
+  const toldSince = db.prepare<[string, string, number], { n: number }>(
+    "SELECT COUNT(*) AS n FROM outbox WHERE kind = ? AND channel = ? AND created_at >= ? AND status != 'failed'",
+  );
+  const ladderRows = db.prepare<[string, number, number], { status: OutboxRow["status"] }>(
+    "SELECT status FROM outbox WHERE company = ? AND kind LIKE 'ladder-%' AND created_at BETWEEN ? AND ?",
+  );
   const pruneSent = db.prepare("DELETE FROM outbox WHERE status != 'pending' AND created_at < ?");
 
   return {
@@ -177,6 +183,14 @@ export function createOutboxQueries(db: Db) {
     /** Every row (tests, the CLI). */
     list(): OutboxRow[] {
       return list.all().map(toOutboxRow);
+    },
+    /** True when a message of `kind` for `channel` was queued since `since` and not given up on. */
+    toldSince(kind: string, channel: string, since: number): boolean {
+      return (toldSince.get(kind, channel, since)?.n ?? 0) > 0;
+    },
+    /** Delivery states of the ladder alerts a company's step queued at `at` (within `slackMs`). */
+    ladderAlertStates(company: string, at: number, slackMs: number): OutboxRow["status"][] {
+      return ladderRows.all(company, at, at + slackMs).map((r) => r.status);
     },
     /** Deletes delivered or failed rows created before `before`. */
     prune(before: number): number {

@@ -11,7 +11,7 @@ import { createIncidentGate, incidentFamily } from "../alerts/incident-gate.js";
 import { incidentRole, incidentStep, isFleetNotice } from "../alerts/incidents.js";
 import type { Notifier } from "../alerts/notifiers/notifier.js";
 import type { Clock } from "../clock.js";
-import type { WardenConfig } from "../config/load.js";
+import { companySettings, type WardenConfig } from "../config/load.js";
 import type { Logger } from "../logger.js";
 import type { NewOutboxMessage } from "../store/outbox.js";
 import type { Store } from "../store/store.js";
@@ -91,9 +91,24 @@ export function createAlertQueue(options: AlertQueueOptions): AlertQueue {
     return messages.length;
   };
 
+  /**
+   * The ladder's "cleanup cannot help now" repeats what the company's level alert said in its
+   * "Next:" line (the same rule decides both); within alerts.remindEvery of that alert it is the
+   * same message twice, 15 s apart at start.
+   */
+  const saidByLevelAlert = (company: string, kind: string): boolean => {
+    if (kind !== "ladder-cannot_help") return false;
+    const last = store.alertState.get(company)?.lastAlertAt ?? null;
+    return last !== null && clock.now() - last < companySettings(config(), company).alerts.remindEvery;
+  };
+
   return {
     queue,
     notice(title, detail, payload, company) {
+      if (company && saidByLevelAlert(company, String(payload.kind))) {
+        log.info({ company, kind: payload.kind }, `${title}: the level alert just said so, not sent again`);
+        return;
+      }
       if (company) {
         const conn = store.connections.get(company);
         const family = incidentFamily(String(payload.kind), conn?.state ?? null);

@@ -112,8 +112,15 @@ export function createSnapshotIntake(options: SnapshotIntakeOptions): SnapshotIn
           const { state, alerts: decisions } = evaluateThresholds(previous, counts.counted, settings, now);
           store.alertState.put(snapshot.company, state, now);
           const conn = decisions.length > 0 ? store.connections.get(snapshot.company) : undefined;
+          // "Also disconnected" only on the ladder's own scale (warnAfter) and never for our own
+          // hold: a reconnect at start or a cleanup's stop of a second is not a disconnection.
+          const heldByUs = store.leases.get(snapshot.company)?.holder.startsWith("action:") === true;
           const down =
-            conn && conn.state !== "open" && conn.downSince !== null
+            conn &&
+            conn.state !== "open" &&
+            conn.downSince !== null &&
+            now - conn.downSince >= settings.ladder.warnAfter &&
+            !heldByUs
               ? { state: conn.state, downFor: now - conn.downSince }
               : undefined;
           for (const decision of decisions) {

@@ -45,7 +45,9 @@ export async function finishInterruptedRestores(
 
 /**
  * An outage that began before this start (Telegram may have been configured meanwhile): one
- * notice, so it is not only in a log nobody read. Returns true when a notice was queued.
+ * notice, so it is not only in a log nobody read; an outage Telegram was already told about (by
+ * its start notice or an earlier start) is not told again at every restart. Returns true when a
+ * notice was queued.
  */
 export function tellOutageInProgress(
   store: Store,
@@ -55,6 +57,7 @@ export function tellOutageInProgress(
 ): boolean {
   const outage = store.ladder.currentOutage();
   if (!outage || !telegram) return false;
+  if (store.outbox.toldSince("outage", "telegram", outage.startedAt)) return false;
   const since = formatDuration(clock.now() - outage.startedAt);
   alerts.notice(
     "Network outage in progress",

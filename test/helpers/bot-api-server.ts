@@ -159,6 +159,25 @@ export class BotApiServer {
     this.hanging = true;
   }
 
+  /**
+   * The next `count` calls of `method` are refused with HTTP `status` and a body without
+   * `error_code` or `description` (`{"ok":false}`), as a proxy or an emulator may answer; with
+   * `chatId`, only the calls for that chat.
+   */
+  refuseWithoutDescription(
+    method: string,
+    options: { status?: number; count?: number; chatId?: string } = {},
+  ): void {
+    const status = options.status ?? 400;
+    let left = options.count ?? Number.POSITIVE_INFINITY;
+    this.rules.push((req) => {
+      if (req.method !== method || left <= 0) return undefined;
+      if (options.chatId !== undefined && req.params.chat_id !== options.chatId) return undefined;
+      left--;
+      return { status, body: { ok: false } };
+    });
+  }
+
   /** The next `count` getUpdates calls answer 409 Conflict (another poller). */
   conflictNext(count: number): void {
     this.conflictLeft = count;

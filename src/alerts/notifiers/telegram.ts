@@ -8,6 +8,17 @@ import { Api, NetworkError, TelegramApiError, TimeoutError } from "node-telegram
 import { scrubSecrets } from "../../logger.js";
 import type { InlineKeyboard } from "../alert-buttons.js";
 import { DeliveryError, type Notifier, type OutgoingMessage, type SentMessage } from "./notifier.js";
+import { describeTelegramError, telegramFetch } from "./telegram-failure.js";
+
+/** A Bot API client as every part of wa-warden builds it: no client retries, failures named. */
+export function createTelegramApi(options: TelegramNotifierOptions & { maxRetries?: number }): Api {
+  return new Api(options.token, {
+    ...(options.apiRoot ? { apiRoot: options.apiRoot.replace(/\/$/, "") } : {}),
+    maxRetries: options.maxRetries ?? 0,
+    timeoutMs: options.timeoutMs ?? 30_000,
+    fetch: telegramFetch(),
+  });
+}
 
 /** Options of the Telegram notifier. */
 export interface TelegramNotifierOptions {
@@ -19,11 +30,7 @@ export interface TelegramNotifierOptions {
 
 /** Creates the Telegram notifier. */
 export function createTelegramNotifier(options: TelegramNotifierOptions): Notifier {
-  const api = new Api(options.token, {
-    ...(options.apiRoot ? { apiRoot: options.apiRoot.replace(/\/$/, "") } : {}),
-    maxRetries: 0,
-    timeoutMs: options.timeoutMs ?? 30_000,
-  });
+  const api = createTelegramApi(options);
   const scrub = (text: string) => scrubSecrets(text, [options.token]);
   return {
     name: "telegram",
@@ -72,11 +79,7 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Notifi
 export async function checkTelegramBot(
   options: TelegramNotifierOptions,
 ): Promise<{ ok: true; username: string } | { ok: false; reason: string }> {
-  const api = new Api(options.token, {
-    ...(options.apiRoot ? { apiRoot: options.apiRoot.replace(/\/$/, "") } : {}),
-    maxRetries: 0,
-    timeoutMs: options.timeoutMs ?? 10_000,
-  });
+  const api = createTelegramApi({ ...options, timeoutMs: options.timeoutMs ?? 10_000 });
   try {
     const me = await api.getMe();
     return { ok: true, username: me.username ?? me.first_name };
@@ -88,22 +91,9 @@ export async function checkTelegramBot(
   }
 }
 
-/** The innermost cause's code and message: fetch wraps "connect ECONNREFUSED 127.0.0.1:9" twice. */
-function rootCause(err: unknown): string {
-  let at = err as { cause?: unknown; code?: string; message?: string } | undefined;
-  let best = (err as Error).message;
-  for (let depth = 0; at && depth < 5; depth++) {
-    if (at.code)
-      best = at.message?.includes(at.code) ? at.message : `${at.code}${at.message ? ` (${at.message})` : ""}`;
-    else if (at.message && at !== err) best = at.message;
-    at = at.cause as typeof at;
-  }
-  return best;
-}
-
 function toDeliveryError(err: unknown, scrub: (text: string) => string): DeliveryError {
   if (err instanceof TelegramApiError) {
-    const reason = scrub(`Telegram refused (${err.errorCode}): ${err.description}`);
+    const reason = scrub(describeTelegramError(err, "sendMessage"));
     if (err.migrateToChatId !== undefined) {
       return new DeliveryError({ kind: "migrate", newTarget: String(err.migrateToChatId), reason });
     }
@@ -114,7 +104,7 @@ function toDeliveryError(err: unknown, scrub: (text: string) => string): Deliver
     return new DeliveryError({ kind: "refused", reason });
   }
   if (err instanceof NetworkError || err instanceof TimeoutError) {
-    return new DeliveryError({ kind: "retry", reason: scrub(`network failed: ${rootCause(err)}`) });
+    return new DeliveryError({ kind: "retry", reason: scrub(describeTelegramError(err)) });
   }
-  return new DeliveryError({ kind: "retry", reason: scrub(`send failed: ${(err as Error).message}`) });
+  return new DeliveryError({ kind: "retry", reason: scrub(describeTelegramError(err, "send")) });
 }

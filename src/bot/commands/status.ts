@@ -4,6 +4,7 @@ import { escapeHtml } from "../../alerts/format-alert.js";
 import { formatDuration } from "../../config/duration.js";
 import { companySettings } from "../../config/load.js";
 import { CATEGORIES } from "../../fleet/classify-file.js";
+import { workerCounts } from "../../http/fleet-view.js";
 import { visibleCompanies } from "../authorize.js";
 import { type BotCommand, type BotDeps, type CommandOutcome, type Requester, text } from "../bot-context.js";
 import { recommendationLines } from "./on-call.js";
@@ -56,7 +57,16 @@ function fleetStatus(deps: BotDeps, req: Requester): CommandOutcome {
     .filter(([, n]) => n > 0)
     .map(([l, n]) => `${n} ${l}`);
   const down = lines.filter((l) => !UP_STATES.has(l.state)).length;
-  const head = `<b>Fleet: ${lines.length} companies</b> (${[...byLevel, `${down} down`].join(", ")})`;
+  const outage = deps.store.ladder.currentOutage();
+  const head = [
+    // The outage explains the "down" companies below and why cleanups wait: it comes first.
+    ...(outage
+      ? [
+          `🌐 <b>Network outage</b> since ${formatDuration(now - outage.startedAt)} (${escapeHtml(outage.reason)}): ${outage.down} companies down, cleanups wait`,
+        ]
+      : []),
+    `<b>Fleet: ${lines.length} companies</b> (${[...byLevel, `${down} down`].join(", ")})`,
+  ].join("\n");
   // A large fleet lists what needs a look; the healthy rest is a count (a few messages, not dozens).
   const shown = lines.length > FULL_LIST_MAX ? lines.filter((l) => severity(l) > 0) : lines;
   const rest = lines.length - shown.length;
@@ -118,12 +128,12 @@ export const healthCommand: BotCommand = {
   maxArgs: 0,
   run: async (deps, req) => {
     const now = deps.clock.now();
-    const workers = deps.store.workers.list();
-    const alive = workers.filter((w) => w.status === "alive");
+    // The same counts as `warden health`: stopped workers of earlier starts are not "of" anything.
+    const workers = workerCounts({ store: deps.store, config: deps.config, now: () => now });
     const outage = deps.store.ladder.currentOutage();
     const lines = [
       "<b>wa-warden health</b>",
-      `Workers: ${alive.length} alive of ${workers.length}${alive.length > 0 ? ` (last heartbeat ${formatDuration(now - Math.max(...alive.map((w) => w.heartbeatAt)))} ago)` : ""}`,
+      `Workers: ${workers.alive} alive (heartbeating) of ${workers.running} running${workers.lastHeartbeatAt !== null ? ` (last heartbeat ${formatDuration(now - workers.lastHeartbeatAt)} ago)` : ""}`,
       `Outbox: ${deps.store.outbox.pendingCount()} alert(s) waiting`,
       outage
         ? `Network: OFFLINE since ${formatDuration(now - outage.startedAt)} (${escapeHtml(outage.reason)}); cleanups wait`

@@ -2,10 +2,18 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { isCompanyId } from "../../config/company-id.js";
 import { companySettings } from "../../config/load.js";
+import { signalStatus } from "../../signals/signal-status.js";
 import type { Auth } from "../auth.js";
-import { type CompanyView, companyView, companyViews, type FleetSource, worstFirst } from "../fleet-view.js";
+import {
+  type CompanyView,
+  companyView,
+  companyViews,
+  currentStepResult,
+  type FleetSource,
+  worstFirst,
+} from "../fleet-view.js";
 import { healthReport } from "../health-report.js";
-import { projectNextLevel } from "../trend.js";
+import { countBreaks, projectNextLevel } from "../trend.js";
 import { renderCompanyPage } from "../views/company-page.js";
 import { renderFleetPage } from "../views/fleet-page.js";
 import { escapeHtml, page } from "../views/html.js";
@@ -51,6 +59,7 @@ export function registerPageRoutes(
     const from = now - config.history.keep;
     const points = store.companies.history(company.id, from);
     const thresholds = companySettings(config, company.id).thresholds;
+    const audit = store.audit.list(company.id);
     return html(
       reply,
       renderCompanyPage({
@@ -70,15 +79,20 @@ export function registerPageRoutes(
           ? Math.max(from, points[0].at - Math.max(1_000, (now - points[0].at) / 20))
           : from,
         thresholds,
-        projection: projectNextLevel(
-          points.map((p) => ({ at: p.at, value: p.counted })),
-          company.files.counted ?? 0,
+        projection: projectNextLevel({
+          points: points.map((p) => ({ at: p.at, value: p.counted })),
+          current: company.files.counted ?? 0,
+          level: company.level,
           thresholds,
           now,
-        ),
+          breaks: countBreaks(audit),
+        }),
+        signals: signalStatus(store.signals, company.id, now),
         transitions: store.connections.transitionsOf(company.id),
-        steps: store.ladder.steps(company.id),
-        audit: store.audit.list(company.id, { limit: 50 }),
+        steps: store.ladder
+          .steps(company.id)
+          .map((s) => ({ ...s, result: currentStepResult(store, company.id, s) })),
+        audit: audit.slice(-50),
         now,
       }),
     );

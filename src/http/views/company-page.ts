@@ -2,12 +2,13 @@
  * `/companies/:id`: counts by category, the count history chart, the projected next level, and
  * the company's transitions, ladder steps and audit rows (newest first, the last 50 of each).
  */
-import { formatDuration } from "../../config/duration.js";
+
+import { describeSignals, type SignalStatus } from "../../signals/signal-status.js";
 import type { AuditRow } from "../../store/audit.js";
 import type { TransitionRow } from "../../store/connections.js";
 import type { LadderStepRow } from "../../store/ladder.js";
 import { type CompanyView, FILE_KINDS } from "../fleet-view.js";
-import type { Projection } from "../trend.js";
+import { formatRange, type Projection } from "../trend.js";
 import { type ChartSeries, renderChart } from "./chart.js";
 import { ago, escapeHtml, formatTime, page } from "./html.js";
 
@@ -18,6 +19,8 @@ export interface CompanyPageData {
   historyFrom: number;
   thresholds: { monitor: number; warning: number; critical: number; fatal: number };
   projection: Projection;
+  /** Signal health of the last 10 minutes. */
+  signals: SignalStatus;
   transitions: TransitionRow[];
   steps: LadderStepRow[];
   audit: AuditRow[];
@@ -33,9 +36,11 @@ function table(headers: string[], rows: string[][], empty: string): string {
     .join("")}</tbody></table>`;
 }
 
+const formatRate = (perDay: number) => (perDay >= 10 ? String(Math.round(perDay)) : perDay.toPrecision(2));
+
 function describeProjection(p: Projection, now: number): string {
-  if (p.kind === "none") return `No projected level change: ${escapeHtml(p.why)}.`;
-  return `At the recent trend (${p.perDay >= 0 ? "+" : ""}${p.perDay.toFixed(1)} files/day) the company reaches <b>${p.level}</b> (${p.threshold}) around <b id="projection">${formatTime(p.at)}</b> (in ${formatDuration(p.at - now)}).`;
+  if (p.kind === "none") return `<span id="projection">No projection: ${escapeHtml(p.why)}.</span>`;
+  return `<span id="projection">At the recent trend (about ${formatRate(p.perDay)} files/day) the company reaches <b>${p.level}</b> (${p.threshold}) <b>${formatRange(p.earliest - now, p.latest - now)}</b> (between ${formatTime(p.earliest)} and ${formatTime(p.latest)}).</span>`;
 }
 
 /** Renders the company page. */
@@ -51,6 +56,10 @@ export function renderCompanyPage(d: CompanyPageData): string {
   const body = `<p><a href="/">&larr; fleet</a></p>
 <h1>${id} <span class="level-${c.level}">${c.level}</span></h1>
 <p>Connection: <b>${escapeHtml(conn.state)}</b> since ${ago(conn.since, d.now)}${conn.reason ? ` (${escapeHtml(conn.reason)})` : ""}${conn.downSince !== null ? `, down since ${formatTime(conn.downSince)}` : ""}. Creds: ${escapeHtml(c.creds)}. <a href="/companies/${encodeURIComponent(c.id)}/qr">QR / pairing page</a></p>
+<h2>Needs attention</h2>
+${c.attention.problems.length === 0 ? '<p id="attention" class="attention-ok">Nothing: files, connection, creds and signals are fine.</p>' : `<ul id="attention">${c.attention.problems.map((p) => `<li class="attention-${p.severity}">${p.severity}: ${escapeHtml(p.text)} <span class="muted">(${escapeHtml(p.source)})</span></li>`).join("")}</ul>`}
+<h2>Signals (last 10 min)</h2>
+<p id="signals">${escapeHtml(describeSignals(d.signals) || "No decrypt failures, session closes or retry receipts.")}</p>
 <h2>Files</h2>
 ${table(["kind", "files"], counts, "")}
 ${table(["category", "files"], categories, "No files.")}

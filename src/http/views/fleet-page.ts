@@ -1,5 +1,6 @@
 /**
- * The dashboard (`/`): every company worst first, with a filter box. The page refreshes its own
+ * The dashboard (`/`): every company worst first (what needs attention now, across files,
+ * connection, creds and signals, is the first column), with a filter box. The page refreshes its own
  * table every 10 s by fetching itself and swapping the rows, so the filter text survives.
  */
 import { extraCommand } from "../company-findings.js";
@@ -15,7 +16,10 @@ const count = (c: CompanyView, kind: (typeof FILE_KINDS)[number]) => {
 function row(c: CompanyView, now: number): string {
   const conn = c.connection;
   const step = c.ladder ? `${c.ladder.step} (${c.ladder.result}, ${ago(c.ladder.at, now)})` : "-";
-  return `<tr data-company="${escapeHtml(c.id)}" data-level="${c.level}">
+  const a = c.attention;
+  const more = a.problems.length > 1 ? ` <span class="muted">+${a.problems.length - 1}</span>` : "";
+  return `<tr data-company="${escapeHtml(c.id)}" data-level="${c.level}" data-attention="${a.severity}">
+<td class="attention-${a.severity}" title="${escapeHtml(a.problems.map((p) => p.text).join("; "))}">${escapeHtml(a.summary)}${more}</td>
 <td><a href="/companies/${encodeURIComponent(c.id)}">${escapeHtml(c.id)}</a></td>
 <td class="level-${c.level}">${c.level}</td>
 ${["counted", "stale", "live"].map((k) => `<td class="num">${count(c, k as (typeof FILE_KINDS)[number])}</td>`).join("")}
@@ -65,7 +69,7 @@ export function renderFleetPage(
 ${recommendationList(recommendations)}
 <p><input id="filter" type="search" placeholder="filter: company, level, state..." autofocus>
 <span class="muted"><span id="shown">${companies.length}</span> of ${companies.length} shown, updated <span id="updated">${formatTime(now)}</span></span></p>
-<table id="fleet"><thead><tr><th>company</th><th>level</th><th>counted</th><th>stale</th><th>live</th><th>connection</th><th>since</th><th>ladder step</th></tr></thead>
+<table id="fleet"><thead><tr><th>needs attention</th><th>company</th><th>level</th><th>counted</th><th>stale</th><th>live</th><th>connection</th><th>since</th><th>ladder step</th></tr></thead>
 <tbody>${companies.map((c) => row(c, now)).join("")}</tbody></table>
 <p class="muted"><a href="/metrics">/metrics</a> · <a href="/api/companies">/api/companies</a></p>
 <script>${SCRIPT}</script>`;

@@ -29,6 +29,8 @@ th{background:#f3f3f3}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 .level-ok{color:#2a7} .level-monitor{color:#a80} .level-warning{color:#c60}
 .level-critical{color:#c22;font-weight:bold} .level-fatal{color:#fff;background:#a00;font-weight:bold}
+.attention-ok{color:#2a7} .attention-notice{color:#a80} .attention-warning{color:#c60}
+.attention-critical{color:#c22;font-weight:bold} .attention-human{color:#fff;background:#63c;font-weight:bold}
 .muted{color:#777} a{color:#245}
 #filter{padding:.3rem;width:20rem}
 `;
