@@ -33,7 +33,7 @@ describe("warden health: recommendations with the command to run", () => {
     fx.setFileCount("bistro", 130);
     fx.setFileCount("newco", 3);
     const { supervisor, store } = await fx.startSupervisor({ token: null, clock });
-    // bistro grows 10 files a day: 160 now, critical (180) in about 2 days.
+    // bistro grows 10 files a day: 160 now, critical (180) in 1–5 days (the fitted rate x0.5..x1.5).
     for (const count of [140, 150, 160]) {
       now += DAY;
       fx.setFileCount("bistro", count);
@@ -80,7 +80,7 @@ describe("warden health: recommendations with the command to run", () => {
       {
         company: "bistro",
         severity: "warning",
-        text: "bistro: 160 counted files (warning), critical in about 2 days: cleanup runs in the maintenance window 03:00-05:00 (or warden cleanup bistro)",
+        text: "bistro: 160 counted files (warning), critical in 1–5 days: cleanup runs in the maintenance window 03:00-05:00 (or warden cleanup bistro)",
         command: "warden cleanup bistro",
       },
       {

@@ -210,7 +210,10 @@ describe("cleanup in two taps", () => {
     await waitFor(() => api.callbackAnswers.find((a) => a.id === press), { what: "refused press answered" });
     expect(api.callbackAnswers.find((a) => a.id === press)?.text).toBe("not authorized (your user id: 77)");
     expect(readdirSync(dir)).toHaveLength(9);
-    expect(store.audit.list("acme").some((r) => r.action === "telegram-refused")).toBe(true);
+    // The press is answered first, then audited: wait for the row rather than race it.
+    await waitFor(() => store.audit.list("acme").some((r) => r.action === "telegram-refused"), {
+      what: "refusal audited",
+    });
   });
 });
 
