@@ -29,6 +29,9 @@ describe("what an incident is", () => {
       "creds-corrupt",
     ])
       expect(incidentRole(kind)).toBeNull();
+    // A scanner failure names a company but is the fleet's own: never silenced.
+    expect(isFleetNotice("scan-failed")).toBe(true);
+    expect(isFleetNotice("level")).toBe(false);
   });
 
   it("a higher level opens a new incident; the same or a lower one joins", () => {
