@@ -10,6 +10,7 @@ import { type Db, type OpenOptions, openDatabase } from "./db.js";
 import { createFleetStatsQueries } from "./fleet-stats.js";
 import { createLadderQueries } from "./ladder.js";
 import { createLeaseQueries } from "./leases.js";
+import { createLivenessQueries } from "./liveness.js";
 import { createMuteQueries } from "./mutes.js";
 import { createOutboxQueries } from "./outbox.js";
 import { createProcessEventQueries } from "./process-events.js";
@@ -35,6 +36,7 @@ export interface Store {
   readonly bot: ReturnType<typeof createBotQueries>;
   readonly fleetStats: ReturnType<typeof createFleetStatsQueries>;
   readonly signals: ReturnType<typeof createSignalQueries>;
+  readonly liveness: ReturnType<typeof createLivenessQueries>;
   /** Runs `fn` in one transaction (synchronous only: an async fn would commit before its body runs). */
   transaction<T>(fn: () => T): T;
   /** Closes the connection; idempotent. */
@@ -62,6 +64,7 @@ export function openStore(file: string, options?: OpenOptions): Store {
     bot: createBotQueries(db),
     fleetStats: createFleetStatsQueries(db),
     signals: createSignalQueries(db),
+    liveness: createLivenessQueries(db),
     transaction: (fn) => db.transaction(fn)(),
     close: () => {
       if (db.open) db.close();
