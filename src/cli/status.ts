@@ -9,6 +9,8 @@ import { companySettings, type WardenConfig } from "../config/load.js";
 import { CATEGORIES } from "../fleet/classify-file.js";
 import { resolveKeepPreKeys } from "../fleet/prekey-reserve.js";
 import { scanFolder } from "../fleet/scan-folder.js";
+import { companyLiveness } from "../ladder/company-liveness.js";
+import { describeLiveness, type LivenessView } from "../liveness/liveness-view.js";
 import { describeSignals, type SignalStatus, signalStatus } from "../signals/signal-status.js";
 import { type ConnectionView, toConnectionView } from "../store/connections.js";
 import type { Store } from "../store/store.js";
@@ -39,6 +41,8 @@ export interface CompanyStatus {
   pairingCode?: string;
   /** Signals of the last 10 minutes (issue 14); absent without a database. */
   signals?: SignalStatus;
+  /** Open but deaf, quiet, restricted, flapping; absent without a database. */
+  liveness?: LivenessView;
 }
 
 /** Scans the folders now and joins what the workers reported. */
@@ -92,6 +96,7 @@ export async function collectStatus(
       ...(snapshot.creds.error ? { credsError: snapshot.creds.error } : {}),
       ...(store ? { signals: signalStatus(store.signals, id, now) } : {}),
       connection: toConnectionView(connection),
+      ...(store ? { liveness: companyLiveness(store, id, now) } : {}),
     });
   }
   return out;
@@ -119,6 +124,7 @@ export function renderStatusTable(rows: CompanyStatus[], now: number, detailed: 
     "LEVEL",
     "CREDS",
     "CONNECTION",
+    "LIVENESS",
   ];
   const lines = rows.map((r) => [
     r.id,
@@ -131,6 +137,7 @@ export function renderStatusTable(rows: CompanyStatus[], now: number, detailed: 
     r.level,
     r.creds,
     describeConnection(r.connection, now),
+    r.liveness ? describeLiveness(r.liveness) : "-",
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? "").length)));
   const fmt = (cells: string[]) =>
@@ -144,6 +151,9 @@ export function renderStatusTable(rows: CompanyStatus[], now: number, detailed: 
   for (const r of rows)
     if (r.signals && describeSignals(r.signals))
       table.push(`${r.id} last 10m: ${describeSignals(r.signals)}`);
+  for (const r of rows)
+    if (r.liveness?.reason && r.liveness.state !== "ok")
+      table.push(`${r.id} ${r.liveness.state}: ${r.liveness.reason}`);
   if (detailed) {
     for (const r of rows) {
       if (r.connection.reason) table.push("", `${r.id} connection: ${r.connection.reason}`);

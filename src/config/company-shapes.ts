@@ -143,9 +143,9 @@ export const simulationShape = {
   inboundEvery: z
     .union([z.null(), duration("time between two simulated incoming messages")])
     .meta({ description: "Inbound traffic rhythm while open (null: no incoming messages)." }),
-  deafAfter: z
-    .union([z.null(), duration("time open before the socket stops receiving")])
-    .meta({ description: "The socket stays open but incoming messages stop this long after it opened (null: never)." }),
+  deafAfter: z.union([z.null(), duration("time open before the socket stops receiving")]).meta({
+    description: "The socket stays open but incoming messages stop this long after it opened (null: never).",
+  }),
   restrictAfter: z
     .union([z.null(), duration("time open before a reachout timelock")])
     .meta({ description: "A reachout timelock this long after the socket opened (null: never)." }),

@@ -54,13 +54,17 @@ export const wardenFileSchema = z.strictObject({
       correlate: z
         .strictObject({
           share: z.number().gt(0).max(1).default(0.3).meta({
-            description: "Share of companies logging out, going deaf or starting a decrypt storm within window that is one WhatsApp-side incident (0-1].",
+            description:
+              "Share of companies logging out, going deaf or starting a decrypt storm within window that is one WhatsApp-side incident (0-1].",
           }),
           min: z.int().min(1).default(3).meta({ description: "At least this many companies." }),
           window: duration("companies failing within this window count together").default(300_000),
         })
         .default({ share: 0.3, min: 3, window: 300_000 })
-        .meta({ description: "Fleet correlation: one incident alert instead of N; the ladder holds their destructive steps." }),
+        .meta({
+          description:
+            "Fleet correlation: one incident alert instead of N; the ladder holds their destructive steps.",
+        }),
       probe: z
         .union([
           z.null(),

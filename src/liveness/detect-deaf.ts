@@ -55,11 +55,18 @@ export function deafThreshold(settings: DeafSettings, usualGapMs: number | null)
 /** Judges one company at `now`. */
 export function detectDeaf(input: DeafInput, now: number): DeafVerdict {
   const { openedAt, lastInboundAt, settings, lastPing } = input;
-  if (openedAt === null) return { state: "unknown", silentForMs: null, thresholdMs: null, ask: false, reason: null };
+  if (openedAt === null)
+    return { state: "unknown", silentForMs: null, thresholdMs: null, ask: false, reason: null };
   const from = Math.max(openedAt, lastInboundAt ?? Number.NEGATIVE_INFINITY);
   const silentForMs = Math.max(0, now - from);
   if (!input.hadInbound)
-    return { state: "quiet", silentForMs, thresholdMs: null, ask: false, reason: "no incoming messages in 14 days" };
+    return {
+      state: "quiet",
+      silentForMs,
+      thresholdMs: null,
+      ask: false,
+      reason: "no incoming messages in 14 days",
+    };
   const thresholdMs = deafThreshold(settings, input.usualGapMs);
   const half = from + thresholdMs / 2;
   const pingSince = (t: number) => lastPing !== null && lastPing.at >= t;
@@ -73,7 +80,8 @@ export function detectDeaf(input: DeafInput, now: number): DeafVerdict {
     };
   }
   if (silentForMs >= thresholdMs) {
-    if (!pingSince(from + thresholdMs)) return { state: "ok", silentForMs, thresholdMs, ask: true, reason: null };
+    if (!pingSince(from + thresholdMs))
+      return { state: "ok", silentForMs, thresholdMs, ask: true, reason: null };
     return {
       state: "deaf",
       silentForMs,

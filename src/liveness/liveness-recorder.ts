@@ -9,7 +9,13 @@ import type { Clock } from "../clock.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { LivenessCounts, LivenessQueries, LivenessRow, LivenessStateName } from "../store/liveness.js";
-import { clockJump, type DeafSettings, type DeafVerdict, detectDeaf, type PingResult } from "./detect-deaf.js";
+import {
+  clockJump,
+  type DeafSettings,
+  type DeafVerdict,
+  detectDeaf,
+  type PingResult,
+} from "./detect-deaf.js";
 import {
   type CappingReport,
   currentRestriction,
@@ -246,7 +252,10 @@ export class LivenessRecorder {
     this.lastWall = now;
     this.lastMono = mono;
     if (jump !== 0) {
-      this.options.logger.warn({ jumpMs: jump }, `The wall clock jumped by ${jump} ms: liveness silence restarts now`);
+      this.options.logger.warn(
+        { jumpMs: jump },
+        `The wall clock jumped by ${jump} ms: liveness silence restarts now`,
+      );
     }
     for (const [company, c] of this.companies) {
       if (jump !== 0 && c.openedAt !== null) {
@@ -305,7 +314,9 @@ export class LivenessRecorder {
       now,
     );
     const v = c.verdict;
-    const key = `${c.state}|${restriction?.reason ?? ""}|${c.openedAt ?? ""}|${v?.reason ?? ""}`;
+    // The first message on a new socket is written at once: it is what ends a deaf episode.
+    const heard = c.openedAt !== null && c.lastInboundAt !== null && c.lastInboundAt >= c.openedAt;
+    const key = `${c.state}|${restriction?.reason ?? ""}|${c.openedAt ?? ""}|${v?.reason ?? ""}|${heard}`;
     if (!force && key === c.writtenKey && now - c.writtenAt < WRITE_EVERY) return;
     c.writtenKey = key;
     c.writtenAt = now;

@@ -47,10 +47,12 @@ export const REJECTION_LIFT_MS = 3_600_000;
 /** A timelock report as a restriction (null: lifted, or already ended). */
 export function fromTimelock(report: TimelockReport, now: number): Restriction | null {
   if (!report.isActive) return null;
-  const ends = report.timeEnforcementEnds === undefined ? null : new Date(report.timeEnforcementEnds).getTime();
+  const ends =
+    report.timeEnforcementEnds === undefined ? null : new Date(report.timeEnforcementEnds).getTime();
   const until = ends !== null && Number.isFinite(ends) ? ends : null;
   if (until !== null && until <= now) return null;
-  const type = report.enforcementType && report.enforcementType !== "DEFAULT" ? ` (${report.enforcementType})` : "";
+  const type =
+    report.enforcementType && report.enforcementType !== "DEFAULT" ? ` (${report.enforcementType})` : "";
   return { source: "timelock", reason: `reachout timelock${type}: new chats blocked by WhatsApp`, until };
 }
 
@@ -67,7 +69,10 @@ export function fromCapping(report: CappingReport, now: number): Restriction | n
 }
 
 /** Recent restricting rejections (463/479) as a restriction, or null. */
-export function fromRejections(rejections: readonly { at: number; code: number }[], now: number): Restriction | null {
+export function fromRejections(
+  rejections: readonly { at: number; code: number }[],
+  now: number,
+): Restriction | null {
   const recent = rejections.filter((r) => RESTRICTING_CODES.has(r.code));
   const last = recent.at(-1);
   if (!last || now - last.at >= REJECTION_LIFT_MS) return null;
@@ -76,7 +81,8 @@ export function fromRejections(rejections: readonly { at: number; code: number }
     const burst = recent.slice(i - REJECTIONS_TO_RESTRICT + 1, i + 1);
     if ((burst.at(-1)?.at ?? 0) - (burst[0]?.at ?? 0) > REJECTION_WINDOW_MS) continue;
     const counts = new Map<number, number>();
-    for (const r of recent) if (now - r.at < REJECTION_LIFT_MS) counts.set(r.code, (counts.get(r.code) ?? 0) + 1);
+    for (const r of recent)
+      if (now - r.at < REJECTION_LIFT_MS) counts.set(r.code, (counts.get(r.code) ?? 0) + 1);
     const codes = [...counts].map(([code, n]) => `${code} x${n}`).join(", ");
     return { source: "rejections", reason: `sends rejected by WhatsApp (${codes})`, until: null };
   }

@@ -22,7 +22,8 @@ export function hourStart(t: number): number {
 export function comparableHours(now: number): number[] {
   const hour = hourStart(now);
   const hours: number[] = [];
-  for (const weeks of [1, 2]) for (const shift of [-1, 0, 1]) hours.push(hour - weeks * WEEK_MS + shift * HOUR_MS);
+  for (const weeks of [1, 2])
+    for (const shift of [-1, 0, 1]) hours.push(hour - weeks * WEEK_MS + shift * HOUR_MS);
   return hours;
 }
 
@@ -30,17 +31,19 @@ export function comparableHours(now: number): number[] {
 export interface GapSource {
   /** The longest gap recorded in any of these hours, or null. */
   longestGapAt(company: string, hours: readonly number[]): number | null;
-  /** The longest gap recorded since `since`, or null. */
-  longestGapSince(company: string, since: number): number | null;
+  /** The longest gap recorded in the hours starting in [from, to), or null. */
+  longestGapBetween(company: string, from: number, to: number): number | null;
 }
 
 /**
  * The usual longest gap of a company at `now`: the same hour of the week one and two weeks back;
- * while less than a week is learned (nothing at those hours), the longest gap of the whole history,
- * so a company still learning is judged leniently rather than called deaf.
+ * while less than a week is learned (nothing at those hours), the longest gap of the history before
+ * this hour, so a company still learning is judged leniently rather than called deaf. The hour
+ * running now never counts: its silence is what is being judged.
  */
 export function usualGap(source: GapSource, company: string, now: number): number | null {
   return (
-    source.longestGapAt(company, comparableHours(now)) ?? source.longestGapSince(company, now - LEARN_FOR_MS)
+    source.longestGapAt(company, comparableHours(now)) ??
+    source.longestGapBetween(company, now - LEARN_FOR_MS, hourStart(now))
   );
 }

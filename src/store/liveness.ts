@@ -138,15 +138,21 @@ export function createLivenessQueries(db: Db) {
   const gapsAt = db.prepare<[string, number, number, number, number, number, number], { g: number | null }>(
     "SELECT MAX(longest_gap) AS g FROM liveness_gaps WHERE company = ? AND hour IN (?, ?, ?, ?, ?, ?)",
   );
-  const longestSince = db.prepare<[string, number], { g: number | null }>(
-    "SELECT MAX(longest_gap) AS g FROM liveness_gaps WHERE company = ? AND hour >= ?",
+  const longestBetween = db.prepare<[string, number, number], { g: number | null }>(
+    "SELECT MAX(longest_gap) AS g FROM liveness_gaps WHERE company = ? AND hour >= ? AND hour < ?",
   );
   const inboundSince = db.prepare<[string, number], { n: number | null }>(
     "SELECT SUM(inbound) AS n FROM liveness_buckets WHERE company = ? AND minute >= ?",
   );
   const window = db.prepare<
     [string, number, number],
-    { inbound: number | null; receipts: number | null; frames: number | null; ok: number | null; rejected: number | null }
+    {
+      inbound: number | null;
+      receipts: number | null;
+      frames: number | null;
+      ok: number | null;
+      rejected: number | null;
+    }
   >(`SELECT SUM(inbound) AS inbound, SUM(receipts) AS receipts, SUM(frames) AS frames,
        SUM(sends_ok) AS ok, SUM(sends_rejected) AS rejected
      FROM liveness_buckets WHERE company = ? AND minute >= ? AND minute <= ?`);
@@ -221,12 +227,19 @@ export function createLivenessQueries(db: Db) {
     },
     /** The longest gap recorded in any of `hours` (six hour starts), or null. */
     longestGapAt(company: string, hours: readonly number[]): number | null {
-      const h = [...hours, ...Array(6).fill(-1)].slice(0, 6) as [number, number, number, number, number, number];
+      const h = [...hours, ...Array(6).fill(-1)].slice(0, 6) as [
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+      ];
       return gapsAt.get(company, ...h)?.g ?? null;
     },
-    /** The longest gap recorded since `since`, or null. */
-    longestGapSince(company: string, since: number): number | null {
-      return longestSince.get(company, since)?.g ?? null;
+    /** The longest gap recorded in the hours starting in [from, to), or null. */
+    longestGapBetween(company: string, from: number, to: number): number | null {
+      return longestBetween.get(company, from, to)?.g ?? null;
     },
     /** Inbound messages counted since `since`. */
     inboundSince(company: string, since: number): number {
@@ -276,7 +289,11 @@ export function createLivenessQueries(db: Db) {
       return allStates.all().map(toRow);
     },
     /** Companies that failed since `since`, by way: logged out (401 / qr_required), deaf, decrypt storm. */
-    failuresSince(since: number): { logout: { company: string; at: number }[]; deaf: { company: string; at: number }[]; storm: { company: string; at: number }[] } {
+    failuresSince(since: number): {
+      logout: { company: string; at: number }[];
+      deaf: { company: string; at: number }[];
+      storm: { company: string; at: number }[];
+    } {
       return { logout: logoutsSince.all(since), deaf: deafSince.all(since), storm: stormsSince.all(since) };
     },
     /** The deaf steps' memory of a company (JSON), or undefined. */

@@ -112,7 +112,10 @@ async function execute(host: ControlHost, request: ControlRequest): Promise<stri
         store.leases.release(company, holder, clock.now(), "socket recreated");
       }
       if (!(await host.connect(company, `recreated by ${request.requestedBy}`, null))) {
-        throw leaseHeld(company, `${company} is held by another worker (lease); not starting a second socket`);
+        throw leaseHeld(
+          company,
+          `${company} is held by another worker (lease); not starting a second socket`,
+        );
       }
       return `${company} recreated: new session, socket and auth state`;
     }

@@ -3,9 +3,10 @@
  * company's counters, and the ping it asks for before a company is called deaf (one in flight per
  * company, never awaited by the heartbeat: a socket that does not answer must not hold the others).
  */
+
+import type { Clock } from "../clock.js";
 import type { WardenConfig } from "../config/load.js";
 import { companySettings } from "../config/load.js";
-import type { Clock } from "../clock.js";
 import type { LivenessRecorder } from "../liveness/liveness-recorder.js";
 import type { CompanySession } from "./company-session.js";
 

@@ -226,7 +226,11 @@ async function pingOnce(sock: WASocket, timeoutMs: number): Promise<number | nul
   const started = performance.now();
   try {
     const answer = await sock.query(
-      { tag: "iq", attrs: { to: S_WHATSAPP_NET, type: "get", xmlns: "w:p" }, content: [{ tag: "ping", attrs: {} }] },
+      {
+        tag: "iq",
+        attrs: { to: S_WHATSAPP_NET, type: "get", xmlns: "w:p" },
+        content: [{ tag: "ping", attrs: {} }],
+      },
       timeoutMs,
     );
     return answer ? Math.round(performance.now() - started) : null;

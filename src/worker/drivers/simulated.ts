@@ -210,7 +210,10 @@ function simulateLiveness(
     later(scenario.restrictAfter, () => {
       runtime.restricted = true;
       const ends = new Date(Date.now() + scenario.restrictFor);
-      report({ kind: "timelock", report: { isActive: true, timeEnforcementEnds: ends, enforcementType: "DEFAULT" } });
+      report({
+        kind: "timelock",
+        report: { isActive: true, timeEnforcementEnds: ends, enforcementType: "DEFAULT" },
+      });
       later(scenario.restrictFor, () => report({ kind: "timelock", report: { isActive: false } }));
     });
   }
