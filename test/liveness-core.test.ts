@@ -89,13 +89,15 @@ describe("learned rhythm", () => {
     ]);
   });
 
-  it("falls back to the longest gap learned while less than a week is known", () => {
-    const source = {
-      longestGapAt: () => null,
+  it("judges against the longest gap before this hour until 14 days are learned, then by hour of the week", () => {
+    const source = (oldest: number | null) => ({
+      longestGapAt: () => 7,
       longestGapBetween: (_c: string, _f: number, to: number) => (to === T0 ? 42 : null),
-    };
-    expect(usualGap(source, "acme", T0 + 17 * MIN)).toBe(42);
-    expect(usualGap({ longestGapAt: () => 7, longestGapBetween: () => 42 }, "acme", T0)).toBe(7);
+      oldestGapHour: () => oldest,
+    });
+    expect(usualGap(source(null), "acme", T0)).toBeNull();
+    expect(usualGap(source(T0 - 13 * 24 * HOUR_MS), "acme", T0 + 17 * MIN)).toBe(42);
+    expect(usualGap(source(T0 - 14 * 24 * HOUR_MS), "acme", T0 + 17 * MIN)).toBe(7);
   });
 });
 

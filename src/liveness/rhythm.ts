@@ -33,17 +33,25 @@ export interface GapSource {
   longestGapAt(company: string, hours: readonly number[]): number | null;
   /** The longest gap recorded in the hours starting in [from, to), or null. */
   longestGapBetween(company: string, from: number, to: number): number | null;
+  /** The first hour with a learned gap, or null. */
+  oldestGapHour(company: string): number | null;
 }
 
 /**
- * The usual longest gap of a company at `now`: the same hour of the week one and two weeks back;
- * while less than a week is learned (nothing at those hours), the longest gap of the history before
- * this hour, so a company still learning is judged leniently rather than called deaf. The hour
- * running now never counts: its silence is what is being judged.
+ * The usual longest gap of a company at `now`: the same hour of the week one and two weeks back.
+ * Until 14 days are learned, those hours say too little (the first Monday's gap began when the
+ * socket first opened, not on Friday evening), so a company still learning is judged against the
+ * longest gap of its history before this hour instead: lenient (a silence already running for
+ * hours counts as usual), never a false alarm on its first weekend. The hour running now never
+ * counts: its silence is what is being judged.
  */
 export function usualGap(source: GapSource, company: string, now: number): number | null {
+  const oldest = source.oldestGapHour(company);
+  if (oldest === null) return null;
+  const hour = hourStart(now);
+  if (hour - oldest < LEARN_FOR_MS) return source.longestGapBetween(company, now - LEARN_FOR_MS, hour);
   return (
     source.longestGapAt(company, comparableHours(now)) ??
-    source.longestGapBetween(company, now - LEARN_FOR_MS, hourStart(now))
+    source.longestGapBetween(company, now - LEARN_FOR_MS, hour)
   );
 }

@@ -141,6 +141,9 @@ export function createLivenessQueries(db: Db) {
   const longestBetween = db.prepare<[string, number, number], { g: number | null }>(
     "SELECT MAX(longest_gap) AS g FROM liveness_gaps WHERE company = ? AND hour >= ? AND hour < ?",
   );
+  const oldestHour = db.prepare<[string], { h: number | null }>(
+    "SELECT MIN(hour) AS h FROM liveness_gaps WHERE company = ?",
+  );
   const inboundSince = db.prepare<[string, number], { n: number | null }>(
     "SELECT SUM(inbound) AS n FROM liveness_buckets WHERE company = ? AND minute >= ?",
   );
@@ -240,6 +243,10 @@ export function createLivenessQueries(db: Db) {
     /** The longest gap recorded in the hours starting in [from, to), or null. */
     longestGapBetween(company: string, from: number, to: number): number | null {
       return longestBetween.get(company, from, to)?.g ?? null;
+    },
+    /** The first hour with a learned gap, or null. */
+    oldestGapHour(company: string): number | null {
+      return oldestHour.get(company)?.h ?? null;
     },
     /** Inbound messages counted since `since`. */
     inboundSince(company: string, since: number): number {
