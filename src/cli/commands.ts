@@ -8,6 +8,7 @@ import { controlCommands } from "./control.js";
 import { doctorCommandSpec } from "./doctor.js";
 import { healthCommandSpec } from "./health.js";
 import { auditCommand, historyCommand, stepsCommand } from "./history.js";
+import { incidentCommand } from "./incident.js";
 import { muteCommand, unmuteCommand } from "./mute.js";
 import { recoveryCommands } from "./recovery-commands.js";
 import { statusCommand } from "./status-command.js";
@@ -27,4 +28,5 @@ export const COMMANDS: readonly CommandSpec[] = [
   muteCommand,
   unmuteCommand,
   ...recoveryCommands,
+  incidentCommand,
 ];

@@ -4,6 +4,8 @@
  */
 import { LEVELS, type Level, levelFor } from "../alerts/evaluate-thresholds.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
+import { companyLiveness } from "../ladder/company-liveness.js";
+import type { LivenessView } from "../liveness/liveness-view.js";
 import type { CompanyRow } from "../store/companies.js";
 import {
   type ConnectionRow,
@@ -49,6 +51,8 @@ export interface CompanyView {
   /** The newest ladder step, if the ladder ever acted. */
   ladder: StepView | null;
   scannedAt: number;
+  /** Open but deaf, quiet, restricted, flapping (as in `status --json`). */
+  liveness: LivenessView;
 }
 
 /** Where the views read from. */
@@ -72,6 +76,7 @@ function toView(
   connection: ConnectionRow | undefined,
   pairing: PairingRow | undefined,
   step: LadderStepRow | undefined,
+  liveness: LivenessView,
 ): CompanyView {
   return {
     id: row.id,
@@ -83,6 +88,7 @@ function toView(
     ...(pairing?.pairingCode ? { pairingCode: pairing.pairingCode } : {}),
     ladder: step ? toStep(step) : null,
     scannedAt: row.scannedAt,
+    liveness,
   };
 }
 
@@ -104,6 +110,7 @@ export function companyViews(source: FleetSource): CompanyView[] {
         connections.get(row.id),
         pairings.get(row.id),
         steps.get(row.id),
+        companyLiveness(store, row.id, source.now()),
       ),
     );
 }
@@ -120,6 +127,7 @@ export function companyView(source: FleetSource, id: string): CompanyView | unde
     store.connections.get(id),
     store.connections.pairing(id),
     store.ladder.steps(id).at(-1),
+    companyLiveness(store, id, source.now()),
   );
 }
 

@@ -47,7 +47,15 @@ export function checkFleetIncident(options: {
   const open = store.liveness.openIncidents();
   for (const incident of open)
     for (const c of incident.companies) holds.set(c, `fleet incident #${incident.id}: ${incident.detail}`);
-  const failures = failuresSince(store, now - settings.window).filter((f) => present.has(f.company));
+  // A failure an operator already closed an incident over does not open another one.
+  const closedOver = new Map<string, number>();
+  for (const incident of store.liveness.incidents(20))
+    if (incident.closedAt !== null)
+      for (const c of incident.companies)
+        closedOver.set(c, Math.max(closedOver.get(c) ?? 0, incident.closedAt));
+  const failures = failuresSince(store, now - settings.window).filter(
+    (f) => present.has(f.company) && (closedOver.get(f.company) ?? Number.NEGATIVE_INFINITY) < f.at,
+  );
   const newest = open.at(-1);
   if (newest) {
     const joining = recentFailures(failures, settings.window, now).filter((f) => !holds.has(f.company));

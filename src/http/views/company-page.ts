@@ -3,6 +3,7 @@
  * the company's transitions, ladder steps and audit rows (newest first, the last 50 of each).
  */
 import { formatDuration } from "../../config/duration.js";
+import { formatSpan } from "../../liveness/format-span.js";
 import type { AuditRow } from "../../store/audit.js";
 import type { TransitionRow } from "../../store/connections.js";
 import type { LadderStepRow } from "../../store/ladder.js";
@@ -51,6 +52,7 @@ export function renderCompanyPage(d: CompanyPageData): string {
   const body = `<p><a href="/">&larr; fleet</a></p>
 <h1>${id} <span class="level-${c.level}">${c.level}</span></h1>
 <p>Connection: <b>${escapeHtml(conn.state)}</b> since ${ago(conn.since, d.now)}${conn.reason ? ` (${escapeHtml(conn.reason)})` : ""}${conn.downSince !== null ? `, down since ${formatTime(conn.downSince)}` : ""}. Creds: ${escapeHtml(c.creds)}. <a href="/companies/${encodeURIComponent(c.id)}/qr">QR / pairing page</a></p>
+<p>Liveness: <b>${escapeHtml(c.liveness.state ?? "not judged")}</b>${c.liveness.reason ? ` (${escapeHtml(c.liveness.reason)})` : ""}${c.liveness.lastInboundAt !== null ? `; last incoming message ${ago(c.liveness.lastInboundAt, d.now)}` : "; no incoming message recorded"}${c.liveness.usualGapMs !== null ? `; usual gap at this hour ${escapeHtml(formatSpan(c.liveness.usualGapMs))}` : ""}${c.liveness.restrictedUntil !== null ? `; restricted until ${formatTime(c.liveness.restrictedUntil)}` : ""}.</p>
 <h2>Files</h2>
 ${table(["kind", "files"], counts, "")}
 ${table(["category", "files"], categories, "No files.")}

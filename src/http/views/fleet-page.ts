@@ -2,6 +2,8 @@
  * The dashboard (`/`): every company worst first, with a filter box. The page refreshes its own
  * table every 10 s by fetching itself and swapping the rows, so the filter text survives.
  */
+
+import { describeLiveness } from "../../liveness/liveness-view.js";
 import type { CompanyView, FILE_KINDS } from "../fleet-view.js";
 import { ago, escapeHtml, formatTime, page } from "./html.js";
 
@@ -18,6 +20,7 @@ function row(c: CompanyView, now: number): string {
 <td class="level-${c.level}">${c.level}</td>
 ${["counted", "stale", "live"].map((k) => `<td class="num">${count(c, k as (typeof FILE_KINDS)[number])}</td>`).join("")}
 <td>${escapeHtml(conn.state)}</td><td>${conn.since === null ? "-" : ago(conn.since, now)}</td>
+<td class="liveness-${c.liveness.state ?? "none"}" title="${escapeHtml(c.liveness.reason ?? "")}">${escapeHtml(describeLiveness(c.liveness))}</td>
 <td>${escapeHtml(step)}</td></tr>`;
 }
 
@@ -38,7 +41,7 @@ export function renderFleetPage(companies: readonly CompanyView[], now: number):
   const body = `<h1>wa-warden fleet</h1>
 <p><input id="filter" type="search" placeholder="filter: company, level, state..." autofocus>
 <span class="muted"><span id="shown">${companies.length}</span> of ${companies.length} shown, updated <span id="updated">${formatTime(now)}</span></span></p>
-<table id="fleet"><thead><tr><th>company</th><th>level</th><th>counted</th><th>stale</th><th>live</th><th>connection</th><th>since</th><th>ladder step</th></tr></thead>
+<table id="fleet"><thead><tr><th>company</th><th>level</th><th>counted</th><th>stale</th><th>live</th><th>connection</th><th>since</th><th>liveness</th><th>ladder step</th></tr></thead>
 <tbody>${companies.map((c) => row(c, now)).join("")}</tbody></table>
 <p class="muted"><a href="/metrics">/metrics</a> · <a href="/api/companies">/api/companies</a></p>
 <script>${SCRIPT}</script>`;
