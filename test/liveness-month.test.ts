@@ -84,7 +84,7 @@ describe("a month of traffic patterns (fake clock, real SQLite)", () => {
       if (real === START + 17 * DAY + 3 * HOUR) jump = 3 * HOUR;
       if (real === START + 17 * DAY + 4 * HOUR) jump = 0;
       for (const [company, pattern] of Object.entries(companies)) {
-        if (!pattern || !pattern.open(real)) continue;
+        if (!pattern?.open(real)) continue;
         if (company === "victim" && real >= DEAF_FROM) continue;
         if (real < (next.get(company) ?? real)) continue;
         recorder.event(company, { kind: "frame" });
