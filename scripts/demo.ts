@@ -30,9 +30,21 @@ const home = path.join(demo, "data");
 /** Scenario per company: simulation settings, and whether it starts paired. */
 const companies: Record<
   string,
-  { paired: boolean; preKeys: number; simulation: Record<string, unknown>; note: string }
+  {
+    paired: boolean;
+    preKeys: number;
+    simulation: Record<string, unknown>;
+    note: string;
+    /** other keys of the company file (liveness thresholds) */
+    extra?: Record<string, unknown>;
+  }
 > = {
-  "bakery-healthy": { paired: true, preKeys: 40, simulation: {}, note: "connected, 40 pre-keys" },
+  "bakery-healthy": {
+    paired: true,
+    preKeys: 40,
+    simulation: { inboundEvery: "20s" },
+    note: "connected, 40 pre-keys, a message every 20 s: liveness ok",
+  },
   "clinic-healthy": { paired: true, preKeys: 90, simulation: {}, note: "connected, 90 pre-keys" },
   "garage-growing": {
     paired: true,
@@ -78,6 +90,25 @@ const companies: Record<
     simulation: { decryptFailuresPerMinute: 30, decryptReason: "Bad MAC" },
     note: "Bad MAC storm, 30/min: one decrypt-failure alert, status 'last 10m' line",
   },
+  "cafe-deaf": {
+    paired: true,
+    preKeys: 50,
+    simulation: { inboundEvery: "15s", deafAfter: "2m" },
+    extra: { liveness: { silentAfter: "2m", settleFor: "3m" } },
+    note: "open but deaf after 2 min: one alert, a reconnect, then it hears again",
+  },
+  "travel-restricted": {
+    paired: true,
+    preKeys: 50,
+    simulation: { inboundEvery: "30s", restrictAfter: "30s", restrictFor: "2h" },
+    note: "reachout timelock after 30 s: restricted (until when), one alert, no ladder action",
+  },
+  "salon-flapping": {
+    paired: true,
+    preKeys: 50,
+    simulation: { inboundEvery: "20s", disconnectAfter: "25s", disconnectCode: 428, recover: true },
+    note: "drops every 25 s and comes back: flapping in the LIVENESS column",
+  },
 };
 
 /** Ends the demo's own pm2 daemon (and its apps); production's pm2 is never addressed. */
@@ -117,7 +148,7 @@ async function main(): Promise<void> {
   for (const [company, spec] of Object.entries(companies)) {
     writeFileSync(
       path.join(configDir, "companies", `${company}.json`),
-      `${JSON.stringify({ simulation: { initialPreKeys: spec.preKeys, ...spec.simulation } }, null, 2)}\n`,
+      `${JSON.stringify({ simulation: { initialPreKeys: spec.preKeys, ...spec.simulation }, ...spec.extra }, null, 2)}\n`,
     );
     const dir = path.join(sessions, company);
     mkdirSync(dir, { recursive: true });
