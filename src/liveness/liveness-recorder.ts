@@ -42,13 +42,13 @@ const MINUTE = 60_000;
 /** A company's state row is rewritten at most this often unless its state changes. */
 const WRITE_EVERY = MINUTE;
 
-interface CompanyLiveness {
-  openedAt: number | null;
-  lastInboundAt: number | null;
-  lastReceiptAt: number | null;
-  lastFrameAt: number | null;
-  lastSendAt: number | null;
-  lastSendCode: number | null;
+/** The traffic times a company's state row carries (the same fields as the row). */
+type LastSeen = Pick<
+  LivenessRow,
+  "openedAt" | "lastInboundAt" | "lastReceiptAt" | "lastFrameAt" | "lastSendAt" | "lastSendCode"
+>;
+
+interface CompanyLiveness extends LastSeen {
   minute: number;
   counts: LivenessCounts;
   /** hour start → longest gap not yet written */
