@@ -8,8 +8,12 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { collectStatus } from "../src/cli/status.js";
 import { loadConfig } from "../src/config/load.js";
+import { companyViews } from "../src/http/fleet-view.js";
+import { createFleetMetrics } from "../src/http/metrics.js";
+import { renderFleetPage } from "../src/http/views/fleet-page.js";
 import { FleetFixture } from "./helpers/fleet-fixture.js";
 import { createPairedFolder } from "./helpers/paired-folder.js";
+import { parsePrometheusText, sampleValue } from "./helpers/prom-text.js";
 import { FixtureWorkers } from "./helpers/test-worker.js";
 import { waitFor } from "./helpers/wait-for.js";
 
@@ -81,6 +85,20 @@ describe("liveness with the simulated driver", () => {
       reason: "reachout timelock: new chats blocked by WhatsApp",
     });
     expect(status.get("locked")?.liveness?.restrictedUntil).toBeGreaterThan(Date.now());
+
+    // The same on /metrics and the dashboard.
+    const source = { store, config: () => config, now: () => Date.now() };
+    const m = parsePrometheusText(await createFleetMetrics(source).render());
+    expect(sampleValue(m, "warden_company_liveness", { company: "locked", state: "restricted" })).toBe(1);
+    expect(sampleValue(m, "warden_company_liveness", { company: "busy", state: "ok" })).toBe(1);
+    expect(sampleValue(m, "warden_company_liveness", { company: "silent", state: "quiet" })).toBe(1);
+    // The worker rewrites a company's row once a minute (and at once on a change of state).
+    expect(sampleValue(m, "warden_company_last_inbound_seconds", { company: "busy" })).toBeLessThan(70);
+    expect(sampleValue(m, "warden_company_last_inbound_seconds", { company: "silent" })).toBeUndefined();
+    const dashboard = renderFleetPage(companyViews(source), Date.now());
+    expect(dashboard).toMatch(
+      /<td class="liveness-restricted" title="reachout timelock: new chats blocked by WhatsApp">restricted until \d\d:\d\d UTC<\/td>/,
+    );
 
     // Traffic never deaf, no traffic never deaf; the restricted company: one alert, no ladder action.
     expect(steps("busy")).toEqual([]);
