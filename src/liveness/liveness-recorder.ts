@@ -53,6 +53,8 @@ interface CompanyLiveness extends LastSeen {
   counts: LivenessCounts;
   /** hour start → longest gap not yet written */
   gaps: Map<number, number>;
+  /** the minute the gaps were last written in */
+  gapsMinute: number;
   timelock: Restriction | null;
   capping: Restriction | null;
   rejections: { at: number; code: number }[];
@@ -110,6 +112,7 @@ export class LivenessRecorder {
       minute: Math.floor(now / MINUTE) * MINUTE,
       counts: emptyCounts(),
       gaps: new Map(),
+      gapsMinute: 0,
       timelock:
         row?.restrictedReason && (row.restrictedUntil === null || row.restrictedUntil > now)
           ? { source: "timelock", reason: row.restrictedReason, until: row.restrictedUntil }
@@ -240,9 +243,9 @@ export class LivenessRecorder {
   }
 
   /**
-   * Writes what is due: finished minutes' buckets, the learned gaps (the silence still running
-   * counts for this hour, except while deaf: deafness must not teach the rhythm), state rows once
-   * a minute or on a change. A wall-clock jump restarts every open company's silence. Never throws.
+   * Writes what is due: finished minutes' buckets, once a minute the learned gaps (the silence
+   * still running counts for this hour, except while deaf: deafness must not teach the rhythm),
+   * state rows once a minute or on a change. A wall-clock jump restarts every open company's silence. Never throws.
    */
   flush(): void {
     if (this.closed) return;
@@ -264,12 +267,17 @@ export class LivenessRecorder {
         if (c.lastInboundAt !== null && c.lastInboundAt > now) c.lastInboundAt = now;
       }
       this.rollMinute(company, c, now);
-      if (c.openedAt !== null && c.state !== "deaf") {
-        const from = Math.max(c.openedAt, c.lastInboundAt ?? Number.NEGATIVE_INFINITY);
-        const hour = hourStart(now);
-        c.gaps.set(hour, Math.max(c.gaps.get(hour) ?? 0, now - from));
+      // The learned gaps are written once a minute (a heartbeat is every few seconds).
+      const minute = Math.floor(now / MINUTE);
+      if (minute !== c.gapsMinute) {
+        c.gapsMinute = minute;
+        if (c.openedAt !== null && c.state !== "deaf") {
+          const from = Math.max(c.openedAt, c.lastInboundAt ?? Number.NEGATIVE_INFINITY);
+          const hour = hourStart(now);
+          c.gaps.set(hour, Math.max(c.gaps.get(hour) ?? 0, now - from));
+        }
+        this.writeGaps(company, c);
       }
-      this.writeGaps(company, c);
       this.persist(company, c, now, false);
     }
   }
