@@ -1,6 +1,6 @@
 /**
  * The demo's fleet on disk (`npm run demo` runs it under pm2; test/demo-fleet.test.ts checks it):
- * eleven companies with Baileys v7-shaped folders on the default counting rule (count.basis
+ * fourteen companies with Baileys v7-shaped folders on the default counting rule (count.basis
  * "stale": a level means "a cleanup brings this down"). A folder holds creds.json, the pre-keys
  * the simulated driver uploads, live contacts (a fresh session and lid mapping each) and stale
  * sessions untouched for longer than cleanup.sessionMaxAge; some sessions "age in" (cross
@@ -24,6 +24,8 @@ export interface DemoCompany {
   /** Sessions that become stale after the start, one every `agingEvery`. */
   aging?: number;
   simulation: Record<string, unknown>;
+  /** Other keys of the company file (liveness thresholds). */
+  extra?: Record<string, unknown>;
   note: string;
 }
 
@@ -37,8 +39,8 @@ export const DEMO_COMPANIES: Record<string, DemoCompany> = {
     preKeys: 40,
     live: 40,
     stale: 5,
-    simulation: {},
-    note: "connected, 40 contacts, 5 stale sessions: ok",
+    simulation: { inboundEvery: "20s" },
+    note: "connected, 40 contacts, 5 stale sessions, a message every 20 s: ok",
   },
   "clinic-healthy": {
     paired: true,
@@ -120,6 +122,31 @@ export const DEMO_COMPANIES: Record<string, DemoCompany> = {
     stale: 0,
     simulation: { decryptFailuresPerMinute: 30, decryptReason: "Bad MAC" },
     note: "Bad MAC storm, 30/min: one decrypt-failure alert, signals on its page",
+  },
+  "cafe-deaf": {
+    paired: true,
+    preKeys: 50,
+    live: 30,
+    stale: 0,
+    simulation: { inboundEvery: "15s", deafAfter: "2m" },
+    extra: { liveness: { silentAfter: "2m", settleFor: "3m" } },
+    note: "open but deaf after 2 min: one alert, a reconnect, then it hears again",
+  },
+  "travel-restricted": {
+    paired: true,
+    preKeys: 50,
+    live: 30,
+    stale: 0,
+    simulation: { inboundEvery: "30s", restrictAfter: "30s", restrictFor: "2h" },
+    note: "reachout timelock after 30 s: restricted (until when), one alert, no ladder action",
+  },
+  "salon-flapping": {
+    paired: true,
+    preKeys: 50,
+    live: 30,
+    stale: 0,
+    simulation: { inboundEvery: "20s", disconnectAfter: "25s", disconnectCode: 428, recover: true },
+    note: "drops every 25 s and comes back: flapping in the LIVENESS column",
   },
 };
 
@@ -219,7 +246,7 @@ export async function buildDemoFleet(dir: string, now: number): Promise<DemoLayo
   for (const [company, spec] of Object.entries(DEMO_COMPANIES)) {
     writeFileSync(
       path.join(layout.configDir, "companies", `${company}.json`),
-      `${JSON.stringify({ simulation: { initialPreKeys: spec.preKeys, ...spec.simulation } }, null, 2)}\n`,
+      `${JSON.stringify({ simulation: { initialPreKeys: spec.preKeys, ...spec.simulation }, ...spec.extra }, null, 2)}\n`,
     );
     await writeFolder(path.join(layout.sessions, company), company, spec, now);
   }

@@ -1,5 +1,5 @@
 /**
- * `npm run demo`: builds ./demo with eleven simulated companies in different conditions (healthy,
+ * `npm run demo`: builds ./demo with fourteen simulated companies in different conditions (healthy,
  * stale sessions piling up, critical and cleaned by the ladder, disconnected for 20 minutes,
  * logged out, replaced, pairing, a Bad MAC storm; scripts/demo-fleet.ts) and starts the pm2
  * ecosystem on it with the simulated driver, on the default counting rule. It prints the

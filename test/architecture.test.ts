@@ -21,12 +21,13 @@ const LAYERS: readonly { name: string; matches: (file: string) => boolean }[] = 
   { name: "config", matches: (f) => f.startsWith("config/") },
   { name: "store", matches: (f) => f.startsWith("store/") },
   {
-    name: "fleet / alerts / actions / signals",
+    name: "fleet / alerts / actions / signals / liveness",
     matches: (f) =>
       f.startsWith("fleet/") ||
       f.startsWith("alerts/") ||
       f.startsWith("actions/") ||
-      f.startsWith("signals/"),
+      f.startsWith("signals/") ||
+      f.startsWith("liveness/"),
   },
   { name: "ladder / worker", matches: (f) => f.startsWith("ladder/") || f.startsWith("worker/") },
   // The Telegram bot and the HTTP side serve the operators on top of the actions; the supervisor wires them.

@@ -78,6 +78,10 @@ describe("loadConfig", () => {
         pairAfter: null,
         decryptFailuresPerMinute: 0,
         decryptReason: "Bad MAC",
+        inboundEvery: null,
+        deafAfter: null,
+        restrictAfter: null,
+        restrictFor: 3_600_000,
       },
       pairing: { phoneNumber: null, qrTtl: 600_000 },
       cleanup: {
@@ -109,6 +113,7 @@ describe("loadConfig", () => {
         repairSessions: false,
         repairAfter: { count: 10, window: 600_000 },
       },
+      liveness: { silentAfter: 1_800_000, gapFactor: 3, settleFor: 600_000, queryTimeout: 10_000 },
       mutedUntil: null,
     });
     expect(config.fleet).toEqual({
@@ -116,6 +121,7 @@ describe("loadConfig", () => {
       outageMinCompanies: 3,
       outageWindow: 120_000,
       checkEvery: 15_000,
+      correlate: { share: 0.3, min: 3, window: 300_000 },
       probe: { host: "web.whatsapp.com", port: 443, every: 30_000, timeout: 5_000 },
     });
     expect(config.workers).toEqual({
@@ -202,6 +208,7 @@ describe("loadConfig", () => {
       maintenance: { window: "22:30-01:00", timezone: "America/Sao_Paulo" },
       backups: config.defaults.backups,
       signals: config.defaults.signals,
+      liveness: config.defaults.liveness,
       mutedUntil: Date.parse("2030-01-02T03:04:05Z"),
     });
     expect(companySettings(config, "beta")).toEqual(config.defaults);
@@ -592,6 +599,14 @@ describe.concurrent("warden CLI (child processes)", () => {
         level: "warning",
         creds: "ok",
         signals: { decryptFailures10m: 0, byReason: {}, sessionChurn10m: 0, retryReceipts10m: 0 },
+        liveness: {
+          state: null,
+          lastInboundAt: null,
+          usualGapMs: null,
+          silentForMs: null,
+          restrictedUntil: null,
+          reason: null,
+        },
         connection: { state: "close", since: 1_700_000_000_000, reason: "loggedOut", downSince: null },
         attention: {
           severity: "warning",
@@ -616,6 +631,14 @@ describe.concurrent("warden CLI (child processes)", () => {
         level: "ok",
         creds: "ok",
         signals: { decryptFailures10m: 0, byReason: {}, sessionChurn10m: 0, retryReceipts10m: 0 },
+        liveness: {
+          state: null,
+          lastInboundAt: null,
+          usualGapMs: null,
+          silentForMs: null,
+          restrictedUntil: null,
+          reason: null,
+        },
         connection: { state: "unknown", since: null, reason: null, downSince: null },
         attention: { severity: "ok", problems: [], summary: "ok" },
       },

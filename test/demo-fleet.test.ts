@@ -25,7 +25,7 @@ describe("the demo fleet", () => {
     expect(raw.preKeyReserve).toBeUndefined();
     const config = loadConfig(configFile);
     expect(config.defaults.count.basis).toBe("stale");
-    expect(Object.keys(DEMO_COMPANIES)).toHaveLength(11);
+    expect(Object.keys(DEMO_COMPANIES)).toHaveLength(14);
 
     const store = openStore(databaseFile(layout.home));
     try {

@@ -8,6 +8,7 @@ import { controlCommands } from "./control.js";
 import { doctorCommandSpec } from "./doctor.js";
 import { healthCommandSpec } from "./health.js";
 import { auditCommand, historyCommand, stepsCommand } from "./history.js";
+import { incidentCommand } from "./incident.js";
 import { muteCommand, unmuteCommand } from "./mute.js";
 import { onCallCommands } from "./on-call.js";
 import { recoveryCommands } from "./recovery-commands.js";
@@ -29,4 +30,5 @@ export const COMMANDS: readonly CommandSpec[] = [
   unmuteCommand,
   ...recoveryCommands,
   ...onCallCommands,
+  incidentCommand,
 ];

@@ -24,6 +24,9 @@ function limitOf(spec: CommandSpec, value: unknown): number {
   return n;
 }
 
+/** Ladder steps that belong to liveness (deaf, restricted, fleet holds). */
+const LIVENESS_STEP = /^(alert:(deaf|restricted)|reconnect:deaf|recreate:deaf|hold:(deaf|fleet))/;
+
 const iso = (at: number) => new Date(at).toISOString().replace(/\.\d{3}Z$/, "Z");
 
 /** Nothing recorded yet (no database): say so instead of creating one. */
@@ -57,8 +60,13 @@ export const historyCommand: CommandSpec = {
       .transitionsOf(company)
       .filter((t) => t.at >= from)
       .slice(-limit);
+    // Liveness: deaf / restricted episodes and what the ladder did about them, from its steps.
+    const liveness = store.ladder
+      .steps(company)
+      .filter((st) => st.at >= from && LIVENESS_STEP.test(st.step))
+      .slice(-limit);
     if (ctx.json) {
-      ctx.out(JSON.stringify({ company, since: iso(from), counts, transitions }));
+      ctx.out(JSON.stringify({ company, since: iso(from), counts, transitions, liveness }));
       return ExitCodes.OK;
     }
     const events = [
@@ -67,6 +75,7 @@ export const historyCommand: CommandSpec = {
         at: t.at,
         text: `conn     ${t.from ?? "-"} -> ${t.to}${t.code === null ? "" : ` (${t.code})`}${t.message ? `: ${t.message}` : ""}`,
       })),
+      ...liveness.map((st) => ({ at: st.at, text: `liveness ${st.step}: ${st.reason}` })),
     ].sort((a, b) => a.at - b.at);
     if (events.length === 0) ctx.out(`${company}: nothing recorded since ${iso(from)}`);
     for (const e of events) ctx.out(`${iso(e.at)}  ${e.text}`);

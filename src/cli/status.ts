@@ -12,6 +12,8 @@ import { companySettings, type WardenConfig } from "../config/load.js";
 import { CATEGORIES } from "../fleet/classify-file.js";
 import { resolveKeepPreKeys } from "../fleet/prekey-reserve.js";
 import { scanFolder } from "../fleet/scan-folder.js";
+import { companyLiveness } from "../ladder/company-liveness.js";
+import { describeLiveness, type LivenessView, livenessProblem } from "../liveness/liveness-view.js";
 import { describeSignals, type SignalStatus, signalStatus } from "../signals/signal-status.js";
 import { summariseSignals } from "../signals/signal-summary.js";
 import { type ConnectionView, toConnectionView } from "../store/connections.js";
@@ -45,6 +47,8 @@ export interface CompanyStatus {
   signals?: SignalStatus;
   /** What needs attention now across files, connection, creds and signals (worst first). */
   attention: Attention;
+  /** Open but deaf, quiet, restricted, flapping; absent without a database. */
+  liveness?: LivenessView;
 }
 
 /** Scans the folders now and joins what the workers reported. */
@@ -86,6 +90,7 @@ export async function collectStatus(
     const decryptFailures = store
       ? summariseSignals(store.signals, id, now, alertAt.window).decryptFailures
       : 0;
+    const liveness = store ? companyLiveness(store, id, now) : undefined;
     out.push({
       attention: companyAttention(
         {
@@ -95,6 +100,7 @@ export async function collectStatus(
           counted: counts.counted,
           decryptFailures,
           settings,
+          more: [livenessProblem(liveness)],
         },
         now,
       ),
@@ -115,6 +121,7 @@ export async function collectStatus(
       ...(snapshot.creds.error ? { credsError: snapshot.creds.error } : {}),
       ...(store ? { signals: signalStatus(store.signals, id, now) } : {}),
       connection,
+      ...(liveness ? { liveness } : {}),
     });
   }
   // Worst first: a company that needs a person now is the first line, not the one named "a...".
@@ -144,6 +151,7 @@ export function renderStatusTable(rows: CompanyStatus[], now: number, detailed: 
     "LEVEL",
     "CREDS",
     "CONNECTION",
+    "LIVENESS",
   ];
   const lines = rows.map((r) => [
     r.attention.severity === "ok" ? "ok" : `${r.attention.severity}: ${r.attention.summary}`,
@@ -157,6 +165,7 @@ export function renderStatusTable(rows: CompanyStatus[], now: number, detailed: 
     r.level,
     r.creds,
     describeConnection(r.connection, now),
+    r.liveness ? describeLiveness(r.liveness) : "-",
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? "").length)));
   const fmt = (cells: string[]) =>
@@ -170,6 +179,9 @@ export function renderStatusTable(rows: CompanyStatus[], now: number, detailed: 
   for (const r of rows)
     if (r.signals && describeSignals(r.signals))
       table.push(`${r.id} last 10m: ${describeSignals(r.signals)}`);
+  for (const r of rows)
+    if (r.liveness?.reason && r.liveness.state !== "ok")
+      table.push(`${r.id} ${r.liveness.state}: ${r.liveness.reason}`);
   if (detailed) {
     for (const r of rows) {
       if (r.connection.reason) table.push("", `${r.id} connection: ${r.connection.reason}`);

@@ -11,6 +11,8 @@ import {
   countBasis,
   LADDER_DEFAULTS,
   ladderShape,
+  livenessSchema,
+  livenessShape,
   MAINTENANCE_DEFAULTS,
   SIGNALS_DEFAULTS,
   SIMULATION_DEFAULTS,
@@ -173,6 +175,7 @@ export const companyDefaultsSchema = z.strictObject({
     })
     .default(SIGNALS_DEFAULTS)
     .meta({ description: "Signal health: decrypt failures, session churn, retry receipts, stream errors." }),
+  liveness: livenessSchema,
   mutedUntil: z
     .union([z.null(), z.iso.datetime({ offset: true, error: "Expected an ISO date-time or null" })])
     .default(null)
@@ -234,6 +237,7 @@ export const companyOverrideSchema = z.strictObject({
     })
     .partial()
     .optional(),
+  liveness: z.strictObject(livenessShape).partial().optional(),
   mutedUntil: z
     .union([z.null(), z.iso.datetime({ offset: true, error: "Expected an ISO date-time or null" })])
     .transform((text) => (text === null ? null : Date.parse(text)))

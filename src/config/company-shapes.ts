@@ -135,6 +135,10 @@ export const SIMULATION_DEFAULTS = {
   pairAfter: null,
   decryptFailuresPerMinute: 0,
   decryptReason: "Bad MAC",
+  inboundEvery: null,
+  deafAfter: null,
+  restrictAfter: null,
+  restrictFor: 3_600_000,
 };
 
 /** The simulated driver's keys, without defaults (overrides must not reset keys they do not name). */
@@ -161,6 +165,16 @@ export const simulationShape = {
   decryptReason: z.string().min(1).meta({
     description: 'Error text of those failures, as libsignal throws it ("Bad MAC", "No session record"...).',
   }),
+  inboundEvery: z
+    .union([z.null(), duration("time between two simulated incoming messages")])
+    .meta({ description: "Inbound traffic rhythm while open (null: no incoming messages)." }),
+  deafAfter: z.union([z.null(), duration("time open before the socket stops receiving")]).meta({
+    description: "The socket stays open but incoming messages stop this long after it opened (null: never).",
+  }),
+  restrictAfter: z
+    .union([z.null(), duration("time open before a reachout timelock")])
+    .meta({ description: "A reachout timelock this long after the socket opened (null: never)." }),
+  restrictFor: duration("how long the simulated reachout timelock lasts"),
 };
 
 /** The simulated driver's scenario with every default (warden.json). */
@@ -178,6 +192,10 @@ export const simulationSchema = z
       SIMULATION_DEFAULTS.decryptFailuresPerMinute,
     ),
     decryptReason: simulationShape.decryptReason.default(SIMULATION_DEFAULTS.decryptReason),
+    inboundEvery: simulationShape.inboundEvery.default(SIMULATION_DEFAULTS.inboundEvery),
+    deafAfter: simulationShape.deafAfter.default(SIMULATION_DEFAULTS.deafAfter),
+    restrictAfter: simulationShape.restrictAfter.default(SIMULATION_DEFAULTS.restrictAfter),
+    restrictFor: simulationShape.restrictFor.default(SIMULATION_DEFAULTS.restrictFor),
   })
   .meta({ description: "Simulated driver scenario." });
 
@@ -209,3 +227,31 @@ export const signalsShape = {
     })
     .meta({ description: "Per-peer Bad MAC threshold of repairSessions." }),
 };
+
+/** Defaults of liveness (open but deaf, restricted). */
+export const LIVENESS_DEFAULTS = {
+  silentAfter: 30 * 60_000,
+  gapFactor: 3,
+  settleFor: 10 * 60_000,
+  queryTimeout: 10_000,
+};
+/** The liveness keys: when an open company with inbound history counts as deaf, and what the ladder does. */
+export const livenessShape = {
+  silentAfter: duration("an open company with inbound history silent this long (at least) is deaf"),
+  gapFactor: z.number().min(1).max(100).meta({
+    description:
+      "Deaf only past gapFactor x the company's usual longest gap at this hour of the week (learned from 14 days).",
+  }),
+  settleFor: duration("time a liveness reconnect is given before the socket is recreated"),
+  queryTimeout: duration("a ping to WhatsApp unanswered this long makes an open company deaf at once"),
+};
+/** The liveness section with its defaults (warden.json). */
+export const livenessSchema = z
+  .strictObject({
+    silentAfter: livenessShape.silentAfter.default(LIVENESS_DEFAULTS.silentAfter),
+    gapFactor: livenessShape.gapFactor.default(LIVENESS_DEFAULTS.gapFactor),
+    settleFor: livenessShape.settleFor.default(LIVENESS_DEFAULTS.settleFor),
+    queryTimeout: livenessShape.queryTimeout.default(LIVENESS_DEFAULTS.queryTimeout),
+  })
+  .default(LIVENESS_DEFAULTS)
+  .meta({ description: "Liveness: an open socket that hears nothing (deaf), WhatsApp restrictions." });

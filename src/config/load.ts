@@ -128,6 +128,7 @@ export function mergeCompany(defaults: CompanySettings, override: CompanyOverrid
       repairSessions: override.signals?.repairSessions ?? defaults.signals.repairSessions,
       repairAfter: { ...defaults.signals.repairAfter, ...override.signals?.repairAfter },
     },
+    liveness: { ...defaults.liveness, ...override.liveness },
     mutedUntil: override.mutedUntil === undefined ? defaults.mutedUntil : override.mutedUntil,
   };
 }

@@ -56,6 +56,20 @@ export const wardenFileSchema = z.strictObject({
         .meta({ description: "At least this many companies must go down." }),
       outageWindow: duration("companies going down within this window count together").default(120_000),
       checkEvery: duration("how often the ladder looks at every company").default(15_000),
+      correlate: z
+        .strictObject({
+          share: z.number().gt(0).max(1).default(0.3).meta({
+            description:
+              "Share of companies logging out, going deaf or starting a decrypt storm within window that is one WhatsApp-side incident (0-1].",
+          }),
+          min: z.int().min(1).default(3).meta({ description: "At least this many companies." }),
+          window: duration("companies failing within this window count together").default(300_000),
+        })
+        .default({ share: 0.3, min: 3, window: 300_000 })
+        .meta({
+          description:
+            "Fleet correlation: one incident alert instead of N; the ladder holds their destructive steps.",
+        }),
       probe: z
         .union([
           z.null(),
@@ -77,6 +91,7 @@ export const wardenFileSchema = z.strictObject({
       outageMinCompanies: 3,
       outageWindow: 120_000,
       checkEvery: 15_000,
+      correlate: { share: 0.3, min: 3, window: 300_000 },
       probe: { host: "web.whatsapp.com", port: 443, every: 30_000, timeout: 5_000 },
     }),
   http: z

@@ -5,6 +5,8 @@
 import { type Attention, companyAttention, compareAttention } from "../alerts/attention.js";
 import { LEVELS, type Level, levelFor } from "../alerts/evaluate-thresholds.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
+import { companyLiveness } from "../ladder/company-liveness.js";
+import { type LivenessView, livenessProblem } from "../liveness/liveness-view.js";
 import { summariseSignals } from "../signals/signal-summary.js";
 import type { CompanyRow } from "../store/companies.js";
 import {
@@ -53,6 +55,8 @@ export interface CompanyView {
   /** The newest ladder step, if the ladder ever acted. */
   ladder: StepView | null;
   scannedAt: number;
+  /** Open but deaf, quiet, restricted, flapping (as in `status --json`). */
+  liveness: LivenessView;
 }
 
 /** Where the views read from. */
@@ -98,6 +102,7 @@ function toView(
   connection: ConnectionRow | undefined,
   pairing: PairingRow | undefined,
   step: LadderStepRow | undefined,
+  liveness: LivenessView,
 ): CompanyView {
   const settings = companySettings(config, row.id);
   const now = source.now();
@@ -114,6 +119,7 @@ function toView(
         counted: row.counted,
         decryptFailures: signals.decryptFailures,
         settings,
+        more: [livenessProblem(liveness)],
       },
       now,
     ),
@@ -125,6 +131,7 @@ function toView(
     ...(pairing?.pairingCode ? { pairingCode: pairing.pairingCode } : {}),
     ladder: step ? toStep(source.store, row.id, step) : null,
     scannedAt: row.scannedAt,
+    liveness,
   };
 }
 
@@ -147,6 +154,7 @@ export function companyViews(source: FleetSource): CompanyView[] {
         connections.get(row.id),
         pairings.get(row.id),
         steps.get(row.id),
+        companyLiveness(store, row.id, source.now()),
       ),
     );
 }
@@ -164,6 +172,7 @@ export function companyView(source: FleetSource, id: string): CompanyView | unde
     store.connections.get(id),
     store.connections.pairing(id),
     store.ladder.steps(id).at(-1),
+    companyLiveness(store, id, source.now()),
   );
 }
 

@@ -7,6 +7,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { levelFor } from "../alerts/evaluate-thresholds.js";
 import { companySettings } from "../config/load.js";
+import { companyLiveness } from "../ladder/company-liveness.js";
 import { aliveWorkers, type FleetSource, fileKinds, levelRank } from "./fleet-view.js";
 
 /** The registry and what feeds it. */
@@ -54,6 +55,18 @@ export function createFleetMetrics(source: FleetSource): FleetMetrics {
     labelNames: ["company"] as const,
     registers,
   });
+  const lastInbound = new Gauge({
+    name: "warden_company_last_inbound_seconds",
+    help: "Seconds since the company's socket last received a message (absent: never)",
+    labelNames: ["company"] as const,
+    registers,
+  });
+  const liveness = new Gauge({
+    name: "warden_company_liveness",
+    help: "1 for the company's liveness state (ok, quiet, deaf, restricted, flapping); absent while not open",
+    labelNames: ["company", "state"] as const,
+    registers,
+  });
   const outboxPending = new Gauge({
     name: "warden_outbox_pending",
     help: "Alerts waiting in the outbox",
@@ -84,7 +97,7 @@ export function createFleetMetrics(source: FleetSource): FleetMetrics {
     const connections = store.fleetStats.connections();
     const levels = store.fleetStats.levels();
     // Reset first: a company whose folder went away must not keep its last series.
-    for (const g of [files, level, connected, downSeconds]) g.reset();
+    for (const g of [files, level, connected, downSeconds, lastInbound, liveness]) g.reset();
     for (const row of store.companies.listPresent()) {
       const company = row.id;
       for (const [kind, value] of Object.entries(fileKinds(row))) files.set({ company, kind }, value);
@@ -94,6 +107,10 @@ export function createFleetMetrics(source: FleetSource): FleetMetrics {
       const c = connections.get(company);
       connected.set({ company }, c?.state === "open" ? 1 : 0);
       if (c) downSeconds.set({ company }, c.downSince === null ? 0 : Math.max(0, (now - c.downSince) / 1000));
+      const live = companyLiveness(store, company, now);
+      if (live.lastInboundAt !== null)
+        lastInbound.set({ company }, Math.max(0, (now - live.lastInboundAt) / 1000));
+      if (live.state !== null) liveness.set({ company, state: live.state }, 1);
     }
     outboxPending.set(store.outbox.pendingCount());
     workersAlive.set(aliveWorkers(source));

@@ -19,7 +19,9 @@ import type { Store } from "../store/store.js";
 import { checkOutage } from "./check-outage.js";
 import { type Decision, decide, type LadderAction, type LadderInput } from "./decide.js";
 import { episodeStartOf, FLAP_WINDOW_MS, flapsOf } from "./flapping.js";
+import { checkFleetIncident } from "./fleet-incident.js";
 import { type LadderNotify, toMemory } from "./ladder-types.js";
+import { runLivenessSteps } from "./liveness-steps.js";
 import { type KeyStateEvidenceSource, storeEvidence } from "./store-evidence.js";
 
 /** What the runner is built from. */
@@ -63,6 +65,8 @@ export class LadderRunner {
   private readonly shutdown = new AbortController();
   private closed = false;
   private readonly evidence: KeyStateEvidenceSource;
+  /** The fleet hold last noted per company (one step per hold, not one per check). */
+  private readonly heldNoted = new Map<string, string>();
 
   constructor(options: LadderRunnerOptions) {
     this.options = options;
@@ -103,11 +107,28 @@ export class LadderRunner {
       now,
     });
 
+    const holds = checkFleetIncident({
+      store,
+      companies: companies.map((c) => c.id),
+      settings: config.fleet.correlate,
+      notify: this.options.notify,
+      now,
+    });
+
     for (const company of companies) {
       if (this.inFlight.has(company.id)) continue;
       const conn = store.connections.get(company.id);
       // No worker has ever reported this company: nothing to judge yet.
       if (!conn) continue;
+      // Part of a WhatsApp-side incident (or maybe about to be): one fleet alert, no company step.
+      if (this.heldByFleet(company.id, holds.get(company.id), now)) continue;
+      const live = companySettings(config, company.id);
+      runLivenessSteps({ store, notify: this.options.notify, now }, company.id, {
+        open: conn.state === "open",
+        active: live.ladder.enabled && store.control.desired(company.id).desired === "run",
+        settleFor: live.liveness.settleFor,
+        held: null,
+      });
       // Our own stop is not an outage of the company: give the worker settleFor to reconnect.
       const settleUntil = this.settling.get(company.id);
       if (settleUntil !== undefined) {
@@ -172,6 +193,19 @@ export class LadderRunner {
       evidence: this.evidence(company, open ? null : downSince, now),
       probe: { ok: this.probeOk, detail: this.probeDetail },
     };
+  }
+
+  /** True (with one step per hold) when a fleet incident holds the company. */
+  private heldByFleet(company: string, why: string | undefined, now: number): boolean {
+    if (why === undefined) {
+      this.heldNoted.delete(company);
+      return false;
+    }
+    if (this.heldNoted.get(company) !== why) {
+      this.heldNoted.set(company, why);
+      this.options.store.ladder.addStep(company, "hold:fleet", why, "decided", now);
+    }
+    return true;
   }
 
   /** Stops taking new work and waits for the work in flight. Idempotent. */

@@ -5,7 +5,7 @@
 import type { Db } from "./db.js";
 
 /** Actions a control request can ask for. */
-export const CONTROL_ACTIONS = ["reconnect", "stop", "start", "pair"] as const;
+export const CONTROL_ACTIONS = ["reconnect", "stop", "start", "pair", "recreate"] as const;
 
 /** A control action. */
 export type ControlAction = (typeof CONTROL_ACTIONS)[number];

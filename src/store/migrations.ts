@@ -380,4 +380,63 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX audit_at ON audit (at);
     `,
   },
+  {
+    version: 10,
+    name: "liveness: per-minute traffic counters, learned gaps, liveness state, deaf steps, fleet incidents",
+    sql: `
+      CREATE TABLE liveness_buckets (
+        company        TEXT NOT NULL,
+        minute         INTEGER NOT NULL,
+        inbound        INTEGER NOT NULL DEFAULT 0,
+        receipts       INTEGER NOT NULL DEFAULT 0,
+        frames         INTEGER NOT NULL DEFAULT 0,
+        sends_ok       INTEGER NOT NULL DEFAULT 0,
+        sends_rejected INTEGER NOT NULL DEFAULT 0,
+        rejected_codes TEXT,
+        PRIMARY KEY (company, minute)
+      ) WITHOUT ROWID;
+      CREATE INDEX liveness_buckets_minute ON liveness_buckets (minute);
+      CREATE TABLE liveness_gaps (
+        company     TEXT NOT NULL,
+        hour        INTEGER NOT NULL,
+        longest_gap INTEGER NOT NULL,
+        PRIMARY KEY (company, hour)
+      ) WITHOUT ROWID;
+      CREATE INDEX liveness_gaps_hour ON liveness_gaps (hour);
+      CREATE TABLE liveness_state (
+        company           TEXT PRIMARY KEY,
+        opened_at         INTEGER,
+        last_inbound_at   INTEGER,
+        last_receipt_at   INTEGER,
+        last_frame_at     INTEGER,
+        last_send_at      INTEGER,
+        last_send_code    INTEGER,
+        state             TEXT NOT NULL,
+        since             INTEGER NOT NULL,
+        reason            TEXT,
+        usual_gap_ms      INTEGER,
+        silent_for_ms     INTEGER,
+        threshold_ms      INTEGER,
+        restricted_reason TEXT,
+        restricted_until  INTEGER,
+        query_at          INTEGER,
+        query_rtt_ms      INTEGER,
+        checked_at        INTEGER NOT NULL
+      );
+      CREATE TABLE liveness_ladder (
+        company    TEXT PRIMARY KEY,
+        memory     TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE fleet_incidents (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind       TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        companies  TEXT NOT NULL,
+        detail     TEXT NOT NULL,
+        closed_at  INTEGER,
+        closed_by  TEXT
+      );
+    `,
+  },
 ];

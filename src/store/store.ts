@@ -13,6 +13,7 @@ import { createHttpSessionQueries } from "./http-sessions.js";
 import { createIncidentQueries } from "./incidents.js";
 import { createLadderQueries } from "./ladder.js";
 import { createLeaseQueries } from "./leases.js";
+import { createLivenessQueries } from "./liveness.js";
 import { createMuteQueries } from "./mutes.js";
 import { createOutboxQueries } from "./outbox.js";
 import { createProcessEventQueries } from "./process-events.js";
@@ -43,6 +44,7 @@ export interface Store {
   readonly silences: ReturnType<typeof createSilenceQueries>;
   readonly backupVerifications: ReturnType<typeof createBackupVerificationQueries>;
   readonly httpSessions: ReturnType<typeof createHttpSessionQueries>;
+  readonly liveness: ReturnType<typeof createLivenessQueries>;
   /** Runs `fn` in one transaction (synchronous only: an async fn would commit before its body runs). */
   transaction<T>(fn: () => T): T;
   /** Closes the connection; idempotent. */
@@ -74,6 +76,7 @@ export function openStore(file: string, options?: OpenOptions): Store {
     silences: createSilenceQueries(db),
     backupVerifications: createBackupVerificationQueries(db),
     httpSessions: createHttpSessionQueries(db),
+    liveness: createLivenessQueries(db),
     transaction: (fn) => db.transaction(fn)(),
     close: () => {
       if (db.open) db.close();

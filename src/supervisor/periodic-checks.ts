@@ -9,6 +9,7 @@ import type { WardenConfig } from "../config/load.js";
 import { describeError } from "../errors.js";
 import { type ProbeResult, probeTcpDetailed } from "../ladder/connectivity-probe.js";
 import type { LadderRunner } from "../ladder/ladder-runner.js";
+import { LEARN_FOR_MS } from "../liveness/rhythm.js";
 import type { Logger } from "../logger.js";
 import type { Store } from "../store/store.js";
 import type { AlertQueue } from "./alert-queue.js";
@@ -153,6 +154,8 @@ export function createPeriodicChecks(options: PeriodicChecksOptions): PeriodicCh
       // Alert buttons older than the delivered alerts they sat under answer "no longer valid".
       store.bot.pruneCallbacks(now - keep);
       store.signals.prune(now - keep);
+      // The learned rhythm needs its 14 days whatever history.keep says.
+      store.liveness.prune(now - Math.max(keep, LEARN_FOR_MS + 86_400_000));
       const audit = store.audit.prune(now - config().audit.keep);
       if (history + outbox + audit > 0)
         log.info({ history, outbox, audit }, "Pruned old history, delivered alerts and audit rows");

@@ -5,6 +5,7 @@
  */
 import type { Clock } from "../clock.js";
 import { describeError, ErrorCodes, WardenError } from "../errors.js";
+import type { LivenessRecorder } from "../liveness/liveness-recorder.js";
 import type { Logger } from "../logger.js";
 import type { Store } from "../store/store.js";
 import {
@@ -37,6 +38,8 @@ export interface CompanySessionOptions {
   beforeOpen?: () => Promise<"ready" | "missing" | undefined>;
   /** The session stopped because its company folder is gone (the worker lets go of the lease). */
   onGone?: () => void;
+  /** Liveness: told when a socket opens and closes, and of each traffic event the driver reports. */
+  liveness?: LivenessRecorder;
 }
 
 /** A company's connection inside a worker. */
@@ -99,8 +102,21 @@ export class CompanySession {
     }
   }
 
+  /** When the current socket opened (null: no open socket). */
+  get openSince(): number | null {
+    return this.openedAt ?? null;
+  }
+
+  /** Asks WhatsApp a ping on the open socket: round trip in ms, null when unanswered or not open. */
+  async ping(timeoutMs: number): Promise<number | null> {
+    const socket = this.socket;
+    if (!socket?.ping || this.current !== "open") return null;
+    return socket.ping(timeoutMs);
+  }
+
   private async closeSocket(): Promise<void> {
     this.generation++;
+    if (this.openedAt !== undefined) this.options.liveness?.socketClosed(this.company);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     const socket = this.socket;
@@ -140,6 +156,9 @@ export class CompanySession {
           onClose: (code, why) => gen === this.generation && this.onClose(code, why),
           onQr: (qr) => gen === this.generation && this.onQr(qr),
           onPairingCode: (code) => gen === this.generation && this.onPairingCode(code),
+          onTraffic: (event) => {
+            if (gen === this.generation) this.options.liveness?.event(this.company, event);
+          },
         },
       });
     } catch (err) {
@@ -171,6 +190,7 @@ export class CompanySession {
 
   private onOpen(): void {
     this.openedAt = this.options.clock.now();
+    this.options.liveness?.opened(this.company);
     this.record("open", null, "connected");
   }
 
@@ -193,6 +213,7 @@ export class CompanySession {
       void socket.close().catch((err) => this.options.logger.warn({ err }, "closing a dead socket failed"));
     const now = this.options.clock.now();
     const openFor = this.openedAt === undefined ? 0 : now - this.openedAt;
+    if (this.openedAt !== undefined) this.options.liveness?.socketClosed(this.company);
     this.openedAt = undefined;
     const decision = decideAfterClose(code, this.attempt, openFor, this.options.backoff ?? DEFAULT_BACKOFF);
     if (decision.action === "stop") {

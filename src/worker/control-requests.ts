@@ -102,6 +102,23 @@ async function execute(host: ControlHost, request: ControlRequest): Promise<stri
       await session.reconnect(`reconnect by ${request.requestedBy}`);
       return `${company} reconnecting`;
     }
+    case "recreate": {
+      // A fresh worker slot for one company: the session object, its socket, its auth state and
+      // key cache are dropped and the lease given back, then built anew as at a worker start. The
+      // worker's other companies are untouched (a process restart would drop them all).
+      if (session) {
+        sessions.delete(company);
+        await session.stop(`recreate by ${request.requestedBy}`, "offline");
+        store.leases.release(company, holder, clock.now(), "socket recreated");
+      }
+      if (!(await host.connect(company, `recreated by ${request.requestedBy}`, null))) {
+        throw leaseHeld(
+          company,
+          `${company} is held by another worker (lease); not starting a second socket`,
+        );
+      }
+      return `${company} recreated: new session, socket and auth state`;
+    }
     case "pair": {
       const phone = typeof request.args.phone === "string" ? request.args.phone : null;
       if (await readCredsRegistered(path.join(config.sessionsDir, company))) {

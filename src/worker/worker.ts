@@ -17,6 +17,7 @@ import { isCompanyId } from "../config/company-id.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
 import type { CompanySettings } from "../config/schema.js";
 import { describeError } from "../errors.js";
+import { LivenessRecorder } from "../liveness/liveness-recorder.js";
 import type { Logger } from "../logger.js";
 import type { SignalRecorder } from "../signals/signal-recorder.js";
 import type { Store } from "../store/store.js";
@@ -29,6 +30,7 @@ import {
   TERMINAL_STATES,
 } from "./disconnect-policy.js";
 import type { Driver } from "./drivers/driver.js";
+import { createLivenessCheck, type LivenessCheck } from "./liveness-check.js";
 import { prepareFolder } from "./prepare-folder.js";
 
 /** What a worker is built from. */
@@ -51,6 +53,8 @@ export interface WorkerOptions {
   backupKey?: string;
   /** The drivers' signal recorder: flushed with each heartbeat, closed with the worker. */
   signals?: SignalRecorder;
+  /** Liveness counters of the sockets (default: one on the store); flushed with each heartbeat. */
+  liveness?: LivenessRecorder;
 }
 
 /**
@@ -67,10 +71,16 @@ export class Worker {
   private ticking: Promise<void> | undefined;
   private closed = false;
   private readonly control: ControlHost;
+  private readonly liveness: LivenessRecorder;
+  private readonly livenessCheck: LivenessCheck;
 
   constructor(options: WorkerOptions) {
     this.options = options;
     this.log = options.logger.child({ component: "worker", instance: options.instance });
+    this.liveness =
+      options.liveness ??
+      new LivenessRecorder({ liveness: options.store.liveness, clock: options.clock, logger: this.log });
+    this.livenessCheck = createLivenessCheck(this.liveness, options.clock);
     this.sealer = createSnapshotSealer(options.backupKey);
     this.control = {
       store: options.store,
@@ -130,6 +140,8 @@ export class Worker {
     );
     this.sessions.clear();
     this.options.signals?.close();
+    await this.livenessCheck.settled();
+    this.liveness.close();
     store.workers.setStatus(holder, "stopped", clock.now());
   }
 
@@ -157,6 +169,8 @@ export class Worker {
     const now = clock.now();
     this.lastBeat = now;
     this.options.signals?.flush();
+    this.livenessCheck.run(this.sessions, config);
+    this.liveness.flush();
     if (!store.workers.heartbeat(holder, now)) {
       // Declared dead by the supervisor (we were too slow): register again; leases decide the rest.
       store.workers.register(
@@ -262,6 +276,7 @@ export class Worker {
         if (this.sessions.get(company) === session) this.sessions.delete(company);
         store.leases.release(company, holder, clock.now(), "folder removed");
       },
+      liveness: this.liveness,
     });
     this.sessions.set(company, session);
     await session.start(message);

@@ -5,6 +5,8 @@ import { formatDuration } from "../../config/duration.js";
 import { companySettings } from "../../config/load.js";
 import { CATEGORIES } from "../../fleet/classify-file.js";
 import { workerCounts } from "../../http/fleet-view.js";
+import { companyLiveness } from "../../ladder/company-liveness.js";
+import { describeLiveness } from "../../liveness/liveness-view.js";
 import { visibleCompanies } from "../authorize.js";
 import { type BotCommand, type BotDeps, type CommandOutcome, type Requester, text } from "../bot-context.js";
 import { recommendationLines } from "./on-call.js";
@@ -26,6 +28,8 @@ interface Line {
   counted: number;
   state: string;
   downSince: number | null;
+  /** "deaf 2 h 10 min", "restricted", "flapping" (null: ok, quiet or not judged) */
+  liveness: string | null;
 }
 
 function lineOf(deps: BotDeps, company: string): Line {
@@ -39,12 +43,19 @@ function lineOf(deps: BotDeps, company: string): Line {
     counted,
     state: connection?.state ?? "unknown",
     downSince: connection?.downSince ?? null,
+    liveness: livenessNote(deps, company),
   };
+}
+
+/** The liveness worth a look (deaf, restricted, flapping), or null. */
+function livenessNote(deps: BotDeps, company: string): string | null {
+  const view = companyLiveness(deps.store, company, deps.clock.now());
+  return view.state === null || view.state === "ok" || view.state === "quiet" ? null : describeLiveness(view);
 }
 
 /** Severity for sorting: level first, then "down" before "up". */
 function severity(line: Line): number {
-  return LEVELS.indexOf(line.level) * 2 + (UP_STATES.has(line.state) ? 0 : 1);
+  return LEVELS.indexOf(line.level) * 2 + (UP_STATES.has(line.state) && line.liveness === null ? 0 : 1);
 }
 
 function fleetStatus(deps: BotDeps, req: Requester): CommandOutcome {
@@ -73,7 +84,8 @@ function fleetStatus(deps: BotDeps, req: Requester): CommandOutcome {
   const body = shown.map((l) => {
     const since =
       l.downSince !== null && !UP_STATES.has(l.state) ? ` for ${formatDuration(now - l.downSince)}` : "";
-    return `${ICON[l.level]} <code>${escapeHtml(l.company)}</code> ${l.level} · ${l.counted} counted · ${escapeHtml(l.state)}${since}`;
+    const live = l.liveness ? ` · ${escapeHtml(l.liveness)}` : "";
+    return `${ICON[l.level]} <code>${escapeHtml(l.company)}</code> ${l.level} · ${l.counted} counted · ${escapeHtml(l.state)}${since}${live}`;
   });
   if (rest > 0) body.push(`✅ ${rest} more: ok and connected`);
   return text([head, ...body].join("\n"), `fleet status: ${lines.length} companies`);
@@ -101,6 +113,11 @@ function companyStatus(deps: BotDeps, company: string): CommandOutcome {
     if (connection.downSince !== null)
       out.push(`Down since: ${new Date(connection.downSince).toISOString()}`);
   } else out.push("Connection: unknown (no worker has reported)");
+  const live = companyLiveness(deps.store, company, now);
+  if (live.state !== null)
+    out.push(
+      `Liveness: ${escapeHtml(describeLiveness(live))}${live.reason ? ` (${escapeHtml(live.reason)})` : ""}${live.lastInboundAt !== null ? `; last incoming message ${formatDuration(now - live.lastInboundAt)} ago` : ""}`,
+    );
   if (desired === "stop") out.push("Stopped by an operator (/start to connect it)");
   if (step)
     out.push(

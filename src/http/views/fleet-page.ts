@@ -3,6 +3,8 @@
  * connection, creds and signals, is the first column), with a filter box. The page refreshes its own
  * table every 10 s by fetching itself and swapping the rows, so the filter text survives.
  */
+
+import { describeLiveness } from "../../liveness/liveness-view.js";
 import { extraCommand } from "../company-findings.js";
 import type { CompanyView, FILE_KINDS } from "../fleet-view.js";
 import type { HealthReport } from "../health-report.js";
@@ -24,6 +26,7 @@ function row(c: CompanyView, now: number): string {
 <td class="level-${c.level}">${c.level}</td>
 ${["counted", "stale", "live"].map((k) => `<td class="num">${count(c, k as (typeof FILE_KINDS)[number])}</td>`).join("")}
 <td>${escapeHtml(conn.state)}</td><td>${conn.since === null ? "-" : ago(conn.since, now)}</td>
+<td class="liveness-${c.liveness.state ?? "none"}" title="${escapeHtml(c.liveness.reason ?? "")}">${escapeHtml(describeLiveness(c.liveness))}</td>
 <td>${escapeHtml(step)}</td></tr>`;
 }
 
@@ -69,7 +72,7 @@ export function renderFleetPage(
 ${recommendationList(recommendations)}
 <p><input id="filter" type="search" placeholder="filter: company, level, state..." autofocus>
 <span class="muted"><span id="shown">${companies.length}</span> of ${companies.length} shown, updated <span id="updated">${formatTime(now)}</span></span></p>
-<table id="fleet"><thead><tr><th>needs attention</th><th>company</th><th>level</th><th>counted</th><th>stale</th><th>live</th><th>connection</th><th>since</th><th>ladder step</th></tr></thead>
+<table id="fleet"><thead><tr><th>needs attention</th><th>company</th><th>level</th><th>counted</th><th>stale</th><th>live</th><th>connection</th><th>since</th><th>liveness</th><th>ladder step</th></tr></thead>
 <tbody>${companies.map((c) => row(c, now)).join("")}</tbody></table>
 <p class="muted"><a href="/metrics">/metrics</a> · <a href="/api/companies">/api/companies</a></p>
 <script>${SCRIPT}</script>`;

@@ -19,6 +19,7 @@ import {
   makeWASocket,
   NO_MESSAGE_FOUND_ERROR_TEXT,
   proto,
+  S_WHATSAPP_NET,
   type WABrowserDescription,
   type WASocket,
 } from "baileys";
@@ -121,6 +122,10 @@ export function createBaileysDriver(options: BaileysDriverOptions = {}): Driver 
               });
           }
         }
+        if (update.reachoutTimeLock && hooks.onTraffic) {
+          const report = update.reachoutTimeLock;
+          call("onTraffic", () => hooks.onTraffic?.({ kind: "timelock", report }));
+        }
         if (connection === "open") call("onOpen", () => hooks.onOpen());
         if (connection === "close") {
           done = true;
@@ -134,8 +139,11 @@ export function createBaileysDriver(options: BaileysDriverOptions = {}): Driver 
         }
       };
       // A message with nothing to decrypt becomes a stub with no log line: only the event shows it.
-      const onUpsert = ({ messages }: { messages: proto.IWebMessageInfo[] }) => {
+      const onUpsert = ({ messages, type }: { messages: proto.IWebMessageInfo[]; type: string }) => {
         for (const m of messages) {
+          // Delivered by the server: live ("notify") or the backlog after a reconnect ("append", not
+          // our own send). Either proves the socket hears.
+          if (hooks.onTraffic && (type === "notify" || !m.key?.fromMe)) hooks.onTraffic({ kind: "inbound" });
           if (m.messageStubType !== proto.WebMessageInfo.StubType.CIPHERTEXT) continue;
           if (m.messageStubParameters?.[0] !== NO_MESSAGE_FOUND_ERROR_TEXT) continue;
           const peer = m.key?.participant ?? m.key?.remoteJid ?? undefined;
@@ -148,7 +156,8 @@ export function createBaileysDriver(options: BaileysDriverOptions = {}): Driver 
       };
       sock.ev.on("creds.update", onCredsUpdate);
       sock.ev.on("connection.update", onConnectionUpdate);
-      if (signals) sock.ev.on("messages.upsert", onUpsert);
+      sock.ev.on("messages.upsert", onUpsert);
+      const traffic = trafficListeners(sock, hooks);
 
       let closing: Promise<void> | undefined;
       return {
@@ -162,13 +171,76 @@ export function createBaileysDriver(options: BaileysDriverOptions = {}): Driver 
             sock.ev.off("connection.update", onConnectionUpdate);
             sock.ev.off("creds.update", onCredsUpdate);
             sock.ev.off("messages.upsert", onUpsert);
+            traffic.off();
             await auth.flush();
           })();
           return closing;
         },
+        ping: (timeoutMs) => (done ? Promise.resolve(null) : pingOnce(sock, timeoutMs)),
       };
     },
   };
+}
+
+/**
+ * What the socket hears besides messages, for liveness (what each proves: docs/architecture.md):
+ * every decoded frame (ws 'frame', pongs included), receipts (CB:receipt), the server's ack of our
+ * sends (CB:ack,class:message: an `error` attribute is a nack, 463 / 479 ...), message capping.
+ */
+function trafficListeners(sock: WASocket, hooks: ConnectOptions["hooks"]): { off(): void } {
+  const report = hooks.onTraffic;
+  if (!report) return { off() {} };
+  const safe = (fn: () => void) => {
+    try {
+      fn();
+    } catch {
+      // A liveness counter must never break Baileys' frame handling; the recorder logs its own failures.
+    }
+  };
+  const onFrame = () => safe(() => report({ kind: "frame" }));
+  const onReceipt = () => safe(() => report({ kind: "receipt" }));
+  const onAck = (node: { attrs?: Record<string, string> }) =>
+    safe(() => {
+      const error = node.attrs?.error;
+      const code = error === undefined ? null : Number(error);
+      report({ kind: "send", code: code === null || Number.isFinite(code) ? code : -1 });
+    });
+  const onCapping = (info: Record<string, unknown>) => safe(() => report({ kind: "capping", report: info }));
+  const ws = sock.ws as unknown as NodeJS.EventEmitter;
+  ws.on("frame", onFrame);
+  ws.on("CB:receipt", onReceipt);
+  ws.on("CB:ack,class:message", onAck);
+  sock.ev.on("message-capping.update", onCapping);
+  return {
+    off() {
+      ws.off("frame", onFrame);
+      ws.off("CB:receipt", onReceipt);
+      ws.off("CB:ack,class:message", onAck);
+      sock.ev.off("message-capping.update", onCapping);
+    },
+  };
+}
+
+/**
+ * The cheapest question WhatsApp must answer: the iq ping (xmlns w:p) Baileys itself sends every
+ * keepAliveIntervalMs. Round trip in ms, or null without an answer within `timeoutMs` (rc14's
+ * query resolves undefined or rejects on a timeout or a closed socket).
+ */
+async function pingOnce(sock: WASocket, timeoutMs: number): Promise<number | null> {
+  const started = performance.now();
+  try {
+    const answer = await sock.query(
+      {
+        tag: "iq",
+        attrs: { to: S_WHATSAPP_NET, type: "get", xmlns: "w:p" },
+        content: [{ tag: "ping", attrs: {} }],
+      },
+      timeoutMs,
+    );
+    return answer ? Math.round(performance.now() - started) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Baileys' logger: a child of the worker's (with the company), at `wanted` or quieter. */

@@ -4,6 +4,7 @@
  * reconnects by itself (Baileys does not either): the company session decides what happens after
  * a close.
  */
+import type { TrafficEvent } from "../../liveness/liveness-recorder.js";
 import type { Logger } from "../../logger.js";
 
 /** Callbacks a driver calls while a socket lives. */
@@ -16,6 +17,8 @@ export interface DriverHooks {
   onQr(qr: string): void;
   /** A pairing code to type on the phone (pairing by phone number). */
   onPairingCode(code: string): void;
+  /** Liveness traffic: an incoming message, a receipt, any frame, a send's ack, a restriction. */
+  onTraffic?(event: TrafficEvent): void;
 }
 
 /** Everything a driver needs to open one socket for one company. */
@@ -35,6 +38,11 @@ export interface ConnectOptions {
 export interface DriverSocket {
   /** Closes the socket WITHOUT logging out and flushes pending creds/key writes. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Asks WhatsApp the cheapest question it must answer (an iq ping, xmlns w:p): the round trip in
+   * ms, or null when no answer came within `timeoutMs` (or the socket is not open).
+   */
+  ping?(timeoutMs: number): Promise<number | null>;
 }
 
 /** Opens WhatsApp sockets for companies: Baileys for real ones, simulated for tests and demos. */

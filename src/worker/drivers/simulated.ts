@@ -4,7 +4,10 @@
  * sender keys and lid mappings, so names and encodings are Baileys') and follows the company's
  * `simulation` scenario: connect after a delay, grow N pre-keys per minute, disconnect with a
  * given code after T, recover or keep failing, fail to decrypt D messages per minute (issue 14: the
- * failures go through the same wrapped Baileys logger, with Baileys' own log call, as a real socket's).
+ * failures go through the same wrapped Baileys logger, with Baileys' own log call, as a real socket's),
+ * receive a message every `inboundEvery` until `deafAfter` (the socket stays open and keeps answering
+ * pings: deaf, until a new socket), and get a reachout timelock `restrictAfter` after opening that
+ * lasts `restrictFor` (once per company per process).
  * Used by `npm run demo` and the pm2 tests.
  */
 import { randomBytes } from "node:crypto";
@@ -21,6 +24,8 @@ export type SimulationScenario = CompanySettings["simulation"];
 /** State that outlives one socket: whether the company "broke" for good. */
 interface Runtime {
   brokenCode?: number;
+  /** the simulated reachout timelock happened (once per company per process) */
+  restricted?: boolean;
 }
 
 /** Creates the simulated driver; `scenarioFor` reads the company's current scenario. */
@@ -119,6 +124,7 @@ async function startSimulatedSocket(
   } else {
     later(scenario.connectAfter, () => {
       hooks.onOpen();
+      simulateLiveness(options, scenario, runtime, later);
       let n = 0;
       if (scenario.growPerMinute > 0) {
         later(
@@ -169,6 +175,8 @@ async function startSimulatedSocket(
   }
 
   return {
+    // A simulated socket always answers pings: a deaf one is open and answering, like the real failure.
+    ping: async () => (closed ? null : 1),
     async close() {
       closed = true;
       for (const t of timers) clearTimeout(t);
@@ -177,4 +185,38 @@ async function startSimulatedSocket(
       await flush();
     },
   };
+}
+
+/** Inbound traffic until deafAfter, and the reachout timelock, of an open simulated socket. */
+function simulateLiveness(
+  options: ConnectOptions,
+  scenario: SimulationScenario,
+  runtime: Runtime,
+  later: (ms: number, fn: () => void | Promise<void>, repeat?: boolean) => void,
+): void {
+  const report = options.hooks.onTraffic;
+  if (!report) return;
+  const openedAt = Date.now();
+  if (scenario.inboundEvery !== null) {
+    later(
+      Math.max(10, scenario.inboundEvery),
+      () => {
+        if (scenario.deafAfter !== null && Date.now() - openedAt >= scenario.deafAfter) return;
+        report({ kind: "frame" });
+        report({ kind: "inbound" });
+      },
+      true,
+    );
+  }
+  if (scenario.restrictAfter !== null && !runtime.restricted) {
+    later(scenario.restrictAfter, () => {
+      runtime.restricted = true;
+      const ends = new Date(Date.now() + scenario.restrictFor);
+      report({
+        kind: "timelock",
+        report: { isActive: true, timeEnforcementEnds: ends, enforcementType: "DEFAULT" },
+      });
+      later(scenario.restrictFor, () => report({ kind: "timelock", report: { isActive: false } }));
+    });
+  }
 }
