@@ -174,13 +174,11 @@ export function createIncidentQueries(db: Db) {
     },
     /** An incident's messages not delivered yet (an ack rewrites them before they go out). */
     pendingMessages(id: number): { outboxId: number; html: string; payload: Record<string, unknown> }[] {
-      return pending
-        .all(id)
-        .map((r) => ({
-          outboxId: r.id,
-          html: r.html,
-          payload: JSON.parse(r.payload) as Record<string, unknown>,
-        }));
+      return pending.all(id).map((r) => ({
+        outboxId: r.id,
+        html: r.html,
+        payload: JSON.parse(r.payload) as Record<string, unknown>,
+      }));
     },
     /** Rewrites an undelivered message (false when it went out meanwhile). */
     rewritePending(outboxId: number, html: string, payload: Record<string, unknown>): boolean {
