@@ -2,9 +2,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { ackIncidents } from "../src/alerts/ack.js";
+import { renderNotice } from "../src/alerts/format-alert.js";
+import type { Notifier } from "../src/alerts/notifiers/notifier.js";
+import { loadConfig } from "../src/config/load.js";
 import { openDatabase } from "../src/store/db.js";
 import { migrations } from "../src/store/migrations.js";
 import { openStore } from "../src/store/store.js";
+import { createAlertQueue } from "../src/supervisor/alert-queue.js";
 import { FleetFixture } from "./helpers/fleet-fixture.js";
 import { runCli } from "./helpers/run-cli.js";
 import { waitFor } from "./helpers/wait-for.js";
@@ -72,6 +77,42 @@ describe("warden ack, silence, silences, unsilence, digest", () => {
       expect(check.audit.list("*").map((r) => r.action)).toEqual(["silence", "unsilence"]);
     } finally {
       check.close();
+    }
+  });
+
+  it("an alert still in the outbox when its incident is acked goes out showing the ack, without the Ack button", () => {
+    fx = new FleetFixture({ telegram: { chatIds: [-1001] } });
+    const store = openStore(path.join(fx.home, "warden.db"));
+    try {
+      const config = loadConfig(fx.configFile);
+      const now = Date.parse("2026-12-02T14:02:00Z");
+      const clock = { now: () => now };
+      // Telegram is configured (rows per chat, with buttons); nothing delivers in this test.
+      const telegram: Notifier = { name: "telegram", send: async () => undefined };
+      const alerts = createAlertQueue({
+        store,
+        notifiers: new Map([["telegram", telegram]]),
+        clock,
+        logger: fx.logger(),
+        config: () => config,
+      });
+      alerts.queue(
+        "acme",
+        "level",
+        "critical",
+        renderNotice("CRITICAL acme", "185 files", { level: "critical" }),
+      );
+      const buttonsOf = (payload: Record<string, unknown> | undefined) =>
+        ((payload?.buttons ?? []) as { text: string }[][]).flat().map((b) => b.text);
+      expect(buttonsOf(store.outbox.list()[0]?.payload)).toContain("Ack");
+      const acked = ackIncidents(store, config, "acme", { actor: "cli:alice", name: "cli:alice" }, now);
+      expect(acked).toHaveLength(1);
+      const rows = store.outbox.list();
+      expect(rows).toHaveLength(1); // no edit queued: nothing was sent yet
+      expect(rows[0]?.html).toMatch(/\n\n✅ acked by cli:alice at 14:02$/);
+      expect(buttonsOf(rows[0]?.payload)).toEqual(["Status", "Mute 1h", "Cleanup…"]);
+    } finally {
+      store.close();
     }
   });
 

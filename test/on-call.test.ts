@@ -61,6 +61,10 @@ describe("on call from Telegram", () => {
       expect.arrayContaining(["Ack", "Status", "Mute 1h", "Cleanup…"]),
     );
 
+    // An ack edits the messages the outbox knows as sent (with their message id).
+    await waitFor(() => store.outbox.list().some((r) => r.level === "critical" && r.status === "sent"), {
+      what: "the critical alert marked sent",
+    });
     api.userPresses(critical, ADMIN, "Ack");
     await waitFor(() => critical.edits === 1, { what: "the alert edited to show the ack" });
     expect(critical.text).toContain("✅ acked by @user42 at 10:00");
@@ -86,6 +90,10 @@ describe("on call from Telegram", () => {
     const opened = store.incidents.openOf("acme");
     expect(opened).toHaveLength(1);
     expect(opened[0]).toMatchObject({ severity: "fatal", ackedAt: null });
+    // Who was paged comes from the outbox: the row is marked sent just after Telegram answered.
+    await waitFor(() => store.outbox.list().some((r) => r.level === "fatal" && r.status === "sent"), {
+      what: "the fatal alert marked sent",
+    });
     now += 29 * MIN;
     await supervisor.checkOnCall();
     expect(inChat(ESCALATION)).toHaveLength(0);
@@ -100,6 +108,9 @@ describe("on call from Telegram", () => {
     expect(inChat(ESCALATION)).toHaveLength(1);
 
     // Acked from the escalation chat: both the alert and the escalation show it.
+    await waitFor(() => store.outbox.list().some((r) => r.kind === "escalation" && r.status === "sent"), {
+      what: "the escalation marked sent",
+    });
     api.userPresses(escalation, ADMIN, "Ack");
     await waitFor(() => fatal.edits === 1 && escalation.edits === 1, { what: "both messages edited" });
     expect(fatal.text).toContain("acked by @user42");

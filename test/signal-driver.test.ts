@@ -4,7 +4,7 @@
  * own callbacks (here: from the close event a loopback server causes) is the company's, counted
  * and kept out of the output; the same line from elsewhere passes through.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -34,6 +34,7 @@ it("libsignal console lines from a company's socket callbacks are counted for it
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
   const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/ws/chat`;
 
+  mkdirSync(path.join(dir, "acme")); // a session never creates its company folder
   const store = openStore(path.join(dir, "warden.db"));
   const logger = pino({ level: "silent" });
   const signals = createSignalRecorder({ signals: store.signals, clock: { now: () => Date.now() }, logger });

@@ -63,6 +63,7 @@ export function ackIncidents(
       const done = store.incidents.get(incident.id) as Incident;
       acked.push(done);
       store.outbox.add(ackEdits(store, config, done), now);
+      rewriteUndelivered(store, config, done);
     }
     store.audit.add({
       at: now,
@@ -80,16 +81,32 @@ export function ackIncidents(
   });
 }
 
+/** The buttons of a message without its Ack button. */
+function withoutAck(payload: Record<string, unknown>): InlineKeyboard {
+  return Array.isArray(payload.buttons)
+    ? (payload.buttons as InlineKeyboard)
+        .map((row) => row.filter((b) => b.text !== "Ack"))
+        .filter((row) => row.length > 0)
+    : [];
+}
+
+/** Alerts of the incident still in the outbox go out already showing the ack. */
+function rewriteUndelivered(store: Store, config: WardenConfig, incident: Incident): void {
+  const zone = companySettings(config, incident.company).maintenance.timezone;
+  const line = escapeHtml(ackLine(incident, zone));
+  for (const m of store.incidents.pendingMessages(incident.id))
+    store.incidents.rewritePending(m.outboxId, `${m.html}\n\n${line}`, {
+      ...m.payload,
+      buttons: withoutAck(m.payload),
+    });
+}
+
 /** The outbox rows that edit an acked incident's paged messages (Ack button removed, line added). */
 function ackEdits(store: Store, config: WardenConfig, incident: Incident): NewOutboxMessage[] {
   const zone = companySettings(config, incident.company).maintenance.timezone;
   const line = escapeHtml(ackLine(incident, zone));
   return store.incidents.pagedMessages(incident.id).map((m) => {
-    const buttons = Array.isArray(m.payload.buttons)
-      ? (m.payload.buttons as InlineKeyboard)
-          .map((row) => row.filter((b) => b.text !== "Ack"))
-          .filter((row) => row.length > 0)
-      : [];
+    const buttons = withoutAck(m.payload);
     return {
       company: incident.company,
       kind: "ack-edit",

@@ -113,6 +113,10 @@ export function createIncidentQueries(db: Db) {
     "SELECT target, MIN(sent_at) AS sent_at FROM outbox WHERE incident_id = ? AND status = 'sent' AND kind != 'escalation' GROUP BY target ORDER BY sent_at",
   );
   const setIncident = db.prepare("UPDATE outbox SET incident_id = ? WHERE id = ?");
+  const pending = db.prepare<[number], { id: number; html: string; payload: string }>(
+    "SELECT id, html, payload FROM outbox WHERE incident_id = ? AND status = 'pending' ORDER BY id",
+  );
+  const rewrite = db.prepare("UPDATE outbox SET html = ?, payload = ? WHERE id = ? AND status = 'pending'");
   const setMessageId = db.prepare("UPDATE outbox SET message_id = ? WHERE id = ?");
 
   return {
@@ -167,6 +171,18 @@ export function createIncidentQueries(db: Db) {
     /** Who was paged for an incident and when (first delivery per target, escalations left out). */
     pagedTargets(id: number): { target: string; at: number }[] {
       return firstSent.all(id).map((r) => ({ target: r.target, at: r.sent_at }));
+    },
+    /** An incident's messages not delivered yet (an ack rewrites them before they go out). */
+    pendingMessages(id: number): { outboxId: number; html: string; payload: Record<string, unknown> }[] {
+      return pending.all(id).map((r) => ({
+        outboxId: r.id,
+        html: r.html,
+        payload: JSON.parse(r.payload) as Record<string, unknown>,
+      }));
+    },
+    /** Rewrites an undelivered message (false when it went out meanwhile). */
+    rewritePending(outboxId: number, html: string, payload: Record<string, unknown>): boolean {
+      return rewrite.run(html, JSON.stringify(payload), outboxId).changes > 0;
     },
     /** Links an outbox row to its incident. */
     linkOutbox(outboxId: number, incidentId: number): void {
