@@ -1,12 +1,13 @@
 /**
  * `warden doctor [--json]`: checks what a fleet needs and prints a fix for each problem: the
  * config; the pm2 apps (registered, online, same WARDEN_CONFIG / WARDEN_HOME / tokens as this
- * shell); the Telegram token and chats; the probe to WhatsApp; free space and inodes; the
- * database; inotify limits. Exit 1 when a check fails (warnings do not fail).
+ * shell); the Telegram token and chats; the probe to WhatsApp; the state folders writable by this
+ * uid (sessionsDir, WARDEN_HOME); free space and inodes; the database; inotify limits. Exit 1 when a check fails (warnings do not fail).
  */
 import { loadConfig, type WardenConfig } from "../config/load.js";
 import type { WardenEnv } from "../env-shape.js";
 import { ConfigError, describeError, ExitCodes } from "../errors.js";
+import { findVolumeProblems, processIdentity, stateVolumes } from "../fs/volume-access.js";
 import type { CommandSpec } from "./command.js";
 import {
   type CheckResult,
@@ -19,6 +20,18 @@ import {
   checkTelegram,
   fixCommands,
 } from "./doctor-checks.js";
+
+/** sessionsDir and WARDEN_HOME readable and writable by this uid (the start-up check, as results). */
+export function checkVolumes(sessionsDir: string, home: string): CheckResult[] {
+  const problems = findVolumeProblems(stateVolumes(sessionsDir, home));
+  return stateVolumes(sessionsDir, home).map((volume) => {
+    const problem = problems.find((p) => p.name === volume.name);
+    const name = `writable ${volume.name}`;
+    return problem
+      ? { name, status: "fail", detail: `${volume.dir}: ${problem.what}`, fix: problem.fix }
+      : { name, status: "ok", detail: `${volume.dir} (uid ${processIdentity().uid})` };
+  });
+}
 
 const MARK = { ok: "ok  ", warn: "WARN", fail: "FAIL" } as const;
 
@@ -44,6 +57,7 @@ export async function runDoctor(env: WardenEnv): Promise<CheckResult[]> {
   if (config) {
     results.push(...(await checkTelegram(env, config)));
     results.push(await checkProbe(config));
+    results.push(...checkVolumes(config.sessionsDir, env.home));
     results.push(await checkDisk("sessionsDir", config.sessionsDir, env));
   }
   results.push(await checkDisk("WARDEN_HOME", env.home, env));

@@ -12,6 +12,7 @@ import { loadConfig, type WardenConfig } from "../config/load.js";
 import { type ConfigWatcher, watchConfig } from "../config/watch-config.js";
 import { readEnv, type WardenEnv } from "../env.js";
 import { ConfigError, describeError, ExitCodes, exitCodeFor } from "../errors.js";
+import { findVolumeProblems, stateVolumes } from "../fs/volume-access.js";
 import { databaseFile } from "../home-layout.js";
 import { type ListenAddress, resolveListen } from "../http/listen-address.js";
 import { createLogger } from "../logger.js";
@@ -47,6 +48,14 @@ try {
     logger.fatal({ file: err.context.file, issues: err.issues, code: err.code }, err.message);
   else logger.fatal({ err }, describeError(err));
   process.exit(exitCodeFor(err));
+}
+
+// A volume this uid cannot write (a redeploy with another owner, a read-only mount): one line that
+// names it and the fix, exit 78 (pm2 does not restart: restarting cannot help), no stack trace.
+const volumeProblems = findVolumeProblems(stateVolumes(config.sessionsDir, env.home));
+if (volumeProblems.length > 0) {
+  for (const p of volumeProblems) logger.fatal({ kind: "volume-not-writable", path: p.path }, p.line);
+  process.exit(ExitCodes.CONFIG);
 }
 
 const dbFile = databaseFile(env.home);

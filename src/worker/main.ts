@@ -9,6 +9,7 @@ import { systemClock } from "../clock.js";
 import { companySettings, loadConfig, type WardenConfig } from "../config/load.js";
 import { readEnv, type WardenEnv } from "../env.js";
 import { ConfigError, describeError, ErrorCodes, ExitCodes, exitCodeFor, WardenError } from "../errors.js";
+import { findVolumeProblems, stateVolumes } from "../fs/volume-access.js";
 import { databaseFile } from "../home-layout.js";
 import { createLogger } from "../logger.js";
 import { handleShutdown } from "../process-signals.js";
@@ -44,6 +45,12 @@ try {
       ErrorCodes.CONFIG_INVALID,
       `NODE_APP_INSTANCE=${env.nodeAppInstance} is outside workers.instances (${config.workers.instances}) in ${config.file}`,
     );
+  }
+  const volumeProblems = findVolumeProblems(stateVolumes(config.sessionsDir, env.home));
+  if (volumeProblems.length > 0) {
+    // One line per volume with its fix, exit 78 (see the supervisor's entry): no stack trace.
+    for (const p of volumeProblems) logger.fatal({ kind: "volume-not-writable", path: p.path }, p.line);
+    process.exit(ExitCodes.CONFIG);
   }
   store = openStore(databaseFile(env.home));
 } catch (err) {

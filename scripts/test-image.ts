@@ -1,0 +1,417 @@
+/**
+ * `npm run test:image`: builds the container image here, where there is no Docker daemon and no
+ * registry, and runs it. Exit 1 on the first thing that is not as an operator expects.
+ *
+ * 1. Tools: buildah and mmdebstrap, installed with apt-get when missing (root only).
+ * 2. Base: a Debian bookworm rootfs from mmdebstrap plus this machine's Node (image-base.ts),
+ *    cached as a tarball keyed by its package list and in buildah's vfs store.
+ * 3. Build: `buildah bud --layers --format docker` of the Dockerfile with BASE set to it; npm reads
+ *    this machine's npm cache (prefer-offline). The image stays in the vfs store as `wa-warden`.
+ * 4. Run (image-smoke.ts), with host folders as the volumes and the config mounted read-only:
+ *    `warden config check`; the refusals (a data volume owned by root, a non-loopback listen
+ *    without WARDEN_HTTP_TOKEN); the image's entrypoint and command (tini, pm2-runtime) on fresh
+ *    volumes with a generated company until /healthz answers 200 and the company is connected; a
+ *    SIGTERM to tini that stops everything within the compose grace period. Then a redeploy on the
+ *    same volumes (same creds.json, connected again, no QR), `warden cleanup` of an aged 1,000-file
+ *    company started beside it, and a SIGTERM to tini as soon as the cleanup's backup is published:
+ *    what is left must hold no torn file, and every file gone must be in a verified backup.
+ * Timings (base, build, run) are printed at the end.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { listBackups, verifyBackup } from "../src/actions/backup.js";
+import { addFiles, names } from "../test/helpers/baileys-folder.js";
+import { digest } from "../test/helpers/folder-digest.js";
+import { createPairedFolder } from "../test/helpers/paired-folder.js";
+import { buildah, ensureBaseImage } from "./image-base.js";
+import { exited, killContainer, type Mounts, mainProcess, poll, runIn, startIn } from "./image-smoke.js";
+
+const repo = path.resolve(import.meta.dirname, "..");
+const IMAGE = "wa-warden";
+const CONTAINER = "wa-warden-smoke";
+const APP = { uid: 1000, gid: 1000 };
+const DAY = 86_400_000;
+/** compose.yaml's stop_grace_period: checked against the file below, so the two cannot drift. */
+const GRACE_MS = 30_000;
+const HTTP_TOKEN = "smoke-test-token-0123456789abcdef";
+const timings: [string, number][] = [];
+const started = Date.now();
+
+function say(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function fail(message: string, logFile?: string): never {
+  process.stderr.write(`test:image FAILED: ${message}\n`);
+  if (logFile && existsSync(logFile))
+    process.stderr.write(`--- ${logFile} (end) ---\n${readFileSync(logFile, "utf8").slice(-6_000)}\n`);
+  process.exit(1);
+}
+
+async function timed<T>(label: string, fn: () => T | Promise<T>): Promise<T> {
+  const t = Date.now();
+  const value = await fn();
+  timings.push([label, Date.now() - t]);
+  return value;
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+function has(tool: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0;
+}
+
+function ensureTools(): void {
+  const missing = ["buildah", "mmdebstrap"].filter((t) => !has(t));
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0)
+    fail(`${missing.join(" and ")} missing: as root, apt-get install -y buildah mmdebstrap`);
+  say(`tools: installing ${missing.join(", ")} with apt-get`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  execFileSync("apt-get", ["update"], { stdio: "inherit", env });
+  execFileSync("apt-get", ["install", "-y", "buildah", "mmdebstrap"], { stdio: "inherit", env });
+}
+
+function checkGracePeriod(): void {
+  const compose = readFileSync(path.join(repo, "compose.yaml"), "utf8");
+  const grace = /stop_grace_period:\s*(\d+)s/.exec(compose)?.[1];
+  if (Number(grace) * 1000 !== GRACE_MS)
+    fail(`compose.yaml stop_grace_period is ${grace}s, this test assumes ${GRACE_MS / 1000}s`);
+  const flush = /WARDEN_FLUSH_MS:\s*"(\d+)"/.exec(compose)?.[1];
+  if (!(Number(flush) < GRACE_MS))
+    fail(`compose.yaml WARDEN_FLUSH_MS ${flush} must be shorter than the grace period`);
+}
+
+function build(baseImage: string, npmrc: string): void {
+  const npmCache = path.join(os.homedir(), ".npm");
+  mkdirSync(npmCache, { recursive: true });
+  const args = ["bud", "--isolation", "chroot", "--layers", "--format", "docker", "--pull-never"];
+  args.push(
+    "--build-arg",
+    `BASE=${baseImage}`,
+    "-v",
+    `${npmCache}:/root/.npm`,
+    "-v",
+    `${npmrc}:/root/.npmrc:ro`,
+  );
+  args.push("-t", IMAGE, repo);
+  buildah(args);
+}
+
+/** The image's ENTRYPOINT + CMD and HEALTHCHECK, as Docker would run them. */
+function imageConfig(): { main: string[]; healthcheck: string[]; user: string } {
+  const inspect = JSON.parse(buildah(["inspect", "--type", "image", IMAGE], { quiet: true }));
+  const config = inspect.Docker.config as {
+    Entrypoint: string[] | null;
+    Cmd: string[] | null;
+    User: string;
+    Healthcheck: { Test: string[] } | null;
+  };
+  const test = config.Healthcheck?.Test ?? [];
+  if (test[0] !== "CMD") fail(`the image has no exec-form HEALTHCHECK (got ${JSON.stringify(test)})`);
+  return {
+    main: [...(config.Entrypoint ?? []), ...(config.Cmd ?? [])],
+    healthcheck: test.slice(1),
+    user: config.User,
+  };
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function getStatus(url: string): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { timeout: 2_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.on("error", () => resolve(undefined));
+    req.on("timeout", () => req.destroy());
+  });
+}
+
+/** A folder owned by the app's uid, as a fresh named volume is. */
+function volume(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  chownSync(dir, APP.uid, APP.gid);
+  return dir;
+}
+
+function chownTree(dir: string): void {
+  chownSync(dir, APP.uid, APP.gid);
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) chownTree(p);
+    else chownSync(p, APP.uid, APP.gid);
+  }
+}
+
+/** `warden status --json` in the container: company id → connection state. */
+function states(mounts: Mounts): Map<string, string> {
+  const ran = runIn(CONTAINER, ["warden", "status", "--json"], mounts);
+  if (ran.status !== 0) return new Map();
+  const { companies } = JSON.parse(ran.stdout) as {
+    companies: { id: string; connection: { state: string } | null }[];
+  };
+  return new Map(companies.map((r) => [r.id, r.connection?.state ?? "none"]));
+}
+
+/** An aged company of ~1,000 files whose cleanup deletes most of them (app-state keys kept). */
+async function makeBigCompany(dir: string): Promise<void> {
+  await createPairedFolder(dir, "5511900000999");
+  const body = (name: string) => JSON.stringify({ name, key: name.repeat(8) });
+  for (const list of [
+    names(600, (i) => `pre-key-${i + 1}.json`),
+    names(300, (i) => `session-55119${String(i).padStart(8, "0")}.0.json`),
+    names(100, (i) => `sender-key-1203630${i}@g.us--5511900000${i % 10}--0.json`),
+    names(4, (i) => `app-state-sync-key-AAAA${i}.json`),
+  ])
+    for (const name of list) addFiles(dir, [name], body(name));
+  const old = (Date.now() - 30 * DAY) / 1000;
+  for (const name of readdirSync(dir)) utimesSync(path.join(dir, name), old, old);
+}
+
+async function main(): Promise<void> {
+  checkGracePeriod();
+  await timed("tools", ensureTools);
+  const base = await timed("base", () => ensureBaseImage(say));
+  say(
+    `base: ${base.image} (${base.source}; mmdebstrap ${seconds(base.mmdebstrapMs)}, import ${seconds(base.importMs)})`,
+  );
+
+  const root = mkdtempSync(path.join(os.tmpdir(), "warden-image-"));
+  const npmrc = path.join(root, "npmrc");
+  writeFileSync(npmrc, "prefer-offline=true\n");
+  await timed("build", () => build(base.image, npmrc));
+  const image = imageConfig();
+  say(
+    `image: ${IMAGE} built; runs ${image.main.join(" ")} as ${image.user}; healthcheck ${image.healthcheck.join(" ")}`,
+  );
+  if (image.user !== `${APP.uid}:${APP.gid}`)
+    fail(`the image runs as ${image.user}, not ${APP.uid}:${APP.gid}`);
+
+  const runStarted = Date.now();
+  spawnSync("buildah", ["--storage-driver", "vfs", "rm", CONTAINER], { stdio: "ignore" });
+  buildah(["from", "--pull-never", "--name", CONTAINER, IMAGE], { quiet: true });
+  try {
+    await smoke(root, image);
+  } finally {
+    spawnSync("buildah", ["--storage-driver", "vfs", "rm", CONTAINER], { stdio: "ignore" });
+    rmSync(root, { recursive: true, force: true });
+  }
+  timings.push(["run", Date.now() - runStarted]);
+  timings.push(["total", Date.now() - started]);
+  say(`test:image passed: ${timings.map(([k, ms]) => `${k} ${seconds(ms)}`).join(", ")}`);
+}
+
+async function smoke(root: string, image: { main: string[]; healthcheck: string[] }): Promise<void> {
+  const port = await freePort();
+  const configDir = path.join(root, "config");
+  mkdirSync(configDir);
+  const config = {
+    sessionsDir: "/app/sessions",
+    driver: "simulated",
+    http: { listen: `127.0.0.1:${port}` },
+    fleet: { probe: null },
+    ladder: { enabled: false },
+    preKeyReserve: 0,
+    cleanup: { keepPreKeys: 50 },
+    workers: {
+      instances: 1,
+      heartbeatEvery: "1s",
+      leaseTtl: "6s",
+      deadAfter: "10s",
+      controlPollEvery: "200ms",
+    },
+    simulation: { connectAfter: "50ms" },
+  };
+  writeFileSync(path.join(configDir, "warden.json"), JSON.stringify(config, null, 2));
+  const sessions = volume(path.join(root, "sessions"));
+  const data = volume(path.join(root, "data"));
+  await createPairedFolder(path.join(sessions, "acme"));
+  chownTree(sessions);
+  const acmeCreds = readFileSync(path.join(sessions, "acme", "creds.json"), "utf8");
+  const mounts: Mounts = { [sessions]: "/app/sessions", [data]: "/app/data", [configDir]: "/app/config:ro" };
+  const env = { WARDEN_HTTP_TOKEN: HTTP_TOKEN };
+
+  // 1. warden config check, as the operator runs it in the container.
+  const check = runIn(CONTAINER, ["warden", "config", "check"], mounts);
+  if (check.status !== 0) fail(`warden config check exited ${check.status}: ${check.stderr}${check.stdout}`);
+  say(`config check: exit 0 (${check.stdout.split("\n")[0]})`);
+
+  // 2. Refusals: a data volume owned by root; a non-loopback listen without the token.
+  const rootOwned = path.join(root, "data-root-owned");
+  mkdirSync(rootOwned, { mode: 0o755 });
+  const refused = runIn(CONTAINER, ["node", "dist/supervisor/main.js"], {
+    ...mounts,
+    [rootOwned]: "/app/data",
+  });
+  const fatal = refused.stdout.split("\n").filter((l) => l.includes('"level":60'));
+  if (
+    refused.status !== 78 ||
+    fatal.length !== 1 ||
+    !fatal[0]?.includes("chown -R 1000:1000 /app/data") ||
+    /\n\s+at /.test(refused.stdout + refused.stderr)
+  )
+    fail(
+      `a root-owned data volume: expected exit 78 and one line with the chown fix, got ${refused.status}: ${refused.stdout}${refused.stderr}`,
+    );
+  say(`volume refusal: exit 78, ${JSON.parse(fatal[0] as string).msg}`);
+  const openConfig = path.join(root, "config-open");
+  mkdirSync(openConfig);
+  writeFileSync(
+    path.join(openConfig, "warden.json"),
+    JSON.stringify({ ...config, http: { listen: "0.0.0.0:9480" } }),
+  );
+  const open = runIn(CONTAINER, ["node", "dist/supervisor/main.js"], {
+    ...mounts,
+    [openConfig]: "/app/config:ro",
+  });
+  if (open.status !== 78 || !open.stdout.includes("WARDEN_HTTP_TOKEN is not set"))
+    fail(
+      `0.0.0.0 without WARDEN_HTTP_TOKEN: expected exit 78, got ${open.status}: ${open.stdout}${open.stderr}`,
+    );
+  say("token refusal: listening on 0.0.0.0 without WARDEN_HTTP_TOKEN exits 78");
+
+  // 3. Up on fresh volumes: /healthz 200 and the company connected; then SIGTERM to tini.
+  const log1 = path.join(root, "run-1.log");
+  const up = await startFleet(image, mounts, env, log1, port, ["acme"]);
+  say(
+    `healthz: GET /healthz answered 200 (image HEALTHCHECK: ${up.health}) ${seconds(up.readyMs)} after start; acme open`,
+  );
+  const stop = await stopFleet(up.child, up.tini, log1);
+  const after = states(mounts);
+  if (after.get("acme") !== "offline")
+    fail(`acme is ${after.get("acme")} after the stop, expected offline`, log1);
+  if (readFileSync(path.join(sessions, "acme", "creds.json"), "utf8") !== acmeCreds)
+    fail("acme's creds.json changed across the stop");
+  say(
+    `stopped cleanly: SIGTERM to tini -> exit 0 in ${seconds(stop)} (grace ${seconds(GRACE_MS)}); acme offline, creds.json unchanged`,
+  );
+
+  // 4. Redeploy on the same volumes, a cleanup beside it, SIGTERM as soon as its backup is published.
+  const big = path.join(sessions, "bigco");
+  await makeBigCompany(big);
+  chownTree(sessions);
+  const before = await digest(big);
+  const log2 = path.join(root, "run-2.log");
+  const again = await startFleet(image, mounts, env, log2, port, ["acme", "bigco"]);
+  say(`redeploy: the same volumes, acme and bigco open again in ${seconds(again.readyMs)} (no QR)`);
+  const cleanupLog = path.join(root, "cleanup.log");
+  const cleanup = startIn(CONTAINER, ["warden", "cleanup", "bigco", "--stop"], mounts, {}, cleanupLog);
+  const backups = path.join(data, "backups", "bigco");
+  const published = await poll(
+    () => (existsSync(backups) && readdirSync(backups).some((n) => n.endsWith(".tar.gz")) ? true : undefined),
+    120_000,
+    10,
+  );
+  if (!published) fail("the cleanup's backup never appeared", cleanupLog);
+  const stop2 = await stopFleet(again.child, again.tini, log2);
+  const killed = await killContainer(cleanup);
+  const now = await digest(big);
+  const listed = await listBackups(path.join(data, "backups"), "bigco");
+  const inBackup = new Map<string, string>();
+  for (const b of listed) {
+    const v = await verifyBackup(b.path);
+    if (v.problems.length > 0) fail(`backup ${b.name} does not verify: ${v.problems.join("; ")}`);
+    for (const f of v.manifest?.files ?? []) inBackup.set(f.name, f.sha256);
+  }
+  for (const [name, sha] of now)
+    if (before.get(name) !== sha) fail(`bigco/${name} is torn or new after the stop`);
+  const gone = [...before.keys()].filter((n) => !now.has(n));
+  for (const name of gone)
+    if (inBackup.get(name) !== before.get(name)) fail(`bigco/${name} was deleted without a verified backup`);
+  for (const keep of ["creds.json", ...[...before.keys()].filter((n) => n.startsWith("app-state-sync-key-"))])
+    if (!now.has(keep)) fail(`bigco/${keep} is gone`);
+  const phase =
+    killed > 0
+      ? `cut by the stop after ${gone.length} of the deletions`
+      : `finished before the stop (${gone.length} deleted)`;
+  say(
+    `SIGTERM mid-cleanup: stopped cleanly in ${seconds(stop2)}; cleanup ${phase}; ${now.size} files left, 0 torn, 0 lost (every deleted file in a verified backup)`,
+  );
+}
+
+interface Fleet {
+  child: ReturnType<typeof startIn>;
+  tini: number;
+  readyMs: number;
+  health: string;
+}
+
+async function startFleet(
+  image: { main: string[]; healthcheck: string[] },
+  mounts: Mounts,
+  env: Record<string, string>,
+  logFile: string,
+  port: number,
+  companies: string[],
+): Promise<Fleet> {
+  const t = Date.now();
+  const child = startIn(CONTAINER, image.main, mounts, env, logFile);
+  const tini = await mainProcess(child, path.basename(image.main[0] as string));
+  const ok = await poll(
+    async () => ((await getStatus(`http://127.0.0.1:${port}/healthz`)) === 200 ? true : undefined),
+    120_000,
+    500,
+  );
+  if (!ok) {
+    await killContainer(child);
+    fail("/healthz never answered 200", logFile);
+  }
+  const health = runIn(CONTAINER, image.healthcheck, mounts);
+  if (health.status !== 0) fail(`the image's HEALTHCHECK exited ${health.status}: ${health.stderr}`, logFile);
+  const open = await poll(
+    () => {
+      const s = states(mounts);
+      return companies.every((c) => s.get(c) === "open") ? true : undefined;
+    },
+    60_000,
+    500,
+  );
+  if (!open) {
+    await killContainer(child);
+    fail(`not every company of ${companies.join(", ")} connected`, logFile);
+  }
+  return { child, tini, readyMs: Date.now() - t, health: health.stdout.trim() };
+}
+
+/** SIGTERM to the main process (tini); the time it took to exit 0, within the grace period. */
+async function stopFleet(child: ReturnType<typeof startIn>, tini: number, logFile: string): Promise<number> {
+  const t = Date.now();
+  process.kill(tini, "SIGTERM");
+  const code = await Promise.race([
+    exited(child),
+    new Promise<"late">((r) => setTimeout(() => r("late"), GRACE_MS).unref()),
+  ]);
+  const ms = Date.now() - t;
+  if (code === "late") {
+    await killContainer(child);
+    fail(`still running ${seconds(GRACE_MS)} after SIGTERM (Docker would SIGKILL it now)`, logFile);
+  }
+  if (code !== 0) fail(`exit ${code} after SIGTERM`, logFile);
+  const left = await killContainer(child);
+  if (left > 0) fail(`${left} process(es) left after the main process exited`, logFile);
+  return ms;
+}
+
+await main().catch((err) => fail(err instanceof Error ? (err.stack ?? err.message) : String(err)));
