@@ -28,3 +28,13 @@ export function restoresDir(home: string): string {
 export function restoreJournalFile(home: string, company: string): string {
   return path.join(restoresDir(home), `${company}.json`);
 }
+
+/** `auth/`: the auth databases of companies whose store is sqlite. */
+export function authDir(home: string): string {
+  return path.join(home, "auth");
+}
+
+/** `auth/<company>.sqlite`: one company's auth state when its store is sqlite. */
+export function authDatabaseFile(home: string, company: string): string {
+  return path.join(authDir(home), `${company}.sqlite`);
+}

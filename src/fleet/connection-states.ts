@@ -11,7 +11,8 @@ export type ConnectionStateName =
   | "replaced"
   | "qr_required"
   | "forbidden"
-  | "outdated_client";
+  | "outdated_client"
+  | "auth_store_failed";
 
 /** States that stop the reconnect loop until a human acts. */
 export const TERMINAL_STATES: ReadonlySet<ConnectionStateName> = new Set([
@@ -19,4 +20,6 @@ export const TERMINAL_STATES: ReadonlySet<ConnectionStateName> = new Set([
   "qr_required",
   "forbidden",
   "outdated_client",
+  // The auth database failed (gone, full, wrong key, a tampered row): stopped, never re-paired.
+  "auth_store_failed",
 ]);

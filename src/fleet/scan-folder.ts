@@ -42,7 +42,7 @@ export const ENTRY_KIND_WORDS: Readonly<Record<IrregularEntry["kind"], string>> 
 export type CredsCache = Map<string, { key: string } & CredsFacts>;
 
 /** What a scan learns from creds.json. */
-interface CredsFacts {
+export interface CredsFacts {
   state: CredsState;
   error?: string;
   ownUsers: string[] | null;
@@ -205,7 +205,8 @@ function checkCreds(file: string, key: string, cache: CredsCache): CredsFacts {
   return result;
 }
 
-function credsFacts(bytes: Buffer): CredsFacts {
+/** What creds.json's bytes say: ok / corrupt (why), our own users, the newest pre-key id. */
+export function credsFacts(bytes: Buffer): CredsFacts {
   let data: unknown;
   try {
     data = JSON.parse(bytes.toString("utf8"));

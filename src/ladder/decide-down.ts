@@ -46,7 +46,9 @@ export function decideDown(draft: Draft): void {
     const text =
       state === "replaced"
         ? `${company}: another client took over the WhatsApp session (440 connection replaced) ${formatDuration(down)} ago. The warden does not fight it: close the other client (often a second process on the same creds), then \`warden start ${company}\`.`
-        : `${company}: WhatsApp rejects the client version Baileys speaks (${state}, 405); no reconnect can help. Upgrade Baileys, then restart the workers.`;
+        : state === "auth_store_failed"
+          ? `${company}: its auth database failed; the worker stopped it rather than start a new identity. Fix the cause named in \`warden status ${company}\`, then \`warden start ${company}\`.`
+          : `${company}: WhatsApp rejects the client version Baileys speaks (${state}, 405); no reconnect can help. Upgrade Baileys, then restart the workers.`;
     alert(draft, "human_needed", "critical", text);
     return;
   }

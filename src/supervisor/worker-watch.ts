@@ -41,6 +41,11 @@ const HUMAN_NEEDED: Record<string, { level: WatchNotice["level"]; text: (company
     level: "critical",
     text: () => "WhatsApp says the client version is outdated (405): upgrade the baileys package.",
   },
+  auth_store_failed: {
+    level: "fatal",
+    text: (c) =>
+      `The company's auth database failed (see the transition's message and the worker log): it was stopped, not re-paired, nothing deleted. Fix the cause (key, disk, file), then \`warden start ${c}\`.`,
+  },
 };
 
 /**

@@ -6,6 +6,7 @@
 import type { SnapshotSealer } from "../actions/creds-snapshot.js";
 import { snapshotFolder } from "../actions/creds-snapshot.js";
 import { restoreMissingCreds } from "../actions/restore-missing-creds.js";
+import { readStoreChoice } from "../auth-store/store-choice.js";
 import type { Clock } from "../clock.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../logger.js";
@@ -34,6 +35,9 @@ export async function prepareFolder(
   restoring: { enabled: boolean },
 ): Promise<void> {
   const { store, clock, sealer } = ctx;
+  // A database store's creds live in their row (written in one transaction, snapshotted on write);
+  // its folder holds no creds.json to restore or snapshot. An unreadable choice fails at open.
+  if ((await readStoreChoice(dir).catch(() => "unknown")) !== "files") return;
   if (restoring.enabled && (await restoreCreds(ctx, company, dir, logger)) === "failed") {
     restoring.enabled = false;
   }

@@ -29,6 +29,7 @@ import {
   TERMINAL_STATES,
 } from "./disconnect-policy.js";
 import type { Driver } from "./drivers/driver.js";
+import type { AuthStoreContext } from "./open-auth-state.js";
 import { prepareFolder } from "./prepare-folder.js";
 
 /** What a worker is built from. */
@@ -51,6 +52,8 @@ export interface WorkerOptions {
   backupKey?: string;
   /** The drivers' signal recorder: flushed with each heartbeat, closed with the worker. */
   signals?: SignalRecorder;
+  /** Where database auth stores live and their key (companies whose warden-auth.json names one). */
+  authStore?: AuthStoreContext;
 }
 
 /**
@@ -252,6 +255,7 @@ export class Worker {
       backoff: this.options.backoff,
       pairingPhone: pairingPhone ?? settings.pairing.phoneNumber,
       onAuthWrite: recorder.record,
+      ...(this.options.authStore ? { authStore: this.options.authStore } : {}),
       // Before every socket, reconnects included: the auth state reads creds.json again each time,
       // and a creds.json lost during an outage would otherwise become a new, unpaired identity.
       beforeOpen: () =>

@@ -1,0 +1,178 @@
+/**
+ * The sqlite auth store under real Baileys: a company on it encrypts and decrypts with libsignal
+ * exactly like a folder company (session, pre-key message, group sender key), and it fails closed:
+ * a wrong key, a tampered row, a vanished database file or a creds row missing beside keys are
+ * coded errors, never a fresh identity.
+ */
+import { renameSync, rmSync } from "node:fs";
+import path from "node:path";
+import { encodeWAMessage, proto } from "baileys";
+import Database from "better-sqlite3";
+import pino from "pino";
+import { beforeAll, describe, expect, it } from "vitest";
+import { openDatabaseAuthState } from "../src/auth-store/database-auth-state.js";
+import { AuthKey } from "../src/auth-store/row-cipher.js";
+import { openSqliteRows } from "../src/auth-store/sqlite-rows.js";
+import { ErrorCodes } from "../src/errors.js";
+import { createParty, encryptTo, type OpenAuth, receive, startSession } from "./helpers/signal-pair.js";
+import { tempDir } from "./helpers/temp-dir.js";
+
+const silent = pino({ level: "silent" });
+const clock = { now: () => Date.now() };
+let key: AuthKey;
+let otherKey: AuthKey;
+
+beforeAll(async () => {
+  key = await AuthKey.derive("correct horse battery staple");
+  otherKey = await AuthKey.derive("another passphrase");
+});
+
+/** Opens `dir`/auth.sqlite as a Baileys auth state (the test's company is the folder's name). */
+const sqliteAuth =
+  (k: () => AuthKey): OpenAuth =>
+  async (dir) => {
+    const rows = openSqliteRows(path.join(dir, "auth.sqlite"), {
+      company: path.basename(dir),
+      key: k(),
+      create: true,
+    });
+    return openDatabaseAuthState(rows, { clock, logger: silent });
+  };
+
+describe("sqlite auth store with real Baileys", () => {
+  it("carries a session, a pre-key message and a group sender key like a folder company", async () => {
+    const root = tempDir();
+    const alice = await createParty(path.join(root, "alice"), "111@s.whatsapp.net"); // folder store
+    const bob = await createParty(
+      path.join(root, "bob"),
+      "222@s.whatsapp.net",
+      5,
+      sqliteAuth(() => key),
+    );
+
+    await startSession(alice, bob, 2);
+    const first = await encryptTo(alice, bob, "hello bob", "m1");
+    const enc = (first.content as unknown as { attrs: Record<string, string> }[])[0];
+    expect(enc?.attrs.type).toBe("pkmsg");
+    expect(await receive(bob, first, silent)).toEqual({ text: "hello bob" });
+    // Bob answers over the session his sqlite rows now hold; alice reads it.
+    const reply = await encryptTo(bob, alice, "hi alice", "m2");
+    expect(await receive(alice, reply, silent)).toEqual({ text: "hi alice" });
+    expect(await receive(bob, await encryptTo(alice, bob, "again", "m3"), silent)).toEqual({ text: "again" });
+
+    // Group: bob (sqlite) sends with a sender key, alice (folder) decrypts after the distribution message.
+    const group = "120363000000000001@g.us";
+    const sent = await bob.repository.encryptGroupMessage({
+      group,
+      meId: bob.jid,
+      data: encodeWAMessage({ conversation: "to the group" }),
+    });
+    await alice.repository.processSenderKeyDistributionMessage({
+      authorJid: bob.jid,
+      item: { groupId: group, axolotlSenderKeyDistributionMessage: sent.senderKeyDistributionMessage },
+    });
+    const plain = await alice.repository.decryptGroupMessage({
+      group,
+      authorJid: bob.jid,
+      msg: sent.ciphertext,
+    });
+    expect(proto.Message.decode(unpad(plain)).conversation).toBe("to the group");
+
+    // The rows are what Baileys would have written as files: one per key, with times.
+    const rows = openSqliteRows(path.join(root, "bob", "auth.sqlite"), { company: "bob", readonly: true });
+    const names = (await rows.list()).map((r) => r.name);
+    await rows.close();
+    expect(names).toContain("creds.json");
+    expect(names).toContain("session-111.0.json");
+    expect(names.some((n) => n.startsWith("sender-key-120363000000000001@g.us--222--0"))).toBe(true);
+    expect(names).not.toContain("pre-key-2.json"); // consumed by the pre-key message
+  });
+
+  it("refuses a wrong key, a tampered row, a vanished file and creds missing beside keys, with codes", async () => {
+    const root = tempDir();
+    const file = path.join(root, "acme.sqlite");
+    const rows = openSqliteRows(file, { company: "acme", key, create: true });
+    const auth = await openDatabaseAuthState(rows, { clock, logger: silent });
+    await auth.saveCreds();
+    await auth.state.keys.set({
+      session: { "333.0": Buffer.from("s") },
+      "pre-key": { "1": { private: Buffer.alloc(32), public: Buffer.alloc(32) } },
+    });
+    await auth.close();
+
+    const wrong = openSqliteRows(file, { company: "acme", key: otherKey });
+    await expect(openDatabaseAuthState(wrong, { clock })).rejects.toMatchObject({
+      code: ErrorCodes.AUTH_STORE_KEY,
+    });
+    await wrong.close();
+
+    const raw = new Database(file);
+    const sealed = (
+      raw.prepare("SELECT value FROM signal_keys WHERE type = 'session'").get() as { value: Buffer }
+    ).value;
+    sealed[20] = (sealed[20] ?? 0) ^ 1;
+    raw.prepare("UPDATE signal_keys SET value = ? WHERE type = 'session'").run(sealed);
+    raw.close();
+    const reopened = await openDatabaseAuthState(openSqliteRows(file, { company: "acme", key }), { clock });
+    await expect(reopened.state.keys.get("session", ["333.0"])).rejects.toMatchObject({
+      code: ErrorCodes.AUTH_STORE_TAMPERED,
+    });
+    // A missing row is missing, not an error.
+    expect(await reopened.state.keys.get("session", ["444.0"])).toEqual({ "444.0": null });
+
+    // The database deleted under the open connection: the next write is refused, not lost silently.
+    renameSync(file, `${file}.moved`);
+    let failure: unknown;
+    const gone = await openDatabaseAuthState(openSqliteRows(`${file}.moved`, { company: "acme", key }), {
+      clock,
+      onFailure: (err) => {
+        failure = err;
+      },
+    });
+    rmSync(`${file}.moved`);
+    await expect(gone.state.keys.set({ session: { "555.0": Buffer.from("x") } })).rejects.toMatchObject({
+      code: ErrorCodes.AUTH_STORE_UNAVAILABLE,
+    });
+    expect(failure).toMatchObject({ code: ErrorCodes.AUTH_STORE_UNAVAILABLE });
+    await gone.close();
+    await reopened.close();
+    expect(() => openSqliteRows(file, { company: "acme", key })).toThrow(/does not exist/);
+
+    const second = path.join(root, "beta.sqlite");
+    const betaRows = openSqliteRows(second, { company: "beta", key, create: true });
+    await betaRows.write([{ name: "session-1.0.json", data: Buffer.from('"x"') }], [], 1);
+    await expect(openDatabaseAuthState(betaRows, { clock })).rejects.toMatchObject({
+      code: ErrorCodes.CREDS_UNREADABLE,
+      message: expect.stringMatching(/missing while 1 key row/),
+    });
+    await betaRows.close();
+    expect(() => openSqliteRows(second, { company: "gamma" })).toThrow(/holds the auth state of beta/);
+  });
+
+  it("writes one keys.set in one transaction: a failing value leaves none of the batch", async () => {
+    const root = tempDir();
+    const rows = openSqliteRows(path.join(root, "t.sqlite"), { company: "t", key, create: true });
+    await expect(
+      rows.write(
+        [
+          { name: "session-1.0.json", data: Buffer.from("1") },
+          { name: "not-a-key.txt", data: Buffer.from("2") },
+        ],
+        [],
+        5,
+      ),
+    ).rejects.toThrow(/not a Baileys key name/);
+    expect(await rows.list()).toEqual([]);
+    await rows.write([{ name: "session-1.0.json", data: Buffer.from("1"), at: 1000 }], [], 5);
+    expect(await rows.list()).toEqual([
+      { name: "session-1.0.json", size: 1, createdAt: 1000, updatedAt: 1000, lastReadAt: 1000 },
+    ]);
+    await rows.close();
+  });
+});
+
+/** Baileys pads group plaintexts (writeRandomPadMax16): the last byte says how much. */
+function unpad(data: Uint8Array): Uint8Array {
+  const pad = data[data.length - 1] ?? 0;
+  return data.subarray(0, data.length - pad);
+}
