@@ -250,6 +250,12 @@ export class SqliteRows implements AuthRows {
     return { present, ...(JSON.parse(facts) as CredsFacts) };
   }
 
+  /** A consistent copy of the whole database in `file` (which must not exist): kept aside before a restore or a migration. */
+  async copyTo(file: string): Promise<void> {
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    unavailable(this.location, `copying to ${file}`, () => this.db.prepare("VACUUM INTO ?").run(file));
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -9,6 +9,7 @@ import { type BackupInfo, createBackup, listBackups, verifyBackup } from "../act
 import { listCleanupFiles, runCleanup } from "../actions/cleanup.js";
 import { finishInterruptedRestore } from "../actions/folder-swap.js";
 import { findBackup, runRestore } from "../actions/restore.js";
+import type { AuthStoreAccess } from "../auth-store/company-rows.js";
 import { systemClock } from "../clock.js";
 import { assertCompanyFolder, assertCompanyId, isCompanyId } from "../config/company-id.js";
 import { formatDuration } from "../config/duration.js";
@@ -26,6 +27,8 @@ export interface RecoveryContext {
   /** WARDEN_HOME. */
   home: string;
   backupKey: string | undefined;
+  /** Database stores: WARDEN_HOME and the rows' passphrase (WARDEN_AUTH_KEY, else WARDEN_BACKUP_KEY). */
+  authStore: AuthStoreAccess;
   json: boolean;
   /** "cli:<user>". */
   actor: string;
@@ -52,6 +55,7 @@ export async function cleanupCommand(
     dryRun: flags.dryRun,
     stopFirst: flags.stop,
     backupKey: ctx.backupKey,
+    authStore: ctx.authStore,
     onProgress: (phase, done, total) => progress.update(done, total, phase),
   }).finally(() => progress.done());
   const listed = [...result.plan.delete].sort((a, b) => byNumber.compare(a.file, b.file));
@@ -115,6 +119,7 @@ export async function backupCommand(
         reason: "manual",
         now: Date.now(),
         key: ctx.backupKey,
+        authStore: ctx.authStore,
         keep: companySettings(ctx.config, id).backups.keep,
         onProgress: all ? undefined : (done, total) => progress.update(done, total, id),
       });
@@ -232,6 +237,7 @@ export async function restoreCommand(
     actor: ctx.actor,
     stopFirst: flags.stop,
     backupKey: ctx.backupKey,
+    authStore: ctx.authStore,
   });
   if (ctx.json) ctx.out(JSON.stringify(result));
   else {
@@ -270,6 +276,7 @@ async function whyNothing(ctx: RecoveryContext, company: string, forced: boolean
       dryRun: true,
       stopFirst: false,
       backupKey: ctx.backupKey,
+      authStore: ctx.authStore,
     });
     const held = withForce.plan.delete.length;
     if (held > 0) {

@@ -29,6 +29,8 @@ export interface CompanyStatus {
     reserve: number;
     byCategory: Record<string, number>;
   };
+  /** Where the keys live: the folder, or a database whose rows are counted like files. */
+  store: "files" | "sqlite";
   level: string;
   creds: string;
   /** Why creds.json is corrupt (or missing), when it is not ok. */
@@ -47,6 +49,7 @@ export async function collectStatus(
   store: Store | undefined,
   now: number,
   company?: string,
+  home?: string,
 ): Promise<CompanyStatus[]> {
   let ids: string[];
   if (company !== undefined) {
@@ -69,6 +72,7 @@ export async function collectStatus(
     const settings = companySettings(config, id);
     const snapshot = await scanFolder(path.join(config.sessionsDir, id), id, now, new Map(), {
       preKeyFloor: resolveKeepPreKeys(settings.cleanup.keepPreKeys),
+      ...(home !== undefined ? { authHome: home } : {}),
     });
     const counts = countSnapshot(snapshot, settings, now);
     const connection = store?.connections.get(id);
@@ -86,6 +90,7 @@ export async function collectStatus(
         reserve: counts.reserve,
         byCategory: snapshot.byCategory,
       },
+      store: snapshot.store ?? "files",
       // The alerts' own rule on the stored alert state: the same level, hysteresis included (issue 10, trap 5).
       level: evaluateThresholds(store?.alertState.get(id), counts.counted, settings, now).state.level,
       creds: snapshot.creds.state,

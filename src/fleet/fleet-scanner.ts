@@ -43,6 +43,8 @@ export interface FleetScannerOptions {
    * stat'ed, since only their cleanup rule looks at age. Default: every pre-key.
    */
   preKeyFloor?: (company: string) => number;
+  /** WARDEN_HOME: companies whose warden-auth.json names a database are counted from its rows. */
+  authHome?: string;
 }
 
 /** How the scanner currently learns about changes. */
@@ -83,6 +85,7 @@ export class FleetScanner {
       credsCache: this.credsCache,
       mtimeCache: this.mtimeCache,
       preKeyFloor: options.preKeyFloor,
+      authHome: options.authHome,
       reportOnce: (key, report) => this.reportOnce(key, report),
     };
   }
