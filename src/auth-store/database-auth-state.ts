@@ -40,7 +40,7 @@ export async function openDatabaseAuthState(
   options: DatabaseAuthStateOptions,
 ): Promise<DatabaseAuthState> {
   const { clock, logger, onWrite } = options;
-  const creds = await openCreds(rows);
+  const creds = await openCreds(rows, clock);
   const pending = new Set<Promise<unknown>>();
   let chain: Promise<void> = Promise.resolve();
   const track = <T>(p: Promise<T>): Promise<T> => {
@@ -131,7 +131,7 @@ function encode(value: unknown): Buffer {
 }
 
 /** The stored creds; fresh ones only for a database with no row at all (a company about to pair). */
-async function openCreds(rows: AuthRows): Promise<AuthenticationCreds> {
+async function openCreds(rows: AuthRows, clock: Pick<Clock, "now">): Promise<AuthenticationCreds> {
   const stored = (await rows.read(["creds.json"])).get("creds.json");
   if (stored) {
     let creds: unknown;
@@ -146,7 +146,10 @@ async function openCreds(rows: AuthRows): Promise<AuthenticationCreds> {
   }
   const others = (await rows.list()).length;
   if (others > 0) throw credsDamaged(rows, `is missing while ${others} key row(s) exist`);
-  return initAuthCreds();
+  // Stored at once: creds always precede any key, so "keys without creds" can only mean damage.
+  const fresh = initAuthCreds();
+  await rows.write([{ name: "creds.json", data: encode(fresh) }], [], clock.now());
+  return fresh;
 }
 
 function credsDamaged(rows: AuthRows, why: string): WardenError {
