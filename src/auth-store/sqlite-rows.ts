@@ -31,6 +31,8 @@ CREATE TABLE IF NOT EXISTS signal_keys (
   created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, last_read_at INTEGER NOT NULL,
   PRIMARY KEY (type, id)
 ) WITHOUT ROWID;
+-- Covers the scanner's and the planner's listing: counting never reads the sealed values.
+CREATE INDEX IF NOT EXISTS signal_keys_ages ON signal_keys (type, id, size, created_at, updated_at, last_read_at);
 CREATE TABLE IF NOT EXISTS warden_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
 
