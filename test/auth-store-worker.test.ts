@@ -8,11 +8,12 @@ import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { runAuthMigrate } from "../src/actions/auth-migrate.js";
+import { prepareNewPairing } from "../src/actions/new-pairing.js";
 import { AuthKey } from "../src/auth-store/row-cipher.js";
 import { openSqliteRows } from "../src/auth-store/sqlite-rows.js";
 import { loadConfig } from "../src/config/load.js";
 import { scanFolderSync } from "../src/fleet/scan-folder.js";
-import { authDatabaseFile } from "../src/home-layout.js";
+import { authDatabaseFile, backupsRoot } from "../src/home-layout.js";
 import { openStore, type Store } from "../src/store/store.js";
 import type { Worker } from "../src/worker/worker.js";
 import { FleetFixture } from "./helpers/fleet-fixture.js";
@@ -124,5 +125,39 @@ describe("worker on database companies", () => {
     expect(store.connections.transitionsOf("acme").at(-1)?.message).toMatch(
       /WARDEN_ERR_AUTH_STORE_CHOICE: .*warden-auth\.json expected/,
     );
+  });
+
+  it("a new pairing of a sqlite company keeps the store: old database with the old folder, a fresh one in use", async () => {
+    await createPairedFolder(path.join(fx.sessionsDir, "acme"));
+    store = openStore(path.join(fx.home, "warden.db"));
+    await toSqlite("acme");
+    const file = authDatabaseFile(fx.home, "acme");
+    const before = openSqliteRows(file, { company: "acme", key });
+    const oldCreds = (await before.read(["creds.json"])).get("creds.json");
+    await before.close();
+    const prepared = await prepareNewPairing({
+      store,
+      clock: { now: () => Date.now() },
+      sessionsDir: fx.sessionsDir,
+      home: fx.home,
+      backupsRoot: backupsRoot(fx.home),
+      company: "acme",
+      actor: "test",
+      backupKey: PASSPHRASE,
+    });
+    expect(readdirSync(path.join(fx.sessionsDir, "acme"))).toEqual(["warden-auth.json"]);
+    // The old identity, whole (its WAL folded in), beside the old folder.
+    const aside = openSqliteRows(path.join(prepared.movedAside, "acme.sqlite"), { company: "acme", key });
+    expect((await aside.read(["creds.json"])).get("creds.json")?.equals(oldCreds as Buffer)).toBe(true);
+    await aside.close();
+    const fresh = openSqliteRows(file, { company: "acme", key });
+    expect(await fresh.list()).toEqual([]);
+    await fresh.close();
+    // The worker pairs into the fresh database: new creds, a QR.
+    await start(key);
+    await waitFor(() => store.connections.get("acme")?.state === "pairing", { what: "acme pairing" });
+    const now = openSqliteRows(file, { company: "acme", key });
+    expect((await now.read(["creds.json"])).get("creds.json")?.equals(oldCreds as Buffer)).toBe(false);
+    await now.close();
   });
 });

@@ -15,6 +15,7 @@ import path from "node:path";
 import { rowAge } from "../auth-store/auth-rows.js";
 import { type AuthStoreAccess, openCompanyRows } from "../auth-store/company-rows.js";
 import { rowOfName } from "../auth-store/key-names.js";
+import { moveSqliteDatabase } from "../auth-store/sqlite-rows.js";
 import {
   readStoreChoice,
   STORE_CHOICE_FILE,
@@ -269,10 +270,7 @@ async function archive(
 ): Promise<string> {
   const aside = path.join(replacedDir(access.home, company), `${formatTimestamp(now)}-before-migrate`);
   if (kind !== "files") {
-    const file = authDatabaseFile(access.home, company);
-    await mkdir(path.dirname(aside), { recursive: true, mode: 0o700 });
-    await rename(file, `${aside}.sqlite`);
-    for (const suffix of ["-wal", "-shm"]) await rm(`${file}${suffix}`, { force: true });
+    moveSqliteDatabase(authDatabaseFile(access.home, company), `${aside}.sqlite`);
     return `${aside}.sqlite`;
   }
   // Copied then unlinked (home and sessionsDir may be different file systems): the keys are safe in

@@ -12,7 +12,7 @@
  * unlinked file and be lost).
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, statSync } from "node:fs";
+import { mkdirSync, renameSync, statSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { describeError, ErrorCodes, WardenError } from "../errors.js";
@@ -298,6 +298,25 @@ export class SqliteRows implements AuthRows {
       );
     }
   }
+}
+
+/**
+ * Moves a closed company database to `to` as one self-contained file: its WAL is checkpointed into
+ * it first (renaming the main file alone would leave committed writes behind in `-wal`).
+ */
+export function moveSqliteDatabase(from: string, to: string): void {
+  unavailable(from, `moving it to ${to}`, () => {
+    const db = new Database(from, { fileMustExist: true });
+    try {
+      db.pragma("busy_timeout = 5000");
+      db.pragma("wal_checkpoint(TRUNCATE)");
+      db.pragma("journal_mode = DELETE");
+    } finally {
+      db.close();
+    }
+    mkdirSync(path.dirname(to), { recursive: true, mode: 0o700 });
+    renameSync(from, to);
+  });
 }
 
 function toInfo(r: Omit<RowRecord, "value" | "key_id">): AuthRowInfo {
