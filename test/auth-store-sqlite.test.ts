@@ -5,7 +5,7 @@
  * coded errors, never a fresh identity.
  */
 import { spawn } from "node:child_process";
-import { renameSync, rmSync } from "node:fs";
+import { mkdirSync, renameSync, rmSync } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as delay } from "node:timers/promises";
@@ -16,7 +16,11 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { openDatabaseAuthState } from "../src/auth-store/database-auth-state.js";
 import { AuthKey } from "../src/auth-store/row-cipher.js";
 import { openSqliteRows } from "../src/auth-store/sqlite-rows.js";
+import { writeStoreChoice } from "../src/auth-store/store-choice.js";
 import { ErrorCodes } from "../src/errors.js";
+import { FleetScanner } from "../src/fleet/fleet-scanner.js";
+import type { FolderSnapshot } from "../src/fleet/scan-folder.js";
+import { authDatabaseFile } from "../src/home-layout.js";
 import { trialCount } from "./helpers/crash-trial.js";
 import { createParty, encryptTo, type OpenAuth, receive, startSession } from "./helpers/signal-pair.js";
 import { tempDir } from "./helpers/temp-dir.js";
@@ -248,4 +252,50 @@ describe("sqlite auth store under kill -9", () => {
     );
     expect(kills).toBe(lanes * trialsPerLane);
   }, 120_000);
+});
+
+describe("the fleet scanner on a sqlite company", () => {
+  it("counts its rows and recounts on a database write, with no reconcile scan", async () => {
+    const root = tempDir();
+    const home = path.join(root, "home");
+    const sessionsDir = path.join(root, "sessions");
+    mkdirSync(path.join(sessionsDir, "acme"), { recursive: true });
+    await writeStoreChoice(path.join(sessionsDir, "acme"), "sqlite");
+    const rows = openSqliteRows(authDatabaseFile(home, "acme"), { company: "acme", key, create: true });
+    const auth = await openDatabaseAuthState(rows, { clock });
+    const latest = new Map<string, FolderSnapshot>();
+    let fullScans = 0;
+    const scanner = new FleetScanner({
+      sessionsDir,
+      debounceMs: 30,
+      reconcileEveryMs: 10 * 60_000, // only the database's own events can explain a change
+      logger: silent,
+      clock,
+      authHome: home,
+      onSnapshots: (snapshots) => {
+        for (const s of snapshots) latest.set(s.company, s);
+      },
+      onRemoved: () => undefined,
+      onReport: () => undefined,
+      onFullScan: () => {
+        fullScans++;
+      },
+    });
+    try {
+      await scanner.start();
+      // The first scan, then the one the watcher runs once it is ready: later changes come from events.
+      await waitFor(() => fullScans >= 2, { timeoutMs: 10_000, what: "the watcher's own full scan" });
+      expect(latest.get("acme")).toMatchObject({ store: "sqlite", total: 1, creds: { state: "ok" } });
+      await auth.state.keys.set({ session: { "5511.0": Buffer.from("s1"), "5512.0": Buffer.from("s2") } });
+      await waitFor(() => latest.get("acme")?.total === 3, {
+        timeoutMs: 10_000,
+        what: "recount after a write",
+      });
+      expect(latest.get("acme")?.byCategory.session).toBe(2);
+      expect(latest.get("acme")?.mtimes.get("session-5511.0.json")).toBeGreaterThan(Date.now() - 60_000);
+    } finally {
+      await scanner.close();
+      await auth.close();
+    }
+  });
 });

@@ -7,6 +7,7 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Clock } from "../clock.js";
+import { authDir } from "../home-layout.js";
 import type { Logger } from "../logger.js";
 import { FleetWatcher } from "./fleet-watcher.js";
 import { listCompanyFolders, type ScanCompanyContext, scanCompanyFolder } from "./reconcile-scan.js";
@@ -78,6 +79,7 @@ export class FleetScanner {
       fullScan: () => void this.fullScan(),
       hasReported: (key) => this.reported.has(key),
       reportOnce: (key, report) => this.reportOnce(key, report),
+      ...(options.authHome !== undefined ? { authDir: authDir(options.authHome) } : {}),
     });
     this.scanContext = {
       sessionsDir: options.sessionsDir,
