@@ -6,7 +6,8 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { type BackupInfo, createBackup, listBackups, verifyBackup } from "../actions/backup.js";
-import { listCleanupFiles, runCleanup } from "../actions/cleanup.js";
+import { runCleanup } from "../actions/cleanup.js";
+import { openCleanupTarget } from "../actions/cleanup-target.js";
 import { finishInterruptedRestore } from "../actions/folder-swap.js";
 import { findBackup, runRestore } from "../actions/restore.js";
 import type { AuthStoreAccess } from "../auth-store/company-rows.js";
@@ -280,8 +281,14 @@ async function whyNothing(ctx: RecoveryContext, company: string, forced: boolean
     });
     const held = withForce.plan.delete.length;
     if (held > 0) {
+      // Files or rows: the same ages the plan was made from.
+      const target = await openCleanupTarget(
+        path.join(ctx.config.sessionsDir, company),
+        company,
+        ctx.authStore,
+      );
       const mtimes = new Map(
-        (await listCleanupFiles(path.join(ctx.config.sessionsDir, company))).map((f) => [f.name, f.mtimeMs]),
+        (await target.files().finally(() => target.close())).map((f) => [f.name, f.mtimeMs]),
       );
       const first = Math.min(...withForce.plan.delete.map((d) => mtimes.get(d.file) ?? Date.now()));
       return `Nothing to delete yet: ${held} files match the rules but are younger than cleanup.minAge (${formatDuration(minAge)}); the first becomes eligible on ${new Date(first + minAge).toISOString()}. --force would delete ${held}.`;
