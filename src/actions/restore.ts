@@ -107,11 +107,13 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
   let movedAside: string | null = null;
   try {
     const kind = currentStat ? await readStoreChoice(path.join(sessionsDir, company)) : "files";
+    let files = 0;
+    let result: string;
+    let detail: Record<string, unknown>;
     if (kind !== "files") {
       // The company's rows are replaced; its folder (warden-auth.json) stays as it is.
-      const access = options.authStore ?? { home, passphrase: backupKey };
       const done = await restoreRows({
-        access,
+        access: options.authStore ?? { home, passphrase: backupKey },
         company,
         kind,
         backupFile: info.path,
@@ -119,41 +121,35 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
         now: clock.now(),
         renew: () => hold.renew(),
       });
-      movedAside = done.movedAside;
+      ({ files, movedAside } = done);
       const skipped = done.skipped.length > 0 ? `; not keys, left out: ${done.skipped.join(", ")}` : "";
-      const auditId = store.audit.add({
-        at: clock.now(),
-        actor,
+      result = `restored ${files} keys into the ${kind} store from ${info.name}; the previous database is in ${movedAside}${skipped}`;
+      detail = { backup: info.path, files, movedAside, store: kind, skipped: done.skipped };
+    } else {
+      movedAside = await swapCompanyFolder(
+        home,
+        sessionsDir,
         company,
-        action: "restore",
-        ok: true,
-        result: `restored ${done.files} keys into the ${kind} store from ${info.name}; the previous database is in ${movedAside}${skipped}`,
-        detail: { backup: info.path, files: done.files, movedAside, store: kind, skipped: done.skipped },
-      });
-      return { company, backup: info.path, files: done.files, movedAside, auditId };
+        "before-restore",
+        clock.now(),
+        async (staged) => {
+          files = (await extractBackup(info.path, staged, { key: backupKey })).files;
+          hold.renew();
+        },
+      );
+      result = `restored ${files} files from ${info.name}${movedAside ? `; the previous folder is in ${movedAside}` : ""}`;
+      detail = { backup: info.path, files, movedAside };
     }
-    let files = 0;
-    movedAside = await swapCompanyFolder(
-      home,
-      sessionsDir,
-      company,
-      "before-restore",
-      clock.now(),
-      async (staged) => {
-        files = (await extractBackup(info.path, staged, { key: backupKey })).files;
-        hold.renew();
-      },
-    );
     const auditId = store.audit.add({
       at: clock.now(),
       actor,
       company,
       action: "restore",
       ok: true,
-      result: `restored ${files} files from ${info.name}${movedAside ? `; the previous folder is in ${movedAside}` : ""}`,
-      detail: { backup: info.path, files: files, movedAside },
+      result,
+      detail,
     });
-    return { company, backup: info.path, files: files, movedAside, auditId };
+    return { company, backup: info.path, files, movedAside, auditId };
   } catch (err) {
     // Put things back the way they were if the swap did not complete; keep whatever is complete.
     await finishInterruptedRestore(home, sessionsDir, company).catch(() => undefined);
