@@ -13,6 +13,8 @@ export interface WardenEnv {
   telegramApiRoot: string | undefined;
   /** WARDEN_BACKUP_KEY: when set, backups and creds snapshots are encrypted with it. */
   backupKey: string | undefined;
+  /** WARDEN_AUTH_KEY: encrypts database auth stores (WARDEN_BACKUP_KEY when unset). */
+  authKey: string | undefined;
   /** LOG_LEVEL: the pino level of the process logger (the logger defaults to "info"). */
   logLevel: string | undefined;
   /** USER (or LOGNAME): the operator a CLI request is made by (the entry falls back to the OS user name). */

@@ -31,6 +31,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(
     telegramApiRoot: env.TELEGRAM_API_ROOT?.trim() || undefined,
     // Not trimmed: a passphrase may end with a space; an empty one means "not set".
     backupKey: backupKey ? backupKey : undefined,
+    authKey: env.WARDEN_AUTH_KEY ? env.WARDEN_AUTH_KEY : undefined,
     logLevel: env.LOG_LEVEL,
     user: env.USER || env.LOGNAME || undefined,
     flushMs: Number(env.WARDEN_FLUSH_MS ?? 5_000),

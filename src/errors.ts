@@ -37,6 +37,12 @@ export const ErrorCodes = {
   // Trust boundaries: who may receive a QR, secrets read from files.
   BOT_NOT_ALLOWED: "WARDEN_ERR_BOT_NOT_ALLOWED",
   SECRET_FILE: "WARDEN_ERR_SECRET_FILE",
+  // Auth state in a database (sqlite): the key, a row that fails authentication, the store gone.
+  AUTH_STORE_CHOICE: "WARDEN_ERR_AUTH_STORE_CHOICE",
+  AUTH_STORE_KEY: "WARDEN_ERR_AUTH_STORE_KEY",
+  AUTH_STORE_TAMPERED: "WARDEN_ERR_AUTH_STORE_TAMPERED",
+  AUTH_STORE_UNAVAILABLE: "WARDEN_ERR_AUTH_STORE_UNAVAILABLE",
+  AUTH_MIGRATE_FAILED: "WARDEN_ERR_AUTH_MIGRATE_FAILED",
 } as const;
 
 /** One of the codes above. */

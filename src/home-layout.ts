@@ -34,3 +34,13 @@ export function removedFolder(home: string, company: string, now: number): strin
   const stamp = new Date(now).toISOString().replace(/[:.]/g, "-");
   return path.join(home, "removed", `${company}-${stamp}`);
 }
+
+/** `auth/`: the auth databases of companies whose store is sqlite. */
+export function authDir(home: string): string {
+  return path.join(home, "auth");
+}
+
+/** `auth/<company>.sqlite`: one company's auth state when its store is sqlite. */
+export function authDatabaseFile(home: string, company: string): string {
+  return path.join(authDir(home), `${company}.sqlite`);
+}

@@ -21,8 +21,9 @@ const LAYERS: readonly { name: string; matches: (file: string) => boolean }[] = 
   { name: "config", matches: (f) => f.startsWith("config/") },
   { name: "store", matches: (f) => f.startsWith("store/") },
   {
-    name: "fleet / alerts / actions / signals / liveness",
+    name: "fleet / auth-store / alerts / actions / signals / liveness",
     matches: (f) =>
+      f.startsWith("auth-store/") ||
       f.startsWith("fleet/") ||
       f.startsWith("alerts/") ||
       f.startsWith("actions/") ||

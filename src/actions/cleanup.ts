@@ -3,28 +3,29 @@
  * - "smart": the planner's rules (src/actions/plan-cleanup.ts);
  * - "reset": the ladder's last resort (src/actions/plan-reset.ts): sessions, identity keys, sender
  *   keys and pre-keys below the floor go; what Baileys needs to keep working stays (issue 8).
- * Nothing is deleted unless the backup verified and holds every planned file with the same bytes
- * (each file is hashed again just before its unlink), so a deleted file can always be restored.
+ * Nothing is deleted unless the backup verified and holds every planned key with the same bytes
+ * (each is hashed again just before the delete), so a deleted key can always be restored. The keys
+ * are files or database rows (src/actions/cleanup-target.ts): the same plan, the same checks.
  * creds.json and app-state files are refused at the last line too, whatever the plan says.
  */
-import { createHash } from "node:crypto";
-import { lstat, readdir, unlink } from "node:fs/promises";
+import { lstat } from "node:fs/promises";
 import path from "node:path";
+import { type AuthStoreAccess, authAccessOf } from "../auth-store/company-rows.js";
 import type { Clock } from "../clock.js";
 import { assertCompanyFolder } from "../config/company-id.js";
 import type { CompanySettings } from "../config/schema.js";
-import { describeError, ErrorCodes, FileRefusedError, WardenError } from "../errors.js";
-import { ATOMIC_TMP_PREFIX, type Category, classifyFile } from "../fleet/classify-file.js";
-import { ownUsersOf } from "../fleet/file-user.js";
-import { syncDir } from "../fleet/sync-dir.js";
-import { readRegularFile } from "../fs/safe-read.js";
+import { describeError, ErrorCodes, WardenError } from "../errors.js";
+import { type Category, classifyFile } from "../fleet/classify-file.js";
 import type { Store } from "../store/store.js";
 import { type CreatedBackup, createBackup, verifyBackup } from "./backup.js";
+import { type CleanupTarget, openCleanupTarget } from "./cleanup-target.js";
 import { type CompanyHold, holdCompany } from "./company-hold.js";
 import { cleanupRulesFor } from "./count-stale.js";
 import { DOWN_HISTORY_MS, type DownInterval, downIntervalsOf, withoutDownTime } from "./down-time.js";
 import { type CleanupFile, type CleanupPlan, planCleanup } from "./plan-cleanup.js";
 import { planReset } from "./plan-reset.js";
+
+export { listCleanupFiles } from "./cleanup-target.js";
 
 /** Categories a cleanup never deletes, in any mode. */
 export const NEVER_DELETED: ReadonlySet<Category> = new Set([
@@ -57,6 +58,8 @@ export interface CleanupOptions {
   /** WARDEN_BACKUP_KEY: the backup is encrypted. */
   backupKey?: string;
   onProgress?: (phase: "backup" | "delete", done: number, total: number) => void;
+  /** A database store's home and key (default: WARDEN_HOME above backupsRoot, backupKey for the rows). */
+  authStore?: AuthStoreAccess;
   /** A narrower plan than the mode's (a session repair), with its own audit action and detail. */
   narrow?: {
     plan: (files: readonly CleanupFile[]) => Promise<CleanupPlan>;
@@ -77,22 +80,6 @@ export interface CleanupResult {
   auditId: number | null;
 }
 
-/** Lists the regular files of a company folder as the planner wants them (symlinks and temp files left out). */
-export async function listCleanupFiles(dir: string): Promise<CleanupFile[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  const files: CleanupFile[] = [];
-  for (const e of entries) {
-    if (!e.isFile() || e.name.startsWith(ATOMIC_TMP_PREFIX)) continue;
-    const st = await lstat(path.join(dir, e.name)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === "ENOENT") return undefined; // vanished between readdir and lstat
-      throw err;
-    });
-    if (!st?.isFile()) continue;
-    files.push({ name: e.name, category: classifyFile(e.name), size: st.size, mtimeMs: st.mtimeMs });
-  }
-  return files;
-}
-
 /** Plans, backs up, verifies and deletes; records an audit row whatever the outcome. */
 export async function runCleanup(options: CleanupOptions): Promise<CleanupResult> {
   const { store, clock, company, settings, actor } = options;
@@ -104,9 +91,22 @@ export async function runCleanup(options: CleanupOptions): Promise<CleanupResult
       company,
     });
   }
+  const access = authAccessOf(options.authStore, options.backupsRoot, options.backupKey);
   if (options.dryRun) {
-    const plan = await makePlan(dir, mode, settings, clock.now(), options.force === true, downOf(options));
-    return { company, mode, dryRun: true, plan, deleted: 0, backup: null, auditId: null };
+    const target = await openCleanupTarget(dir, company, access);
+    try {
+      const plan = await makePlan(
+        target,
+        mode,
+        settings,
+        clock.now(),
+        options.force === true,
+        downOf(options),
+      );
+      return { company, mode, dryRun: true, plan, deleted: 0, backup: null, auditId: null };
+    } finally {
+      await target.close();
+    }
   }
 
   const hold =
@@ -115,11 +115,13 @@ export async function runCleanup(options: CleanupOptions): Promise<CleanupResult
   let plan: CleanupPlan | undefined;
   let backup: CreatedBackup | undefined;
   let deleted = 0;
+  let target: CleanupTarget | undefined;
   try {
-    // Planned under the hold: no socket writes into the folder from here on.
+    // Planned under the hold: no socket writes into the folder (or its rows) from here on.
+    target = await openCleanupTarget(dir, company, access);
     plan = options.narrow
-      ? await options.narrow.plan(await listCleanupFiles(dir))
-      : await makePlan(dir, mode, settings, clock.now(), options.force === true, downOf(options));
+      ? await options.narrow.plan(await target.files())
+      : await makePlan(target, mode, settings, clock.now(), options.force === true, downOf(options));
     if (plan.delete.length === 0) {
       const auditId = store.audit.add({
         at: clock.now(),
@@ -146,6 +148,7 @@ export async function runCleanup(options: CleanupOptions): Promise<CleanupResult
       now: clock.now(),
       key: options.backupKey,
       keep: settings.backups.keep,
+      authStore: access,
       onProgress: (done, total) => {
         if (done % 500 === 0) hold.renew();
         options.onProgress?.("backup", done, total);
@@ -170,29 +173,23 @@ export async function runCleanup(options: CleanupOptions): Promise<CleanupResult
     }
     const total = plan.delete.length;
     for (const d of plan.delete) {
-      const file = path.join(dir, d.file);
       if (NEVER_DELETED.has(classifyFile(d.file))) {
         throw new WardenError(
           ErrorCodes.ACTION_FAILED,
-          `Refusing to delete ${file}: creds and app-state files are never deleted`,
+          `Refusing to delete ${path.join(dir, d.file)}: creds and app-state files are never deleted`,
           { company, file: d.file },
         );
       }
-      const expected = inBackup.get(d.file);
-      const current = await hashFile(file);
-      if (current === undefined) continue; // already gone
-      if (current !== expected?.sha256) {
-        // Changed since the backup (something wrote it despite the hold): keep it rather than lose it.
-        continue;
-      }
-      await unlink(file).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== "ENOENT") throw err;
-      });
-      deleted++;
-      if (deleted % 500 === 0) hold.renew();
-      options.onProgress?.("delete", deleted, total);
     }
-    await syncDir(dir);
+    // A key changed since the backup (something wrote it despite the hold) is kept rather than lost.
+    const current = await target.hashes(plan.delete.map((d) => d.file));
+    const doomed = plan.delete
+      .map((d) => d.file)
+      .filter((name) => current.has(name) && current.get(name) === inBackup.get(name)?.sha256);
+    deleted = await target.remove(doomed, (done) => {
+      if (done % 500 === 0) hold.renew();
+      options.onProgress?.("delete", done, total);
+    });
     const auditId = store.audit.add({
       at: clock.now(),
       actor,
@@ -230,20 +227,21 @@ export async function runCleanup(options: CleanupOptions): Promise<CleanupResult
     });
     throw err;
   } finally {
+    await target?.close();
     if (!options.hold) hold.release(`${action} done`);
   }
 }
 
 async function makePlan(
-  dir: string,
+  target: CleanupTarget,
   mode: CleanupMode,
   settings: CleanupOptions["settings"],
   now: number,
   force: boolean,
   down: readonly DownInterval[],
 ): Promise<CleanupPlan> {
-  const files = await listCleanupFiles(dir);
-  const rules = cleanupRulesFor(settings, await readCredsFacts(dir));
+  const files = await target.files();
+  const rules = cleanupRulesFor(settings, await target.credsFacts());
   if (mode === "reset") return planReset(files, rules);
   // Idleness counts connected time only: an outage never makes live sessions look stale.
   return planCleanup(withoutDownTime(files, down, now), rules, now, { force });
@@ -253,39 +251,4 @@ async function makePlan(
 function downOf(options: CleanupOptions): DownInterval[] {
   const now = options.clock.now();
   return downIntervalsOf(options.store.connections.eventsSince(options.company, now - DOWN_HISTORY_MS), now);
-}
-
-/**
- * creds.nextPreKeyId - 1 (the pre-key Baileys checks on connect) and our own users; nulls when
- * missing or unparseable. A creds.json that is a symlink or a FIFO throws FileRefusedError: never
- * followed, never waited on (issue 9), and a folder in that state is not cleaned.
- */
-async function readCredsFacts(
-  dir: string,
-): Promise<{ newestPreKeyId: number | null; ownUsers: string[] | null }> {
-  const read = await readRegularFile(path.join(dir, "creds.json"));
-  if (!read) return { newestPreKeyId: null, ownUsers: null };
-  try {
-    const creds = JSON.parse(read.data.toString("utf8")) as { nextPreKeyId?: unknown } | null;
-    if (creds === null || typeof creds !== "object") return { newestPreKeyId: null, ownUsers: null };
-    return {
-      newestPreKeyId: typeof creds.nextPreKeyId === "number" ? creds.nextPreKeyId - 1 : null,
-      ownUsers: ownUsersOf(creds),
-    };
-  } catch {
-    // Unparseable creds: the planner keeps every pre-key above its floor and every session.
-    return { newestPreKeyId: null, ownUsers: null };
-  }
-}
-
-/** sha256 of a regular file (never through a symlink, never blocking); undefined when it is gone. */
-async function hashFile(file: string): Promise<string | undefined> {
-  try {
-    const read = await readRegularFile(file, { maxBytes: Number.POSITIVE_INFINITY });
-    return read ? createHash("sha256").update(read.data).digest("hex") : undefined;
-  } catch (err) {
-    // Swapped for a symlink or a FIFO since the backup: not the file backed up, so it is kept.
-    if (err instanceof FileRefusedError) return `refused: ${err.reason}`;
-    throw err;
-  }
 }

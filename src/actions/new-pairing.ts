@@ -4,12 +4,19 @@
  *   backup (verified, must hold creds.json) → a fresh empty folder is swapped in for the old one
  *   (journaled, as a restore) → the old folder goes to WARDEN_HOME/replaced → the creds snapshots
  *   are retired (a worker must never bring the old identity back into the new folder) → audit.
- * The worker then pairs into the empty folder (the `pair` control request).
+ * The worker then pairs into the empty folder (the `pair` control request). A database company
+ * keeps its store: the fresh folder names it too, and once the swap is done (still under the hold,
+ * so no socket opens in between) its old database joins the old folder and an empty one is created.
  */
 import { lstat, mkdir } from "node:fs/promises";
+import path from "node:path";
+import { type AuthStoreAccess, openCompanyRows } from "../auth-store/company-rows.js";
+import { moveSqliteDatabase } from "../auth-store/sqlite-rows.js";
+import { readStoreChoice, writeStoreChoice } from "../auth-store/store-choice.js";
 import type { Clock } from "../clock.js";
 import { assertCompanyFolder } from "../config/company-id.js";
 import { describeError, ErrorCodes, WardenError } from "../errors.js";
+import { authDatabaseFile } from "../home-layout.js";
 import type { Store } from "../store/store.js";
 import { createBackup, verifyBackup } from "./backup.js";
 import { holdCompany } from "./company-hold.js";
@@ -27,6 +34,8 @@ export interface NewPairingOptions {
   stopFirst?: boolean;
   backupKey?: string;
   keep?: number;
+  /** A database store's home and key (default: `home` and backupKey for the rows). */
+  authStore?: AuthStoreAccess;
 }
 
 /** What prepareNewPairing did. */
@@ -54,6 +63,8 @@ export async function prepareNewPairing(options: NewPairingOptions): Promise<New
   await finishInterruptedRestore(home, sessionsDir, company);
   const hold = await holdCompany({ store, clock, company, actor, stopFirst: options.stopFirst });
   let backupPath: string | null = null;
+  const kind = await readStoreChoice(current);
+  const access = options.authStore ?? { home, passphrase: options.backupKey };
   try {
     const backup = await createBackup({
       company,
@@ -63,6 +74,7 @@ export async function prepareNewPairing(options: NewPairingOptions): Promise<New
       now: clock.now(),
       key: options.backupKey,
       keep: options.keep,
+      authStore: access,
     });
     backupPath = backup.path;
     const verified = await verifyBackup(backup.path, { key: options.backupKey });
@@ -85,12 +97,21 @@ export async function prepareNewPairing(options: NewPairingOptions): Promise<New
       company,
       "before-pair",
       clock.now(),
-      (staged) => mkdir(staged, { mode: 0o700 }).then(() => undefined),
+      async (staged) => {
+        await mkdir(staged, { mode: 0o700 });
+        if (kind !== "files") await writeStoreChoice(staged, kind);
+      },
     );
     if (movedAside === null)
       throw new WardenError(ErrorCodes.ACTION_FAILED, `${current} vanished during the new pairing`, {
         company,
       });
+    if (kind !== "files") {
+      // A crash before this line leaves the old database in use: the old identity, nothing lost.
+      const file = authDatabaseFile(home, company);
+      moveSqliteDatabase(file, path.join(movedAside, path.basename(file)));
+      await (await openCompanyRows(access, company, kind, { create: true })).close();
+    }
     const auditId = store.audit.add({
       at: clock.now(),
       actor,

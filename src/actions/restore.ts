@@ -6,6 +6,8 @@
  */
 import { lstat } from "node:fs/promises";
 import path from "node:path";
+import type { AuthStoreAccess } from "../auth-store/company-rows.js";
+import { readStoreChoice } from "../auth-store/store-choice.js";
 import type { Clock } from "../clock.js";
 import { assertCompanyId } from "../config/company-id.js";
 import { describeError, ErrorCodes, WardenError } from "../errors.js";
@@ -13,6 +15,7 @@ import type { Store } from "../store/store.js";
 import { type BackupInfo, extractBackup, listBackups, verifyBackup } from "./backup.js";
 import { type CompanyHold, holdCompany } from "./company-hold.js";
 import { finishInterruptedRestore, swapCompanyFolder } from "./folder-swap.js";
+import { restoreRows } from "./restore-rows.js";
 
 /** Inputs of runRestore. */
 export interface RestoreOptions {
@@ -29,6 +32,8 @@ export interface RestoreOptions {
   stopFirst?: boolean;
   hold?: CompanyHold;
   backupKey?: string;
+  /** A database store's home and key (default: `home` and backupKey for the rows). */
+  authStore?: AuthStoreAccess;
 }
 
 /** What a restore did. */
@@ -101,28 +106,50 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
     options.hold ?? (await holdCompany({ store, clock, company, actor, stopFirst: options.stopFirst }));
   let movedAside: string | null = null;
   try {
+    const kind = currentStat ? await readStoreChoice(path.join(sessionsDir, company)) : "files";
     let files = 0;
-    movedAside = await swapCompanyFolder(
-      home,
-      sessionsDir,
-      company,
-      "before-restore",
-      clock.now(),
-      async (staged) => {
-        files = (await extractBackup(info.path, staged, { key: backupKey })).files;
-        hold.renew();
-      },
-    );
+    let result: string;
+    let detail: Record<string, unknown>;
+    if (kind !== "files") {
+      // The company's rows are replaced; its folder (warden-auth.json) stays as it is.
+      const done = await restoreRows({
+        access: options.authStore ?? { home, passphrase: backupKey },
+        company,
+        kind,
+        backupFile: info.path,
+        backupKey,
+        now: clock.now(),
+        renew: () => hold.renew(),
+      });
+      ({ files, movedAside } = done);
+      const skipped = done.skipped.length > 0 ? `; not keys, left out: ${done.skipped.join(", ")}` : "";
+      result = `restored ${files} keys into the ${kind} store from ${info.name}; the previous database is in ${movedAside}${skipped}`;
+      detail = { backup: info.path, files, movedAside, store: kind, skipped: done.skipped };
+    } else {
+      movedAside = await swapCompanyFolder(
+        home,
+        sessionsDir,
+        company,
+        "before-restore",
+        clock.now(),
+        async (staged) => {
+          files = (await extractBackup(info.path, staged, { key: backupKey })).files;
+          hold.renew();
+        },
+      );
+      result = `restored ${files} files from ${info.name}${movedAside ? `; the previous folder is in ${movedAside}` : ""}`;
+      detail = { backup: info.path, files, movedAside };
+    }
     const auditId = store.audit.add({
       at: clock.now(),
       actor,
       company,
       action: "restore",
       ok: true,
-      result: `restored ${files} files from ${info.name}${movedAside ? `; the previous folder is in ${movedAside}` : ""}`,
-      detail: { backup: info.path, files: files, movedAside },
+      result,
+      detail,
     });
-    return { company, backup: info.path, files: files, movedAside, auditId };
+    return { company, backup: info.path, files, movedAside, auditId };
   } catch (err) {
     // Put things back the way they were if the swap did not complete; keep whatever is complete.
     await finishInterruptedRestore(home, sessionsDir, company).catch(() => undefined);

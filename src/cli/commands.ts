@@ -2,6 +2,7 @@
  * The table of `warden` commands: the overview help lists them in this order. Adding a command is
  * one file exporting a `CommandSpec` (see command.ts) and one entry here.
  */
+import { authMigrateCommand } from "./auth-migrate.js";
 import type { CommandSpec } from "./command.js";
 import { configCheckCommand } from "./config-check.js";
 import { controlCommands } from "./control.js";
@@ -31,4 +32,5 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...recoveryCommands,
   ...onCallCommands,
   incidentCommand,
+  authMigrateCommand,
 ];

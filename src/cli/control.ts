@@ -126,6 +126,7 @@ function controlCommand(
           actor: ctx.actor,
           stopFirst: options.stop === true,
           backupKey: ctx.env.backupKey,
+          authStore: { home: ctx.env.home, passphrase: ctx.env.authKey ?? ctx.env.backupKey },
           keep: companySettings(config, company).backups.keep,
         });
         if (!ctx.json)

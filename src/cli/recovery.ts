@@ -6,10 +6,12 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { type BackupInfo, createBackup, listBackups, verifyBackup } from "../actions/backup.js";
-import { listCleanupFiles, runCleanup } from "../actions/cleanup.js";
+import { runCleanup } from "../actions/cleanup.js";
+import { openCleanupTarget } from "../actions/cleanup-target.js";
 import { finishInterruptedRestore } from "../actions/folder-swap.js";
 import { removeCompany } from "../actions/remove-company.js";
 import { findBackup, runRestore } from "../actions/restore.js";
+import type { AuthStoreAccess } from "../auth-store/company-rows.js";
 import { systemClock } from "../clock.js";
 import { assertCompanyFolder, assertCompanyId, isCompanyId } from "../config/company-id.js";
 import { formatDuration } from "../config/duration.js";
@@ -27,6 +29,8 @@ export interface RecoveryContext {
   /** WARDEN_HOME. */
   home: string;
   backupKey: string | undefined;
+  /** Database stores: WARDEN_HOME and the rows' passphrase (WARDEN_AUTH_KEY, else WARDEN_BACKUP_KEY). */
+  authStore: AuthStoreAccess;
   json: boolean;
   /** "cli:<user>". */
   actor: string;
@@ -54,6 +58,7 @@ export async function cleanupCommand(
     dryRun: flags.dryRun,
     stopFirst: flags.stop,
     backupKey: ctx.backupKey,
+    authStore: ctx.authStore,
     onProgress: (phase, done, total) => progress.update(done, total, phase),
   }).finally(() => progress.done());
   const listed = [...result.plan.delete].sort((a, b) => byNumber.compare(a.file, b.file));
@@ -117,6 +122,7 @@ export async function backupCommand(
         reason: "manual",
         now: Date.now(),
         key: ctx.backupKey,
+        authStore: ctx.authStore,
         keep: companySettings(ctx.config, id).backups.keep,
         onProgress: all ? undefined : (done, total) => progress.update(done, total, id),
       });
@@ -236,6 +242,7 @@ export async function restoreCommand(
     actor: ctx.actor,
     stopFirst: flags.stop,
     backupKey: ctx.backupKey,
+    authStore: ctx.authStore,
   });
   if (ctx.json) ctx.out(JSON.stringify(result));
   else {
@@ -274,11 +281,18 @@ async function whyNothing(ctx: RecoveryContext, company: string, forced: boolean
       dryRun: true,
       stopFirst: false,
       backupKey: ctx.backupKey,
+      authStore: ctx.authStore,
     });
     const held = withForce.plan.delete.length;
     if (held > 0) {
+      // Files or rows: the same ages the plan was made from.
+      const target = await openCleanupTarget(
+        path.join(ctx.config.sessionsDir, company),
+        company,
+        ctx.authStore,
+      );
       const mtimes = new Map(
-        (await listCleanupFiles(path.join(ctx.config.sessionsDir, company))).map((f) => [f.name, f.mtimeMs]),
+        (await target.files().finally(() => target.close())).map((f) => [f.name, f.mtimeMs]),
       );
       const first = Math.min(...withForce.plan.delete.map((d) => mtimes.get(d.file) ?? Date.now()));
       return `Nothing to delete yet: ${held} files match the rules but are younger than cleanup.minAge (${formatDuration(minAge)}); the first becomes eligible on ${new Date(first + minAge).toISOString()}. --force would delete ${held}.`;

@@ -35,6 +35,8 @@ export interface CompanyStatus {
     reserve: number;
     byCategory: Record<string, number>;
   };
+  /** Where the keys live: the folder, or a database whose rows are counted like files. */
+  store: "files" | "sqlite";
   level: string;
   creds: string;
   /** Why creds.json is corrupt (or missing), when it is not ok. */
@@ -57,6 +59,7 @@ export async function collectStatus(
   store: Store | undefined,
   now: number,
   company?: string,
+  home?: string,
 ): Promise<CompanyStatus[]> {
   let ids: string[];
   if (company !== undefined) {
@@ -79,6 +82,7 @@ export async function collectStatus(
     const settings = companySettings(config, id);
     const snapshot = await scanFolder(path.join(config.sessionsDir, id), id, now, new Map(), {
       preKeyFloor: resolveKeepPreKeys(settings.cleanup.keepPreKeys),
+      ...(home !== undefined ? { authHome: home } : {}),
     });
     const down = store ? downIntervalsOf(store.connections.eventsSince(id, now - DOWN_HISTORY_MS), now) : [];
     const counts = countSnapshot(snapshot, settings, now, down);
@@ -116,6 +120,7 @@ export async function collectStatus(
         reserve: counts.reserve,
         byCategory: snapshot.byCategory,
       },
+      store: snapshot.store ?? "files",
       level,
       creds: snapshot.creds.state,
       ...(snapshot.creds.error ? { credsError: snapshot.creds.error } : {}),

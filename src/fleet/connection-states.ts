@@ -12,7 +12,8 @@ export type ConnectionStateName =
   | "qr_required"
   | "forbidden"
   | "multidevice_mismatch"
-  | "outdated_client";
+  | "outdated_client"
+  | "auth_store_failed";
 
 /** States that stop the reconnect loop until a human acts. */
 export const TERMINAL_STATES: ReadonlySet<ConnectionStateName> = new Set([
@@ -21,4 +22,6 @@ export const TERMINAL_STATES: ReadonlySet<ConnectionStateName> = new Set([
   "forbidden",
   "multidevice_mismatch",
   "outdated_client",
+  // The auth database failed (gone, full, wrong key, a tampered row): stopped, never re-paired.
+  "auth_store_failed",
 ]);

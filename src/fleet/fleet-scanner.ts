@@ -7,6 +7,7 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Clock } from "../clock.js";
+import { authDir } from "../home-layout.js";
 import type { Logger } from "../logger.js";
 import { FleetWatcher } from "./fleet-watcher.js";
 import { listCompanyFolders, type ScanCompanyContext, scanCompanyFolder } from "./reconcile-scan.js";
@@ -43,6 +44,8 @@ export interface FleetScannerOptions {
    * stat'ed, since only their cleanup rule looks at age. Default: every pre-key.
    */
   preKeyFloor?: (company: string) => number;
+  /** WARDEN_HOME: companies whose warden-auth.json names a database are counted from its rows. */
+  authHome?: string;
 }
 
 /** How the scanner currently learns about changes. */
@@ -76,6 +79,7 @@ export class FleetScanner {
       fullScan: () => void this.fullScan(),
       hasReported: (key) => this.reported.has(key),
       reportOnce: (key, report) => this.reportOnce(key, report),
+      ...(options.authHome !== undefined ? { authDir: authDir(options.authHome) } : {}),
     });
     this.scanContext = {
       sessionsDir: options.sessionsDir,
@@ -83,6 +87,7 @@ export class FleetScanner {
       credsCache: this.credsCache,
       mtimeCache: this.mtimeCache,
       preKeyFloor: options.preKeyFloor,
+      authHome: options.authHome,
       reportOnce: (key, report) => this.reportOnce(key, report),
     };
   }

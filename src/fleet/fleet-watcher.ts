@@ -6,10 +6,12 @@
  * - one native fs.watch per company folder for the files inside it. chokidar on the files
  *   themselves puts one inotify watch on every file (ENOSPC past max_user_watches, 1.3 GB RSS) and
  *   stats every file on every directory event; a folder watch costs one inotify watch and no stat.
+ * - one fs.watch on WARDEN_HOME/auth/: a database company's writes land in `<company>.sqlite` and
+ *   its `-wal`, not in its folder.
  * If watching fails (ENOSPC, EMFILE...) it reports it once and drops to scan-only mode: the scanner
  * (`fleet-scanner.ts`) keeps working on its reconcile scans alone.
  */
-import { watch as fsWatch, type FSWatcher as NodeWatcher } from "node:fs";
+import { watch as fsWatch, mkdirSync, type FSWatcher as NodeWatcher } from "node:fs";
 import path from "node:path";
 import { watch as chokidarWatch, type FSWatcher } from "chokidar";
 import { isCompanyId } from "../config/company-id.js";
@@ -31,12 +33,15 @@ export interface FleetWatcherHost {
   hasReported(key: string): boolean;
   /** Gives a report once per key. */
   reportOnce(key: string, report: ScannerReport): void;
+  /** WARDEN_HOME/auth/ (created if missing): writes of database companies schedule their recount. */
+  authDir?: string;
 }
 
 /** The root watcher on sessionsDir and one folder watcher per company; falls back to scan-only. */
 export class FleetWatcher {
   private readonly host: FleetWatcherHost;
   private readonly folderWatchers = new Map<string, NodeWatcher>();
+  private authWatcher: NodeWatcher | undefined;
   private rootWatcher: FSWatcher | undefined;
   private rootFailed: (() => void) | undefined;
   private currentMode: ScannerMode = "scan-only";
@@ -74,6 +79,7 @@ export class FleetWatcher {
     this.rootFailed = undefined;
     if (this.host.isClosed() || this.rootWatcher !== root) return;
     this.currentMode = "events";
+    this.watchAuthDir();
     for (const company of this.host.companies()) {
       this.watchFolder(company);
       if (this.currentMode !== "events") return;
@@ -105,6 +111,22 @@ export class FleetWatcher {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ENOENT" || code === "ENOTDIR") return;
+      this.onWatchError(err as NodeJS.ErrnoException);
+    }
+  }
+
+  /** One watch on the auth databases: `<company>.sqlite[-wal|-shm]` changed → recount that company. */
+  private watchAuthDir(): void {
+    const dir = this.host.authDir;
+    if (dir === undefined || this.authWatcher) return;
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      this.authWatcher = fsWatch(dir, { persistent: true }, (_event, file) => {
+        const company = file ? /^(.+)\.sqlite(?:-wal|-shm|-journal)?$/.exec(String(file))?.[1] : undefined;
+        if (company !== undefined && isCompanyId(company)) this.host.schedule(company);
+      });
+      this.authWatcher.on("error", (err) => this.onWatchError(err as NodeJS.ErrnoException));
+    } catch (err) {
       this.onWatchError(err as NodeJS.ErrnoException);
     }
   }
@@ -143,6 +165,8 @@ export class FleetWatcher {
   }
 
   private closeFolderWatchers(): void {
+    this.authWatcher?.close();
+    this.authWatcher = undefined;
     for (const watcher of this.folderWatchers.values()) watcher.close();
     this.folderWatchers.clear();
   }

@@ -65,6 +65,8 @@ export interface ScanCompanyContext {
   mtimeCache: Map<string, ReadonlyMap<string, number>>;
   /** A company's pre-key floor (see FleetScannerOptions.preKeyFloor). */
   preKeyFloor?: (company: string) => number;
+  /** WARDEN_HOME, for companies whose keys are in a database. */
+  authHome?: string | undefined;
   reportOnce: ReportOnce;
 }
 
@@ -94,6 +96,7 @@ export function scanCompanyFolder(
     const snapshot = scanFolderSync(dir, company, ctx.clock.now(), ctx.credsCache, {
       preKeyFloor: ctx.preKeyFloor?.(company) ?? 0,
       knownMtimes: known,
+      ...(ctx.authHome !== undefined ? { authHome: ctx.authHome } : {}),
     });
     if (!known) ctx.mtimeCache.set(company, snapshot.mtimes);
     for (const entry of snapshot.irregular) {

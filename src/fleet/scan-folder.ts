@@ -11,8 +11,12 @@
  */
 import { type Dirent, lstatSync, readdirSync } from "node:fs";
 import path from "node:path";
-import { describeError } from "../errors.js";
+import { rowAge } from "../auth-store/auth-rows.js";
+import { listSqliteSync } from "../auth-store/sqlite-scan.js";
+import { readStoreChoiceSync, STORE_CHOICE_FILE } from "../auth-store/store-choice.js";
+import { describeError, ErrorCodes, WardenError } from "../errors.js";
 import { readRegularFileSync } from "../fs/safe-read.js";
+import { authDatabaseFile } from "../home-layout.js";
 import type { Category, CredsState, FolderSnapshot, IrregularEntry } from "../store/snapshot-types.js";
 import { ATOMIC_TMP_PREFIX, classifyFile, preKeyId } from "./classify-file.js";
 import { tallyFiles } from "./count-files.js";
@@ -42,7 +46,7 @@ export const ENTRY_KIND_WORDS: Readonly<Record<IrregularEntry["kind"], string>> 
 export type CredsCache = Map<string, { key: string } & CredsFacts>;
 
 /** What a scan learns from creds.json. */
-interface CredsFacts {
+export interface CredsFacts {
   state: CredsState;
   error?: string;
   ownUsers: string[] | null;
@@ -59,6 +63,8 @@ export interface ScanOptions {
    * scan stats again, so a rewritten file is judged by its real age within scan.reconcileEvery.
    */
   knownMtimes?: ReadonlyMap<string, number>;
+  /** WARDEN_HOME: where a company whose warden-auth.json names a database keeps it (auth/). */
+  authHome?: string;
 }
 
 /** Creds fields without which Baileys cannot log in. */
@@ -105,6 +111,10 @@ export function scanFolderSync(
       });
     }
   }
+  if (names.includes(STORE_CHOICE_FILE)) {
+    const kind = readStoreChoiceSync(dir);
+    if (kind !== "files") return scanDatabaseCompany(dir, company, now, options.authHome);
+  }
   const tally = tallyFiles(names);
   const dirStat = lstatSync(dir);
   let newestWriteAt = dirStat.mtimeMs;
@@ -141,6 +151,52 @@ export function scanFolderSync(
     mtimes: ageRuledMtimes(dir, names, options.preKeyFloor ?? 0, now, options.knownMtimes),
     ownUsers: facts.ownUsers,
     newestPreKeyId: facts.newestPreKeyId,
+    store: "files",
+  };
+}
+
+/**
+ * A company whose keys are rows: the same snapshot as a folder's, from the table. A row's age is its
+ * last write or read (the mtime a file would have), exact for every row (no stat to save).
+ */
+function scanDatabaseCompany(
+  dir: string,
+  company: string,
+  now: number,
+  home: string | undefined,
+): FolderSnapshot {
+  if (home === undefined) {
+    throw new WardenError(
+      ErrorCodes.AUTH_STORE_UNAVAILABLE,
+      `${company} keeps its keys in a database; this scan was given no WARDEN_HOME to find it`,
+      { company, dir },
+    );
+  }
+  const { rows, facts } = listSqliteSync(authDatabaseFile(home, company), company);
+  const names = rows.map((r) => r.name);
+  const tally = tallyFiles(names);
+  const mtimes = new Map<string, number>();
+  let newestWriteAt = lstatSync(dir).mtimeMs;
+  for (const row of rows) {
+    const category = classifyFile(row.name);
+    if (AGE_RULED_CATEGORIES.has(category) || category === "pre-key") mtimes.set(row.name, rowAge(row));
+    newestWriteAt = Math.max(newestWriteAt, row.updatedAt);
+  }
+  return {
+    company,
+    scannedAt: now,
+    total: tally.total,
+    byCategory: tally.byCategory,
+    preKeys: tally.preKeys,
+    maxPreKeyId: tally.maxPreKeyId,
+    creds: facts.error ? { state: facts.state, error: facts.error } : { state: facts.state },
+    newestWriteAt: Math.round(newestWriteAt),
+    irregular: [],
+    names,
+    mtimes,
+    ownUsers: facts.ownUsers,
+    newestPreKeyId: facts.newestPreKeyId,
+    store: "sqlite",
   };
 }
 
@@ -205,7 +261,8 @@ function checkCreds(file: string, key: string, cache: CredsCache): CredsFacts {
   return result;
 }
 
-function credsFacts(bytes: Buffer): CredsFacts {
+/** What creds.json's bytes say: ok / corrupt (why), our own users, the newest pre-key id. */
+export function credsFacts(bytes: Buffer): CredsFacts {
   let data: unknown;
   try {
     data = JSON.parse(bytes.toString("utf8"));

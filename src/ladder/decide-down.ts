@@ -38,11 +38,14 @@ export function decideDown(draft: Draft): void {
     return;
   }
   const terminal = terminalCode(state, code);
-  if (terminal !== null) {
+  if (terminal !== null || state === "auth_store_failed") {
     if (mem.humanNeededAt !== null) return;
     mem.humanNeededAt = now;
     const meaning = meaningOf(terminal);
-    const text = `${company}: ${meaning.what} (${formatDuration(now - since)} ago). Next: ${meaning.next(company)}`;
+    const text =
+      state === "auth_store_failed"
+        ? `${company}: its auth database failed; the worker stopped it rather than start a new identity. Fix the cause named in \`warden status ${company}\`, then \`warden start ${company}\`.`
+        : `${company}: ${meaning.what} (${formatDuration(now - since)} ago). Next: ${meaning.next(company)}`;
     alert(draft, "human_needed", "critical", text);
     return;
   }

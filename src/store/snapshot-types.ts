@@ -55,6 +55,8 @@ export interface FolderSnapshot {
   /** Newest of the folder's and creds.json's modification times (file events can move it later). */
   newestWriteAt: number | null;
   irregular: IrregularEntry[];
+  /** Where the keys live: the folder ("files", the default) or a database store. */
+  store?: "files" | "sqlite";
 }
 
 /** What the thresholds apply to: stale files (default), counted (all but the pre-key reserve), or total. */

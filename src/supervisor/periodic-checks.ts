@@ -25,6 +25,7 @@ const LADDER_TELLS = new Set([
   "connection-forbidden",
   "connection-replaced",
   "connection-outdated_client",
+  "connection-auth_store_failed",
 ]);
 
 /** Hourly: prune old history, delivered outbox rows and their buttons. */

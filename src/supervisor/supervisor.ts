@@ -149,6 +149,7 @@ export class Supervisor {
       onReport: (report) => this.guard.run("recording a scanner report", () => this.intake.report(report)),
       onFullScan: (ms) => this.http?.metrics.observeScan(ms),
       preKeyFloor: (company) => resolveKeepPreKeys(companySettings(config(), company).cleanup.keepPreKeys),
+      ...(options.home !== undefined ? { authHome: options.home } : {}),
     });
     this.guard = new StoreGuard({
       logger: this.log,

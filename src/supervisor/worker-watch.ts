@@ -26,14 +26,20 @@ export interface WatchNotice {
  * Transitions that need a human: severity and what to do, with the company's own commands. The
  * sentences are the ladder's table of close codes: only 401 (qr_required) says to pair again.
  */
-const HUMAN_NEEDED: Record<string, { level: WatchNotice["level"]; text: (company: string) => string }> =
-  Object.fromEntries(
+const HUMAN_NEEDED: Record<string, { level: WatchNotice["level"]; text: (company: string) => string }> = {
+  ...Object.fromEntries(
     Object.entries(STATE_CODES).map(([state, code]) => {
       const meaning = meaningOf(code);
       const level: WatchNotice["level"] = meaning.needsQr || state === "forbidden" ? "fatal" : "critical";
       return [state, { level, text: (c: string) => `${cap(meaning.what)}. ${meaning.next(c)}` }];
     }),
-  );
+  ),
+  auth_store_failed: {
+    level: "fatal",
+    text: (c) =>
+      `The company's auth database failed (see the transition's message and the worker log): it was stopped, not re-paired, nothing deleted. Fix the cause (key, disk, file), then \`warden start ${c}\`.`,
+  },
+};
 
 function cap(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);

@@ -16,6 +16,7 @@ import {
   TERMINAL_STATES,
 } from "./disconnect-policy.js";
 import type { Driver, DriverSocket } from "./drivers/driver.js";
+import { type AuthStoreContext, isAuthStoreFailure } from "./open-auth-state.js";
 
 /** What a company session is built from. */
 export interface CompanySessionOptions {
@@ -31,6 +32,8 @@ export interface CompanySessionOptions {
   pairingPhone?: string | null;
   /** Passed to every socket's auth state: the worker's creds snapshots. */
   onAuthWrite?: (file: string, data: Buffer) => void | Promise<void>;
+  /** Where database auth stores live (a company's warden-auth.json picks its store). */
+  authStore?: AuthStoreContext;
   /**
    * Runs before each socket opens (folder check, creds restore and snapshot); it must not throw.
    * "missing": the company folder is gone, the session stops instead of opening.
@@ -151,7 +154,9 @@ export class CompanySession {
         logger: log,
         ...(this.pairingPhone ? { pairingPhone: this.pairingPhone } : {}),
         ...(this.options.onAuthWrite ? { onAuthWrite: this.options.onAuthWrite } : {}),
+        ...(this.options.authStore ? { authStore: this.options.authStore } : {}),
         hooks: {
+          onAuthFailure: (err) => gen === this.generation && this.onAuthFailure(err),
           onOpen: () => gen === this.generation && this.onOpen(),
           onClose: (code, why) => gen === this.generation && this.onClose(code, why),
           onQr: (qr) => gen === this.generation && this.onQr(qr),
@@ -166,6 +171,8 @@ export class CompanySession {
       if (gen !== this.generation) return;
       // Removed between the check and the open: the driver refused to create it.
       if (err instanceof WardenError && err.code === ErrorCodes.COMPANY_FOLDER_MISSING) this.gone();
+      // Fail closed: a store that cannot be read stops the company; a retry could only pair anew.
+      else if (isAuthStoreFailure(err)) this.stopOnAuthFailure(err);
       else this.onClose(undefined, `connect failed: ${describeError(err)}`);
       return;
     }
@@ -192,6 +199,28 @@ export class CompanySession {
     this.openedAt = this.options.clock.now();
     this.options.liveness?.opened(this.company);
     this.record("open", null, "connected");
+  }
+
+  private onAuthFailure(err: unknown): void {
+    const socket = this.socket;
+    this.socket = undefined;
+    this.generation++;
+    if (socket)
+      void socket.close().catch((e) => this.options.logger.warn({ err: e }, "closing the socket failed"));
+    this.stopOnAuthFailure(err);
+  }
+
+  private stopOnAuthFailure(err: unknown): void {
+    const code = (err as { code?: unknown }).code;
+    this.options.logger.error(
+      { err },
+      `${this.company}: auth store failed, company stopped: ${describeError(err)}`,
+    );
+    this.record(
+      "auth_store_failed",
+      null,
+      `${typeof code === "string" ? `${code}: ` : ""}${describeError(err)}`,
+    );
   }
 
   private onQr(qr: string): void {

@@ -5,6 +5,7 @@
  */
 import os from "node:os";
 import { credsSnapshotsEncrypted } from "../actions/creds-snapshot-encryption.js";
+import { AuthKey } from "../auth-store/row-cipher.js";
 import { systemClock } from "../clock.js";
 import { companySettings, loadConfig, type WardenConfig } from "../config/load.js";
 import { readEnv, type WardenEnv } from "../env.js";
@@ -33,7 +34,7 @@ const instance = Number(env.nodeAppInstance ?? 0);
 const logger = createLogger({
   name: `warden-worker-${instance}`,
   level: env.logLevel,
-  secrets: [env.telegramToken, env.backupKey],
+  secrets: [env.telegramToken, env.backupKey, env.authKey],
 });
 
 let config: WardenConfig;
@@ -79,6 +80,10 @@ const drivers: Record<"baileys" | "simulated", Driver> = {
   simulated: createSimulatedDriver((company) => companySettings(config, company).simulation, signals),
 };
 
+// Stretched once (scrypt): every database company of this worker opens with it.
+const authPassphrase = env.authKey ?? env.backupKey;
+const authKey = authPassphrase === undefined ? undefined : await AuthKey.derive(authPassphrase);
+
 const holder = `${os.hostname()}/${instance}/${process.pid}`;
 const worker = new Worker({
   config,
@@ -94,6 +99,7 @@ const worker = new Worker({
     drivers[(forcedDriver as "baileys" | "simulated" | undefined) ?? settings.driver],
   ...(env.backupKey !== undefined ? { backupKey: env.backupKey } : {}),
   signals,
+  authStore: { home: env.home, key: authKey, clock: systemClock },
 });
 
 handleShutdown(logger, "closing sockets (no logout), flushing creds, releasing leases", async () => {

@@ -9,6 +9,7 @@ import { stat } from "node:fs/promises";
 import type { SnapshotSealer } from "../actions/creds-snapshot.js";
 import { snapshotFolder } from "../actions/creds-snapshot.js";
 import { restoreMissingCreds } from "../actions/restore-missing-creds.js";
+import { readStoreChoice } from "../auth-store/store-choice.js";
 import type { Clock } from "../clock.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../logger.js";
@@ -42,6 +43,9 @@ export async function prepareFolder(
     logger.warn({ dir }, `${company}: the company folder is gone; the session stops (it never creates one)`);
     return "missing";
   }
+  // A database store's creds live in their row (written in one transaction, snapshotted on write);
+  // its folder holds no creds.json to restore or snapshot. An unreadable choice fails at open.
+  if ((await readStoreChoice(dir).catch(() => "unknown")) !== "files") return "ready";
   if (restoring.enabled && (await restoreCreds(ctx, company, dir, logger)) === "failed") {
     restoring.enabled = false;
   }

@@ -31,6 +31,7 @@ import {
 } from "./disconnect-policy.js";
 import type { Driver } from "./drivers/driver.js";
 import { createLivenessCheck, type LivenessCheck } from "./liveness-check.js";
+import type { AuthStoreContext } from "./open-auth-state.js";
 import { prepareFolder } from "./prepare-folder.js";
 
 /** What a worker is built from. */
@@ -55,6 +56,8 @@ export interface WorkerOptions {
   signals?: SignalRecorder;
   /** Liveness counters of the sockets (default: one on the store); flushed with each heartbeat. */
   liveness?: LivenessRecorder;
+  /** Where database auth stores live and their key (companies whose warden-auth.json names one). */
+  authStore?: AuthStoreContext;
 }
 
 /**
@@ -268,6 +271,7 @@ export class Worker {
       backoff: this.options.backoff,
       pairingPhone: pairingPhone ?? settings.pairing.phoneNumber,
       onAuthWrite: recorder.record,
+      ...(this.options.authStore ? { authStore: this.options.authStore } : {}),
       // Before every socket, reconnects included: the auth state reads creds.json again each time,
       // and a creds.json lost during an outage would otherwise become a new, unpaired identity.
       beforeOpen: () =>

@@ -8,6 +8,7 @@ import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import {
   type AuthenticationCreds,
+  type AuthenticationState,
   addTransactionCapability,
   type BinaryNode,
   DEFAULT_CONNECTION_CONFIG,
@@ -32,9 +33,19 @@ export interface Party {
   preKeys: Map<number, Uint8Array>;
 }
 
-/** Creates an identity in `dir` with `preKeys` pre-keys. */
-export async function createParty(dir: string, jid: string, preKeys = 5): Promise<Party> {
-  const { state, saveCreds } = await useMultiFileAuthState(dir);
+/** An auth state opener: Baileys' own folder store by default, any other store under test. */
+export type OpenAuth = (
+  dir: string,
+) => Promise<{ state: AuthenticationState; saveCreds: () => Promise<void> }>;
+
+/** Creates an identity in `dir` with `preKeys` pre-keys, its keys in the store `open` gives. */
+export async function createParty(
+  dir: string,
+  jid: string,
+  preKeys = 5,
+  open: OpenAuth = useMultiFileAuthState,
+): Promise<Party> {
+  const { state, saveCreds } = await open(dir);
   state.creds.me = { id: jid, name: path.basename(dir) };
   const { update, preKeys: generated } = await getNextPreKeys(state, preKeys);
   Object.assign(state.creds, update);

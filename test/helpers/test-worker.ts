@@ -4,6 +4,7 @@ import { databaseFile } from "../../src/home-layout.js";
 import type { Logger } from "../../src/logger.js";
 import { openStore, type Store } from "../../src/store/store.js";
 import { createSimulatedDriver } from "../../src/worker/drivers/simulated.js";
+import type { AuthStoreContext } from "../../src/worker/open-auth-state.js";
 import { Worker } from "../../src/worker/worker.js";
 
 /** Builds (does not start) worker instance 0 of 1 on `store`, with fast, jitter-free backoff. */
@@ -14,6 +15,8 @@ export function createTestWorker(options: {
   holder: string;
   backupKey?: string;
   maxBackoffMs?: number;
+  /** Database auth stores (companies whose warden-auth.json names one). */
+  authStore?: AuthStoreContext;
 }): Worker {
   const { config } = options;
   const driver = createSimulatedDriver((company) => companySettings(config, company).simulation);
@@ -30,6 +33,7 @@ export function createTestWorker(options: {
     driverFor: () => driver,
     backoff: { baseMs: 50, maxMs: options.maxBackoffMs ?? 200, stableAfterMs: 60_000, jitter: 0 },
     ...(options.backupKey !== undefined ? { backupKey: options.backupKey } : {}),
+    ...(options.authStore !== undefined ? { authStore: options.authStore } : {}),
   });
 }
 

@@ -27,7 +27,7 @@ import { describeError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import { wrapBaileysLogger } from "../../signals/baileys-logger.js";
 import type { SignalRecorder } from "../../signals/signal-recorder.js";
-import { useAtomicMultiFileAuthState } from "../auth-state.js";
+import { openCompanyAuthState } from "../open-auth-state.js";
 import type { ConnectOptions, Driver, DriverSocket } from "./driver.js";
 
 /** Socket options the driver lets the caller set. */
@@ -60,10 +60,15 @@ export function createBaileysDriver(options: BaileysDriverOptions = {}): Driver 
     name: "baileys",
     async connect(connect: ConnectOptions): Promise<DriverSocket> {
       const { hooks, logger, company } = connect;
-      // Never creates the company folder: a removed one stays removed (the session stops instead).
-      const auth = await useAtomicMultiFileAuthState(connect.dir, logger, {
+      // Declared before the socket: a failed database write ends it (fail closed, never run on lost writes).
+      let failed: ((err: unknown) => void) | undefined;
+      const auth = await openCompanyAuthState({
+        company,
+        dir: connect.dir,
+        logger,
         onWrite: connect.onAuthWrite,
-        create: false,
+        onFailure: (err) => failed?.(err),
+        ...(connect.authStore ? { store: connect.authStore } : {}),
       });
       const plainLogger = childLogger(logger, company, options.logLevel ?? "warn");
       const { signals, within } = options;
@@ -154,6 +159,12 @@ export function createBaileysDriver(options: BaileysDriverOptions = {}): Driver 
           });
         }
       };
+      failed = (err) => {
+        if (done) return;
+        done = true;
+        logger.error({ err }, `Auth database write failed: closing the socket (${describeError(err)})`);
+        call("onAuthFailure", () => hooks.onAuthFailure?.(err));
+      };
       sock.ev.on("creds.update", onCredsUpdate);
       sock.ev.on("connection.update", onConnectionUpdate);
       sock.ev.on("messages.upsert", onUpsert);
@@ -172,7 +183,7 @@ export function createBaileysDriver(options: BaileysDriverOptions = {}): Driver 
             sock.ev.off("creds.update", onCredsUpdate);
             sock.ev.off("messages.upsert", onUpsert);
             traffic.off();
-            await auth.flush();
+            await auth.close();
           })();
           return closing;
         },

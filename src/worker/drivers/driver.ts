@@ -6,6 +6,7 @@
  */
 import type { TrafficEvent } from "../../liveness/liveness-recorder.js";
 import type { Logger } from "../../logger.js";
+import type { AuthStoreContext } from "../open-auth-state.js";
 
 /** Callbacks a driver calls while a socket lives. */
 export interface DriverHooks {
@@ -13,6 +14,8 @@ export interface DriverHooks {
   onOpen(): void;
   /** The socket closed; `code` is Baileys' DisconnectReason status code when there is one. */
   onClose(code: number | undefined, message: string): void;
+  /** A write to the auth database failed: the socket is being closed and the company must stop. */
+  onAuthFailure?(err: unknown): void;
   /** A new pairing QR string (it rotates while pairing). */
   onQr(qr: string): void;
   /** A pairing code to type on the phone (pairing by phone number). */
@@ -32,6 +35,8 @@ export interface ConnectOptions {
   pairingPhone?: string;
   /** Handed to the auth state as its onWrite: sees each creds.json / app-state key write (snapshots). */
   onAuthWrite?: (file: string, data: Buffer) => void | Promise<void>;
+  /** Where database stores live (the company's warden-auth.json picks the store). */
+  authStore?: AuthStoreContext;
 }
 
 /** One live socket. */

@@ -15,7 +15,7 @@ import { getNextPreKeys } from "baileys";
 import type { CompanySettings } from "../../config/schema.js";
 import { wrapBaileysLogger } from "../../signals/baileys-logger.js";
 import type { SignalRecorder } from "../../signals/signal-recorder.js";
-import { useAtomicMultiFileAuthState } from "../auth-state.js";
+import { openCompanyAuthState } from "../open-auth-state.js";
 import type { ConnectOptions, Driver, DriverSocket } from "./driver.js";
 
 /** A company's scenario (the `simulation` config key). */
@@ -55,10 +55,17 @@ async function startSimulatedSocket(
   signals?: SignalRecorder,
 ): Promise<DriverSocket> {
   const { hooks, company } = options;
-  // As the Baileys driver: never creates the company folder.
-  const { state, saveCreds, flush } = await useAtomicMultiFileAuthState(options.dir, options.logger, {
+  const {
+    state,
+    saveCreds,
+    close: closeAuth,
+  } = await openCompanyAuthState({
+    company,
+    dir: options.dir,
+    logger: options.logger,
     onWrite: options.onAuthWrite,
-    create: false,
+    onFailure: (err) => options.hooks.onAuthFailure?.(err),
+    ...(options.authStore ? { store: options.authStore } : {}),
   });
   const { creds } = state;
   const timers = new Set<NodeJS.Timeout>();
@@ -182,7 +189,7 @@ async function startSimulatedSocket(
       for (const t of timers) clearTimeout(t);
       timers.clear();
       await writing;
-      await flush();
+      await closeAuth();
     },
   };
 }
