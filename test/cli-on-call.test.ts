@@ -120,7 +120,11 @@ describe("warden ack, silence, silences, unsilence, digest", () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "warden-mutes-"));
     try {
       const file = path.join(dir, "warden.db");
-      const before = migrations.filter((m) => !m.sql.includes("CREATE TABLE silences"));
+      // The database as it was before on call: every migration up to the one that adds silences.
+      const before = migrations.slice(
+        0,
+        migrations.findIndex((m) => m.sql.includes("CREATE TABLE silences")),
+      );
       const old = openDatabase(file, { migrations: before });
       const until = Date.now() + 3_600_000;
       old

@@ -231,7 +231,7 @@ export class TelegramBot {
         req,
         "*",
         line,
-        `No company <code>${escapeHtml(company)}</code> that you may command here; /status lists yours.${guess ? ` Did you mean <code>${escapeHtml(guess)}</code>?` : ""}`,
+        `No company <code>${escapeHtml(company)}</code> that you may command here; /status lists yours${guess ? `; did you mean <code>${escapeHtml(guess)}</code>?` : "."}`,
       );
     }
     try {
