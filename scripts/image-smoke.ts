@@ -11,7 +11,7 @@ import { createWriteStream, readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BUILDAH } from "./image-base.js";
 
-/** Host folder → container path (":ro" for read-only). */
+/** Container path → host folder (with ":ro" at the end for a read-only mount). */
 export type Mounts = Record<string, string>;
 
 /** What a finished command printed and how it ended. */
@@ -28,7 +28,10 @@ function runArgs(
   env: Record<string, string>,
 ): string[] {
   const args = [...BUILDAH.slice(1), "run", "--isolation", "chroot"];
-  for (const [host, target] of Object.entries(mounts)) args.push("-v", `${host}:${target}`);
+  for (const [target, host] of Object.entries(mounts)) {
+    const readOnly = host.endsWith(":ro");
+    args.push("-v", `${readOnly ? host.slice(0, -3) : host}:${target}${readOnly ? ":ro" : ""}`);
+  }
   for (const [key, value] of Object.entries(env)) args.push("--env", `${key}=${value}`);
   return [...args, container, "--", ...command];
 }
