@@ -42,10 +42,8 @@ export function runIn(
   command: string[],
   mounts: Mounts = {},
   env: Record<string, string> = {},
-  user?: string,
 ): Ran {
   const args = runArgs(container, command, mounts, env);
-  if (user) args.splice(args.indexOf("run") + 1, 0, "--user", user);
   const r = spawnSync(BUILDAH[0], args, { encoding: "utf8", timeout: 120_000 });
   return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
 }

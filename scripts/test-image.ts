@@ -38,7 +38,16 @@ import { addFiles, names } from "../test/helpers/baileys-folder.js";
 import { digest } from "../test/helpers/folder-digest.js";
 import { createPairedFolder } from "../test/helpers/paired-folder.js";
 import { buildah, ensureBaseImage } from "./image-base.js";
-import { exited, killContainer, type Mounts, mainProcess, poll, runIn, startIn } from "./image-smoke.js";
+import {
+  exited,
+  IMAGE_USER,
+  killContainer,
+  type Mounts,
+  mainProcess,
+  poll,
+  runIn,
+  startIn,
+} from "./image-smoke.js";
 
 const repo = path.resolve(import.meta.dirname, "..");
 const IMAGE = "wa-warden";
@@ -206,7 +215,7 @@ async function main(): Promise<void> {
   say(
     `image: ${IMAGE} built; runs ${image.main.join(" ")} as ${image.user}; healthcheck ${image.healthcheck.join(" ")}`,
   );
-  if (image.user !== `${APP.uid}:${APP.gid}`)
+  if (image.user !== `${APP.uid}:${APP.gid}` || image.user !== IMAGE_USER)
     fail(`the image runs as ${image.user}, not ${APP.uid}:${APP.gid}`);
 
   const runStarted = Date.now();
