@@ -21,13 +21,19 @@ export interface Ran {
   stderr: string;
 }
 
+/**
+ * The image's USER: buildah run (chroot) does not apply it by itself (it runs as root, which
+ * passes every permission check), so every run names it.
+ */
+export const IMAGE_USER = "1000:1000";
+
 function runArgs(
   container: string,
   command: string[],
   mounts: Mounts,
   env: Record<string, string>,
 ): string[] {
-  const args = [...BUILDAH.slice(1), "run", "--isolation", "chroot"];
+  const args = [...BUILDAH.slice(1), "run", "--isolation", "chroot", "--user", IMAGE_USER];
   for (const [target, host] of Object.entries(mounts)) {
     const readOnly = host.endsWith(":ro");
     args.push("-v", `${readOnly ? host.slice(0, -3) : host}:${target}${readOnly ? ":ro" : ""}`);
