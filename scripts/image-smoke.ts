@@ -11,7 +11,7 @@ import { createWriteStream, readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BUILDAH } from "./image-base.js";
 
-/** Host folder → container path (":ro" for read-only). */
+/** Container path → host folder (with ":ro" at the end for a read-only mount). */
 export type Mounts = Record<string, string>;
 
 /** What a finished command printed and how it ended. */
@@ -21,14 +21,23 @@ export interface Ran {
   stderr: string;
 }
 
+/**
+ * The image's USER: buildah run (chroot) does not apply it by itself (it runs as root, which
+ * passes every permission check), so every run names it.
+ */
+export const IMAGE_USER = "1000:1000";
+
 function runArgs(
   container: string,
   command: string[],
   mounts: Mounts,
   env: Record<string, string>,
 ): string[] {
-  const args = [...BUILDAH.slice(1), "run", "--isolation", "chroot"];
-  for (const [host, target] of Object.entries(mounts)) args.push("-v", `${host}:${target}`);
+  const args = [...BUILDAH.slice(1), "run", "--isolation", "chroot", "--user", IMAGE_USER];
+  for (const [target, host] of Object.entries(mounts)) {
+    const readOnly = host.endsWith(":ro");
+    args.push("-v", `${readOnly ? host.slice(0, -3) : host}:${target}${readOnly ? ":ro" : ""}`);
+  }
   for (const [key, value] of Object.entries(env)) args.push("--env", `${key}=${value}`);
   return [...args, container, "--", ...command];
 }
@@ -39,10 +48,8 @@ export function runIn(
   command: string[],
   mounts: Mounts = {},
   env: Record<string, string> = {},
-  user?: string,
 ): Ran {
   const args = runArgs(container, command, mounts, env);
-  if (user) args.splice(args.indexOf("run") + 1, 0, "--user", user);
   const r = spawnSync(BUILDAH[0], args, { encoding: "utf8", timeout: 120_000 });
   return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
 }

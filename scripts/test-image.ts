@@ -38,7 +38,16 @@ import { addFiles, names } from "../test/helpers/baileys-folder.js";
 import { digest } from "../test/helpers/folder-digest.js";
 import { createPairedFolder } from "../test/helpers/paired-folder.js";
 import { buildah, ensureBaseImage } from "./image-base.js";
-import { exited, killContainer, type Mounts, mainProcess, poll, runIn, startIn } from "./image-smoke.js";
+import {
+  exited,
+  IMAGE_USER,
+  killContainer,
+  type Mounts,
+  mainProcess,
+  poll,
+  runIn,
+  startIn,
+} from "./image-smoke.js";
 
 const repo = path.resolve(import.meta.dirname, "..");
 const IMAGE = "wa-warden";
@@ -206,7 +215,7 @@ async function main(): Promise<void> {
   say(
     `image: ${IMAGE} built; runs ${image.main.join(" ")} as ${image.user}; healthcheck ${image.healthcheck.join(" ")}`,
   );
-  if (image.user !== `${APP.uid}:${APP.gid}`)
+  if (image.user !== `${APP.uid}:${APP.gid}` || image.user !== IMAGE_USER)
     fail(`the image runs as ${image.user}, not ${APP.uid}:${APP.gid}`);
 
   const runStarted = Date.now();
@@ -250,20 +259,22 @@ async function smoke(root: string, image: { main: string[]; healthcheck: string[
   await createPairedFolder(path.join(sessions, "acme"));
   chownTree(sessions);
   const acmeCreds = readFileSync(path.join(sessions, "acme", "creds.json"), "utf8");
-  const mounts: Mounts = { [sessions]: "/app/sessions", [data]: "/app/data", [configDir]: "/app/config:ro" };
+  const mounts: Mounts = { "/app/sessions": sessions, "/app/data": data, "/app/config": `${configDir}:ro` };
   const env = { WARDEN_HTTP_TOKEN: HTTP_TOKEN };
 
   // 1. warden config check, as the operator runs it in the container.
   const check = runIn(CONTAINER, ["warden", "config", "check"], mounts);
   if (check.status !== 0) fail(`warden config check exited ${check.status}: ${check.stderr}${check.stdout}`);
-  say(`config check: exit 0 (${check.stdout.split("\n")[0]})`);
+  say(
+    `config check: warden config check exits 0 in the container (${check.stdout.split("\n").length} lines)`,
+  );
 
   // 2. Refusals: a data volume owned by root; a non-loopback listen without the token.
   const rootOwned = path.join(root, "data-root-owned");
   mkdirSync(rootOwned, { mode: 0o755 });
   const refused = runIn(CONTAINER, ["node", "dist/supervisor/main.js"], {
     ...mounts,
-    [rootOwned]: "/app/data",
+    "/app/data": rootOwned,
   });
   const fatal = refused.stdout.split("\n").filter((l) => l.includes('"level":60'));
   if (
@@ -284,7 +295,7 @@ async function smoke(root: string, image: { main: string[]; healthcheck: string[
   );
   const open = runIn(CONTAINER, ["node", "dist/supervisor/main.js"], {
     ...mounts,
-    [openConfig]: "/app/config:ro",
+    "/app/config": `${openConfig}:ro`,
   });
   if (open.status !== 78 || !open.stdout.includes("WARDEN_HTTP_TOKEN is not set"))
     fail(
