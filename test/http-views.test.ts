@@ -4,7 +4,6 @@ import { renderChart } from "../src/http/views/chart.js";
 import { escapeHtml } from "../src/http/views/html.js";
 import { renderQrFragment } from "../src/http/views/qr-page.js";
 
-const T = { monitor: 120, warning: 150, critical: 180, fatal: 200 };
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 10, 30, 12);
 

@@ -3,7 +3,6 @@
  * the company's transitions, ladder steps and audit rows (newest first, the last 50 of each).
  */
 
-import { formatDuration } from "../../config/duration.js";
 import { formatSpan } from "../../liveness/format-span.js";
 import { describeSignals, type SignalStatus } from "../../signals/signal-status.js";
 import type { AuditRow } from "../../store/audit.js";
