@@ -4,49 +4,18 @@
  * - start inclusive, end exclusive; "22:30-01:00" crosses midnight; "03:00-03:00" is empty;
  * - local time comes from Intl, so DST shifts and half-hour zones (+05:30) need no arithmetic here.
  */
+import { localClock } from "../alerts/silence-window.js";
 import { ErrorCodes, WardenError } from "../errors.js";
 
 const WINDOW_RE = /^(\d{2}):(\d{2})-(\d{2}):(\d{2})$/;
 
-/**
- * One formatter per zone: building an Intl.DateTimeFormat costs far more than formatting with it,
- * and the ladder asks for every company on every tick. The cache only grows with distinct zones.
- */
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatterFor(timeZone: string): Intl.DateTimeFormat {
-  let formatter = formatters.get(timeZone);
-  if (!formatter) {
-    // h23, not hour12: false: the latter prints midnight as "24" in some ICU versions.
-    formatter = new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-    });
-    formatters.set(timeZone, formatter);
-  }
-  return formatter;
-}
-
-/** Local calendar date and minute of the day of `now` in `timeZone`. */
+/** Local calendar date and minute of the day of `now` in `timeZone` (the cached formatter of localClock). */
 function localTime(
   now: number,
   timeZone: string,
 ): { year: number; month: number; day: number; minute: number } {
-  const parts: Record<string, number> = {};
-  for (const part of formatterFor(timeZone).formatToParts(now)) {
-    if (part.type !== "literal") parts[part.type] = Number(part.value);
-  }
-  return {
-    year: parts.year ?? 0,
-    month: parts.month ?? 0,
-    day: parts.day ?? 0,
-    minute: (parts.hour ?? 0) * 60 + (parts.minute ?? 0),
-  };
+  const { year, month, day, hour, minute } = localClock(now, timeZone);
+  return { year, month, day, minute: hour * 60 + minute };
 }
 
 /** Start and end of a window in minutes of the day; the config schema already rejected bad text. */
