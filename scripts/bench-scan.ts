@@ -348,11 +348,29 @@ async function main(): Promise<void> {
   mkdirSync(path.dirname(configFile));
 
   console.log(`wa-warden bench: ${COMPANIES} companies x ${FILES} files under ${tmpRoot}`);
-  let t0 = performance.now();
+  const t0 = performance.now();
   for (let c = 0; c < COMPANIES; c++) writeCompany(path.join(sessionsDir, companyName(c)), FILES);
   console.log(`  generated ${COMPANIES * FILES} files in ${Math.round(performance.now() - t0)} ms`);
 
-  // Scan vs find, on the 1,000 x 200 tree alone.
+  await measureScanVsFind(sessionsDir);
+  await measureStaleScanVsFind(sessionsDir);
+  addLatencyFolders(sessionsDir, configFile);
+  const sup = await startSupervisor(configFile, home);
+  const pid = sup.proc.pid as number;
+  await measureRss(sup);
+  await measureLatency(sup, home, sessionsDir);
+
+  const after = readStatus(pid);
+  if (after) console.log(`  supervisor RSS after the latency events: ${Math.round(after.rssKb / 1024)} MB`);
+  const stopped = await sup.stop(STOP_TIMEOUT_MS);
+  console.log(`  supervisor ${stopped}`);
+  console.log(`  supervisor log: ${sup.lines} lines, ${sup.alertsLogged} alerts delivered to the log`);
+  if (sup.problems.length > 0)
+    console.log(`  warnings/errors in its log:\n    ${sup.problems.join("\n    ")}`);
+}
+
+/** Scan vs find, on the 1,000 x 200 tree alone. */
+async function measureScanVsFind(sessionsDir: string): Promise<void> {
   await timeFullScan(sessionsDir);
   timeFind(sessionsDir);
   const scans: ScanRun[] = [];
@@ -374,8 +392,10 @@ async function main(): Promise<void> {
   if (last.companies !== COMPANIES || last.files !== COMPANIES * FILES)
     console.log(`  WARNING: expected ${COMPANIES} companies and ${COMPANIES * FILES} files`);
   if (last.reports.length > 0) console.log(`  scanner reports: ${JSON.stringify(last.reports.slice(0, 3))}`);
+}
 
-  // The same scan judging live / stale, against a find that stats every file.
+/** The same scan judging live / stale, against a find that stats every file. */
+async function measureStaleScanVsFind(sessionsDir: string): Promise<void> {
   await timeFullScan(sessionsDir, true);
   timeFind(sessionsDir, true);
   const staleScans: ScanRun[] = [];
@@ -395,9 +415,11 @@ async function main(): Promise<void> {
   console.log(
     `  (median of 3 after a warm-up; runs ${staleScans.map((s) => Math.round(s.ms)).join("/")} ms vs ${statFinds.map((f) => Math.round(f.ms)).join("/")} ms)`,
   );
+}
 
-  // Latency folders, then the supervisor over the whole tree.
-  t0 = performance.now();
+/** The latency folders beside the tree, and the supervisor's config over the whole of it. */
+function addLatencyFolders(sessionsDir: string, configFile: string): void {
+  const t0 = performance.now();
   for (let e = 0; e < EVENTS; e++) writeCompany(path.join(sessionsDir, latencyName(e)), LATENCY_FOLDER_FILES);
   console.log(
     `  added ${EVENTS} latency folders x ${LATENCY_FOLDER_FILES} files in ${Math.round(performance.now() - t0)} ms; the supervisor watches ${COMPANIES + EVENTS} companies`,
@@ -412,9 +434,12 @@ async function main(): Promise<void> {
       count: { basis: "counted" },
     }),
   );
+}
 
-  t0 = performance.now();
-  const command = supervisorCommand(path.join(tmpRoot, "build"));
+/** Spawns the supervisor over the tree and waits for its "ready". */
+async function startSupervisor(configFile: string, home: string): Promise<SupervisorChild> {
+  let t0 = performance.now();
+  const command = supervisorCommand(path.join(tmpRoot as string, "build"));
   console.log(
     `  supervisor runner: ${RUNNER === "tsx" ? "node --import tsx src/supervisor/main.ts" : `tsc build + node dist/supervisor/main.js (built in ${Math.round(performance.now() - t0)} ms)`}`,
   );
@@ -434,9 +459,13 @@ async function main(): Promise<void> {
     console.log(`  last log lines:\n    ${sup.tail.join("\n    ")}`);
     throw err;
   }
-  const pid = sup.proc.pid as number;
-  console.log(`  supervisor pid ${pid} ready ${Math.round(performance.now() - t0)} ms after spawn`);
+  console.log(`  supervisor pid ${sup.proc.pid} ready ${Math.round(performance.now() - t0)} ms after spawn`);
+  return sup;
+}
 
+/** The supervisor's RSS once settled. */
+async function measureRss(sup: SupervisorChild): Promise<void> {
+  const pid = sup.proc.pid as number;
   await sleep(SETTLE_MS);
   const status = readStatus(pid);
   if (status && Number.isFinite(status.rssKb)) {
@@ -448,8 +477,10 @@ async function main(): Promise<void> {
   } else {
     console.log(`supervisor RSS: not measured (/proc/${pid}/status unreadable; exited: ${sup.exitText()})`);
   }
+}
 
-  // Latency: one file at a time, file creation -> outbox row.
+/** Latency: one file at a time, file creation -> outbox row. */
+async function measureLatency(sup: SupervisorChild, home: string, sessionsDir: string): Promise<void> {
   const dbFile = databaseFile(home);
   const db = new Database(dbFile, { readonly: true, fileMustExist: true });
   const latencies: number[] = [];
@@ -500,14 +531,6 @@ async function main(): Promise<void> {
   console.log(
     `  (outbox created_at - file creation; max ${fmt(sorted.at(-1) ?? Number.NaN)} ms, ${misses} event(s) without a row within ${EVENT_TIMEOUT_MS} ms; seen by the poller: p50 ${fmt(percentile(det, 50))} ms, p99 ${fmt(percentile(det, 99))} ms)`,
   );
-
-  const after = readStatus(pid);
-  if (after) console.log(`  supervisor RSS after the latency events: ${Math.round(after.rssKb / 1024)} MB`);
-  const stopped = await sup.stop(STOP_TIMEOUT_MS);
-  console.log(`  supervisor ${stopped}`);
-  console.log(`  supervisor log: ${sup.lines} lines, ${sup.alertsLogged} alerts delivered to the log`);
-  if (sup.problems.length > 0)
-    console.log(`  warnings/errors in its log:\n    ${sup.problems.join("\n    ")}`);
 }
 
 function printTargets(): void {

@@ -232,7 +232,30 @@ async function main(): Promise<void> {
   say(`test:image passed: ${timings.map(([k, ms]) => `${k} ${seconds(ms)}`).join(", ")}`);
 }
 
+/** The smoke test's steps, on fresh volumes under `root`. */
 async function smoke(root: string, image: { main: string[]; healthcheck: string[] }): Promise<void> {
+  const setup = await smokeSetup(root);
+  checkConfigInContainer(setup);
+  checkRefusals(root, setup);
+  await checkUpAndStop(root, image, setup);
+  await checkStopMidCleanup(root, image, setup);
+}
+
+type SmokeConfig = Record<string, unknown>;
+
+/** What every step shares: the config, the volumes and their mounts, the port, acme's creds. */
+interface SmokeSetup {
+  port: number;
+  config: SmokeConfig;
+  sessions: string;
+  data: string;
+  acmeCreds: string;
+  mounts: Mounts;
+  env: Record<string, string>;
+}
+
+/** Writes the config, makes the volumes and a paired company acme. */
+async function smokeSetup(root: string): Promise<SmokeSetup> {
   const port = await freePort();
   const configDir = path.join(root, "config");
   mkdirSync(configDir);
@@ -261,15 +284,20 @@ async function smoke(root: string, image: { main: string[]; healthcheck: string[
   const acmeCreds = readFileSync(path.join(sessions, "acme", "creds.json"), "utf8");
   const mounts: Mounts = { "/app/sessions": sessions, "/app/data": data, "/app/config": `${configDir}:ro` };
   const env = { WARDEN_HTTP_TOKEN: HTTP_TOKEN };
+  return { port, config, sessions, data, acmeCreds, mounts, env };
+}
 
-  // 1. warden config check, as the operator runs it in the container.
+/** 1. warden config check, as the operator runs it in the container. */
+function checkConfigInContainer({ mounts }: SmokeSetup): void {
   const check = runIn(CONTAINER, ["warden", "config", "check"], mounts);
   if (check.status !== 0) fail(`warden config check exited ${check.status}: ${check.stderr}${check.stdout}`);
   say(
     `config check: warden config check exits 0 in the container (${check.stdout.split("\n").length} lines)`,
   );
+}
 
-  // 2. Refusals: a data volume owned by root; a non-loopback listen without the token.
+/** 2. Refusals: a data volume owned by root; a non-loopback listen without the token. */
+function checkRefusals(root: string, { mounts, config }: SmokeSetup): void {
   const rootOwned = path.join(root, "data-root-owned");
   mkdirSync(rootOwned, { mode: 0o755 });
   const refused = runIn(CONTAINER, ["node", "dist/supervisor/main.js"], {
@@ -302,8 +330,14 @@ async function smoke(root: string, image: { main: string[]; healthcheck: string[
       `0.0.0.0 without WARDEN_HTTP_TOKEN: expected exit 78, got ${open.status}: ${open.stdout}${open.stderr}`,
     );
   say("token refusal: listening on 0.0.0.0 without WARDEN_HTTP_TOKEN exits 78");
+}
 
-  // 3. Up on fresh volumes: /healthz 200 and the company connected; then SIGTERM to tini.
+/** 3. Up on fresh volumes: /healthz 200 and the company connected; then SIGTERM to tini. */
+async function checkUpAndStop(
+  root: string,
+  image: { main: string[]; healthcheck: string[] },
+  { mounts, env, port, sessions, acmeCreds }: SmokeSetup,
+): Promise<void> {
   const log1 = path.join(root, "run-1.log");
   const up = await startFleet(image, mounts, env, log1, port, ["acme"]);
   say(
@@ -318,8 +352,14 @@ async function smoke(root: string, image: { main: string[]; healthcheck: string[
   say(
     `stopped cleanly: SIGTERM to tini -> exit 0 in ${seconds(stop)} (grace ${seconds(GRACE_MS)}); acme offline, creds.json unchanged`,
   );
+}
 
-  // 4. Redeploy on the same volumes, a cleanup beside it, SIGTERM as soon as its backup is published.
+/** 4. Redeploy on the same volumes, a cleanup beside it, SIGTERM as soon as its backup is published. */
+async function checkStopMidCleanup(
+  root: string,
+  image: { main: string[]; healthcheck: string[] },
+  { mounts, env, port, sessions, data }: SmokeSetup,
+): Promise<void> {
   const big = path.join(sessions, "bigco");
   await makeBigCompany(big);
   chownTree(sessions);

@@ -3,7 +3,7 @@
  * the first group of them (`group-alerts.ts` decides which) goes out as one message and its rows
  * are marked sent together. Called by the per-target delivery loop (`deliver-target.ts`).
  */
-import type { DeliveryContext } from "./deliver-target.js";
+import type { DeliveryContext } from "./delivery-context.js";
 import { type AlertGroup, groupStorm, stormRows } from "./group-alerts.js";
 import { DeliveryError, type Notifier } from "./notifiers/notifier.js";
 

@@ -6,7 +6,7 @@
  */
 import { type ChatScope, chatScope, chatSees } from "../alerts/chat-routing.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
-import type { Requester } from "./bot-context.js";
+import type { BotDeps, Requester } from "./bot-context.js";
 
 /** True when `user` may command `company` from a chat with this scope. */
 export function mayCommand(config: WardenConfig, scope: ChatScope, user: number, company: string): boolean {
@@ -82,4 +82,10 @@ export function toRequester(
     private: chat.type === "private" && chat.id === String(user),
     ...(name === undefined ? {} : { name }),
   };
+}
+
+/** The companies the requester may see, as the scanner last stored them. */
+export function knownVisible(deps: BotDeps, req: Requester): string[] {
+  const ids = deps.store.companies.listPresent().map((r) => r.id);
+  return visibleCompanies(deps.config(), req.scope, req.user, ids).sort();
 }

@@ -107,6 +107,33 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     now: options.now,
   });
   const metrics = createFleetMetrics(source);
+  addHooks(app, options, log);
+  const writable = writableCheck(options);
+  registerProbeRoutes(app, () => readiness(source, options.firstScanDone(), writable));
+  registerMetricsRoutes(app, metrics, auth, options.token !== undefined);
+  registerApiRoutes(app, source, auth);
+  registerPageRoutes(app, source, auth, options.backupsRoot);
+
+  let bound: string | undefined;
+  let closing: Promise<void> | undefined;
+  return {
+    metrics,
+    get boundAddress() {
+      return bound;
+    },
+    async listen() {
+      bound = await listenOn(app, options.address);
+      return bound;
+    },
+    close(timeoutMs = 2_000) {
+      closing ??= closeWithin(app, log, timeoutMs);
+      return closing;
+    },
+  };
+}
+
+/** The Host check (421, the probes excepted), the security headers, and the error handler. */
+function addHooks(app: FastifyInstance, options: HttpServerOptions, log: Logger): void {
   app.addHook("onRequest", async (request, reply) => {
     const path = request.url.split("?")[0];
     if (path === "/healthz" || path === "/readyz") return;
@@ -128,72 +155,62 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     log.error({ err, url: request.url.replace(/token=[^&]*/g, "token=[redacted]") }, describeError(err));
     return reply.code(500).type("text/plain").send("internal error (see the supervisor log)\n");
   });
-  let writableCheck: { at: number; error: string | undefined } | undefined;
-  const writable = () => {
+}
+
+/** /readyz's database check: is warden.db writable, asked at most every WRITABLE_CHECK_EVERY_MS (the error text or undefined). */
+function writableCheck(options: HttpServerOptions): () => string | undefined {
+  let last: { at: number; error: string | undefined } | undefined;
+  return () => {
     const now = options.now();
-    if (!writableCheck || now - writableCheck.at >= WRITABLE_CHECK_EVERY_MS) {
+    if (!last || now - last.at >= WRITABLE_CHECK_EVERY_MS) {
       let error: string | undefined;
       try {
         options.store.fleetStats.assertWritable();
       } catch (err) {
         error = describeError(err);
       }
-      writableCheck = { at: now, error };
+      last = { at: now, error };
     }
-    return writableCheck.error;
+    return last.error;
   };
-  registerProbeRoutes(app, () => readiness(source, options.firstScanDone(), writable));
-  registerMetricsRoutes(app, metrics, auth, options.token !== undefined);
-  registerApiRoutes(app, source, auth);
-  registerPageRoutes(app, source, auth, options.backupsRoot);
+}
 
-  let bound: string | undefined;
-  let closing: Promise<void> | undefined;
-  return {
-    metrics,
-    get boundAddress() {
-      return bound;
-    },
-    async listen() {
-      const wanted = formatListen(options.address);
-      try {
-        await app.listen({ host: options.address.host, port: options.address.port });
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        const why =
-          code === "EADDRINUSE"
-            ? "the address is in use (another warden-supervisor, or another program, listens there)"
-            : code === "EADDRNOTAVAIL"
-              ? "no network interface has this address"
-              : code === "EACCES"
-                ? "permission denied (ports below 1024 need privileges)"
-                : describeError(err);
-        throw new WardenError(
-          ErrorCodes.HTTP_LISTEN,
-          `Cannot listen on ${wanted} (http.listen): ${why}. Change http.listen in warden.json, or set it to null to turn the HTTP side off.`,
-          { address: wanted },
-          { cause: err },
-        );
-      }
-      const info = app.server.address();
-      bound =
-        info && typeof info === "object" ? formatListen({ host: info.address, port: info.port }) : wanted;
-      return bound;
-    },
-    close(timeoutMs = 2_000) {
-      closing ??= (async () => {
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<void>((resolve) => {
-          timer = setTimeout(() => {
-            log.warn(`HTTP server did not close within ${timeoutMs} ms; dropping its connections`);
-            app.server.closeAllConnections?.();
-            resolve();
-          }, timeoutMs);
-        });
-        await Promise.race([app.close().catch((err) => log.warn({ err }, "HTTP close failed")), timeout]);
-        clearTimeout(timer);
-      })();
-      return closing;
-    },
-  };
+/** Listens on `address`; the address actually bound ("host:port"), or HTTP_LISTEN with the reason. */
+async function listenOn(app: FastifyInstance, address: ListenAddress): Promise<string> {
+  const wanted = formatListen(address);
+  try {
+    await app.listen({ host: address.host, port: address.port });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === "EADDRINUSE"
+        ? "the address is in use (another warden-supervisor, or another program, listens there)"
+        : code === "EADDRNOTAVAIL"
+          ? "no network interface has this address"
+          : code === "EACCES"
+            ? "permission denied (ports below 1024 need privileges)"
+            : describeError(err);
+    throw new WardenError(
+      ErrorCodes.HTTP_LISTEN,
+      `Cannot listen on ${wanted} (http.listen): ${why}. Change http.listen in warden.json, or set it to null to turn the HTTP side off.`,
+      { address: wanted },
+      { cause: err },
+    );
+  }
+  const info = app.server.address();
+  return info && typeof info === "object" ? formatListen({ host: info.address, port: info.port }) : wanted;
+}
+
+/** Closes the server; after `timeoutMs` its remaining connections are dropped. */
+async function closeWithin(app: FastifyInstance, log: Logger, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      log.warn(`HTTP server did not close within ${timeoutMs} ms; dropping its connections`);
+      app.server.closeAllConnections?.();
+      resolve();
+    }, timeoutMs);
+  });
+  await Promise.race([app.close().catch((err) => log.warn({ err }, "HTTP close failed")), timeout]);
+  clearTimeout(timer);
 }

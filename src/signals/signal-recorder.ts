@@ -58,59 +58,16 @@ export function createSignalRecorder(options: SignalRecorderOptions): SignalReco
   const companies = new Map<string, CompanyCounts>();
   let closed = false;
 
-  const fresh = (minute: number): CompanyCounts => ({
-    minute,
-    pending: new Map(),
-    pendingPeers: new Map(),
-    totals: new Map(),
-    suppressed: 0,
-  });
-
-  const write = (company: string, c: CompanyCounts) => {
-    if (c.pending.size === 0 && c.pendingPeers.size === 0) return;
-    const counts = [...c.pending].map(([key, count]) => {
-      const [kind, reason] = key.split("\u0000") as [string, string];
-      return { kind, reason, count };
-    });
-    const peers = [...c.pendingPeers].map(([key, count]) => {
-      const [peer, reason] = key.split("\u0000") as [string, string];
-      return { peer, reason, count };
-    });
-    c.pending.clear();
-    c.pendingPeers.clear();
-    try {
-      signals.add(company, c.minute, counts, peers);
-    } catch (err) {
-      // Counters are worth less than the socket: a busy database loses a minute's figures, not the worker.
-      logger.error({ company, err }, `Writing ${company}'s signal counts failed: ${describeError(err)}`);
-    }
-  };
-
-  const summarise = (company: string, c: CompanyCounts) => {
-    if (c.totals.size === 0 && c.suppressed === 0) return;
-    const parts: string[] = [];
-    const payload: Record<string, Record<string, number>> = {};
-    for (const [kind, reasons] of c.totals) {
-      const total = [...reasons.values()].reduce((a, b) => a + b, 0);
-      payload[kind] = Object.fromEntries(reasons);
-      parts.push(`${total} ${kind} (${[...reasons].map(([r, n]) => `${r} ${n}`).join(", ")})`);
-    }
-    logger.warn(
-      { company, signals: payload, suppressedLines: c.suppressed, minute: new Date(c.minute).toISOString() },
-      `Signals of ${company} in the minute from ${new Date(c.minute).toISOString()}: ${parts.join("; ") || "none"}; ${c.suppressed} log lines suppressed`,
-    );
-  };
-
   const countsFor = (company: string, now: number): CompanyCounts => {
     const minute = Math.floor(now / MINUTE) * MINUTE;
     let c = companies.get(company);
     if (c && c.minute !== minute) {
-      write(company, c);
-      summarise(company, c);
+      writePending(signals, logger, company, c);
+      logSummary(logger, company, c);
       c = undefined;
     }
     if (!c) {
-      c = fresh(minute);
+      c = freshCounts(minute);
       companies.set(company, c);
     }
     return c;
@@ -147,9 +104,9 @@ export function createSignalRecorder(options: SignalRecorderOptions): SignalReco
       const now = clock.now();
       const minute = Math.floor(now / MINUTE) * MINUTE;
       for (const [company, c] of [...companies]) {
-        write(company, c);
+        writePending(signals, logger, company, c);
         if (c.minute !== minute) {
-          summarise(company, c);
+          logSummary(logger, company, c);
           companies.delete(company);
         }
       }
@@ -157,11 +114,53 @@ export function createSignalRecorder(options: SignalRecorderOptions): SignalReco
     close() {
       if (closed) return;
       for (const [company, c] of companies) {
-        write(company, c);
-        summarise(company, c);
+        writePending(signals, logger, company, c);
+        logSummary(logger, company, c);
       }
       companies.clear();
       closed = true;
     },
   };
+}
+
+/** An empty minute of counts. */
+function freshCounts(minute: number): CompanyCounts {
+  return { minute, pending: new Map(), pendingPeers: new Map(), totals: new Map(), suppressed: 0 };
+}
+
+/** Writes a company's pending counts of its minute to the store and clears them. Never throws. */
+function writePending(signals: SignalQueries, logger: Logger, company: string, c: CompanyCounts): void {
+  if (c.pending.size === 0 && c.pendingPeers.size === 0) return;
+  const counts = [...c.pending].map(([key, count]) => {
+    const [kind, reason] = key.split("\u0000") as [string, string];
+    return { kind, reason, count };
+  });
+  const peers = [...c.pendingPeers].map(([key, count]) => {
+    const [peer, reason] = key.split("\u0000") as [string, string];
+    return { peer, reason, count };
+  });
+  c.pending.clear();
+  c.pendingPeers.clear();
+  try {
+    signals.add(company, c.minute, counts, peers);
+  } catch (err) {
+    // Counters are worth less than the socket: a busy database loses a minute's figures, not the worker.
+    logger.error({ company, err }, `Writing ${company}'s signal counts failed: ${describeError(err)}`);
+  }
+}
+
+/** The one summary line of a company's minute (nothing when the minute counted nothing). */
+function logSummary(logger: Logger, company: string, c: CompanyCounts): void {
+  if (c.totals.size === 0 && c.suppressed === 0) return;
+  const parts: string[] = [];
+  const payload: Record<string, Record<string, number>> = {};
+  for (const [kind, reasons] of c.totals) {
+    const total = [...reasons.values()].reduce((a, b) => a + b, 0);
+    payload[kind] = Object.fromEntries(reasons);
+    parts.push(`${total} ${kind} (${[...reasons].map(([r, n]) => `${r} ${n}`).join(", ")})`);
+  }
+  logger.warn(
+    { company, signals: payload, suppressedLines: c.suppressed, minute: new Date(c.minute).toISOString() },
+    `Signals of ${company} in the minute from ${new Date(c.minute).toISOString()}: ${parts.join("; ") || "none"}; ${c.suppressed} log lines suppressed`,
+  );
 }

@@ -73,37 +73,62 @@ export async function useAtomicMultiFileAuthState(
   logger?: Logger,
   options: AtomicAuthStateOptions = {},
 ): Promise<AtomicAuthState> {
+  assertFolder(folder, options.create !== false);
+  await removeLeftoverTemps(folder, logger);
+  const files = new FolderFiles(folder, logger, options.onWrite);
+  const creds = (await readStoredCreds(files, folder)) ?? initAuthCreds();
+  const state: AuthenticationState = { creds, keys: signalKeys(files, logger) };
+  return {
+    state,
+    saveCreds: () => files.write(creds, "creds.json"),
+    flush: () => files.flush(),
+  };
+}
+
+/** The folder must be a directory; a missing one is created only when `create` allows it. */
+function assertFolder(folder: string, create: boolean): void {
   const st = statSync(folder, { throwIfNoEntry: false });
   if (st && !st.isDirectory())
     throw new WardenError(ErrorCodes.AUTH_STATE_INVALID, `${folder} is not a directory`, { folder });
-  if (!st && options.create === false)
+  if (!st && !create)
     throw new WardenError(
       ErrorCodes.COMPANY_FOLDER_MISSING,
       `${folder} does not exist: a session never creates a company folder`,
       { folder },
     );
   if (!st) mkdirSync(folder, { recursive: true, mode: 0o700 });
+}
 
-  await removeLeftoverTemps(folder, logger);
+/** One folder's reads and writes: serialized per file, each write tracked until `flush()`. */
+class FolderFiles {
+  private readonly pending = new Set<Promise<void>>();
 
-  const pending = new Set<Promise<void>>();
-  const serial = (target: string, task: () => Promise<void>): Promise<void> => {
+  constructor(
+    private readonly folder: string,
+    private readonly logger: Logger | undefined,
+    private readonly onWrite: AtomicAuthStateOptions["onWrite"],
+  ) {}
+
+  /** Runs `task` after every earlier write of `target` (in this process), tracked in `pending`. */
+  private serial(target: string, task: () => Promise<void>): Promise<void> {
     const run = (chains.get(target) ?? Promise.resolve()).catch(() => undefined).then(task);
     chains.set(target, run);
-    pending.add(run);
+    this.pending.add(run);
     void run
       .finally(() => {
-        pending.delete(run);
+        this.pending.delete(run);
         if (chains.get(target) === run) chains.delete(target);
       })
       .catch(() => undefined);
     return run;
-  };
+  }
 
-  const { onWrite } = options;
-  // Tracked in `pending` (flush waits for it) but outside the file's chain: a slow snapshot (the
-  // first seal waits for scrypt) never delays the next write of the file.
-  const notify = (name: string, bytes: Buffer) => {
+  /**
+   * Hands the written bytes to onWrite. Tracked in `pending` (flush waits for it) but outside the
+   * file's chain: a slow snapshot (the first seal waits for scrypt) never delays the next write of the file.
+   */
+  private notify(name: string, bytes: Buffer): void {
+    const { onWrite, logger } = this;
     if (!onWrite) return;
     const report = (err: unknown) =>
       logger?.error(
@@ -117,35 +142,37 @@ export async function useAtomicMultiFileAuthState(
       report(err);
       return;
     }
-    const tracked = result.finally(() => pending.delete(tracked));
-    pending.add(tracked);
-  };
+    const tracked = result.finally(() => this.pending.delete(tracked));
+    this.pending.add(tracked);
+  }
 
-  const writeData = (data: unknown, file: string) => {
+  write(data: unknown, file: string): Promise<void> {
     const name = fixFileName(file);
-    const target = path.join(folder, name);
-    return serial(target, async () => {
+    const target = path.join(this.folder, name);
+    return this.serial(target, async () => {
       // Serialized when the write runs, not when it was queued: Baileys mutates creds in place and
       // the file must hold its latest state.
       const bytes = Buffer.from(JSON.stringify(data, BufferJSON.replacer), "utf8");
       await writeAtomic(target, bytes, name === "creds.json");
-      if (isSnapshotFile(name)) notify(name, bytes);
+      if (isSnapshotFile(name)) this.notify(name, bytes);
     });
-  };
-  const removeData = (file: string) => {
-    // Only keys.set removes, with "<type>-<id>.json" names: creds.json is never deleted.
-    const target = path.join(folder, fixFileName(file));
-    return serial(target, async () => {
+  }
+
+  /** Only keys.set removes, with "<type>-<id>.json" names: creds.json is never deleted. */
+  remove(file: string): Promise<void> {
+    const target = path.join(this.folder, fixFileName(file));
+    return this.serial(target, async () => {
       await unlink(target).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== "ENOENT") throw err;
       });
     });
-  };
-  const readData = async (file: string): Promise<unknown> => {
-    const target = path.join(folder, fixFileName(file));
+  }
+
+  async read(file: string): Promise<unknown> {
+    const target = path.join(this.folder, fixFileName(file));
     // Baileys reads under the file's mutex: read what the last queued write leaves.
     await chains.get(target)?.catch(() => undefined);
-    // Never through a symlink, never blocked by a FIFO (issue 9): refused with the reason.
+    // Never through a symlink, never blocked by a FIFO (invariant 2): refused with the reason.
     const read = await readRegularFile(target);
     if (!read) return null;
     try {
@@ -158,19 +185,27 @@ export async function useAtomicMultiFileAuthState(
         { cause: err },
       );
     }
-  };
+  }
 
-  const stored = await readData("creds.json");
-  // `[]` is not creds either: Baileys would pair a new device over it (issue 9).
+  /** A write may queue another one (creds.update during a flush): loops until none is left. */
+  async flush(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+}
+
+/** creds.json as stored, or null when there is none; a file that holds no creds object is an error. */
+async function readStoredCreds(files: FolderFiles, folder: string): Promise<AuthenticationCreds | null> {
+  const stored = await files.read("creds.json");
+  const credsFile = path.join(folder, "creds.json");
+  // `[]` is not creds either: Baileys would pair a new device over it (invariant 9).
   if (stored !== null && (typeof stored !== "object" || stored === undefined || Array.isArray(stored))) {
     throw new WardenError(
       ErrorCodes.CREDS_UNREADABLE,
-      `${path.join(folder, "creds.json")} cannot be read: it does not hold a creds object`,
-      { file: path.join(folder, "creds.json") },
+      `${credsFile} cannot be read: it does not hold a creds object`,
+      { file: credsFile },
     );
   }
   // A file that parses to `null` is as damaged as one that does not parse: never start fresh over it.
-  const credsFile = path.join(folder, "creds.json");
   if (stored === null && statSync(credsFile, { throwIfNoEntry: false })) {
     throw new WardenError(
       ErrorCodes.CREDS_UNREADABLE,
@@ -180,47 +215,40 @@ export async function useAtomicMultiFileAuthState(
       },
     );
   }
-  const creds = (stored as AuthenticationCreds | null) ?? initAuthCreds();
-  const state: AuthenticationState = {
-    creds,
-    keys: {
-      get: async (type, ids) => {
-        const data: { [id: string]: SignalDataTypeMap[typeof type] } = {};
-        await Promise.all(
-          ids.map(async (id) => {
-            let value = (await readData(`${type}-${id}.json`).catch((err) => {
-              // Baileys treats an unreadable key file as a missing one; so do we (not for creds).
-              logger?.warn({ err, type, id }, "Unreadable key file ignored");
-              return null;
-            })) as unknown;
-            if (type === "app-state-sync-key" && value) {
-              value = proto.Message.AppStateSyncKeyData.fromObject(value as object);
-            }
-            data[id] = value as SignalDataTypeMap[typeof type];
-          }),
-        );
-        return data;
-      },
-      set: async (data) => {
-        const tasks: Promise<void>[] = [];
-        for (const category in data) {
-          const entries = data[category as keyof typeof data] ?? {};
-          for (const id in entries) {
-            const value = entries[id];
-            const file = `${category}-${id}.json`;
-            tasks.push(value ? writeData(value, file) : removeData(file));
-          }
-        }
-        await Promise.all(tasks);
-      },
-    },
-  };
+  return stored as AuthenticationCreds | null;
+}
+
+/** Baileys' key store over the folder: `<type>-<id>.json` files, a null value removes the file. */
+function signalKeys(files: FolderFiles, logger: Logger | undefined): AuthenticationState["keys"] {
   return {
-    state,
-    saveCreds: () => writeData(creds, "creds.json"),
-    flush: async () => {
-      // A write may queue another one (creds.update during a flush): loop until none is left.
-      while (pending.size > 0) await Promise.allSettled([...pending]);
+    get: async (type, ids) => {
+      const data: { [id: string]: SignalDataTypeMap[typeof type] } = {};
+      await Promise.all(
+        ids.map(async (id) => {
+          let value = (await files.read(`${type}-${id}.json`).catch((err) => {
+            // Baileys treats an unreadable key file as a missing one; so do we (not for creds).
+            logger?.warn({ err, type, id }, "Unreadable key file ignored");
+            return null;
+          })) as unknown;
+          if (type === "app-state-sync-key" && value) {
+            value = proto.Message.AppStateSyncKeyData.fromObject(value as object);
+          }
+          data[id] = value as SignalDataTypeMap[typeof type];
+        }),
+      );
+      return data;
+    },
+    set: async (data) => {
+      const tasks: Promise<void>[] = [];
+      for (const category in data) {
+        const entries = data[category as keyof typeof data] ?? {};
+        for (const id in entries) {
+          const value = entries[id];
+          const file = `${category}-${id}.json`;
+          tasks.push(value ? files.write(value, file) : files.remove(file));
+        }
+      }
+      await Promise.all(tasks);
     },
   };
 }

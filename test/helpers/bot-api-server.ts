@@ -50,6 +50,9 @@ export interface ReceivedRequest {
 type Rule = (req: ReceivedRequest) => { status: number; body: unknown } | undefined;
 
 /** The loopback Bot API. */
+/** One canned Bot API answer: the HTTP status and the JSON body. */
+type Reply = { status: number; body: unknown };
+
 export class BotApiServer {
   readonly messages: ReceivedMessage[] = [];
   readonly requests: ReceivedRequest[] = [];
@@ -336,68 +339,93 @@ export class BotApiServer {
     return { status: 200, body: { ok: true, result } };
   }
 
-  private answer(
-    record: ReceivedRequest,
-    params: Record<string, string>,
-    files: Map<string, Buffer>,
-  ): { status: number; body: unknown } {
+  private sendMessage(record: ReceivedRequest, params: Record<string, string>, date: number): Reply {
+    const messageId = this.nextMessageId++;
+    const markup = params.reply_markup ? (JSON.parse(params.reply_markup) as { inline_keyboard?: [] }) : {};
+    this.messages.push({
+      chatId: params.chat_id ?? "",
+      text: params.text ?? "",
+      parseMode: params.parse_mode,
+      disableNotification: params.disable_notification === "true",
+      at: record.at,
+      messageId,
+      buttons: markup.inline_keyboard,
+    });
+    return this.ok({
+      message_id: messageId,
+      date,
+      text: params.text,
+      chat: { id: Number(params.chat_id) },
+    });
+  }
+
+  private sendPhoto(params: Record<string, string>, files: Map<string, Buffer>, date: number): Reply {
+    const png = files.get("photo");
+    if (!png)
+      return { status: 400, body: { ok: false, error_code: 400, description: "Bad Request: no photo" } };
+    const messageId = this.nextMessageId++;
+    this.photos.push({
+      chatId: params.chat_id ?? "",
+      messageId,
+      png,
+      caption: params.caption ?? "",
+      edits: 0,
+      deleted: false,
+    });
+    return this.ok({ message_id: messageId, date, chat: { id: Number(params.chat_id) }, photo: [] });
+  }
+
+  private editMessageMedia(params: Record<string, string>, files: Map<string, Buffer>, date: number): Reply {
+    const photo = this.photoAt(params);
+    const media = JSON.parse(params.media ?? "{}") as { media?: string; caption?: string };
+    const png = files.get((media.media ?? "").replace(/^attach:\/\//, ""));
+    if (!photo || !png)
+      return {
+        status: 400,
+        body: { ok: false, error_code: 400, description: "Bad Request: message to edit not found" },
+      };
+    photo.png = png;
+    photo.caption = media.caption ?? "";
+    photo.edits++;
+    return this.ok({
+      message_id: photo.messageId,
+      date,
+      chat: { id: Number(params.chat_id) },
+      photo: [],
+    });
+  }
+
+  private editMessageText(params: Record<string, string>, date: number): Reply {
+    const message = this.messages.find(
+      (m) => m.chatId === params.chat_id && String(m.messageId) === params.message_id,
+    );
+    if (!message)
+      return {
+        status: 400,
+        body: { ok: false, error_code: 400, description: "Bad Request: message to edit not found" },
+      };
+    message.text = params.text ?? "";
+    message.buttons = params.reply_markup
+      ? (JSON.parse(params.reply_markup) as { inline_keyboard?: [] }).inline_keyboard
+      : undefined;
+    message.edits = (message.edits ?? 0) + 1;
+    return this.ok({
+      message_id: message.messageId,
+      date,
+      text: message.text,
+      chat: { id: Number(params.chat_id) },
+    });
+  }
+
+  private answer(record: ReceivedRequest, params: Record<string, string>, files: Map<string, Buffer>): Reply {
     const date = Math.floor(record.at / 1000);
     switch (record.method) {
-      case "sendMessage": {
-        const messageId = this.nextMessageId++;
-        const markup = params.reply_markup
-          ? (JSON.parse(params.reply_markup) as { inline_keyboard?: [] })
-          : {};
-        this.messages.push({
-          chatId: params.chat_id ?? "",
-          text: params.text ?? "",
-          parseMode: params.parse_mode,
-          disableNotification: params.disable_notification === "true",
-          at: record.at,
-          messageId,
-          buttons: markup.inline_keyboard,
-        });
-        return this.ok({
-          message_id: messageId,
-          date,
-          text: params.text,
-          chat: { id: Number(params.chat_id) },
-        });
-      }
-      case "sendPhoto": {
-        const png = files.get("photo");
-        if (!png)
-          return { status: 400, body: { ok: false, error_code: 400, description: "Bad Request: no photo" } };
-        const messageId = this.nextMessageId++;
-        this.photos.push({
-          chatId: params.chat_id ?? "",
-          messageId,
-          png,
-          caption: params.caption ?? "",
-          edits: 0,
-          deleted: false,
-        });
-        return this.ok({ message_id: messageId, date, chat: { id: Number(params.chat_id) }, photo: [] });
-      }
-      case "editMessageMedia": {
-        const photo = this.photoAt(params);
-        const media = JSON.parse(params.media ?? "{}") as { media?: string; caption?: string };
-        const png = files.get((media.media ?? "").replace(/^attach:\/\//, ""));
-        if (!photo || !png)
-          return {
-            status: 400,
-            body: { ok: false, error_code: 400, description: "Bad Request: message to edit not found" },
-          };
-        photo.png = png;
-        photo.caption = media.caption ?? "";
-        photo.edits++;
-        return this.ok({
-          message_id: photo.messageId,
-          date,
-          chat: { id: Number(params.chat_id) },
-          photo: [],
-        });
-      }
+      case "sendMessage":
+        return this.sendMessage(record, params, date);
+      case "sendPhoto":
+        return this.sendPhoto(params, files, date);
+      case "editMessageMedia":
+        return this.editMessageMedia(params, files, date);
       case "deleteMessage": {
         const photo = this.photoAt(params);
         if (photo) photo.deleted = true;
@@ -411,27 +439,8 @@ export class BotApiServer {
               body: { ok: false, error_code: 400, description: "Bad Request: message to delete not found" },
             };
       }
-      case "editMessageText": {
-        const message = this.messages.find(
-          (m) => m.chatId === params.chat_id && String(m.messageId) === params.message_id,
-        );
-        if (!message)
-          return {
-            status: 400,
-            body: { ok: false, error_code: 400, description: "Bad Request: message to edit not found" },
-          };
-        message.text = params.text ?? "";
-        message.buttons = params.reply_markup
-          ? (JSON.parse(params.reply_markup) as { inline_keyboard?: [] }).inline_keyboard
-          : undefined;
-        message.edits = (message.edits ?? 0) + 1;
-        return this.ok({
-          message_id: message.messageId,
-          date,
-          text: message.text,
-          chat: { id: Number(params.chat_id) },
-        });
-      }
+      case "editMessageText":
+        return this.editMessageText(params, date);
       case "editMessageReplyMarkup": {
         const message = this.messages.find(
           (m) => m.chatId === params.chat_id && String(m.messageId) === params.message_id,

@@ -14,9 +14,8 @@ import { extraCommand } from "../../http/company-findings.js";
 import { buildDigest, renderDigestHtml } from "../../http/digest.js";
 import { healthReport } from "../../http/health-report.js";
 import { silenceEnd } from "../../store/silences.js";
-import { mayCommand } from "../authorize.js";
+import { knownVisible, mayCommand } from "../authorize.js";
 import { type BotCommand, type BotDeps, type CommandOutcome, type Requester, text } from "../bot-context.js";
-import { knownVisible } from "./status.js";
 
 /** Acks a company's open incidents (or one of them) for a Telegram user. */
 export function ackFromTelegram(

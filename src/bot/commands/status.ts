@@ -7,7 +7,7 @@ import { CATEGORIES } from "../../fleet/classify-file.js";
 import { workerCounts } from "../../http/fleet-view.js";
 import { companyLiveness } from "../../ladder/company-liveness.js";
 import { describeLiveness } from "../../liveness/liveness-view.js";
-import { visibleCompanies } from "../authorize.js";
+import { knownVisible } from "../authorize.js";
 import { type BotCommand, type BotDeps, type CommandOutcome, type Requester, text } from "../bot-context.js";
 import { recommendationLines } from "./on-call.js";
 
@@ -15,12 +15,6 @@ const ICON: Record<Level, string> = { ok: "✅", monitor: "👀", warning: "⚠�
 const UP_STATES = new Set(["open", "unknown"]);
 /** Past this many companies, /status lists only those not ok or not connected. */
 const FULL_LIST_MAX = 50;
-
-/** The companies the requester may see, as the scanner last stored them. */
-export function knownVisible(deps: BotDeps, req: Requester): string[] {
-  const ids = deps.store.companies.listPresent().map((r) => r.id);
-  return visibleCompanies(deps.config(), req.scope, req.user, ids).sort();
-}
 
 interface Line {
   company: string;

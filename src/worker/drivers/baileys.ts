@@ -58,138 +58,193 @@ const DEFAULT_CLOSE_TIMEOUT_MS = 2_000;
 export function createBaileysDriver(options: BaileysDriverOptions = {}): Driver {
   return {
     name: "baileys",
-    async connect(connect: ConnectOptions): Promise<DriverSocket> {
-      const { hooks, logger, company } = connect;
-      // Declared before the socket: a failed database write ends it (fail closed, never run on lost writes).
-      let failed: ((err: unknown) => void) | undefined;
-      const auth = await openCompanyAuthState({
-        company,
-        dir: connect.dir,
-        logger,
-        onWrite: connect.onAuthWrite,
-        onFailure: (err) => failed?.(err),
-        ...(connect.authStore ? { store: connect.authStore } : {}),
-      });
-      const plainLogger = childLogger(logger, company, options.logLevel ?? "warn");
-      const { signals, within } = options;
-      const baileysLogger = signals ? wrapBaileysLogger(plainLogger, company, signals) : plainLogger;
-      const open = () =>
-        makeWASocket({
-          auth: {
-            creds: auth.state.creds,
-            keys: makeCacheableSignalKeyStore(auth.state.keys, baileysLogger),
-          },
-          logger: baileysLogger,
-          printQRInTerminal: false,
-          markOnlineOnConnect: false,
-          syncFullHistory: false,
-          ...(options.waWebSocketUrl !== undefined ? { waWebSocketUrl: options.waWebSocketUrl } : {}),
-          ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
-          ...(options.browser !== undefined ? { browser: options.browser } : {}),
-        });
-      // Inside the guard's scope, the socket's callbacks (and libsignal's console lines) are the company's.
-      const sock = within ? within(company, open) : open();
+    connect: (connect) => connectBaileys(options, connect),
+  };
+}
 
-      // True once onClose fired or close() was called: no hook is called after that.
-      let done = false;
-      let pairingRequested = false;
-      // A throwing hook must not break Baileys' own event handling (the close event comes from
-      // inside its end()).
-      const call = (what: string, fn: () => void) => {
-        try {
-          fn();
-        } catch (err) {
-          logger.error({ err }, `Driver hook ${what} failed: ${describeError(err)}`);
-        }
-      };
+/** What one socket's listeners share: `done` once onClose fired or close() was called (no hook after that). */
+interface SocketState {
+  done: boolean;
+  pairingRequested: boolean;
+}
 
-      const onCredsUpdate = () => {
-        void auth
-          .saveCreds()
-          .catch((err) => logger.error({ err }, `Saving creds.json failed: ${describeError(err)}`));
-      };
-      const onConnectionUpdate = (update: Partial<ConnectionState>) => {
-        if (done) return;
-        const { connection, qr, lastDisconnect } = update;
-        if (qr) {
-          call("onQr", () => hooks.onQr(qr));
-          if (connect.pairingPhone && !auth.state.creds.registered && !pairingRequested) {
-            // Once per socket: each request makes a new code and the phone only accepts the last one.
-            pairingRequested = true;
-            sock
-              .requestPairingCode(connect.pairingPhone)
-              .then((code) => {
-                if (!done) call("onPairingCode", () => hooks.onPairingCode(code));
-              })
-              .catch((err) => {
-                // A close() while the request is in flight fails it: not worth an error line.
-                if (!done) logger.error({ err }, `Pairing code request failed: ${describeError(err)}`);
-              });
-          }
-        }
-        if (update.reachoutTimeLock && hooks.onTraffic) {
-          const report = update.reachoutTimeLock;
-          call("onTraffic", () => hooks.onTraffic?.({ kind: "timelock", report }));
-        }
-        if (connection === "open") call("onOpen", () => hooks.onOpen());
-        if (connection === "close") {
-          done = true;
-          // Baileys closes with a @hapi/boom error; read its fields without depending on it.
-          const error = lastDisconnect?.error as
-            | { message?: unknown; output?: { statusCode?: unknown } }
-            | undefined;
-          const code = typeof error?.output?.statusCode === "number" ? error.output.statusCode : undefined;
-          const message = typeof error?.message === "string" ? error.message : "connection closed";
-          call("onClose", () => hooks.onClose(code, message));
-        }
-      };
-      // A message with nothing to decrypt becomes a stub with no log line: only the event shows it.
-      const onUpsert = ({ messages, type }: { messages: proto.IWebMessageInfo[]; type: string }) => {
-        for (const m of messages) {
-          // Delivered by the server: live ("notify") or the backlog after a reconnect ("append", not
-          // our own send). Either proves the socket hears.
-          if (hooks.onTraffic && (type === "notify" || !m.key?.fromMe)) hooks.onTraffic({ kind: "inbound" });
-          if (m.messageStubType !== proto.WebMessageInfo.StubType.CIPHERTEXT) continue;
-          if (m.messageStubParameters?.[0] !== NO_MESSAGE_FOUND_ERROR_TEXT) continue;
-          const peer = m.key?.participant ?? m.key?.remoteJid ?? undefined;
-          signals?.record(company, {
-            kind: "decrypt-failure",
-            reason: "Message absent from node",
-            ...(peer ? { peer } : {}),
-          });
-        }
-      };
-      failed = (err) => {
-        if (done) return;
-        done = true;
-        logger.error({ err }, `Auth database write failed: closing the socket (${describeError(err)})`);
-        call("onAuthFailure", () => hooks.onAuthFailure?.(err));
-      };
-      sock.ev.on("creds.update", onCredsUpdate);
-      sock.ev.on("connection.update", onConnectionUpdate);
-      sock.ev.on("messages.upsert", onUpsert);
-      const traffic = trafficListeners(sock, hooks);
+type CompanyAuth = Awaited<ReturnType<typeof openCompanyAuthState>>;
 
-      let closing: Promise<void> | undefined;
-      return {
-        close() {
-          closing ??= (async () => {
-            // Ours, not the server's: onClose is NOT called (the caller knows it closed the socket;
-            // Baileys' own close event for end(undefined) has no status code). Never sock.logout():
-            // that would unlink the device from the phone.
-            done = true;
-            await endWithin(sock, options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS, logger);
-            sock.ev.off("connection.update", onConnectionUpdate);
-            sock.ev.off("creds.update", onCredsUpdate);
-            sock.ev.off("messages.upsert", onUpsert);
-            traffic.off();
-            await auth.close();
-          })();
-          return closing;
-        },
-        ping: (timeoutMs) => (done ? Promise.resolve(null) : pingOnce(sock, timeoutMs)),
-      };
+/** One socket: the auth state, the socket, its listeners, and the close that undoes them. */
+async function connectBaileys(options: BaileysDriverOptions, connect: ConnectOptions): Promise<DriverSocket> {
+  const { hooks, logger, company } = connect;
+  const state: SocketState = { done: false, pairingRequested: false };
+  // Declared before the socket: a failed database write ends it (fail closed, never run on lost writes).
+  let failed: ((err: unknown) => void) | undefined;
+  const auth = await openCompanyAuthState({
+    company,
+    dir: connect.dir,
+    logger,
+    onWrite: connect.onAuthWrite,
+    onFailure: (err) => failed?.(err),
+    ...(connect.authStore ? { store: connect.authStore } : {}),
+  });
+  const sock = openSocket(options, company, logger, auth);
+
+  const onCredsUpdate = () => {
+    void auth
+      .saveCreds()
+      .catch((err) => logger.error({ err }, `Saving creds.json failed: ${describeError(err)}`));
+  };
+  const onConnectionUpdate = connectionUpdateHandler(state, sock, auth, connect);
+  const onUpsert = upsertHandler(company, hooks, options.signals);
+  failed = (err) => {
+    if (state.done) return;
+    state.done = true;
+    logger.error({ err }, `Auth database write failed: closing the socket (${describeError(err)})`);
+    callHook(logger, "onAuthFailure", () => hooks.onAuthFailure?.(err));
+  };
+  sock.ev.on("creds.update", onCredsUpdate);
+  sock.ev.on("connection.update", onConnectionUpdate);
+  sock.ev.on("messages.upsert", onUpsert);
+  const traffic = trafficListeners(sock, hooks);
+
+  let closing: Promise<void> | undefined;
+  return {
+    close() {
+      closing ??= (async () => {
+        // Ours, not the server's: onClose is NOT called (the caller knows it closed the socket;
+        // Baileys' own close event for end(undefined) has no status code). Never sock.logout():
+        // that would unlink the device from the phone.
+        state.done = true;
+        await endWithin(sock, options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS, logger);
+        sock.ev.off("connection.update", onConnectionUpdate);
+        sock.ev.off("creds.update", onCredsUpdate);
+        sock.ev.off("messages.upsert", onUpsert);
+        traffic.off();
+        await auth.close();
+      })();
+      return closing;
     },
+    ping: (timeoutMs) => (state.done ? Promise.resolve(null) : pingOnce(sock, timeoutMs)),
+  };
+}
+
+/** makeWASocket over the company's auth state, inside the console guard's scope when there is one. */
+function openSocket(
+  options: BaileysDriverOptions,
+  company: string,
+  logger: Logger,
+  auth: CompanyAuth,
+): WASocket {
+  const plainLogger = childLogger(logger, company, options.logLevel ?? "warn");
+  const { signals, within } = options;
+  const baileysLogger = signals ? wrapBaileysLogger(plainLogger, company, signals) : plainLogger;
+  const open = () =>
+    makeWASocket({
+      auth: {
+        creds: auth.state.creds,
+        keys: makeCacheableSignalKeyStore(auth.state.keys, baileysLogger),
+      },
+      logger: baileysLogger,
+      printQRInTerminal: false,
+      markOnlineOnConnect: false,
+      syncFullHistory: false,
+      ...(options.waWebSocketUrl !== undefined ? { waWebSocketUrl: options.waWebSocketUrl } : {}),
+      ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+      ...(options.browser !== undefined ? { browser: options.browser } : {}),
+    });
+  // Inside the guard's scope, the socket's callbacks (and libsignal's console lines) are the company's.
+  return within ? within(company, open) : open();
+}
+
+/**
+ * Calls one driver hook: a throwing hook must not break Baileys' own event handling (the close
+ * event comes from inside its end()).
+ */
+function callHook(logger: Logger, what: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    logger.error({ err }, `Driver hook ${what} failed: ${describeError(err)}`);
+  }
+}
+
+/** connection.update → onQr (and the pairing code request), onTraffic (timelock), onOpen, onClose. */
+function connectionUpdateHandler(
+  state: SocketState,
+  sock: WASocket,
+  auth: CompanyAuth,
+  connect: ConnectOptions,
+): (update: Partial<ConnectionState>) => void {
+  const { hooks, logger } = connect;
+  const call = (what: string, fn: () => void) => callHook(logger, what, fn);
+  return (update) => {
+    if (state.done) return;
+    const { connection, qr, lastDisconnect } = update;
+    if (qr) {
+      call("onQr", () => hooks.onQr(qr));
+      if (connect.pairingPhone && !auth.state.creds.registered && !state.pairingRequested) {
+        // Once per socket: each request makes a new code and the phone only accepts the last one.
+        state.pairingRequested = true;
+        requestPairingCode(state, sock, connect.pairingPhone, connect);
+      }
+    }
+    if (update.reachoutTimeLock && hooks.onTraffic) {
+      const report = update.reachoutTimeLock;
+      call("onTraffic", () => hooks.onTraffic?.({ kind: "timelock", report }));
+    }
+    if (connection === "open") call("onOpen", () => hooks.onOpen());
+    if (connection === "close") {
+      state.done = true;
+      // Baileys closes with a @hapi/boom error; read its fields without depending on it.
+      const error = lastDisconnect?.error as
+        | { message?: unknown; output?: { statusCode?: unknown } }
+        | undefined;
+      const code = typeof error?.output?.statusCode === "number" ? error.output.statusCode : undefined;
+      const message = typeof error?.message === "string" ? error.message : "connection closed";
+      call("onClose", () => hooks.onClose(code, message));
+    }
+  };
+}
+
+/** Asks for a pairing code and hands it to onPairingCode, unless the socket ended meanwhile. */
+function requestPairingCode(
+  state: SocketState,
+  sock: WASocket,
+  phone: string,
+  connect: ConnectOptions,
+): void {
+  const { hooks, logger } = connect;
+  sock
+    .requestPairingCode(phone)
+    .then((code) => {
+      if (!state.done) callHook(logger, "onPairingCode", () => hooks.onPairingCode(code));
+    })
+    .catch((err) => {
+      // A close() while the request is in flight fails it: not worth an error line.
+      if (!state.done) logger.error({ err }, `Pairing code request failed: ${describeError(err)}`);
+    });
+}
+
+/**
+ * messages.upsert → inbound traffic, and the decrypt failures Baileys does not log: a message with
+ * nothing to decrypt becomes a stub with no log line, only the event shows it.
+ */
+function upsertHandler(
+  company: string,
+  hooks: ConnectOptions["hooks"],
+  signals: SignalRecorder | undefined,
+): (upsert: { messages: proto.IWebMessageInfo[]; type: string }) => void {
+  return ({ messages, type }) => {
+    for (const m of messages) {
+      // Delivered by the server: live ("notify") or the backlog after a reconnect ("append", not
+      // our own send). Either proves the socket hears.
+      if (hooks.onTraffic && (type === "notify" || !m.key?.fromMe)) hooks.onTraffic({ kind: "inbound" });
+      if (m.messageStubType !== proto.WebMessageInfo.StubType.CIPHERTEXT) continue;
+      if (m.messageStubParameters?.[0] !== NO_MESSAGE_FOUND_ERROR_TEXT) continue;
+      const peer = m.key?.participant ?? m.key?.remoteJid ?? undefined;
+      signals?.record(company, {
+        kind: "decrypt-failure",
+        reason: "Message absent from node",
+        ...(peer ? { peer } : {}),
+      });
+    }
   };
 }
 
