@@ -8,10 +8,13 @@
  */
 import { mkdirSync, utimesSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { CLEANUP_DEFAULTS } from "../src/config/company-shapes.js";
+import { companyDefaultsSchema } from "../src/config/schema.js";
 import { databaseFile } from "../src/home-layout.js";
 import { openStore } from "../src/store/store.js";
 import { useAtomicMultiFileAuthState } from "../src/worker/auth-state.js";
+
+/** The default cleanup.sessionMaxAge (ms): aging files cross it one by one. */
+const SESSION_MAX_AGE_MS = companyDefaultsSchema.parse({}).cleanup.sessionMaxAge;
 
 /** One demo company: its folder and its simulated behaviour. */
 export interface DemoCompany {
@@ -209,9 +212,7 @@ async function writeFolder(dir: string, company: string, spec: DemoCompany, now:
     const file = path.join(dir, `session-${peer(company, n)}.0.json`);
     const agingIndex = n - spec.live - spec.stale;
     const at =
-      agingIndex < 0
-        ? month
-        : new Date(now - CLEANUP_DEFAULTS.sessionMaxAge + (agingIndex + 1) * AGING_EVERY_MS);
+      agingIndex < 0 ? month : new Date(now - SESSION_MAX_AGE_MS + (agingIndex + 1) * AGING_EVERY_MS);
     utimesSync(file, at, at);
   }
 }

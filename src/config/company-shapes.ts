@@ -1,11 +1,12 @@
 /**
  * The keys of the nested per-company sections (thresholds, count basis, cleanup, ladder, maintenance,
- * backups, simulation, signals) without defaults, and each section's defaults beside them. The defaults schema adds
- * `.default()` from these; the override schema takes the bare keys so an override that leaves a key
- * out does not reset it.
+ * backups, simulation, signals, liveness) without defaults. The defaults schema adds each key's default
+ * from `defaults.ts`; the override schema takes the bare keys so an override that leaves a key out
+ * does not reset it.
  */
 import { z } from "zod";
-import { duration, fileCount, positiveInt } from "./schema-primitives.js";
+import { COMPANY_DEFAULTS } from "./defaults.js";
+import { duration, fileCount, positiveInt, withDefaults } from "./schema-primitives.js";
 
 /** The cleanup rules' keys (what a cleanup may delete). */
 export const cleanupShape = {
@@ -23,14 +24,6 @@ export const cleanupShape = {
     "other members' sender keys older than this may be deleted (their next group message then needs a retry)",
   ),
   minAge: duration("nothing younger than this is deleted unless forced"),
-};
-/** Defaults of the cleanup rules. */
-export const CLEANUP_DEFAULTS = {
-  keepPreKeys: "auto" as const,
-  sessionMaxAge: 14 * 86_400_000,
-  senderKeyMaxAge: 3 * 86_400_000,
-  foreignSenderKeyMaxAge: 30 * 86_400_000,
-  minAge: 7 * 86_400_000,
 };
 /** What `files.counted` (the number the thresholds apply to) means for a company. */
 export const countBasis = z
@@ -77,31 +70,6 @@ export const ladderShape = {
   ),
   flapAlertAt: positiveInt("flaps within an hour that send one 'flapping' alert", 1_000),
 };
-/** Defaults of the recovery ladder. */
-export const LADDER_DEFAULTS = {
-  enabled: true,
-  warnAfter: 10 * 60_000,
-  reconnectAfter: 15 * 60_000,
-  reconnectAttempts: 3,
-  reconnectBackoff: 2 * 60_000,
-  settleFor: 5 * 60_000,
-  budget: { max: 6, window: 6 * 3_600_000 },
-  emergencyCooldown: 3_600_000,
-  minCleanupFiles: 20,
-  autoReset: false,
-  maxBackoff: 30 * 60_000,
-  stableAfter: 2 * 60_000,
-  flapAlertAt: 4,
-};
-/** Defaults of the maintenance window. */
-export const MAINTENANCE_DEFAULTS = { window: "03:00-05:00", timezone: "UTC" };
-/** Defaults of backup and creds-snapshot retention. */
-export const BACKUPS_DEFAULTS = {
-  keep: 5,
-  credsSnapshots: 10,
-  maxAge: 2 * 86_400_000,
-  every: 86_400_000 as number | null,
-};
 /** The retention keys of backups and creds snapshots. */
 export const backupsShape = {
   keep: positiveInt("backups kept per company", 1_000),
@@ -121,24 +89,6 @@ export const thresholdsShape = {
   warning: fileCount("counted files at which a warning is sent"),
   critical: fileCount("counted files at which a critical alert is sent and repeated"),
   fatal: fileCount("counted files considered fatal (alert repeated)"),
-};
-
-/** Defaults of the simulated driver's scenario. */
-export const SIMULATION_DEFAULTS = {
-  connect: true,
-  connectAfter: 200,
-  initialPreKeys: 30,
-  growPerMinute: 0,
-  disconnectAfter: null,
-  disconnectCode: 428,
-  recover: true,
-  pairAfter: null,
-  decryptFailuresPerMinute: 0,
-  decryptReason: "Bad MAC",
-  inboundEvery: null,
-  deafAfter: null,
-  restrictAfter: null,
-  restrictFor: 3_600_000,
 };
 
 /** The simulated driver's keys, without defaults (overrides must not reset keys they do not name). */
@@ -178,33 +128,10 @@ export const simulationShape = {
 };
 
 /** The simulated driver's scenario with every default (warden.json). */
-export const simulationSchema = z
-  .strictObject({
-    connect: simulationShape.connect.default(SIMULATION_DEFAULTS.connect),
-    connectAfter: simulationShape.connectAfter.default(SIMULATION_DEFAULTS.connectAfter),
-    initialPreKeys: simulationShape.initialPreKeys.default(SIMULATION_DEFAULTS.initialPreKeys),
-    growPerMinute: simulationShape.growPerMinute.default(SIMULATION_DEFAULTS.growPerMinute),
-    disconnectAfter: simulationShape.disconnectAfter.default(SIMULATION_DEFAULTS.disconnectAfter),
-    disconnectCode: simulationShape.disconnectCode.default(SIMULATION_DEFAULTS.disconnectCode),
-    recover: simulationShape.recover.default(SIMULATION_DEFAULTS.recover),
-    pairAfter: simulationShape.pairAfter.default(SIMULATION_DEFAULTS.pairAfter),
-    decryptFailuresPerMinute: simulationShape.decryptFailuresPerMinute.default(
-      SIMULATION_DEFAULTS.decryptFailuresPerMinute,
-    ),
-    decryptReason: simulationShape.decryptReason.default(SIMULATION_DEFAULTS.decryptReason),
-    inboundEvery: simulationShape.inboundEvery.default(SIMULATION_DEFAULTS.inboundEvery),
-    deafAfter: simulationShape.deafAfter.default(SIMULATION_DEFAULTS.deafAfter),
-    restrictAfter: simulationShape.restrictAfter.default(SIMULATION_DEFAULTS.restrictAfter),
-    restrictFor: simulationShape.restrictFor.default(SIMULATION_DEFAULTS.restrictFor),
-  })
-  .meta({ description: "Simulated driver scenario." });
+export const simulationSchema = withDefaults(simulationShape, COMPANY_DEFAULTS.simulation).meta({
+  description: "Simulated driver scenario.",
+});
 
-/** Defaults of the signal-health monitor. */
-export const SIGNALS_DEFAULTS = {
-  alertAt: { count: 20, window: 10 * 60_000 },
-  repairSessions: false,
-  repairAfter: { count: 10, window: 10 * 60_000 },
-};
 /** The signal-health monitor's keys (decrypt-failure alert, opt-in session repair). */
 export const signalsShape = {
   alertAt: z
@@ -228,13 +155,6 @@ export const signalsShape = {
     .meta({ description: "Per-peer Bad MAC threshold of repairSessions." }),
 };
 
-/** Defaults of liveness (open but deaf, restricted). */
-export const LIVENESS_DEFAULTS = {
-  silentAfter: 30 * 60_000,
-  gapFactor: 3,
-  settleFor: 10 * 60_000,
-  queryTimeout: 10_000,
-};
 /** The liveness keys: when an open company with inbound history counts as deaf, and what the ladder does. */
 export const livenessShape = {
   silentAfter: duration("an open company with inbound history silent this long (at least) is deaf"),
@@ -246,12 +166,6 @@ export const livenessShape = {
   queryTimeout: duration("a ping to WhatsApp unanswered this long makes an open company deaf at once"),
 };
 /** The liveness section with its defaults (warden.json). */
-export const livenessSchema = z
-  .strictObject({
-    silentAfter: livenessShape.silentAfter.default(LIVENESS_DEFAULTS.silentAfter),
-    gapFactor: livenessShape.gapFactor.default(LIVENESS_DEFAULTS.gapFactor),
-    settleFor: livenessShape.settleFor.default(LIVENESS_DEFAULTS.settleFor),
-    queryTimeout: livenessShape.queryTimeout.default(LIVENESS_DEFAULTS.queryTimeout),
-  })
-  .default(LIVENESS_DEFAULTS)
-  .meta({ description: "Liveness: an open socket that hears nothing (deaf), WhatsApp restrictions." });
+export const livenessSchema = withDefaults(livenessShape, COMPANY_DEFAULTS.liveness).meta({
+  description: "Liveness: an open socket that hears nothing (deaf), WhatsApp restrictions.",
+});

@@ -69,3 +69,21 @@ export const positiveInt = (what: string, max: number) =>
 export const phoneNumber = z
   .string()
   .regex(/^\d{8,15}$/, { error: "Expected digits only, with the country code" });
+
+/** A section's keys each with its default (from `config/defaults.ts`, parsed like a written value). */
+type WithDefaults<S extends z.ZodRawShape> = { [K in keyof S]: z.ZodPrefault<S[K]> };
+
+/**
+ * A strict section whose every key takes its default from `defaults` and which is `{}` when absent,
+ * so a default is written once (in defaults.ts) and never repeated for the section.
+ */
+export function withDefaults<S extends z.ZodRawShape>(
+  shape: S,
+  defaults: { [K in keyof S]: z.input<S[K]> },
+): z.ZodPrefault<z.ZodObject<WithDefaults<S>, z.core.$strict>> {
+  const keys: Record<string, z.ZodType> = {};
+  for (const key of Object.keys(shape) as (keyof S & string)[]) {
+    keys[key] = (shape[key] as z.ZodType).prefault(defaults[key] as never);
+  }
+  return z.strictObject(keys as WithDefaults<S>).prefault({} as never);
+}
