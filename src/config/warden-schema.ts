@@ -48,11 +48,9 @@ const fleetShape = {
     description:
       "Fleet correlation: one incident alert instead of N; the ladder holds their destructive steps.",
   }),
-  probe: z
-    .union([z.null(), withDefaults(probeShape, G.fleet.probe)])
-    .meta({
-      description: "TCP connectivity probe to WhatsApp; failing means the fleet is offline. null: no probe.",
-    }),
+  probe: z.union([z.null(), withDefaults(probeShape, G.fleet.probe)]).meta({
+    description: "TCP connectivity probe to WhatsApp; failing means the fleet is offline. null: no probe.",
+  }),
 };
 
 const httpShape = {
