@@ -1,6 +1,7 @@
 /**
- * Keeps the map in docs/architecture.md true: the one-way import order, and the environment read
- * in one place. Each failure names the file and the import (or line) at fault.
+ * Keeps the map in docs/architecture.md true: every src file on the module map, the one-way import
+ * order, and the environment read in one place. Each failure names the file and the import (or
+ * line) at fault.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -134,5 +135,69 @@ describe("the environment", () => {
       });
     }
     expect(readers).toEqual([]);
+  });
+});
+
+/**
+ * The files the module map names: under "## Modules", a heading ``### `src/<folder>/` (<layer>)``
+ * starts a folder and each ``- `<file>.ts`: what it owns`` line names one of its files. Returns
+ * src-relative paths and the problems found (a file line outside a folder, a line in no known shape).
+ */
+function moduleMap(markdown: string): { files: string[]; problems: string[] } {
+  const lines = markdown.split("\n");
+  const start = lines.indexOf("## Modules");
+  const files: string[] = [];
+  const problems: string[] = [];
+  if (start < 0) return { files, problems: ['docs/architecture.md has no "## Modules" section'] };
+  let folder: string | undefined;
+  for (let i = start + 1; i < lines.length && !lines[i]?.startsWith("## "); i++) {
+    const line = lines[i] as string;
+    const heading = /^### `src\/((?:[a-z0-9-]+\/)*)`/.exec(line);
+    if (heading) {
+      folder = heading[1];
+      continue;
+    }
+    if (!line.startsWith("- ")) continue;
+    const entry = /^- `([a-z0-9.-]+\.ts)`: \S/.exec(line);
+    if (!entry || folder === undefined) {
+      problems.push(
+        `docs/architecture.md:${i + 1}: expected "- \`<file>.ts\`: what it owns" under a src folder heading`,
+      );
+      continue;
+    }
+    files.push(`${folder}${entry[1]}`);
+  }
+  return { files, problems };
+}
+
+describe("the module map (docs/architecture.md)", () => {
+  const map = moduleMap(readFileSync(path.join(ROOT, "docs", "architecture.md"), "utf8"));
+
+  it("has one line per src file, and names no file that does not exist", () => {
+    const files = srcFiles();
+    const listed = new Set(map.files);
+    const duplicates = map.files.filter((f, i) => map.files.indexOf(f) !== i);
+    expect({
+      problems: map.problems,
+      unlisted: files.filter((f) => !listed.has(f)).map((f) => `src/${f}`),
+      unknown: [...listed].filter((f) => !files.includes(f)).map((f) => `src/${f}`),
+      duplicates,
+    }).toEqual({ problems: [], unlisted: [], unknown: [], duplicates: [] });
+  });
+
+  it("reads folders and files (the parser itself)", () => {
+    const sample = [
+      "## Modules",
+      "### `src/` (base)",
+      "- `clock.ts`: the clock",
+      "### `src/alerts/notifiers/` (fleet)",
+      "- `log.ts`: the log notifier",
+      "- log.ts without backticks",
+      "## Next",
+      "- `ignored.ts`: not in the map",
+    ].join("\n");
+    const parsed = moduleMap(sample);
+    expect(parsed.files).toEqual(["clock.ts", "alerts/notifiers/log.ts"]);
+    expect(parsed.problems).toHaveLength(1);
   });
 });
