@@ -5,7 +5,7 @@
  *    BENCH_FILES (200) Baileys-like files each, plus BENCH_EVENTS (200) "latency" folders of 119 files.
  * 2. Times a full scan by the project's FleetScanner (watch: false, fresh scanner per run, as the
  *    supervisor's first scan) against `find <dir> -type f | wc -l`: one warm-up, median of 3. Then
- *    the same scan with the stale count of every folder (issue 8: the scanner stats the age-ruled
+ *    the same scan with the stale count of every folder (the scanner stats the age-ruled
  *    files, countSnapshot judges them) against `find <dir> -type f -printf '%T@\n' | wc -l`, which
  *    stats every file: the "stale-scan-vs-find-stat ratio".
  * 3. Starts the real supervisor in a child process (built with tsc into the temp dir, as pm2 runs it;

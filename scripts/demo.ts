@@ -4,7 +4,7 @@
  * logged out, replaced, pairing, a Bad MAC storm; scripts/demo-fleet.ts) and starts the pm2
  * ecosystem on it with the simulated driver, on the default counting rule. It prints the
  * dashboard address with a token generated for the demo. No network, no WhatsApp account needed.
- * The demo runs apart from production (issue 10, trap 2): its own pm2 daemon (PM2_HOME=demo/pm2),
+ * The demo runs apart from production (invariant 18): its own pm2 daemon (PM2_HOME=demo/pm2),
  * its own sessions and data folders, so it never stops, replaces or reconfigures the production
  * apps, and a later `npm start` cannot bring it back.
  *   tsx scripts/demo.ts start|stop [--dir <folder>] [--no-build]

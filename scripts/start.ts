@@ -4,7 +4,7 @@
  * TELEGRAM_BOT_TOKEN given later was ignored) and `pm2 restart --update-env` merges, so a variable
  * unset since stays; the apps are therefore deleted and started again, which also applies
  * workers.instances. Nothing is lost: state, outbox and control requests live in SQLite.
- * A broken config exits 78 with the readable message before pm2 is touched (issue 10, trap 3).
+ * A broken config exits 78 with the readable message before pm2 is touched (invariant 6).
  *   tsx scripts/start.ts [--no-build]
  */
 import { execFileSync } from "node:child_process";

@@ -27,7 +27,7 @@ export const ErrorCodes = {
   AUTH_STATE_INVALID: "WARDEN_ERR_AUTH_STATE_INVALID",
   /** A session found its company folder gone: it never creates one (a removal stays a removal). */
   COMPANY_FOLDER_MISSING: "WARDEN_ERR_COMPANY_FOLDER_MISSING",
-  // Issue 9 (hostile files, failing disks).
+  // Hostile files, failing disks (invariants 2 and 15).
   FILE_REFUSED: "WARDEN_ERR_FILE_REFUSED",
   CREDS_UNREADABLE: "WARDEN_ERR_CREDS_UNREADABLE",
   SNAPSHOT_UNSEAL: "WARDEN_ERR_SNAPSHOT_UNSEAL",

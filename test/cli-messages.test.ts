@@ -1,5 +1,5 @@
 /**
- * Issue 9 item 11, through the real CLI: `cleanup … | head -1` exits quietly (no EPIPE stack), the
+ * Messages naming the fault, via the CLI: `cleanup … | head -1` exits quietly (no EPIPE stack), the
  * id limit is in the message, ENOSPC during a backup names the step and the file, an override for a
  * company without a folder is warned about, and `verify acme <a backup of another company>` fails.
  */

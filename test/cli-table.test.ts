@@ -1,5 +1,5 @@
 /**
- * Issue 10, "the CLI explains itself": per-command help, one-line "did you mean", --json errors
+ * The CLI explains itself: per-command help, one-line "did you mean", --json errors
  * with their code, the audit actor without $USER, mute/unmute, the read commands, config check's
  * effective values, verify without backups, and a dry run that says why its plan is empty.
  * The CLI runs as a child process on real folders and a real SQLite file.

@@ -1,5 +1,5 @@
 /**
- * Issue 9 item 8: hot reload survives editor-style saves. Before, deleting and recreating
+ * Invariant 6 across editors: hot reload survives editor-style saves. Before, deleting and recreating
  * warden.json (or renaming a temp file over it) made the watcher deaf: later good and bad edits
  * were ignored without a word.
  */

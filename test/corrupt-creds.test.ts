@@ -1,5 +1,5 @@
 /**
- * Issue 9 item 10: a corrupt creds.json is its own alert with the reason, and never counts toward
+ * A corrupt creds.json is its own alert with the reason, and never counts toward
  * a network outage. Before: 3 corrupt of 5 were reported as "Network outage: 3 of 5 companies went
  * down" while 2 were connected, no alert named the creds, and a creds.json of `[]` started pairing.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 8's "done when", on folders built by the real Baileys library: live contact files are no
+ * Live vs stale (v7), on folders built by the real Baileys library: live contact files are no
  * alarm, stale ones are, `warden cleanup` removes exactly the stale ones, and the pre-key floor does
  * not follow preKeyReserve.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 9 items 7, 11 and 12: warden.db deleted under a running supervisor is detected (it stops,
+ * Invariant 15: warden.db deleted under a running supervisor is detected (it stops,
  * exit 1, with a clear message, instead of writing to a deleted file); a read-only mount is named
  * as such; the database and its WAL files are 0600 whatever the umask.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 9 item 6: SQLITE_FULL while the supervisor runs. Before, the write threw out of the scanner
+ * Invariant 15: SQLITE_FULL while the supervisor runs. Before, the write threw out of the scanner
  * callback: an uncaught error and a raw stack outside the structured log, the supervisor dead. Now
  * the failure is logged with its step, alerted through the notifiers directly, retried, and once
  * space returns the counts and the alert that could not be written are there.

@@ -1,4 +1,4 @@
-/** Count alerts show live / stale / reserve and the basis, and "Next:" says what wa-warden will do (issue 8). */
+/** Count alerts show live / stale / reserve and the basis, and "Next:" says what wa-warden will do. */
 import { describe, expect, it } from "vitest";
 import { cannotHelpText, nextStep, renderAlert } from "../src/alerts/format-alert.js";
 import { companyDefaultsSchema } from "../src/config/schema.js";

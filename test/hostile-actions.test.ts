@@ -1,5 +1,5 @@
 /**
- * Issue 9 items 2, 4 and 5 through the real CLI and actions: a FIFO creds.json never hangs a
+ * Invariant 2 through the real CLI and actions: a FIFO creds.json never hangs a
  * cleanup (dry run or not) and leaves no lease behind; a company folder that is a symlink is refused
  * by `status <id>` and `backup <id>`; a creds.json that is a symlink is never followed by cleanup.
  */
@@ -98,7 +98,7 @@ describe("backups and FIFOs", () => {
   });
 });
 
-describe("coded errors (issue 11)", () => {
+describe("coded errors", () => {
   it("BackupInvalidError, SnapshotUnsealError and DeliveryError are WardenErrors with stable codes", async () => {
     const { BackupInvalidError, DeliveryError, ErrorCodes, SnapshotUnsealError, WardenError } = await import(
       "../src/errors.js"

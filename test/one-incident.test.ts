@@ -1,5 +1,5 @@
 /**
- * Issue 10, traps 4 and 7: one incident is one alert, with the count alerts' severity icons and
+ * Invariants 16 and 17: one incident is one alert, with the count alerts' severity icons and
  * commands as <code>; wa-warden's own folder swap is not a removal. In-process supervisor, real
  * worker (simulated driver), real SQLite and folders.
  */

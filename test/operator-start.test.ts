@@ -5,7 +5,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-// Issue 10, traps 1-3: `npm start` and `npm run demo` as a new operator runs them, with real pm2
+// A new operator's first steps: `npm start` and `npm run demo` as a new operator runs them, with real pm2
 // (every daemon in an isolated PM2_HOME under a temp dir).
 const repo = path.resolve(import.meta.dirname, "..");
 const pm2Bin = path.join(repo, "node_modules", ".bin", "pm2");

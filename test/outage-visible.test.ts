@@ -1,5 +1,5 @@
 /**
- * Issue 10, trap 8: a network outage is visible: the alert names the probe target and its error,
+ * A network outage is visible: the alert names the probe target and its error,
  * `warden status` (text and --json `fleet`) shows it, and an operator who sets up Telegram during
  * the outage hears about it. Real probe (TCP to a closed loopback port), real SQLite, the CLI as a
  * child process, the loopback Bot API.

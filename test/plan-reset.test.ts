@@ -1,4 +1,4 @@
-/** The reset plan and the live / stale count, pure (issue 8). */
+/** The reset plan and the live / stale count, pure. */
 import { describe, expect, it } from "vitest";
 import { countSnapshot } from "../src/actions/count-stale.js";
 import type { CleanupFile } from "../src/actions/plan-cleanup.js";

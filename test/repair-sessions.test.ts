@@ -1,5 +1,5 @@
 /**
- * The opt-in session repair (issue 14) on real libsignal sessions: a peer's Bad MAC storm is
+ * The opt-in session repair on real libsignal sessions: a peer's Bad MAC storm is
  * counted through the worker's logger path, the repair removes only that peer's session files
  * through the hold / backup / verify / audit path, and the measured outcome: the peer's next
  * message fails once ("No session record"), the retry path (a fresh bundle) decrypts again.

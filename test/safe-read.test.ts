@@ -1,5 +1,5 @@
 /**
- * Issue 9: every read of a file in a company folder goes through src/fs/safe-read.ts. A FIFO, a
+ * Invariant 2: every read of a file in a company folder goes through src/fs/safe-read.ts. A FIFO, a
  * symlink, a directory or a huge file is refused at once with a reason; nothing blocks or follows.
  * The scanner race (a FIFO swapped in and out as creds.json while it scans) runs in a child process:
  * before the fix one scan blocked in open() forever.
@@ -89,7 +89,7 @@ describe("safe reads", () => {
   });
 });
 
-describe("the scanner and a FIFO creds.json (issue 9 item 1)", () => {
+describe("the scanner and a FIFO creds.json", () => {
   it("reports a FIFO creds.json as corrupt, naming it a FIFO", () => {
     const dir = tempDir();
     mkfifo(path.join(dir, "creds.json"));

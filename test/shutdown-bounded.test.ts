@@ -1,5 +1,5 @@
 /**
- * Issue 9 item 9: a stopping supervisor waits at most its flush time (WARDEN_FLUSH_MS) for alerts,
+ * A stopping supervisor waits at most its flush time (WARDEN_FLUSH_MS) for alerts,
  * even when the Bot API accepts the request and never answers. Before, shutdown lasted the HTTP
  * client's 30 s timeout, past pm2's kill_timeout (15 s). The cancelled alert stays pending: it goes
  * out after the restart, never lost.

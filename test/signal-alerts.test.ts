@@ -1,5 +1,5 @@
 /**
- * The decrypt-failure alert and status (issue 14): a real libsignal Bad MAC storm counted by the
+ * The decrypt-failure alert and status: a real libsignal Bad MAC storm counted by the
  * worker-side recorder into the supervisor's database raises exactly one Telegram alert per
  * company, with the reasons and hashed peers; one resolved message when the rate falls back.
  */

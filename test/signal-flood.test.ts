@@ -1,5 +1,5 @@
 /**
- * The flood guard (issue 14, Baileys issue 2234): 100,000 Bad MAC failures through the worker's
+ * The flood guard (invariant 22, Baileys issue 2234): 100,000 Bad MAC failures through the worker's
  * real logger path, in a child process with --expose-gc so the memory figures are its own. The
  * heap stays flat, the log holds one summary line per minute, and every failure is counted.
  * Timings are in `npm run bench:signals`.

@@ -1,5 +1,5 @@
 /**
- * Signals through a worker (issue 14): the simulated driver's `decryptFailuresPerMinute` scenario
+ * Signals through a worker: the simulated driver's `decryptFailuresPerMinute` scenario
  * logs Baileys' own "failed to decrypt message" / "sent retry receipt" calls through the same
  * wrapped logger as the Baileys driver; the worker's recorder counts them into SQLite on each
  * heartbeat, and the supervisor's check raises one alert for the storming company only.

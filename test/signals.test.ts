@@ -1,5 +1,5 @@
 /**
- * Signal health (issue 14) on real libsignal failures: two local identities with Baileys' own
+ * Signal health on real libsignal failures: two local identities with Baileys' own
  * signal repository, messages decrypted through Baileys' decryptMessageNode with the wrapped
  * worker logger, counted into real SQLite.
  */

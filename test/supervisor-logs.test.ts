@@ -1,5 +1,5 @@
 /**
- * Issue 10, logs: at start the supervisor checks the Telegram token (getMe) and says "Telegram on:
+ * Logs an operator reads: at start the supervisor checks the Telegram token (getMe) and says "Telegram on:
  * @bot, N chats" or the exact problem; every delivered alert gets a line. The real entry file as a
  * child process, the loopback Bot API.
  */
@@ -35,7 +35,7 @@ function startSupervisor(apiRoot: string, files = 0) {
     JSON.stringify({
       sessionsDir: sessions,
       preKeyReserve: 0,
-      // Fresh files are live: count them all so 151 files reach warning (issue 8's default counts stale ones).
+      // Fresh files are live: count them all so 151 files reach warning (the default counts stale ones).
       count: { basis: "counted" },
       telegram: { chatIds: [-1001] },
       fleet: { probe: null },

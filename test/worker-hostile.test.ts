@@ -1,5 +1,5 @@
 /**
- * Issue 9 item 3: one worker with one FIFO creds.json. Before the fix the worker blocked in open()
+ * Invariant 2 in a worker: one worker with one FIFO creds.json. Before the fix the worker blocked in open()
  * on the FIFO: its heartbeat stopped, healthy companies after it were never started, and SIGTERM
  * logged "Stopped" without exiting. Item 5: a creds.json that is a symlink is never followed.
  * The worker runs as its own process (src/worker/main.ts, simulated driver) as pm2 runs it.

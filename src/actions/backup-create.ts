@@ -84,7 +84,7 @@ export async function createBackup(options: CreateBackupOptions): Promise<Create
   const companyDir = path.join(backupsRoot, company);
   const target = path.join(companyDir, name);
 
-  // The folder itself is never followed: readdir of a symlink would archive its target (issue 9).
+  // The folder itself is never followed: readdir of a symlink would archive its target (invariant 2).
   const dirStat = await lstat(dir);
   if (!dirStat.isDirectory()) {
     throw new WardenError(
@@ -232,7 +232,7 @@ function readArchivable(file: string): Archivable | null {
 
 /**
  * Runs one step of writing a backup; a file-system error (ENOSPC, EIO, EDQUOT...) becomes a
- * WardenError naming the step and its file (issue 9: "no space left" named neither).
+ * WardenError naming the step and its file (a bare "no space left" names neither).
  */
 async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {

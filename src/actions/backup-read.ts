@@ -49,7 +49,7 @@ export async function verifyBackup(file: string, options: VerifyOptions = {}): P
   const scan = await scanArchive(file, options.key, undefined);
   const { company } = options;
   // A backup of another company copied into this one's folder verifies byte for byte; restoring it
-  // would give this company another number's identity (issue 9).
+  // would give this company another number's identity (invariant 11).
   if (company !== undefined && scan.manifest && scan.manifest.company !== company) {
     scan.problems.push(
       `${file}: a backup of ${JSON.stringify(scan.manifest.company)}, not of ${JSON.stringify(company)} (manifest.json company)`,
@@ -125,7 +125,7 @@ async function scanArchive(
   const problems: string[] = [];
   let handle: FileHandle | null;
   try {
-    // Never through a symlink, never blocked by a FIFO (issue 9); no size limit for archives.
+    // Never through a symlink, never blocked by a FIFO (invariant 2); no size limit for archives.
     handle = await openRegularFile(file, { maxBytes: Number.POSITIVE_INFINITY });
   } catch (err) {
     return { manifest: null, problems: [`${file}: cannot be opened: ${describeError(err)}`] };

@@ -123,7 +123,7 @@ export async function listCleanupFiles(dir: string): Promise<CleanupFile[]> {
 /**
  * creds.nextPreKeyId - 1 (the pre-key Baileys checks on connect) and our own users; nulls when
  * missing or unparseable. A creds.json that is a symlink or a FIFO throws FileRefusedError: never
- * followed, never waited on (issue 9), and a folder in that state is not cleaned.
+ * followed, never waited on (invariant 2), and a folder in that state is not cleaned.
  */
 async function readCredsFacts(dir: string): Promise<PlanCredsFacts> {
   const read = await readRegularFile(path.join(dir, "creds.json"));

@@ -2,7 +2,7 @@
  * The cleanup executor: plan, back up, verify the backup, delete exactly the plan, audit. Two modes:
  * - "smart": the planner's rules (src/actions/plan-cleanup.ts);
  * - "reset": the ladder's last resort (src/actions/plan-reset.ts): sessions, identity keys, sender
- *   keys and pre-keys below the floor go; what Baileys needs to keep working stays (issue 8).
+ *   keys and pre-keys below the floor go; what Baileys needs to keep working stays (invariant 14).
  * Nothing is deleted unless the backup verified and holds every planned key with the same bytes
  * (each is hashed again just before the delete), so a deleted key can always be restored. The keys
  * are files or database rows (src/actions/cleanup-target.ts): the same plan, the same checks.

@@ -1,5 +1,5 @@
 /**
- * What a folder's files mean (issue 8): every file is *live* (Baileys still needs it) or *stale*
+ * What a folder's files mean under Baileys v7: every file is *live* (Baileys still needs it) or *stale*
  * (the smart cleanup would delete it now). By default the thresholds apply to the stale files, so a
  * level means "a cleanup will bring this down" and a business's number of contacts alone never
  * raises one. `count.basis` "counted" keeps the older rule (every file but the newest preKeyReserve

@@ -16,7 +16,7 @@ export interface CredsSnapshotEncryption {
 
 /**
  * Are creds snapshots encrypted? Without WARDEN_BACKUP_KEY each company's identity sits in plain
- * JSON in warden.db (issue 9, item 12): whoever reads the database can take over the numbers.
+ * JSON in warden.db: whoever reads the database can take over the numbers.
  */
 export function credsSnapshotsEncrypted(store: Store, keySet: boolean): CredsSnapshotEncryption {
   const plainRows = store.credsSnapshots.plainCount();

@@ -155,7 +155,7 @@ export async function writeJournal(home: string, journal: RestoreJournal): Promi
 }
 
 async function readJournal(home: string, company: string): Promise<RestoreJournal | undefined> {
-  // Never through a symlink, never blocked by a FIFO (issue 9).
+  // Never through a symlink, never blocked by a FIFO (invariant 2).
   const read = await readRegularFile(journalFile(home, company));
   if (!read) return undefined;
   return JSON.parse(read.data.toString("utf8")) as RestoreJournal;

@@ -3,7 +3,7 @@
  * no clock) so every rule can be checked by property tests; the caller lists the folder, stops the
  * socket, backs up and deletes. When in doubt it keeps: a file left behind costs a few bytes, a
  * wrong delete can cost a QR rescan. What it would delete is also what wa-warden counts as *stale*
- * (issue 8): a level on the stale files means "a cleanup will bring this down".
+ * (the v7 counting rule): a level on the stale files means "a cleanup will bring this down".
  *
  * Deleted (each only once older than minAge, unless forced):
  * - pre-keys below the newest `keepPreKeys` (812 = Baileys v7's INITIAL_PREKEY_COUNT by default):

@@ -1,5 +1,5 @@
 /**
- * The last-resort reset plan, pure: what the ladder deletes when the key state is broken (issue 8).
+ * The last-resort reset plan, pure: what the ladder deletes when the key state is broken (invariant 13).
  * It must leave a folder Baileys keeps working with, so per category:
  * - kept: creds.json and app-state (identity and sync), lid-mapping (PN <-> LID, used to address
  *   contacts), device-list (PN -> LID migration), tctoken (a 1:1 send without one can be refused

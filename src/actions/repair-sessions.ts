@@ -1,5 +1,5 @@
 /**
- * The narrow repair of issue 14 (opt-in, `signals.repairSessions`): a peer whose messages keep
+ * The narrow repair of a decrypt storm (opt-in, `signals.repairSessions`): a peer whose messages keep
  * failing with Bad MAC gets only ITS session files backed up and removed, through the cleanup
  * executor's hold / backup / verify / re-hash / audit path. The next message of that peer then
  * fails once with "No session record", Baileys sends a retry receipt (with keys from the second

@@ -1,5 +1,5 @@
 /**
- * Inline buttons under a company alert (issue 12): Status and Mute 1h always, then what fits the
+ * Inline buttons under a company alert: Status and Mute 1h always, then what fits the
  * alert: Cleanup… at warning and above, Reconnect for a company that is down, QR when it needs
  * pairing. Telegram's callback_data holds at most 64 bytes, so each button carries a short id and
  * its meaning (action, company, chat) is a row in bot_callbacks, written in the same transaction as

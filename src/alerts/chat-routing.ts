@@ -1,6 +1,6 @@
 /**
  * Which Telegram chats see which company, in one place for both directions: the chats an alert goes
- * to, and the companies a chat may see and command (issue 12). A chat in the global
+ * to, and the companies a chat may see and command (invariant 19). A chat in the global
  * `telegram.chatIds` sees the fleet; a chat listed only in a company's file sees that company only.
  * Groups upgraded to supergroups are followed both ways (chat_migrations: old id -> new id).
  */

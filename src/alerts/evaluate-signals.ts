@@ -1,5 +1,5 @@
 /**
- * Pure rule of the decrypt-failure alert (issue 14): `signals.alertAt.count` failures within
+ * Pure rule of the decrypt-failure alert: `signals.alertAt.count` failures within
  * `signals.alertAt.window` raise ONE alert; it is resolved (one message) once the window holds
  * fewer than half that many, so a rate hovering at the threshold does not flap. A muted company's
  * state still moves, but nothing is sent.

@@ -36,7 +36,7 @@ export function escapeHtml(text: string): string {
 }
 
 /**
- * Whether a smart cleanup is worth stopping a connected company for (issue 8): its plan deletes at
+ * Whether a smart cleanup is worth stopping a connected company for (invariant 13): its plan deletes at
  * least ladder.minCleanupFiles files. With count.basis "stale" that also takes the company below
  * any level (every counted file goes); with "counted" / "total" the live files may keep it at its
  * level, but the stale ones are still cleared so they cannot pile up.

@@ -1,4 +1,4 @@
-/** Renders the decrypt-failure alert and its resolved message (issue 14). Peers appear only hashed. */
+/** Renders the decrypt-failure alert and its resolved message. Peers appear only hashed (invariant 22). */
 import { formatDuration } from "../config/duration.js";
 import type { SignalSummary } from "../signals/signal-summary.js";
 import type { SignalAlertDecision } from "./evaluate-signals.js";

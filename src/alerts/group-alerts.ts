@@ -1,5 +1,5 @@
 /**
- * Storm grouping, pure (issue 12). When more than `alerts.groupAbove` alerts for one chat are
+ * Storm grouping, pure. When more than `alerts.groupAbove` alerts for one chat are
  * waiting, created within `alerts.groupWait` of the oldest, they go out as grouped messages (counts
  * by level, the companies listed) instead of one message each: a 1,000-company storm becomes a few
  * messages, within Telegram's per-chat limits. Each alert stays its own outbox row and is marked

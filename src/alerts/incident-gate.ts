@@ -1,5 +1,5 @@
 /**
- * One incident, one alert (issue 10, trap 7). A logout reached the operator three times: the
+ * One incident, one alert (invariant 16). A logout reached the operator three times: the
  * worker's transition to qr_required, the ladder's "QR required", and the ladder executor's own
  * second transition; a 440 twice (transition + the ladder's "human needed"). Notices that describe
  * the same incident of a company share a family; the gate lets the first of a family through per

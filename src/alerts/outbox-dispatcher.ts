@@ -47,7 +47,7 @@ export class OutboxDispatcher {
   private draining: Promise<void> | undefined;
   private again = false;
   private closed = false;
-  // Aborted by close(): an in-flight send never outlives the shutdown deadline (issue 9: a slow or
+  // Aborted by close(): an in-flight send never outlives the shutdown deadline (once a slow or
   // dead Bot API held shutdown for the HTTP client's 30 s timeout, past pm2's kill_timeout).
   private readonly abort = new AbortController();
   private readonly delivery: DeliveryContext;

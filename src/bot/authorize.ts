@@ -1,5 +1,5 @@
 /**
- * Who may do what from Telegram (issue 12), pure. Both the chat and the user must be allowed:
+ * Who may do what from Telegram, pure (invariant 19). Both the chat and the user must be allowed:
  * the chat decides which companies are visible (src/alerts/chat-routing.ts), the user must be in
  * `telegram.admins` (every company) or in the company's `telegram.operators`. Empty lists allow
  * nobody: the bot fails closed.

@@ -18,7 +18,7 @@ export interface BotDeps {
   /** WARDEN_HOME: backups, restore journals. Without it backup/cleanup/restore are refused. */
   home: string | undefined;
   backupKey: string | undefined;
-  /** Mutes (issue 10's store); undefined: /mute answers that it is not available. */
+  /** Mutes (the store `warden mute` writes too); undefined: /mute answers that it is not available. */
   mute?: MuteControl;
   /** Health of the poller itself, for /health. */
   pollerState: () => string;

@@ -9,7 +9,7 @@ export interface MuteControl {
   unmute(company: string, actor: string): void;
 }
 
-/** The shape of issue 10's mute queries, as far as the bot uses them. */
+/** The shape of the store's mute queries, as far as the bot uses them. */
 export interface MuteQueries {
   set(company: string, until: number, actor: string, now: number): void;
   clear(company: string, actor?: string, now?: number): unknown;

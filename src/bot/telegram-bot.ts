@@ -1,5 +1,5 @@
 /**
- * The Telegram bot (issue 12), run by the supervisor: the only process that polls the token. It
+ * The Telegram bot, run by the supervisor: the only process that polls the token. It
  * answers commands and button presses from allowed chats and users (src/bot/authorize.ts: fail
  * closed), acts through the same executors as the CLI, audits every accepted command as
  * `telegram:<user id>`, and answers a refused one at most once per user per hour.

@@ -92,7 +92,7 @@ export function effectiveConfig(config: WardenConfig, company?: string): Record<
 /**
  * Settings that validate but put a company at risk: a pre-key floor below the installed Baileys'
  * INITIAL_PREKEY_COUNT deletes pre-keys WhatsApp may still hand out (`Invalid PreKey ID` for the
- * next new contact, issue 8).
+ * next new contact, invariant 14).
  */
 export function configWarnings(config: WardenConfig, initialPreKeyCount: number): string[] {
   const warnings: string[] = [];
@@ -112,7 +112,7 @@ export function configWarnings(config: WardenConfig, initialPreKeyCount: number)
 
 /**
  * Warnings about overrides for companies that have no folder in sessionsDir (a typo in the file
- * name applies to nobody, silently; issue 9).
+ * name applies to nobody, silently).
  */
 export function orphanOverrideWarnings(config: WardenConfig): string[] {
   const warnings: string[] = [];

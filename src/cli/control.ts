@@ -53,7 +53,7 @@ const TIMEOUT: CommandOption = {
   description: 'how long to wait for the worker\'s answer (default "15s")',
 };
 
-/** What `pair` says once the worker answered: what happened and what to wait for (issue 10, trap 6). */
+/** What `pair` says once the worker answered: what happened and what to wait for, not a bare "done". */
 function pairOutcome(done: ControlRequest, store: Store, company: string, phone: string | undefined): string {
   if (!done.ok) return done.result ?? "the worker refused the request";
   const pairing = store.connections.pairing(company);

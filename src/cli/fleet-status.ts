@@ -1,6 +1,6 @@
 /**
  * The fleet line of `warden status`: a network outage in progress (since when, why), the
- * connectivity probe's target and its last error, as recorded by the supervisor (issue 10, trap 8).
+ * connectivity probe's target and its last error, as recorded by the supervisor: an outage must be visible.
  */
 import { formatDuration } from "../config/duration.js";
 import type { WardenConfig } from "../config/load.js";

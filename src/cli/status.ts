@@ -45,7 +45,7 @@ export interface CompanyStatus {
   /** The current pairing QR string, while pairing. */
   qr?: string;
   pairingCode?: string;
-  /** Signals of the last 10 minutes (issue 14); absent without a database. */
+  /** Signals of the last 10 minutes; absent without a database. */
   signals?: SignalStatus;
   /** What needs attention now across files, connection, creds and signals (worst first). */
   attention: Attention;
@@ -88,7 +88,7 @@ export async function collectStatus(
     const counts = countSnapshot(snapshot, settings, now, down);
     const connection = toConnectionView(store?.connections.get(id));
     const pairing = store?.connections.pairing(id);
-    // The alerts' own rule on the stored alert state: the same level, hysteresis included (issue 10, trap 5).
+    // The alerts' own rule on the stored alert state: the same level, hysteresis included (status agrees).
     const level = evaluateThresholds(store?.alertState.get(id), counts.counted, settings, now).state.level;
     const { alertAt } = settings.signals;
     const decryptFailures = store

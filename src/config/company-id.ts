@@ -24,7 +24,7 @@ export function assertCompanyId(id: string): string {
 
 /**
  * Validates the id and checks the company's folder is a real folder; returns the folder path. A
- * symlink is refused, never followed (issue 9: `status <id>` and `backup <id>` read through one).
+ * symlink is refused, never followed (invariant 2: `status <id>` and `backup <id>` once read through one).
  */
 export function assertCompanyFolder(sessionsDir: string, company: string): string {
   assertCompanyId(company);

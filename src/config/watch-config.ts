@@ -30,7 +30,7 @@ export function watchConfig(options: ConfigWatcherOptions): ConfigWatcher {
   let closed = false;
   // The folder, not the file: a watch on the file dies with its inode, and editors save by writing
   // a temp file and renaming it over warden.json (or deleting and recreating it). Watching the file
-  // went deaf after the first such save (issue 9); events of other files in the folder are ignored.
+  // went deaf after the first such save (invariant 6); events of other files in the folder are ignored.
   // One root (a missing companies/ folder as a second root made chokidar report "ready" before the
   // folder was watched, and an edit right after start-up was lost); depth 1 reaches companies/*.json.
   const watcher: FSWatcher = watch(dir, {

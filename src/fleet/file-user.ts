@@ -1,6 +1,6 @@
 /**
  * Whose key file is it: the user part of a Baileys key file name, and our own users from
- * creds.json. Our own user's files are never deleted by a cleanup (issue 8): a message from our own
+ * creds.json. Our own user's files are never deleted by a cleanup (invariant 14): a message from our own
  * phone that fails to decrypt is acknowledged and not retried, so app-state key shares can be lost.
  * Names (rc14, after fixFileName ":" -> "-"): `session-<user>[_<domain>].<device>.json`,
  * `identity-key-<same>.json`, `device-list-<user>.json`, `tctoken-<user>@lid.json`,

@@ -2,7 +2,7 @@
  * Counts one company folder. One readdir (file types come from the directory entries), one stat of
  * the folder and of creds.json, a read of creds.json only when it changed, and a stat of only the
  * files whose cleanup rule looks at their age (sessions, sender keys, tctokens, and pre-keys below
- * the company's floor): staleness needs those mtimes (issue 8), the other ~80 % of a v7 folder
+ * the company's floor): staleness needs those mtimes, the other ~80 % of a v7 folder
  * does not.
  * Synchronous on purpose: the fleet scanner runs it in small batches between event-loop turns,
  * which is 10-30 % faster than the same calls through libuv's 4-thread pool (measured on 1,000
@@ -251,7 +251,7 @@ function checkCreds(file: string, key: string, cache: CredsCache): CredsFacts {
   if (hit && hit.key === key) return hit;
   let result: CredsFacts;
   try {
-    // Never blocks (a FIFO swapped in after the readdir), never follows a symlink (issue 9).
+    // Never blocks (a FIFO swapped in after the readdir), never follows a symlink (invariant 2).
     const read = readRegularFileSync(file);
     result = read ? credsFacts(read.data) : { ...NO_CREDS, state: "missing" };
   } catch (err) {

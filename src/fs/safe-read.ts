@@ -1,6 +1,6 @@
 /**
  * The one way to read a file inside a company folder (creds, keys, backups, restores, snapshots).
- * A hostile or damaged folder must never hang a process or lead it out of the tree (issue 9):
+ * A hostile or damaged folder must never hang a process or lead it out of the tree (invariant 2):
  * - O_NOFOLLOW: a symlink is refused, never followed (ELOOP), whatever it points at;
  * - O_NONBLOCK: a FIFO swapped in for creds.json opens at once instead of blocking `open()` until a
  *   writer appears (it stalled the supervisor's whole scan, and one worker's every company);

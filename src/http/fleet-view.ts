@@ -26,7 +26,7 @@ export type FileKind = (typeof FILE_KINDS)[number];
 
 /**
  * The counts of one company per kind, as far as the store has them. The only place that maps
- * columns to kinds: when the companies table gains stale/live (issue 8), add
+ * columns to kinds: when the companies table gains stale/live, add
  * `stale: row.stale, live: row.live` here and /metrics, /api and the pages show them.
  */
 export function fileKinds(row: CompanyRow): Partial<Record<FileKind, number>> {

@@ -6,7 +6,7 @@
  * - fatal: an emergency cleanup at once, at most once per ladder.emergencyCooldown (the only case
  *   that stops a socket outside the window);
  * otherwise one "cleanup cannot help now" alert per level episode instead of a stop that deletes
- * (almost) nothing (issue 8).
+ * (almost) nothing (invariant 13).
  */
 
 import { levelFor } from "../alerts/evaluate-thresholds.js";
@@ -74,7 +74,7 @@ export function decideConnected(draft: Draft): void {
 
 /**
  * True when a smart cleanup is worth a stop at this count; otherwise one "cleanup cannot help now"
- * alert per level episode (issue 8: the demo stopped sockets every hour to delete nothing).
+ * alert per level episode (the demo once stopped sockets every hour to delete nothing).
  */
 function worthCleaning(draft: Draft, counted: number, what: string): boolean {
   const { input, now } = draft;

@@ -303,7 +303,7 @@ export class LadderRunner {
     const settings = companySettings(config, company);
     if (action.why !== "down" && action.mode === "smart") {
       // The count the decision used may be a scan old: plan again before stopping a connected
-      // company, and leave it alone when the plan no longer deletes ladder.minCleanupFiles (issue 8).
+      // company, and leave it alone when the plan no longer deletes ladder.minCleanupFiles (invariant 13).
       const dry = await runCleanup({
         store,
         clock,

@@ -56,7 +56,7 @@ function isDown(
 export function detectOutage(input: OutageInput, _now: number): OutageVerdict {
   const { outageShare, outageMinCompanies, outageWindow } = input.settings;
   // A company that cannot connect because of its own creds.json says nothing about the network
-  // (issue 9: 3 corrupt of 5 were reported as "Network outage" while 2 were connected).
+  // (once 3 corrupt of 5 were reported as "Network outage" while 2 were connected).
   const companies = input.companies.filter((c) => c.credsCorrupt !== true);
   const total = companies.length;
   const needed = Math.max(outageMinCompanies, Math.ceil(outageShare * total));

@@ -1,7 +1,7 @@
 /**
  * Where the ladder's key-state evidence comes from (the pure rule on it is key-state-evidence.ts):
- * 500 (badSession) closes in the down episode (issue 8) and a decrypt-failure storm in the workers'
- * signal counters (issue 14), both read from the store.
+ * 500 (badSession) closes in the down episode and a decrypt-failure storm in the workers'
+ * signal counters (invariant 13), both read from the store.
  */
 import { companySettings, type WardenConfig } from "../config/load.js";
 import { decryptStormFor } from "../signals/signal-summary.js";

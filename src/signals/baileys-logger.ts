@@ -2,7 +2,7 @@
  * The logger a worker hands to Baileys: every call is classified first, whatever its level (Baileys
  * logs retry receipts at info, below the worker's "warn" Baileys level), signals go to the sink,
  * and decrypt-failure lines (each with a stack trace) are kept out of the log: the recorder writes
- * one summary per company per minute instead (issue 14, Baileys issue 2234).
+ * one summary per company per minute instead (invariant 22; Baileys issue 2234).
  */
 import type { Logger } from "../logger.js";
 import { classifyLogRecord } from "./classify-signal.js";

@@ -1,6 +1,6 @@
 /**
  * Pure classification of what Baileys and libsignal say about a session's key state into signals
- * (issue 14). Texts read from the installed baileys 7.0.0-rc14 and libsignal 6.0.0:
+ * (signal health). Texts read from the installed baileys 7.0.0-rc14 and libsignal 6.0.0:
  *
  * - `Utils/decode-wa-message.js`: `logger.error({ key, err, messageType, sender, author, ... },
  *   'failed to decrypt message')`, then the message becomes a CIPHERTEXT stub whose first stub

@@ -1,6 +1,6 @@
 /**
  * Counts a worker's signals per company in memory and writes them to SQLite as per-minute buckets:
- * the flood guard of issue 14. Baileys can log Bad MAC failures by the hundred thousand in a couple
+ * the flood guard (invariant 22). Baileys can log Bad MAC failures by the hundred thousand in a couple
  * of hours and exhaust a heap (Baileys issue 2234); here a failure costs one Map increment, peers
  * are capped per minute, and the log gets ONE summary line per company per minute instead of each
  * stack trace. Peers are kept only as a short hash of the jid (never the number itself).

@@ -1,4 +1,4 @@
-/** The signals part of `warden status`: the last 10 minutes per company (issue 14). */
+/** The signals part of `warden status`: the last 10 minutes per company. */
 import type { SignalQueries } from "../store/signals.js";
 import { summariseSignals } from "./signal-summary.js";
 

@@ -46,7 +46,7 @@ export function summariseSignals(
   };
 }
 
-/** The decrypt-storm part of the ladder's key-state evidence (issue 8's `KeyStateEvidence`). */
+/** The decrypt-storm part of the ladder's key-state evidence (`KeyStateEvidence`, invariant 13). */
 export interface DecryptStorm {
   failures: number;
   byReason: Record<string, number>;

@@ -24,7 +24,7 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   let db: Db;
   try {
-    // Created 0600 whatever the umask: it holds creds snapshots (issue 9); SQLite gives the WAL and
+    // Created 0600 whatever the umask: it holds creds snapshots (invariant 15); SQLite gives the WAL and
     // shared-memory files the database's own mode.
     closeSync(openSync(file, constants.O_CREAT | constants.O_RDWR, 0o600));
     db = new Database(file);
@@ -105,7 +105,7 @@ function restrictModes(file: string): void {
 
 /**
  * Why SQLite cannot write `file`, in words ("the file system is read-only"), or null. SQLite says
- * only "unable to open database file" / "attempt to write a readonly database" (issue 9).
+ * only "unable to open database file" / "attempt to write a readonly database", naming neither.
  */
 export function whyNotWritable(file: string): string | null {
   for (const target of [file, path.dirname(file)]) {
@@ -137,7 +137,7 @@ export function databaseIdentity(file: string): DatabaseIdentity {
 
 /**
  * Null while `file` is still the database opened as `opened`; otherwise why not. A process that
- * keeps writing to a deleted warden.db loses everything silently (issue 9), so the supervisor stops.
+ * keeps writing to a deleted warden.db loses everything silently (invariant 15), so the supervisor stops.
  */
 export function databaseFileProblem(file: string, opened: DatabaseIdentity): string | null {
   const st = statSync(file, { throwIfNoEntry: false });

@@ -112,7 +112,7 @@ const stopNow = handleShutdown(logger, "closing watchers, flushing alerts", asyn
   store.close();
 });
 
-// warden.db deleted or replaced under us (issue 9): every later write would vanish silently. Alert
+// warden.db deleted or replaced under us (invariant 15): every later write would vanish silently. Alert
 // straight through the notifiers (the outbox lives in that file), then stop and exit 1.
 const dbWatch = setInterval(() => {
   const problem = databaseFileProblem(dbFile, dbIdentity);

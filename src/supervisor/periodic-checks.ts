@@ -58,7 +58,7 @@ export interface PeriodicChecks {
   workers(): Promise<void>;
   /** One ladder check of the whole fleet now (nothing without the ladder). */
   ladder(): void;
-  /** Raises / resolves the decrypt-failure alerts from the workers' signal buckets (issue 14). */
+  /** Raises / resolves the decrypt-failure alerts from the workers' signal buckets. */
   signals(): void;
   /** Probes connectivity once; resolves to the delay until the next probe (undefined: no probing). */
   probe(): Promise<number | undefined>;

@@ -1,5 +1,5 @@
 /**
- * Owns every periodic timer of the supervisor (issue 11: "one scheduler for the supervisor's
+ * Owns every periodic timer of the supervisor ("one scheduler for the supervisor's
  * timers"): maintenance, worker watch, ladder checks and the connectivity probe. Each series waits
  * for its task to settle before it arms the next timer, so a slow task never overlaps itself.
  * `close()` is idempotent and clears every pending timer; nothing is armed after it, so no timer

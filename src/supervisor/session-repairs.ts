@@ -1,5 +1,5 @@
 /**
- * Runs the opt-in session repairs (issue 14, `signals.repairSessions`) in the background of the
+ * Runs the opt-in session repairs (`signals.repairSessions`) in the background of the
  * supervisor: one at a time, for peers `repairCandidates` names. A repair stops the company through
  * its worker (the socket keeps sessions cached in memory, so it must reopen anyway), backs up,
  * removes the peer's session files, audits, and lets the worker reconnect; the operators get one

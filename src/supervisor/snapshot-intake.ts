@@ -49,7 +49,7 @@ export function createSnapshotIntake(options: SnapshotIntakeOptions): SnapshotIn
   const { store, clock, logger: log, config, alerts, kick, closed } = options;
 
   /**
-   * A corrupt creds.json is its own alert, with the reason (issue 9: it was only ever seen as
+   * A corrupt creds.json is its own alert, with the reason (once it was only ever seen as
    * "Network outage", and `status` said `corrupt` without why); once more when it is readable again.
    */
   const credsChanged = (
@@ -141,7 +141,7 @@ export function createSnapshotIntake(options: SnapshotIntakeOptions): SnapshotIn
     removed(company) {
       if (closed()) return;
       // wa-warden's own folder swap (restore, new pairing) renames the folder away for an instant
-      // under a journal: not a removal, no alarm (issue 10, trap 4). Folder back already: same.
+      // under a journal: not a removal, no alarm (invariant 17). Folder back already: same.
       const home = options.home;
       const swapping = home !== undefined && existsSync(path.join(home, "restores", `${company}.json`));
       if (swapping || existsSync(path.join(config().sessionsDir, company))) {

@@ -1,5 +1,5 @@
 /**
- * Keeps the supervisor alive when warden.db cannot be written (issue 9: SQLITE_FULL killed it with
+ * Keeps the supervisor alive when warden.db cannot be written (invariant 15; SQLITE_FULL once killed it with
  * an uncaught error and a raw stack outside the structured log). A failed write is logged with its
  * step; a full disk is also alerted straight through the notifiers (the outbox is in the database
  * that cannot grow) and retried with backoff: the retry rescans the folders, so counts and alerts

@@ -90,7 +90,7 @@ export class Supervisor {
   private firstScanDone = false;
   /** The HTTP side, when `http` was given; `http.boundAddress` once started. */
   readonly http: HttpServer | undefined;
-  /** Opt-in per-peer session repairs (issue 14); undefined without `home`. */
+  /** Opt-in per-peer session repairs; undefined without `home`. */
   readonly repairs: SessionRepairs | undefined;
   /** Scheduled backups (`backups.every`); undefined without `home`. */
   private readonly backups: ScheduledBackups | undefined;
@@ -216,7 +216,7 @@ export class Supervisor {
       });
     this.bot = options.bot
       ? new TelegramBot({
-          // /mute, /unmute and Mute 1h write the same mutes store as `warden mute` (issue 10).
+          // /mute, /unmute and Mute 1h write the same mutes store as `warden mute` (one store, audited).
           mute: createStoreMuteControl(store.mutes, () => clock.now()),
           ...options.bot,
           config,
@@ -310,7 +310,7 @@ export class Supervisor {
     await this.checks.workers();
   }
 
-  /** Raises / resolves the decrypt-failure alerts from the workers' signal buckets (issue 14). */
+  /** Raises / resolves the decrypt-failure alerts from the workers' signal buckets. */
   checkSignals(): void {
     this.checks.signals();
   }

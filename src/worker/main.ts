@@ -67,7 +67,7 @@ if (forcedDriver !== undefined && forcedDriver !== "simulated" && forcedDriver !
   process.exit(ExitCodes.CONFIG);
 }
 // Decrypt failures, session churn, retry receipts, stream errors: counted per company, one summary
-// line per company per minute instead of libsignal's console floods (issue 14).
+// line per company per minute instead of libsignal's console floods (invariant 22).
 const signals = createSignalRecorder({ signals: store.signals, clock: systemClock, logger });
 const consoleGuard = installConsoleGuard(signals);
 const drivers: Record<"baileys" | "simulated", Driver> = {

@@ -1,4 +1,4 @@
-/** Hostile files for the issue 9 tests: FIFOs (the mkfifo binary) and a way to unblock a reader. */
+/** Hostile files for the tests of invariant 2: FIFOs (the mkfifo binary) and a way to unblock a reader. */
 import { execFileSync } from "node:child_process";
 import { closeSync, constants, openSync } from "node:fs";
 

@@ -19,7 +19,7 @@ export interface Notifier {
   readonly name: string;
   /**
    * Delivers one message; throws a DeliveryError to ask for a retry, a new target or to give up.
-   * `signal` aborts an in-flight send (shutdown at the WARDEN_FLUSH_MS deadline, issue 9).
+   * `signal` aborts an in-flight send (shutdown at the WARDEN_FLUSH_MS deadline).
    */
   // biome-ignore lint/suspicious/noConfusingVoidType: channels without message ids (log, tests' fakes) return nothing
   send(message: OutgoingMessage, signal?: AbortSignal): Promise<void | SentMessage>;

@@ -46,7 +46,7 @@ export interface BaileysDriverOptions {
    * its lease must let go of the company at once.
    */
   closeTimeoutMs?: number;
-  /** Counts decrypt failures, session churn, retry receipts and stream errors (issue 14). */
+  /** Counts decrypt failures, session churn, retry receipts and stream errors (signal health). */
   signals?: SignalRecorder;
   /** The console guard's scope: libsignal's console lines are attributed to the company. */
   within?: <T>(company: string, fn: () => T) => T;

@@ -3,7 +3,7 @@
  * Baileys' own functions (getNextPreKeys for pre-keys, the auth state's keys.set for sessions,
  * sender keys and lid mappings, so names and encodings are Baileys') and follows the company's
  * `simulation` scenario: connect after a delay, grow N pre-keys per minute, disconnect with a
- * given code after T, recover or keep failing, fail to decrypt D messages per minute (issue 14: the
+ * given code after T, recover or keep failing, fail to decrypt D messages per minute (the
  * failures go through the same wrapped Baileys logger, with Baileys' own log call, as a real socket's),
  * receive a message every `inboundEvery` until `deafAfter` (the socket stays open and keeps answering
  * pings: deaf, until a new socket), and get a reachout timelock `restrictAfter` after opening that
