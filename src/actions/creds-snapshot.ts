@@ -20,7 +20,7 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { describeError, ErrorCodes, FileRefusedError, SnapshotUnsealError, WardenError } from "../errors.js";
-import { classifyFile } from "../fleet/classify-file.js";
+import { isSnapshotFile } from "../fleet/classify-file.js";
 import { readRegularFile as readSafely } from "../fs/safe-read.js";
 import type { Logger } from "../logger.js";
 import type { CredsSnapshotRow } from "../store/creds-snapshots.js";
@@ -127,12 +127,6 @@ export function createSnapshotSealer(key?: string): SnapshotSealer {
       return plain;
     },
   };
-}
-
-/** True for the files kept as snapshots: creds.json and app-state-sync-key-*.json. */
-export function isSnapshotFile(name: string): boolean {
-  const category = classifyFile(name);
-  return category === "creds" || category === "app-state-sync-key";
 }
 
 /**
