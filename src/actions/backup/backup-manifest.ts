@@ -4,8 +4,8 @@
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import type { CategoryCounts } from "../fleet/classify-file.js";
-import { REQUIRED_CREDS_FIELDS } from "../fleet/scan-folder.js";
+import type { CategoryCounts } from "../../fleet/classify-file.js";
+import { REQUIRED_CREDS_FIELDS } from "../../fleet/scan-folder.js";
 
 /** Name of the manifest entry inside every archive. */
 export const MANIFEST_NAME = "manifest.json";
