@@ -32,7 +32,7 @@ import { performance } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import Database from "better-sqlite3";
 import pino from "pino";
-import { countSnapshot } from "../src/actions/count-stale.js";
+import { countSnapshot } from "../src/actions/cleanup/count-stale.js";
 import { systemClock } from "../src/clock.js";
 import { companyDefaultsSchema } from "../src/config/schema.js";
 import { FleetScanner, type ScannerReport } from "../src/fleet/fleet-scanner.js";

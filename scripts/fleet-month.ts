@@ -28,10 +28,10 @@
  *   after it started when nobody tells them; a forced re-pairing makes a new identity: every file
  *   is gone and every contact's next message fails once.
  */
-import { cleanupRulesFor, countSnapshot } from "../src/actions/count-stale.js";
-import { downIntervalsOf, withoutDownTime } from "../src/actions/down-time.js";
-import { type CleanupFile, type CleanupPlan, planCleanup } from "../src/actions/plan-cleanup.js";
-import { planReset } from "../src/actions/plan-reset.js";
+import { cleanupRulesFor, countSnapshot } from "../src/actions/cleanup/count-stale.js";
+import { downIntervalsOf, withoutDownTime } from "../src/actions/cleanup/down-time.js";
+import { type CleanupFile, type CleanupPlan, planCleanup } from "../src/actions/cleanup/plan-cleanup.js";
+import { planReset } from "../src/actions/cleanup/plan-reset.js";
 import { type CompanySettings, companyDefaultsSchema } from "../src/config/schema.js";
 import { classifyFile } from "../src/fleet/classify-file.js";
 import { decide, EMPTY_MEMORY, type LadderMemory } from "../src/ladder/decide.js";

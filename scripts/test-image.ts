@@ -33,7 +33,7 @@ import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { listBackups, verifyBackup } from "../src/actions/backup.js";
+import { listBackups, verifyBackup } from "../src/actions/backup/backup.js";
 import { addFiles, names } from "../test/helpers/baileys-folder.js";
 import { digest } from "../test/helpers/folder-digest.js";
 import { createPairedFolder } from "../test/helpers/paired-folder.js";

@@ -16,7 +16,7 @@ const SRC = path.join(ROOT, "src");
  */
 const LAYERS: readonly { name: string; matches: (file: string) => boolean }[] = [
   {
-    name: "base (errors, clock, env, logger, home-layout, process-*, fs/)",
+    name: "base (errors, clock, env, logger, home-layout, process-*, sealed-container, fs/)",
     matches: (f) => /^[^/]+\.ts$/.test(f) || f.startsWith("fs/"),
   },
   { name: "config", matches: (f) => f.startsWith("config/") },

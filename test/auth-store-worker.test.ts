@@ -8,7 +8,7 @@ import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { runAuthMigrate } from "../src/actions/auth-migrate.js";
-import { prepareNewPairing } from "../src/actions/new-pairing.js";
+import { prepareNewPairing } from "../src/actions/pairing/new-pairing.js";
 import { AuthKey } from "../src/auth-store/row-cipher.js";
 import { openSqliteRows } from "../src/auth-store/sqlite-rows.js";
 import { loadConfig } from "../src/config/load.js";

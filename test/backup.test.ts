@@ -19,7 +19,7 @@ import {
   listBackups,
   MANIFEST_NAME,
   verifyBackup,
-} from "../src/actions/backup.js";
+} from "../src/actions/backup/backup.js";
 import { ErrorCodes, WardenError } from "../src/errors.js";
 import { addFiles, createCompanyFolder, names } from "./helpers/baileys-folder.js";
 import { digestSync } from "./helpers/folder-digest.js";

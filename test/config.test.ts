@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { DEFAULT_CLEANUP_RULES } from "../src/actions/plan-cleanup.js";
+import { DEFAULT_CLEANUP_RULES } from "../src/actions/cleanup/plan-cleanup.js";
 import { parseDuration } from "../src/config/duration.js";
 import { renderSchemas } from "../src/config/json-schema.js";
 import { companySettings, loadConfig, resolveConfigPath } from "../src/config/load.js";

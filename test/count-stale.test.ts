@@ -16,9 +16,9 @@ import {
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { countSnapshot } from "../src/actions/count-stale.js";
-import { planCleanup } from "../src/actions/plan-cleanup.js";
-import { planReset } from "../src/actions/plan-reset.js";
+import { countSnapshot } from "../src/actions/cleanup/count-stale.js";
+import { planCleanup } from "../src/actions/cleanup/plan-cleanup.js";
+import { planReset } from "../src/actions/cleanup/plan-reset.js";
 import { collectStatus } from "../src/cli/status.js";
 import { loadConfig } from "../src/config/load.js";
 import { classifyFile } from "../src/fleet/classify-file.js";

@@ -3,16 +3,16 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync 
 import path from "node:path";
 import { BufferJSON, proto } from "baileys";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { loadConfig, type WardenConfig } from "../src/config/load.js";
+import { openStore, type Store } from "../src/store/store.js";
+import { ATOMIC_TMP_PREFIX, useAtomicMultiFileAuthState } from "../src/worker/auth-state.js";
 import {
   createSnapshotRecorder,
   createSnapshotSealer,
   type SnapshotSealer,
   snapshotFile,
-} from "../src/actions/creds-snapshot.js";
-import { restoreMissingCreds } from "../src/actions/restore-missing-creds.js";
-import { loadConfig, type WardenConfig } from "../src/config/load.js";
-import { openStore, type Store } from "../src/store/store.js";
-import { ATOMIC_TMP_PREFIX, useAtomicMultiFileAuthState } from "../src/worker/auth-state.js";
+} from "../src/worker/creds-snapshots/creds-snapshot.js";
+import { restoreMissingCreds } from "../src/worker/creds-snapshots/restore-missing-creds.js";
 import type { Worker } from "../src/worker/worker.js";
 import { FleetFixture } from "./helpers/fleet-fixture.js";
 import { createPairedFolder } from "./helpers/paired-folder.js";

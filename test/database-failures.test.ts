@@ -123,7 +123,9 @@ describe("warden.db deleted while the supervisor runs (item 7)", () => {
 
 describe("unencrypted creds snapshots (item 12)", () => {
   it("credsSnapshotsEncrypted warns without a key, and about plain rows left from before the key", async () => {
-    const { credsSnapshotsEncrypted } = await import("../src/actions/creds-snapshot-encryption.js");
+    const { credsSnapshotsEncrypted } = await import(
+      "../src/worker/creds-snapshots/creds-snapshot-encryption.js"
+    );
     const store = openStore(path.join(tempDir(), "warden.db"));
     try {
       expect(credsSnapshotsEncrypted(store, true)).toEqual({ keySet: true, plainRows: 0, warning: null });

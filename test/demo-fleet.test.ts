@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { AGING_EVERY_MS, buildDemoFleet, DEMO_COMPANIES } from "../scripts/demo-fleet.js";
-import { runCleanup } from "../src/actions/cleanup.js";
+import { runCleanup } from "../src/actions/cleanup/cleanup.js";
 import { collectStatus } from "../src/cli/status.js";
 import { companySettings, loadConfig } from "../src/config/load.js";
 import { backupsRoot, databaseFile } from "../src/home-layout.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { countSnapshot } from "../src/actions/count-stale.js";
-import { downIntervalsOf, downTimeSince, withoutDownTime } from "../src/actions/down-time.js";
+import { countSnapshot } from "../src/actions/cleanup/count-stale.js";
+import { downIntervalsOf, downTimeSince, withoutDownTime } from "../src/actions/cleanup/down-time.js";
 import { companyDefaultsSchema } from "../src/config/schema.js";
 
 const DAY = 86_400_000;

@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { listBackups, verifyBackup } from "../src/actions/backup.js";
+import { listBackups, verifyBackup } from "../src/actions/backup/backup.js";
 import { FleetFixture } from "./helpers/fleet-fixture.js";
 import { createPairedFolder } from "./helpers/paired-folder.js";
 import { runCli } from "./helpers/run-cli.js";

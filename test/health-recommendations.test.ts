@@ -1,6 +1,6 @@
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createBackup, verifyBackup } from "../src/actions/backup.js";
+import { createBackup, verifyBackup } from "../src/actions/backup/backup.js";
 import type { Store } from "../src/store/store.js";
 import { FleetFixture } from "./helpers/fleet-fixture.js";
 import { runCli } from "./helpers/run-cli.js";

@@ -87,7 +87,7 @@ describe("a creds.json that is a symlink (item 5)", () => {
 
 describe("backups and FIFOs", () => {
   it("verify of a backup that is a FIFO fails at once, naming it", async () => {
-    const { verifyBackup } = await import("../src/actions/backup.js");
+    const { verifyBackup } = await import("../src/actions/backup/backup.js");
     const t = await setup();
     const fifo = path.join(t.root, "20260101T000000000Z-manual.tar.gz");
     mkfifo(fifo);

@@ -6,7 +6,7 @@ import {
   type CleanupRules,
   DEFAULT_CLEANUP_RULES,
   planCleanup,
-} from "../src/actions/plan-cleanup.js";
+} from "../src/actions/cleanup/plan-cleanup.js";
 import { CATEGORIES, type Category, classifyFile, preKeyId } from "../src/fleet/classify-file.js";
 
 const DAY = 86_400_000;

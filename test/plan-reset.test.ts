@@ -1,8 +1,8 @@
 /** The reset plan and the live / stale count, pure. */
 import { describe, expect, it } from "vitest";
-import { countSnapshot } from "../src/actions/count-stale.js";
-import type { CleanupFile } from "../src/actions/plan-cleanup.js";
-import { planReset } from "../src/actions/plan-reset.js";
+import { countSnapshot } from "../src/actions/cleanup/count-stale.js";
+import type { CleanupFile } from "../src/actions/cleanup/plan-cleanup.js";
+import { planReset } from "../src/actions/cleanup/plan-reset.js";
 import { companyDefaultsSchema } from "../src/config/schema.js";
 import { classifyFile } from "../src/fleet/classify-file.js";
 

@@ -18,10 +18,10 @@ import {
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createBackup, extractBackup, listBackups, verifyBackup } from "../src/actions/backup.js";
-import { runCleanup } from "../src/actions/cleanup.js";
-import { finishInterruptedRestore } from "../src/actions/folder-swap.js";
-import { runRestore } from "../src/actions/restore.js";
+import { createBackup, extractBackup, listBackups, verifyBackup } from "../src/actions/backup/backup.js";
+import { runCleanup } from "../src/actions/cleanup/cleanup.js";
+import { finishInterruptedRestore } from "../src/actions/restore/folder-swap.js";
+import { runRestore } from "../src/actions/restore/restore.js";
 import { systemClock } from "../src/clock.js";
 import { companySettings, loadConfig, type WardenConfig } from "../src/config/load.js";
 import { ErrorCodes, WardenError } from "../src/errors.js";

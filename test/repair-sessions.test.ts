@@ -8,13 +8,13 @@ import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { listBackups } from "../src/actions/backup.js";
+import { listBackups } from "../src/actions/backup/backup.js";
 import {
   planSessionRepair,
   REPAIR_ACTION,
   repairCandidates,
   runSessionRepair,
-} from "../src/actions/repair-sessions.js";
+} from "../src/actions/cleanup/repair-sessions.js";
 import { companySettings, loadConfig } from "../src/config/load.js";
 import { wrapBaileysLogger } from "../src/signals/baileys-logger.js";
 import { hashPeer } from "../src/signals/hash-peer.js";

@@ -1,7 +1,7 @@
 import { rmSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { listBackups } from "../src/actions/backup.js";
+import { listBackups } from "../src/actions/backup/backup.js";
 import { loadConfig } from "../src/config/load.js";
 import { openStore, type Store } from "../src/store/store.js";
 import { createAlertQueue } from "../src/supervisor/alert-queue.js";

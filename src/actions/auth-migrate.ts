@@ -30,7 +30,7 @@ import { syncDir } from "../fleet/sync-dir.js";
 import { readRegularFile } from "../fs/safe-read.js";
 import { authDatabaseFile, replacedDir } from "../home-layout.js";
 import type { Store } from "../store/store.js";
-import { formatTimestamp } from "./backup.js";
+import { formatTimestamp } from "./backup/backup.js";
 import { type CompanyHold, holdCompany } from "./company-hold.js";
 
 /** Inputs of runAuthMigrate. */

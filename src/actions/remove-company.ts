@@ -12,9 +12,9 @@ import { assertCompanyFolder } from "../config/company-id.js";
 import { describeError, ErrorCodes, WardenError } from "../errors.js";
 import { removedFolder } from "../home-layout.js";
 import type { Store } from "../store/store.js";
-import { createBackup, verifyBackup } from "./backup.js";
+import { createBackup, verifyBackup } from "./backup/backup.js";
 import { holdCompany } from "./company-hold.js";
-import { finishInterruptedRestore } from "./folder-swap.js";
+import { finishInterruptedRestore } from "./restore/folder-swap.js";
 
 /** Inputs of removeCompany. */
 export interface RemoveCompanyOptions {

@@ -4,7 +4,7 @@ import type { CompanySettings } from "../config/schema.js";
 import { CATEGORIES, type CategoryCounts } from "../fleet/classify-file.js";
 import type { AlertDecision, Level } from "./evaluate-thresholds.js";
 
-/** The counts an alert shows (src/actions/count-stale.ts FileCounts plus the breakdown). */
+/** The counts an alert shows (src/actions/cleanup/count-stale.ts FileCounts plus the breakdown). */
 export interface AlertCounts {
   total: number;
   /** The number the thresholds apply to. */

@@ -8,9 +8,9 @@
  * at all. A creds row missing beside other keys is damage, reported, never paired over.
  */
 import { type AuthenticationCreds, BufferJSON, initAuthCreds, proto, type SignalDataTypeMap } from "baileys";
-import { isSnapshotFile } from "../actions/creds-snapshot.js";
 import type { Clock } from "../clock.js";
 import { describeError, ErrorCodes, WardenError } from "../errors.js";
+import { isSnapshotFile } from "../fleet/classify-file.js";
 import type { Logger } from "../logger.js";
 import type { AuthPut, AuthRows } from "./auth-rows.js";
 import { fixKeyId, nameOfKey } from "./key-names.js";

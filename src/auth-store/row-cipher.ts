@@ -9,8 +9,8 @@
  * not mistaken for tampering, and never for a missing row.
  */
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from "node:crypto";
-import { deriveKey } from "../actions/sealed-container.js";
 import { ErrorCodes, WardenError } from "../errors.js";
+import { deriveKey } from "../sealed-container.js";
 
 const MASTER_SALT = Buffer.from("wa-warden auth-store v1", "utf8");
 const IV_BYTES = 12;

@@ -3,7 +3,7 @@
  * worker that owns the company (within about a second) and acknowledged with a result.
  */
 import { awaitControlRequest } from "../actions/await-control-request.js";
-import { prepareNewPairing } from "../actions/new-pairing.js";
+import { prepareNewPairing } from "../actions/pairing/new-pairing.js";
 import { isAllowedUser } from "../bot/authorize.js";
 import { systemClock } from "../clock.js";
 import { assertCompanyFolder, assertCompanyId } from "../config/company-id.js";

@@ -5,12 +5,12 @@
  */
 import { readdir } from "node:fs/promises";
 import path from "node:path";
-import { type BackupInfo, createBackup, listBackups, verifyBackup } from "../actions/backup.js";
-import { runCleanup } from "../actions/cleanup.js";
-import { openCleanupTarget } from "../actions/cleanup-target.js";
-import { finishInterruptedRestore } from "../actions/folder-swap.js";
+import { type BackupInfo, createBackup, listBackups, verifyBackup } from "../actions/backup/backup.js";
+import { runCleanup } from "../actions/cleanup/cleanup.js";
+import { openCleanupTarget } from "../actions/cleanup/cleanup-target.js";
 import { removeCompany } from "../actions/remove-company.js";
-import { findBackup, runRestore } from "../actions/restore.js";
+import { finishInterruptedRestore } from "../actions/restore/folder-swap.js";
+import { findBackup, runRestore } from "../actions/restore/restore.js";
 import type { AuthStoreAccess } from "../auth-store/company-rows.js";
 import { systemClock } from "../clock.js";
 import { assertCompanyFolder, assertCompanyId, isCompanyId } from "../config/company-id.js";

@@ -2,8 +2,8 @@
 
 import { readdir } from "node:fs/promises";
 import path from "node:path";
-import { countSnapshot } from "../actions/count-stale.js";
-import { DOWN_HISTORY_MS, downIntervalsOf } from "../actions/down-time.js";
+import { countSnapshot } from "../actions/cleanup/count-stale.js";
+import { DOWN_HISTORY_MS, downIntervalsOf } from "../actions/cleanup/down-time.js";
 import { type Attention, companyAttention, compareAttention } from "../alerts/attention.js";
 import { evaluateThresholds } from "../alerts/evaluate-thresholds.js";
 import { assertCompanyFolder, isCompanyId } from "../config/company-id.js";

@@ -44,3 +44,9 @@ export function preKeyId(name: string): number | undefined {
 export function emptyCounts(): CategoryCounts {
   return Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as CategoryCounts;
 }
+
+/** True for the files kept as creds snapshots (worker/creds-snapshots): creds.json and app-state-sync-key-*.json. */
+export function isSnapshotFile(name: string): boolean {
+  const category = classifyFile(name);
+  return category === "creds" || category === "app-state-sync-key";
+}

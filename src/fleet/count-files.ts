@@ -2,7 +2,7 @@
  * Tallies and count.basis "counted": every file except the newest `preKeyReserve` pre-keys, because a
  * fresh v7 pairing uploads 812 pre-keys at once (INITIAL_PREKEY_COUNT) while the thresholds come
  * from a v6 fleet that uploaded 30. The default basis, "stale", is judged in
- * src/actions/count-stale.ts with the cleanup rules.
+ * src/actions/cleanup/count-stale.ts with the cleanup rules.
  */
 import { type CategoryCounts, classifyFile, emptyCounts, preKeyId } from "./classify-file.js";
 

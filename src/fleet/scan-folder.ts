@@ -22,7 +22,7 @@ import { ATOMIC_TMP_PREFIX, classifyFile, preKeyId } from "./classify-file.js";
 import { tallyFiles } from "./count-files.js";
 import { ownUsersOf } from "./file-user.js";
 
-/** Categories whose cleanup rule uses the file's age (kept in step with src/actions/plan-cleanup.ts). */
+/** Categories whose cleanup rule uses the file's age (kept in step with src/actions/cleanup/plan-cleanup.ts). */
 export const AGE_RULED_CATEGORIES: ReadonlySet<Category> = new Set([
   "session",
   "sender-key",

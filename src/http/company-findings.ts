@@ -4,7 +4,7 @@
  * open incidents with their owners. One source for `warden health`'s recommendations, the bot's
  * /health and /digest, the daily digest and the dashboard, read from the store and the backups folder.
  */
-import { listBackups } from "../actions/backup.js";
+import { listBackups } from "../actions/backup/backup.js";
 import type { Level } from "../alerts/evaluate-thresholds.js";
 import { formatDuration } from "../config/duration.js";
 import { companySettings, type WardenConfig } from "../config/load.js";

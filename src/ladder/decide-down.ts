@@ -181,7 +181,7 @@ function reset(draft: Draft, reason: string): void {
     hold(draft, "reset");
     return;
   }
-  // force: no minAge; the reset plan (src/actions/plan-reset.ts) keeps what Baileys needs.
+  // force: no minAge; the reset plan (src/actions/cleanup/plan-reset.ts) keeps what Baileys needs.
   const action = { kind: "cleanup", mode: "reset", why: "down", force: true } as const;
   if (act(draft, action, "cleanup:reset", reason)) draft.mem.resetAt = draft.now;
 }

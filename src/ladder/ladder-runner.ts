@@ -8,9 +8,9 @@
  * decided on again until it finishes.
  */
 import PQueue from "p-queue";
-import { runCleanup } from "../actions/cleanup.js";
+import { runCleanup } from "../actions/cleanup/cleanup.js";
 import { type CompanyHold, holdCompany } from "../actions/company-hold.js";
-import { runQrRequired } from "../actions/qr-required.js";
+import { runQrRequired } from "../actions/pairing/qr-required.js";
 import type { Clock } from "../clock.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
 import { describeError } from "../errors.js";

@@ -78,7 +78,7 @@ function toCompanyRow(raw: RawCompany): CompanyRow {
   };
 }
 
-/** The judged counts stored with a snapshot (see src/actions/count-stale.ts). */
+/** The judged counts stored with a snapshot (see src/actions/cleanup/count-stale.ts). */
 export interface SavedCounts {
   counted: number;
   basis: CountBasis;

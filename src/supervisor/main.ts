@@ -3,7 +3,7 @@
  * when it is bad), opens the database, starts the supervisor and tells pm2 it is ready after the
  * first scan. SIGINT/SIGTERM: stop watchers, flush alerts, close the database, exit 0.
  */
-import { credsSnapshotsEncrypted } from "../actions/creds-snapshot-encryption.js";
+
 import { alertDirectly } from "../alerts/alert-directly.js";
 import { createNotifiers } from "../alerts/notifiers/registry.js";
 import { checkTelegramBot } from "../alerts/notifiers/telegram.js";
@@ -19,6 +19,7 @@ import { createLogger } from "../logger.js";
 import { handleShutdown } from "../process-signals.js";
 import { type DatabaseIdentity, databaseFileProblem, databaseIdentity } from "../store/db.js";
 import { openStore, type Store } from "../store/store.js";
+import { credsSnapshotsEncrypted } from "../worker/creds-snapshots/creds-snapshot-encryption.js";
 import { Supervisor } from "./supervisor.js";
 
 // How often the supervisor checks that warden.db is still the file it opened.

@@ -7,7 +7,7 @@
  * recorded (backup_verifications, audit as "warden:schedule"); a failure alerts once per company
  * until a backup of it succeeds again.
  */
-import { createBackup, listBackups, verifyBackup } from "../actions/backup.js";
+import { createBackup, listBackups, verifyBackup } from "../actions/backup/backup.js";
 import type { Clock } from "../clock.js";
 import { assertCompanyFolder } from "../config/company-id.js";
 import { companySettings, type WardenConfig } from "../config/load.js";

@@ -5,7 +5,7 @@
  * removes the peer's session files, audits, and lets the worker reconnect; the operators get one
  * message either way. Peers appear only hashed.
  */
-import { REPAIR_ACTION, repairCandidates, runSessionRepair } from "../actions/repair-sessions.js";
+import { REPAIR_ACTION, repairCandidates, runSessionRepair } from "../actions/cleanup/repair-sessions.js";
 import type { Clock } from "../clock.js";
 import { formatDuration } from "../config/duration.js";
 import { companySettings, type WardenConfig } from "../config/load.js";

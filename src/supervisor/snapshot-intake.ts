@@ -7,8 +7,8 @@
 
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { countSnapshot } from "../actions/count-stale.js";
-import { DOWN_HISTORY_MS, downIntervalsOf } from "../actions/down-time.js";
+import { countSnapshot } from "../actions/cleanup/count-stale.js";
+import { DOWN_HISTORY_MS, downIntervalsOf } from "../actions/cleanup/down-time.js";
 import { evaluateThresholds } from "../alerts/evaluate-thresholds.js";
 import { renderAlert, renderNotice } from "../alerts/format-alert.js";
 import type { Clock } from "../clock.js";

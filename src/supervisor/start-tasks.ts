@@ -2,7 +2,7 @@
  * What the supervisor does once at start: finishing (or undoing) a restore a crash interrupted,
  * before anything looks at the folders; telling an outage that began before this start.
  */
-import { finishInterruptedRestore, interruptedRestores } from "../actions/folder-swap.js";
+import { finishInterruptedRestore, interruptedRestores } from "../actions/restore/folder-swap.js";
 import type { Clock } from "../clock.js";
 import { formatDuration } from "../config/duration.js";
 import { describeError } from "../errors.js";

@@ -23,9 +23,8 @@ import {
   proto,
   type SignalDataTypeMap,
 } from "baileys";
-import { isSnapshotFile } from "../actions/creds-snapshot.js";
 import { describeError, ErrorCodes, WardenError } from "../errors.js";
-import { ATOMIC_TMP_PREFIX } from "../fleet/classify-file.js";
+import { ATOMIC_TMP_PREFIX, isSnapshotFile } from "../fleet/classify-file.js";
 import { readRegularFile } from "../fs/safe-read.js";
 import type { Logger } from "../logger.js";
 

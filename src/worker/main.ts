@@ -4,7 +4,6 @@
  * without logging out, flush creds, release leases, exit 0 within kill_timeout.
  */
 import os from "node:os";
-import { credsSnapshotsEncrypted } from "../actions/creds-snapshot-encryption.js";
 import { AuthKey } from "../auth-store/row-cipher.js";
 import { systemClock } from "../clock.js";
 import { companySettings, loadConfig, type WardenConfig } from "../config/load.js";
@@ -17,6 +16,7 @@ import { handleShutdown } from "../process-signals.js";
 import { installConsoleGuard } from "../signals/console-guard.js";
 import { createSignalRecorder } from "../signals/signal-recorder.js";
 import { openStore, type Store } from "../store/store.js";
+import { credsSnapshotsEncrypted } from "./creds-snapshots/creds-snapshot-encryption.js";
 import { createBaileysDriver } from "./drivers/baileys.js";
 import type { Driver } from "./drivers/driver.js";
 import { createSimulatedDriver } from "./drivers/simulated.js";

@@ -6,14 +6,14 @@
  * on disk are snapshotted. The worker (`worker.ts`) calls it through the session's `beforeOpen` hook.
  */
 import { stat } from "node:fs/promises";
-import type { SnapshotSealer } from "../actions/creds-snapshot.js";
-import { snapshotFolder } from "../actions/creds-snapshot.js";
-import { restoreMissingCreds } from "../actions/restore-missing-creds.js";
 import { readStoreChoice } from "../auth-store/store-choice.js";
 import type { Clock } from "../clock.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Store } from "../store/store.js";
+import type { SnapshotSealer } from "./creds-snapshots/creds-snapshot.js";
+import { snapshotFolder } from "./creds-snapshots/creds-snapshot.js";
+import { restoreMissingCreds } from "./creds-snapshots/restore-missing-creds.js";
 
 /** What preparing a folder needs: the store, the clock, the snapshot sealer and the worker's holder id. */
 export interface PrepareFolderContext {

@@ -7,11 +7,6 @@
 import { mkdir, readdir } from "node:fs/promises";
 import path from "node:path";
 import { releaseDeadActionHold } from "../actions/company-hold.js";
-import {
-  createSnapshotRecorder,
-  createSnapshotSealer,
-  type SnapshotSealer,
-} from "../actions/creds-snapshot.js";
 import type { Clock } from "../clock.js";
 import { isCompanyId } from "../config/company-id.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
@@ -23,6 +18,11 @@ import type { SignalRecorder } from "../signals/signal-recorder.js";
 import type { Store } from "../store/store.js";
 import { CompanySession } from "./company-session.js";
 import { type ControlHost, handleControlRequests } from "./control-requests.js";
+import {
+  createSnapshotRecorder,
+  createSnapshotSealer,
+  type SnapshotSealer,
+} from "./creds-snapshots/creds-snapshot.js";
 import {
   type BackoffSettings,
   type ConnectionStateName,

@@ -5,10 +5,10 @@
  * a double press or a press after a restart acts at most once.
  */
 import path from "node:path";
-import { createBackup, listBackups, verifyBackup } from "../../actions/backup.js";
-import { runCleanup } from "../../actions/cleanup.js";
-import { prepareNewPairing } from "../../actions/new-pairing.js";
-import { findBackup, runRestore } from "../../actions/restore.js";
+import { createBackup, listBackups, verifyBackup } from "../../actions/backup/backup.js";
+import { runCleanup } from "../../actions/cleanup/cleanup.js";
+import { prepareNewPairing } from "../../actions/pairing/new-pairing.js";
+import { findBackup, runRestore } from "../../actions/restore/restore.js";
 import { escapeHtml } from "../../alerts/format-alert.js";
 import { assertCompanyFolder } from "../../config/company-id.js";
 import { companySettings } from "../../config/load.js";

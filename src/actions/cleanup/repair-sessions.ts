@@ -15,9 +15,9 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { hashPeer } from "../signals/hash-peer.js";
-import type { SignalQueries } from "../store/signals.js";
-import type { Store } from "../store/store.js";
+import { hashPeer } from "../../signals/hash-peer.js";
+import type { SignalQueries } from "../../store/signals.js";
+import type { Store } from "../../store/store.js";
 import { type CleanupOptions, type CleanupResult, runCleanup } from "./cleanup.js";
 import type { CleanupFile, CleanupPlan } from "./plan-cleanup.js";
 

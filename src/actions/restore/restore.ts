@@ -6,14 +6,14 @@
  */
 import { lstat } from "node:fs/promises";
 import path from "node:path";
-import type { AuthStoreAccess } from "../auth-store/company-rows.js";
-import { readStoreChoice } from "../auth-store/store-choice.js";
-import type { Clock } from "../clock.js";
-import { assertCompanyId } from "../config/company-id.js";
-import { describeError, ErrorCodes, WardenError } from "../errors.js";
-import type { Store } from "../store/store.js";
-import { type BackupInfo, extractBackup, listBackups, verifyBackup } from "./backup.js";
-import { type CompanyHold, holdCompany } from "./company-hold.js";
+import type { AuthStoreAccess } from "../../auth-store/company-rows.js";
+import { readStoreChoice } from "../../auth-store/store-choice.js";
+import type { Clock } from "../../clock.js";
+import { assertCompanyId } from "../../config/company-id.js";
+import { describeError, ErrorCodes, WardenError } from "../../errors.js";
+import type { Store } from "../../store/store.js";
+import { type BackupInfo, extractBackup, listBackups, verifyBackup } from "../backup/backup.js";
+import { type CompanyHold, holdCompany } from "../company-hold.js";
 import { finishInterruptedRestore, swapCompanyFolder } from "./folder-swap.js";
 import { restoreRows } from "./restore-rows.js";
 

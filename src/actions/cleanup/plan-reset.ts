@@ -11,8 +11,8 @@
  *   Baileys trusts every identity), sender keys and sender-key memory (ours is re-sent, others'
  *   come back through retries), pre-keys below the floor.
  */
-import { type Category, classifyFile, preKeyId } from "../fleet/classify-file.js";
-import { fileUser } from "../fleet/file-user.js";
+import { type Category, classifyFile, preKeyId } from "../../fleet/classify-file.js";
+import { fileUser } from "../../fleet/file-user.js";
 import type { CleanupDeletion, CleanupFile, CleanupPlan } from "./plan-cleanup.js";
 
 /** Categories a reset deletes (pre-keys only below the floor). */

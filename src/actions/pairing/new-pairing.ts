@@ -10,17 +10,17 @@
  */
 import { lstat, mkdir } from "node:fs/promises";
 import path from "node:path";
-import { type AuthStoreAccess, openCompanyRows } from "../auth-store/company-rows.js";
-import { moveSqliteDatabase } from "../auth-store/sqlite-rows.js";
-import { readStoreChoice, writeStoreChoice } from "../auth-store/store-choice.js";
-import type { Clock } from "../clock.js";
-import { assertCompanyFolder } from "../config/company-id.js";
-import { describeError, ErrorCodes, WardenError } from "../errors.js";
-import { authDatabaseFile } from "../home-layout.js";
-import type { Store } from "../store/store.js";
-import { createBackup, verifyBackup } from "./backup.js";
-import { holdCompany } from "./company-hold.js";
-import { finishInterruptedRestore, swapCompanyFolder } from "./folder-swap.js";
+import { type AuthStoreAccess, openCompanyRows } from "../../auth-store/company-rows.js";
+import { moveSqliteDatabase } from "../../auth-store/sqlite-rows.js";
+import { readStoreChoice, writeStoreChoice } from "../../auth-store/store-choice.js";
+import type { Clock } from "../../clock.js";
+import { assertCompanyFolder } from "../../config/company-id.js";
+import { describeError, ErrorCodes, WardenError } from "../../errors.js";
+import { authDatabaseFile } from "../../home-layout.js";
+import type { Store } from "../../store/store.js";
+import { createBackup, verifyBackup } from "../backup/backup.js";
+import { holdCompany } from "../company-hold.js";
+import { finishInterruptedRestore, swapCompanyFolder } from "../restore/folder-swap.js";
 
 /** Inputs of prepareNewPairing. */
 export interface NewPairingOptions {

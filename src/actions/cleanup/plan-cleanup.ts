@@ -27,9 +27,9 @@
  * - a file whose category does not match its name, whose pre-key id is unknown, or whose name
  *   appears twice: the input is inconsistent, so no rule can be trusted for it.
  */
-import { formatDuration } from "../config/duration.js";
-import { type Category, classifyFile, preKeyId } from "../fleet/classify-file.js";
-import { fileUser } from "../fleet/file-user.js";
+import { formatDuration } from "../../config/duration.js";
+import { type Category, classifyFile, preKeyId } from "../../fleet/classify-file.js";
+import { fileUser } from "../../fleet/file-user.js";
 
 /** One regular file of a company folder, as listed (and stat'ed) by the caller. */
 export interface CleanupFile {

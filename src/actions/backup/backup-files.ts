@@ -4,11 +4,11 @@
  */
 import { lstat, readdir, unlink } from "node:fs/promises";
 import path from "node:path";
-import { assertCompanyId } from "../config/company-id.js";
-import { ErrorCodes, WardenError } from "../errors.js";
-import { ATOMIC_TMP_PREFIX } from "../fleet/classify-file.js";
-import { syncDir } from "../fleet/sync-dir.js";
-import { isProcessAlive } from "../process-alive.js";
+import { assertCompanyId } from "../../config/company-id.js";
+import { ErrorCodes, WardenError } from "../../errors.js";
+import { ATOMIC_TMP_PREFIX } from "../../fleet/classify-file.js";
+import { syncDir } from "../../fleet/sync-dir.js";
+import { isProcessAlive } from "../../process-alive.js";
 
 /** Backups kept per company when `keep` is not given. */
 export const DEFAULT_BACKUP_KEEP = 5;

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { Header, Parser, Pax, type ReadEntry } from "tar";
-import { ErrorCodes, WardenError } from "../errors.js";
+import { ErrorCodes, WardenError } from "../../errors.js";
 import { type EntryDigest, MANIFEST_NAME, type ParsedEntries } from "./backup-manifest.js";
 
 // Restored files being written at once.

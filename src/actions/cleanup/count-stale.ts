@@ -5,11 +5,11 @@
  * raises one. `count.basis` "counted" keeps the older rule (every file but the newest preKeyReserve
  * pre-keys), "total" is `ls | wc -l`. Pure: the scanner has already stat'ed what the rules need.
  */
-import type { CompanySettings } from "../config/schema.js";
-import { classifyFile } from "../fleet/classify-file.js";
-import { type CountBasis, countedFiles } from "../fleet/count-files.js";
-import { resolveKeepPreKeys, resolvePreKeyReserve } from "../fleet/prekey-reserve.js";
-import { AGE_RULED_CATEGORIES, type FolderSnapshot } from "../fleet/scan-folder.js";
+import type { CompanySettings } from "../../config/schema.js";
+import { classifyFile } from "../../fleet/classify-file.js";
+import { type CountBasis, countedFiles } from "../../fleet/count-files.js";
+import { resolveKeepPreKeys, resolvePreKeyReserve } from "../../fleet/prekey-reserve.js";
+import { AGE_RULED_CATEGORIES, type FolderSnapshot } from "../../fleet/scan-folder.js";
 import { type DownInterval, withoutDownTime } from "./down-time.js";
 import { type CleanupFile, type CleanupRules, planCleanup } from "./plan-cleanup.js";
 

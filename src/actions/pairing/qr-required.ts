@@ -4,11 +4,11 @@
  * takes a verified backup, deletes nothing, marks the connection qr_required and audits it; the
  * company then stays stopped until an operator pairs it again (`warden pair <company> --new`).
  */
-import type { Clock } from "../clock.js";
-import type { CompanySettings } from "../config/schema.js";
-import type { Store } from "../store/store.js";
-import { createBackup, verifyBackup } from "./backup.js";
-import { holdCompany } from "./company-hold.js";
+import type { Clock } from "../../clock.js";
+import type { CompanySettings } from "../../config/schema.js";
+import type { Store } from "../../store/store.js";
+import { createBackup, verifyBackup } from "../backup/backup.js";
+import { holdCompany } from "../company-hold.js";
 
 /** Inputs of runQrRequired. */
 export interface QrRequiredOptions {

@@ -8,7 +8,7 @@
  * - sealed-container.ts: the AES-256-GCM/scrypt container shared with creds snapshots.
  * Importers use this module; the formats ("WWBK1", manifest version 1) are unchanged.
  */
-export { BackupInvalidError } from "../errors.js";
+export { BackupInvalidError } from "../../errors.js";
 export { type CreateBackupOptions, type CreatedBackup, createBackup } from "./backup-create.js";
 export { type BackupInfo, DEFAULT_BACKUP_KEEP, formatTimestamp, listBackups } from "./backup-files.js";
 export { type BackupManifest, MANIFEST_NAME, type ManifestFile } from "./backup-manifest.js";

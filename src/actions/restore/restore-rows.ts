@@ -8,13 +8,13 @@
 import { randomBytes } from "node:crypto";
 import { readdir, rm } from "node:fs/promises";
 import path from "node:path";
-import type { AuthPut } from "../auth-store/auth-rows.js";
-import { type AuthStoreAccess, openCompanyRows } from "../auth-store/company-rows.js";
-import { rowOfName } from "../auth-store/key-names.js";
-import type { StoreKind } from "../auth-store/store-choice.js";
-import { readRegularFile } from "../fs/safe-read.js";
-import { replacedDir, restoresDir } from "../home-layout.js";
-import { extractBackup, formatTimestamp } from "./backup.js";
+import type { AuthPut } from "../../auth-store/auth-rows.js";
+import { type AuthStoreAccess, openCompanyRows } from "../../auth-store/company-rows.js";
+import { rowOfName } from "../../auth-store/key-names.js";
+import type { StoreKind } from "../../auth-store/store-choice.js";
+import { readRegularFile } from "../../fs/safe-read.js";
+import { replacedDir, restoresDir } from "../../home-layout.js";
+import { extractBackup, formatTimestamp } from "../backup/backup.js";
 
 /** What a rows restore did. */
 export interface RowsRestored {

@@ -7,14 +7,14 @@
 import { createHash } from "node:crypto";
 import { lstat, readdir, unlink } from "node:fs/promises";
 import path from "node:path";
-import { rowAge } from "../auth-store/auth-rows.js";
-import { type AuthStoreAccess, openCompanyRows } from "../auth-store/company-rows.js";
-import { readStoreChoice, type StoreKind } from "../auth-store/store-choice.js";
-import { FileRefusedError } from "../errors.js";
-import { ATOMIC_TMP_PREFIX, classifyFile } from "../fleet/classify-file.js";
-import { ownUsersOf } from "../fleet/file-user.js";
-import { syncDir } from "../fleet/sync-dir.js";
-import { readRegularFile } from "../fs/safe-read.js";
+import { rowAge } from "../../auth-store/auth-rows.js";
+import { type AuthStoreAccess, openCompanyRows } from "../../auth-store/company-rows.js";
+import { readStoreChoice, type StoreKind } from "../../auth-store/store-choice.js";
+import { FileRefusedError } from "../../errors.js";
+import { ATOMIC_TMP_PREFIX, classifyFile } from "../../fleet/classify-file.js";
+import { ownUsersOf } from "../../fleet/file-user.js";
+import { syncDir } from "../../fleet/sync-dir.js";
+import { readRegularFile } from "../../fs/safe-read.js";
 import type { CleanupFile } from "./plan-cleanup.js";
 
 /** The facts of creds the planner's rules need. */

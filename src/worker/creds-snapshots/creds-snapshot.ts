@@ -19,12 +19,16 @@
  */
 import { readdir } from "node:fs/promises";
 import path from "node:path";
-import { describeError, ErrorCodes, FileRefusedError, SnapshotUnsealError, WardenError } from "../errors.js";
-import { classifyFile } from "../fleet/classify-file.js";
-import { readRegularFile as readSafely } from "../fs/safe-read.js";
-import type { Logger } from "../logger.js";
-import type { CredsSnapshotRow } from "../store/creds-snapshots.js";
-import type { Store } from "../store/store.js";
+import {
+  describeError,
+  ErrorCodes,
+  FileRefusedError,
+  SnapshotUnsealError,
+  WardenError,
+} from "../../errors.js";
+import { isSnapshotFile } from "../../fleet/classify-file.js";
+import { readRegularFile as readSafely } from "../../fs/safe-read.js";
+import type { Logger } from "../../logger.js";
 import {
   deriveKey,
   headerLength,
@@ -35,7 +39,9 @@ import {
   sealBuffer,
   sha256,
   TAG_LENGTH,
-} from "./sealed-container.js";
+} from "../../sealed-container.js";
+import type { CredsSnapshotRow } from "../../store/creds-snapshots.js";
+import type { Store } from "../../store/store.js";
 
 export { SnapshotUnsealError };
 
@@ -127,12 +133,6 @@ export function createSnapshotSealer(key?: string): SnapshotSealer {
       return plain;
     },
   };
-}
-
-/** True for the files kept as snapshots: creds.json and app-state-sync-key-*.json. */
-export function isSnapshotFile(name: string): boolean {
-  const category = classifyFile(name);
-  return category === "creds" || category === "app-state-sync-key";
 }
 
 /**

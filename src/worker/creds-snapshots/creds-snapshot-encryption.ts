@@ -2,7 +2,7 @@
  * Whether creds snapshots are encrypted (creds-snapshot.ts seals them when WARDEN_BACKUP_KEY is
  * set): the warning the supervisor and the workers log at start-up and `warden doctor` shows.
  */
-import type { Store } from "../store/store.js";
+import type { Store } from "../../store/store.js";
 
 /** Whether creds snapshots are protected: for start-up warnings and `warden doctor`. */
 export interface CredsSnapshotEncryption {

@@ -14,14 +14,15 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { setImmediate } from "node:timers/promises";
 import { createGzip } from "node:zlib";
-import { rowAge } from "../auth-store/auth-rows.js";
-import { type AuthStoreAccess, authAccessOf, openCompanyRows } from "../auth-store/company-rows.js";
-import { readStoreChoice } from "../auth-store/store-choice.js";
-import { assertCompanyId } from "../config/company-id.js";
-import { ErrorCodes, FileRefusedError, WardenError } from "../errors.js";
-import { ATOMIC_TMP_PREFIX, classifyFile, emptyCounts } from "../fleet/classify-file.js";
-import { syncDir } from "../fleet/sync-dir.js";
-import { type RegularFile, readRegularFileSync } from "../fs/safe-read.js";
+import { rowAge } from "../../auth-store/auth-rows.js";
+import { type AuthStoreAccess, authAccessOf, openCompanyRows } from "../../auth-store/company-rows.js";
+import { readStoreChoice } from "../../auth-store/store-choice.js";
+import { assertCompanyId } from "../../config/company-id.js";
+import { ErrorCodes, FileRefusedError, WardenError } from "../../errors.js";
+import { ATOMIC_TMP_PREFIX, classifyFile, emptyCounts } from "../../fleet/classify-file.js";
+import { syncDir } from "../../fleet/sync-dir.js";
+import { type RegularFile, readRegularFileSync } from "../../fs/safe-read.js";
+import { BACKUP_MAGIC, sealStream, sha256 } from "../../sealed-container.js";
 import {
   type BackupInfo,
   DEFAULT_BACKUP_KEEP,
@@ -31,7 +32,6 @@ import {
 } from "./backup-files.js";
 import { type BackupManifest, MANIFEST_NAME, wardenVersion } from "./backup-manifest.js";
 import { tarEntry } from "./backup-tar.js";
-import { BACKUP_MAGIC, sealStream, sha256 } from "./sealed-container.js";
 
 /** What createBackup made: the new backup, its manifest, and what it pruned or could not read. */
 export interface CreatedBackup extends BackupInfo {

@@ -13,12 +13,12 @@
 import { randomBytes } from "node:crypto";
 import { cp, lstat, mkdir, open, readdir, rename, rm, unlink } from "node:fs/promises";
 import path from "node:path";
-import { ATOMIC_TMP_PREFIX } from "../fleet/classify-file.js";
-import { syncDir } from "../fleet/sync-dir.js";
-import { readRegularFile } from "../fs/safe-read.js";
-import { replacedDir, restoreJournalFile, restoresDir } from "../home-layout.js";
-import { isProcessAlive } from "../process-alive.js";
-import { formatTimestamp } from "./backup.js";
+import { ATOMIC_TMP_PREFIX } from "../../fleet/classify-file.js";
+import { syncDir } from "../../fleet/sync-dir.js";
+import { readRegularFile } from "../../fs/safe-read.js";
+import { replacedDir, restoreJournalFile, restoresDir } from "../../home-layout.js";
+import { isProcessAlive } from "../../process-alive.js";
+import { formatTimestamp } from "../backup/backup.js";
 
 /** The journal of a folder swap in progress (a restore, or a new pairing's fresh folder). */
 export interface RestoreJournal {

@@ -6,11 +6,11 @@
 import { randomBytes } from "node:crypto";
 import { link, lstat, open, rename, unlink } from "node:fs/promises";
 import path from "node:path";
-import { describeError } from "../errors.js";
-import { ATOMIC_TMP_PREFIX, classifyFile } from "../fleet/classify-file.js";
-import { syncDir } from "../fleet/sync-dir.js";
-import type { CredsSnapshotRow } from "../store/creds-snapshots.js";
-import type { Store } from "../store/store.js";
+import { describeError } from "../../errors.js";
+import { ATOMIC_TMP_PREFIX, classifyFile } from "../../fleet/classify-file.js";
+import { syncDir } from "../../fleet/sync-dir.js";
+import type { CredsSnapshotRow } from "../../store/creds-snapshots.js";
+import type { Store } from "../../store/store.js";
 import { CREDS_FILE, parseObject, type SnapshotSealer } from "./creds-snapshot.js";
 
 /** Inputs of restoreMissingCreds. */

@@ -4,8 +4,8 @@
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import type { CategoryCounts } from "../fleet/classify-file.js";
-import { REQUIRED_CREDS_FIELDS } from "../fleet/scan-folder.js";
+import type { CategoryCounts } from "../../fleet/classify-file.js";
+import { REQUIRED_CREDS_FIELDS } from "../../fleet/scan-folder.js";
 
 /** Name of the manifest entry inside every archive. */
 export const MANIFEST_NAME = "manifest.json";
@@ -139,11 +139,11 @@ export function sameFiles(a: readonly ManifestFile[], b: readonly ManifestFile[]
 
 let cachedVersion: string | undefined;
 
-/** wa-warden's version from package.json (two levels up from src/actions and dist/actions). */
+/** wa-warden's version from package.json (three levels up from src/actions/backup and dist/actions/backup). */
 export function wardenVersion(): string {
   if (cachedVersion === undefined) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+      const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
         name?: string;
         version?: string;
       };

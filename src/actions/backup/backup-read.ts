@@ -11,12 +11,10 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
-import { BackupInvalidError, describeError, ErrorCodes, WardenError } from "../errors.js";
-import { ATOMIC_TMP_PREFIX } from "../fleet/classify-file.js";
-import { syncDir } from "../fleet/sync-dir.js";
-import { openRegularFile } from "../fs/safe-read.js";
-import { type BackupManifest, checkManifest, sameFiles } from "./backup-manifest.js";
-import { newArchiveParser, type OnFile } from "./backup-tar.js";
+import { BackupInvalidError, describeError, ErrorCodes, WardenError } from "../../errors.js";
+import { ATOMIC_TMP_PREFIX } from "../../fleet/classify-file.js";
+import { syncDir } from "../../fleet/sync-dir.js";
+import { openRegularFile } from "../../fs/safe-read.js";
 import {
   BACKUP_MAGIC,
   deriveKey,
@@ -24,7 +22,9 @@ import {
   openingDecipher,
   parseHeader,
   TAG_LENGTH,
-} from "./sealed-container.js";
+} from "../../sealed-container.js";
+import { type BackupManifest, checkManifest, sameFiles } from "./backup-manifest.js";
+import { newArchiveParser, type OnFile } from "./backup-tar.js";
 
 const HEADER = headerLength(BACKUP_MAGIC);
 

@@ -10,16 +10,16 @@
  */
 import { lstat } from "node:fs/promises";
 import path from "node:path";
-import { type AuthStoreAccess, authAccessOf } from "../auth-store/company-rows.js";
-import type { Clock } from "../clock.js";
-import { assertCompanyFolder } from "../config/company-id.js";
-import type { CompanySettings } from "../config/schema.js";
-import { describeError, ErrorCodes, WardenError } from "../errors.js";
-import { type Category, classifyFile } from "../fleet/classify-file.js";
-import type { Store } from "../store/store.js";
-import { type CreatedBackup, createBackup, verifyBackup } from "./backup.js";
+import { type AuthStoreAccess, authAccessOf } from "../../auth-store/company-rows.js";
+import type { Clock } from "../../clock.js";
+import { assertCompanyFolder } from "../../config/company-id.js";
+import type { CompanySettings } from "../../config/schema.js";
+import { describeError, ErrorCodes, WardenError } from "../../errors.js";
+import { type Category, classifyFile } from "../../fleet/classify-file.js";
+import type { Store } from "../../store/store.js";
+import { type CreatedBackup, createBackup, verifyBackup } from "../backup/backup.js";
+import { type CompanyHold, holdCompany } from "../company-hold.js";
 import { type CleanupTarget, openCleanupTarget } from "./cleanup-target.js";
-import { type CompanyHold, holdCompany } from "./company-hold.js";
 import { cleanupRulesFor } from "./count-stale.js";
 import { DOWN_HISTORY_MS, type DownInterval, downIntervalsOf, withoutDownTime } from "./down-time.js";
 import { type CleanupFile, type CleanupPlan, planCleanup } from "./plan-cleanup.js";
