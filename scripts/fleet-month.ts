@@ -9,11 +9,17 @@
  * No I/O: a company folder is a map of file name -> mtime, and the model knows who owns each file.
  *
  * The harm model (Baileys rc14 / libsignal):
- * - a file is live when it is in use now: a contact in a stretch of conversation (writing again
- *   within two days), a pre-key handed
- *   out to the server but not yet used by a new contact, our own phone's sessions; deleting one is
- *   counted when it happens. Contacts who come back after weeks of silence and group members who
- *   send again (their sender key is created once and never touched) are counted when they write;
+ * - live or stale is judged at the moment of the deletion from the simulated world's own truth, the
+ *   same rule for every policy (LIVE_RULE): a file is live when the world is using it at that
+ *   moment: creds.json and our own phone's files, a pre-key the server holds and no new contact
+ *   has consumed yet, the files of a contact the world has in a conversation (its next message
+ *   continues the current stretch of talk). Everything else is stale at that moment: a contact who
+ *   went quiet (its next message, if any, comes back after a silence), a group member's sender key
+ *   (created once and never touched here; members write alone, weeks apart), a consumed pre-key.
+ *   A stale file's deletion is not harmless: when its owner writes again (a quiet contact coming
+ *   back, be it two days or five weeks later, a group member sending) the first message fails and
+ *   costs a retry round trip, counted as a first-message failure when it happens. The deleted
+ *   files of quiet contacts who came back within two days are also counted on their own;
  * - a contact writing after its session was deleted: the first message fails to decrypt ("No
  *   session record") and costs a retry round trip; a new contact whose pre-key was deleted: the
  *   same ("Invalid PreKey ID"); a member whose sender key was deleted: the same;
@@ -48,6 +54,20 @@ const ME_LID = "99887766554433";
 /** The two ladders compared. */
 export type Policy = "defaults" | "naive";
 
+/** What "live file deleted" means here, printed by `npm run bench:month` beside the figures. */
+export const LIVE_RULE =
+  "a file is live when the simulated world is using it at the moment of the deletion: creds.json " +
+  "and our own phone's files, a pre-key the server holds and no new contact has consumed, the files " +
+  "of a contact in a conversation (its next message continues the current stretch of talk); a quiet " +
+  "contact's files and a group member's sender key are stale, and what deleting them costs is " +
+  "counted as a first-message failure when the owner writes again";
+
+/** A run of the shipped defaults with other cleanup ages (durations as in warden.json). */
+export interface DefaultsVariant {
+  label: string;
+  cleanup: { sessionMaxAge?: string; foreignSenderKeyMaxAge?: string };
+}
+
 /** How big a month to simulate. */
 export interface MonthOptions {
   companies: number;
@@ -55,17 +75,23 @@ export interface MonthOptions {
   seed?: number;
   /** Ladder check period (fake clock). Default 5 min. */
   tickMs?: number;
+  /** Extra runs of the defaults with other cleanup ages, after the two policies. */
+  variants?: readonly DefaultsVariant[];
 }
 
 /** What one policy did to the fleet in the month, judged by the harm model. */
 export interface PolicyRow {
   policy: Policy;
+  /** "defaults", "naive" or a variant's label */
+  label: string;
   /** qr_required / a new pairing forced on a company WhatsApp had not logged out */
   forcedRePairings: number;
   /** files deleted while in use (an active contact's, a pre-key the server holds, our own phone's) */
   liveFilesDeleted: number;
   /** the same, by what the file was (active contact, pre-key, own) */
   liveDeletedBy: Record<string, number>;
+  /** stale files of quiet contacts deleted less than two days before the contact wrote again (their cost is in firstMessageFailures) */
+  quietBackWithinTwoDays: number;
   /** first messages that failed to decrypt because of a deleted file, returning contacts and group members included (each costs a retry round trip) */
   firstMessageFailures: number;
   /** stops that could not help: a cleanup of a down company (files never keep it down) or one deleting < 20 files */
@@ -94,6 +120,8 @@ interface Contact {
   next: number;
   activeUntil: number;
   returned: boolean;
+  /** the world has the contact in a conversation: its next message continues the current stretch */
+  talking: boolean;
 }
 
 interface Member {
@@ -144,7 +172,14 @@ interface Company {
 export function simulateFleetMonth(options: MonthOptions): MonthReport {
   const started = performance.now();
   const disconnects: Record<string, number> = {};
-  const rows = (["defaults", "naive"] as const).map((p) => runPolicy(options, p, disconnects));
+  const settings = companyDefaultsSchema.parse({});
+  const rows = [
+    runPolicy(options, "defaults", "defaults", settings, disconnects),
+    runPolicy(options, "naive", "naive", settings, {}),
+    ...(options.variants ?? []).map((v) =>
+      runPolicy(options, "defaults", v.label, companyDefaultsSchema.parse({ cleanup: v.cleanup }), {}),
+    ),
+  ];
   return {
     companies: options.companies,
     days: options.days,
@@ -154,18 +189,25 @@ export function simulateFleetMonth(options: MonthOptions): MonthReport {
   };
 }
 
-function runPolicy(options: MonthOptions, policy: Policy, disconnects: Record<string, number>): PolicyRow {
+function runPolicy(
+  options: MonthOptions,
+  policy: Policy,
+  label: string,
+  settings: CompanySettings,
+  disconnects: Record<string, number>,
+): PolicyRow {
   // Two streams: the world (contacts, outages) is the same under both policies.
   const world = prng(options.seed ?? 8);
   const tick = options.tickMs ?? 5 * MIN;
   const T0 = Date.UTC(2026, 10, 2, 0, 0);
   const end = T0 + options.days * DAY;
-  const settings = companyDefaultsSchema.parse({});
   const row: PolicyRow = {
     policy,
+    label,
     forcedRePairings: 0,
     liveFilesDeleted: 0,
     liveDeletedBy: {},
+    quietBackWithinTwoDays: 0,
     firstMessageFailures: 0,
     socketsStoppedForNothing: 0,
     stops: 0,
@@ -213,7 +255,7 @@ function runPolicy(options: MonthOptions, policy: Policy, disconnects: Record<st
     const hourly = (now - T0) % H === 0;
     const fleetOffline = now >= fleetOutage && now < fleetOutage + 90 * MIN;
     for (const co of companies) {
-      connectivity(co, now, policy === "defaults" ? disconnects : {}, fleetOutage);
+      connectivity(co, now, disconnects, fleetOutage);
       if (hourly) traffic(co, now, co.trafficRand, row);
       if (policy === "defaults") defaultsCheck(co, now, hourly, fleetOffline, row);
       else if (hourly) naiveCheck(co, now, row);
@@ -274,6 +316,7 @@ function newContact(co: Company, at: number, rand: () => number, row: PolicyRow,
     next: at + Math.floor(-Math.log(1 - rand()) * DAY),
     activeUntil: at + Math.floor(-Math.log(1 - rand()) * 10 * DAY),
     returned: false,
+    talking: true,
   };
   for (const f of contactFiles(c)) {
     co.files.set(f, at);
@@ -296,7 +339,8 @@ function traffic(co: Company, now: number, rand: () => number, row: PolicyRow): 
       }
       co.files.set(session, now);
       co.files.set(`tctoken-${c.lid}@lid.json`, now);
-      if (c.next < c.activeUntil) c.next += Math.floor(-Math.log(1 - rand()) * DAY);
+      c.talking = c.next < c.activeUntil; // writing on, or going quiet after this message
+      if (c.talking) c.next += Math.floor(-Math.log(1 - rand()) * DAY);
       else if (!c.returned && rand() < 0.35) {
         c.returned = true; // back after weeks of silence
         c.next = c.activeUntil + Math.floor((5 + rand() * 35) * DAY);
@@ -381,9 +425,12 @@ function up(co: Company, now: number): void {
 /** The harm of a deletion, judged by the model (who owns the file and whether they come back). */
 function applyDeletions(co: Company, names: readonly string[], now: number, row: PolicyRow): void {
   for (const n of names) {
-    const owner = liveOwner(co, n, now);
+    const owner = liveOwner(co, n);
     if (!co.files.delete(n)) continue;
     row.filesDeleted++;
+    const quiet = co.owners.get(n);
+    if (owner === undefined && quiet !== undefined && quiet.next - now < 2 * DAY)
+      row.quietBackWithinTwoDays++;
     if (owner === undefined) continue;
     row.liveFilesDeleted++;
     row.liveDeletedBy[owner] = (row.liveDeletedBy[owner] ?? 0) + 1;
@@ -391,13 +438,13 @@ function applyDeletions(co: Company, names: readonly string[], now: number, row:
 }
 
 /**
- * Whose file it is when it is in use now: a contact in a stretch of conversation (writing again
- * within two days), a pre-key the server holds for the next new contact, our own phone's files,
- * creds.json; undefined otherwise. A quiet contact who comes back weeks later, or a group member
- * who sends again, is not "in use now": what deleting their file costs is counted when they write
- * (a first-message failure).
+ * LIVE_RULE, from the world's state at the moment of the deletion (never from its future): whose
+ * file it is when the world is using it now: a contact in a conversation, a pre-key the server
+ * holds for the next new contact, our own phone's files, creds.json; undefined otherwise. A quiet
+ * contact who writes again, however soon, or a group member who sends again, was not using the
+ * file when it went: what deleting it costs is counted when they write (a first-message failure).
  */
-function liveOwner(co: Company, name: string, now: number): string | undefined {
+function liveOwner(co: Company, name: string): string | undefined {
   if (name === "creds.json") return "creds";
   if (OWN.has(name)) return "own";
   if (name.startsWith("pre-key-")) {
@@ -405,7 +452,7 @@ function liveOwner(co: Company, name: string, now: number): string | undefined {
     return id >= co.serverLow && id < co.nextPreKeyId ? "pre-key" : undefined;
   }
   const c = co.owners.get(name);
-  return c !== undefined && c.next - now <= 2 * DAY ? "active contact" : undefined;
+  return c?.talking === true ? "contact in a conversation" : undefined;
 }
 
 /**
