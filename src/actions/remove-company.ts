@@ -3,14 +3,20 @@
  * stopped first with `stopFirst`), a verified backup, then the whole folder moved to
  * WARDEN_HOME/removed/<company>-<time> (renamed; copied then deleted when WARDEN_HOME is on another
  * file system), and an audit row. Nothing of the folder is deleted before it exists elsewhere, and
- * no worker brings it back: a session never creates a company folder.
+ * no worker brings it back: a session never creates a company folder. A sqlite company's database
+ * (WARDEN_HOME/auth/<company>.sqlite, its keys) goes with it, to `<that folder>.sqlite` beside it;
+ * its backup reads the rows with the rows' passphrase (WARDEN_AUTH_KEY, else WARDEN_BACKUP_KEY)
+ * and is sealed only when a backup key is given.
  */
 import { cp, lstat, mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
+import type { AuthStoreAccess } from "../auth-store/company-rows.js";
+import { moveSqliteDatabase } from "../auth-store/sqlite-rows.js";
+import { readStoreChoice } from "../auth-store/store-choice.js";
 import type { Clock } from "../clock.js";
 import { assertCompanyFolder } from "../config/company-id.js";
 import { describeError, ErrorCodes, WardenError } from "../errors.js";
-import { removedFolder } from "../home-layout.js";
+import { authDatabaseFile, removedFolder } from "../home-layout.js";
 import type { Store } from "../store/store.js";
 import { createBackup, verifyBackup } from "./backup/backup.js";
 import { holdCompany } from "./company-hold.js";
@@ -30,6 +36,8 @@ export interface RemoveCompanyOptions {
   stopFirst?: boolean;
   backupKey?: string;
   keep?: number;
+  /** A database store's home and rows' passphrase (default: `home` and `backupKey`). */
+  authStore?: AuthStoreAccess;
 }
 
 /** What removeCompany did. */
@@ -37,6 +45,8 @@ export interface RemoveCompanyResult {
   company: string;
   backup: string;
   movedTo: string;
+  /** A sqlite company's database, moved beside the folder (null for a files company). */
+  databaseMovedTo: string | null;
   auditId: number;
 }
 
@@ -63,6 +73,7 @@ export async function removeCompany(options: RemoveCompanyOptions): Promise<Remo
       now: clock.now(),
       key: options.backupKey,
       keep: options.keep,
+      authStore: options.authStore ?? { home, passphrase: options.backupKey },
     });
     backupPath = backup.path;
     const verified = await verifyBackup(backup.path, { key: options.backupKey });
@@ -76,17 +87,18 @@ export async function removeCompany(options: RemoveCompanyOptions): Promise<Remo
     // The company is not wanted running any more: no worker reconnects it if the folder returns.
     store.control.setDesired(company, "stop", null, clock.now());
     const movedTo = removedFolder(home, company, clock.now());
-    await moveFolder(current, movedTo);
+    const databaseMovedTo = await moveStore(current, movedTo, options.authStore?.home ?? home, company);
+    const also = databaseMovedTo ? `, database moved to ${databaseMovedTo}` : "";
     const auditId = store.audit.add({
       at: clock.now(),
       actor,
       company,
       action: "remove",
       ok: true,
-      result: `folder moved to ${movedTo} (backup ${backup.path} verified)`,
-      detail: { backup: backup.path, movedTo },
+      result: `folder moved to ${movedTo}${also} (backup ${backup.path} verified)`,
+      detail: { backup: backup.path, movedTo, databaseMovedTo },
     });
-    return { company, backup: backup.path, movedTo, auditId };
+    return { company, backup: backup.path, movedTo, databaseMovedTo, auditId };
   } catch (err) {
     store.audit.add({
       at: clock.now(),
@@ -101,6 +113,26 @@ export async function removeCompany(options: RemoveCompanyOptions): Promise<Remo
   } finally {
     hold.release("company removed", { resume: false });
   }
+}
+
+/**
+ * The folder, and a sqlite company's database first (checkpointed, then renamed; put back if the
+ * folder cannot move, so the folder never names a store that is gone). Returns the database's place.
+ */
+async function moveStore(current: string, movedTo: string, home: string, company: string) {
+  if ((await readStoreChoice(current)) === "files") {
+    await moveFolder(current, movedTo);
+    return null;
+  }
+  const database = authDatabaseFile(home, company);
+  moveSqliteDatabase(database, `${movedTo}.sqlite`);
+  try {
+    await moveFolder(current, movedTo);
+  } catch (err) {
+    moveSqliteDatabase(`${movedTo}.sqlite`, database);
+    throw err;
+  }
+  return `${movedTo}.sqlite`;
 }
 
 /** rename(); across file systems a copy first, the original deleted only once the copy is complete. */

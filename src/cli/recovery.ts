@@ -337,11 +337,12 @@ export async function removeCommand(
     stopFirst: flags.stop,
     backupKey: ctx.backupKey,
     keep: companySettings(ctx.config, company).backups.keep,
+    authStore: ctx.authStore,
   });
   if (ctx.json) ctx.out(JSON.stringify(result));
   else
     ctx.out(
-      `${company}: removed; folder moved to ${result.movedTo}, backup ${result.backup} (verified), audit #${result.auditId}`,
+      `${company}: removed; folder moved to ${result.movedTo}${result.databaseMovedTo ? `, database to ${result.databaseMovedTo}` : ""}, backup ${result.backup} (verified), audit #${result.auditId}`,
     );
   return ExitCodes.OK;
 }
