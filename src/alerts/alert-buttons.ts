@@ -29,7 +29,7 @@ export function alertButtonActions(kind: string, level: string | null): AlertBut
   // Only a logout (401) needs a new pairing: a refused (403) number is not helped by a QR.
   const needsQr = kind.endsWith("qr_required");
   if (needsQr) actions.push("qr");
-  else if (/^connection-|^ladder-(down|human_needed|reset_failed)$/.test(kind)) actions.push("reconnect");
+  else if (/^connection-|^ladder-(down|human_needed)$/.test(kind)) actions.push("reconnect");
   if (kind === "resolved") return ["status"];
   return actions;
 }

@@ -34,7 +34,7 @@ export function incidentRole(kind: string): { family: IncidentFamily; role: Inci
     case "signals-resolved":
       return { family: "signals", role: "resolve" };
     default:
-      if (/^connection-|^ladder-(down|human_needed|qr_required|reset_failed|failed)$/.test(kind))
+      if (/^connection-|^ladder-(down|human_needed|qr_required|failed)$/.test(kind))
         return { family: "down", role: "open" };
       return null;
   }

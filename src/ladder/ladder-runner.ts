@@ -46,7 +46,6 @@ const TOPIC_TITLES: Record<string, string> = {
   down: "disconnected",
   human_needed: "human needed",
   qr_required: "QR required",
-  reset_failed: "reset did not bring it back",
   cannot_help: "cleanup cannot help now",
   flapping: "flapping",
   stable: "stable again",

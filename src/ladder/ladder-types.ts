@@ -105,14 +105,7 @@ export interface LadderInput {
 }
 
 /** What a ladder alert is about. */
-export type AlertTopic =
-  | "down"
-  | "human_needed"
-  | "qr_required"
-  | "reset_failed"
-  | "cannot_help"
-  | "flapping"
-  | "stable";
+export type AlertTopic = "down" | "human_needed" | "qr_required" | "cannot_help" | "flapping" | "stable";
 
 /** Something the runner must do: queue an alert, request a reconnect, clean, or declare QR required. */
 
