@@ -248,6 +248,7 @@ function runPolicy(
     // History: contacts met over the last 60 days, most quiet by now, some coming back.
     const history = Math.floor(co.perDay * 25 * world());
     for (let i = 0; i < history; i++) newContact(co, T0 - Math.floor(world() * 60 * DAY), world, row, false);
+    for (const c of co.contacts) talk(co, c, T0 - 1, co.trafficRand, row, true);
     companies.push(co);
   }
 
@@ -330,24 +331,7 @@ function traffic(co: Company, now: number, rand: () => number, row: PolicyRow): 
   if (co.outage) return;
   const busy = new Date(now).getUTCHours() >= 8 && new Date(now).getUTCHours() < 20 ? 2 : 0.2;
   if (rand() < (co.perDay / 24) * busy) newContact(co, now, rand, row, true);
-  for (const c of co.contacts) {
-    while (c.next <= now) {
-      const session = `session-${c.lid}_1.0.json`;
-      if (!co.files.has(session)) {
-        row.firstMessageFailures++; // No session record: the retry receipt rebuilds it
-        for (const f of contactFiles(c)) co.files.set(f, now);
-      }
-      co.files.set(session, now);
-      co.files.set(`tctoken-${c.lid}@lid.json`, now);
-      c.talking = c.next < c.activeUntil; // writing on, or going quiet after this message
-      if (c.talking) c.next += Math.floor(-Math.log(1 - rand()) * DAY);
-      else if (!c.returned && rand() < 0.35) {
-        c.returned = true; // back after weeks of silence
-        c.next = c.activeUntil + Math.floor((5 + rand() * 35) * DAY);
-        c.activeUntil = c.next + DAY;
-      } else c.next = Number.POSITIVE_INFINITY;
-    }
-  }
+  for (const c of co.contacts) talk(co, c, now, rand, row, false);
   for (const m of co.members) {
     if (m.next > now) continue;
     if (!co.files.has(m.file)) {
@@ -357,6 +341,31 @@ function traffic(co: Company, now: number, rand: () => number, row: PolicyRow): 
     m.next = now + Math.floor(-Math.log(1 - rand()) * 20 * DAY);
   }
   if (rand() < 0.05) co.files.set(`session-${ME}.0.json`, now);
+}
+
+/**
+ * A contact's messages up to `until`, stamped when they arrive: on the hourly tick during the
+ * month, at their own time for the history before it (`past`), so the folder the month starts with
+ * holds sessions as old as their contacts' silence.
+ */
+function talk(co: Company, c: Contact, until: number, rand: () => number, row: PolicyRow, past: boolean) {
+  while (c.next <= until) {
+    const at = past ? c.next : until;
+    const session = `session-${c.lid}_1.0.json`;
+    if (!co.files.has(session)) {
+      row.firstMessageFailures++; // No session record: the retry receipt rebuilds it
+      for (const f of contactFiles(c)) co.files.set(f, at);
+    }
+    co.files.set(session, at);
+    co.files.set(`tctoken-${c.lid}@lid.json`, at);
+    c.talking = c.next < c.activeUntil; // writing on, or going quiet after this message
+    if (c.talking) c.next += Math.floor(-Math.log(1 - rand()) * DAY);
+    else if (!c.returned && rand() < 0.35) {
+      c.returned = true; // back after weeks of silence
+      c.next = c.activeUntil + Math.floor((5 + rand() * 35) * DAY);
+      c.activeUntil = c.next + DAY;
+    } else c.next = Number.POSITIVE_INFINITY;
+  }
 }
 
 /** Disconnects (the same draws under both policies) and how they end. */
