@@ -5,20 +5,27 @@
  * 1. Tools: buildah and mmdebstrap, installed with apt-get when missing (root only).
  * 2. Base: a Debian bookworm rootfs from mmdebstrap plus this machine's Node (image-base.ts),
  *    cached as a tarball keyed by its package list and in buildah's vfs store.
- * 3. Build: `buildah bud --layers --format docker` of the Dockerfile with BASE set to it; npm reads
- *    this machine's npm cache (prefer-offline). The image stays in the vfs store as `wa-warden`.
- * 4. Run (image-smoke.ts), with host folders as the volumes and the config mounted read-only:
- *    `warden config check`; the refusals (a data volume owned by root, a non-loopback listen
- *    without WARDEN_HTTP_TOKEN); the image's entrypoint and command (tini, pm2-runtime) on fresh
+ * 3. Build: `buildah bud --format docker` of the Dockerfile with BASE set to it, without `--layers`
+ *    (on vfs every cached layer is a full copy of the rootfs: slower than the steps it would save).
+ *    npm reads this machine's npm cache (prefer-offline); better-sqlite3's install finds this
+ *    machine's own compiled binary as its cached prebuild (same Node binary, so the same ABI), so
+ *    the build never compiles it. The image stays in the vfs store as `wa-warden`.
+ * 4. Run (image-smoke.ts), with host folders as the volumes, the config mounted read-only and the
+ *    secrets as compose mounts them (0400, uid 1000, read through `*_FILE`): `warden config check`;
+ *    the refusals (a data volume owned by root, a non-loopback listen without WARDEN_HTTP_TOKEN, a
+ *    world-readable secret file); the image's entrypoint and command (tini, pm2-runtime) on fresh
  *    volumes with a generated company until /healthz answers 200 and the company is connected; a
  *    SIGTERM to tini that stops everything within the compose grace period. Then a redeploy on the
- *    same volumes (same creds.json, connected again, no QR), `warden cleanup` of an aged 1,000-file
- *    company started beside it, and a SIGTERM to tini as soon as the cleanup's backup is published:
- *    what is left must hold no torn file, and every file gone must be in a verified backup.
+ *    same volumes (the same identity in creds.json, connected again, no QR), `warden cleanup` of an
+ *    aged 1,000-file company started beside it, and a SIGTERM to tini once its deletions begin:
+ *    what is left must hold no torn file, and every file gone must be in a backup that verifies
+ *    with the backup key.
  * Timings (base, build, run) are printed at the end.
  */
 import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import {
+  chmodSync,
   chownSync,
   existsSync,
   mkdirSync,
@@ -57,6 +64,7 @@ const DAY = 86_400_000;
 /** compose.yaml's stop_grace_period: checked against the file below, so the two cannot drift. */
 const GRACE_MS = 30_000;
 const HTTP_TOKEN = "smoke-test-token-0123456789abcdef";
+const BACKUP_KEY = "smoke-test-backup-key-fedcba9876543210";
 const timings: [string, number][] = [];
 const started = Date.now();
 
@@ -105,20 +113,53 @@ function checkGracePeriod(): void {
     fail(`compose.yaml WARDEN_FLUSH_MS ${flush} must be shorter than the grace period`);
 }
 
-function build(baseImage: string, npmrc: string): void {
+/**
+ * A folder of prebuild-install's cache holding this machine's compiled better-sqlite3 under the
+ * name its install looks for first (the release URL's key): the build's npm ci unpacks it instead
+ * of compiling for minutes. The base carries this very Node binary, so the ABI is the same.
+ */
+function seedPrebuilds(root: string): string {
+  const pkgDir = path.join(repo, "node_modules", "better-sqlite3");
+  const binary = path.join(pkgDir, "build", "Release", "better_sqlite3.node");
+  if (!existsSync(binary)) fail(`${binary} is missing: run npm ci first`);
+  const { version } = JSON.parse(readFileSync(path.join(pkgDir, "package.json"), "utf8")) as {
+    version: string;
+  };
+  const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
+  const url = `https://github.com/WiseLibs/better-sqlite3/releases/download/v${version}/${name}`;
+  const key = createHash("sha512").update(url).digest("hex").slice(0, 6);
+  const dir = path.join(root, "prebuilds");
+  mkdirSync(dir);
+  execFileSync("tar", [
+    "-czf",
+    path.join(dir, `${key}-${name}`),
+    "-C",
+    pkgDir,
+    "build/Release/better_sqlite3.node",
+  ]);
+  say(`better-sqlite3: the build gets this machine's binary as its cached prebuild (${name})`);
+  return dir;
+}
+
+function build(baseImage: string, npmrc: string, prebuilds: string): void {
   const npmCache = path.join(os.homedir(), ".npm");
   mkdirSync(npmCache, { recursive: true });
-  const args = ["bud", "--isolation", "chroot", "--layers", "--format", "docker", "--pull-never"];
+  const args = ["bud", "--isolation", "chroot", "--format", "docker", "--pull-never"];
   args.push(
     "--build-arg",
     `BASE=${baseImage}`,
     "-v",
     `${npmCache}:/root/.npm`,
+    // Read-write: prebuild-install takes a cached prebuild only when it could also replace it.
+    "-v",
+    `${prebuilds}:/root/.npm/_prebuilds`,
     "-v",
     `${npmrc}:/root/.npmrc:ro`,
   );
   args.push("-t", IMAGE, repo);
   buildah(args);
+  // The image the tag moved from, untagged now: 750 MB of vfs copies per run otherwise.
+  buildah(["rmi", "--prune"], { quiet: true });
 }
 
 /** The image's ENTRYPOINT + CMD and HEALTHCHECK, as Docker would run them. */
@@ -147,9 +188,9 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function getStatus(url: string): Promise<number | undefined> {
+function getStatus(url: string, headers: Record<string, string> = {}): Promise<number | undefined> {
   return new Promise((resolve) => {
-    const req = http.get(url, { timeout: 2_000 }, (res) => {
+    const req = http.get(url, { timeout: 2_000, headers }, (res) => {
       res.resume();
       resolve(res.statusCode);
     });
@@ -210,7 +251,8 @@ async function main(): Promise<void> {
   const root = mkdtempSync(path.join(os.tmpdir(), "warden-image-"));
   const npmrc = path.join(root, "npmrc");
   writeFileSync(npmrc, "prefer-offline=true\n");
-  await timed("build", () => build(base.image, npmrc));
+  const prebuilds = seedPrebuilds(root);
+  await timed("build", () => build(base.image, npmrc, prebuilds));
   const image = imageConfig();
   say(
     `image: ${IMAGE} built; runs ${image.main.join(" ")} as ${image.user}; healthcheck ${image.healthcheck.join(" ")}`,
@@ -221,6 +263,11 @@ async function main(): Promise<void> {
   const runStarted = Date.now();
   spawnSync("buildah", ["--storage-driver", "vfs", "rm", CONTAINER], { stdio: "ignore" });
   buildah(["from", "--pull-never", "--name", CONTAINER, IMAGE], { quiet: true });
+  // `buildah run` gives every VOLUME of the image an anonymous volume of its own, kept in the
+  // working container and mounted over the -v bind mounts of the same paths: the fresh volumes
+  // below would go unseen. Docker mounts the named volume instead; removing the image's VOLUME
+  // entries from this container makes buildah do the same.
+  buildah(["config", "--volume", "/app/sessions-", "--volume", "/app/data-", CONTAINER], { quiet: true });
   try {
     await smoke(root, image);
   } finally {
@@ -243,15 +290,43 @@ async function smoke(root: string, image: { main: string[]; healthcheck: string[
 
 type SmokeConfig = Record<string, unknown>;
 
+/**
+ * The fields of creds.json that are the WhatsApp account (a new QR if any changes). The pre-key
+ * counters beside them move as the socket uploads pre-keys, so the file itself may change.
+ */
+function identity(companyDir: string): string {
+  const creds = JSON.parse(readFileSync(path.join(companyDir, "creds.json"), "utf8"));
+  const { me, registered, registrationId, noiseKey, signedIdentityKey, advSecretKey } = creds;
+  return JSON.stringify({ me, registered, registrationId, noiseKey, signedIdentityKey, advSecretKey });
+}
+
 /** What every step shares: the config, the volumes and their mounts, the port, acme's creds. */
 interface SmokeSetup {
   port: number;
   config: SmokeConfig;
   sessions: string;
   data: string;
-  acmeCreds: string;
+  secrets: string;
+  /** acme's WhatsApp identity as generated (creds.json's identity fields). */
+  acmeIdentity: string;
   mounts: Mounts;
+  /** The `*_FILE` variables compose.yaml sets, naming the files under /run/secrets. */
   env: Record<string, string>;
+}
+
+/** Compose's secrets: one value per file, 0400 and owned by uid 1000 (README, "Run in a container"). */
+function writeSecrets(dir: string, mode: number): string {
+  mkdirSync(dir);
+  for (const [name, value] of [
+    ["warden_http_token", HTTP_TOKEN],
+    ["warden_backup_key", BACKUP_KEY],
+  ] as const) {
+    const file = path.join(dir, name);
+    writeFileSync(file, `${value}\n`, { mode });
+    chmodSync(file, mode);
+    chownSync(file, APP.uid, APP.gid);
+  }
+  return dir;
 }
 
 /** Writes the config, makes the volumes and a paired company acme. */
@@ -281,23 +356,32 @@ async function smokeSetup(root: string): Promise<SmokeSetup> {
   const data = volume(path.join(root, "data"));
   await createPairedFolder(path.join(sessions, "acme"));
   chownTree(sessions);
-  const acmeCreds = readFileSync(path.join(sessions, "acme", "creds.json"), "utf8");
-  const mounts: Mounts = { "/app/sessions": sessions, "/app/data": data, "/app/config": `${configDir}:ro` };
-  const env = { WARDEN_HTTP_TOKEN: HTTP_TOKEN };
-  return { port, config, sessions, data, acmeCreds, mounts, env };
+  const acmeIdentity = identity(path.join(sessions, "acme"));
+  const secrets = writeSecrets(path.join(root, "secrets"), 0o400);
+  const mounts: Mounts = {
+    "/app/sessions": sessions,
+    "/app/data": data,
+    "/app/config": `${configDir}:ro`,
+    "/run/secrets": `${secrets}:ro`,
+  };
+  const env = {
+    WARDEN_HTTP_TOKEN_FILE: "/run/secrets/warden_http_token",
+    WARDEN_BACKUP_KEY_FILE: "/run/secrets/warden_backup_key",
+  };
+  return { port, config, sessions, data, secrets, acmeIdentity, mounts, env };
 }
 
-/** 1. warden config check, as the operator runs it in the container. */
-function checkConfigInContainer({ mounts }: SmokeSetup): void {
-  const check = runIn(CONTAINER, ["warden", "config", "check"], mounts);
+/** 1. warden config check, as the operator runs it in the container (secrets read as compose gives them). */
+function checkConfigInContainer({ mounts, env }: SmokeSetup): void {
+  const check = runIn(CONTAINER, ["warden", "config", "check"], mounts, env);
   if (check.status !== 0) fail(`warden config check exited ${check.status}: ${check.stderr}${check.stdout}`);
   say(
-    `config check: warden config check exits 0 in the container (${check.stdout.split("\n").length} lines)`,
+    `config check: warden config check exits 0 in the container (${check.stdout.split("\n").length} lines), secrets read through *_FILE`,
   );
 }
 
 /** 2. Refusals: a data volume owned by root; a non-loopback listen without the token. */
-function checkRefusals(root: string, { mounts, config }: SmokeSetup): void {
+function checkRefusals(root: string, { mounts, config, env }: SmokeSetup): void {
   const rootOwned = path.join(root, "data-root-owned");
   mkdirSync(rootOwned, { mode: 0o755 });
   const refused = runIn(CONTAINER, ["node", "dist/supervisor/main.js"], {
@@ -330,27 +414,56 @@ function checkRefusals(root: string, { mounts, config }: SmokeSetup): void {
       `0.0.0.0 without WARDEN_HTTP_TOKEN: expected exit 78, got ${open.status}: ${open.stdout}${open.stderr}`,
     );
   say("token refusal: listening on 0.0.0.0 without WARDEN_HTTP_TOKEN exits 78");
+  const loose = writeSecrets(path.join(root, "secrets-0444"), 0o444);
+  const refusedSecret = runIn(
+    CONTAINER,
+    ["warden", "config", "check"],
+    { ...mounts, "/run/secrets": `${loose}:ro` },
+    env,
+  );
+  if (refusedSecret.status !== 78 || !refusedSecret.stderr.includes("chmod 600"))
+    fail(
+      `a 0444 secret file: expected exit 78 and the chmod fix, got ${refusedSecret.status}: ${refusedSecret.stderr}`,
+    );
+  say(`secret refusal: a 0444 secret file exits 78 (${refusedSecret.stderr.trim().split("\n")[0]})`);
 }
 
 /** 3. Up on fresh volumes: /healthz 200 and the company connected; then SIGTERM to tini. */
 async function checkUpAndStop(
   root: string,
   image: { main: string[]; healthcheck: string[] },
-  { mounts, env, port, sessions, acmeCreds }: SmokeSetup,
+  { mounts, env, port, sessions, acmeIdentity }: SmokeSetup,
 ): Promise<void> {
   const log1 = path.join(root, "run-1.log");
   const up = await startFleet(image, mounts, env, log1, port, ["acme"]);
   say(
     `healthz: GET /healthz answered 200 (image HEALTHCHECK: ${up.health}) ${seconds(up.readyMs)} after start; acme open`,
   );
+  await checkSecretsRead(port, log1);
   const stop = await stopFleet(up.child, up.tini, log1);
   const after = states(mounts);
   if (after.get("acme") !== "offline")
     fail(`acme is ${after.get("acme")} after the stop, expected offline`, log1);
-  if (readFileSync(path.join(sessions, "acme", "creds.json"), "utf8") !== acmeCreds)
-    fail("acme's creds.json changed across the stop");
+  if (identity(path.join(sessions, "acme")) !== acmeIdentity)
+    fail("acme's identity in creds.json changed across the stop", log1);
   say(
-    `stopped cleanly: SIGTERM to tini -> exit 0 in ${seconds(stop)} (grace ${seconds(GRACE_MS)}); acme offline, creds.json unchanged`,
+    `stopped cleanly: SIGTERM to tini -> exit 0 in ${seconds(stop)} (grace ${seconds(GRACE_MS)}); acme offline, its identity in creds.json unchanged`,
+  );
+}
+
+/** The supervisor read both secrets (0400, uid 1000) through their `*_FILE` variables. */
+async function checkSecretsRead(port: number, logFile: string): Promise<void> {
+  const api = `http://127.0.0.1:${port}/api/companies`;
+  const without = await getStatus(api);
+  const withToken = await getStatus(api, { authorization: `Bearer ${HTTP_TOKEN}` });
+  if (without !== 401 || withToken !== 200)
+    fail(`/api/companies answered ${without} without the token and ${withToken} with it`, logFile);
+  const log = readFileSync(logFile, "utf8");
+  if (!log.includes("HTTP listening")) fail("the supervisor's log is not in the container's output", logFile);
+  if (log.includes('"kind":"backups-unencrypted"'))
+    fail("the supervisor did not get WARDEN_BACKUP_KEY from WARDEN_BACKUP_KEY_FILE", logFile);
+  say(
+    "secrets: 0400 files of uid 1000 in /run/secrets read through *_FILE (/api 401 without the token, 200 with it; backup key set)",
   );
 }
 
@@ -358,31 +471,36 @@ async function checkUpAndStop(
 async function checkStopMidCleanup(
   root: string,
   image: { main: string[]; healthcheck: string[] },
-  { mounts, env, port, sessions, data }: SmokeSetup,
+  { mounts, env, port, sessions, data, acmeIdentity }: SmokeSetup,
 ): Promise<void> {
   const big = path.join(sessions, "bigco");
   await makeBigCompany(big);
   chownTree(sessions);
-  const before = await digest(big);
   const log2 = path.join(root, "run-2.log");
   const again = await startFleet(image, mounts, env, log2, port, ["acme", "bigco"]);
-  say(`redeploy: the same volumes, acme and bigco open again in ${seconds(again.readyMs)} (no QR)`);
-  const cleanupLog = path.join(root, "cleanup.log");
-  const cleanup = startIn(CONTAINER, ["warden", "cleanup", "bigco", "--stop"], mounts, {}, cleanupLog);
-  const backups = path.join(data, "backups", "bigco");
-  const published = await poll(
-    () => (existsSync(backups) && readdirSync(backups).some((n) => n.endsWith(".tar.gz")) ? true : undefined),
-    120_000,
-    10,
+  if (identity(path.join(sessions, "acme")) !== acmeIdentity)
+    fail("acme came back with another identity after the redeploy", log2);
+  say(
+    `redeploy: a second container on the same volumes, acme (same identity, no QR) and bigco open in ${seconds(again.readyMs)}`,
   );
-  if (!published) fail("the cleanup's backup never appeared", cleanupLog);
+  // Taken once bigco is open: its worker's first start tops its pre-keys up, before the cleanup.
+  const before = await digest(big);
+  const cleanupLog = path.join(root, "cleanup.log");
+  const cleanup = startIn(CONTAINER, ["warden", "cleanup", "bigco", "--stop"], mounts, env, cleanupLog);
+  // SIGTERM once the deletions have begun: the cleanup is killed when tini exits (as the kernel
+  // does in a PID namespace), in the middle of its deletions or just after them.
+  const deleting = await poll(() => (readdirSync(big).length < before.size ? true : undefined), 120_000, 5);
+  if (!deleting) fail("the cleanup never started deleting", cleanupLog);
   const stop2 = await stopFleet(again.child, again.tini, log2);
   const killed = await killContainer(cleanup);
   const now = await digest(big);
   const listed = await listBackups(path.join(data, "backups"), "bigco");
+  // Encrypted with the backup key (.enc): the cleanup read it from its secret file too.
+  if (!listed.some((b) => b.encrypted))
+    fail(`files were deleted but bigco has no encrypted backup (${listed.map((b) => b.name).join(", ")})`);
   const inBackup = new Map<string, string>();
   for (const b of listed) {
-    const v = await verifyBackup(b.path);
+    const v = await verifyBackup(b.path, { key: BACKUP_KEY });
     if (v.problems.length > 0) fail(`backup ${b.name} does not verify: ${v.problems.join("; ")}`);
     for (const f of v.manifest?.files ?? []) inBackup.set(f.name, f.sha256);
   }
@@ -395,10 +513,10 @@ async function checkStopMidCleanup(
     if (!now.has(keep)) fail(`bigco/${keep} is gone`);
   const phase =
     killed > 0
-      ? `cut by the stop after ${gone.length} of the deletions`
-      : `finished before the stop (${gone.length} deleted)`;
+      ? `killed when tini exited, ${gone.length} deletions made`
+      : `done (${gone.length} deleted) before tini exited`;
   say(
-    `SIGTERM mid-cleanup: stopped cleanly in ${seconds(stop2)}; cleanup ${phase}; ${now.size} files left, 0 torn, 0 lost (every deleted file in a verified backup)`,
+    `SIGTERM mid-cleanup (sent once its deletions had begun): stopped cleanly in ${seconds(stop2)}; cleanup ${phase}; ${now.size} files left, 0 torn, 0 lost (every deleted file in an encrypted backup that verifies)`,
   );
 }
 

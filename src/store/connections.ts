@@ -123,7 +123,12 @@ export function createConnectionQueries(db: Db) {
         ? { state: r.state, since: r.since, reason: r.reason, code: r.code, downSince: r.down_since }
         : undefined;
     },
-    /** Records a transition and makes it the current state, in one transaction. */
+    /**
+     * Records a transition and makes it the current state, in one transaction. IMMEDIATE: it reads
+     * the current row and then writes; in WAL mode a deferred one whose read predates another
+     * process's commit (a worker, the CLI) cannot upgrade and fails SQLITE_BUSY at once, without
+     * busy_timeout. IMMEDIATE takes the write lock first, so it waits its turn instead.
+     */
     transition(
       t: { company: string; to: string; code: number | null; message: string | null; holder: string | null },
       now: number,
@@ -136,7 +141,7 @@ export function createConnectionQueries(db: Db) {
         insertTransition.run(t.company, from, t.to, t.code, t.message, t.holder, now);
         upsert.run(t.company, t.to, now, t.message, t.code, now, downSince ?? (t.to === "open" ? null : now));
         if (t.to === "open") clearPairing.run(t.company);
-      })();
+      }).immediate();
     },
     /** Transitions recorded after id `after`, oldest first. */
     transitionsAfter(after: number): TransitionRow[] {
