@@ -36,7 +36,7 @@ try {
 const logger = createLogger({
   name: "warden-supervisor",
   level: env.logLevel,
-  secrets: [env.telegramToken, env.httpToken],
+  secrets: [env.telegramToken, env.httpToken, env.pgUrl],
 });
 
 let config: WardenConfig;
@@ -102,6 +102,7 @@ const supervisor = new Supervisor({
   notifiers,
   home: env.home,
   backupKey: env.backupKey,
+  ...(env.pgUrl !== undefined ? { pgUrl: env.pgUrl } : {}),
   ...(env.telegramToken ? { bot: { token: env.telegramToken, apiRoot: env.telegramApiRoot } } : {}),
   ...(httpAddress ? { http: { address: httpAddress, token: env.httpToken } } : {}),
 });

@@ -34,7 +34,7 @@ const instance = Number(env.nodeAppInstance ?? 0);
 const logger = createLogger({
   name: `warden-worker-${instance}`,
   level: env.logLevel,
-  secrets: [env.telegramToken, env.backupKey, env.authKey],
+  secrets: [env.telegramToken, env.backupKey, env.authKey, env.pgUrl],
 });
 
 let config: WardenConfig;
@@ -99,7 +99,7 @@ const worker = new Worker({
     drivers[(forcedDriver as "baileys" | "simulated" | undefined) ?? settings.driver],
   ...(env.backupKey !== undefined ? { backupKey: env.backupKey } : {}),
   signals,
-  authStore: { home: env.home, key: authKey, clock: systemClock },
+  authStore: { home: env.home, key: authKey, clock: systemClock, pgUrl: env.pgUrl },
 });
 
 handleShutdown(logger, "closing sockets (no logout), flushing creds, releasing leases", async () => {
