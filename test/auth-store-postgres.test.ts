@@ -23,7 +23,8 @@ import { PostgresDb } from "../src/auth-store/postgres-db.js";
 import { openPostgresRows } from "../src/auth-store/postgres-rows.js";
 import { AuthKey } from "../src/auth-store/row-cipher.js";
 import { writeStoreChoice } from "../src/auth-store/store-choice.js";
-import { loadConfig } from "../src/config/load.js";
+import { checkPostgres } from "../src/cli/doctor-postgres.js";
+import { loadConfig, type WardenConfig } from "../src/config/load.js";
 import { ErrorCodes } from "../src/errors.js";
 import { FleetScanner, type ScannerReport } from "../src/fleet/fleet-scanner.js";
 import type { FolderSnapshot } from "../src/fleet/scan-folder.js";
@@ -408,4 +409,41 @@ describe("postgres auth store under kill -9", () => {
     );
     expect(kills).toBe(lanes * trialsPerLane);
   }, 180_000);
+});
+
+describe("warden doctor on the postgres store", () => {
+  it("says in one line whether the URL connects and every postgres company has rows, never with the password", async () => {
+    const sessionsDir = path.join(tempDir(), "sessions");
+    mkdirSync(path.join(sessionsDir, "docpg"), { recursive: true });
+    await writeStoreChoice(path.join(sessionsDir, "docpg"), "postgres");
+    const config = { sessionsDir } as WardenConfig;
+
+    expect(await checkPostgres({ pgUrl: undefined }, config)).toEqual([
+      expect.objectContaining({
+        status: "fail",
+        detail: expect.stringMatching(/docpg.*WARDEN_PG_URL is not set/),
+      }),
+    ]);
+    const [missing] = await checkPostgres({ pgUrl: cluster.url }, config);
+    expect(missing).toMatchObject({ status: "fail", detail: expect.stringMatching(/no rows of docpg/) });
+    await (await openPostgresRows(cluster.url, { company: "docpg", key, create: true })).close();
+    const [good] = await checkPostgres({ pgUrl: cluster.url }, config);
+    expect(good).toMatchObject({
+      status: "ok",
+      detail: expect.stringMatching(
+        /warden:\*\*\*@127\.0\.0\.1:\d+\/warden: connected, schema warden_auth ready, 1 company/,
+      ),
+    });
+    const [bad] = await checkPostgres(
+      { pgUrl: cluster.url.replace(cluster.password, "s3cret-wrong-pw") },
+      config,
+    );
+    expect(bad).toMatchObject({
+      status: "fail",
+      detail: expect.stringMatching(/password authentication failed/),
+    });
+    expect(JSON.stringify([good, bad, missing])).not.toMatch(
+      new RegExp(`${cluster.password}|s3cret-wrong-pw`),
+    );
+  });
 });
