@@ -22,6 +22,9 @@ export class PostgresCompanies {
   private listings = new Map<string, DatabaseListing>();
   private failure: WardenError | undefined;
   private loaded = false;
+  /** Held from the first successful connect to close(): a refresh reuses the pool's connections. */
+  private db: PostgresDb | undefined;
+  private closed = false;
 
   constructor(url: string) {
     this.url = url;
@@ -29,10 +32,10 @@ export class PostgresCompanies {
 
   /** Reloads every company's rows; a failure is kept and given to every listing until the next success. */
   async refresh(): Promise<void> {
-    let db: PostgresDb | undefined;
+    if (this.closed) return;
     try {
-      db = await PostgresDb.acquire(this.url);
-      this.listings = await loadAll(db);
+      this.db ??= await PostgresDb.acquire(this.url);
+      this.listings = await loadAll(this.db);
       this.failure = undefined;
     } catch (err) {
       this.failure =
@@ -45,8 +48,15 @@ export class PostgresCompanies {
             );
     } finally {
       this.loaded = true;
-      await db?.release();
     }
+  }
+
+  /** Releases the pool handle; idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const db = this.db;
+    this.db = undefined;
+    await db?.release();
   }
 
   /** The company's listing from the last refresh; a coded error when it failed or holds no such company. */

@@ -67,6 +67,7 @@ async function postgresListings(
     if (kind === "postgres") {
       const listings = new PostgresCompanies(pgUrl);
       await listings.refresh();
+      await listings.close(); // the listing stays in memory; the CLI keeps no connection
       return listings;
     }
   }

@@ -48,7 +48,7 @@ export interface FleetScannerOptions {
   /** WARDEN_HOME: companies whose warden-auth.json names a database are counted from its rows. */
   authHome?: string;
   /** The postgres companies' rows (WARDEN_PG_URL set): refreshed before each full scan (polling). */
-  postgres?: PostgresListings & { refresh(): Promise<void> };
+  postgres?: PostgresListings & { refresh(): Promise<void>; close(): Promise<void> };
 }
 
 /** How the scanner currently learns about changes. */
@@ -145,6 +145,7 @@ export class FleetScanner {
     this.pending.clear();
     await this.watcher.close();
     await this.fullScanRunning?.catch(() => undefined);
+    await this.options.postgres?.close();
   }
 
   /** Recounts one company after the debounce delay (coalescing bursts of events). */
