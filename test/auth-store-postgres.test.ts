@@ -17,9 +17,10 @@ import pg from "pg";
 import pino from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runAuthMigrate } from "../src/actions/auth-migrate.js";
+import { createBackup, verifyBackup } from "../src/actions/backup/backup.js";
 import { openDatabaseAuthState } from "../src/auth-store/database-auth-state.js";
 import { PostgresCompanies } from "../src/auth-store/postgres-companies.js";
-import { PostgresDb } from "../src/auth-store/postgres-db.js";
+import { PostgresDb, setProcessPgUrl } from "../src/auth-store/postgres-db.js";
 import { openPostgresRows } from "../src/auth-store/postgres-rows.js";
 import { AuthKey } from "../src/auth-store/row-cipher.js";
 import { writeStoreChoice } from "../src/auth-store/store-choice.js";
@@ -445,5 +446,39 @@ describe("warden doctor on the postgres store", () => {
     expect(JSON.stringify([good, bad, missing])).not.toMatch(
       new RegExp(`${cluster.password}|s3cret-wrong-pw`),
     );
+  });
+});
+
+describe("the supervisor's own actions on a postgres company", () => {
+  afterEach(() => setProcessPgUrl(undefined));
+
+  it("reach its rows with the process's WARDEN_PG_URL when the action is given no store access", async () => {
+    const root = tempDir();
+    const home = path.join(root, "home");
+    const dir = path.join(root, "sessions", "suppg");
+    mkdirSync(dir, { recursive: true });
+    await writeStoreChoice(dir, "postgres");
+    // The supervisor seals nothing itself: its actions open rows with WARDEN_BACKUP_KEY (README).
+    const rows = await openPostgresRows(cluster.url, { company: "suppg", key, create: true });
+    const auth = await openDatabaseAuthState(rows, { clock });
+    await auth.state.keys.set({ session: { "9.0": Buffer.from("s") } });
+    await auth.close();
+    const backup = () =>
+      createBackup({
+        company: "suppg",
+        dir,
+        backupsRoot: path.join(home, "backups"),
+        reason: "scheduled",
+        now: Date.now(),
+        key: PASSPHRASE,
+      });
+    await expect(backup()).rejects.toMatchObject({
+      code: ErrorCodes.AUTH_STORE_UNAVAILABLE,
+      message: expect.stringMatching(/set WARDEN_PG_URL/),
+    });
+    setProcessPgUrl(cluster.url); // what the supervisor's entry file does after readEnv()
+    const created = await backup();
+    expect(created.manifest.files.map((f) => f.name).sort()).toEqual(["creds.json", "session-9.0.json"]);
+    expect(await verifyBackup(created.path, { key: PASSPHRASE })).toMatchObject({ ok: true });
   });
 });
