@@ -18,6 +18,7 @@ import pino from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runAuthMigrate } from "../src/actions/auth-migrate.js";
 import { createBackup, verifyBackup } from "../src/actions/backup/backup.js";
+import { prepareNewPairing } from "../src/actions/pairing/new-pairing.js";
 import { openDatabaseAuthState } from "../src/auth-store/database-auth-state.js";
 import { PostgresCompanies } from "../src/auth-store/postgres-companies.js";
 import { PostgresDb, setProcessPgUrl } from "../src/auth-store/postgres-db.js";
@@ -29,6 +30,7 @@ import { loadConfig, type WardenConfig } from "../src/config/load.js";
 import { ErrorCodes } from "../src/errors.js";
 import { FleetScanner, type ScannerReport } from "../src/fleet/fleet-scanner.js";
 import type { FolderSnapshot } from "../src/fleet/scan-folder.js";
+import { backupsRoot } from "../src/home-layout.js";
 import { openStore, type Store } from "../src/store/store.js";
 import type { Worker } from "../src/worker/worker.js";
 import { trialCount } from "./helpers/crash-trial.js";
@@ -480,5 +482,45 @@ describe("the supervisor's own actions on a postgres company", () => {
     const created = await backup();
     expect(created.manifest.files.map((f) => f.name).sort()).toEqual(["creds.json", "session-9.0.json"]);
     expect(await verifyBackup(created.path, { key: PASSPHRASE })).toMatchObject({ ok: true });
+  });
+});
+
+describe("a new pairing of a postgres company", () => {
+  it("keeps the store: the old rows set aside under another name, an empty record in use", async () => {
+    const fx = new FleetFixture({ simulation: { connectAfter: "20ms", initialPreKeys: 5 } });
+    const db = openStore(path.join(fx.home, "warden.db"));
+    try {
+      await createPairedFolder(path.join(fx.sessionsDir, "pairpg"));
+      const access = { home: fx.home, passphrase: PASSPHRASE, pgUrl: cluster.url };
+      await runAuthMigrate({
+        store: db,
+        clock,
+        sessionsDir: fx.sessionsDir,
+        company: "pairpg",
+        to: "postgres",
+        access,
+        actor: "test",
+      });
+      const noise = await noiseOf("pairpg");
+      const prepared = await prepareNewPairing({
+        store: db,
+        clock,
+        sessionsDir: fx.sessionsDir,
+        home: fx.home,
+        backupsRoot: backupsRoot(fx.home),
+        company: "pairpg",
+        actor: "test",
+        backupKey: PASSPHRASE,
+        authStore: access,
+      });
+      const aside = `pairpg@${path.basename(prepared.movedAside)}`;
+      expect(await noiseOf(aside)).toBe(noise);
+      const fresh = await openPostgresRows(cluster.url, { company: "pairpg", key });
+      expect(await fresh.list()).toEqual([]);
+      await fresh.close();
+    } finally {
+      db.close();
+      await fx.cleanup();
+    }
   });
 });

@@ -110,7 +110,9 @@ export async function prepareNewPairing(options: NewPairingOptions): Promise<New
       });
     if (kind !== "files") {
       // A crash before this line leaves the old database in use: the old identity, nothing lost.
-      await moveCompanyStoreAside(access, company, kind, path.join(movedAside, company));
+      // sqlite: <movedAside>/<company>.sqlite beside the old folder; postgres: rows renamed to <company>@<folder name>.
+      const base = kind === "postgres" ? movedAside : path.join(movedAside, company);
+      await moveCompanyStoreAside(access, company, kind, base);
       await (await openCompanyRows(access, company, kind, { create: true })).close();
     }
     const auditId = store.audit.add({
