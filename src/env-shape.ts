@@ -33,6 +33,8 @@ export interface WardenEnv {
   baileysLogLevel: string | undefined;
   /** WARDEN_HTTP_TOKEN: required by /api and the pages (and /metrics off loopback). */
   httpToken: string | undefined;
+  /** WARDEN_PG_URL (or WARDEN_PG_URL_FILE): the PostgreSQL of companies on the postgres auth store. */
+  pgUrl: string | undefined;
   /** PM2_HOME (default ~/.pm2): the pm2 daemon `warden doctor` asks about the apps. */
   pm2Home: string;
 }

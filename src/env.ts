@@ -3,7 +3,7 @@
  * what each part needs down; no other src file reads the environment (a test greps for it).
  *
  * Secrets can also come from files, the convention of container secrets: TELEGRAM_BOT_TOKEN_FILE,
- * WARDEN_HTTP_TOKEN_FILE, WARDEN_BACKUP_KEY_FILE name a file holding the value (one trailing
+ * WARDEN_HTTP_TOKEN_FILE, WARDEN_BACKUP_KEY_FILE, WARDEN_PG_URL_FILE name a file holding the value (one trailing
  * newline dropped). A secret file must be a regular file owned by this user with mode 0600 or
  * 0400: anything else is refused with WARDEN_ERR_SECRET_FILE (exit 78) naming the file and the fix,
  * because a token others can read is no longer a secret. Setting both X and X_FILE is refused too.
@@ -17,7 +17,12 @@ import { ErrorCodes, WardenError } from "./errors.js";
 export type { WardenEnv } from "./env-shape.js";
 
 /** The variables that hold secrets; each may instead be given as `<name>_FILE`. */
-export const SECRET_VARIABLES = ["TELEGRAM_BOT_TOKEN", "WARDEN_HTTP_TOKEN", "WARDEN_BACKUP_KEY"] as const;
+export const SECRET_VARIABLES = [
+  "TELEGRAM_BOT_TOKEN",
+  "WARDEN_HTTP_TOKEN",
+  "WARDEN_BACKUP_KEY",
+  "WARDEN_PG_URL",
+] as const;
 type SecretName = (typeof SECRET_VARIABLES)[number];
 
 /** Reads every variable wa-warden knows from `env` (default: this process's environment). */
@@ -41,6 +46,8 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(
     waWebSocketUrl: env.WARDEN_WA_WS_URL || undefined,
     baileysLogLevel: env.BAILEYS_LOG_LEVEL || undefined,
     httpToken: secret(env, "WARDEN_HTTP_TOKEN", cwd)?.trim() || undefined,
+    // A URL with a password in it: a secret like the others (never logged, see logger redaction).
+    pgUrl: secret(env, "WARDEN_PG_URL", cwd)?.trim() || undefined,
     pm2Home: path.resolve(cwd, env.PM2_HOME ?? path.join(os.homedir(), ".pm2")),
   };
 }

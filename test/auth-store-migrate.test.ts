@@ -18,11 +18,12 @@ import {
 } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { collectStatus } from "../src/cli/status.js";
 import { loadConfig } from "../src/config/load.js";
 import { authDatabaseFile } from "../src/home-layout.js";
 import { createCompanyFolder, writeKeys } from "./helpers/baileys-folder.js";
+import { type PgCluster, startPgCluster } from "./helpers/pg-cluster.js";
 import { runCli } from "./helpers/run-cli.js";
 
 const DAY = 86_400_000;
@@ -67,6 +68,34 @@ function digest(dir: string, skip: (name: string) => boolean = () => false) {
   return out;
 }
 
+/**
+ * The done-when folder: a real Baileys folder with 812 pre-keys, 38 contacts' keys and 98 sessions
+ * of which 60 idle for 30 days (the stale ones); returns their names and the folder's digest.
+ */
+async function realFolder(dir: string) {
+  await createCompanyFolder(dir, { preKeys: 812, sessions: 98, senderKeys: 2, meJid: ME });
+  // 38 contacts' other keys (identity, lid mapping, device list), fresh.
+  const identity: Record<string, unknown> = {};
+  const mapping: Record<string, unknown> = {};
+  for (let i = 0; i < 38; i++) {
+    identity[`${300000000000000 + i}_1.0`] = Buffer.alloc(33, 1);
+    mapping[String(5511800000000 + i)] = String(300000000000000 + i);
+  }
+  await writeKeys(dir, { "identity-key": identity, "lid-mapping": mapping } as never);
+  const sessions = readdirSync(dir)
+    .filter((n) => n.startsWith("session-"))
+    .sort();
+  const idle = sessions.slice(0, 60);
+  const t = (Date.now() - 30 * DAY) / 1000;
+  for (const n of idle) utimesSync(path.join(dir, n), t, t);
+  return { idle, original: digest(dir) };
+}
+
+/** Name → sha256 and mtime in whole seconds (ages that went through a tar archive keep seconds). */
+function seconds(d: ReturnType<typeof digest>) {
+  return new Map([...d].map(([name, v]) => [name, { sha: v.sha, mtime: Math.floor(v.mtime / 1000) }]));
+}
+
 /** What `status --json` shows for the company (collected in-process: the CLI runs are the actions). */
 async function status(env: Record<string, string>) {
   const [company] = await collectStatus(
@@ -75,6 +104,7 @@ async function status(env: Record<string, string>) {
     Date.now(),
     "shop",
     env.WARDEN_HOME,
+    env.WARDEN_PG_URL,
   );
   return {
     store: company?.store,
@@ -95,22 +125,7 @@ describe("auth state in SQLite: same counts, same actions, migration both ways",
   it("files → sqlite → cleanup → restore → cleanup → files: the folder equals the original minus the 60 stale keys", async () => {
     const fx = install();
     const dir = path.join(fx.sessionsDir, "shop");
-    await createCompanyFolder(dir, { preKeys: 812, sessions: 98, senderKeys: 2, meJid: ME });
-    // 38 contacts' other keys (identity, lid mapping, device list), fresh.
-    const identity: Record<string, unknown> = {};
-    const mapping: Record<string, unknown> = {};
-    for (let i = 0; i < 38; i++) {
-      identity[`${300000000000000 + i}_1.0`] = Buffer.alloc(33, 1);
-      mapping[String(5511800000000 + i)] = String(300000000000000 + i);
-    }
-    await writeKeys(dir, { "identity-key": identity, "lid-mapping": mapping } as never);
-    const sessions = readdirSync(dir)
-      .filter((n) => n.startsWith("session-"))
-      .sort();
-    const idle = sessions.slice(0, 60);
-    const t = (Date.now() - 30 * DAY) / 1000;
-    for (const n of idle) utimesSync(path.join(dir, n), t, t);
-    const original = digest(dir);
+    const { idle, original } = await realFolder(dir);
 
     const asFiles = await status(fx.env);
     expect(asFiles).toMatchObject({ store: "files", stale: 60, creds: "ok" });
@@ -139,8 +154,6 @@ describe("auth state in SQLite: same counts, same actions, migration both ways",
     expect(back).toMatchObject({ from: "sqlite", to: "files", keys: original.size - 60 });
     expect(existsSync(authDatabaseFile(fx.home, "shop"))).toBe(false);
     // Ages went through a backup archive (tar keeps whole seconds): equal to the second.
-    const seconds = (d: ReturnType<typeof digest>) =>
-      new Map([...d].map(([name, v]) => [name, { sha: v.sha, mtime: Math.floor(v.mtime / 1000) }]));
     const expected = new Map([...original].filter(([name]) => !idle.includes(name)));
     expect(seconds(digest(dir))).toEqual(seconds(expected));
     expect(await status(fx.env)).toEqual({ ...afterCleanup, store: "files" });
@@ -167,4 +180,59 @@ describe("auth state in SQLite: same counts, same actions, migration both ways",
     expect(keyless.stderr).toMatch(/WARDEN_AUTH_KEY/);
     expect(readdirSync(dir)).not.toContain("warden-auth.json");
   }, 60_000);
+});
+
+describe("auth state in PostgreSQL: the done-when chain files → sqlite → postgres → files", () => {
+  let cluster: PgCluster;
+  beforeAll(async () => {
+    cluster = await startPgCluster();
+  }, 120_000);
+  afterAll(async () => {
+    await cluster?.destroy();
+  });
+
+  it("same status at each step, cleanup removes exactly the 60 stale after a verified backup, the folder comes back minus those 60", async () => {
+    const fx = install();
+    const env = { ...fx.env, WARDEN_PG_URL: cluster.url };
+    const dir = path.join(fx.sessionsDir, "shop");
+    const { idle, original } = await realFolder(dir);
+    const asFiles = await status(env);
+    expect(asFiles).toMatchObject({ store: "files", stale: 60, creds: "ok" });
+    expect(asFiles.total).toBe(original.size);
+
+    await cli(["auth", "migrate", "shop", "--to", "sqlite"], env);
+    expect(await status(env)).toEqual({ ...asFiles, store: "sqlite" });
+
+    const toPg = await cli(["auth", "migrate", "shop", "--to", "postgres"], env);
+    expect(toPg).toMatchObject({ from: "sqlite", to: "postgres", keys: original.size });
+    expect(existsSync(authDatabaseFile(fx.home, "shop"))).toBe(false); // the sqlite file was archived
+    expect(toPg.archived).toMatch(/before-migrate\.sqlite$/);
+    expect(readdirSync(dir)).toEqual(["warden-auth.json"]);
+    expect(await status(env)).toEqual({ ...asFiles, store: "postgres" });
+
+    const cleaned = await cli(["cleanup", "shop"], env);
+    expect(cleaned.deleted).toBe(60);
+    expect((cleaned.delete as { file: string }[]).map((d) => d.file).sort()).toEqual(idle);
+    const afterCleanup = await status(env);
+    expect(afterCleanup).toMatchObject({ store: "postgres", total: original.size - 60, stale: 0 });
+    expect(await cli(["verify", "shop", path.basename(cleaned.backup)], env)).toMatchObject({
+      results: [{ ok: true }],
+    });
+
+    // The backup restores into the postgres rows (the rows before it are kept aside), then cleanup again.
+    const restored = await cli(["restore", "shop", path.basename(cleaned.backup)], env);
+    expect(JSON.stringify(restored)).not.toContain(cluster.password);
+    expect(await status(env)).toEqual({ ...asFiles, store: "postgres" });
+    expect((await cli(["cleanup", "shop"], env)).deleted).toBe(60);
+
+    const back = await cli(["auth", "migrate", "shop", "--to", "files"], env);
+    expect(back).toMatchObject({ from: "postgres", to: "files", keys: original.size - 60 });
+    expect(JSON.stringify(back)).not.toContain(cluster.password);
+    const expected = new Map([...original].filter(([name]) => !idle.includes(name)));
+    expect(seconds(digest(dir))).toEqual(seconds(expected));
+    expect(await status(env)).toEqual({ ...afterCleanup, store: "files" });
+    // The company's live rows are gone from the shared tables; what remains is set aside under another name.
+    const live = await cluster.psql("SELECT count(*) FROM warden_auth.companies WHERE company = 'shop'");
+    expect(live.trim()).toBe("0");
+  }, 300_000);
 });

@@ -1,5 +1,6 @@
 /**
- * Secrets from files (TELEGRAM_BOT_TOKEN_FILE, WARDEN_HTTP_TOKEN_FILE, WARDEN_BACKUP_KEY_FILE):
+ * Secrets from files (TELEGRAM_BOT_TOKEN_FILE, WARDEN_HTTP_TOKEN_FILE, WARDEN_BACKUP_KEY_FILE,
+ * WARDEN_PG_URL_FILE):
  * read when the file is this user's with mode 0600 or 0400, refused with a clear fix otherwise;
  * backups without a key are reported; sessionsDir is created 0700.
  */
@@ -42,9 +43,11 @@ describe("secrets from files", () => {
         TELEGRAM_BOT_TOKEN_FILE: secretFile("bot", "123456:ABC-file\n", 0o600),
         WARDEN_HTTP_TOKEN_FILE: secretFile("http", "http-token\n", 0o400),
         WARDEN_BACKUP_KEY_FILE: secretFile("key", "pass phrase \n", 0o600),
+        WARDEN_PG_URL_FILE: secretFile("pg", "postgres://warden:pw@db:5432/warden\n", 0o400),
       },
       dir,
     );
+    expect(env.pgUrl).toBe("postgres://warden:pw@db:5432/warden");
     expect(env.telegramToken).toBe("123456:ABC-file");
     expect(env.httpToken).toBe("http-token");
     expect(env.backupKey).toBe("pass phrase "); // a passphrase keeps its spaces

@@ -1,5 +1,5 @@
 /**
- * `warden auth migrate <company> --to files|sqlite`: moves a company's keys between its folder and
+ * `warden auth migrate <company> --to files|sqlite|postgres`: moves a company's keys between its folder and
  * a database store under the company's hold (no socket writes meanwhile):
  *   read every key of the source (bytes and age: a file's mtime, a row's last write or read)
  *   → write them to the target (a file's mtime becomes its row's times and back, so stale stays stale)
@@ -10,12 +10,18 @@
  * was; the audit row says why.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, open, readdir, rename, rm, unlink } from "node:fs/promises";
+import { mkdir, open, readdir, rename, unlink } from "node:fs/promises";
 import path from "node:path";
 import { rowAge } from "../auth-store/auth-rows.js";
-import { type AuthStoreAccess, openCompanyRows } from "../auth-store/company-rows.js";
+import {
+  type AuthStoreAccess,
+  companyStoreExists,
+  moveCompanyStoreAside,
+  openCompanyRows,
+  removeCompanyStore,
+  storeLocation,
+} from "../auth-store/company-rows.js";
 import { rowOfName } from "../auth-store/key-names.js";
-import { moveSqliteDatabase } from "../auth-store/sqlite-rows.js";
 import {
   readStoreChoice,
   STORE_CHOICE_FILE,
@@ -28,7 +34,7 @@ import { describeError, ErrorCodes, WardenError } from "../errors.js";
 import { ATOMIC_TMP_PREFIX } from "../fleet/classify-file.js";
 import { syncDir } from "../fleet/sync-dir.js";
 import { readRegularFile } from "../fs/safe-read.js";
-import { authDatabaseFile, replacedDir } from "../home-layout.js";
+import { replacedDir } from "../home-layout.js";
 import type { Store } from "../store/store.js";
 import { formatTimestamp } from "./backup/backup.js";
 import { type CompanyHold, holdCompany } from "./company-hold.js";
@@ -178,12 +184,12 @@ async function assertTargetEmpty(
         { company, files: odd.slice(0, 20) },
       );
     }
-    const file = authDatabaseFile(access.home, company);
-    if (await readRegularFile(file).catch(() => "unreadable")) {
+    if (await companyStoreExists(access, company, kind)) {
+      const where = storeLocation(access, company, kind);
       throw new WardenError(
         ErrorCodes.AUTH_MIGRATE_FAILED,
-        `${file} already exists (an older store of ${company}?): move it away first`,
-        { company, file },
+        `${where} already exists (an older store of ${company}?): move it away first`,
+        { company, where },
       );
     }
     return;
@@ -259,7 +265,7 @@ async function verify(source: readonly Key[], target: readonly Key[], from: Stor
   }
 }
 
-/** Moves the old store into WARDEN_HOME/replaced/<company>/<stamp>-before-migrate[.sqlite]. */
+/** Moves the old store aside: WARDEN_HOME/replaced/<company>/<stamp>-before-migrate[.sqlite], or postgres rows renamed. */
 async function archive(
   dir: string,
   company: string,
@@ -269,10 +275,7 @@ async function archive(
   now: number,
 ): Promise<string> {
   const aside = path.join(replacedDir(access.home, company), `${formatTimestamp(now)}-before-migrate`);
-  if (kind !== "files") {
-    moveSqliteDatabase(authDatabaseFile(access.home, company), `${aside}.sqlite`);
-    return `${aside}.sqlite`;
-  }
+  if (kind !== "files") return moveCompanyStoreAside(access, company, kind, aside);
   // Copied then unlinked (home and sessionsDir may be different file systems): the keys are safe in
   // the database already; the copy is the old folder as it was.
   await mkdir(aside, { recursive: true, mode: 0o700 });
@@ -291,11 +294,7 @@ async function removeTarget(
   access: AuthStoreAccess,
   written: readonly string[],
 ): Promise<void> {
-  if (kind !== "files") {
-    const file = authDatabaseFile(access.home, company);
-    for (const suffix of ["", "-wal", "-shm"]) await rm(`${file}${suffix}`, { force: true });
-    return;
-  }
+  if (kind !== "files") return removeCompanyStore(access, company, kind);
   for (const name of written) {
     await unlink(path.join(dir, name)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== "ENOENT") throw err;

@@ -7,7 +7,7 @@
 import type { CredsFacts } from "../fleet/scan-folder.js";
 
 /** The database stores (the folder store, "files", is the company folder itself). */
-export type DatabaseStoreKind = "sqlite";
+export type DatabaseStoreKind = "sqlite" | "postgres";
 
 /** One row without its value: what the scanner and the planner need. */
 export interface AuthRowInfo {
@@ -49,6 +49,8 @@ export interface AuthRows {
   replaceAll(rows: readonly AuthPut[], now: number): Promise<void>;
   /** What the creds row says (kept in plain beside it, so counting needs no key). */
   credsFacts(): Promise<CredsFacts & { present: boolean }>;
+  /** A consistent copy of every row kept aside under `asideBase` (before a restore); returns where it went. */
+  keepCopy(asideBase: string): Promise<string>;
   /** Closes the connection; idempotent. */
   close(): Promise<void>;
 }

@@ -258,6 +258,11 @@ export class SqliteRows implements AuthRows {
     unavailable(this.location, `copying to ${file}`, () => this.db.prepare("VACUUM INTO ?").run(file));
   }
 
+  async keepCopy(asideBase: string): Promise<string> {
+    await this.copyTo(`${asideBase}.sqlite`);
+    return `${asideBase}.sqlite`;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

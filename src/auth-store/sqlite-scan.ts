@@ -8,10 +8,18 @@ import { describeError, ErrorCodes, WardenError } from "../errors.js";
 import type { CredsFacts } from "../fleet/scan-folder.js";
 import type { AuthRowInfo } from "./auth-rows.js";
 
-/** The rows and creds facts of one company's database. */
-export interface SqliteListing {
+/** The rows and creds facts of one company's database (any database store). */
+export interface DatabaseListing {
   rows: AuthRowInfo[];
   facts: CredsFacts & { present: boolean };
+}
+
+/** The listing of a sqlite database. */
+export type SqliteListing = DatabaseListing;
+
+/** Where the scanner gets postgres companies' listings from (postgres-companies.ts, refreshed before each full scan). */
+export interface PostgresListings {
+  listingSync(company: string): DatabaseListing;
 }
 
 /** Lists `file` read-only; a missing or unreadable database is a coded error naming it. */

@@ -18,7 +18,7 @@ import { readRegularFile, readRegularFileSync } from "../fs/safe-read.js";
 export const STORE_CHOICE_FILE = "warden-auth.json";
 
 /** Where a company's auth state lives. */
-export const STORE_KINDS = ["files", "sqlite"] as const;
+export const STORE_KINDS = ["files", "sqlite", "postgres"] as const;
 export type StoreKind = (typeof STORE_KINDS)[number];
 
 const ChoiceSchema = z.strictObject({ store: z.enum(STORE_KINDS) });

@@ -34,7 +34,7 @@ export const authMigrateCommand: CommandSpec = {
       sessionsDir: config.sessionsDir,
       company,
       to: to as StoreKind,
-      access: { home: ctx.env.home, passphrase: ctx.env.authKey ?? ctx.env.backupKey },
+      access: { home: ctx.env.home, passphrase: ctx.env.authKey ?? ctx.env.backupKey, pgUrl: ctx.env.pgUrl },
       actor: ctx.actor,
       stopFirst: options.stop === true,
     });

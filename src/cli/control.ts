@@ -126,7 +126,11 @@ function controlCommand(
           actor: ctx.actor,
           stopFirst: options.stop === true,
           backupKey: ctx.env.backupKey,
-          authStore: { home: ctx.env.home, passphrase: ctx.env.authKey ?? ctx.env.backupKey },
+          authStore: {
+            home: ctx.env.home,
+            passphrase: ctx.env.authKey ?? ctx.env.backupKey,
+            pgUrl: ctx.env.pgUrl,
+          },
           keep: companySettings(config, company).backups.keep,
         });
         if (!ctx.json)

@@ -2,7 +2,8 @@
  * `warden doctor [--json]`: checks what a fleet needs and prints a fix for each problem: the
  * config; the pm2 apps (registered, online, same WARDEN_CONFIG / WARDEN_HOME / tokens as this
  * shell); the Telegram token and chats; the probe to WhatsApp; the state folders writable by this
- * uid (sessionsDir, WARDEN_HOME); free space and inodes; the database; inotify limits. Exit 1 when a check fails (warnings do not fail).
+ * uid (sessionsDir, WARDEN_HOME); free space and inodes; the database; the postgres auth store when
+ * a company uses it; inotify limits. Exit 1 when a check fails (warnings do not fail).
  */
 import { loadConfig, type WardenConfig } from "../config/load.js";
 import type { WardenEnv } from "../env-shape.js";
@@ -20,6 +21,7 @@ import {
   checkTelegram,
   fixCommands,
 } from "./doctor-checks.js";
+import { checkPostgres } from "./doctor-postgres.js";
 
 /** sessionsDir and WARDEN_HOME readable and writable by this uid (the start-up check, as results). */
 export function checkVolumes(sessionsDir: string, home: string): CheckResult[] {
@@ -62,6 +64,7 @@ export async function runDoctor(env: WardenEnv): Promise<CheckResult[]> {
   }
   results.push(await checkDisk("WARDEN_HOME", env.home, env));
   results.push(checkDatabase(env.home));
+  if (config) results.push(...(await checkPostgres(env, config)));
   results.push(checkBackupKey(env));
   if (config) results.push(checkInotify(config));
   return results;

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
+import { existsSync, readFileSync } from "node:fs";
+import os from "node:os";
 /**
  * Entry file of the `warden` CLI: finds the command in the table (commands.ts), parses its
  * options, runs it, and maps errors to exit codes (0 ok, 1 failure, 2 usage, 78 configuration
  * error). With --json, errors are JSON on stdout too, with their stable code.
  */
-import { existsSync, readFileSync } from "node:fs";
-import os from "node:os";
+import { setProcessPgUrl } from "../auth-store/postgres-db.js";
 import { listCompanyIds } from "../config/company-id.js";
 import { loadConfig, type WardenConfig } from "../config/load.js";
 import { readEnv, type WardenEnv } from "../env.js";
@@ -118,6 +119,7 @@ const json = argv.includes("--json");
 let env: WardenEnv;
 try {
   env = readEnv();
+  setProcessPgUrl(env.pgUrl);
 } catch (err) {
   // A refused secret file: say which and how to fix it, exit 78 (pm2 does not restart on it).
   process.stderr.write(`warden: ${describeError(err)}\n`);

@@ -18,7 +18,7 @@ export const statusCommand: CommandSpec = {
     const config = ctx.config();
     const store = ctx.store({ ifExists: true });
     const now = ctx.now();
-    const rows = await collectStatus(config, store, now, args[0], ctx.env.home);
+    const rows = await collectStatus(config, store, now, args[0], ctx.env.home, ctx.env.pgUrl);
     const fleet = collectFleet(config, store);
     // Mutes from `warden mute` / the bot still running (the config's mutedUntil is in config check).
     const mutes = rows.flatMap((r) => {

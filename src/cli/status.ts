@@ -6,6 +6,8 @@ import { countSnapshot } from "../actions/cleanup/count-stale.js";
 import { DOWN_HISTORY_MS, downIntervalsOf } from "../actions/cleanup/down-time.js";
 import { type Attention, companyAttention, compareAttention } from "../alerts/attention.js";
 import { evaluateThresholds } from "../alerts/evaluate-thresholds.js";
+import { PostgresCompanies } from "../auth-store/postgres-companies.js";
+import { readStoreChoice } from "../auth-store/store-choice.js";
 import { assertCompanyFolder, isCompanyId } from "../config/company-id.js";
 import { formatDuration } from "../config/duration.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
@@ -36,7 +38,7 @@ export interface CompanyStatus {
     byCategory: Record<string, number>;
   };
   /** Where the keys live: the folder, or a database whose rows are counted like files. */
-  store: "files" | "sqlite";
+  store: "files" | "sqlite" | "postgres";
   level: string;
   creds: string;
   /** Why creds.json is corrupt (or missing), when it is not ok. */
@@ -53,6 +55,25 @@ export interface CompanyStatus {
   liveness?: LivenessView;
 }
 
+/** The postgres listings, read once, when a company of `ids` is on the postgres store and a URL was given. */
+async function postgresListings(
+  sessionsDir: string,
+  ids: readonly string[],
+  pgUrl: string | undefined,
+): Promise<PostgresCompanies | undefined> {
+  if (pgUrl === undefined) return undefined;
+  for (const id of ids) {
+    const kind = await readStoreChoice(path.join(sessionsDir, id)).catch(() => "files");
+    if (kind === "postgres") {
+      const listings = new PostgresCompanies(pgUrl);
+      await listings.refresh();
+      await listings.close(); // the listing stays in memory; the CLI keeps no connection
+      return listings;
+    }
+  }
+  return undefined;
+}
+
 /** Scans the folders now and joins what the workers reported. */
 export async function collectStatus(
   config: WardenConfig,
@@ -60,6 +81,7 @@ export async function collectStatus(
   now: number,
   company?: string,
   home?: string,
+  pgUrl?: string,
 ): Promise<CompanyStatus[]> {
   let ids: string[];
   if (company !== undefined) {
@@ -78,11 +100,13 @@ export async function collectStatus(
       .sort();
   }
   const out: CompanyStatus[] = [];
+  const postgres = await postgresListings(config.sessionsDir, ids, pgUrl);
   for (const id of ids) {
     const settings = companySettings(config, id);
     const snapshot = await scanFolder(path.join(config.sessionsDir, id), id, now, new Map(), {
       preKeyFloor: resolveKeepPreKeys(settings.cleanup.keepPreKeys),
       ...(home !== undefined ? { authHome: home } : {}),
+      ...(postgres ? { postgres } : {}),
     });
     const down = store ? downIntervalsOf(store.connections.eventsSince(id, now - DOWN_HISTORY_MS), now) : [];
     const counts = countSnapshot(snapshot, settings, now, down);

@@ -6,6 +6,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
+import type { PostgresListings } from "../auth-store/sqlite-scan.js";
 import type { Clock } from "../clock.js";
 import { authDir } from "../home-layout.js";
 import type { Logger } from "../logger.js";
@@ -46,6 +47,8 @@ export interface FleetScannerOptions {
   preKeyFloor?: (company: string) => number;
   /** WARDEN_HOME: companies whose warden-auth.json names a database are counted from its rows. */
   authHome?: string;
+  /** The postgres companies' rows (WARDEN_PG_URL set): refreshed before each full scan (polling). */
+  postgres?: PostgresListings & { refresh(): Promise<void>; close(): Promise<void> };
 }
 
 /** How the scanner currently learns about changes. */
@@ -88,6 +91,7 @@ export class FleetScanner {
       mtimeCache: this.mtimeCache,
       preKeyFloor: options.preKeyFloor,
       authHome: options.authHome,
+      postgres: options.postgres,
       reportOnce: (key, report) => this.reportOnce(key, report),
     };
   }
@@ -141,6 +145,7 @@ export class FleetScanner {
     this.pending.clear();
     await this.watcher.close();
     await this.fullScanRunning?.catch(() => undefined);
+    await this.options.postgres?.close();
   }
 
   /** Recounts one company after the debounce delay (coalescing bursts of events). */
@@ -164,6 +169,8 @@ export class FleetScanner {
   }
 
   private async runFullScanOnce(): Promise<void> {
+    // Postgres rows change without a file event: each full scan counts them afresh (one query).
+    await this.options.postgres?.refresh();
     const present = await listCompanyFolders(this.options.sessionsDir, (key, report) =>
       this.reportOnce(key, report),
     );

@@ -8,6 +8,7 @@ import type { Dirent } from "node:fs";
 import { lstatSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
+import type { PostgresListings } from "../auth-store/sqlite-scan.js";
 import type { Clock } from "../clock.js";
 import { isCompanyId } from "../config/company-id.js";
 import { ATOMIC_TMP_PREFIX } from "./classify-file.js";
@@ -67,6 +68,8 @@ export interface ScanCompanyContext {
   preKeyFloor?: (company: string) => number;
   /** WARDEN_HOME, for companies whose keys are in a database. */
   authHome?: string | undefined;
+  /** The postgres companies' listings. */
+  postgres?: PostgresListings | undefined;
   reportOnce: ReportOnce;
 }
 
@@ -97,6 +100,7 @@ export function scanCompanyFolder(
       preKeyFloor: ctx.preKeyFloor?.(company) ?? 0,
       knownMtimes: known,
       ...(ctx.authHome !== undefined ? { authHome: ctx.authHome } : {}),
+      ...(ctx.postgres !== undefined ? { postgres: ctx.postgres } : {}),
     });
     if (!known) ctx.mtimeCache.set(company, snapshot.mtimes);
     for (const entry of snapshot.irregular) {

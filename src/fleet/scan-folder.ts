@@ -12,7 +12,7 @@
 import { type Dirent, lstatSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { rowAge } from "../auth-store/auth-rows.js";
-import { listSqliteSync } from "../auth-store/sqlite-scan.js";
+import { type DatabaseListing, listSqliteSync, type PostgresListings } from "../auth-store/sqlite-scan.js";
 import { readStoreChoiceSync, STORE_CHOICE_FILE } from "../auth-store/store-choice.js";
 import { describeError, ErrorCodes, WardenError } from "../errors.js";
 import { readRegularFileSync } from "../fs/safe-read.js";
@@ -65,6 +65,8 @@ export interface ScanOptions {
   knownMtimes?: ReadonlyMap<string, number>;
   /** WARDEN_HOME: where a company whose warden-auth.json names a database keeps it (auth/). */
   authHome?: string;
+  /** The postgres companies' listings (the last refresh); a postgres company fails to scan without them. */
+  postgres?: PostgresListings;
 }
 
 /** Creds fields without which Baileys cannot log in. */
@@ -113,7 +115,7 @@ export function scanFolderSync(
   }
   if (names.includes(STORE_CHOICE_FILE)) {
     const kind = readStoreChoiceSync(dir);
-    if (kind !== "files") return scanDatabaseCompany(dir, company, now, options.authHome);
+    if (kind !== "files") return scanDatabaseCompany(dir, company, now, listDatabase(company, kind, options));
   }
   const tally = tallyFiles(names);
   const dirStat = lstatSync(dir);
@@ -163,16 +165,9 @@ function scanDatabaseCompany(
   dir: string,
   company: string,
   now: number,
-  home: string | undefined,
+  listing: DatabaseListing & { store: "sqlite" | "postgres" },
 ): FolderSnapshot {
-  if (home === undefined) {
-    throw new WardenError(
-      ErrorCodes.AUTH_STORE_UNAVAILABLE,
-      `${company} keeps its keys in a database; this scan was given no WARDEN_HOME to find it`,
-      { company, dir },
-    );
-  }
-  const { rows, facts } = listSqliteSync(authDatabaseFile(home, company), company);
+  const { rows, facts } = listing;
   const names = rows.map((r) => r.name);
   const tally = tallyFiles(names);
   const mtimes = new Map<string, number>();
@@ -196,8 +191,34 @@ function scanDatabaseCompany(
     mtimes,
     ownUsers: facts.ownUsers,
     newestPreKeyId: facts.newestPreKeyId,
-    store: "sqlite",
+    store: listing.store,
   };
+}
+
+/** A database company's rows: its sqlite file, or the postgres listing of the last refresh. */
+function listDatabase(
+  company: string,
+  kind: "sqlite" | "postgres",
+  options: ScanOptions,
+): DatabaseListing & { store: "sqlite" | "postgres" } {
+  if (kind === "postgres") {
+    if (!options.postgres) {
+      throw new WardenError(
+        ErrorCodes.AUTH_STORE_UNAVAILABLE,
+        `${company} keeps its keys in the postgres store; this process was given no WARDEN_PG_URL to count them`,
+        { company },
+      );
+    }
+    return { ...options.postgres.listingSync(company), store: "postgres" };
+  }
+  if (options.authHome === undefined) {
+    throw new WardenError(
+      ErrorCodes.AUTH_STORE_UNAVAILABLE,
+      `${company} keeps its keys in a database; this scan was given no WARDEN_HOME to find it`,
+      { company },
+    );
+  }
+  return { ...listSqliteSync(authDatabaseFile(options.authHome, company), company), store: "sqlite" };
 }
 
 const NO_CREDS = { ownUsers: null, newestPreKeyId: null } as const;

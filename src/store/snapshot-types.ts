@@ -56,7 +56,7 @@ export interface FolderSnapshot {
   newestWriteAt: number | null;
   irregular: IrregularEntry[];
   /** Where the keys live: the folder ("files", the default) or a database store. */
-  store?: "files" | "sqlite";
+  store?: "files" | "sqlite" | "postgres";
 }
 
 /** What the thresholds apply to: stale files (default), counted (all but the pre-key reserve), or total. */

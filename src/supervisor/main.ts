@@ -7,6 +7,7 @@
 import { alertDirectly } from "../alerts/alert-directly.js";
 import { createNotifiers } from "../alerts/notifiers/registry.js";
 import { checkTelegramBot } from "../alerts/notifiers/telegram.js";
+import { setProcessPgUrl } from "../auth-store/postgres-db.js";
 import { systemClock } from "../clock.js";
 import { loadConfig, type WardenConfig } from "../config/load.js";
 import { type ConfigWatcher, watchConfig } from "../config/watch-config.js";
@@ -28,6 +29,7 @@ const DB_CHECK_MS = 2_000;
 let env: WardenEnv;
 try {
   env = readEnv();
+  setProcessPgUrl(env.pgUrl);
 } catch (err) {
   // A refused secret file: say which and how to fix it, exit 78 (pm2 does not restart on it).
   process.stderr.write(`warden-supervisor: ${describeError(err)}\n`);
@@ -36,7 +38,7 @@ try {
 const logger = createLogger({
   name: "warden-supervisor",
   level: env.logLevel,
-  secrets: [env.telegramToken, env.httpToken],
+  secrets: [env.telegramToken, env.httpToken, env.pgUrl],
 });
 
 let config: WardenConfig;
@@ -102,6 +104,7 @@ const supervisor = new Supervisor({
   notifiers,
   home: env.home,
   backupKey: env.backupKey,
+  ...(env.pgUrl !== undefined ? { pgUrl: env.pgUrl } : {}),
   ...(env.telegramToken ? { bot: { token: env.telegramToken, apiRoot: env.telegramApiRoot } } : {}),
   ...(httpAddress ? { http: { address: httpAddress, token: env.httpToken } } : {}),
 });

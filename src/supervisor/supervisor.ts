@@ -6,6 +6,7 @@
  */
 import type { Notifier } from "../alerts/notifiers/notifier.js";
 import { OutboxDispatcher } from "../alerts/outbox-dispatcher.js";
+import { PostgresCompanies } from "../auth-store/postgres-companies.js";
 import { createStoreMuteControl } from "../bot/mute-control.js";
 import { TelegramBot, type TelegramBotOptions } from "../bot/telegram-bot.js";
 import type { Clock } from "../clock.js";
@@ -50,6 +51,8 @@ export interface SupervisorOptions {
   home?: string;
   /** WARDEN_BACKUP_KEY. */
   backupKey?: string;
+  /** WARDEN_PG_URL: postgres companies are counted from its rows, refreshed before each full scan. */
+  pgUrl?: string;
   /** false: no recovery ladder (alerts only). */
   ladder?: boolean;
   /** The connectivity probe (default: TCP to fleet.probe's host:port). */
@@ -150,6 +153,7 @@ export class Supervisor {
       onFullScan: (ms) => this.http?.metrics.observeScan(ms),
       preKeyFloor: (company) => resolveKeepPreKeys(companySettings(config(), company).cleanup.keepPreKeys),
       ...(options.home !== undefined ? { authHome: options.home } : {}),
+      ...(options.pgUrl !== undefined ? { postgres: new PostgresCompanies(options.pgUrl) } : {}),
     });
     this.guard = new StoreGuard({
       logger: this.log,

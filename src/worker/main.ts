@@ -3,7 +3,9 @@
  * the companies whose id hashes to k (NODE_APP_INSTANCE). SIGINT/SIGTERM: close every socket
  * without logging out, flush creds, release leases, exit 0 within kill_timeout.
  */
+
 import os from "node:os";
+import { setProcessPgUrl } from "../auth-store/postgres-db.js";
 import { AuthKey } from "../auth-store/row-cipher.js";
 import { systemClock } from "../clock.js";
 import { companySettings, loadConfig, type WardenConfig } from "../config/load.js";
@@ -25,6 +27,7 @@ import { Worker } from "./worker.js";
 let env: WardenEnv;
 try {
   env = readEnv();
+  setProcessPgUrl(env.pgUrl);
 } catch (err) {
   // A refused secret file: say which and how to fix it, exit 78 (pm2 does not restart on it).
   process.stderr.write(`warden-worker: ${describeError(err)}\n`);
@@ -34,7 +37,7 @@ const instance = Number(env.nodeAppInstance ?? 0);
 const logger = createLogger({
   name: `warden-worker-${instance}`,
   level: env.logLevel,
-  secrets: [env.telegramToken, env.backupKey, env.authKey],
+  secrets: [env.telegramToken, env.backupKey, env.authKey, env.pgUrl],
 });
 
 let config: WardenConfig;
@@ -99,7 +102,7 @@ const worker = new Worker({
     drivers[(forcedDriver as "baileys" | "simulated" | undefined) ?? settings.driver],
   ...(env.backupKey !== undefined ? { backupKey: env.backupKey } : {}),
   signals,
-  authStore: { home: env.home, key: authKey, clock: systemClock },
+  authStore: { home: env.home, key: authKey, clock: systemClock, pgUrl: env.pgUrl },
 });
 
 handleShutdown(logger, "closing sockets (no logout), flushing creds, releasing leases", async () => {

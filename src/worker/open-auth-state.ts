@@ -4,7 +4,10 @@
  * that cannot be opened or read is a coded error (the session stops the company), never fresh creds.
  */
 import type { AuthenticationState } from "baileys";
+import type { AuthRows } from "../auth-store/auth-rows.js";
 import { openDatabaseAuthState } from "../auth-store/database-auth-state.js";
+import { requirePgUrl } from "../auth-store/postgres-db.js";
+import { openPostgresRows } from "../auth-store/postgres-rows.js";
 import type { AuthKey } from "../auth-store/row-cipher.js";
 import { openSqliteRows } from "../auth-store/sqlite-rows.js";
 import { readStoreChoice } from "../auth-store/store-choice.js";
@@ -19,6 +22,8 @@ export interface AuthStoreContext {
   home: string;
   key: AuthKey | undefined;
   clock: Pick<Clock, "now">;
+  /** WARDEN_PG_URL, for companies on the postgres store. */
+  pgUrl?: string | undefined;
 }
 
 /** A company's open auth state, whichever store holds it. */
@@ -60,7 +65,13 @@ export async function openCompanyAuthState(options: OpenAuthOptions): Promise<Co
       { company },
     );
   }
-  const rows = openSqliteRows(authDatabaseFile(store.home, company), { company, key: store.key });
+  const rows: AuthRows =
+    kind === "postgres"
+      ? await openPostgresRows(requirePgUrl(store.pgUrl, company), {
+          company,
+          ...(store.key ? { key: store.key } : {}),
+        })
+      : openSqliteRows(authDatabaseFile(store.home, company), { company, key: store.key });
   try {
     return await openDatabaseAuthState(rows, {
       clock: store.clock,

@@ -10,13 +10,15 @@
  */
 import { lstat, mkdir } from "node:fs/promises";
 import path from "node:path";
-import { type AuthStoreAccess, openCompanyRows } from "../../auth-store/company-rows.js";
-import { moveSqliteDatabase } from "../../auth-store/sqlite-rows.js";
+import {
+  type AuthStoreAccess,
+  moveCompanyStoreAside,
+  openCompanyRows,
+} from "../../auth-store/company-rows.js";
 import { readStoreChoice, writeStoreChoice } from "../../auth-store/store-choice.js";
 import type { Clock } from "../../clock.js";
 import { assertCompanyFolder } from "../../config/company-id.js";
 import { describeError, ErrorCodes, WardenError } from "../../errors.js";
-import { authDatabaseFile } from "../../home-layout.js";
 import type { Store } from "../../store/store.js";
 import { createBackup, verifyBackup } from "../backup/backup.js";
 import { holdCompany } from "../company-hold.js";
@@ -108,8 +110,9 @@ export async function prepareNewPairing(options: NewPairingOptions): Promise<New
       });
     if (kind !== "files") {
       // A crash before this line leaves the old database in use: the old identity, nothing lost.
-      const file = authDatabaseFile(home, company);
-      moveSqliteDatabase(file, path.join(movedAside, path.basename(file)));
+      // sqlite: <movedAside>/<company>.sqlite beside the old folder; postgres: rows renamed to <company>@<folder name>.
+      const base = kind === "postgres" ? movedAside : path.join(movedAside, company);
+      await moveCompanyStoreAside(access, company, kind, base);
       await (await openCompanyRows(access, company, kind, { create: true })).close();
     }
     const auditId = store.audit.add({

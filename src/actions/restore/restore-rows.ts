@@ -54,11 +54,9 @@ export async function restoreRows(options: {
       const read = await readRegularFile(path.join(staging, name), { maxBytes: Number.POSITIVE_INFINITY });
       if (read) puts.push({ name, data: read.data, at: Math.round(read.stat.mtimeMs) });
     }
-    const movedAside = path.join(
-      replacedDir(access.home, company),
-      `${formatTimestamp(now)}-before-restore.sqlite`,
+    const movedAside = await rows.keepCopy(
+      path.join(replacedDir(access.home, company), `${formatTimestamp(now)}-before-restore`),
     );
-    await rows.copyTo(movedAside);
     await rows.replaceAll(puts, now);
     return { files: puts.length, movedAside, skipped };
   } finally {
