@@ -4,11 +4,11 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { statfs } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { TelegramApiError } from "node-telegram-bot-api";
 import { createTelegramApi } from "../alerts/notifiers/telegram.js";
 import { describeTelegramError } from "../alerts/notifiers/telegram-failure.js";
+import { type CliInvocation, cliInvocation, thisInstall } from "../cli-invocation.js";
 import { isCompanyId } from "../config/company-id.js";
 import type { WardenConfig } from "../config/load.js";
 import type { WardenEnv } from "../env-shape.js";
@@ -40,22 +40,9 @@ const fail = (name: string, detail: string, fix: string): CheckResult => ({
   fix,
 });
 
-/**
- * The commands a fix names, as they run from this checkout (pm2 is not on PATH there: `npx pm2`)
- * and against the pm2 daemon this shell addresses: a PM2_HOME other than ~/.pm2 is spelled out,
- * and the demo's daemon (PM2_HOME=<demo>/pm2 next to <demo>/config) is restarted by `npm run demo`,
- * never by `npm start`, which would start production.
- */
-export function fixCommands(env: Pick<WardenEnv, "pm2Home" | "configFile">) {
-  const quote = (p: string) => (/^[\w@%+=:,./-]+$/.test(p) ? p : `'${p.replace(/'/g, "'\\''")}'`);
-  const prefix = env.pm2Home === path.join(os.homedir(), ".pm2") ? "" : `PM2_HOME=${quote(env.pm2Home)} `;
-  const demo = env.configFile === path.join(path.dirname(env.pm2Home), "config", "warden.json");
-  return {
-    /** (Re)starts the apps with this shell's environment (npm start deletes and starts them). */
-    start: demo ? "npm run demo" : `${prefix}npm start`,
-    pm2: (args: string) => `${prefix}npx pm2 ${args}`,
-    warden: (args: string) => `npm run warden -- ${args}`,
-  };
+/** The commands a fix names, as they run here against the pm2 daemon this shell addresses. */
+export function fixCommands(env: Pick<WardenEnv, "pm2Home" | "configFile">): CliInvocation {
+  return cliInvocation(thisInstall().kind, { pm2Home: env.pm2Home, configFile: env.configFile });
 }
 
 /** The pm2 apps of the ecosystem file. */

@@ -6,6 +6,7 @@
  */
 import { listBackups } from "../actions/backup/backup.js";
 import type { Level } from "../alerts/evaluate-thresholds.js";
+import { wardenCommand } from "../cli-invocation.js";
 import { formatDuration } from "../config/duration.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
 import type { Incident } from "../store/incidents.js";
@@ -80,7 +81,7 @@ export function companyFindings(
       about: "connection",
       severity: "critical",
       text: `${id}: waiting for a QR${since !== null ? ` for ${ago(now, since)}` : ""}`,
-      command: `/qr ${id} in a private chat (or warden pair ${id}${state === "pairing" ? "" : " --new"})`,
+      command: `/qr ${id} in a private chat (or ${wardenCommand(`pair ${id}${state === "pairing" ? "" : " --new"}`)})`,
     });
   } else if (state === "stopped") {
     out.push({
@@ -88,7 +89,7 @@ export function companyFindings(
       about: "connection",
       severity: "info",
       text: `${id}: stopped by an operator`,
-      command: `warden start ${id}`,
+      command: wardenCommand(`start ${id}`),
     });
   } else if (!UP_STATES.has(state)) {
     out.push({
@@ -96,7 +97,7 @@ export function companyFindings(
       about: "connection",
       severity: "critical",
       text: `${id}: ${state}${since !== null ? ` for ${ago(now, since)}` : ""}${view.connection.reason ? ` (${view.connection.reason})` : ""}`,
-      command: `warden reconnect ${id}`,
+      command: wardenCommand(`reconnect ${id}`),
     });
   }
   const level: Level = view.level;
@@ -119,13 +120,13 @@ export function companyFindings(
     const cleanup =
       level === "monitor"
         ? ""
-        : `: cleanup runs in the maintenance window ${settings.maintenance.window} (or warden cleanup ${id})`;
+        : `: cleanup runs in the maintenance window ${settings.maintenance.window} (or ${wardenCommand(`cleanup ${id}`)})`;
     out.push({
       company: id,
       about: "files",
       severity: level === "monitor" ? "info" : level === "warning" ? "warning" : "critical",
       text: `${id}: ${counted} ${basis} (${level})${next}${cleanup}`,
-      command: level === "monitor" ? null : `warden cleanup ${id}`,
+      command: level === "monitor" ? null : wardenCommand(`cleanup ${id}`),
     });
   }
   if (backups) {
@@ -139,7 +140,7 @@ export function companyFindings(
           backups.count === 0
             ? `${id}: no backup`
             : `${id}: no verified backup (${backups.count} unverified)`,
-        command: `warden backup ${id}`,
+        command: wardenCommand(`backup ${id}`),
       });
     else if (now - backups.newestVerifiedAt > maxAge)
       out.push({
@@ -147,7 +148,7 @@ export function companyFindings(
         about: "backups",
         severity: "warning",
         text: `${id}: no verified backup for ${ago(now, backups.newestVerifiedAt)}`,
-        command: `warden backup ${id}`,
+        command: wardenCommand(`backup ${id}`),
       });
   }
   for (const incident of store.incidents.openOf(id)) out.push(incidentFinding(incident, now));

@@ -1,6 +1,7 @@
 /** /status, /health and /audit: what an operator looks at first. Read-only. */
 import { LEVELS, type Level, levelFor } from "../../alerts/evaluate-thresholds.js";
 import { escapeHtml } from "../../alerts/format-alert.js";
+import { wardenCommand } from "../../cli-invocation.js";
 import { formatDuration } from "../../config/duration.js";
 import { companySettings } from "../../config/load.js";
 import { CATEGORIES } from "../../fleet/classify-file.js";
@@ -185,7 +186,7 @@ export const auditCommand: BotCommand = {
       lines.push(
         company
           ? `Older: /audit ${escapeHtml(company)} ${rows[0]?.id}`
-          : `Older: warden audit --before ${rows[0]?.id}`,
+          : `Older: ${wardenCommand(`audit --before ${rows[0]?.id}`)}`,
       );
     return text(lines.join("\n"), `audit: ${rows.length} rows`);
   },
