@@ -1,6 +1,6 @@
 /**
  * What needs a person, per company, each with the command that helps: a QR to scan, a connection
- * down, files at a level (with the projected time to the next one), backups missing or too old, and
+ * down, a socket open but deaf, restricted by WhatsApp or flapping (`companyLiveness`), files at a level (with the projected time to the next one), backups missing or too old, and
  * open incidents with their owners. One source for `warden health`'s recommendations, the bot's
  * /health and /digest, the daily digest and the dashboard, read from the store and the backups folder.
  */
@@ -9,6 +9,7 @@ import type { Level } from "../alerts/evaluate-thresholds.js";
 import { wardenCommand } from "../cli-invocation.js";
 import { formatDuration } from "../config/duration.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
+import { describeLiveness } from "../liveness/liveness-view.js";
 import type { Incident } from "../store/incidents.js";
 import type { Store } from "../store/store.js";
 import type { CompanyView } from "./fleet-view.js";
@@ -29,7 +30,7 @@ export interface BackupSummary {
 export interface Finding {
   company: string;
   /** What it is about: the health check leaves incidents to the digest. */
-  about: "connection" | "files" | "backups" | "incident";
+  about: "connection" | "liveness" | "files" | "backups" | "incident";
   severity: "critical" | "warning" | "info";
   text: string;
   command: string | null;
@@ -100,6 +101,8 @@ export function companyFindings(
       command: wardenCommand(`reconnect ${id}`),
     });
   }
+  const liveness = livenessFinding(view);
+  if (liveness) out.push(liveness);
   const level: Level = view.level;
   if (level !== "ok") {
     const counted = view.files.counted ?? 0;
@@ -153,6 +156,45 @@ export function companyFindings(
   }
   for (const incident of store.incidents.openOf(id)) out.push(incidentFinding(incident, now));
   return out;
+}
+
+/**
+ * Deaf, restricted or flapping (the view's `liveness`, from `companyLiveness`), with what a person
+ * can run: deaf asks for a reconnect (the ladder's own steps are in the alerts), restricted only
+ * waits for WhatsApp (never reconnected or cleaned for it: status shows when it ends), flapping
+ * shows its connection history.
+ */
+function livenessFinding(view: CompanyView): Finding | null {
+  const { id, liveness } = view;
+  const why = liveness.reason ? `: ${liveness.reason}` : "";
+  switch (liveness.state) {
+    case "deaf":
+      return {
+        company: id,
+        about: "liveness",
+        severity: "critical",
+        text: `${id}: open but deaf${why}`,
+        command: wardenCommand(`reconnect ${id}`),
+      };
+    case "restricted":
+      return {
+        company: id,
+        about: "liveness",
+        severity: "warning",
+        text: `${id}: ${describeLiveness(liveness).replace("restricted", "restricted by WhatsApp")}${why}; wa-warden does not reconnect or clean for it`,
+        command: wardenCommand(`status ${id}`),
+      };
+    case "flapping":
+      return {
+        company: id,
+        about: "liveness",
+        severity: "warning",
+        text: `${id}: the connection does not hold${why ? ` (${liveness.reason})` : ""}`,
+        command: wardenCommand(`history ${id}`),
+      };
+    default:
+      return null;
+  }
 }
 
 /** An open incident as a finding: its owner, or that nobody acked it. */

@@ -45,7 +45,9 @@ function lineOf(deps: BotDeps, company: string): Line {
 /** The liveness worth a look (deaf, restricted, flapping), or null. */
 function livenessNote(deps: BotDeps, company: string): string | null {
   const view = companyLiveness(deps.store, company, deps.clock.now());
-  return view.state === null || view.state === "ok" || view.state === "quiet" ? null : describeLiveness(view);
+  return view.state === null || view.state === "ok" || view.state === "quiet" || view.state === "not_open"
+    ? null
+    : describeLiveness(view);
 }
 
 /** Severity for sorting: level first, then "down" before "up". */
