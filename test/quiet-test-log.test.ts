@@ -17,6 +17,8 @@ import { tempDir } from "./helpers/temp-dir.js";
 const repoRoot = path.resolve(import.meta.dirname, "..");
 const FIXTURE_DIR = path.join(repoRoot, "test/fixtures/quiet-log");
 const run = promisify(execFile);
+/** Child processes compile the fixture with tsx: give them room on a loaded machine. */
+const SLOW = { timeout: 240_000 };
 const NOISE = [
   "Closing session",
   "SessionEntry",
@@ -100,23 +102,27 @@ async function childWorker(root: string, mode: "guarded" | "raw"): Promise<strin
 }
 
 describe("the test log under the project's vitest config", () => {
-  it("is quiet: no libsignal dump, no Bad MAC stack, no listener warning, no private key", async () => {
+  it("is quiet: no libsignal dump, no Bad MAC stack, no listener warning, no private key", SLOW, async () => {
     const root = tempDir();
     const output = await childVitest(root, false);
     expect(leaks(output, root)).toEqual([]);
   });
 
-  it("with the filter off (WARDEN_TEST_VERBOSE=1) the same run prints the dump and its private key", async () => {
-    const root = tempDir();
-    const found = leaks(await childVitest(root, true), root);
-    expect(found).toContain("Closing session");
-    expect(found).toContain("Session error");
-    expect(found.some((f) => f.startsWith("key "))).toBe(true);
-  });
+  it(
+    "with the filter off (WARDEN_TEST_VERBOSE=1) the same run prints the dump and its private key",
+    SLOW,
+    async () => {
+      const root = tempDir();
+      const found = leaks(await childVitest(root, true), root);
+      expect(found).toContain("Closing session");
+      expect(found).toContain("Session error");
+      expect(found.some((f) => f.startsWith("key "))).toBe(true);
+    },
+  );
 });
 
 describe("a worker process with its console guard", () => {
-  it("prints nothing of the noisy paths, in a company's scope or outside any", async () => {
+  it("prints nothing of the noisy paths, in a company's scope or outside any", SLOW, async () => {
     const root = tempDir();
     const output = await childWorker(root, "guarded");
     expect(leaks(output, root)).toEqual([]);
@@ -124,7 +130,7 @@ describe("a worker process with its console guard", () => {
     expect(summary.unscoped).toBeGreaterThan(0);
   });
 
-  it("without the guard the same process prints the dump and its private key", async () => {
+  it("without the guard the same process prints the dump and its private key", SLOW, async () => {
     const root = tempDir();
     const found = leaks(await childWorker(root, "raw"), root);
     expect(found).toContain("privKey");
