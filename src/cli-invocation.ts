@@ -30,6 +30,8 @@ export interface CliInvocation {
   pm2(args: string): string;
   /** (Re)starts the pm2 apps with this shell's environment (deletes and starts them again). */
   readonly start: string;
+  /** Where `start` is run: "from this shell" in a checkout, "on the Docker host" for the image. */
+  readonly startWhere: string;
 }
 
 /** What decides the pm2 part: the daemon this shell addresses and the config it uses. */
@@ -73,14 +75,17 @@ export function cliInvocation(kind: InstallKind, pm2?: Pm2Facts): CliInvocation 
       kind,
       warden: (args) => `warden ${args}`,
       pm2: (args) => `${prefix}npx pm2 ${args}`,
-      // pm2-runtime is the container's main process: restarting the container restarts the apps.
-      start: "docker compose restart (or docker restart <container>)",
+      // pm2-runtime is the container's main process and the container's environment is fixed when
+      // it is created: a new environment needs a new container.
+      start: "docker compose up -d --force-recreate",
+      startWhere: "on the Docker host",
     };
   return {
     kind,
     warden: (args) => `npm run warden -- ${args}`,
     pm2: (args) => `${prefix}npx pm2 ${args}`,
     start: demo ? "npm run demo" : `${prefix}npm start`,
+    startWhere: "from this shell",
   };
 }
 

@@ -71,7 +71,13 @@ describe("which install this is", () => {
       configFile: "/r/demo/config/warden.json",
     });
     expect(demo.start).toBe("npm run demo");
-    expect(cliInvocation("image").warden("status acme")).toBe("warden status acme");
+    const image = cliInvocation("image");
+    expect(image.warden("status acme")).toBe("warden status acme");
+    expect([image.start, image.startWhere]).toEqual([
+      "docker compose up -d --force-recreate",
+      "on the Docker host",
+    ]);
+    expect(checkout.startWhere).toBe("from this shell");
     expect(wardenCommand("health")).toBe("npm run warden -- health");
   });
 });

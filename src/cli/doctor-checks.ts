@@ -70,7 +70,7 @@ async function listPm2(pm2Home: string): Promise<Pm2App[] | undefined> {
 /** pm2 apps registered, online, and started with this shell's WARDEN_CONFIG, WARDEN_HOME and tokens. */
 export async function checkPm2(env: WardenEnv): Promise<CheckResult[]> {
   const run = fixCommands(env);
-  const restartFix = `pm2 keeps the environment it was started with: from this shell run \`${run.start}\` (it deletes and starts the apps again with this shell's environment)`;
+  const restartFix = `pm2 keeps the environment it was started with: ${run.startWhere} run \`${run.start}\` (it deletes and starts the apps again with this shell's environment)`;
   let apps: Pm2App[] | undefined;
   try {
     apps = await listPm2(env.pm2Home);
@@ -88,14 +88,14 @@ export async function checkPm2(env: WardenEnv): Promise<CheckResult[]> {
       fail(
         "pm2",
         `no pm2 daemon runs with PM2_HOME=${env.pm2Home}`,
-        `start the fleet from this shell with \`${run.start}\`, or set PM2_HOME to the daemon's folder`,
+        `start the fleet ${run.startWhere} with \`${run.start}\`, or set PM2_HOME to the daemon's folder`,
       ),
     ];
   const results: CheckResult[] = [];
   for (const name of PM2_APPS) {
     const instances = apps.filter((a) => a.name === name);
     if (instances.length === 0) {
-      results.push(fail(`pm2 ${name}`, "not registered in pm2", `run \`${run.start}\` from this shell`));
+      results.push(fail(`pm2 ${name}`, "not registered in pm2", `run \`${run.start}\` ${run.startWhere}`));
       continue;
     }
     const problems: string[] = [];
@@ -185,7 +185,7 @@ export async function checkTelegram(env: WardenEnv, config: WardenConfig): Promi
         "telegram token",
         why(err, "getMe"),
         refused
-          ? `the token is wrong or revoked: copy it again from @BotFather into TELEGRAM_BOT_TOKEN, then run \`${fixCommands(env).start}\` from this shell`
+          ? `the token is wrong or revoked: copy it again from @BotFather into TELEGRAM_BOT_TOKEN, then run \`${fixCommands(env).start}\` ${fixCommands(env).startWhere}`
           : "check the network to the Bot API (or TELEGRAM_API_ROOT)",
       ),
     ];
