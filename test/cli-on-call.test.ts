@@ -62,11 +62,11 @@ describe("warden ack, silence, silences, unsilence, digest", () => {
     const digest = await runCli(["digest"], env);
     expect(digest.stdout).toContain("2 of 2 companies need a look");
     expect(digest.stdout).toContain(
-      "critical acme: 185 counted files (critical): cleanup runs in the maintenance window 03:00-05:00 (or warden cleanup acme)\n",
+      "critical acme: 185 counted files (critical): cleanup runs in the maintenance window 03:00-05:00 (or npm run warden -- cleanup acme)\n",
     );
     expect(digest.stdout).toMatch(/acme: incident #1 .* acked by cli:alice/);
-    expect(digest.stdout).toContain("acme: no backup: warden backup acme");
-    expect(digest.stdout).toContain("bistro: no backup: warden backup bistro");
+    expect(digest.stdout).toContain("acme: no backup: npm run warden -- backup acme");
+    expect(digest.stdout).toContain("bistro: no backup: npm run warden -- backup bistro");
 
     const check = openStore(path.join(fx.home, "warden.db"));
     try {

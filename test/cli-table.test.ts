@@ -241,7 +241,7 @@ describe("warden pair", () => {
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).not.toContain("QR available");
       expect(r.stdout).toMatch(/newco: pairing started; (no QR yet|the QR is ready)/);
-      expect(r.stdout).toContain("warden status newco");
+      expect(r.stdout).toContain("npm run warden -- status newco");
     } finally {
       await worker.close();
       workerStore.close();

@@ -57,7 +57,7 @@ describe("a removed company folder stays removed", () => {
       expect(store.connections.transitionsOf("acme").length).toBeLessThanOrEqual(at + 1);
       expect(sup.outbox.list().filter((r) => r.kind === "company-removed")).toHaveLength(1);
       expect(sup.outbox.list().find((r) => r.kind === "company-removed")?.text).toContain(
-        "warden remove acme",
+        "npm run warden -- remove acme",
       );
     },
   );

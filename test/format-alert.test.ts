@@ -32,10 +32,10 @@ describe("count alerts", () => {
 
   it("say the emergency cleanup that will run at fatal, the window at critical, with the command for a human", () => {
     expect(nextStep("fatal", DEFAULTS, counts(), "acme")).toBe(
-      "Emergency smart cleanup now (stop, backup, delete ~190 stale files, start), at most once per 1h. A file count alone never resets the session. Reminder every 1h. By hand: `warden cleanup acme --dry-run`, then `warden cleanup acme --stop`.",
+      "Emergency smart cleanup now (stop, backup, delete ~190 stale files, start), at most once per 1h. A file count alone never resets the session. Reminder every 1h. By hand: `npm run warden -- cleanup acme --dry-run`, then `npm run warden -- cleanup acme --stop`.",
     );
     expect(nextStep("critical", DEFAULTS, counts(), "acme")).toBe(
-      "A smart cleanup runs in the next maintenance window 03:00-05:00 UTC (stop, backup, delete ~190 stale files, start). Only fatal cleans outside the window. Reminder every 1h. By hand: `warden cleanup acme --dry-run`, then `warden cleanup acme --stop`.",
+      "A smart cleanup runs in the next maintenance window 03:00-05:00 UTC (stop, backup, delete ~190 stale files, start). Only fatal cleans outside the window. Reminder every 1h. By hand: `npm run warden -- cleanup acme --dry-run`, then `npm run warden -- cleanup acme --stop`.",
     );
   });
 
@@ -53,7 +53,7 @@ describe("count alerts", () => {
     const held = Date.UTC(2026, 11, 3, 10, 0);
     const c = counts({ counted: 1190, stale: 4, heldByMinAge: 30, heldUntil: held });
     expect(nextStep("fatal", { ...DEFAULTS, count: { basis: "total" } }, c, "acme")).toBe(
-      "Cleanup cannot help now: 1196 live files, 4 stale, 30 more kept by minAge until 2026-12-03 10:00 UTC; wa-warden will not stop the company for it. A file count alone never resets the session. Reminder every 1h. By hand: `warden status acme` shows the live files; they turn stale as their sessions age past cleanup.sessionMaxAge.",
+      "Cleanup cannot help now: 1196 live files, 4 stale, 30 more kept by minAge until 2026-12-03 10:00 UTC; wa-warden will not stop the company for it. A file count alone never resets the session. Reminder every 1h. By hand: `npm run warden -- status acme` shows the live files; they turn stale as their sessions age past cleanup.sessionMaxAge.",
     );
     expect(cannotHelpText({ total: 10, stale: 0, heldByMinAge: 0, heldUntil: null })).toBe(
       "cleanup cannot help now: 10 live files, 0 stale, 0 more kept by minAge",

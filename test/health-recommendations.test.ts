@@ -75,19 +75,19 @@ describe("warden health: recommendations with the command to run", () => {
         company: "newco",
         severity: "critical",
         text: expect.stringMatching(/^newco: waiting for a QR for 3h/),
-        command: "/qr newco in a private chat (or warden pair newco --new)",
+        command: "/qr newco in a private chat (or npm run warden -- pair newco --new)",
       },
       {
         company: "bistro",
         severity: "warning",
-        text: "bistro: 160 counted files (warning), critical in 1–5 days: cleanup runs in the maintenance window 03:00-05:00 (or warden cleanup bistro)",
-        command: "warden cleanup bistro",
+        text: "bistro: 160 counted files (warning), critical in 1–5 days: cleanup runs in the maintenance window 03:00-05:00 (or npm run warden -- cleanup bistro)",
+        command: "npm run warden -- cleanup bistro",
       },
       {
         company: "acme",
         severity: "warning",
         text: expect.stringMatching(/^acme: no verified backup for 9d/),
-        command: "warden backup acme",
+        command: "npm run warden -- backup acme",
       },
     ]);
   });

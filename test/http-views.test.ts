@@ -102,6 +102,6 @@ describe("QR fragment", () => {
     expect(code).toContain('data-state="code"');
     expect(code).toContain("ABCD-1234");
     expect(await renderQrFragment("acme", "open", undefined)).toContain("Connected.");
-    expect(await renderQrFragment("a<b", "close", undefined)).toContain("warden pair a&lt;b");
+    expect(await renderQrFragment("a<b", "close", undefined)).toContain("npm run warden -- pair a&lt;b");
   });
 });

@@ -181,7 +181,7 @@ describe("decide: a down company climbs the ladder", () => {
     expect(text).toContain("Connectivity probe: passes (web.whatsapp.com:443)");
     expect(text).toContain("500 closes are not evidence of broken keys");
     expect(text).toContain("Done so far: 3 reconnect requests, no file deleted.");
-    expect(text).toContain("`warden cleanup acme --reset --stop`");
+    expect(text).toContain("`npm run warden -- cleanup acme --reset --stop`");
     expect(text).toContain("/cleanup acme");
     expect(text).not.toMatch(/--new|scan|paired again|QR/);
   });
@@ -610,7 +610,7 @@ describe("decide: budget", () => {
       T0 + 21 * MIN,
     ).actions[0];
     expect(text).toMatchObject({
-      text: "acme: 2 automatic actions in 6h without recovery (ladder.budget 2); not done: down 21m, 3rd reconnect of 3. Next: wa-warden only keeps requesting reconnects until it recovers, at most 30m apart, and deletes nothing; by hand: `warden status acme`, `warden reconnect acme`.",
+      text: "acme: 2 automatic actions in 6h without recovery (ladder.budget 2); not done: down 21m, 3rd reconnect of 3. Next: wa-warden only keeps requesting reconnects until it recovers, at most 30m apart, and deletes nothing; by hand: `npm run warden -- status acme`, `npm run warden -- reconnect acme`.",
     });
 
     // Recovery resets everything, budget included; the next episode starts from the bottom.

@@ -140,7 +140,7 @@ describe("on call from Telegram", () => {
     // The same recommendations on the bot's /health and the dashboard, each with its command.
     const health = await ask(ADMIN, "/health");
     expect(health.text).toContain("<b>Recommendations</b> (2)");
-    expect(health.text).toContain("acme: no backup: <code>warden backup acme</code>");
+    expect(health.text).toContain("acme: no backup: <code>npm run warden -- backup acme</code>");
     const dashboard = await fetch(`http://${supervisor.http?.boundAddress}/`, {
       headers: { authorization: `Bearer ${HTTP_TOKEN}` },
     });

@@ -58,7 +58,7 @@ describe("one incident, one alert", () => {
     expect(rows.map((r) => r.kind)).toHaveLength(1);
     const [alert] = rows;
     expect(alert?.html).toContain("💀");
-    expect(alert?.html).toContain("<code>warden pair acme --new</code>");
+    expect(alert?.html).toContain("<code>npm run warden -- pair acme --new</code>");
     expect(alert?.html).not.toContain("`");
   });
 
@@ -77,7 +77,7 @@ describe("one incident, one alert", () => {
     const rows = rowsOf(store, "acme");
     expect(rows).toHaveLength(1);
     expect(rows[0]?.html).toContain("🔴");
-    expect(rows[0]?.html).toContain("<code>warden start acme</code>");
+    expect(rows[0]?.html).toContain("<code>npm run warden -- start acme</code>");
   });
 
   it("three rejected config edits page once, and the fix says config OK", async () => {
@@ -117,7 +117,7 @@ describe("the fatal alert", () => {
     await waitFor(() => store.outbox.list().some((r) => r.level === "fatal"), { what: "fatal" });
     const fatal = store.outbox.list().find((r) => r.level === "fatal");
     // 205 fresh files are live: the alert does not send a human to a cleanup that deletes nothing.
-    expect(fatal?.html).toContain("<code>warden status acme</code>");
+    expect(fatal?.html).toContain("<code>npm run warden -- status acme</code>");
     expect(fatal?.html).not.toContain("--dry-run");
   });
 });

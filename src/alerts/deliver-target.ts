@@ -10,7 +10,11 @@ import { DeliveryError } from "./notifiers/notifier.js";
 
 export type { DeliveryContext } from "./delivery-context.js";
 
-/** Waits out the per-target gap (deliverTarget runs once per target, so sends never overlap). */
+/**
+ * Waits out the per-target gap (deliverTarget runs once per target, so sends never overlap). The
+ * abort listener is removed when the wait ends either way: the signal is the dispatcher's one
+ * shutdown signal, and a listener left per paced send piled up (MaxListenersExceededWarning at 11).
+ */
 async function paceTarget(ctx: DeliveryContext, key: string): Promise<void> {
   const last = ctx.lastSentAt.get(key);
   if (last === undefined) return;
@@ -20,6 +24,7 @@ async function paceTarget(ctx: DeliveryContext, key: string): Promise<void> {
       const timer = setTimeout(done, wait);
       function done() {
         clearTimeout(timer);
+        ctx.signal.removeEventListener("abort", done);
         resolve();
       }
       ctx.signal.addEventListener("abort", done, { once: true });

@@ -1,4 +1,6 @@
 /** Turns an alert decision and a company's counts into the Telegram HTML and the plain log text. */
+
+import { wardenCommand } from "../cli-invocation.js";
 import { formatDuration } from "../config/duration.js";
 import type { CompanySettings } from "../config/schema.js";
 import { CATEGORIES, type CategoryCounts } from "../fleet/classify-file.js";
@@ -75,8 +77,8 @@ export function nextStep(
 ): string {
   const t = settings.thresholds;
   const remind = formatDuration(settings.alerts.remindEvery);
-  const dryRun = `\`warden cleanup ${company} --dry-run\``;
-  const byHand = `By hand: ${dryRun}, then \`warden cleanup ${company} --stop\`.`;
+  const dryRun = `\`${wardenCommand(`cleanup ${company} --dry-run`)}\``;
+  const byHand = `By hand: ${dryRun}, then \`${wardenCommand(`cleanup ${company} --stop`)}\`.`;
   switch (level) {
     case "ok":
       return `Nothing to do. Alerts resume at ${t.monitor} counted files.`;
@@ -100,7 +102,7 @@ export function nextStep(
   } else if (!cleanupHelps(level, counts, settings)) {
     plan = `${cap(cannotHelpText(counts))}; wa-warden will not stop the company for it.`;
     // A cleanup would delete (almost) nothing: do not send a human to run it.
-    hand = `By hand: \`warden status ${company}\` shows the live files; they turn stale as their sessions age past cleanup.sessionMaxAge.`;
+    hand = `By hand: \`${wardenCommand(`status ${company}`)}\` shows the live files; they turn stale as their sessions age past cleanup.sessionMaxAge.`;
   } else if (level === "fatal") {
     plan = `Emergency smart cleanup now (stop, backup, delete ~${stale} stale files, start), at most once per ${formatDuration(settings.ladder.emergencyCooldown)}.`;
   } else {

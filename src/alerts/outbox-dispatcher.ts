@@ -4,6 +4,7 @@
  * by `deliver-storm.ts`); an overall cap (<= 25/s) with p-queue; a wake-up timer for the next retry.
  * Nothing throws out of here.
  */
+import { setMaxListeners } from "node:events";
 import PQueue from "p-queue";
 import type { Clock } from "../clock.js";
 import type { Logger } from "../logger.js";
@@ -60,6 +61,10 @@ export class OutboxDispatcher {
       retryMaxMs: 300_000,
       ...options,
     };
+    // Each target waiting out its per-chat gap holds one abort listener on this signal until the
+    // wait ends (deliver-target.ts removes it); with more than 10 chats due at once that is
+    // legitimate, so the default limit of 10 would only print a false MaxListenersExceededWarning.
+    setMaxListeners(0, this.abort.signal);
     this.global = new PQueue({ interval: 1_000, intervalCap: this.options.globalPerSecond });
     const { outbox, notifiers, clock, logger, perTargetIntervalMs, retryBaseMs, retryMaxMs } = this.options;
     this.delivery = {

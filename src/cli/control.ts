@@ -5,6 +5,7 @@
 import { awaitControlRequest } from "../actions/await-control-request.js";
 import { prepareNewPairing } from "../actions/pairing/new-pairing.js";
 import { isAllowedUser } from "../bot/authorize.js";
+import { wardenCommand } from "../cli-invocation.js";
 import { systemClock } from "../clock.js";
 import { assertCompanyFolder, assertCompanyId } from "../config/company-id.js";
 import { parseDuration } from "../config/duration.js";
@@ -59,12 +60,12 @@ function pairOutcome(done: ControlRequest, store: Store, company: string, phone:
   const pairing = store.connections.pairing(company);
   if (phone) {
     return pairing?.pairingCode
-      ? `${company}: pairing code ${pairing.pairingCode}: on the phone ${phone}, WhatsApp > Linked devices > Link with phone number. Then watch: warden status ${company}`
-      : `${company}: pairing started for ${phone}; the pairing code appears in \`warden status ${company}\` within seconds (WhatsApp sends it to the worker first).`;
+      ? `${company}: pairing code ${pairing.pairingCode}: on the phone ${phone}, WhatsApp > Linked devices > Link with phone number. Then watch: ${wardenCommand(`status ${company}`)}`
+      : `${company}: pairing started for ${phone}; the pairing code appears in \`${wardenCommand(`status ${company}`)}\` within seconds (WhatsApp sends it to the worker first).`;
   }
   return pairing?.qr
-    ? `${company}: pairing started; the QR is ready: warden status ${company} shows it (a new one about every 20 s).`
-    : `${company}: pairing started; no QR yet: WhatsApp sends the first one within seconds. Run \`warden status ${company}\` to see it (a new one about every 20 s).`;
+    ? `${company}: pairing started; the QR is ready: ${wardenCommand(`status ${company}`)} shows it (a new one about every 20 s).`
+    : `${company}: pairing started; no QR yet: WhatsApp sends the first one within seconds. Run \`${wardenCommand(`status ${company}`)}\` to see it (a new one about every 20 s).`;
 }
 
 /**

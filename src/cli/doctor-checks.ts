@@ -4,11 +4,11 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { statfs } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { TelegramApiError } from "node-telegram-bot-api";
 import { createTelegramApi } from "../alerts/notifiers/telegram.js";
 import { describeTelegramError } from "../alerts/notifiers/telegram-failure.js";
+import { type CliInvocation, cliInvocation, thisInstall } from "../cli-invocation.js";
 import { isCompanyId } from "../config/company-id.js";
 import type { WardenConfig } from "../config/load.js";
 import type { WardenEnv } from "../env-shape.js";
@@ -40,22 +40,9 @@ const fail = (name: string, detail: string, fix: string): CheckResult => ({
   fix,
 });
 
-/**
- * The commands a fix names, as they run from this checkout (pm2 is not on PATH there: `npx pm2`)
- * and against the pm2 daemon this shell addresses: a PM2_HOME other than ~/.pm2 is spelled out,
- * and the demo's daemon (PM2_HOME=<demo>/pm2 next to <demo>/config) is restarted by `npm run demo`,
- * never by `npm start`, which would start production.
- */
-export function fixCommands(env: Pick<WardenEnv, "pm2Home" | "configFile">) {
-  const quote = (p: string) => (/^[\w@%+=:,./-]+$/.test(p) ? p : `'${p.replace(/'/g, "'\\''")}'`);
-  const prefix = env.pm2Home === path.join(os.homedir(), ".pm2") ? "" : `PM2_HOME=${quote(env.pm2Home)} `;
-  const demo = env.configFile === path.join(path.dirname(env.pm2Home), "config", "warden.json");
-  return {
-    /** (Re)starts the apps with this shell's environment (npm start deletes and starts them). */
-    start: demo ? "npm run demo" : `${prefix}npm start`,
-    pm2: (args: string) => `${prefix}npx pm2 ${args}`,
-    warden: (args: string) => `npm run warden -- ${args}`,
-  };
+/** The commands a fix names, as they run here against the pm2 daemon this shell addresses. */
+export function fixCommands(env: Pick<WardenEnv, "pm2Home" | "configFile">): CliInvocation {
+  return cliInvocation(thisInstall().kind, { pm2Home: env.pm2Home, configFile: env.configFile });
 }
 
 /** The pm2 apps of the ecosystem file. */
@@ -83,7 +70,7 @@ async function listPm2(pm2Home: string): Promise<Pm2App[] | undefined> {
 /** pm2 apps registered, online, and started with this shell's WARDEN_CONFIG, WARDEN_HOME and tokens. */
 export async function checkPm2(env: WardenEnv): Promise<CheckResult[]> {
   const run = fixCommands(env);
-  const restartFix = `pm2 keeps the environment it was started with: from this shell run \`${run.start}\` (it deletes and starts the apps again with this shell's environment)`;
+  const restartFix = `pm2 keeps the environment it was started with: ${run.startWhere} run \`${run.start}\` (it deletes and starts the apps again with this shell's environment)`;
   let apps: Pm2App[] | undefined;
   try {
     apps = await listPm2(env.pm2Home);
@@ -101,14 +88,14 @@ export async function checkPm2(env: WardenEnv): Promise<CheckResult[]> {
       fail(
         "pm2",
         `no pm2 daemon runs with PM2_HOME=${env.pm2Home}`,
-        `start the fleet from this shell with \`${run.start}\`, or set PM2_HOME to the daemon's folder`,
+        `start the fleet ${run.startWhere} with \`${run.start}\`, or set PM2_HOME to the daemon's folder`,
       ),
     ];
   const results: CheckResult[] = [];
   for (const name of PM2_APPS) {
     const instances = apps.filter((a) => a.name === name);
     if (instances.length === 0) {
-      results.push(fail(`pm2 ${name}`, "not registered in pm2", `run \`${run.start}\` from this shell`));
+      results.push(fail(`pm2 ${name}`, "not registered in pm2", `run \`${run.start}\` ${run.startWhere}`));
       continue;
     }
     const problems: string[] = [];
@@ -198,7 +185,7 @@ export async function checkTelegram(env: WardenEnv, config: WardenConfig): Promi
         "telegram token",
         why(err, "getMe"),
         refused
-          ? `the token is wrong or revoked: copy it again from @BotFather into TELEGRAM_BOT_TOKEN, then run \`${fixCommands(env).start}\` from this shell`
+          ? `the token is wrong or revoked: copy it again from @BotFather into TELEGRAM_BOT_TOKEN, then run \`${fixCommands(env).start}\` ${fixCommands(env).startWhere}`
           : "check the network to the Bot API (or TELEGRAM_API_ROOT)",
       ),
     ];

@@ -4,6 +4,8 @@
  * closing one is the operator's word that the ladder may act on its companies again (audited per
  * company).
  */
+
+import { wardenCommand } from "../cli-invocation.js";
 import { ExitCodes } from "../errors.js";
 import type { FleetIncident } from "../store/liveness.js";
 import type { Store } from "../store/store.js";
@@ -41,7 +43,8 @@ export const incidentCommand: CommandSpec = {
       );
     const store = ctx.store() as Store;
     const incident = store.liveness.openIncidents().find((i) => i.id === id);
-    if (!incident) throw usageError(`incident #${id} is not open (warden incident lists them)`, this);
+    if (!incident)
+      throw usageError(`incident #${id} is not open (${wardenCommand("incident")} lists them)`, this);
     const now = ctx.now();
     store.transaction(() => {
       store.liveness.closeIncident(id, ctx.actor, now);

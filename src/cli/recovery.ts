@@ -12,6 +12,7 @@ import { removeCompany } from "../actions/remove-company.js";
 import { finishInterruptedRestore } from "../actions/restore/folder-swap.js";
 import { findBackup, runRestore } from "../actions/restore/restore.js";
 import type { AuthStoreAccess } from "../auth-store/company-rows.js";
+import { wardenCommand } from "../cli-invocation.js";
 import { systemClock } from "../clock.js";
 import { assertCompanyFolder, assertCompanyId, isCompanyId } from "../config/company-id.js";
 import { formatDuration } from "../config/duration.js";
@@ -211,7 +212,7 @@ export async function verifyCommand(ctx: RecoveryContext, company: string, name?
   if (ctx.json) ctx.out(JSON.stringify({ company, results }));
   else if (results.length === 0)
     ctx.out(
-      `${company}: no backups to verify in ${path.join(backupsRoot(ctx.home), company)} (warden backup ${company} makes one)`,
+      `${company}: no backups to verify in ${path.join(backupsRoot(ctx.home), company)} (${wardenCommand(`backup ${company}`)} makes one)`,
     );
   else
     for (const r of results)
@@ -249,7 +250,8 @@ export async function restoreCommand(
     ctx.out(`${company}: restored ${result.files} files from ${result.backup}`);
     if (result.movedAside) ctx.out(`the previous folder is kept in ${result.movedAside}`);
     const desired = ctx.store.control.desired(company).desired;
-    if (desired === "stop") ctx.out(`${company} is stopped; connect it with: warden start ${company}`);
+    if (desired === "stop")
+      ctx.out(`${company} is stopped; connect it with: ${wardenCommand(`start ${company}`)}`);
   }
   return ExitCodes.OK;
 }

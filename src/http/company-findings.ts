@@ -1,13 +1,15 @@
 /**
  * What needs a person, per company, each with the command that helps: a QR to scan, a connection
- * down, files at a level (with the projected time to the next one), backups missing or too old, and
+ * down, a socket open but deaf, restricted by WhatsApp or flapping (`companyLiveness`), files at a level (with the projected time to the next one), backups missing or too old, and
  * open incidents with their owners. One source for `warden health`'s recommendations, the bot's
  * /health and /digest, the daily digest and the dashboard, read from the store and the backups folder.
  */
 import { listBackups } from "../actions/backup/backup.js";
 import type { Level } from "../alerts/evaluate-thresholds.js";
+import { wardenCommand } from "../cli-invocation.js";
 import { formatDuration } from "../config/duration.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
+import { describeLiveness } from "../liveness/liveness-view.js";
 import type { Incident } from "../store/incidents.js";
 import type { Store } from "../store/store.js";
 import type { CompanyView } from "./fleet-view.js";
@@ -28,7 +30,7 @@ export interface BackupSummary {
 export interface Finding {
   company: string;
   /** What it is about: the health check leaves incidents to the digest. */
-  about: "connection" | "files" | "backups" | "incident";
+  about: "connection" | "liveness" | "files" | "backups" | "incident";
   severity: "critical" | "warning" | "info";
   text: string;
   command: string | null;
@@ -80,7 +82,7 @@ export function companyFindings(
       about: "connection",
       severity: "critical",
       text: `${id}: waiting for a QR${since !== null ? ` for ${ago(now, since)}` : ""}`,
-      command: `/qr ${id} in a private chat (or warden pair ${id}${state === "pairing" ? "" : " --new"})`,
+      command: `/qr ${id} in a private chat (or ${wardenCommand(`pair ${id}${state === "pairing" ? "" : " --new"}`)})`,
     });
   } else if (state === "stopped") {
     out.push({
@@ -88,7 +90,7 @@ export function companyFindings(
       about: "connection",
       severity: "info",
       text: `${id}: stopped by an operator`,
-      command: `warden start ${id}`,
+      command: wardenCommand(`start ${id}`),
     });
   } else if (!UP_STATES.has(state)) {
     out.push({
@@ -96,9 +98,11 @@ export function companyFindings(
       about: "connection",
       severity: "critical",
       text: `${id}: ${state}${since !== null ? ` for ${ago(now, since)}` : ""}${view.connection.reason ? ` (${view.connection.reason})` : ""}`,
-      command: `warden reconnect ${id}`,
+      command: wardenCommand(`reconnect ${id}`),
     });
   }
+  const liveness = livenessFinding(view);
+  if (liveness) out.push(liveness);
   const level: Level = view.level;
   if (level !== "ok") {
     const counted = view.files.counted ?? 0;
@@ -119,13 +123,13 @@ export function companyFindings(
     const cleanup =
       level === "monitor"
         ? ""
-        : `: cleanup runs in the maintenance window ${settings.maintenance.window} (or warden cleanup ${id})`;
+        : `: cleanup runs in the maintenance window ${settings.maintenance.window} (or ${wardenCommand(`cleanup ${id}`)})`;
     out.push({
       company: id,
       about: "files",
       severity: level === "monitor" ? "info" : level === "warning" ? "warning" : "critical",
       text: `${id}: ${counted} ${basis} (${level})${next}${cleanup}`,
-      command: level === "monitor" ? null : `warden cleanup ${id}`,
+      command: level === "monitor" ? null : wardenCommand(`cleanup ${id}`),
     });
   }
   if (backups) {
@@ -139,7 +143,7 @@ export function companyFindings(
           backups.count === 0
             ? `${id}: no backup`
             : `${id}: no verified backup (${backups.count} unverified)`,
-        command: `warden backup ${id}`,
+        command: wardenCommand(`backup ${id}`),
       });
     else if (now - backups.newestVerifiedAt > maxAge)
       out.push({
@@ -147,11 +151,50 @@ export function companyFindings(
         about: "backups",
         severity: "warning",
         text: `${id}: no verified backup for ${ago(now, backups.newestVerifiedAt)}`,
-        command: `warden backup ${id}`,
+        command: wardenCommand(`backup ${id}`),
       });
   }
   for (const incident of store.incidents.openOf(id)) out.push(incidentFinding(incident, now));
   return out;
+}
+
+/**
+ * Deaf, restricted or flapping (the view's `liveness`, from `companyLiveness`), with what a person
+ * can run: deaf asks for a reconnect (the ladder's own steps are in the alerts), restricted only
+ * waits for WhatsApp (never reconnected or cleaned for it: status shows when it ends), flapping
+ * shows its connection history.
+ */
+function livenessFinding(view: CompanyView): Finding | null {
+  const { id, liveness } = view;
+  const why = liveness.reason ? `: ${liveness.reason}` : "";
+  switch (liveness.state) {
+    case "deaf":
+      return {
+        company: id,
+        about: "liveness",
+        severity: "critical",
+        text: `${id}: open but deaf${why}`,
+        command: wardenCommand(`reconnect ${id}`),
+      };
+    case "restricted":
+      return {
+        company: id,
+        about: "liveness",
+        severity: "warning",
+        text: `${id}: ${describeLiveness(liveness).replace("restricted", "restricted by WhatsApp")}${why}; wa-warden does not reconnect or clean for it`,
+        command: wardenCommand(`status ${id}`),
+      };
+    case "flapping":
+      return {
+        company: id,
+        about: "liveness",
+        severity: "warning",
+        text: `${id}: the connection does not hold${why ? ` (${liveness.reason})` : ""}`,
+        command: wardenCommand(`history ${id}`),
+      };
+    default:
+      return null;
+  }
 }
 
 /** An open incident as a finding: its owner, or that nobody acked it. */

@@ -7,7 +7,7 @@ import { LEVELS, type Level, levelFor } from "../alerts/evaluate-thresholds.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
 import { companyLiveness } from "../ladder/company-liveness.js";
 import { type LivenessView, livenessProblem } from "../liveness/liveness-view.js";
-import { summariseSignals } from "../signals/signal-summary.js";
+import { decryptFailuresWithin, summariseSignals, windowStart } from "../signals/signal-summary.js";
 import type { CompanyRow } from "../store/companies.js";
 import {
   type ConnectionRow,
@@ -94,6 +94,9 @@ const toStep = (store: Store, company: string, s: LadderStepRow): StepView => ({
   at: s.at,
 });
 
+/** Every company's decrypt failures per minute (`SignalQueries.fleetDecryptFailures`). */
+type FleetDecryptFailures = ReturnType<Store["signals"]["fleetDecryptFailures"]>;
+
 function toView(
   source: FleetSource,
   config: WardenConfig,
@@ -103,12 +106,16 @@ function toView(
   pairing: PairingRow | undefined,
   step: LadderStepRow | undefined,
   liveness: LivenessView,
+  fleetDecrypt?: FleetDecryptFailures,
 ): CompanyView {
   const settings = companySettings(config, row.id);
   const now = source.now();
   const shownLevel = level ?? levelFor(row.counted, settings.thresholds);
   const shownConnection = toConnectionView(connection);
-  const signals = summariseSignals(source.store.signals, row.id, now, settings.signals.alertAt.window);
+  const window = settings.signals.alertAt.window;
+  const decryptFailures = fleetDecrypt
+    ? decryptFailuresWithin(fleetDecrypt.get(row.id), now, window)
+    : summariseSignals(source.store.signals, row.id, now, window).decryptFailures;
   return {
     id: row.id,
     attention: companyAttention(
@@ -117,7 +124,7 @@ function toView(
         creds: row.credsState,
         level: shownLevel,
         counted: row.counted,
-        decryptFailures: signals.decryptFailures,
+        decryptFailures,
         settings,
         more: [livenessProblem(liveness)],
       },
@@ -143,20 +150,24 @@ export function companyViews(source: FleetSource): CompanyView[] {
   const levels = store.fleetStats.levels();
   const pairings = store.fleetStats.pairings();
   const steps = store.fleetStats.lastLadderSteps();
-  return store.companies
-    .listPresent()
-    .map((row) =>
-      toView(
-        source,
-        config,
-        row,
-        levels.get(row.id)?.level,
-        connections.get(row.id),
-        pairings.get(row.id),
-        steps.get(row.id),
-        companyLiveness(store, row.id, source.now()),
-      ),
-    );
+  const present = store.companies.listPresent();
+  const now = source.now();
+  // One signals query for the fleet, from the widest window any company uses.
+  const widest = Math.max(0, ...present.map((row) => companySettings(config, row.id).signals.alertAt.window));
+  const decrypt = store.signals.fleetDecryptFailures(windowStart(now, widest), now);
+  return present.map((row) =>
+    toView(
+      source,
+      config,
+      row,
+      levels.get(row.id)?.level,
+      connections.get(row.id),
+      pairings.get(row.id),
+      steps.get(row.id),
+      companyLiveness(store, row.id, source.now()),
+      decrypt,
+    ),
+  );
 }
 
 /** One present company (undefined when its folder is gone or it was never seen). */

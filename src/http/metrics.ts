@@ -69,7 +69,7 @@ function createMetrics(registers: Registry[]) {
     ),
     liveness: new Gauge({
       name: "warden_company_liveness",
-      help: "1 for the company's liveness state (ok, quiet, deaf, restricted, flapping); absent while not open",
+      help: "1 for the company's liveness state (ok, quiet, deaf, restricted, flapping, not_open); absent while an open socket awaits its first verdict",
       labelNames: ["company", "state"] as const,
       registers,
     }),

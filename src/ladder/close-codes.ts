@@ -7,6 +7,7 @@
  * (`getCodeFromWSError`): a TLS-inspecting proxy ("self-signed certificate"), a wrong clock, a
  * stream error with an `<ack/>` child. It says nothing about the key files.
  */
+import { wardenCommand } from "../cli-invocation.js";
 
 /** Baileys DisconnectReason names, for the codes an operator sees in an alert. */
 const CODE_NAMES: Record<number, string> = {
@@ -45,7 +46,7 @@ const TRANSIENT: Omit<CloseCodeMeaning, "what"> = {
   state: "reconnecting",
   needsQr: false,
   next: (c) =>
-    `wa-warden reconnects, then sends one "human needed" alert with the evidence; nothing is deleted and no new pairing is needed (\`warden status ${c}\`).`,
+    `wa-warden reconnects, then sends one "human needed" alert with the evidence; nothing is deleted and no new pairing is needed (\`${wardenCommand(`status ${c}`)}\`).`,
 };
 
 /** The truthful meaning of each close code (unknown codes are transient). */
@@ -55,14 +56,14 @@ export const CLOSE_CODE_MEANINGS: Readonly<Record<number, CloseCodeMeaning>> = O
     needsQr: true,
     what: "WhatsApp logged this device out (401 logged out, device_removed included): the linked device no longer exists",
     next: (c) =>
-      `A backup is taken and nothing is deleted; the company stays stopped until it is paired again: \`warden pair ${c} --new\`, then scan the QR shown by \`warden status ${c}\`.`,
+      `A backup is taken and nothing is deleted; the company stays stopped until it is paired again: \`${wardenCommand(`pair ${c} --new`)}\`, then scan the QR shown by \`${wardenCommand(`status ${c}`)}\`.`,
   },
   403: {
     state: "forbidden",
     needsQr: false,
     what: "WhatsApp refuses this account (forbidden: possibly banned)",
     next: (c) =>
-      `wa-warden stops reconnecting and deletes nothing. A new pairing does not help a refused number: check the account on the phone (WhatsApp shows a ban or restriction there), then \`warden start ${c}\`.`,
+      `wa-warden stops reconnecting and deletes nothing. A new pairing does not help a refused number: check the account on the phone (WhatsApp shows a ban or restriction there), then \`${wardenCommand(`start ${c}`)}\`.`,
   },
   405: {
     state: "outdated_client",
@@ -76,14 +77,14 @@ export const CLOSE_CODE_MEANINGS: Readonly<Record<number, CloseCodeMeaning>> = O
     needsQr: false,
     what: "WhatsApp asked this client to leave multi-device mode (411 multidevice mismatch)",
     next: (c) =>
-      `The session is not gone and nothing is deleted. Check WhatsApp on the phone (updated, Linked devices available), then \`warden start ${c}\`.`,
+      `The session is not gone and nothing is deleted. Check WhatsApp on the phone (updated, Linked devices available), then \`${wardenCommand(`start ${c}`)}\`.`,
   },
   440: {
     state: "replaced",
     needsQr: false,
     what: "another client took over the WhatsApp session (440 connection replaced)",
     next: (c) =>
-      `wa-warden does not fight it: close the other client (often a second process on the same creds), then \`warden start ${c}\`.`,
+      `wa-warden does not fight it: close the other client (often a second process on the same creds), then \`${wardenCommand(`start ${c}`)}\`.`,
   },
   408: { ...TRANSIENT, what: "the connection was lost or timed out (408)" },
   428: { ...TRANSIENT, what: "the connection was closed (428)" },

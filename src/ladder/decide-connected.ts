@@ -11,6 +11,7 @@
 
 import { levelFor } from "../alerts/evaluate-thresholds.js";
 import { cannotHelpText, cleanupHelps } from "../alerts/format-alert.js";
+import { wardenCommand } from "../cli-invocation.js";
 import { formatDuration } from "../config/duration.js";
 import { act, alert, type Draft, filesOf, freshMemory, hold } from "./decision-draft.js";
 import type { LadderMemory } from "./ladder-types.js";
@@ -85,7 +86,7 @@ function worthCleaning(draft: Draft, counted: number, what: string): boolean {
   draft.mem.cannotHelpLevel = level;
   draft.mem.cannotHelpAt = now;
   const { company } = input;
-  const text = `${company}: ${counted} counted files (${level}), but ${cannotHelpText(files)}; a cleanup would delete fewer than ladder.minCleanupFiles (${input.settings.ladder.minCleanupFiles}) files. Next: wa-warden does not stop ${company} for ${what} cleanup and says this once while the count stays ${level}. By hand: \`warden status ${company}\` shows the live files; the count falls as their sessions age past cleanup.sessionMaxAge.`;
+  const text = `${company}: ${counted} counted files (${level}), but ${cannotHelpText(files)}; a cleanup would delete fewer than ladder.minCleanupFiles (${input.settings.ladder.minCleanupFiles}) files. Next: wa-warden does not stop ${company} for ${what} cleanup and says this once while the count stays ${level}. By hand: \`${wardenCommand(`status ${company}`)}\` shows the live files; the count falls as their sessions age past cleanup.sessionMaxAge.`;
   alert(draft, "cannot_help", "warning", text);
   return false;
 }

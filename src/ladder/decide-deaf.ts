@@ -9,6 +9,7 @@
  * holds the steps (the runner names it).
  */
 
+import { wardenCommand } from "../cli-invocation.js";
 import { formatInstant, formatSpan } from "../liveness/format-span.js";
 import type { LadderStep } from "./ladder-types.js";
 
@@ -190,7 +191,7 @@ function nextStep(input: DeafLadderInput, out: DeafDecision, now: number): void 
   }
   if (now < mem.recreateAt + settleFor) return;
   mem.humanNeededAt = now;
-  const text = `${company}: still deaf: nothing received ${formatSpan(now - (mem.deafSince ?? now))} after a reconnect and a new socket. wa-warden does nothing more; check the phone (is WhatsApp Business open and linked?), the worker logs, then \`warden reconnect ${company}\`.`;
+  const text = `${company}: still deaf: nothing received ${formatSpan(now - (mem.deafSince ?? now))} after a reconnect and a new socket. wa-warden does nothing more; check the phone (is WhatsApp Business open and linked?), the worker logs, then \`${wardenCommand(`reconnect ${company}`)}\`.`;
   push(
     out,
     { kind: "alert", topic: "deaf_human_needed", level: "critical", text },

@@ -10,6 +10,7 @@
  * reconnects go on and every destructive step is held.
  */
 
+import { wardenCommand } from "../cli-invocation.js";
 import { formatDuration } from "../config/duration.js";
 import { type ConnectionStateName, TERMINAL_STATES } from "../fleet/connection-states.js";
 import { CLOSE_CODE_MEANINGS, meaningOf, STATE_CODES } from "./close-codes.js";
@@ -44,7 +45,7 @@ export function decideDown(draft: Draft): void {
     const meaning = meaningOf(terminal);
     const text =
       state === "auth_store_failed"
-        ? `${company}: its auth database failed; the worker stopped it rather than start a new identity. Fix the cause named in \`warden status ${company}\`, then \`warden start ${company}\`.`
+        ? `${company}: its auth database failed; the worker stopped it rather than start a new identity. Fix the cause named in \`${wardenCommand(`status ${company}`)}\`, then \`${wardenCommand(`start ${company}`)}\`.`
         : `${company}: ${meaning.what} (${formatDuration(now - since)} ago). Next: ${meaning.next(company)}`;
     alert(draft, "human_needed", "critical", text);
     return;

@@ -6,6 +6,7 @@
  * counted against the budget), and the memory of a new episode.
  */
 
+import { wardenCommand } from "../cli-invocation.js";
 import { formatDuration } from "../config/duration.js";
 import {
   type AlertTopic,
@@ -56,7 +57,7 @@ export function act(draft: Draft, action: LadderAction, step: string, reason: st
   if (mem.actions.length >= max) {
     if (mem.humanNeededAt !== null) return false;
     mem.humanNeededAt = now;
-    const text = `${input.company}: ${mem.actions.length} automatic actions in ${formatDuration(window)} without recovery (ladder.budget ${max}); not done: ${reason}. Next: wa-warden only keeps requesting reconnects until it recovers, at most ${formatDuration(input.settings.ladder.maxBackoff)} apart, and deletes nothing; by hand: \`warden status ${input.company}\`, \`warden reconnect ${input.company}\`.`;
+    const text = `${input.company}: ${mem.actions.length} automatic actions in ${formatDuration(window)} without recovery (ladder.budget ${max}); not done: ${reason}. Next: wa-warden only keeps requesting reconnects until it recovers, at most ${formatDuration(input.settings.ladder.maxBackoff)} apart, and deletes nothing; by hand: \`${wardenCommand(`status ${input.company}`)}\`, \`${wardenCommand(`reconnect ${input.company}`)}\`.`;
     draft.actions.push({
       action: { kind: "alert", topic: "human_needed", level: "critical", text },
       step: { step: "alert:human_needed", reason: text },

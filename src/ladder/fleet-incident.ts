@@ -8,6 +8,8 @@
  * the window) before the ladder acts on it, so that the first companies of a wave are not told one
  * by one.
  */
+
+import { wardenCommand } from "../cli-invocation.js";
 import {
   type CorrelateSettings,
   correlate,
@@ -72,7 +74,7 @@ export function checkFleetIncident(options: {
     options.notify(
       null,
       "WhatsApp-side incident",
-      `${found.text}: ${found.companies.join(", ")}. One incident, not ${found.companies.length} company problems: the ladder holds QR required, cleanups, resets and socket recreations for them until an operator closes it: \`warden incident close ${id}\`.`,
+      `${found.text}: ${found.companies.join(", ")}. One incident, not ${found.companies.length} company problems: the ladder holds QR required, cleanups, resets and socket recreations for them until an operator closes it: \`${wardenCommand(`incident close ${id}`)}\`.`,
       { kind: "fleet-incident", level: "critical", companies: found.companies.length, incident: id },
     );
     return holds;

@@ -5,6 +5,8 @@
  * commands an operator can run. Nothing here claims what was not seen: no "nothing is deleted"
  * after a cleanup, no "no 500 closes" beside "500 x1", no "pair again" unless WhatsApp said 401.
  */
+
+import { wardenCommand } from "../cli-invocation.js";
 import { formatDuration } from "../config/duration.js";
 import { describeCodes } from "./close-codes.js";
 import type { Draft } from "./decision-draft.js";
@@ -37,7 +39,7 @@ export function evidenceLines(draft: Draft): string[] {
 
 /** The commands an operator can run for a company that is down and not logged out. */
 export function byHand(company: string): string {
-  return `By hand: \`warden reconnect ${company}\` once the cause is fixed; if you judge the key files broken, \`warden cleanup ${company} --reset --stop\` (backs up first, keeps creds.json) or /cleanup ${company} in the bot for the smart plan.`;
+  return `By hand: \`${wardenCommand(`reconnect ${company}`)}\` once the cause is fixed; if you judge the key files broken, \`${wardenCommand(`cleanup ${company} --reset --stop`)}\` (backs up first, keeps creds.json) or /cleanup ${company} in the bot for the smart plan.`;
 }
 
 /** "3 reconnect requests, a smart cleanup 20m ago deleted 34 files (backup /b/x.tar)". */

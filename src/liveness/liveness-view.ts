@@ -1,15 +1,17 @@
 /**
  * A company's liveness as operators see it (status, --json, the bot, the dashboard, metrics): the
  * worker's last verdict, the restriction in force, and the ladder's flapping verdict, which the
- * caller passes in. One state, worst first: deaf, flapping, restricted, quiet, ok; null while the
- * company is not open and nothing else is known (its connection state says it all).
+ * caller passes in. One state, worst first: deaf, flapping, restricted, quiet, ok; "not_open" while
+ * the company's socket is not open and nothing else is known (its connection state says why: a
+ * socket that is not open cannot be judged deaf or quiet). Null only while an open socket has no
+ * verdict from its worker yet (the first check after it opened).
  */
 import type { Problem } from "../alerts/attention.js";
 import type { LivenessRow } from "../store/liveness.js";
 import { formatSpan } from "./format-span.js";
 
 /** The liveness states shown. */
-export type LivenessState = "ok" | "quiet" | "deaf" | "restricted" | "flapping";
+export type LivenessState = "ok" | "quiet" | "deaf" | "restricted" | "flapping" | "not_open";
 
 /** `liveness` in `status --json` and /api. */
 export interface LivenessView {
@@ -60,13 +62,17 @@ export function toLivenessView(
   if (restricted !== null) return { ...base, state: "restricted", reason: restricted };
   if (open && row?.state === "quiet") return { ...base, state: "quiet", reason: row.reason };
   if (open && row?.state === "ok") return { ...base, state: "ok", reason: null };
-  return { ...base, state: null, reason: null };
+  return { ...base, state: open ? null : "not_open", reason: null };
 }
 
-/** "deaf 2 h 10 min", "ok", "restricted until 17:00 UTC", "-" for the LIVENESS column. */
+/**
+ * "deaf 2 h 10 min", "ok", "restricted until 17:00 UTC" for the LIVENESS column; "-" while not open
+ * (the CONNECTION column says why) or not judged yet.
+ */
 export function describeLiveness(view: LivenessView): string {
   switch (view.state) {
     case null:
+    case "not_open":
       return "-";
     case "deaf":
       return `deaf ${formatSpan(view.silentForMs ?? 0)}`;

@@ -46,6 +46,21 @@ export function summariseSignals(
   };
 }
 
+/**
+ * A company's decrypt failures over the `windowMs` before `now`, from the fleet's per-minute figures
+ * (`SignalQueries.fleetDecryptFailures`): the same figure as `summariseSignals(...).decryptFailures`.
+ */
+export function decryptFailuresWithin(
+  minutes: readonly { minute: number; count: number }[] | undefined,
+  now: number,
+  windowMs: number,
+): number {
+  const from = windowStart(now, windowMs);
+  let total = 0;
+  for (const m of minutes ?? []) if (m.minute >= from && m.minute <= now) total += m.count;
+  return total;
+}
+
 /** The decrypt-storm part of the ladder's key-state evidence (`KeyStateEvidence`, invariant 13). */
 export interface DecryptStorm {
   failures: number;

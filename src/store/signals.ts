@@ -61,6 +61,9 @@ export function createSignalQueries(db: Db) {
   const companies = db.prepare<[number], { company: string }>(
     "SELECT DISTINCT company FROM signal_buckets WHERE minute >= ? ORDER BY company",
   );
+  const fleetDecrypt = db.prepare<[number, number], { company: string; minute: number; n: number }>(`
+    SELECT company, minute, SUM(count) AS n FROM signal_buckets
+    WHERE kind = 'decrypt-failure' AND minute >= ? AND minute <= ? GROUP BY company, minute ORDER BY company, minute`);
   const pruneBuckets = db.prepare("DELETE FROM signal_buckets WHERE minute < ?");
   const prunePeers = db.prepare("DELETE FROM signal_peers WHERE minute < ?");
   const getAlert = db.prepare<[string], { active: number; since: number; last_alert_at: number | null }>(
@@ -109,6 +112,20 @@ export function createSignalQueries(db: Db) {
     /** Hashed peers with failures of `reason` in [from, to], most first. */
     peersWith(company: string, reason: string, from: number, to: number): { peer: string; count: number }[] {
       return peerReasons.all(company, reason, from, to).map((r) => ({ peer: r.peer, count: r.n }));
+    },
+    /**
+     * Decrypt failures of every company per minute bucket starting in [from, to], in one query (the
+     * fleet table and /api: one query for the fleet, not one per company). Per minute, so each
+     * company's own `signals.alertAt.window` can be applied to it.
+     */
+    fleetDecryptFailures(from: number, to: number): Map<string, { minute: number; count: number }[]> {
+      const out = new Map<string, { minute: number; count: number }[]>();
+      for (const row of fleetDecrypt.all(from, to)) {
+        const minutes = out.get(row.company) ?? [];
+        minutes.push({ minute: row.minute, count: row.n });
+        out.set(row.company, minutes);
+      }
+      return out;
     },
     /** Companies with any signal since `from`. */
     companiesSince(from: number): string[] {

@@ -4,6 +4,8 @@
  * need a restart. A rejected edit keeps the last good config; a broken spell pages once ("Config edit
  * rejected") and the next good edit closes it ("Config OK again").
  */
+
+import { wardenCommand } from "../cli-invocation.js";
 import type { Clock } from "../clock.js";
 import type { WardenConfig } from "../config/load.js";
 import type { Logger } from "../logger.js";
@@ -81,7 +83,7 @@ export function createLiveConfig(options: LiveConfigOptions): LiveConfig {
         if (first)
           alerts.notice(
             "Config edit rejected",
-            `Keeping the last good config until the file is fixed. ${message} (check it with \`warden config check\`)`,
+            `Keeping the last good config until the file is fixed. ${message} (check it with \`${wardenCommand(`config check`)}\`)`,
             { kind: "config-invalid", level: "warning" },
           );
       });

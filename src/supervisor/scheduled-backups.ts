@@ -8,6 +8,7 @@
  * until a backup of it succeeds again.
  */
 import { createBackup, listBackups, verifyBackup } from "../actions/backup/backup.js";
+import { wardenCommand } from "../cli-invocation.js";
 import type { Clock } from "../clock.js";
 import { assertCompanyFolder } from "../config/company-id.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
@@ -104,7 +105,7 @@ export function createScheduledBackups(options: ScheduledBackupsOptions): Schedu
         store.transaction(() =>
           options.alerts.notice(
             `Scheduled backup failed: ${company}`,
-            `${why}. Nothing else is alerted about it until a backup of ${company} succeeds; try \`warden backup ${company}\`.`,
+            `${why}. Nothing else is alerted about it until a backup of ${company} succeeds; try \`${wardenCommand(`backup ${company}`)}\`.`,
             { kind: "backup-failed", company, level: "warning" },
             company,
           ),

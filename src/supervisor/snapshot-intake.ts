@@ -11,6 +11,7 @@ import { countSnapshot } from "../actions/cleanup/count-stale.js";
 import { DOWN_HISTORY_MS, downIntervalsOf } from "../actions/cleanup/down-time.js";
 import { evaluateThresholds } from "../alerts/evaluate-thresholds.js";
 import { renderAlert, renderNotice } from "../alerts/format-alert.js";
+import { wardenCommand } from "../cli-invocation.js";
 import type { Clock } from "../clock.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
 import type { ScannerReport } from "../fleet/fleet-scanner.js";
@@ -170,7 +171,7 @@ export function createSnapshotIntake(options: SnapshotIntakeOptions): SnapshotIn
         }
         alerts.notice(
           `Company folder removed: ${company}`,
-          `${config().sessionsDir}/${company} disappeared; its worker let go of it and will not create it again. If this was not intended, its creds.json is gone: restore a backup. To decommission a company, \`warden remove ${company}\` backs it up and moves the folder aside instead.`,
+          `${config().sessionsDir}/${company} disappeared; its worker let go of it and will not create it again. If this was not intended, its creds.json is gone: restore a backup. To decommission a company, \`${wardenCommand(`remove ${company}`)}\` backs it up and moves the folder aside instead.`,
           { kind: "company-removed", company },
           company,
         );

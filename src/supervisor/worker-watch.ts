@@ -3,6 +3,8 @@
  * reported and restarted through pm2; connection transitions that need a human (replaced, QR
  * required, forbidden, outdated client) are reported once each.
  */
+
+import { wardenCommand } from "../cli-invocation.js";
 import type { Clock } from "../clock.js";
 import { formatDuration } from "../config/duration.js";
 import type { WardenConfig } from "../config/load.js";
@@ -37,7 +39,7 @@ const HUMAN_NEEDED: Record<string, { level: WatchNotice["level"]; text: (company
   auth_store_failed: {
     level: "fatal",
     text: (c) =>
-      `The company's auth database failed (see the transition's message and the worker log): it was stopped, not re-paired, nothing deleted. Fix the cause (key, disk, file), then \`warden start ${c}\`.`,
+      `The company's auth database failed (see the transition's message and the worker log): it was stopped, not re-paired, nothing deleted. Fix the cause (key, disk, file), then \`${wardenCommand(`start ${c}`)}\`.`,
   },
 };
 

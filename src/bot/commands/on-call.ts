@@ -6,6 +6,7 @@
 import { ackIncidents } from "../../alerts/ack.js";
 import { escapeHtml } from "../../alerts/format-alert.js";
 import { silenceEndsAt } from "../../alerts/silence-window.js";
+import { wardenCommand } from "../../cli-invocation.js";
 import { assertCompanyFolder } from "../../config/company-id.js";
 import { companySettings } from "../../config/load.js";
 import { describeError } from "../../errors.js";
@@ -199,7 +200,7 @@ export async function recommendationLines(deps: BotDeps, req: Requester): Promis
           `${r.severity === "critical" ? "🔴" : r.severity === "warning" ? "⚠️" : "ℹ️"} ${escapeHtml(r.text)}${extraCommand(r) ? `: <code>${escapeHtml(r.command)}</code>` : ""}`,
       ),
     ...(shown.length > HEALTH_RECOMMENDATIONS
-      ? [`… ${shown.length - HEALTH_RECOMMENDATIONS} more: warden health`]
+      ? [`… ${shown.length - HEALTH_RECOMMENDATIONS} more: ${wardenCommand("health")}`]
       : []),
   ];
 }

@@ -1,6 +1,7 @@
 /** /status, /health and /audit: what an operator looks at first. Read-only. */
 import { LEVELS, type Level, levelFor } from "../../alerts/evaluate-thresholds.js";
 import { escapeHtml } from "../../alerts/format-alert.js";
+import { wardenCommand } from "../../cli-invocation.js";
 import { formatDuration } from "../../config/duration.js";
 import { companySettings } from "../../config/load.js";
 import { CATEGORIES } from "../../fleet/classify-file.js";
@@ -44,7 +45,9 @@ function lineOf(deps: BotDeps, company: string): Line {
 /** The liveness worth a look (deaf, restricted, flapping), or null. */
 function livenessNote(deps: BotDeps, company: string): string | null {
   const view = companyLiveness(deps.store, company, deps.clock.now());
-  return view.state === null || view.state === "ok" || view.state === "quiet" ? null : describeLiveness(view);
+  return view.state === null || view.state === "ok" || view.state === "quiet" || view.state === "not_open"
+    ? null
+    : describeLiveness(view);
 }
 
 /** Severity for sorting: level first, then "down" before "up". */
@@ -185,7 +188,7 @@ export const auditCommand: BotCommand = {
       lines.push(
         company
           ? `Older: /audit ${escapeHtml(company)} ${rows[0]?.id}`
-          : `Older: warden audit --before ${rows[0]?.id}`,
+          : `Older: ${wardenCommand(`audit --before ${rows[0]?.id}`)}`,
       );
     return text(lines.join("\n"), `audit: ${rows.length} rows`);
   },

@@ -61,7 +61,7 @@ export function renderCompanyPage(d: CompanyPageData): string {
 ${c.attention.problems.length === 0 ? '<p id="attention" class="attention-ok">Nothing: files, connection, creds and signals are fine.</p>' : `<ul id="attention">${c.attention.problems.map((p) => `<li class="attention-${p.severity}">${p.severity}: ${escapeHtml(p.text)} <span class="muted">(${escapeHtml(p.source)})</span></li>`).join("")}</ul>`}
 <h2>Signals (last 10 min)</h2>
 <p id="signals">${escapeHtml(describeSignals(d.signals) || "No decrypt failures, session closes or retry receipts.")}</p>
-<p>Liveness: <b>${escapeHtml(c.liveness.state ?? "not judged")}</b>${c.liveness.reason ? ` (${escapeHtml(c.liveness.reason)})` : ""}${c.liveness.lastInboundAt !== null ? `; last incoming message ${ago(c.liveness.lastInboundAt, d.now)}` : "; no incoming message recorded"}${c.liveness.usualGapMs !== null ? `; usual gap at this hour ${escapeHtml(formatSpan(c.liveness.usualGapMs))}` : ""}${c.liveness.restrictedUntil !== null ? `; restricted until ${formatTime(c.liveness.restrictedUntil)}` : ""}.</p>
+<p>Liveness: <b>${escapeHtml(c.liveness.state === "not_open" ? "not open" : (c.liveness.state ?? "not judged yet"))}</b>${c.liveness.reason ? ` (${escapeHtml(c.liveness.reason)})` : ""}${c.liveness.lastInboundAt !== null ? `; last incoming message ${ago(c.liveness.lastInboundAt, d.now)}` : "; no incoming message recorded"}${c.liveness.usualGapMs !== null ? `; usual gap at this hour ${escapeHtml(formatSpan(c.liveness.usualGapMs))}` : ""}${c.liveness.restrictedUntil !== null ? `; restricted until ${formatTime(c.liveness.restrictedUntil)}` : ""}.</p>
 <h2>Files</h2>
 ${table(["kind", "files"], counts, "")}
 ${table(["category", "files"], categories, "No files.")}

@@ -4,6 +4,7 @@
  * table every 10 s by fetching itself and swapping the rows, so the filter text survives.
  */
 
+import { wardenCommand } from "../../cli-invocation.js";
 import { describeLiveness } from "../../liveness/liveness-view.js";
 import { extraCommand } from "../company-findings.js";
 import type { CompanyView, FILE_KINDS } from "../fleet-view.js";
@@ -57,7 +58,7 @@ function recommendationList(recommendations: readonly HealthReport["recommendati
     .join("");
   const more =
     recommendations.length > RECOMMENDATIONS_SHOWN
-      ? `<p class="muted">${recommendations.length - RECOMMENDATIONS_SHOWN} more: <code>warden health</code></p>`
+      ? `<p class="muted">${recommendations.length - RECOMMENDATIONS_SHOWN} more: <code>${escapeHtml(wardenCommand("health"))}</code></p>`
       : "";
   return `<section id="recommendations"><h2>Recommendations (${recommendations.length})</h2><ul>${items}</ul>${more}</section>`;
 }

@@ -4,6 +4,7 @@
  * WhatsApp rotates the QR about every 20 s.
  */
 import QRCode from "qrcode";
+import { wardenCommand } from "../../cli-invocation.js";
 import type { PairingRow } from "../../store/connections.js";
 import { escapeHtml, page } from "./html.js";
 
@@ -29,7 +30,7 @@ export async function renderQrFragment(
 <p>WhatsApp &rarr; Linked devices &rarr; Link with phone number instead, then type this code.</p></div>`;
   if (state === "open")
     return `<div id="qr-code" data-state="connected"><p><b>Connected.</b> ${escapeHtml(company)} is paired.</p></div>`;
-  return `<div id="qr-code" data-state="waiting"><p>No QR yet (connection: ${escapeHtml(state)}). Ask for one with <code>warden pair ${escapeHtml(company)}</code>; this page shows it as soon as the worker has it.</p></div>`;
+  return `<div id="qr-code" data-state="waiting"><p>No QR yet (connection: ${escapeHtml(state)}). Ask for one with <code>${escapeHtml(wardenCommand(`pair ${company}`))}</code>; this page shows it as soon as the worker has it.</p></div>`;
 }
 
 /** The whole QR page around its fragment. */
