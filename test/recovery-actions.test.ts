@@ -238,7 +238,7 @@ describe("cleanup", () => {
     expect(first.deleted).toBeGreaterThan(0);
     expect(second).toBeDefined();
     const refused = await second;
-    expect((refused as WardenError).code).toBe(ErrorCodes.COMPANY_CONNECTED);
+    expect((refused as WardenError).code).toBe(ErrorCodes.LEASE_HELD);
     expect((refused as Error).message).toContain("another action");
     // One hold in the history: the refused action never held the company, even for a moment.
     const holds = env.store.leases.history().filter((h) => h.company === "acme");

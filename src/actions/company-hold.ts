@@ -100,11 +100,13 @@ function connectedError(store: Store, company: string, now: number): WardenError
   const lease = store.leases.get(company);
   const state = store.connections.get(company)?.state ?? "unknown";
   const by = lease ? lease.holder : "a worker";
-  const what = lease?.holder.startsWith("action:")
+  const busy = lease?.holder.startsWith("action:") === true;
+  const what = busy
     ? `${company} is busy: another action (${by}) holds it`
     : `${company} is connected (state ${state}, held by ${by})`;
+  // Busy (another action holds it) and connected (a worker does) are two failures, two codes.
   return new WardenError(
-    ErrorCodes.COMPANY_CONNECTED,
+    busy ? ErrorCodes.LEASE_HELD : ErrorCodes.COMPANY_CONNECTED,
     `${what}; refusing to touch its folder. Stop it first (warden stop ${company}) or pass --stop.`,
     { company, state, holder: lease?.holder, expiresAt: lease?.expiresAt, now },
   );

@@ -105,7 +105,7 @@ export async function createBackup(options: CreateBackupOptions): Promise<Create
   // The archive's own manifest would shadow it: refuse rather than drop a file silently.
   if (names.includes(MANIFEST_NAME)) {
     throw new WardenError(
-      ErrorCodes.ACTION_FAILED,
+      ErrorCodes.BACKUP_NAME_CLASH,
       `${path.join(dir, MANIFEST_NAME)} clashes with the backup manifest's name; move it away`,
       { company, file: MANIFEST_NAME },
     );
@@ -243,7 +243,7 @@ async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
     const why =
       code === "ENOSPC" ? "no space left on the device (ENOSPC)" : `${code}: ${(err as Error).message}`;
     throw new WardenError(
-      ErrorCodes.ACTION_FAILED,
+      ErrorCodes.BACKUP_WRITE_FAILED,
       `Backup failed while ${what}: ${why}`,
       { step: what, code },
       { cause: err },
@@ -259,7 +259,7 @@ async function publish(tmp: string, target: string): Promise<void> {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "EEXIST")
       throw new WardenError(
-        ErrorCodes.ACTION_FAILED,
+        ErrorCodes.BACKUP_EXISTS,
         `Backup ${target} already exists`,
         { target },
         { cause: err },
@@ -267,7 +267,7 @@ async function publish(tmp: string, target: string): Promise<void> {
     // File systems without hard links: check, then rename (a narrow race, only on those).
     if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP") throw err;
     if (await lstat(target).catch(() => null))
-      throw new WardenError(ErrorCodes.ACTION_FAILED, `Backup ${target} already exists`, { target });
+      throw new WardenError(ErrorCodes.BACKUP_EXISTS, `Backup ${target} already exists`, { target });
     await rename(tmp, target);
     return;
   }

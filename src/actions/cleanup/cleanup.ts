@@ -175,7 +175,7 @@ export async function runCleanup(options: CleanupOptions): Promise<CleanupResult
     for (const d of plan.delete) {
       if (NEVER_DELETED.has(classifyFile(d.file))) {
         throw new WardenError(
-          ErrorCodes.ACTION_FAILED,
+          ErrorCodes.DELETE_REFUSED,
           `Refusing to delete ${path.join(dir, d.file)}: creds and app-state files are never deleted`,
           { company, file: d.file },
         );

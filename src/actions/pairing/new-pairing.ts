@@ -103,7 +103,7 @@ export async function prepareNewPairing(options: NewPairingOptions): Promise<New
       },
     );
     if (movedAside === null)
-      throw new WardenError(ErrorCodes.ACTION_FAILED, `${current} vanished during the new pairing`, {
+      throw new WardenError(ErrorCodes.FOLDER_VANISHED, `${current} vanished during the new pairing`, {
         company,
       });
     if (kind !== "files") {

@@ -22,7 +22,7 @@ export const CONFIRM_TTL_MS = 2 * 60_000;
 
 function homeOf(deps: BotDeps): string {
   if (deps.home === undefined)
-    throw new WardenError(ErrorCodes.ACTION_FAILED, "backups are not available: WARDEN_HOME is not set");
+    throw new WardenError(ErrorCodes.HOME_UNSET, "backups are not available: WARDEN_HOME is not set");
   return deps.home;
 }
 
@@ -178,7 +178,10 @@ export async function runConfirmed(
       html: `<b>${escapeHtml(company)}</b>: restored ${result.files} files from <code>${escapeHtml(path.basename(result.backup))}</code>.${result.movedAside ? "\nThe previous folder is kept in WARDEN_HOME/replaced." : ""}`,
     };
   }
-  throw new WardenError(ErrorCodes.ACTION_FAILED, `unknown confirmation ${JSON.stringify(row.args.op)}`);
+  throw new WardenError(
+    ErrorCodes.CONFIRMATION_UNKNOWN,
+    `unknown confirmation ${JSON.stringify(row.args.op)}`,
+  );
 }
 
 /** /cleanup <company>. */
