@@ -5,32 +5,12 @@
  * file system), and an audit row. Nothing of the folder is deleted before it exists elsewhere, and
  * no worker brings it back: a session never creates a company folder.
  */
-import { cp, lstat, mkdir, rename, rm } from "node:fs/promises";
+import { cp, mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
-import type { Clock } from "../clock.js";
-import { assertCompanyFolder } from "../config/company-id.js";
-import { describeError, ErrorCodes, WardenError } from "../errors.js";
 import { removedFolder } from "../home-layout.js";
-import type { Store } from "../store/store.js";
-import { createBackup, verifyBackup } from "./backup/backup.js";
-import { holdCompany } from "./company-hold.js";
-import { finishInterruptedRestore } from "./restore/folder-swap.js";
-
-/** Inputs of removeCompany. */
-export interface RemoveCompanyOptions {
-  store: Store;
-  clock: Clock;
-  sessionsDir: string;
-  /** WARDEN_HOME: the folder goes to its `removed/`. */
-  home: string;
-  backupsRoot: string;
-  company: string;
-  actor: string;
-  /** Stop the company through its worker first (otherwise refused while a worker holds it). */
-  stopFirst?: boolean;
-  backupKey?: string;
-  keep?: number;
-}
+import type { ActionContext } from "./action-context.js";
+import { backUpBeforeChange } from "./backup/verified-backup.js";
+import { auditChange, auditFailure, beginFolderChange, type ChangeRequest } from "./hold-for-change.js";
 
 /** What removeCompany did. */
 export interface RemoveCompanyResult {
@@ -41,46 +21,27 @@ export interface RemoveCompanyResult {
 }
 
 /** Backs up (verified) and moves a company folder out of sessionsDir; audited either way. */
-export async function removeCompany(options: RemoveCompanyOptions): Promise<RemoveCompanyResult> {
-  const { store, clock, sessionsDir, home, company, actor } = options;
-  const current = assertCompanyFolder(sessionsDir, company);
-  const st = await lstat(current).catch(() => null);
-  if (!st?.isDirectory())
-    throw new WardenError(
-      ErrorCodes.COMPANY_UNKNOWN,
-      `${current} is not a company folder (missing, or not a directory; symlinks are not followed)`,
-      { company },
-    );
-  await finishInterruptedRestore(home, sessionsDir, company);
-  const hold = await holdCompany({ store, clock, company, actor, stopFirst: options.stopFirst });
+export async function removeCompany(
+  context: ActionContext,
+  request: ChangeRequest,
+): Promise<RemoveCompanyResult> {
+  const { store, clock, home } = context;
+  const { company } = request;
+  const { dir: current, hold } = await beginFolderChange(context, request);
   let backupPath: string | null = null;
   try {
-    const backup = await createBackup({
+    const backup = await backUpBeforeChange(context, hold, {
       company,
       dir: current,
-      backupsRoot: options.backupsRoot,
       reason: "pre-remove",
-      now: clock.now(),
-      key: options.backupKey,
-      keep: options.keep,
+      unchanged: "the folder was left as it was",
     });
     backupPath = backup.path;
-    const verified = await verifyBackup(backup.path, { key: options.backupKey });
-    if (!verified.ok)
-      throw new WardenError(
-        ErrorCodes.BACKUP_INVALID,
-        `The pre-remove backup ${backup.path} did not verify (${verified.problems.slice(0, 3).join("; ")}); the folder was left as it was`,
-        { company, backup: backup.path },
-      );
-    hold.renew();
     // The company is not wanted running any more: no worker reconnects it if the folder returns.
     store.control.setDesired(company, "stop", null, clock.now());
     const movedTo = removedFolder(home, company, clock.now());
     await moveFolder(current, movedTo);
-    const auditId = store.audit.add({
-      at: clock.now(),
-      actor,
-      company,
+    const auditId = auditChange(context, request, {
       action: "remove",
       ok: true,
       result: `folder moved to ${movedTo} (backup ${backup.path} verified)`,
@@ -88,15 +49,7 @@ export async function removeCompany(options: RemoveCompanyOptions): Promise<Remo
     });
     return { company, backup: backup.path, movedTo, auditId };
   } catch (err) {
-    store.audit.add({
-      at: clock.now(),
-      actor,
-      company,
-      action: "remove",
-      ok: false,
-      result: `failed: ${describeError(err)}`,
-      detail: { backup: backupPath },
-    });
+    auditFailure(context, request, "remove", err, { backup: backupPath });
     throw err;
   } finally {
     hold.release("company removed", { resume: false });

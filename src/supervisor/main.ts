@@ -102,6 +102,7 @@ const supervisor = new Supervisor({
   notifiers,
   home: env.home,
   backupKey: env.backupKey,
+  authKey: env.authKey,
   ...(env.telegramToken ? { bot: { token: env.telegramToken, apiRoot: env.telegramApiRoot } } : {}),
   ...(httpAddress ? { http: { address: httpAddress, token: env.httpToken } } : {}),
 });
