@@ -11,6 +11,7 @@ import type { Clock } from "../clock.js";
 import { ErrorCodes, WardenError } from "../errors.js";
 import { isProcessAlive } from "../process-alive.js";
 import type { Store } from "../store/store.js";
+import { DEFAULT_ACTION_LIMITS } from "./action-context.js";
 import { awaitControlRequest } from "./await-control-request.js";
 
 /** A hold in force; `release` is idempotent. */
@@ -42,12 +43,10 @@ export interface HoldOptions {
   signal?: AbortSignal;
 }
 
-const DEFAULT_TTL_MS = 10 * 60_000;
-
 /** Takes the company's hold, stopping it through the worker first when asked. */
 export async function holdCompany(options: HoldOptions): Promise<CompanyHold> {
   const { store, clock, company, actor } = options;
-  const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
+  const ttlMs = options.ttlMs ?? DEFAULT_ACTION_LIMITS.holdTtlMs;
   // Unique per hold: two actions of one process must exclude each other too.
   const holder = `action:${actor}:${process.pid}:${randomBytes(3).toString("hex")}`;
   let stoppedHere = false;
@@ -114,7 +113,7 @@ function connectedError(store: Store, company: string, now: number): WardenError
 
 async function stopThroughWorker(options: HoldOptions): Promise<void> {
   const { store, clock, company, actor } = options;
-  const timeoutMs = options.stopTimeoutMs ?? 20_000;
+  const timeoutMs = options.stopTimeoutMs ?? DEFAULT_ACTION_LIMITS.stopTimeoutMs;
   const request = await awaitControlRequest({
     store,
     clock,
