@@ -6,8 +6,11 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { createActionContext } from "../src/actions/action-context.js";
 import { BOT_ERROR_REPLIES, errorReply } from "../src/bot/error-replies.js";
+import type { WardenConfig } from "../src/config/load.js";
 import { ErrorCodes, EXIT_STATUS_BY_CODE, ExitCodes, exitCodeFor, WardenError } from "../src/errors.js";
+import type { Store } from "../src/store/store.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const NAMES = Object.keys(ErrorCodes).sort();
@@ -62,6 +65,25 @@ describe("error codes", () => {
       missing: true,
     });
     expect(errorReply(unknown)).toBe('Unknown company "x"');
+  });
+
+  it("an action context without WARDEN_HOME refuses backups with HOME_UNSET, and the bot says why in one line", () => {
+    const actions = createActionContext({
+      store: {} as Store,
+      clock: { now: () => 0 },
+      config: {} as WardenConfig,
+      home: undefined,
+    });
+    const err = (() => {
+      try {
+        return actions.backupsRoot;
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect((err as WardenError).code).toBe(ErrorCodes.HOME_UNSET);
+    expect(errorReply(err)).toBe("backups are not available: WARDEN_HOME is not set");
+    expect(() => actions.authStore).toThrow(/WARDEN_HOME is not set/);
   });
 
   it("ACTION_FAILED, the catch-all, is thrown nowhere in src", () => {
