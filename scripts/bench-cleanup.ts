@@ -18,6 +18,7 @@
  * Prints a table at the end; the exit status is 1 when a figure could not be measured or a file
  * was lost or torn. TMPDIR=/dev/shm takes the disk's fsyncs out of the figures.
  */
+
 import { randomInt } from "node:crypto";
 import {
   copyFileSync,
@@ -34,6 +35,7 @@ import { rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
+import { createActionContext } from "../src/actions/action-context.js";
 import { createBackup, listBackups, verifyBackup } from "../src/actions/backup/backup.js";
 import { runCleanup } from "../src/actions/cleanup/cleanup.js";
 import { finishInterruptedRestore } from "../src/actions/restore/folder-swap.js";
@@ -184,17 +186,10 @@ async function timeActions(tmpRoot: string, source: string): Promise<Timings> {
     const config = loadConfig(h.configFile);
     const store = openStore(databaseFile(h.home));
     try {
-      const common = {
-        store,
-        clock: systemClock,
-        sessionsDir: h.sessionsDir,
-        backupsRoot: h.backupsRoot,
-        company: COMPANY,
-        settings: companySettings(config, COMPANY),
-        actor: "bench",
-      };
+      const actions = createActionContext({ store, clock: systemClock, config, home: h.home });
+      const common = { company: COMPANY, settings: companySettings(config, COMPANY), actor: "bench" };
       let t0 = performance.now();
-      const dry = await runCleanup({ ...common, dryRun: true });
+      const dry = await runCleanup(actions, { ...common, dryRun: true });
       plans.push(performance.now() - t0);
       planned = dry.plan.delete.length;
 
@@ -215,7 +210,7 @@ async function timeActions(tmpRoot: string, source: string): Promise<Timings> {
 
       let deleteStart: number | undefined;
       t0 = performance.now();
-      const result = await runCleanup({
+      const result = await runCleanup(actions, {
         ...common,
         onProgress: (phase) => {
           if (phase === "delete") deleteStart ??= performance.now();

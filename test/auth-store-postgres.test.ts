@@ -7,6 +7,7 @@
  * counts its rows and keeps watching the fleet when the server is down; a writer killed with -9
  * mid-write loses no acknowledged key and tears no row.
  */
+
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
@@ -16,6 +17,7 @@ import { BufferJSON, encodeWAMessage, proto } from "baileys";
 import pg from "pg";
 import pino from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createActionContext } from "../src/actions/action-context.js";
 import { runAuthMigrate } from "../src/actions/auth-migrate.js";
 import { createBackup, verifyBackup } from "../src/actions/backup/backup.js";
 import { prepareNewPairing } from "../src/actions/pairing/new-pairing.js";
@@ -502,17 +504,15 @@ describe("a new pairing of a postgres company", () => {
         actor: "test",
       });
       const noise = await noiseOf("pairpg");
-      const prepared = await prepareNewPairing({
+      const actions = createActionContext({
         store: db,
         clock,
-        sessionsDir: fx.sessionsDir,
+        config: loadConfig(fx.configFile),
         home: fx.home,
-        backupsRoot: backupsRoot(fx.home),
-        company: "pairpg",
-        actor: "test",
         backupKey: PASSPHRASE,
-        authStore: access,
+        pgUrl: cluster.url,
       });
+      const prepared = await prepareNewPairing(actions, { company: "pairpg", actor: "test" });
       const aside = `pairpg@${path.basename(prepared.movedAside)}`;
       expect(await noiseOf(aside)).toBe(noise);
       const fresh = await openPostgresRows(cluster.url, { company: "pairpg", key });

@@ -4,16 +4,18 @@
  * stopped (auth_store_failed, a human is told) and never started as a new identity, while the
  * other companies keep running.
  */
+
 import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createActionContext } from "../src/actions/action-context.js";
 import { runAuthMigrate } from "../src/actions/auth-migrate.js";
 import { prepareNewPairing } from "../src/actions/pairing/new-pairing.js";
 import { AuthKey } from "../src/auth-store/row-cipher.js";
 import { openSqliteRows } from "../src/auth-store/sqlite-rows.js";
 import { loadConfig } from "../src/config/load.js";
 import { scanFolderSync } from "../src/fleet/scan-folder.js";
-import { authDatabaseFile, backupsRoot } from "../src/home-layout.js";
+import { authDatabaseFile } from "../src/home-layout.js";
 import { openStore, type Store } from "../src/store/store.js";
 import type { Worker } from "../src/worker/worker.js";
 import { FleetFixture } from "./helpers/fleet-fixture.js";
@@ -135,16 +137,14 @@ describe("worker on database companies", () => {
     const before = openSqliteRows(file, { company: "acme", key });
     const oldCreds = (await before.read(["creds.json"])).get("creds.json");
     await before.close();
-    const prepared = await prepareNewPairing({
+    const actions = createActionContext({
       store,
       clock: { now: () => Date.now() },
-      sessionsDir: fx.sessionsDir,
+      config: loadConfig(fx.configFile),
       home: fx.home,
-      backupsRoot: backupsRoot(fx.home),
-      company: "acme",
-      actor: "test",
       backupKey: PASSPHRASE,
     });
+    const prepared = await prepareNewPairing(actions, { company: "acme", actor: "test" });
     expect(readdirSync(path.join(fx.sessionsDir, "acme"))).toEqual(["warden-auth.json"]);
     // The old identity, whole (its WAL folded in), beside the old folder.
     const aside = openSqliteRows(path.join(prepared.movedAside, "acme.sqlite"), { company: "acme", key });

@@ -3,14 +3,16 @@
  * company's level comes from stale sessions in the demo's first minute, and a cleanup brings it
  * back to ok (live contacts and creds.json stay). Runs the demo's fleet setup, not pm2.
  */
+
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { AGING_EVERY_MS, buildDemoFleet, DEMO_COMPANIES } from "../scripts/demo-fleet.js";
+import { createActionContext } from "../src/actions/action-context.js";
 import { runCleanup } from "../src/actions/cleanup/cleanup.js";
 import { collectStatus } from "../src/cli/status.js";
-import { companySettings, loadConfig } from "../src/config/load.js";
-import { backupsRoot, databaseFile } from "../src/home-layout.js";
+import { loadConfig } from "../src/config/load.js";
+import { databaseFile } from "../src/home-layout.js";
 import { openStore } from "../src/store/store.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
@@ -42,15 +44,8 @@ describe("the demo fleet", () => {
       // Sessions age in: garage-growing has 110 stale at the start, one more every 5 s.
       expect(byId.get("garage-growing")?.files.stale).toBe(110 + Math.floor(32_000 / AGING_EVERY_MS));
 
-      const result = await runCleanup({
-        store,
-        clock: { now: () => early },
-        sessionsDir: config.sessionsDir,
-        backupsRoot: backupsRoot(layout.home),
-        company: "shop-critical",
-        settings: companySettings(config, "shop-critical"),
-        actor: "test",
-      });
+      const actions = createActionContext({ store, clock: { now: () => early }, config, home: layout.home });
+      const result = await runCleanup(actions, { company: "shop-critical", actor: "test" });
       expect(result.deleted).toBe(186);
       const after = (await collectStatus(config, store, early + 1_000)).find((r) => r.id === "shop-critical");
       expect(after?.files.stale).toBe(0);

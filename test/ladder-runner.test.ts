@@ -4,10 +4,12 @@
  * config so a real clock walks them; the minute-by-minute walk with a fake clock is in
  * ladder-decide.test.ts.
  */
+
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, utimesSync } from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createActionContext } from "../src/actions/action-context.js";
 import { listBackups, verifyBackup } from "../src/actions/backup/backup.js";
 import { prepareNewPairing } from "../src/actions/pairing/new-pairing.js";
 import { runControl } from "../src/cli/control.js";
@@ -250,19 +252,12 @@ describe("recovery ladder (supervisor + real worker)", () => {
       },
     );
     // Connected: refused without --stop.
-    const options = {
-      store,
-      clock: { now: () => Date.now() },
-      sessionsDir: fx.sessionsDir,
-      home: fx.home,
-      backupsRoot: path.join(fx.home, "backups"),
-      company: "acme",
-      actor: "cli:test",
-    };
-    await expect(prepareNewPairing(options)).rejects.toThrow(/acme is connected/);
+    const actions = createActionContext({ store, clock: { now: () => Date.now() }, config, home: fx.home });
+    const options = { company: "acme", actor: "cli:test" };
+    await expect(prepareNewPairing(actions, options)).rejects.toThrow(/acme is connected/);
     expect(readFileSync(path.join(dir, "creds.json")).equals(oldCreds)).toBe(true);
 
-    const prepared = await prepareNewPairing({ ...options, stopFirst: true });
+    const prepared = await prepareNewPairing(actions, { ...options, stopFirst: true });
     expect(readdirSync(dir)).toEqual([]);
     expect(readFileSync(path.join(prepared.movedAside, "creds.json")).equals(oldCreds)).toBe(true);
     expect(prepared.movedAside.startsWith(path.join(fx.home, "replaced", "acme"))).toBe(true);

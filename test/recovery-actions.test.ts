@@ -18,10 +18,11 @@ import {
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { createActionContext } from "../src/actions/action-context.js";
 import { createBackup, extractBackup, listBackups, verifyBackup } from "../src/actions/backup/backup.js";
-import { runCleanup } from "../src/actions/cleanup/cleanup.js";
+import { type CleanupRequest, runCleanup } from "../src/actions/cleanup/cleanup.js";
 import { finishInterruptedRestore } from "../src/actions/restore/folder-swap.js";
-import { runRestore } from "../src/actions/restore/restore.js";
+import { type RestoreRequest, runRestore } from "../src/actions/restore/restore.js";
 import { systemClock } from "../src/clock.js";
 import { companySettings, loadConfig, type WardenConfig } from "../src/config/load.js";
 import { ErrorCodes, WardenError } from "../src/errors.js";
@@ -94,30 +95,30 @@ async function setup(): Promise<Env> {
 
 const PROTECTED = /^(creds\.json|app-state-sync-key-.*|app-state-sync-version-.*)$/;
 
-function cleanup(env: Env, extra: Partial<Parameters<typeof runCleanup>[0]> = {}) {
-  return runCleanup({
+/** The action context of one test process (the CLI's and the supervisor's are built the same way). */
+function actionsOf(env: Env, backupKey?: string) {
+  return createActionContext({
     store: env.store,
     clock: systemClock,
-    sessionsDir: env.sessionsDir,
-    backupsRoot: env.backupsRoot,
-    company: "acme",
-    settings: companySettings(env.config, "acme"),
-    actor: "test",
-    ...extra,
+    config: env.config,
+    home: env.home,
+    backupKey,
   });
 }
 
-function restore(env: Env, extra: Partial<Parameters<typeof runRestore>[0]> = {}) {
-  return runRestore({
-    store: env.store,
-    clock: systemClock,
-    sessionsDir: env.sessionsDir,
-    home: env.home,
-    backupsRoot: env.backupsRoot,
+function cleanup(env: Env, extra: Partial<CleanupRequest> & { backupKey?: string } = {}) {
+  const { backupKey, ...request } = extra;
+  return runCleanup(actionsOf(env, backupKey), {
     company: "acme",
+    settings: companySettings(env.config, "acme"),
     actor: "test",
-    ...extra,
+    ...request,
   });
+}
+
+function restore(env: Env, extra: Partial<RestoreRequest> & { backupKey?: string } = {}) {
+  const { backupKey, ...request } = extra;
+  return runRestore(actionsOf(env, backupKey), { company: "acme", actor: "test", ...request });
 }
 
 /** A manual backup of acme (encrypted with `key`). */
@@ -238,7 +239,7 @@ describe("cleanup", () => {
     expect(first.deleted).toBeGreaterThan(0);
     expect(second).toBeDefined();
     const refused = await second;
-    expect((refused as WardenError).code).toBe(ErrorCodes.COMPANY_CONNECTED);
+    expect((refused as WardenError).code).toBe(ErrorCodes.LEASE_HELD);
     expect((refused as Error).message).toContain("another action");
     // One hold in the history: the refused action never held the company, even for a moment.
     const holds = env.store.leases.history().filter((h) => h.company === "acme");

@@ -4,10 +4,12 @@
  * through the hold / backup / verify / audit path, and the measured outcome: the peer's next
  * message fails once ("No session record"), the retry path (a fresh bundle) decrypts again.
  */
+
 import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createActionContext } from "../src/actions/action-context.js";
 import { listBackups } from "../src/actions/backup/backup.js";
 import {
   planSessionRepair,
@@ -80,6 +82,16 @@ async function send(from: Party, to: Party, n: number, logger: Parameters<typeof
   return { ok, stubs };
 }
 
+/** The action context a supervisor would pass (its clock is real time here). */
+function actionsOf() {
+  return createActionContext({
+    store,
+    clock: { now: () => Date.now() },
+    config: () => loadConfig(fx.configFile),
+    home: fx.home,
+  });
+}
+
 describe("session repair", () => {
   it("removes only the failing peer's session files, backed up and audited; the peer decrypts again after one retry", async () => {
     const { bob, alice, recorder, logger } = await company();
@@ -98,11 +110,7 @@ describe("session repair", () => {
     const candidates = repairCandidates(store, "acme", now, settings);
     expect(candidates).toEqual([{ peer: hashPeer(ALICE, store.signals.peerSalt()), failures: 8 }]);
 
-    const result = await runSessionRepair({
-      store,
-      clock: { now: () => Date.now() },
-      sessionsDir: fx.sessionsDir,
-      backupsRoot: path.join(fx.home, "backups"),
+    const result = await runSessionRepair(actionsOf(), {
       company: "acme",
       settings,
       actor: "supervisor",
@@ -152,7 +160,7 @@ describe("session repair", () => {
       clock: { now: () => Date.now() },
       logger: fx.logger(),
       config: () => loadConfig(fx.configFile),
-      backupsRoot: path.join(fx.home, "backups"),
+      actions: actionsOf(),
       notify: (_company, title, detail) => notes.push({ title, detail }),
     });
     await repairs.check();
@@ -184,11 +192,7 @@ describe("session repair", () => {
     expect(store.leases.acquire("acme", "worker:test", process.pid, Date.now(), 60_000)).toBe(true);
     const before = await readdir(bob.dir);
     await expect(
-      runSessionRepair({
-        store,
-        clock: { now: () => Date.now() },
-        sessionsDir: fx.sessionsDir,
-        backupsRoot: path.join(fx.home, "backups"),
+      runSessionRepair(actionsOf(), {
         company: "acme",
         settings,
         actor: "supervisor",

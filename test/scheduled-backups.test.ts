@@ -1,6 +1,7 @@
 import { rmSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { createActionContext } from "../src/actions/action-context.js";
 import { listBackups } from "../src/actions/backup/backup.js";
 import { loadConfig } from "../src/config/load.js";
 import { openStore, type Store } from "../src/store/store.js";
@@ -36,8 +37,7 @@ describe("scheduled backups (backups.every)", () => {
       clock,
       logger,
       config: () => config,
-      home: fx.home,
-      backupKey: undefined,
+      actions: createActionContext({ store, clock, config: () => config, home: fx.home }),
       alerts: createAlertQueue({ store, notifiers: new Map(), clock, logger, config: () => config }),
       kick: () => {},
       busy: () => busy,

@@ -11,6 +11,7 @@ import type { Clock } from "../clock.js";
 import { ErrorCodes, WardenError } from "../errors.js";
 import { isProcessAlive } from "../process-alive.js";
 import type { Store } from "../store/store.js";
+import { DEFAULT_ACTION_LIMITS } from "./action-context.js";
 import { awaitControlRequest } from "./await-control-request.js";
 
 /** A hold in force; `release` is idempotent. */
@@ -42,12 +43,10 @@ export interface HoldOptions {
   signal?: AbortSignal;
 }
 
-const DEFAULT_TTL_MS = 10 * 60_000;
-
 /** Takes the company's hold, stopping it through the worker first when asked. */
 export async function holdCompany(options: HoldOptions): Promise<CompanyHold> {
   const { store, clock, company, actor } = options;
-  const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
+  const ttlMs = options.ttlMs ?? DEFAULT_ACTION_LIMITS.holdTtlMs;
   // Unique per hold: two actions of one process must exclude each other too.
   const holder = `action:${actor}:${process.pid}:${randomBytes(3).toString("hex")}`;
   let stoppedHere = false;
@@ -100,11 +99,13 @@ function connectedError(store: Store, company: string, now: number): WardenError
   const lease = store.leases.get(company);
   const state = store.connections.get(company)?.state ?? "unknown";
   const by = lease ? lease.holder : "a worker";
-  const what = lease?.holder.startsWith("action:")
+  const busy = lease?.holder.startsWith("action:") === true;
+  const what = busy
     ? `${company} is busy: another action (${by}) holds it`
     : `${company} is connected (state ${state}, held by ${by})`;
+  // Busy (another action holds it) and connected (a worker does) are two failures, two codes.
   return new WardenError(
-    ErrorCodes.COMPANY_CONNECTED,
+    busy ? ErrorCodes.LEASE_HELD : ErrorCodes.COMPANY_CONNECTED,
     `${what}; refusing to touch its folder. Stop it first (warden stop ${company}) or pass --stop.`,
     { company, state, holder: lease?.holder, expiresAt: lease?.expiresAt, now },
   );
@@ -112,7 +113,7 @@ function connectedError(store: Store, company: string, now: number): WardenError
 
 async function stopThroughWorker(options: HoldOptions): Promise<void> {
   const { store, clock, company, actor } = options;
-  const timeoutMs = options.stopTimeoutMs ?? 20_000;
+  const timeoutMs = options.stopTimeoutMs ?? DEFAULT_ACTION_LIMITS.stopTimeoutMs;
   const request = await awaitControlRequest({
     store,
     clock,

@@ -8,37 +8,14 @@
  * its backup reads the rows with the rows' passphrase (WARDEN_AUTH_KEY, else WARDEN_BACKUP_KEY)
  * and is sealed only when a backup key is given.
  */
-import { cp, lstat, mkdir, rename, rm } from "node:fs/promises";
+import { cp, mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
-import type { AuthStoreAccess } from "../auth-store/company-rows.js";
-import { moveSqliteDatabase } from "../auth-store/sqlite-rows.js";
+import { moveCompanyStoreAside, putCompanyStoreBack } from "../auth-store/company-rows.js";
 import { readStoreChoice } from "../auth-store/store-choice.js";
-import type { Clock } from "../clock.js";
-import { assertCompanyFolder } from "../config/company-id.js";
-import { describeError, ErrorCodes, WardenError } from "../errors.js";
-import { authDatabaseFile, removedFolder } from "../home-layout.js";
-import type { Store } from "../store/store.js";
-import { createBackup, verifyBackup } from "./backup/backup.js";
-import { holdCompany } from "./company-hold.js";
-import { finishInterruptedRestore } from "./restore/folder-swap.js";
-
-/** Inputs of removeCompany. */
-export interface RemoveCompanyOptions {
-  store: Store;
-  clock: Clock;
-  sessionsDir: string;
-  /** WARDEN_HOME: the folder goes to its `removed/`. */
-  home: string;
-  backupsRoot: string;
-  company: string;
-  actor: string;
-  /** Stop the company through its worker first (otherwise refused while a worker holds it). */
-  stopFirst?: boolean;
-  backupKey?: string;
-  keep?: number;
-  /** A database store's home and rows' passphrase (default: `home` and `backupKey`). */
-  authStore?: AuthStoreAccess;
-}
+import { removedFolder } from "../home-layout.js";
+import type { ActionContext } from "./action-context.js";
+import { backUpBeforeChange } from "./backup/verified-backup.js";
+import { auditChange, auditFailure, beginFolderChange, type ChangeRequest } from "./hold-for-change.js";
 
 /** What removeCompany did. */
 export interface RemoveCompanyResult {
@@ -51,48 +28,28 @@ export interface RemoveCompanyResult {
 }
 
 /** Backs up (verified) and moves a company folder out of sessionsDir; audited either way. */
-export async function removeCompany(options: RemoveCompanyOptions): Promise<RemoveCompanyResult> {
-  const { store, clock, sessionsDir, home, company, actor } = options;
-  const current = assertCompanyFolder(sessionsDir, company);
-  const st = await lstat(current).catch(() => null);
-  if (!st?.isDirectory())
-    throw new WardenError(
-      ErrorCodes.COMPANY_UNKNOWN,
-      `${current} is not a company folder (missing, or not a directory; symlinks are not followed)`,
-      { company },
-    );
-  await finishInterruptedRestore(home, sessionsDir, company);
-  const hold = await holdCompany({ store, clock, company, actor, stopFirst: options.stopFirst });
+export async function removeCompany(
+  context: ActionContext,
+  request: ChangeRequest,
+): Promise<RemoveCompanyResult> {
+  const { store, clock, home } = context;
+  const { company } = request;
+  const { dir: current, hold } = await beginFolderChange(context, request);
   let backupPath: string | null = null;
   try {
-    const backup = await createBackup({
+    const backup = await backUpBeforeChange(context, hold, {
       company,
       dir: current,
-      backupsRoot: options.backupsRoot,
       reason: "pre-remove",
-      now: clock.now(),
-      key: options.backupKey,
-      keep: options.keep,
-      authStore: options.authStore ?? { home, passphrase: options.backupKey },
+      unchanged: "the folder was left as it was",
     });
     backupPath = backup.path;
-    const verified = await verifyBackup(backup.path, { key: options.backupKey });
-    if (!verified.ok)
-      throw new WardenError(
-        ErrorCodes.BACKUP_INVALID,
-        `The pre-remove backup ${backup.path} did not verify (${verified.problems.slice(0, 3).join("; ")}); the folder was left as it was`,
-        { company, backup: backup.path },
-      );
-    hold.renew();
     // The company is not wanted running any more: no worker reconnects it if the folder returns.
     store.control.setDesired(company, "stop", null, clock.now());
     const movedTo = removedFolder(home, company, clock.now());
-    const databaseMovedTo = await moveStore(current, movedTo, options.authStore?.home ?? home, company);
+    const databaseMovedTo = await moveStore(context, current, movedTo, company);
     const also = databaseMovedTo ? `, database moved to ${databaseMovedTo}` : "";
-    const auditId = store.audit.add({
-      at: clock.now(),
-      actor,
-      company,
+    const auditId = auditChange(context, request, {
       action: "remove",
       ok: true,
       result: `folder moved to ${movedTo}${also} (backup ${backup.path} verified)`,
@@ -100,15 +57,7 @@ export async function removeCompany(options: RemoveCompanyOptions): Promise<Remo
     });
     return { company, backup: backup.path, movedTo, databaseMovedTo, auditId };
   } catch (err) {
-    store.audit.add({
-      at: clock.now(),
-      actor,
-      company,
-      action: "remove",
-      ok: false,
-      result: `failed: ${describeError(err)}`,
-      detail: { backup: backupPath },
-    });
+    auditFailure(context, request, "remove", err, { backup: backupPath });
     throw err;
   } finally {
     hold.release("company removed", { resume: false });
@@ -116,23 +65,25 @@ export async function removeCompany(options: RemoveCompanyOptions): Promise<Remo
 }
 
 /**
- * The folder, and a sqlite company's database first (checkpointed, then renamed; put back if the
- * folder cannot move, so the folder never names a store that is gone). Returns the database's place.
+ * The folder, and a database company's store first (sqlite: checkpointed, then renamed to
+ * `<movedTo>.sqlite`; postgres: its rows renamed to `<company>@<moved folder's name>`), put back if
+ * the folder cannot move, so the folder never names a store that is gone. Returns the store's place.
  */
-async function moveStore(current: string, movedTo: string, home: string, company: string) {
-  if ((await readStoreChoice(current)) === "files") {
+async function moveStore(context: ActionContext, current: string, movedTo: string, company: string) {
+  const kind = await readStoreChoice(current);
+  if (kind === "files") {
     await moveFolder(current, movedTo);
     return null;
   }
-  const database = authDatabaseFile(home, company);
-  moveSqliteDatabase(database, `${movedTo}.sqlite`);
+  const access = context.authStore;
+  const where = await moveCompanyStoreAside(access, company, kind, movedTo);
   try {
     await moveFolder(current, movedTo);
   } catch (err) {
-    moveSqliteDatabase(`${movedTo}.sqlite`, database);
+    await putCompanyStoreBack(access, company, kind, movedTo);
     throw err;
   }
-  return `${movedTo}.sqlite`;
+  return where;
 }
 
 /** rename(); across file systems a copy first, the original deleted only once the copy is complete. */

@@ -64,6 +64,15 @@ export function nextWallClock(now: number, hhmm: string, timeZone: string): numb
   return now + 86_400_000;
 }
 
+/**
+ * A usage error about one of the two options: the message names the flag (`--for ...`), the
+ * context's `bare` says the same without it (the bot, where there are no flags, answers with that).
+ */
+function optionError(option: "for" | "until" | null, bare: string): WardenError {
+  const flag = option === null ? "" : `--${option} `;
+  return new WardenError(ErrorCodes.USAGE, `${flag}${bare}`, option === null ? { bare } : { option, bare });
+}
+
 /** The end of a silence starting `now`; throws a coded usage error naming the option. */
 export function silenceEndsAt(
   input: { for?: string; until?: string },
@@ -71,16 +80,14 @@ export function silenceEndsAt(
   timeZone: string,
 ): number {
   if ((input.for === undefined) === (input.until === undefined))
-    throw new WardenError(ErrorCodes.USAGE, "Give exactly one of --for <duration> or --until <time>", {});
+    throw new WardenError(ErrorCodes.USAGE, "Give exactly one of --for <duration> or --until <time>", {
+      bare: "Give exactly one of <duration> or <time>",
+    });
   let end: number;
   if (input.for !== undefined) {
     const ms = parseDuration(input.for);
     if (ms === undefined || ms <= 0)
-      throw new WardenError(
-        ErrorCodes.USAGE,
-        `--for takes a duration like "30m", "2h" or "1d", got ${JSON.stringify(input.for)}`,
-        { option: "for" },
-      );
+      throw optionError("for", `takes a duration like "30m", "2h" or "1d", got ${JSON.stringify(input.for)}`);
     end = now + ms;
   } else {
     const text = input.until as string;
@@ -88,16 +95,17 @@ export function silenceEndsAt(
     else {
       end = Date.parse(text);
       if (!Number.isFinite(end) || !/^\d{4}-\d{2}-\d{2}T/.test(text))
-        throw new WardenError(
-          ErrorCodes.USAGE,
-          `--until takes "HH:MM" or an ISO date-time such as 2026-12-03T09:00:00Z, got ${JSON.stringify(text)}`,
-          { option: "until" },
+        throw optionError(
+          "until",
+          `takes "HH:MM" or an ISO date-time such as 2026-12-03T09:00:00Z, got ${JSON.stringify(text)}`,
         );
-      if (end <= now)
-        throw new WardenError(ErrorCodes.USAGE, `--until ${text} is in the past`, { option: "until" });
+      if (end <= now) throw optionError("until", `${text} is in the past`);
     }
   }
   if (end - now > MAX_SILENCE_MS)
-    throw new WardenError(ErrorCodes.USAGE, "A silence lasts at most 30 days", { option: "for" });
+    throw new WardenError(ErrorCodes.USAGE, "A silence lasts at most 30 days", {
+      option: "for",
+      bare: "A silence lasts at most 30 days",
+    });
   return end;
 }

@@ -4,7 +4,7 @@
  * Asynchronous so a networked store fits the same shape. Fail closed: a read that fails throws a
  * coded error; only a row that is not there is missing.
  */
-import type { CredsFacts } from "../fleet/scan-folder.js";
+import type { CredsFacts } from "../store/snapshot-types.js";
 
 /** The database stores (the folder store, "files", is the company folder itself). */
 export type DatabaseStoreKind = "sqlite" | "postgres";

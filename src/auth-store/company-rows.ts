@@ -122,3 +122,18 @@ export async function moveCompanyStoreAside(
   moveSqliteDatabase(authDatabaseFile(access.home, company), `${asideBase}.sqlite`);
   return `${asideBase}.sqlite`;
 }
+
+/** Undoes moveCompanyStoreAside (the step after it failed): the store returns under its company. */
+export async function putCompanyStoreBack(
+  access: AuthStoreAccess,
+  company: string,
+  kind: DatabaseKind,
+  asideBase: string,
+): Promise<void> {
+  if (kind === "postgres") {
+    const aside = postgresAsideName(company, asideBase);
+    await withPostgres(access, company, (db) => movePostgresCompany(db, aside, company));
+    return;
+  }
+  moveSqliteDatabase(`${asideBase}.sqlite`, authDatabaseFile(access.home, company));
+}

@@ -218,7 +218,7 @@ export class SqliteRows implements AuthRows {
       const key = rowOfName(name);
       if (!key) throw notAKey(name, this.location);
       if (key.table === "creds")
-        throw new WardenError(ErrorCodes.ACTION_FAILED, `Refusing to delete creds from ${this.location}`, {
+        throw new WardenError(ErrorCodes.DELETE_REFUSED, `Refusing to delete creds from ${this.location}`, {
           file: this.location,
         });
       return key;

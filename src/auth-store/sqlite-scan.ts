@@ -5,7 +5,7 @@
  */
 import Database from "better-sqlite3";
 import { describeError, ErrorCodes, WardenError } from "../errors.js";
-import type { CredsFacts } from "../fleet/scan-folder.js";
+import type { CredsFacts } from "../store/snapshot-types.js";
 import type { AuthRowInfo } from "./auth-rows.js";
 
 /** The rows and creds facts of one company's database (any database store). */

@@ -1,5 +1,6 @@
 /** What every bot command is given, and what it answers. */
 
+import type { ActionContext } from "../actions/action-context.js";
 import type { InlineKeyboard } from "../alerts/alert-buttons.js";
 import type { ChatScope } from "../alerts/chat-routing.js";
 import type { Clock } from "../clock.js";
@@ -17,7 +18,8 @@ export interface BotDeps {
   logger: Logger;
   /** WARDEN_HOME: backups, restore journals. Without it backup/cleanup/restore are refused. */
   home: string | undefined;
-  backupKey: string | undefined;
+  /** What backup, cleanup, restore and a new pairing act through (the supervisor's one context). */
+  actions: ActionContext;
   /** Mutes (the store `warden mute` writes too); undefined: /mute answers that it is not available. */
   mute?: MuteControl;
   /** Health of the poller itself, for /health. */

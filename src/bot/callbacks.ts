@@ -15,6 +15,7 @@ import { muteFor, needsNewPairing, newPairingPreview } from "./commands/control.
 import { ackFromTelegram } from "./commands/on-call.js";
 import { cleanupPreview, runConfirmed } from "./commands/recovery.js";
 import { statusCommand } from "./commands/status.js";
+import { errorReply } from "./error-replies.js";
 import { askForQr, qrComing } from "./qr-asks.js";
 
 /** What the button handler needs from the bot around it. */
@@ -86,7 +87,7 @@ export async function handleCallback(deps: BotDeps, io: CallbackIo, query: Callb
     } catch (err) {
       ok = false;
       done = {
-        html: `❌ ${escapeHtml(String(row.args.op))} <b>${escapeHtml(row.company)}</b> failed: ${escapeHtml(describeError(err))}`,
+        html: `❌ ${escapeHtml(String(row.args.op))} <b>${escapeHtml(row.company)}</b> failed: ${escapeHtml(errorReply(err))}`,
       };
     }
     deps.store.bot.setResult(row.id, done.html);
@@ -105,7 +106,7 @@ export async function handleCallback(deps: BotDeps, io: CallbackIo, query: Callb
   try {
     outcome = await pressed(deps, req, row);
   } catch (err) {
-    outcome = { replies: [{ html: escapeHtml(describeError(err)) }], result: describeError(err), ok: false };
+    outcome = { replies: [{ html: escapeHtml(errorReply(err)) }], result: describeError(err), ok: false };
   }
   await io.answer(query.id, outcome.ok === false ? "Failed." : "OK");
   io.audit(req, row.company, "telegram-button", outcome.ok !== false, `${row.action}: ${outcome.result}`);

@@ -17,6 +17,7 @@ import type { BotCommand, BotDeps, Requester } from "./bot-context.js";
 import { type CallbackIo, handleCallback } from "./callbacks.js";
 import { ChatIo } from "./chat-io.js";
 import { BOT_COMMANDS } from "./commands/index.js";
+import { errorReply } from "./error-replies.js";
 import { UpdatePoller } from "./poller.js";
 import { QrPublisher } from "./qr-publisher.js";
 import { hidePaths } from "./reply.js";
@@ -240,7 +241,7 @@ export class TelegramBot {
       if (outcome.control !== undefined) this.chat.followControl(req.chat, outcome.control);
     } catch (err) {
       this.audit(req, company ?? "*", "telegram-command", false, `${line}: ${describeError(err)}`);
-      await this.chat.send(req.chat, [{ html: `❌ ${escapeHtml(describeError(err))}` }]);
+      await this.chat.send(req.chat, [{ html: `❌ ${escapeHtml(errorReply(err))}` }]);
     }
   }
 

@@ -4,6 +4,7 @@
  * `warden <command> --help` prints the command's own help.
  */
 import { parseArgs } from "node:util";
+import type { ActionContext } from "../actions/action-context.js";
 import type { WardenConfig } from "../config/load.js";
 import { didYouMean } from "../did-you-mean.js";
 import type { WardenEnv } from "../env-shape.js";
@@ -32,6 +33,8 @@ export interface CliContext {
   config(): WardenConfig;
   /** The database; with `ifExists` undefined when WARDEN_HOME has none yet (read-only commands). */
   store(options?: { ifExists?: boolean }): Store | undefined;
+  /** What the recovery actions act through (opens the database); built once. */
+  actions(): ActionContext;
   now(): number;
 }
 

@@ -11,7 +11,6 @@ import { assertCompanyFolder, assertCompanyId } from "../config/company-id.js";
 import { parseDuration } from "../config/duration.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
 import { ErrorCodes, ExitCodes, WardenError } from "../errors.js";
-import { backupsRoot } from "../home-layout.js";
 import type { ControlAction, ControlRequest } from "../store/control.js";
 import type { Store } from "../store/store.js";
 import { type CommandOption, type CommandSpec, usageError } from "./command.js";
@@ -117,22 +116,10 @@ function controlCommand(
       const store = ctx.store() as Store;
       if (options.to !== undefined) askQrFor(config, store, company, options.to as string, this);
       if (options.new) {
-        const prepared = await prepareNewPairing({
-          store,
-          clock: systemClock,
-          sessionsDir: config.sessionsDir,
-          home: ctx.env.home,
-          backupsRoot: backupsRoot(ctx.env.home),
+        const prepared = await prepareNewPairing(ctx.actions(), {
           company,
           actor: ctx.actor,
           stopFirst: options.stop === true,
-          backupKey: ctx.env.backupKey,
-          authStore: {
-            home: ctx.env.home,
-            passphrase: ctx.env.authKey ?? ctx.env.backupKey,
-            pgUrl: ctx.env.pgUrl,
-          },
-          keep: companySettings(config, company).backups.keep,
         });
         if (!ctx.json)
           ctx.out(

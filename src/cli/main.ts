@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
+import { type ActionContext, createActionContext } from "../actions/action-context.js";
 /**
  * Entry file of the `warden` CLI: finds the command in the table (commands.ts), parses its
  * options, runs it, and maps errors to exit codes (0 ok, 1 failure, 2 usage, 78 configuration
  * error). With --json, errors are JSON on stdout too, with their stable code.
  */
 import { setProcessPgUrl } from "../auth-store/postgres-db.js";
+import { systemClock } from "../clock.js";
 import { listCompanyIds } from "../config/company-id.js";
 import { loadConfig, type WardenConfig } from "../config/load.js";
 import { readEnv, type WardenEnv } from "../env.js";
@@ -127,6 +129,7 @@ try {
 }
 let config: WardenConfig | undefined;
 let store: Store | undefined;
+let actions: ActionContext | undefined;
 const ctx: CliContext = {
   env,
   actor: actorOf(env),
@@ -143,6 +146,18 @@ const ctx: CliContext = {
     if (options?.ifExists && !existsSync(file)) return undefined;
     store = openStore(file);
     return store;
+  },
+  actions: () => {
+    actions ??= createActionContext({
+      store: ctx.store() as Store,
+      clock: systemClock,
+      config: ctx.config,
+      home: env.home,
+      backupKey: env.backupKey,
+      authKey: env.authKey,
+      pgUrl: env.pgUrl,
+    });
+    return actions;
   },
   now: () => Date.now(),
 };

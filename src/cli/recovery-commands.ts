@@ -18,7 +18,7 @@ function recoveryContext(ctx: CliContext): RecoveryContext {
     store: ctx.store() as Store,
     home: ctx.env.home,
     backupKey: ctx.env.backupKey,
-    authStore: { home: ctx.env.home, passphrase: ctx.env.authKey ?? ctx.env.backupKey, pgUrl: ctx.env.pgUrl },
+    actions: ctx.actions(),
     json: ctx.json,
     actor: ctx.actor,
     out: ctx.out,

@@ -5,15 +5,15 @@
  */
 import { readdir } from "node:fs/promises";
 import path from "node:path";
-import { type BackupInfo, createBackup, listBackups, verifyBackup } from "../actions/backup/backup.js";
+import type { ActionContext } from "../actions/action-context.js";
+import { type BackupInfo, listBackups, verifyBackup } from "../actions/backup/backup.js";
+import { backUpAndRecord } from "../actions/backup/verified-backup.js";
 import { runCleanup } from "../actions/cleanup/cleanup.js";
 import { openCleanupTarget } from "../actions/cleanup/cleanup-target.js";
 import { removeCompany } from "../actions/remove-company.js";
 import { finishInterruptedRestore } from "../actions/restore/folder-swap.js";
 import { findBackup, runRestore } from "../actions/restore/restore.js";
-import type { AuthStoreAccess } from "../auth-store/company-rows.js";
 import { wardenCommand } from "../cli-invocation.js";
-import { systemClock } from "../clock.js";
 import { assertCompanyFolder, assertCompanyId, isCompanyId } from "../config/company-id.js";
 import { formatDuration } from "../config/duration.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
@@ -30,8 +30,8 @@ export interface RecoveryContext {
   /** WARDEN_HOME. */
   home: string;
   backupKey: string | undefined;
-  /** Database stores: WARDEN_HOME and the rows' passphrase (WARDEN_AUTH_KEY, else WARDEN_BACKUP_KEY). */
-  authStore: AuthStoreAccess;
+  /** What the actions act through (the process's one context). */
+  actions: ActionContext;
   json: boolean;
   /** "cli:<user>". */
   actor: string;
@@ -46,20 +46,13 @@ export async function cleanupCommand(
 ): Promise<number> {
   await finishInterruptedRestore(ctx.home, ctx.config.sessionsDir, assertCompanyId(company));
   const progress = createProgress(`cleanup ${company}`, { enabled: !flags.dryRun });
-  const result = await runCleanup({
-    store: ctx.store,
-    clock: systemClock,
-    sessionsDir: ctx.config.sessionsDir,
-    backupsRoot: backupsRoot(ctx.home),
+  const result = await runCleanup(ctx.actions, {
     company,
-    settings: companySettings(ctx.config, company),
     actor: ctx.actor,
     ...(flags.reset ? { mode: "reset" as const } : {}),
     force: flags.force || flags.reset === true,
     dryRun: flags.dryRun,
     stopFirst: flags.stop,
-    backupKey: ctx.backupKey,
-    authStore: ctx.authStore,
     onProgress: (phase, done, total) => progress.update(done, total, phase),
   }).finally(() => progress.done());
   const listed = [...result.plan.delete].sort((a, b) => byNumber.compare(a.file, b.file));
@@ -116,30 +109,11 @@ export async function backupCommand(
     progress.update(i, companies.length, id);
     try {
       const dir = assertCompanyFolder(ctx.config.sessionsDir, id);
-      const created = await createBackup({
-        company: id,
-        dir,
-        backupsRoot: backupsRoot(ctx.home),
-        reason: "manual",
-        now: Date.now(),
-        key: ctx.backupKey,
-        authStore: ctx.authStore,
-        keep: companySettings(ctx.config, id).backups.keep,
-        onProgress: all ? undefined : (done, total) => progress.update(done, total, id),
-      });
-      const verified = await verifyBackup(created.path, { key: ctx.backupKey });
-      ctx.store.backupVerifications.record(id, created.name, verified.ok, verified.problems, Date.now());
-      ctx.store.audit.add({
-        at: Date.now(),
-        actor: ctx.actor,
-        company: id,
-        action: "backup",
-        ok: verified.ok,
-        result: verified.ok
-          ? `backup ${created.name} verified`
-          : `backup ${created.name} failed verification`,
-        detail: { backup: created.path, files: created.manifest.files.length, problems: verified.problems },
-      });
+      const { created, verified } = await backUpAndRecord(
+        ctx.actions,
+        { company: id, actor: ctx.actor, dir, reason: "manual" },
+        all ? undefined : (done, total) => progress.update(done, total, id),
+      );
       if (!verified.ok) failed++;
       results.push({
         company: id,
@@ -232,18 +206,11 @@ export async function restoreCommand(
   name: string | undefined,
   flags: { stop: boolean },
 ): Promise<number> {
-  const result = await runRestore({
-    store: ctx.store,
-    clock: systemClock,
-    sessionsDir: ctx.config.sessionsDir,
-    home: ctx.home,
-    backupsRoot: backupsRoot(ctx.home),
+  const result = await runRestore(ctx.actions, {
     company,
-    backup: name,
+    ...(name !== undefined ? { backup: name } : {}),
     actor: ctx.actor,
     stopFirst: flags.stop,
-    backupKey: ctx.backupKey,
-    authStore: ctx.authStore,
   });
   if (ctx.json) ctx.out(JSON.stringify(result));
   else {
@@ -271,19 +238,13 @@ async function whyNothing(ctx: RecoveryContext, company: string, forced: boolean
   const settings = companySettings(ctx.config, company);
   const minAge = settings.cleanup.minAge;
   if (!forced) {
-    const withForce = await runCleanup({
-      store: ctx.store,
-      clock: systemClock,
-      sessionsDir: ctx.config.sessionsDir,
-      backupsRoot: backupsRoot(ctx.home),
+    const withForce = await runCleanup(ctx.actions, {
       company,
       settings,
       actor: ctx.actor,
       force: true,
       dryRun: true,
       stopFirst: false,
-      backupKey: ctx.backupKey,
-      authStore: ctx.authStore,
     });
     const held = withForce.plan.delete.length;
     if (held > 0) {
@@ -291,7 +252,7 @@ async function whyNothing(ctx: RecoveryContext, company: string, forced: boolean
       const target = await openCleanupTarget(
         path.join(ctx.config.sessionsDir, company),
         company,
-        ctx.authStore,
+        ctx.actions.authStore,
       );
       const mtimes = new Map(
         (await target.files().finally(() => target.close())).map((f) => [f.name, f.mtimeMs]),
@@ -328,19 +289,7 @@ export async function removeCommand(
   company: string,
   flags: { stop: boolean },
 ): Promise<number> {
-  const result = await removeCompany({
-    store: ctx.store,
-    clock: systemClock,
-    sessionsDir: ctx.config.sessionsDir,
-    home: ctx.home,
-    backupsRoot: backupsRoot(ctx.home),
-    company,
-    actor: ctx.actor,
-    stopFirst: flags.stop,
-    backupKey: ctx.backupKey,
-    keep: companySettings(ctx.config, company).backups.keep,
-    authStore: ctx.authStore,
-  });
+  const result = await removeCompany(ctx.actions, { company, actor: ctx.actor, stopFirst: flags.stop });
   if (ctx.json) ctx.out(JSON.stringify(result));
   else
     ctx.out(

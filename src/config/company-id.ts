@@ -34,9 +34,7 @@ export function assertCompanyFolder(sessionsDir: string, company: string): strin
     throw new WardenError(
       ErrorCodes.COMPANY_UNKNOWN,
       `Unknown company ${JSON.stringify(company)}: no folder ${dir}`,
-      {
-        company,
-      },
+      { company, missing: true },
     );
   }
   if (!st.isDirectory()) {

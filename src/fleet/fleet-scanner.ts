@@ -13,13 +13,9 @@ import type { Logger } from "../logger.js";
 import { FleetWatcher } from "./fleet-watcher.js";
 import { listCompanyFolders, type ScanCompanyContext, scanCompanyFolder } from "./reconcile-scan.js";
 import type { CredsCache, FolderSnapshot } from "./scan-folder.js";
+import type { ScannerMode, ScannerReport } from "./scanner-types.js";
 
-/** Something the operator should hear about once (not on every scan). */
-export interface ScannerReport {
-  kind: "watcher-fallback" | "irregular-entry" | "invalid-folder" | "scan-failed";
-  message: string;
-  company?: string;
-}
+export type { ScannerMode, ScannerReport } from "./scanner-types.js";
 
 /** What the scanner needs. */
 export interface FleetScannerOptions {
@@ -50,9 +46,6 @@ export interface FleetScannerOptions {
   /** The postgres companies' rows (WARDEN_PG_URL set): refreshed before each full scan (polling). */
   postgres?: PostgresListings & { refresh(): Promise<void>; close(): Promise<void> };
 }
-
-/** How the scanner currently learns about changes. */
-export type ScannerMode = "events" | "scan-only";
 
 /** The fleet scanner; `start()` resolves after the first full scan. */
 export class FleetScanner {

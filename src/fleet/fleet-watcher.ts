@@ -15,7 +15,7 @@ import { watch as fsWatch, mkdirSync, type FSWatcher as NodeWatcher } from "node
 import path from "node:path";
 import { watch as chokidarWatch, type FSWatcher } from "chokidar";
 import { isCompanyId } from "../config/company-id.js";
-import type { ScannerMode, ScannerReport } from "./fleet-scanner.js";
+import type { ScannerMode, ScannerReport } from "./scanner-types.js";
 
 /** What the watcher needs of its scanner: where to watch, what to rescan, how to report. */
 export interface FleetWatcherHost {

@@ -12,8 +12,8 @@ import type { PostgresListings } from "../auth-store/sqlite-scan.js";
 import type { Clock } from "../clock.js";
 import { isCompanyId } from "../config/company-id.js";
 import { ATOMIC_TMP_PREFIX } from "./classify-file.js";
-import type { ScannerReport } from "./fleet-scanner.js";
 import { type CredsCache, ENTRY_KIND_WORDS, type FolderSnapshot, scanFolderSync } from "./scan-folder.js";
+import type { ScannerReport } from "./scanner-types.js";
 
 /** Gives a report once per key (the scanner's `reportOnce`). */
 export type ReportOnce = (key: string, report: ScannerReport) => void;

@@ -17,7 +17,7 @@ import { readStoreChoiceSync, STORE_CHOICE_FILE } from "../auth-store/store-choi
 import { describeError, ErrorCodes, WardenError } from "../errors.js";
 import { readRegularFileSync } from "../fs/safe-read.js";
 import { authDatabaseFile } from "../home-layout.js";
-import type { Category, CredsState, FolderSnapshot, IrregularEntry } from "../store/snapshot-types.js";
+import type { Category, CredsFacts, FolderSnapshot, IrregularEntry } from "../store/snapshot-types.js";
 import { ATOMIC_TMP_PREFIX, classifyFile, preKeyId } from "./classify-file.js";
 import { tallyFiles } from "./count-files.js";
 import { ownUsersOf } from "./file-user.js";
@@ -30,7 +30,7 @@ export const AGE_RULED_CATEGORIES: ReadonlySet<Category> = new Set([
   "tctoken",
 ]);
 
-export type { CredsState, FolderSnapshot, IrregularEntry } from "../store/snapshot-types.js";
+export type { CredsFacts, CredsState, FolderSnapshot, IrregularEntry } from "../store/snapshot-types.js";
 
 /** Each irregular kind in words, for messages ("a FIFO", never "a other"). */
 export const ENTRY_KIND_WORDS: Readonly<Record<IrregularEntry["kind"], string>> = {
@@ -44,14 +44,6 @@ export const ENTRY_KIND_WORDS: Readonly<Record<IrregularEntry["kind"], string>> 
 
 /** Remembers creds.json parse results by (mtime, size) so a reconcile does not re-read it. */
 export type CredsCache = Map<string, { key: string } & CredsFacts>;
-
-/** What a scan learns from creds.json. */
-export interface CredsFacts {
-  state: CredsState;
-  error?: string;
-  ownUsers: string[] | null;
-  newestPreKeyId: number | null;
-}
 
 /** How much of a folder a scan stats. */
 export interface ScanOptions {

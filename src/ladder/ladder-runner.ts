@@ -7,9 +7,12 @@
  * in the background, at most two at a time, one per company; a company with work in flight is not
  * decided on again until it finishes.
  */
+
 import PQueue from "p-queue";
+import type { ActionContext } from "../actions/action-context.js";
 import { runCleanup } from "../actions/cleanup/cleanup.js";
-import { type CompanyHold, holdCompany } from "../actions/company-hold.js";
+import type { CompanyHold } from "../actions/company-hold.js";
+import { holdFor } from "../actions/hold-for-change.js";
 import { runQrRequired } from "../actions/pairing/qr-required.js";
 import type { Clock } from "../clock.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
@@ -31,12 +34,9 @@ export interface LadderRunnerOptions {
   logger: Logger;
   /** The config in force (it may be reloaded between two checks). */
   config: () => WardenConfig;
-  /** WARDEN_HOME/backups. */
-  backupsRoot: string;
-  backupKey?: string;
+  /** What the ladder's cleanups, resets and QR-required steps act through (backups, key, limits). */
+  actions: ActionContext;
   notify: LadderNotify;
-  /** How long to wait for a worker to acknowledge the ladder's stop. */
-  stopTimeoutMs?: number;
   /** Key-state evidence per company; default storeEvidence(store, config). */
   evidence?: KeyStateEvidenceSource;
 }
@@ -282,13 +282,10 @@ export class LadderRunner {
 
   /** The ladder's own stop: through the worker, acknowledged, then the company's hold. */
   private stopAndHold(company: string): Promise<CompanyHold> {
-    return holdCompany({
-      store: this.options.store,
-      clock: this.options.clock,
+    return holdFor(this.options.actions, {
       company,
       actor: ACTOR,
       stopFirst: true,
-      stopTimeoutMs: this.options.stopTimeoutMs,
       signal: this.shutdown.signal,
     });
   }
@@ -303,11 +300,7 @@ export class LadderRunner {
     if (action.why !== "down" && action.mode === "smart") {
       // The count the decision used may be a scan old: plan again before stopping a connected
       // company, and leave it alone when the plan no longer deletes ladder.minCleanupFiles (invariant 13).
-      const dry = await runCleanup({
-        store,
-        clock,
-        sessionsDir: config.sessionsDir,
-        backupsRoot: this.options.backupsRoot,
+      const dry = await runCleanup(this.options.actions, {
         company,
         settings,
         actor: ACTOR,
@@ -320,18 +313,13 @@ export class LadderRunner {
     // It reconnects when we let go.
     const hold = await this.stopAndHold(company);
     try {
-      const result = await runCleanup({
-        store,
-        clock,
-        sessionsDir: config.sessionsDir,
-        backupsRoot: this.options.backupsRoot,
+      const result = await runCleanup(this.options.actions, {
         company,
         settings: companySettings(config, company),
         actor: ACTOR,
         mode: action.mode,
         force: action.force,
         hold,
-        backupKey: this.options.backupKey,
       });
       // Later alerts of this episode say what this cleanup deleted (ladder-texts.ts).
       const mem = toMemory(store.ladder.memory(company));
@@ -353,18 +341,10 @@ export class LadderRunner {
   }
 
   private qrRequired(company: string, reason: string): Promise<string> {
-    const config = this.options.config();
-    return runQrRequired({
-      store: this.options.store,
-      clock: this.options.clock,
-      sessionsDir: config.sessionsDir,
-      backupsRoot: this.options.backupsRoot,
+    return runQrRequired(this.options.actions, {
       company,
-      settings: companySettings(config, company),
       actor: ACTOR,
       reason,
-      backupKey: this.options.backupKey,
-      stopTimeoutMs: this.options.stopTimeoutMs,
       signal: this.shutdown.signal,
     });
   }

@@ -72,8 +72,13 @@ const toCallback = (r: RawCallback): CallbackRow => ({
   result: r.result,
 });
 
-/** Typed bot queries. */
+/** Typed bot queries: buttons, refusals, QR asks and QR messages. */
 export function createBotQueries(db: Db) {
+  return { ...callbackQueries(db), ...refusalQueries(db), ...qrAskQueries(db), ...qrMessageQueries(db) };
+}
+
+/** Buttons: what each means, the message it is under, used once. */
+function callbackQueries(db: Db) {
   const insert = db.prepare(
     "INSERT INTO bot_callbacks (id, action, company, chat, user_id, args, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
   );
@@ -84,32 +89,6 @@ export function createBotQueries(db: Db) {
   );
   const finish = db.prepare("UPDATE bot_callbacks SET result = ? WHERE id = ?");
   const prune = db.prepare("DELETE FROM bot_callbacks WHERE created_at < ?");
-  const putRefusal = db.prepare(
-    "INSERT INTO bot_refusals (user_id, replied_at, refused) VALUES (?, ?, 0) ON CONFLICT (user_id) DO UPDATE SET replied_at = excluded.replied_at, refused = 0",
-  );
-  const countRefusal = db.prepare("UPDATE bot_refusals SET refused = refused + 1 WHERE user_id = ?");
-  const refusedOf = db.prepare<[string], { replied_at: number; refused: number }>(
-    "SELECT replied_at, refused FROM bot_refusals WHERE user_id = ?",
-  );
-  const putAsk = db.prepare(`
-    INSERT INTO bot_qr_asks (company, chat, user_id, asked_at, until) VALUES (?, ?, ?, ?, ?)
-    ON CONFLICT (company, chat) DO UPDATE SET user_id = excluded.user_id, asked_at = excluded.asked_at, until = excluded.until`);
-  const asksOf = db.prepare<
-    [string, number],
-    { company: string; chat: string; user_id: number; asked_at: number; until: number }
-  >("SELECT * FROM bot_qr_asks WHERE company = ? AND until > ? ORDER BY chat");
-  const dropAsk = db.prepare("DELETE FROM bot_qr_asks WHERE company = ? AND chat = ?");
-  const pruneAsks = db.prepare("DELETE FROM bot_qr_asks WHERE until <= ?");
-  const qrOf = db.prepare<
-    [string],
-    { company: string; chat: string; message_id: number; qr: string; sent_at: number }
-  >("SELECT * FROM bot_qr_messages WHERE company = ? ORDER BY chat");
-  const putQr = db.prepare(`
-    INSERT INTO bot_qr_messages (company, chat, message_id, qr, sent_at) VALUES (?, ?, ?, ?, ?)
-    ON CONFLICT (company, chat) DO UPDATE SET message_id = excluded.message_id, qr = excluded.qr, sent_at = excluded.sent_at`);
-  const dropQr = db.prepare("DELETE FROM bot_qr_messages WHERE company = ? AND chat = ?");
-  const qrCompanies = db.prepare<[], { company: string }>("SELECT DISTINCT company FROM bot_qr_messages");
-
   return {
     /** Stores a button's meaning; returns its short id (12 base64url characters). */
     addCallback(
@@ -158,6 +137,19 @@ export function createBotQueries(db: Db) {
     pruneCallbacks(before: number): number {
       return prune.run(before).changes;
     },
+  };
+}
+
+/** Refused users: counted every time, answered at most once per interval. */
+function refusalQueries(db: Db) {
+  const putRefusal = db.prepare(
+    "INSERT INTO bot_refusals (user_id, replied_at, refused) VALUES (?, ?, 0) ON CONFLICT (user_id) DO UPDATE SET replied_at = excluded.replied_at, refused = 0",
+  );
+  const countRefusal = db.prepare("UPDATE bot_refusals SET refused = refused + 1 WHERE user_id = ?");
+  const refusedOf = db.prepare<[string], { replied_at: number; refused: number }>(
+    "SELECT replied_at, refused FROM bot_refusals WHERE user_id = ?",
+  );
+  return {
     /**
      * Counts one refusal of `userId`. At most once per `everyMs` per user it answers `take: true`
      * (audit it and reply), with how many refusals were only counted since the last one taken.
@@ -177,6 +169,21 @@ export function createBotQueries(db: Db) {
     refusalsCounted(userId: string): number {
       return refusedOf.get(userId)?.refused ?? 0;
     },
+  };
+}
+
+/** Who asked for a company's QR, in which private chat, until when. */
+function qrAskQueries(db: Db) {
+  const putAsk = db.prepare(`
+    INSERT INTO bot_qr_asks (company, chat, user_id, asked_at, until) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (company, chat) DO UPDATE SET user_id = excluded.user_id, asked_at = excluded.asked_at, until = excluded.until`);
+  const asksOf = db.prepare<
+    [string, number],
+    { company: string; chat: string; user_id: number; asked_at: number; until: number }
+  >("SELECT * FROM bot_qr_asks WHERE company = ? AND until > ? ORDER BY chat");
+  const dropAsk = db.prepare("DELETE FROM bot_qr_asks WHERE company = ? AND chat = ?");
+  const pruneAsks = db.prepare("DELETE FROM bot_qr_asks WHERE until <= ?");
+  return {
     /** Records that `user` asked for `company`'s QR in (private) `chat`, until `until`. */
     askQr(ask: QrAskRow): void {
       putAsk.run(ask.company, ask.chat, ask.user, ask.askedAt, ask.until);
@@ -199,6 +206,22 @@ export function createBotQueries(db: Db) {
     pruneQrAsks(now: number): number {
       return pruneAsks.run(now).changes;
     },
+  };
+}
+
+/** The QR photos shown, one per company and chat. */
+function qrMessageQueries(db: Db) {
+  const qrOf = db.prepare<
+    [string],
+    { company: string; chat: string; message_id: number; qr: string; sent_at: number }
+  >("SELECT * FROM bot_qr_messages WHERE company = ? ORDER BY chat");
+  const putQr = db.prepare(`
+    INSERT INTO bot_qr_messages (company, chat, message_id, qr, sent_at) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (company, chat) DO UPDATE SET message_id = excluded.message_id, qr = excluded.qr, sent_at = excluded.sent_at`);
+  const dropQr = db.prepare("DELETE FROM bot_qr_messages WHERE company = ? AND chat = ?");
+  const qrCompanies = db.prepare<[], { company: string }>("SELECT DISTINCT company FROM bot_qr_messages");
+
+  return {
     /** The QR photos currently shown for a company, one per chat. */
     qrMessages(company: string): QrMessageRow[] {
       return qrOf.all(company).map((r) => ({

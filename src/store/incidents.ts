@@ -75,8 +75,13 @@ const toIncident = (r: RawIncident): Incident => ({
   escalatedAt: r.escalated_at,
 });
 
-/** Typed incident queries. */
+/** Typed incident queries: the incidents, and the outbox messages that belong to them. */
 export function createIncidentQueries(db: Db) {
+  return { ...incidentRows(db), ...incidentMessages(db) };
+}
+
+/** Opening, reading, acking, escalating and resolving incidents. */
+function incidentRows(db: Db) {
   const openOf = db.prepare<[string, string], RawIncident>(
     "SELECT * FROM incidents WHERE company = ? AND family = ? AND resolved_at IS NULL ORDER BY id DESC LIMIT 1",
   );
@@ -95,30 +100,6 @@ export function createIncidentQueries(db: Db) {
     "UPDATE incidents SET acked_at = ?, acked_by = ?, acked_name = ? WHERE id = ? AND acked_at IS NULL AND resolved_at IS NULL",
   );
   const escalated = db.prepare("UPDATE incidents SET escalated_at = ? WHERE id = ? AND escalated_at IS NULL");
-  const paged = db.prepare<
-    [number],
-    {
-      id: number;
-      target: string;
-      message_id: number;
-      html: string;
-      sent_at: number | null;
-      kind: string;
-      payload: string;
-    }
-  >(
-    "SELECT id, target, message_id, html, sent_at, kind, payload FROM outbox WHERE incident_id = ? AND channel = 'telegram' AND status = 'sent' AND message_id IS NOT NULL ORDER BY id",
-  );
-  const firstSent = db.prepare<[number], { target: string; sent_at: number }>(
-    "SELECT target, MIN(sent_at) AS sent_at FROM outbox WHERE incident_id = ? AND status = 'sent' AND kind != 'escalation' GROUP BY target ORDER BY sent_at",
-  );
-  const setIncident = db.prepare("UPDATE outbox SET incident_id = ? WHERE id = ?");
-  const pending = db.prepare<[number], { id: number; html: string; payload: string }>(
-    "SELECT id, html, payload FROM outbox WHERE incident_id = ? AND status = 'pending' ORDER BY id",
-  );
-  const rewrite = db.prepare("UPDATE outbox SET html = ?, payload = ? WHERE id = ? AND status = 'pending'");
-  const setMessageId = db.prepare("UPDATE outbox SET message_id = ? WHERE id = ?");
-
   return {
     /** The open incident of a company's family, if any. */
     open(company: string, family: IncidentFamily): Incident | undefined {
@@ -156,6 +137,36 @@ export function createIncidentQueries(db: Db) {
     markEscalated(id: number, now: number): boolean {
       return escalated.run(now, id).changes > 0;
     },
+  };
+}
+
+/** An incident's outbox messages: who was paged, what is still pending, the message ids. */
+function incidentMessages(db: Db) {
+  const paged = db.prepare<
+    [number],
+    {
+      id: number;
+      target: string;
+      message_id: number;
+      html: string;
+      sent_at: number | null;
+      kind: string;
+      payload: string;
+    }
+  >(
+    "SELECT id, target, message_id, html, sent_at, kind, payload FROM outbox WHERE incident_id = ? AND channel = 'telegram' AND status = 'sent' AND message_id IS NOT NULL ORDER BY id",
+  );
+  const firstSent = db.prepare<[number], { target: string; sent_at: number }>(
+    "SELECT target, MIN(sent_at) AS sent_at FROM outbox WHERE incident_id = ? AND status = 'sent' AND kind != 'escalation' GROUP BY target ORDER BY sent_at",
+  );
+  const setIncident = db.prepare("UPDATE outbox SET incident_id = ? WHERE id = ?");
+  const pending = db.prepare<[number], { id: number; html: string; payload: string }>(
+    "SELECT id, html, payload FROM outbox WHERE incident_id = ? AND status = 'pending' ORDER BY id",
+  );
+  const rewrite = db.prepare("UPDATE outbox SET html = ?, payload = ? WHERE id = ? AND status = 'pending'");
+  const setMessageId = db.prepare("UPDATE outbox SET message_id = ? WHERE id = ?");
+
+  return {
     /** The Telegram messages sent for an incident that carry a message id (oldest first). */
     pagedMessages(id: number): PagedMessage[] {
       return paged.all(id).map((r) => ({

@@ -120,8 +120,19 @@ function toIncident(r: IncidentRecord): FleetIncident {
   };
 }
 
-/** Typed liveness queries. */
+/** Typed liveness queries: traffic counters and gaps, verdicts, the deaf steps' memory, fleet incidents. */
 export function createLivenessQueries(db: Db) {
+  return {
+    ...trafficQueries(db),
+    ...gapQueries(db),
+    ...verdictQueries(db),
+    ...deafMemoryQueries(db),
+    ...fleetIncidentQueries(db),
+  };
+}
+
+/** Per-minute traffic counters, and the pruning of counters and gaps. */
+function trafficQueries(db: Db) {
   const getCodes = db.prepare<[string, number], { rejected_codes: string | null }>(
     "SELECT rejected_codes FROM liveness_buckets WHERE company = ? AND minute = ?",
   );
@@ -132,18 +143,6 @@ export function createLivenessQueries(db: Db) {
       receipts = receipts + excluded.receipts, frames = frames + excluded.frames,
       sends_ok = sends_ok + excluded.sends_ok, sends_rejected = sends_rejected + excluded.sends_rejected,
       rejected_codes = excluded.rejected_codes`);
-  const putGap = db.prepare(`
-    INSERT INTO liveness_gaps (company, hour, longest_gap) VALUES (?, ?, ?)
-    ON CONFLICT (company, hour) DO UPDATE SET longest_gap = MAX(longest_gap, excluded.longest_gap)`);
-  const gapsAt = db.prepare<[string, number, number, number, number, number, number], { g: number | null }>(
-    "SELECT MAX(longest_gap) AS g FROM liveness_gaps WHERE company = ? AND hour IN (?, ?, ?, ?, ?, ?)",
-  );
-  const longestBetween = db.prepare<[string, number, number], { g: number | null }>(
-    "SELECT MAX(longest_gap) AS g FROM liveness_gaps WHERE company = ? AND hour >= ? AND hour < ?",
-  );
-  const oldestHour = db.prepare<[string], { h: number | null }>(
-    "SELECT MIN(hour) AS h FROM liveness_gaps WHERE company = ?",
-  );
   const inboundSince = db.prepare<[string, number], { n: number | null }>(
     "SELECT SUM(inbound) AS n FROM liveness_buckets WHERE company = ? AND minute >= ?",
   );
@@ -159,6 +158,93 @@ export function createLivenessQueries(db: Db) {
   >(`SELECT SUM(inbound) AS inbound, SUM(receipts) AS receipts, SUM(frames) AS frames,
        SUM(sends_ok) AS ok, SUM(sends_rejected) AS rejected
      FROM liveness_buckets WHERE company = ? AND minute >= ? AND minute <= ?`);
+  const pruneBuckets = db.prepare("DELETE FROM liveness_buckets WHERE minute < ?");
+  const pruneGaps = db.prepare("DELETE FROM liveness_gaps WHERE hour < ?");
+
+  const add = db.transaction((company: string, minute: number, c: LivenessCounts) => {
+    let codes: string | null = null;
+    if (Object.keys(c.rejectedCodes).length > 0) {
+      const before = getCodes.get(company, minute)?.rejected_codes;
+      const merged: Record<string, number> = before ? (JSON.parse(before) as Record<string, number>) : {};
+      for (const [code, n] of Object.entries(c.rejectedCodes)) merged[code] = (merged[code] ?? 0) + n;
+      codes = JSON.stringify(merged);
+    } else {
+      codes = getCodes.get(company, minute)?.rejected_codes ?? null;
+    }
+    addBucket.run(company, minute, c.inbound, c.receipts, c.frames, c.sendsOk, c.sendsRejected, codes);
+  });
+
+  return {
+    /** Adds a minute's counts for a company (summed with what is there). */
+    add(company: string, minute: number, counts: LivenessCounts): void {
+      add(company, minute, counts);
+    },
+    /** Inbound messages counted since `since`. */
+    inboundSince(company: string, since: number): number {
+      return inboundSince.get(company, since)?.n ?? 0;
+    },
+    /** Sums of the buckets starting in [from, to]. */
+    window(company: string, from: number, to: number) {
+      const r = window.get(company, from, to);
+      return {
+        inbound: r?.inbound ?? 0,
+        receipts: r?.receipts ?? 0,
+        frames: r?.frames ?? 0,
+        sendsOk: r?.ok ?? 0,
+        sendsRejected: r?.rejected ?? 0,
+      };
+    },
+    /** Deletes counters and gaps older than `before`; returns rows deleted. */
+    prune(before: number): number {
+      return pruneBuckets.run(before).changes + pruneGaps.run(before).changes;
+    },
+  };
+}
+
+/** The longest inbound gap of each company per hour (what "usual" silence is learned from). */
+function gapQueries(db: Db) {
+  const putGap = db.prepare(`
+    INSERT INTO liveness_gaps (company, hour, longest_gap) VALUES (?, ?, ?)
+    ON CONFLICT (company, hour) DO UPDATE SET longest_gap = MAX(longest_gap, excluded.longest_gap)`);
+  const gapsAt = db.prepare<[string, number, number, number, number, number, number], { g: number | null }>(
+    "SELECT MAX(longest_gap) AS g FROM liveness_gaps WHERE company = ? AND hour IN (?, ?, ?, ?, ?, ?)",
+  );
+  const longestBetween = db.prepare<[string, number, number], { g: number | null }>(
+    "SELECT MAX(longest_gap) AS g FROM liveness_gaps WHERE company = ? AND hour >= ? AND hour < ?",
+  );
+  const oldestHour = db.prepare<[string], { h: number | null }>(
+    "SELECT MIN(hour) AS h FROM liveness_gaps WHERE company = ?",
+  );
+  return {
+    /** Raises the longest inbound gap recorded for a company in the hour starting at `hour`. */
+    recordGap(company: string, hour: number, gapMs: number): void {
+      putGap.run(company, hour, Math.round(gapMs));
+    },
+    /** The longest gap recorded in any of `hours` (six hour starts), or null. */
+    longestGapAt(company: string, hours: readonly number[]): number | null {
+      const h = [...hours, ...Array(6).fill(-1)].slice(0, 6) as [
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+      ];
+      return gapsAt.get(company, ...h)?.g ?? null;
+    },
+    /** The longest gap recorded in the hours starting in [from, to), or null. */
+    longestGapBetween(company: string, from: number, to: number): number | null {
+      return longestBetween.get(company, from, to)?.g ?? null;
+    },
+    /** The first hour with a learned gap, or null. */
+    oldestGapHour(company: string): number | null {
+      return oldestHour.get(company)?.h ?? null;
+    },
+  };
+}
+
+/** Each company's last verdict, and the failures of the fleet since a moment. */
+function verdictQueries(db: Db) {
   const putState = db.prepare(`
     INSERT INTO liveness_state (company, opened_at, last_inbound_at, last_receipt_at, last_frame_at, last_send_at,
       last_send_code, state, since, reason, usual_gap_ms, silent_for_ms, threshold_ms, restricted_reason,
@@ -184,85 +270,7 @@ export function createLivenessQueries(db: Db) {
   const stormsSince = db.prepare<[number], { company: string; at: number }>(
     "SELECT company, since AS at FROM signal_alert_state WHERE active = 1 AND since >= ? ORDER BY since",
   );
-  const getMemory = db.prepare<[string], { memory: string }>(
-    "SELECT memory FROM liveness_ladder WHERE company = ?",
-  );
-  const putMemory = db.prepare(`
-    INSERT INTO liveness_ladder (company, memory, updated_at) VALUES (?, ?, ?)
-    ON CONFLICT (company) DO UPDATE SET memory = excluded.memory, updated_at = excluded.updated_at`);
-  const openIncidents = db.prepare<[], IncidentRecord>(
-    "SELECT * FROM fleet_incidents WHERE closed_at IS NULL ORDER BY id",
-  );
-  const recentIncidents = db.prepare<[number], IncidentRecord>(
-    "SELECT * FROM fleet_incidents ORDER BY id DESC LIMIT ?",
-  );
-  const startIncident = db.prepare(
-    "INSERT INTO fleet_incidents (kind, started_at, companies, detail) VALUES (?, ?, ?, ?)",
-  );
-  const setIncidentCompanies = db.prepare("UPDATE fleet_incidents SET companies = ? WHERE id = ?");
-  const closeIncident = db.prepare(
-    "UPDATE fleet_incidents SET closed_at = ?, closed_by = ? WHERE id = ? AND closed_at IS NULL",
-  );
-  const pruneBuckets = db.prepare("DELETE FROM liveness_buckets WHERE minute < ?");
-  const pruneGaps = db.prepare("DELETE FROM liveness_gaps WHERE hour < ?");
-
-  const add = db.transaction((company: string, minute: number, c: LivenessCounts) => {
-    let codes: string | null = null;
-    if (Object.keys(c.rejectedCodes).length > 0) {
-      const before = getCodes.get(company, minute)?.rejected_codes;
-      const merged: Record<string, number> = before ? (JSON.parse(before) as Record<string, number>) : {};
-      for (const [code, n] of Object.entries(c.rejectedCodes)) merged[code] = (merged[code] ?? 0) + n;
-      codes = JSON.stringify(merged);
-    } else {
-      codes = getCodes.get(company, minute)?.rejected_codes ?? null;
-    }
-    addBucket.run(company, minute, c.inbound, c.receipts, c.frames, c.sendsOk, c.sendsRejected, codes);
-  });
-
   return {
-    /** Adds a minute's counts for a company (summed with what is there). */
-    add(company: string, minute: number, counts: LivenessCounts): void {
-      add(company, minute, counts);
-    },
-    /** Raises the longest inbound gap recorded for a company in the hour starting at `hour`. */
-    recordGap(company: string, hour: number, gapMs: number): void {
-      putGap.run(company, hour, Math.round(gapMs));
-    },
-    /** The longest gap recorded in any of `hours` (six hour starts), or null. */
-    longestGapAt(company: string, hours: readonly number[]): number | null {
-      const h = [...hours, ...Array(6).fill(-1)].slice(0, 6) as [
-        number,
-        number,
-        number,
-        number,
-        number,
-        number,
-      ];
-      return gapsAt.get(company, ...h)?.g ?? null;
-    },
-    /** The longest gap recorded in the hours starting in [from, to), or null. */
-    longestGapBetween(company: string, from: number, to: number): number | null {
-      return longestBetween.get(company, from, to)?.g ?? null;
-    },
-    /** The first hour with a learned gap, or null. */
-    oldestGapHour(company: string): number | null {
-      return oldestHour.get(company)?.h ?? null;
-    },
-    /** Inbound messages counted since `since`. */
-    inboundSince(company: string, since: number): number {
-      return inboundSince.get(company, since)?.n ?? 0;
-    },
-    /** Sums of the buckets starting in [from, to]. */
-    window(company: string, from: number, to: number) {
-      const r = window.get(company, from, to);
-      return {
-        inbound: r?.inbound ?? 0,
-        receipts: r?.receipts ?? 0,
-        frames: r?.frames ?? 0,
-        sendsOk: r?.ok ?? 0,
-        sendsRejected: r?.rejected ?? 0,
-      };
-    },
     /** Stores a company's liveness verdict and last traffic times. */
     putState(row: LivenessRow): void {
       putState.run({
@@ -303,6 +311,18 @@ export function createLivenessQueries(db: Db) {
     } {
       return { logout: logoutsSince.all(since), deaf: deafSince.all(since), storm: stormsSince.all(since) };
     },
+  };
+}
+
+/** The deaf steps' memory of each company. */
+function deafMemoryQueries(db: Db) {
+  const getMemory = db.prepare<[string], { memory: string }>(
+    "SELECT memory FROM liveness_ladder WHERE company = ?",
+  );
+  const putMemory = db.prepare(`
+    INSERT INTO liveness_ladder (company, memory, updated_at) VALUES (?, ?, ?)
+    ON CONFLICT (company) DO UPDATE SET memory = excluded.memory, updated_at = excluded.updated_at`);
+  return {
     /** The deaf steps' memory of a company (JSON), or undefined. */
     ladderMemory(company: string): unknown {
       const r = getMemory.get(company);
@@ -312,6 +332,25 @@ export function createLivenessQueries(db: Db) {
     setLadderMemory(company: string, memory: unknown, now: number): void {
       putMemory.run(company, JSON.stringify(memory), now);
     },
+  };
+}
+
+/** Fleet incidents: opened, joined, closed. */
+function fleetIncidentQueries(db: Db) {
+  const openIncidents = db.prepare<[], IncidentRecord>(
+    "SELECT * FROM fleet_incidents WHERE closed_at IS NULL ORDER BY id",
+  );
+  const recentIncidents = db.prepare<[number], IncidentRecord>(
+    "SELECT * FROM fleet_incidents ORDER BY id DESC LIMIT ?",
+  );
+  const startIncident = db.prepare(
+    "INSERT INTO fleet_incidents (kind, started_at, companies, detail) VALUES (?, ?, ?, ?)",
+  );
+  const setIncidentCompanies = db.prepare("UPDATE fleet_incidents SET companies = ? WHERE id = ?");
+  const closeIncident = db.prepare(
+    "UPDATE fleet_incidents SET closed_at = ?, closed_by = ? WHERE id = ? AND closed_at IS NULL",
+  );
+  return {
     /** Fleet incidents no operator closed yet. */
     openIncidents(): FleetIncident[] {
       return openIncidents.all().map(toIncident);
@@ -331,10 +370,6 @@ export function createLivenessQueries(db: Db) {
     /** Closes an open incident; false when it was not open. */
     closeIncident(id: number, by: string, now: number): boolean {
       return closeIncident.run(now, by, id).changes === 1;
-    },
-    /** Deletes counters and gaps older than `before`; returns rows deleted. */
-    prune(before: number): number {
-      return pruneBuckets.run(before).changes + pruneGaps.run(before).changes;
     },
   };
 }

@@ -68,39 +68,21 @@ export function silenceActive(s: Silence, now: number): boolean {
   return s.startsAt <= now && now < silenceEnd(s);
 }
 
-/** Typed silence queries. */
+/** Typed silence queries: the changes (audited), the reads, and the alerts silences hold. */
 export function createSilenceQueries(db: Db) {
+  return { ...silenceChanges(db), ...silenceReads(db), ...heldAlerts(db) };
+}
+
+/** Adding and ending silences, each audited in the same transaction. */
+function silenceChanges(db: Db) {
   const insert = db.prepare(
     "INSERT INTO silences (company, starts_at, ends_at, reason, actor, created_at) VALUES (?, ?, ?, ?, ?, ?)",
   );
-  const unended = db.prepare<[number], RawSilence>(
-    "SELECT * FROM silences WHERE ended_at IS NULL AND ends_at > ? ORDER BY id",
-  );
   const byId = db.prepare<[number], RawSilence>("SELECT * FROM silences WHERE id = ?");
   const end = db.prepare("UPDATE silences SET ended_at = ?, ended_by = ? WHERE id = ? AND ended_at IS NULL");
-  const unsummarised = db.prepare<[number], RawSilence>(
-    "SELECT * FROM silences WHERE summarised_at IS NULL AND (ends_at <= ? OR ended_at IS NOT NULL) ORDER BY id",
-  );
-  const markSummarised = db.prepare("UPDATE silences SET summarised_at = ? WHERE id = ?");
-  const hold = db.prepare(
-    "INSERT INTO silence_held (silence_id, company, kind, level, text, at) VALUES (?, ?, ?, ?, ?, ?)",
-  );
-  const held = db.prepare<
-    [number],
-    {
-      silence_id: number;
-      company: string;
-      kind: string;
-      level: string | null;
-      text: string;
-      at: number;
-    }
-  >("SELECT silence_id, company, kind, level, text, at FROM silence_held WHERE silence_id = ? ORDER BY id");
-  const dropHeld = db.prepare("DELETE FROM silence_held WHERE silence_id = ?");
   const audit = db.prepare(
     "INSERT INTO audit (at, actor, company, action, ok, result, detail) VALUES (?, ?, ?, ?, 1, ?, ?)",
   );
-
   const add = db.transaction(
     (
       company: string | null,
@@ -133,7 +115,6 @@ export function createSilenceQueries(db: Db) {
     }
     return ended;
   });
-
   return {
     /** Adds a silence (company null: all); audited as `action` ("silence" or "mute"). Returns its id. */
     add(
@@ -147,6 +128,23 @@ export function createSilenceQueries(db: Db) {
     ): number {
       return add(company, startsAt, endsAt, reason, actor, now, action);
     },
+    /** Ends silences now (audited as `action`); returns how many were still running. */
+    end(ids: readonly number[], actor: string, now: number, action = "unsilence"): number {
+      return endMany(ids, actor, now, action);
+    },
+  };
+}
+
+/** Which silences run, hold a company, or wait for their summary. */
+function silenceReads(db: Db) {
+  const unended = db.prepare<[number], RawSilence>(
+    "SELECT * FROM silences WHERE ended_at IS NULL AND ends_at > ? ORDER BY id",
+  );
+  const byId = db.prepare<[number], RawSilence>("SELECT * FROM silences WHERE id = ?");
+  const unsummarised = db.prepare<[number], RawSilence>(
+    "SELECT * FROM silences WHERE summarised_at IS NULL AND (ends_at <= ? OR ended_at IS NOT NULL) ORDER BY id",
+  );
+  return {
     /** Silences not ended and not over at `now` (including ones that start later), oldest first. */
     current(now: number): Silence[] {
       return unended.all(now).map(toSilence);
@@ -163,17 +161,35 @@ export function createSilenceQueries(db: Db) {
       const row = byId.get(id);
       return row ? toSilence(row) : undefined;
     },
-    /** Ends silences now (audited as `action`); returns how many were still running. */
-    end(ids: readonly number[], actor: string, now: number, action = "unsilence"): number {
-      return endMany(ids, actor, now, action);
-    },
-    /** Records an alert a silence held. */
-    hold(alert: HeldAlert): void {
-      hold.run(alert.silenceId, alert.company, alert.kind, alert.level, alert.text, alert.at);
-    },
     /** Silences over (ended or past their end) whose held alerts were not summarised yet. */
     toSummarise(now: number): Silence[] {
       return unsummarised.all(now).map(toSilence);
+    },
+  };
+}
+
+/** The alerts a silence held, until its summary is sent. */
+function heldAlerts(db: Db) {
+  const markSummarised = db.prepare("UPDATE silences SET summarised_at = ? WHERE id = ?");
+  const hold = db.prepare(
+    "INSERT INTO silence_held (silence_id, company, kind, level, text, at) VALUES (?, ?, ?, ?, ?, ?)",
+  );
+  const held = db.prepare<
+    [number],
+    {
+      silence_id: number;
+      company: string;
+      kind: string;
+      level: string | null;
+      text: string;
+      at: number;
+    }
+  >("SELECT silence_id, company, kind, level, text, at FROM silence_held WHERE silence_id = ? ORDER BY id");
+  const dropHeld = db.prepare("DELETE FROM silence_held WHERE silence_id = ?");
+  return {
+    /** Records an alert a silence held. */
+    hold(alert: HeldAlert): void {
+      hold.run(alert.silenceId, alert.company, alert.kind, alert.level, alert.text, alert.at);
     },
     /** The alerts a silence held, oldest first. */
     held(silenceId: number): HeldAlert[] {

@@ -61,3 +61,11 @@ export interface FolderSnapshot {
 
 /** What the thresholds apply to: stale files (default), counted (all but the pre-key reserve), or total. */
 export type CountBasis = "stale" | "counted" | "total";
+
+/** What a scan learns from creds.json (the fleet's scan and the database stores' listing share it). */
+export interface CredsFacts {
+  state: CredsState;
+  error?: string;
+  ownUsers: string[] | null;
+  newestPreKeyId: number | null;
+}

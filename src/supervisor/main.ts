@@ -105,6 +105,7 @@ const supervisor = new Supervisor({
   home: env.home,
   backupKey: env.backupKey,
   ...(env.pgUrl !== undefined ? { pgUrl: env.pgUrl } : {}),
+  authKey: env.authKey,
   ...(env.telegramToken ? { bot: { token: env.telegramToken, apiRoot: env.telegramApiRoot } } : {}),
   ...(httpAddress ? { http: { address: httpAddress, token: env.httpToken } } : {}),
 });

@@ -7,13 +7,14 @@
  * recorded (backup_verifications, audit as "warden:schedule"); a failure alerts once per company
  * until a backup of it succeeds again.
  */
-import { createBackup, listBackups, verifyBackup } from "../actions/backup/backup.js";
+import type { ActionContext } from "../actions/action-context.js";
+import { listBackups } from "../actions/backup/backup.js";
+import { backUpAndRecord } from "../actions/backup/verified-backup.js";
 import { wardenCommand } from "../cli-invocation.js";
 import type { Clock } from "../clock.js";
 import { assertCompanyFolder } from "../config/company-id.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
 import { describeError } from "../errors.js";
-import { backupsRoot } from "../home-layout.js";
 import type { Logger } from "../logger.js";
 import type { Store } from "../store/store.js";
 import type { AlertQueue } from "./alert-queue.js";
@@ -28,8 +29,8 @@ export interface ScheduledBackupsOptions {
   clock: Clock;
   logger: Logger;
   config: () => WardenConfig;
-  home: string;
-  backupKey: string | undefined;
+  /** The supervisor's action context (backups root, key, store access). */
+  actions: ActionContext;
   alerts: AlertQueue;
   kick: () => void;
   /** Companies the ladder is working on (cleanup, reset, QR required). */
@@ -47,7 +48,7 @@ export interface ScheduledBackups {
 /** Creates the schedule (its memory of the newest backup per company is read from disk once). */
 export function createScheduledBackups(options: ScheduledBackupsOptions): ScheduledBackups {
   const { store, clock, logger: log, config } = options;
-  const root = backupsRoot(options.home);
+  const root = options.actions.backupsRoot;
   /** Newest backup per company (ms), read from the folder the first time a company is looked at. */
   const newest = new Map<string, number | null>();
   let lastTakenAt = Number.NEGATIVE_INFINITY;
@@ -67,30 +68,13 @@ export function createScheduledBackups(options: ScheduledBackupsOptions): Schedu
   };
 
   const takeOne = async (company: string): Promise<void> => {
-    const cfg = config();
     const now = clock.now();
     try {
-      const created = await createBackup({
+      const { created, verified } = await backUpAndRecord(options.actions, {
         company,
-        dir: assertCompanyFolder(cfg.sessionsDir, company),
-        backupsRoot: root,
-        reason: "scheduled",
-        now,
-        key: options.backupKey,
-        keep: companySettings(cfg, company).backups.keep,
-      });
-      const verified = await verifyBackup(created.path, { key: options.backupKey });
-      store.backupVerifications.record(company, created.name, verified.ok, verified.problems, clock.now());
-      store.audit.add({
-        at: clock.now(),
         actor: ACTOR,
-        company,
-        action: "backup",
-        ok: verified.ok,
-        result: verified.ok
-          ? `backup ${created.name} verified`
-          : `backup ${created.name} failed verification`,
-        detail: { backup: created.path, files: created.manifest.files.length, problems: verified.problems },
+        dir: assertCompanyFolder(config().sessionsDir, company),
+        reason: "scheduled",
       });
       newest.set(company, now);
       if (!verified.ok)

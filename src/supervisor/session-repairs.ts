@@ -5,6 +5,7 @@
  * removes the peer's session files, audits, and lets the worker reconnect; the operators get one
  * message either way. Peers appear only hashed.
  */
+import type { ActionContext } from "../actions/action-context.js";
 import { REPAIR_ACTION, repairCandidates, runSessionRepair } from "../actions/cleanup/repair-sessions.js";
 import type { Clock } from "../clock.js";
 import { formatDuration } from "../config/duration.js";
@@ -19,8 +20,8 @@ export interface SessionRepairsOptions {
   clock: Clock;
   logger: Logger;
   config: () => WardenConfig;
-  backupsRoot: string;
-  backupKey?: string;
+  /** The supervisor's action context (backups root, key, store access). */
+  actions: ActionContext;
   /** Queues an operator message about a company. */
   notify: (company: string, title: string, detail: string, payload: Record<string, unknown>) => void;
 }
@@ -55,16 +56,11 @@ export function createSessionRepairs(options: SessionRepairsOptions): SessionRep
     const window = formatDuration(settings.signals.repairAfter.window);
     const payload = { kind: REPAIR_ACTION, company, peer, failures };
     try {
-      const result = await runSessionRepair({
-        store,
-        clock,
-        sessionsDir: options.config().sessionsDir,
-        backupsRoot: options.backupsRoot,
+      const result = await runSessionRepair(options.actions, {
         company,
         settings,
         actor: "supervisor",
         stopFirst: true,
-        ...(options.backupKey !== undefined ? { backupKey: options.backupKey } : {}),
         peer,
         failures,
       });

@@ -4,6 +4,7 @@
  * the alert queue added; the scheduler runs the periodic checks; config edits reach the live config
  * without restart.
  */
+import { createActionContext } from "../actions/action-context.js";
 import type { Notifier } from "../alerts/notifiers/notifier.js";
 import { OutboxDispatcher } from "../alerts/outbox-dispatcher.js";
 import { PostgresCompanies } from "../auth-store/postgres-companies.js";
@@ -53,6 +54,8 @@ export interface SupervisorOptions {
   backupKey?: string;
   /** WARDEN_PG_URL: postgres companies are counted from its rows, refreshed before each full scan. */
   pgUrl?: string;
+  /** WARDEN_AUTH_KEY: the database stores' passphrase (default: backupKey). */
+  authKey?: string;
   /** false: no recovery ladder (alerts only). */
   ladder?: boolean;
   /** The connectivity probe (default: TCP to fleet.probe's host:port). */
@@ -110,6 +113,16 @@ export class Supervisor {
       kick();
     };
     const { store, clock } = options;
+    // The one action context of this process: the ladder, repairs, scheduled backups and the bot act through it.
+    const actions = createActionContext({
+      store,
+      clock,
+      config,
+      home: options.home,
+      backupKey: options.backupKey,
+      authKey: options.authKey,
+      pgUrl: options.pgUrl,
+    });
     this.alerts = createAlertQueue({ store, notifiers: options.notifiers, clock, logger: this.log, config });
     this.live = createLiveConfig({
       initial: options.config,
@@ -189,8 +202,7 @@ export class Supervisor {
         clock,
         logger: this.log,
         config,
-        backupsRoot: backupsRoot(options.home),
-        ...(options.backupKey !== undefined ? { backupKey: options.backupKey } : {}),
+        actions,
         notify: (company, title, detail, payload) => tell(title, detail, payload, company),
       });
     }
@@ -200,8 +212,7 @@ export class Supervisor {
         clock,
         logger: options.logger,
         config,
-        backupsRoot: backupsRoot(options.home),
-        backupKey: options.backupKey,
+        actions,
         notify: (company, title, detail, payload) => tell(title, detail, payload, company ?? undefined),
       });
     }
@@ -211,8 +222,7 @@ export class Supervisor {
         clock,
         logger: this.log,
         config,
-        home: options.home,
-        backupKey: options.backupKey,
+        actions,
         alerts: this.alerts,
         kick,
         busy: () => this.ladder?.busy ?? new Set(),
@@ -228,7 +238,7 @@ export class Supervisor {
           clock,
           logger: options.logger,
           home: options.home,
-          backupKey: options.backupKey,
+          actions,
           notify: (title, detail, kind) => tell(title, detail, { kind }),
           kick,
         })

@@ -28,7 +28,9 @@ export function tarEntry(name: string, data: Buffer, mtime: Date, uid: number, g
   // As tar's own WriteEntry: encode() returns true when a field does not fit (names > 100 bytes).
   if (header.encode()) parts.push(new Pax({ path: name, size: data.length, mtime, uid, gid }).encode());
   if (!header.block)
-    throw new WardenError(ErrorCodes.ACTION_FAILED, `tar header for ${name} was not encoded`, { file: name });
+    throw new WardenError(ErrorCodes.BACKUP_ENTRY_UNENCODABLE, `tar header for ${name} was not encoded`, {
+      file: name,
+    });
   parts.push(header.block, data);
   const pad = (512 - (data.length % 512)) % 512;
   if (pad > 0) parts.push(Buffer.alloc(pad));

@@ -8,17 +8,20 @@
  * are files or database rows (src/actions/cleanup-target.ts): the same plan, the same checks.
  * creds.json and app-state files are refused at the last line too, whatever the plan says.
  */
-import { lstat } from "node:fs/promises";
 import path from "node:path";
-import { type AuthStoreAccess, authAccessOf } from "../../auth-store/company-rows.js";
-import type { Clock } from "../../clock.js";
-import { assertCompanyFolder } from "../../config/company-id.js";
 import type { CompanySettings } from "../../config/schema.js";
-import { describeError, ErrorCodes, WardenError } from "../../errors.js";
+import { ErrorCodes, WardenError } from "../../errors.js";
 import { type Category, classifyFile } from "../../fleet/classify-file.js";
-import type { Store } from "../../store/store.js";
-import { type CreatedBackup, createBackup, verifyBackup } from "../backup/backup.js";
-import { type CompanyHold, holdCompany } from "../company-hold.js";
+import type { ActionContext } from "../action-context.js";
+import { backUpBeforeChange } from "../backup/verified-backup.js";
+import type { CompanyHold } from "../company-hold.js";
+import {
+  auditChange,
+  auditFailure,
+  type ChangeRequest,
+  checkedCompanyFolder,
+  holdFor,
+} from "../hold-for-change.js";
 import { type CleanupTarget, openCleanupTarget } from "./cleanup-target.js";
 import { cleanupRulesFor } from "./count-stale.js";
 import { DOWN_HISTORY_MS, type DownInterval, downIntervalsOf, withoutDownTime } from "./down-time.js";
@@ -37,29 +40,16 @@ export const NEVER_DELETED: ReadonlySet<Category> = new Set([
 /** Cleanup modes. */
 export type CleanupMode = "smart" | "reset";
 
-/** Inputs of runCleanup. */
-export interface CleanupOptions {
-  store: Store;
-  clock: Clock;
-  sessionsDir: string;
-  backupsRoot: string;
-  company: string;
-  settings: Pick<CompanySettings, "cleanup" | "preKeyReserve" | "backups">;
-  actor: string;
+/** What to clean (the context gives the store, clock, folders and keys). */
+export interface CleanupRequest extends ChangeRequest {
+  /** The company's settings (default: the config's for it). */
+  settings?: Pick<CompanySettings, "cleanup" | "preKeyReserve" | "backups">;
   mode?: CleanupMode;
   /** Lowers minAge to 0 (every other rule stays). */
   force?: boolean;
   /** Plan only: no hold, no backup, nothing deleted, no audit row. */
   dryRun?: boolean;
-  /** Stop the company through its worker first, and let it reconnect afterwards (the ladder, --stop). */
-  stopFirst?: boolean;
-  /** An already-taken hold (the caller keeps it and releases it). */
-  hold?: CompanyHold;
-  /** WARDEN_BACKUP_KEY: the backup is encrypted. */
-  backupKey?: string;
   onProgress?: (phase: "backup" | "delete", done: number, total: number) => void;
-  /** A database store's home and key (default: WARDEN_HOME above backupsRoot, backupKey for the rows). */
-  authStore?: AuthStoreAccess;
   /** A narrower plan than the mode's (a session repair), with its own audit action and detail. */
   narrow?: {
     plan: (files: readonly CleanupFile[]) => Promise<CleanupPlan>;
@@ -80,162 +70,170 @@ export interface CleanupResult {
   auditId: number | null;
 }
 
-/** Plans, backs up, verifies and deletes; records an audit row whatever the outcome. */
-export async function runCleanup(options: CleanupOptions): Promise<CleanupResult> {
-  const { store, clock, company, settings, actor } = options;
-  const mode = options.mode ?? "smart";
-  const dir = assertCompanyFolder(options.sessionsDir, company);
-  const dirStat = await lstat(dir);
-  if (!dirStat.isDirectory()) {
-    throw new WardenError(ErrorCodes.COMPANY_UNKNOWN, `${dir} is not a folder (symlinks are not followed)`, {
-      company,
-    });
-  }
-  const access = authAccessOf(options.authStore, options.backupsRoot, options.backupKey);
-  if (options.dryRun) {
-    const target = await openCleanupTarget(dir, company, access);
-    try {
-      const plan = await makePlan(
-        target,
-        mode,
-        settings,
-        clock.now(),
-        options.force === true,
-        downOf(options),
-      );
-      return { company, mode, dryRun: true, plan, deleted: 0, backup: null, auditId: null };
-    } finally {
-      await target.close();
-    }
-  }
+/** One cleanup under way: what it was asked, and what it has done so far (for the audit row). */
+interface Run {
+  context: ActionContext;
+  request: CleanupRequest;
+  settings: NonNullable<CleanupRequest["settings"]>;
+  mode: CleanupMode;
+  action: string;
+  dir: string;
+  plan?: CleanupPlan;
+  backup?: string;
+  deleted: number;
+}
 
-  const hold =
-    options.hold ?? (await holdCompany({ store, clock, company, actor, stopFirst: options.stopFirst }));
-  const action = options.narrow?.action ?? (mode === "reset" ? "reset" : "cleanup");
-  let plan: CleanupPlan | undefined;
-  let backup: CreatedBackup | undefined;
-  let deleted = 0;
+/** Plans, backs up, verifies and deletes; records an audit row whatever the outcome. */
+export async function runCleanup(context: ActionContext, request: CleanupRequest): Promise<CleanupResult> {
+  const mode = request.mode ?? "smart";
+  const run: Run = {
+    context,
+    request,
+    settings: request.settings ?? context.settings(request.company),
+    mode,
+    action: request.narrow?.action ?? (mode === "reset" ? "reset" : "cleanup"),
+    dir: await checkedCompanyFolder(context, request.company),
+    deleted: 0,
+  };
+  if (request.dryRun) return dryRun(run);
+  const hold = await holdFor(context, request);
   let target: CleanupTarget | undefined;
   try {
     // Planned under the hold: no socket writes into the folder (or its rows) from here on.
-    target = await openCleanupTarget(dir, company, access);
-    plan = options.narrow
-      ? await options.narrow.plan(await target.files())
-      : await makePlan(target, mode, settings, clock.now(), options.force === true, downOf(options));
-    if (plan.delete.length === 0) {
-      const auditId = store.audit.add({
-        at: clock.now(),
-        actor,
-        company,
-        action,
-        ok: true,
-        result: `nothing to delete (${plan.keep} files kept)`,
-        detail: {
-          ...options.narrow?.detail,
-          mode,
-          force: options.force === true,
-          deleted: 0,
-          kept: plan.keep,
-        },
-      });
-      return { company, mode, dryRun: false, plan, deleted: 0, backup: null, auditId };
-    }
-    backup = await createBackup({
-      company,
-      dir,
-      backupsRoot: options.backupsRoot,
-      reason: mode === "reset" ? "pre-reset" : "pre-cleanup",
-      now: clock.now(),
-      key: options.backupKey,
-      keep: settings.backups.keep,
-      authStore: access,
-      onProgress: (done, total) => {
-        if (done % 500 === 0) hold.renew();
-        options.onProgress?.("backup", done, total);
-      },
-    });
-    const verified = await verifyBackup(backup.path, { key: options.backupKey });
-    if (!verified.ok || !verified.manifest) {
-      throw new WardenError(
-        ErrorCodes.BACKUP_INVALID,
-        `The backup ${backup.path} did not verify (${verified.problems.slice(0, 3).join("; ")}); nothing deleted`,
-        { company, backup: backup.path },
-      );
-    }
-    const inBackup = new Map(verified.manifest.files.map((f) => [f.name, f]));
-    const missing = plan.delete.filter((d) => !inBackup.has(d.file)).map((d) => d.file);
-    if (missing.length > 0) {
-      throw new WardenError(
-        ErrorCodes.BACKUP_INVALID,
-        `The backup ${backup.path} lacks ${missing.length} planned file(s) (${missing.slice(0, 3).join(", ")}); nothing deleted`,
-        { company, backup: backup.path },
-      );
-    }
-    const total = plan.delete.length;
-    for (const d of plan.delete) {
-      if (NEVER_DELETED.has(classifyFile(d.file))) {
-        throw new WardenError(
-          ErrorCodes.ACTION_FAILED,
-          `Refusing to delete ${path.join(dir, d.file)}: creds and app-state files are never deleted`,
-          { company, file: d.file },
-        );
-      }
-    }
-    // A key changed since the backup (something wrote it despite the hold) is kept rather than lost.
-    const current = await target.hashes(plan.delete.map((d) => d.file));
-    const doomed = plan.delete
-      .map((d) => d.file)
-      .filter((name) => current.has(name) && current.get(name) === inBackup.get(name)?.sha256);
-    deleted = await target.remove(doomed, (done) => {
-      if (done % 500 === 0) hold.renew();
-      options.onProgress?.("delete", done, total);
-    });
-    const auditId = store.audit.add({
-      at: clock.now(),
-      actor,
-      company,
-      action,
-      ok: true,
-      result: `deleted ${deleted} of ${plan.delete.length} planned files (${Math.round(plan.bytesFreed / 1024)} KB), kept ${plan.keep}; backup ${backup.path}`,
-      detail: {
-        ...options.narrow?.detail,
-        mode,
-        force: options.force === true,
-        backup: backup.path,
-        deleted,
-        planned: plan.delete.length,
-        kept: plan.keep,
-        files: plan.delete.slice(0, 200).map((d) => d.file),
-      },
-    });
-    return { company, mode, dryRun: false, plan, deleted, backup: backup.path, auditId };
+    target = await openCleanupTarget(run.dir, request.company, context.authStore);
+    const plan = request.narrow ? await request.narrow.plan(await target.files()) : await planOf(run, target);
+    run.plan = plan;
+    if (plan.delete.length === 0) return nothingToDelete(run, plan);
+    return await backUpAndDelete(run, plan, target, hold);
   } catch (err) {
-    store.audit.add({
-      at: clock.now(),
-      actor,
-      company,
-      action,
-      ok: false,
-      result: `failed after deleting ${deleted} file(s): ${describeError(err)}`,
-      detail: {
-        ...options.narrow?.detail,
-        mode,
-        backup: backup?.path ?? null,
-        deleted,
-        planned: plan?.delete.length ?? null,
-      },
-    });
+    auditFailure(
+      context,
+      request,
+      run.action,
+      err,
+      { ...detailOf(run), planned: run.plan?.delete.length ?? null },
+      `failed after deleting ${run.deleted} file(s)`,
+    );
     throw err;
   } finally {
     await target?.close();
-    if (!options.hold) hold.release(`${action} done`);
+    hold.release(`${run.action} done`);
   }
+}
+
+/** The plan without a hold, a backup or an audit row. */
+async function dryRun(run: Run): Promise<CleanupResult> {
+  const { company } = run.request;
+  const target = await openCleanupTarget(run.dir, company, run.context.authStore);
+  try {
+    const plan = await planOf(run, target);
+    return { company, mode: run.mode, dryRun: true, plan, deleted: 0, backup: null, auditId: null };
+  } finally {
+    await target.close();
+  }
+}
+
+/** The audit detail every outcome shares. */
+function detailOf(run: Run): Record<string, unknown> {
+  return { ...run.request.narrow?.detail, mode: run.mode, backup: run.backup ?? null, deleted: run.deleted };
+}
+
+function nothingToDelete(run: Run, plan: CleanupPlan): CleanupResult {
+  const { company } = run.request;
+  const auditId = auditChange(run.context, run.request, {
+    action: run.action,
+    ok: true,
+    result: `nothing to delete (${plan.keep} files kept)`,
+    detail: {
+      ...run.request.narrow?.detail,
+      mode: run.mode,
+      force: run.request.force === true,
+      deleted: 0,
+      kept: plan.keep,
+    },
+  });
+  return { company, mode: run.mode, dryRun: false, plan, deleted: 0, backup: null, auditId };
+}
+
+/** A verified backup holding every planned key, then exactly the plan deleted (unchanged keys only). */
+async function backUpAndDelete(
+  run: Run,
+  plan: CleanupPlan,
+  target: CleanupTarget,
+  hold: CompanyHold,
+): Promise<CleanupResult> {
+  const { context, request } = run;
+  const backup = await backUpBeforeChange(context, hold, {
+    company: request.company,
+    dir: run.dir,
+    reason: run.mode === "reset" ? "pre-reset" : "pre-cleanup",
+    unchanged: "nothing deleted",
+    keep: run.settings.backups.keep,
+    check: (manifest) => {
+      const names = new Set(manifest.files.map((f) => f.name));
+      const missing = plan.delete.filter((d) => !names.has(d.file)).map((d) => d.file);
+      return missing.length === 0
+        ? null
+        : `lacks ${missing.length} planned file(s) (${missing.slice(0, 3).join(", ")})`;
+    },
+    onProgress: (done, total) => request.onProgress?.("backup", done, total),
+  });
+  run.backup = backup.path;
+  refuseNeverDeleted(run, plan);
+  const inBackup = new Map(backup.manifest.files.map((f) => [f.name, f.sha256]));
+  // A key changed since the backup (something wrote it despite the hold) is kept rather than lost.
+  const current = await target.hashes(plan.delete.map((d) => d.file));
+  const doomed = plan.delete
+    .map((d) => d.file)
+    .filter((name) => current.has(name) && current.get(name) === inBackup.get(name));
+  run.deleted = await target.remove(doomed, (done) => {
+    if (done % 500 === 0) hold.renew();
+    request.onProgress?.("delete", done, plan.delete.length);
+  });
+  const auditId = auditChange(context, request, {
+    action: run.action,
+    ok: true,
+    result: `deleted ${run.deleted} of ${plan.delete.length} planned files (${Math.round(plan.bytesFreed / 1024)} KB), kept ${plan.keep}; backup ${backup.path}`,
+    detail: {
+      ...detailOf(run),
+      force: request.force === true,
+      planned: plan.delete.length,
+      kept: plan.keep,
+      files: plan.delete.slice(0, 200).map((d) => d.file),
+    },
+  });
+  const { company } = request;
+  return { company, mode: run.mode, dryRun: false, plan, deleted: run.deleted, backup: backup.path, auditId };
+}
+
+/** creds and app-state keys are refused at the last line, whatever the plan says (invariant 14). */
+function refuseNeverDeleted(run: Run, plan: CleanupPlan): void {
+  for (const d of plan.delete) {
+    if (NEVER_DELETED.has(classifyFile(d.file))) {
+      throw new WardenError(
+        ErrorCodes.DELETE_REFUSED,
+        `Refusing to delete ${path.join(run.dir, d.file)}: creds and app-state files are never deleted`,
+        { company: run.request.company, file: d.file },
+      );
+    }
+  }
+}
+
+/** The mode's plan, from the company's down intervals (idleness counts connected time only). */
+function planOf(run: Run, target: CleanupTarget): Promise<CleanupPlan> {
+  const { clock, store } = run.context;
+  const now = clock.now();
+  const down = downIntervalsOf(
+    store.connections.eventsSince(run.request.company, now - DOWN_HISTORY_MS),
+    now,
+  );
+  return makePlan(target, run.mode, run.settings, now, run.request.force === true, down);
 }
 
 async function makePlan(
   target: CleanupTarget,
   mode: CleanupMode,
-  settings: CleanupOptions["settings"],
+  settings: Run["settings"],
   now: number,
   force: boolean,
   down: readonly DownInterval[],
@@ -245,10 +243,4 @@ async function makePlan(
   if (mode === "reset") return planReset(files, rules);
   // Idleness counts connected time only: an outage never makes live sessions look stale.
   return planCleanup(withoutDownTime(files, down, now), rules, now, { force });
-}
-
-/** The company's down intervals from its connection history (down-time.ts). */
-function downOf(options: CleanupOptions): DownInterval[] {
-  const now = options.clock.now();
-  return downIntervalsOf(options.store.connections.eventsSince(options.company, now - DOWN_HISTORY_MS), now);
 }

@@ -18,7 +18,8 @@ import path from "node:path";
 import { hashPeer } from "../../signals/hash-peer.js";
 import type { SignalQueries } from "../../store/signals.js";
 import type { Store } from "../../store/store.js";
-import { type CleanupOptions, type CleanupResult, runCleanup } from "./cleanup.js";
+import type { ActionContext } from "../action-context.js";
+import { type CleanupRequest, type CleanupResult, runCleanup } from "./cleanup.js";
 import type { CleanupFile, CleanupPlan } from "./plan-cleanup.js";
 
 /** The audit action of a session repair. */
@@ -144,8 +145,8 @@ export async function readRepairContext(
   return { ownUsers, lidOf };
 }
 
-/** Inputs of runSessionRepair: the cleanup executor's, plus the peer. */
-export type SessionRepairOptions = Omit<CleanupOptions, "mode" | "narrow" | "dryRun" | "force"> & {
+/** What runSessionRepair is asked: the cleanup executor's request, plus the peer. */
+export type SessionRepairRequest = Omit<CleanupRequest, "mode" | "narrow" | "dryRun" | "force"> & {
   peer: string;
   failures: number;
 };
@@ -154,9 +155,12 @@ export type SessionRepairOptions = Omit<CleanupOptions, "mode" | "narrow" | "dry
  * Backs up the folder, verifies, removes only the peer's session files, audits (action
  * `repair-sessions`, detail.peer). Refuses without a readable creds.json (own sessions unknown).
  */
-export async function runSessionRepair(options: SessionRepairOptions): Promise<CleanupResult> {
-  const dir = path.join(options.sessionsDir, options.company);
-  return runCleanup({
+export async function runSessionRepair(
+  context: ActionContext,
+  options: SessionRepairRequest,
+): Promise<CleanupResult> {
+  const dir = path.join(context.sessionsDir, options.company);
+  return runCleanup(context, {
     ...options,
     mode: "smart",
     narrow: {
@@ -164,8 +168,8 @@ export async function runSessionRepair(options: SessionRepairOptions): Promise<C
       detail: { peer: options.peer, failures: options.failures },
       // Read under the hold, like every plan: no socket writes into the folder meanwhile.
       plan: async (files) => {
-        const context = await readRepairContext(dir, files);
-        if (context.ownUsers.length === 0)
+        const known = await readRepairContext(dir, files);
+        if (known.ownUsers.length === 0)
           return {
             delete: [],
             keep: files.length,
@@ -176,8 +180,8 @@ export async function runSessionRepair(options: SessionRepairOptions): Promise<C
           };
         return planSessionRepair(files, {
           peer: options.peer,
-          salt: options.store.signals.peerSalt(),
-          ...context,
+          salt: context.store.signals.peerSalt(),
+          ...known,
         });
       },
     },

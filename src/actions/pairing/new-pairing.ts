@@ -8,37 +8,15 @@
  * keeps its store: the fresh folder names it too, and once the swap is done (still under the hold,
  * so no socket opens in between) its old database joins the old folder and an empty one is created.
  */
-import { lstat, mkdir } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import {
-  type AuthStoreAccess,
-  moveCompanyStoreAside,
-  openCompanyRows,
-} from "../../auth-store/company-rows.js";
+import { moveCompanyStoreAside, openCompanyRows } from "../../auth-store/company-rows.js";
 import { readStoreChoice, writeStoreChoice } from "../../auth-store/store-choice.js";
-import type { Clock } from "../../clock.js";
-import { assertCompanyFolder } from "../../config/company-id.js";
-import { describeError, ErrorCodes, WardenError } from "../../errors.js";
-import type { Store } from "../../store/store.js";
-import { createBackup, verifyBackup } from "../backup/backup.js";
-import { holdCompany } from "../company-hold.js";
+import { ErrorCodes, WardenError } from "../../errors.js";
+import type { ActionContext } from "../action-context.js";
+import { backUpBeforeChange } from "../backup/verified-backup.js";
+import { auditChange, auditFailure, beginFolderChange, type ChangeRequest } from "../hold-for-change.js";
 import { finishInterruptedRestore, swapCompanyFolder } from "../restore/folder-swap.js";
-
-/** Inputs of prepareNewPairing. */
-export interface NewPairingOptions {
-  store: Store;
-  clock: Clock;
-  sessionsDir: string;
-  home: string;
-  backupsRoot: string;
-  company: string;
-  actor: string;
-  stopFirst?: boolean;
-  backupKey?: string;
-  keep?: number;
-  /** A database store's home and key (default: `home` and backupKey for the rows). */
-  authStore?: AuthStoreAccess;
-}
 
 /** What prepareNewPairing did. */
 export interface NewPairingResult {
@@ -50,45 +28,25 @@ export interface NewPairingResult {
 }
 
 /** Backs up the paired folder, swaps an empty one in, retires the snapshots; the worker then pairs. */
-export async function prepareNewPairing(options: NewPairingOptions): Promise<NewPairingResult> {
-  const { store, clock, sessionsDir, home, company, actor } = options;
-  const current = assertCompanyFolder(sessionsDir, company);
-  if (!(await lstat(current)).isDirectory()) {
-    throw new WardenError(
-      ErrorCodes.COMPANY_UNKNOWN,
-      `${current} is not a folder (symlinks are not followed)`,
-      {
-        company,
-      },
-    );
-  }
-  await finishInterruptedRestore(home, sessionsDir, company);
-  const hold = await holdCompany({ store, clock, company, actor, stopFirst: options.stopFirst });
+export async function prepareNewPairing(
+  context: ActionContext,
+  request: ChangeRequest,
+): Promise<NewPairingResult> {
+  const { store, clock, sessionsDir, home } = context;
+  const { company } = request;
+  const { dir: current, hold } = await beginFolderChange(context, request);
   let backupPath: string | null = null;
   const kind = await readStoreChoice(current);
-  const access = options.authStore ?? { home, passphrase: options.backupKey };
   try {
-    const backup = await createBackup({
+    const backup = await backUpBeforeChange(context, hold, {
       company,
       dir: current,
-      backupsRoot: options.backupsRoot,
       reason: "pre-pair",
-      now: clock.now(),
-      key: options.backupKey,
-      keep: options.keep,
-      authStore: access,
+      unchanged: "the folder was left as it was",
+      check: (manifest) =>
+        manifest.files.some((f) => f.name === "creds.json") ? null : "holds no creds.json",
     });
     backupPath = backup.path;
-    const verified = await verifyBackup(backup.path, { key: options.backupKey });
-    const hasCreds = verified.manifest?.files.some((f) => f.name === "creds.json") === true;
-    if (!verified.ok || !hasCreds) {
-      throw new WardenError(
-        ErrorCodes.BACKUP_INVALID,
-        `The pre-pair backup ${backup.path} ${verified.ok ? "holds no creds.json" : `did not verify (${verified.problems.slice(0, 3).join("; ")})`}; the folder was left as it was`,
-        { company, backup: backup.path },
-      );
-    }
-    hold.renew();
     // Retired before the swap: if a crash leaves the empty folder in place, no worker may fill it
     // with the old identity (the folder still holds creds.json until the swap; a worker snapshots
     // it again on its next connect).
@@ -105,20 +63,17 @@ export async function prepareNewPairing(options: NewPairingOptions): Promise<New
       },
     );
     if (movedAside === null)
-      throw new WardenError(ErrorCodes.ACTION_FAILED, `${current} vanished during the new pairing`, {
+      throw new WardenError(ErrorCodes.FOLDER_VANISHED, `${current} vanished during the new pairing`, {
         company,
       });
     if (kind !== "files") {
       // A crash before this line leaves the old database in use: the old identity, nothing lost.
       // sqlite: <movedAside>/<company>.sqlite beside the old folder; postgres: rows renamed to <company>@<folder name>.
       const base = kind === "postgres" ? movedAside : path.join(movedAside, company);
-      await moveCompanyStoreAside(access, company, kind, base);
-      await (await openCompanyRows(access, company, kind, { create: true })).close();
+      await moveCompanyStoreAside(context.authStore, company, kind, base);
+      await (await openCompanyRows(context.authStore, company, kind, { create: true })).close();
     }
-    const auditId = store.audit.add({
-      at: clock.now(),
-      actor,
-      company,
+    const auditId = auditChange(context, request, {
       action: "new-pairing",
       ok: true,
       result: `paired folder moved to ${movedAside} (backup ${backup.path}); ${snapshotsRetired} creds snapshot(s) retired; ready to pair`,
@@ -127,15 +82,7 @@ export async function prepareNewPairing(options: NewPairingOptions): Promise<New
     return { company, backup: backup.path, movedAside, snapshotsRetired, auditId };
   } catch (err) {
     await finishInterruptedRestore(home, sessionsDir, company).catch(() => undefined);
-    store.audit.add({
-      at: clock.now(),
-      actor,
-      company,
-      action: "new-pairing",
-      ok: false,
-      result: `failed: ${describeError(err)}`,
-      detail: { backup: backupPath },
-    });
+    auditFailure(context, request, "new-pairing", err, { backup: backupPath });
     throw err;
   } finally {
     // The pair request that follows sets the company running again.

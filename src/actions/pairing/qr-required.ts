@@ -4,65 +4,46 @@
  * takes a verified backup, deletes nothing, marks the connection qr_required and audits it; the
  * company then stays stopped until an operator pairs it again (`warden pair <company> --new`).
  */
-import type { Clock } from "../../clock.js";
-import type { CompanySettings } from "../../config/schema.js";
-import type { Store } from "../../store/store.js";
+import type { ActionContext } from "../action-context.js";
 import { createBackup, verifyBackup } from "../backup/backup.js";
-import { holdCompany } from "../company-hold.js";
+import { auditChange, holdFor } from "../hold-for-change.js";
 
-/** Inputs of runQrRequired. */
-export interface QrRequiredOptions {
-  store: Store;
-  clock: Clock;
-  sessionsDir: string;
-  backupsRoot: string;
+/** What runQrRequired is asked. */
+export interface QrRequiredRequest {
   company: string;
-  settings: Pick<CompanySettings, "backups">;
   /** Who declares it ("ladder"): the hold, the connection's holder and the audit row name it. */
   actor: string;
   /** Why a QR is needed, for the connection message and the audit row. */
   reason: string;
-  /** WARDEN_BACKUP_KEY: the backup is encrypted. */
-  backupKey?: string;
-  /** How long to wait for the worker to acknowledge the stop. */
-  stopTimeoutMs?: number;
   /** Gives up waiting for the stop (the caller is shutting down). */
   signal?: AbortSignal;
 }
 
 /** Stops the company, backs it up, marks it qr_required and audits it; returns the step's result. */
-export async function runQrRequired(options: QrRequiredOptions): Promise<string> {
-  const { store, clock, company, actor, reason } = options;
-  const hold = await holdCompany({
-    store,
-    clock,
-    company,
-    actor,
-    stopFirst: true,
-    stopTimeoutMs: options.stopTimeoutMs,
-    signal: options.signal,
-  });
+export async function runQrRequired(context: ActionContext, request: QrRequiredRequest): Promise<string> {
+  const { store, clock } = context;
+  const { company, actor, reason } = request;
+  const hold = await holdFor(context, { ...request, stopFirst: true });
   try {
+    // Not backUpBeforeChange: nothing is changed here, so a failed verification is reported, not thrown.
     const backup = await createBackup({
       company,
-      dir: `${options.sessionsDir}/${company}`,
-      backupsRoot: options.backupsRoot,
+      dir: `${context.sessionsDir}/${company}`,
+      backupsRoot: context.backupsRoot,
       reason: "qr-required",
       now: clock.now(),
-      key: options.backupKey,
-      keep: options.settings.backups.keep,
+      key: context.backupKey,
+      keep: context.settings(company).backups.keep,
+      authStore: context.authStore,
     });
-    const verified = await verifyBackup(backup.path, { key: options.backupKey });
+    const verified = await verifyBackup(backup.path, { key: context.backupKey });
     const code = store.connections.get(company)?.code ?? null;
     store.transaction(() => {
       store.connections.transition(
         { company, to: "qr_required", code, message: `${actor}: ${reason}`, holder: actor },
         clock.now(),
       );
-      store.audit.add({
-        at: clock.now(),
-        actor,
-        company,
+      auditChange(context, request, {
         action: "qr-required",
         ok: verified.ok,
         result: `QR required (${reason}); nothing deleted; backup ${backup.path}${verified.ok ? " verified" : " FAILED verification"}`,

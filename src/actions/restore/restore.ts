@@ -6,34 +6,19 @@
  */
 import { lstat } from "node:fs/promises";
 import path from "node:path";
-import type { AuthStoreAccess } from "../../auth-store/company-rows.js";
 import { readStoreChoice } from "../../auth-store/store-choice.js";
-import type { Clock } from "../../clock.js";
 import { assertCompanyId } from "../../config/company-id.js";
-import { describeError, ErrorCodes, WardenError } from "../../errors.js";
-import type { Store } from "../../store/store.js";
+import { ErrorCodes, WardenError } from "../../errors.js";
+import type { ActionContext } from "../action-context.js";
 import { type BackupInfo, extractBackup, listBackups, verifyBackup } from "../backup/backup.js";
-import { type CompanyHold, holdCompany } from "../company-hold.js";
+import { auditChange, auditFailure, type ChangeRequest, holdFor } from "../hold-for-change.js";
 import { finishInterruptedRestore, swapCompanyFolder } from "./folder-swap.js";
 import { restoreRows } from "./restore-rows.js";
 
-/** Inputs of runRestore. */
-export interface RestoreOptions {
-  store: Store;
-  clock: Clock;
-  sessionsDir: string;
-  /** WARDEN_HOME: the journal and the folders moved aside live here. */
-  home: string;
-  backupsRoot: string;
-  company: string;
+/** What to restore (the context gives the store, clock, folders and keys). */
+export interface RestoreRequest extends ChangeRequest {
   /** A backup file name from `warden backups`; the newest when absent. */
   backup?: string;
-  actor: string;
-  stopFirst?: boolean;
-  hold?: CompanyHold;
-  backupKey?: string;
-  /** A database store's home and key (default: `home` and backupKey for the rows). */
-  authStore?: AuthStoreAccess;
 }
 
 /** What a restore did. */
@@ -72,11 +57,12 @@ export async function findBackup(backupsRoot: string, company: string, name?: st
 }
 
 /** Verifies the backup, then swaps it in for the company folder; the old folder is kept aside. */
-export async function runRestore(options: RestoreOptions): Promise<RestoreResult> {
-  const { store, clock, sessionsDir, home, company, actor, backupKey } = options;
+export async function runRestore(context: ActionContext, options: RestoreRequest): Promise<RestoreResult> {
+  const { clock, sessionsDir, home, backupKey } = context;
+  const { company } = options;
   assertCompanyId(company);
   await finishInterruptedRestore(home, sessionsDir, company);
-  const info = await findBackup(options.backupsRoot, company, options.backup);
+  const info = await findBackup(context.backupsRoot, company, options.backup);
   // Verify before anything is stopped or moved: a bad backup changes nothing.
   const verified = await verifyBackup(info.path, { key: backupKey, company });
   if (!verified.ok) {
@@ -102,8 +88,7 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
       { company },
     );
   }
-  const hold =
-    options.hold ?? (await holdCompany({ store, clock, company, actor, stopFirst: options.stopFirst }));
+  const hold = await holdFor(context, options);
   let movedAside: string | null = null;
   try {
     const kind = currentStat ? await readStoreChoice(path.join(sessionsDir, company)) : "files";
@@ -113,7 +98,7 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
     if (kind !== "files") {
       // The company's rows are replaced; its folder (warden-auth.json) stays as it is.
       const done = await restoreRows({
-        access: options.authStore ?? { home, passphrase: backupKey },
+        access: context.authStore,
         company,
         kind,
         backupFile: info.path,
@@ -140,30 +125,14 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
       result = `restored ${files} files from ${info.name}${movedAside ? `; the previous folder is in ${movedAside}` : ""}`;
       detail = { backup: info.path, files, movedAside };
     }
-    const auditId = store.audit.add({
-      at: clock.now(),
-      actor,
-      company,
-      action: "restore",
-      ok: true,
-      result,
-      detail,
-    });
+    const auditId = auditChange(context, options, { action: "restore", ok: true, result, detail });
     return { company, backup: info.path, files, movedAside, auditId };
   } catch (err) {
     // Put things back the way they were if the swap did not complete; keep whatever is complete.
     await finishInterruptedRestore(home, sessionsDir, company).catch(() => undefined);
-    store.audit.add({
-      at: clock.now(),
-      actor,
-      company,
-      action: "restore",
-      ok: false,
-      result: `failed: ${describeError(err)}`,
-      detail: { backup: info.path },
-    });
+    auditFailure(context, options, "restore", err, { backup: info.path });
     throw err;
   } finally {
-    if (!options.hold) hold.release("restore done");
+    hold.release("restore done");
   }
 }

@@ -9,7 +9,6 @@ import { silenceEndsAt } from "../../alerts/silence-window.js";
 import { wardenCommand } from "../../cli-invocation.js";
 import { assertCompanyFolder } from "../../config/company-id.js";
 import { companySettings } from "../../config/load.js";
-import { describeError } from "../../errors.js";
 import { backupsRoot } from "../../home-layout.js";
 import { extraCommand } from "../../http/company-findings.js";
 import { buildDigest, renderDigestHtml } from "../../http/digest.js";
@@ -17,6 +16,7 @@ import { healthReport } from "../../http/health-report.js";
 import { silenceEnd } from "../../store/silences.js";
 import { knownVisible, mayCommand } from "../authorize.js";
 import { type BotCommand, type BotDeps, type CommandOutcome, type Requester, text } from "../bot-context.js";
+import { errorReply } from "../error-replies.js";
 
 /** Acks a company's open incidents (or one of them) for a Telegram user. */
 export function ackFromTelegram(
@@ -66,7 +66,7 @@ function silenceTarget(deps: BotDeps, req: Requester, target: string): { company
   try {
     assertCompanyFolder(config.sessionsDir, target);
   } catch (err) {
-    return escapeHtml(describeError(err).replace(/: no folder .*/, ""));
+    return escapeHtml(errorReply(err));
   }
   return mayCommand(config, req.scope, req.user, target)
     ? { company: target }
@@ -92,7 +92,7 @@ export const silenceCommand: BotCommand = {
     try {
       endsAt = silenceEndsAt(/^\d{1,2}:\d{2}$/.test(when) ? { until: when } : { for: when }, now, zone);
     } catch (err) {
-      return text(escapeHtml(describeError(err).replace(/--for |--until /g, "")), "bad duration", false);
+      return text(escapeHtml(errorReply(err)), "bad duration", false);
     }
     const reason = reasonWords.join(" ");
     const id = deps.store.silences.add(scope.company, now, endsAt, reason, req.actor, now);

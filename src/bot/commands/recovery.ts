@@ -5,13 +5,13 @@
  * a double press or a press after a restart acts at most once.
  */
 import path from "node:path";
-import { createBackup, listBackups, verifyBackup } from "../../actions/backup/backup.js";
+import { listBackups } from "../../actions/backup/backup.js";
+import { backUpAndRecord } from "../../actions/backup/verified-backup.js";
 import { runCleanup } from "../../actions/cleanup/cleanup.js";
 import { prepareNewPairing } from "../../actions/pairing/new-pairing.js";
 import { findBackup, runRestore } from "../../actions/restore/restore.js";
 import { escapeHtml } from "../../alerts/format-alert.js";
 import { assertCompanyFolder } from "../../config/company-id.js";
-import { companySettings } from "../../config/load.js";
 import { ErrorCodes, WardenError } from "../../errors.js";
 import type { CallbackRow } from "../../store/bot.js";
 import { type BotCommand, type BotDeps, type CommandOutcome, type Requester, text } from "../bot-context.js";
@@ -20,13 +20,8 @@ import { askForQr, qrComing } from "../qr-asks.js";
 /** How long a Confirm button works. */
 export const CONFIRM_TTL_MS = 2 * 60_000;
 
-function homeOf(deps: BotDeps): string {
-  if (deps.home === undefined)
-    throw new WardenError(ErrorCodes.ACTION_FAILED, "backups are not available: WARDEN_HOME is not set");
-  return deps.home;
-}
-
-const backupsRoot = (deps: BotDeps) => path.join(homeOf(deps), "backups");
+/** WARDEN_HOME/backups (HOME_UNSET without WARDEN_HOME). */
+const backupsRoot = (deps: BotDeps) => deps.actions.backupsRoot;
 
 /** A preview answer with Confirm / Cancel buttons for `op` on `company`. */
 export function confirmation(
@@ -75,17 +70,7 @@ export async function cleanupPreview(
   req: Requester,
   company: string,
 ): Promise<CommandOutcome> {
-  const config = deps.config();
-  const plan = await runCleanup({
-    store: deps.store,
-    clock: deps.clock,
-    sessionsDir: config.sessionsDir,
-    backupsRoot: backupsRoot(deps),
-    company,
-    settings: companySettings(config, company),
-    actor: req.actor,
-    dryRun: true,
-  });
+  const plan = await runCleanup(deps.actions, { company, actor: req.actor, dryRun: true });
   const deletions = plan.plan.delete;
   if (deletions.length === 0)
     return text(
@@ -122,21 +107,9 @@ export async function runConfirmed(
   req: Requester,
 ): Promise<ConfirmedOutcome> {
   const { actor } = req;
-  const config = deps.config();
   const company = row.company;
   if (row.args.op === "pair-new") {
-    const prepared = await prepareNewPairing({
-      store: deps.store,
-      clock: deps.clock,
-      sessionsDir: config.sessionsDir,
-      home: homeOf(deps),
-      backupsRoot: backupsRoot(deps),
-      company,
-      actor,
-      stopFirst: true,
-      backupKey: deps.backupKey,
-      keep: companySettings(config, company).backups.keep,
-    });
+    const prepared = await prepareNewPairing(deps.actions, { company, actor, stopFirst: true });
     const phone = typeof row.args.phone === "string" ? row.args.phone : undefined;
     const id = deps.store.control.request(company, "pair", phone ? { phone } : {}, actor, deps.clock.now());
     const ttl = askForQr(deps, req.user, company);
@@ -146,39 +119,26 @@ export async function runConfirmed(
     };
   }
   if (row.args.op === "cleanup") {
-    const result = await runCleanup({
-      store: deps.store,
-      clock: deps.clock,
-      sessionsDir: config.sessionsDir,
-      backupsRoot: backupsRoot(deps),
-      company,
-      settings: companySettings(config, company),
-      actor,
-      stopFirst: true,
-      backupKey: deps.backupKey,
-    });
+    const result = await runCleanup(deps.actions, { company, actor, stopFirst: true });
     return {
       html: `<b>${escapeHtml(company)}</b>: deleted ${result.deleted} files, kept ${result.plan.keepCount}.${result.backup ? `\nBackup (verified): <code>${escapeHtml(path.basename(result.backup))}</code>` : ""}`,
     };
   }
   if (row.args.op === "restore") {
-    const result = await runRestore({
-      store: deps.store,
-      clock: deps.clock,
-      sessionsDir: config.sessionsDir,
-      home: homeOf(deps),
-      backupsRoot: backupsRoot(deps),
+    const result = await runRestore(deps.actions, {
       company,
-      backup: typeof row.args.backup === "string" ? row.args.backup : undefined,
+      ...(typeof row.args.backup === "string" ? { backup: row.args.backup } : {}),
       actor,
       stopFirst: true,
-      backupKey: deps.backupKey,
     });
     return {
       html: `<b>${escapeHtml(company)}</b>: restored ${result.files} files from <code>${escapeHtml(path.basename(result.backup))}</code>.${result.movedAside ? "\nThe previous folder is kept in WARDEN_HOME/replaced." : ""}`,
     };
   }
-  throw new WardenError(ErrorCodes.ACTION_FAILED, `unknown confirmation ${JSON.stringify(row.args.op)}`);
+  throw new WardenError(
+    ErrorCodes.CONFIRMATION_UNKNOWN,
+    `unknown confirmation ${JSON.stringify(row.args.op)}`,
+  );
 }
 
 /** /cleanup <company>. */
@@ -224,30 +184,15 @@ export const backupCommand: BotCommand = {
   maxArgs: 1,
   run: async (deps, req, company) => {
     const c = company as string;
-    const config = deps.config();
-    const created = await createBackup({
+    const { created, verified } = await backUpAndRecord(deps.actions, {
       company: c,
-      dir: assertCompanyFolder(config.sessionsDir, c),
-      backupsRoot: backupsRoot(deps),
+      actor: req.actor,
+      dir: assertCompanyFolder(deps.config().sessionsDir, c),
       reason: "manual",
-      now: deps.clock.now(),
-      key: deps.backupKey,
-      keep: companySettings(config, c).backups.keep,
     });
-    const verified = await verifyBackup(created.path, { key: deps.backupKey });
-    deps.store.backupVerifications.record(c, created.name, verified.ok, verified.problems, deps.clock.now());
     const result = verified.ok
       ? `backup ${created.name} verified`
       : `backup ${created.name} failed verification`;
-    deps.store.audit.add({
-      at: deps.clock.now(),
-      actor: req.actor,
-      company: c,
-      action: "backup",
-      ok: verified.ok,
-      result,
-      detail: { backup: created.path, files: created.manifest.files.length, problems: verified.problems },
-    });
     return text(
       `<b>${escapeHtml(c)}</b>: ${verified.ok ? "backup verified" : "backup FAILED verification"}: <code>${escapeHtml(created.name)}</code> (${created.manifest.files.length} files, ${Math.round(created.size / 1024)} KB${created.encrypted ? ", encrypted" : ""})`,
       result,
