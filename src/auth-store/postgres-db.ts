@@ -149,6 +149,13 @@ export class PostgresDb {
       throw this.unavailable(what, err);
     }
     let broken: Error | undefined;
+    // A checked-out client whose server goes away between two statements emits "error" on itself
+    // (the pool listens only to idle ones): without this listener the process would die. The
+    // statement in flight, or the next one, fails with it anyway.
+    const onLost = (err: Error): void => {
+      broken ??= err;
+    };
+    client.on("error", onLost);
     try {
       await client.query("BEGIN");
       const result = await fn(client);
@@ -161,6 +168,7 @@ export class PostgresDb {
       throw this.unavailable(what, err);
     } finally {
       // A client that failed is dropped, not reused: its connection may be the broken part.
+      client.removeListener("error", onLost);
       client.release(broken);
     }
   }
