@@ -100,6 +100,22 @@ describe("leases (real SQLite)", () => {
     ]);
   });
 
+  it("renews all of a holder's leases in one call and names the ones taken over, without retaking them", () => {
+    const companies = Array.from({ length: 2_000 }, (_, i) => `c${i}`);
+    for (const c of companies) expect(store.leases.acquire(c, "w0", 10, 1_000, 5_000)).toBe(true);
+    expect(store.leases.renewAll(companies, "w0", 3_000, 5_000)).toEqual([]);
+    expect(store.leases.get("c1999")?.expiresAt).toBe(8_000);
+    // c7 expired and was taken by w1; c8 was released; w0's list also names a company it never held.
+    expect(store.leases.acquire("c7", "w1", 11, 8_000, 5_000)).toBe(true);
+    store.leases.release("c8", "w0", 8_000, "stopped");
+    expect(store.leases.renewAll([...companies, "never"], "w0", 8_000, 5_000)).toEqual(["c7", "c8", "never"]);
+    expect(store.leases.get("c7")).toMatchObject({ holder: "w1", expiresAt: 13_000 });
+    expect(store.leases.get("c8")).toBeUndefined();
+    expect(store.leases.get("never")).toBeUndefined();
+    expect(store.leases.get("c6")).toMatchObject({ holder: "w0", expiresAt: 13_000 });
+    expect(store.leases.renewAll([], "w0", 9_000, 5_000)).toEqual([]);
+  });
+
   it("lets two connections race for a lease and gives it to exactly one", async () => {
     const other = openStore(path.join(dir, "warden.db"));
     try {
