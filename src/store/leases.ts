@@ -24,6 +24,20 @@ export interface LeaseHistoryRow {
   releaseReason: string | null;
 }
 
+const toRow = (r: {
+  company: string;
+  holder: string;
+  pid: number;
+  acquired_at: number;
+  expires_at: number;
+}): LeaseRow => ({
+  company: r.company,
+  holder: r.holder,
+  pid: r.pid,
+  acquiredAt: r.acquired_at,
+  expiresAt: r.expires_at,
+});
+
 /** Typed lease queries. */
 export function createLeaseQueries(db: Db) {
   const get = db.prepare<
@@ -61,20 +75,6 @@ export function createLeaseQueries(db: Db) {
     [],
     { company: string; holder: string; pid: number; acquired_at: number; expires_at: number }
   >("SELECT * FROM leases ORDER BY company");
-
-  const toRow = (r: {
-    company: string;
-    holder: string;
-    pid: number;
-    acquired_at: number;
-    expires_at: number;
-  }): LeaseRow => ({
-    company: r.company,
-    holder: r.holder,
-    pid: r.pid,
-    acquiredAt: r.acquired_at,
-    expiresAt: r.expires_at,
-  });
 
   return {
     /**
