@@ -27,7 +27,7 @@ export interface FleetScannerOptions {
   reconcileEveryMs: number;
   logger: Logger;
   clock: Clock;
-  /** Receives each batch of fresh snapshots (one company after an event, all after a full scan). */
+  /** Receives each batch of fresh snapshots (one company after an event, slices of a full scan). */
   onSnapshots(snapshots: FolderSnapshot[]): void;
   /** A company folder disappeared. */
   onRemoved(company: string): void;
@@ -39,6 +39,8 @@ export interface FleetScannerOptions {
   watch?: boolean;
   /** Folders scanned between two event-loop turns during a full scan. Default 25. */
   batchSize?: number;
+  /** Snapshots of a full scan per `onSnapshots` call, an event-loop turn between two. Default 200. */
+  deliverBatch?: number;
   /**
    * A company's pre-key floor (the resolved cleanup.keepPreKeys): only pre-keys below it are
    * stat'ed, since only their cleanup rule looks at age. Default: every pre-key.
@@ -180,16 +182,31 @@ export class FleetScanner {
       await new Promise((resolve) => setImmediate(resolve));
       if (this.closed) return;
     }
-    // A folder rescanned by an event meanwhile has a newer snapshot already applied: keep that.
-    const snapshots = scanned
-      .filter(({ snapshot, seq }) => this.scanSeq.get(snapshot.company) === seq)
-      .map((s) => s.snapshot);
     if (this.closed) return;
     const presentSet = new Set(present);
     for (const company of [...this.known]) if (!presentSet.has(company)) this.forget(company);
-    snapshots.sort((a, b) => a.company.localeCompare(b.company));
-    for (const snapshot of snapshots) this.noteCompany(snapshot.company);
-    if (snapshots.length > 0) this.options.onSnapshots(snapshots);
+    scanned.sort((a, b) => a.snapshot.company.localeCompare(b.snapshot.company));
+    await this.deliverInSlices(scanned);
+  }
+
+  /**
+   * Hands a full scan's snapshots over in slices of `deliverBatch`, with an event-loop turn between
+   * two: one call of 10,000 snapshots (one store transaction) held the loop and SQLite's write lock
+   * for half a second. Each company is in exactly one slice, in company order.
+   */
+  private async deliverInSlices(scanned: { snapshot: FolderSnapshot; seq: number }[]): Promise<void> {
+    const slice = this.options.deliverBatch ?? 200;
+    for (let i = 0; i < scanned.length; i += slice) {
+      if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+      if (this.closed) return;
+      // A folder rescanned by an event meanwhile has a newer snapshot already applied: keep that.
+      const snapshots = scanned
+        .slice(i, i + slice)
+        .filter(({ snapshot, seq }) => this.scanSeq.get(snapshot.company) === seq)
+        .map((s) => s.snapshot);
+      for (const snapshot of snapshots) this.noteCompany(snapshot.company);
+      if (snapshots.length > 0) this.options.onSnapshots(snapshots);
+    }
   }
 
   private scanOne(company: string): void {
