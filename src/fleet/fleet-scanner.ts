@@ -9,6 +9,7 @@ import path from "node:path";
 import type { Clock } from "../clock.js";
 import { authDir } from "../home-layout.js";
 import type { Logger } from "../logger.js";
+import type { MtimeLookup } from "./compact-mtimes.js";
 import { FleetWatcher } from "./fleet-watcher.js";
 import { listCompanyFolders, type ScanCompanyContext, scanCompanyFolder } from "./reconcile-scan.js";
 import type { CredsCache, FolderSnapshot } from "./scan-folder.js";
@@ -59,7 +60,7 @@ export class FleetScanner {
   private readonly known = new Set<string>();
   private readonly credsCache: CredsCache = new Map();
   /** Per company, the mtimes its last full scan stat'ed (event scans reuse them: no stat per file). */
-  private readonly mtimeCache = new Map<string, ReadonlyMap<string, number>>();
+  private readonly mtimeCache = new Map<string, MtimeLookup>();
   private readonly reported = new Set<string>();
   private readonly pending = new Map<string, NodeJS.Timeout>();
   private readonly scanSeq = new Map<string, number>();

@@ -11,6 +11,7 @@ import path from "node:path";
 import type { Clock } from "../clock.js";
 import { isCompanyId } from "../config/company-id.js";
 import { ATOMIC_TMP_PREFIX } from "./classify-file.js";
+import { CompactMtimes, type MtimeLookup } from "./compact-mtimes.js";
 import type { ScannerReport } from "./fleet-scanner.js";
 import { type CredsCache, ENTRY_KIND_WORDS, type FolderSnapshot, scanFolderSync } from "./scan-folder.js";
 
@@ -62,7 +63,7 @@ export interface ScanCompanyContext {
   clock: Clock;
   credsCache: CredsCache;
   /** Per company, the mtimes its last full scan stat'ed (event scans reuse them: no stat per file). */
-  mtimeCache: Map<string, ReadonlyMap<string, number>>;
+  mtimeCache: Map<string, MtimeLookup>;
   /** A company's pre-key floor (see FleetScannerOptions.preKeyFloor). */
   preKeyFloor?: (company: string) => number;
   /** WARDEN_HOME, for companies whose keys are in a database. */
@@ -98,7 +99,7 @@ export function scanCompanyFolder(
       knownMtimes: known,
       ...(ctx.authHome !== undefined ? { authHome: ctx.authHome } : {}),
     });
-    if (!known) ctx.mtimeCache.set(company, snapshot.mtimes);
+    if (!known) ctx.mtimeCache.set(company, new CompactMtimes(snapshot.mtimes));
     for (const entry of snapshot.irregular) {
       reportOnce(`irregular:${company}/${entry.name}`, {
         kind: "irregular-entry",

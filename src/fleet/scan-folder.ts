@@ -19,6 +19,7 @@ import { readRegularFileSync } from "../fs/safe-read.js";
 import { authDatabaseFile } from "../home-layout.js";
 import type { Category, CredsState, FolderSnapshot, IrregularEntry } from "../store/snapshot-types.js";
 import { ATOMIC_TMP_PREFIX, classifyFile, preKeyId } from "./classify-file.js";
+import type { MtimeLookup } from "./compact-mtimes.js";
 import { tallyFiles } from "./count-files.js";
 import { ownUsersOf } from "./file-user.js";
 
@@ -62,7 +63,7 @@ export interface ScanOptions {
    * file, and dates a name it has not seen at `now` (it was just written). The reconcile's full
    * scan stats again, so a rewritten file is judged by its real age within scan.reconcileEvery.
    */
-  knownMtimes?: ReadonlyMap<string, number>;
+  knownMtimes?: MtimeLookup;
   /** WARDEN_HOME: where a company whose warden-auth.json names a database keeps it (auth/). */
   authHome?: string;
 }
@@ -208,7 +209,7 @@ function ageRuledMtimes(
   names: readonly string[],
   preKeyFloor: number,
   now: number,
-  known: ReadonlyMap<string, number> | undefined,
+  known: MtimeLookup | undefined,
 ): Map<string, number> {
   const wanted: string[] = [];
   const preKeys: { name: string; id: number }[] = [];
