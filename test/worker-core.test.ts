@@ -147,3 +147,45 @@ describe("leases (real SQLite)", () => {
     ]);
   });
 });
+
+describe("two processes writing warden.db (real SQLite, two connections)", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "warden-two-writers-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("a read-then-write transaction holds the write lock from its start: the other writer waits, it never fails", () => {
+    const supervisor = openStore(path.join(dir, "warden.db"));
+    // The worker's side with no busy wait: whatever it is refused, it is refused at once.
+    const worker = openStore(path.join(dir, "warden.db"), { busyTimeoutMs: 0 });
+    try {
+      let workerWrite = "not tried";
+      supervisor.transaction(() => {
+        supervisor.leases.get("acme");
+        try {
+          worker.connections.transition(
+            { company: "acme", to: "connecting", code: null, message: "start", holder: "w0" },
+            1_000,
+          );
+          workerWrite = "written";
+        } catch (err) {
+          workerWrite = (err as Error).message;
+        }
+        // Deferred, this write failed with "database is locked" once the worker had written.
+        supervisor.leases.acquire("acme", "action:x", 1, 1_000, 5_000);
+      });
+      expect(workerWrite).toBe("database is locked");
+      expect(supervisor.leases.get("acme")?.holder).toBe("action:x");
+      // Once the supervisor committed, the worker's transition (itself IMMEDIATE) goes through.
+      worker.connections.transition(
+        { company: "acme", to: "connecting", code: null, message: "start", holder: "w0" },
+        2_000,
+      );
+      expect(supervisor.connections.get("acme")?.state).toBe("connecting");
+    } finally {
+      worker.close();
+      supervisor.close();
+    }
+  });
+});
