@@ -112,6 +112,7 @@ class Proc {
 
   /** utime + stime of the process in seconds. */
   cpuSeconds(): number {
+    if (this.exited) return Number.NaN;
     const fields = readFileSync(`/proc/${this.proc.pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
     return (Number(fields[11]) + Number(fields[12])) / 100;
   }
@@ -220,11 +221,19 @@ async function startFleet(run: Run, dist: string, label: string): Promise<number
     NODE_APP_INSTANCE: "0",
     WARDEN_DRIVER: "simulated",
   });
-  await Promise.race([
-    run.worker.ready,
-    sleep(WORKER_READY_TIMEOUT_MS).then(() => Promise.reject(new Error("worker not ready"))),
-  ]);
-  console.log(`  ${label}: worker ready ${Math.round(performance.now() - t1)} ms after spawn`);
+  try {
+    await Promise.race([
+      run.worker.ready,
+      sleep(WORKER_READY_TIMEOUT_MS).then(() => Promise.reject(new Error("worker not ready"))),
+    ]);
+    console.log(`  ${label}: worker ready ${Math.round(performance.now() - t1)} ms after spawn`);
+  } catch (err) {
+    // Measured on without it: the figures then say "no worker reporting" in the notes above them.
+    console.log(
+      `  ${label}: WORKER FAILED, figures below are without workers: ${(err as Error).message.split("\n")[0]}`,
+    );
+    for (const line of run.worker.problems.slice(-3)) console.log(`    ${line}`);
+  }
   return readyMs;
 }
 
