@@ -13,7 +13,8 @@
  * 4. at 1k: a storm: the config is edited so that all 1,000 companies cross `warning` at once; the
  *    time from the edit until the log notifier delivered 1,000 alerts (BENCH_STORM_TIMEOUT_S, 120).
  * Prints the figures with their targets; PASS/FAIL does not change the exit status.
- * BENCH_SIZES=1000,10000 picks the fleets; the fleet runs on the product's defaults otherwise.
+ * BENCH_SIZES=1000,10000 picks the fleets; the fleet runs on the product's defaults otherwise;
+ * BENCH_PROFILE_DIR=<dir> has the supervisor write a CPU profile (--cpu-prof) there when it stops.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import {
@@ -75,7 +76,12 @@ class Proc {
     script: string,
     env: NodeJS.ProcessEnv,
   ) {
-    this.proc = spawn(process.execPath, [script], {
+    // BENCH_PROFILE_DIR: the supervisor writes a CPU profile there when it stops (--cpu-prof).
+    const profile =
+      name === "supervisor" && process.env.BENCH_PROFILE_DIR
+        ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
+        : [];
+    this.proc = spawn(process.execPath, [...profile, script], {
       cwd: repoRoot,
       env,
       stdio: ["ignore", "pipe", "pipe", "ipc"],
