@@ -29,7 +29,7 @@ function fleet(n: number): string {
 async function fullScan(
   sessionsDir: string,
   now: number,
-  deliverBatch?: number,
+  slicing: { batchSize?: number; deliverBatch?: number } = {},
 ): Promise<FolderSnapshot[][]> {
   const slices: FolderSnapshot[][] = [];
   const scanner = new FleetScanner({
@@ -39,7 +39,7 @@ async function fullScan(
     logger: pino({ level: "silent" }),
     clock: { now: () => now },
     watch: false,
-    ...(deliverBatch !== undefined ? { deliverBatch } : {}),
+    ...slicing,
     onSnapshots: (snapshots) => slices.push(snapshots),
     onRemoved: () => undefined,
     onReport: () => undefined,
@@ -88,8 +88,11 @@ describe("a full scan writes only what changed", () => {
 describe("a full scan hands its snapshots over in slices", () => {
   it("covers every company exactly once, in company order, in slices of deliverBatch", async () => {
     const sessionsDir = fleet(53);
-    const slices = await fullScan(sessionsDir, Date.now(), 10);
+    const slices = await fullScan(sessionsDir, Date.now(), { batchSize: 5, deliverBatch: 10 });
     expect(slices.map((s) => s.length)).toEqual([10, 10, 10, 10, 10, 3]);
+    // Slices are whole scan batches: 7 per batch, at least 10 per slice.
+    const uneven = await fullScan(sessionsDir, Date.now(), { batchSize: 7, deliverBatch: 10 });
+    expect(uneven.map((s) => s.length)).toEqual([14, 14, 14, 11]);
     const companies = slices.flat().map((s) => s.company);
     expect(companies).toEqual(Array.from({ length: 53 }, (_, i) => `c${String(i).padStart(3, "0")}`));
   });

@@ -40,7 +40,7 @@ export interface FleetScannerOptions {
   watch?: boolean;
   /** Folders scanned between two event-loop turns during a full scan. Default 25. */
   batchSize?: number;
-  /** Snapshots of a full scan per `onSnapshots` call, an event-loop turn between two. Default 200. */
+  /** Snapshots of a full scan per `onSnapshots` call (at least; whole batches), a turn between two. Default 200. */
   deliverBatch?: number;
   /**
    * A company's pre-key floor (the resolved cleanup.keepPreKeys): only pre-keys below it are
@@ -171,43 +171,42 @@ export class FleetScanner {
       this.reportOnce(key, report),
     );
     if (!present) return;
-    const scanned: { snapshot: FolderSnapshot; seq: number }[] = [];
+    present.sort((a, b) => a.localeCompare(b));
+    const presentSet = new Set(present);
+    for (const company of [...this.known]) if (!presentSet.has(company)) this.forget(company);
+    // Snapshots are handed over as the scan goes, a slice at a time: holding 10,000 of them (every
+    // file name of the fleet) until the end made the supervisor's heap peak at hundreds of MB.
+    let slice: { snapshot: FolderSnapshot; seq: number }[] = [];
+    const deliverBatch = this.options.deliverBatch ?? 200;
     const batch = this.options.batchSize ?? 25;
     for (let i = 0; i < present.length; i += batch) {
       for (const company of present.slice(i, i + batch)) {
         const result = this.scanCompany(company, true);
-        if (typeof result === "object")
-          scanned.push({ snapshot: result, seq: this.scanSeq.get(company) ?? 0 });
+        if (typeof result === "object") slice.push({ snapshot: result, seq: this.scanSeq.get(company) ?? 0 });
+      }
+      if (slice.length >= deliverBatch || i + batch >= present.length) {
+        this.deliver(slice);
+        slice = [];
       }
       // Let events, timers and the bot run between batches.
       await new Promise((resolve) => setImmediate(resolve));
       if (this.closed) return;
     }
-    if (this.closed) return;
-    const presentSet = new Set(present);
-    for (const company of [...this.known]) if (!presentSet.has(company)) this.forget(company);
-    scanned.sort((a, b) => a.snapshot.company.localeCompare(b.snapshot.company));
-    await this.deliverInSlices(scanned);
   }
 
   /**
-   * Hands a full scan's snapshots over in slices of `deliverBatch`, with an event-loop turn between
-   * two: one call of 10,000 snapshots (one store transaction) held the loop and SQLite's write lock
-   * for half a second. Each company is in exactly one slice, in company order.
+   * Hands one slice of a full scan over (one `onSnapshots` call, one store transaction; one call of
+   * 10,000 held the loop and SQLite's write lock for half a second). Each company is in exactly one
+   * slice, in company order.
    */
-  private async deliverInSlices(scanned: { snapshot: FolderSnapshot; seq: number }[]): Promise<void> {
-    const slice = this.options.deliverBatch ?? 200;
-    for (let i = 0; i < scanned.length; i += slice) {
-      if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-      if (this.closed) return;
-      // A folder rescanned by an event meanwhile has a newer snapshot already applied: keep that.
-      const snapshots = scanned
-        .slice(i, i + slice)
-        .filter(({ snapshot, seq }) => this.scanSeq.get(snapshot.company) === seq)
-        .map((s) => s.snapshot);
-      for (const snapshot of snapshots) this.noteCompany(snapshot.company);
-      if (snapshots.length > 0) this.options.onSnapshots(snapshots);
-    }
+  private deliver(scanned: { snapshot: FolderSnapshot; seq: number }[]): void {
+    if (this.closed) return;
+    // A folder rescanned by an event meanwhile has a newer snapshot already applied: keep that.
+    const snapshots = scanned
+      .filter(({ snapshot, seq }) => this.scanSeq.get(snapshot.company) === seq)
+      .map((s) => s.snapshot);
+    for (const snapshot of snapshots) this.noteCompany(snapshot.company);
+    if (snapshots.length > 0) this.options.onSnapshots(snapshots);
   }
 
   private scanOne(company: string): void {
