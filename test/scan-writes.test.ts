@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, utimesSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
@@ -95,5 +95,41 @@ describe("a full scan hands its snapshots over in slices", () => {
     expect(uneven.map((s) => s.length)).toEqual([14, 14, 14, 11]);
     const companies = slices.flat().map((s) => s.company);
     expect(companies).toEqual(Array.from({ length: 53 }, (_, i) => `c${String(i).padStart(3, "0")}`));
+  });
+});
+
+describe("stat sweeps", () => {
+  it("a reconcile between sweeps stats only new names; the sweep every statSweepEveryMs stats all again", async () => {
+    const sessionsDir = fleet(1);
+    const dir = path.join(sessionsDir, "c000");
+    let now = Date.now();
+    const seen: FolderSnapshot[] = [];
+    const scanner = new FleetScanner({
+      sessionsDir,
+      debounceMs: 30,
+      reconcileEveryMs: 3_600_000,
+      logger: pino({ level: "silent" }),
+      clock: { now: () => now },
+      watch: false,
+      statSweepEveryMs: 600_000,
+      onSnapshots: (snapshots) => seen.push(...snapshots),
+      onRemoved: () => undefined,
+      onReport: () => undefined,
+    });
+    cleanups.push(() => scanner.close());
+    await scanner.start();
+    const first = seen.at(-1)?.mtimes.get("session-550.0.json") as number;
+    const old = new Date(Date.now() - 30 * 86_400_000);
+    utimesSync(path.join(dir, "session-550.0.json"), old, old);
+    writeFileSync(path.join(dir, "session-777.0.json"), "{}");
+    utimesSync(path.join(dir, "session-777.0.json"), old, old);
+    now += 60_000;
+    await scanner.fullScan();
+    // The known file keeps the age the sweep saw; the new one is stat'ed, not dated now.
+    expect(seen.at(-1)?.mtimes.get("session-550.0.json")).toBe(first);
+    expect(seen.at(-1)?.mtimes.get("session-777.0.json")).toBe(old.getTime());
+    now += 600_000;
+    await scanner.fullScan();
+    expect(seen.at(-1)?.mtimes.get("session-550.0.json")).toBe(old.getTime());
   });
 });

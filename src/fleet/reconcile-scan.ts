@@ -79,6 +79,7 @@ export function scanCompanyFolder(
   ctx: ScanCompanyContext,
   company: string,
   listedAsDir: boolean,
+  restat = true,
 ): FolderSnapshot | "gone" | "failed" {
   const { reportOnce } = ctx;
   const dir = path.join(ctx.sessionsDir, company);
@@ -93,13 +94,18 @@ export function scanCompanyFolder(
       }
       return "gone";
     }
-    const known = listedAsDir ? undefined : ctx.mtimeCache.get(company);
+    // A full scan stats every age-ruled file at a stat sweep (restat); between sweeps it stats
+    // only names it has not seen, and an event scan dates those now.
+    const cached = ctx.mtimeCache.get(company);
+    const known = listedAsDir && restat ? undefined : cached;
     const snapshot = scanFolderSync(dir, company, ctx.clock.now(), ctx.credsCache, {
       preKeyFloor: ctx.preKeyFloor?.(company) ?? 0,
       knownMtimes: known,
+      statUnknown: listedAsDir,
       ...(ctx.authHome !== undefined ? { authHome: ctx.authHome } : {}),
     });
-    if (!known) ctx.mtimeCache.set(company, new CompactMtimes(snapshot.mtimes));
+    if (!known || (listedAsDir && snapshot.mtimes.size !== known.size))
+      ctx.mtimeCache.set(company, new CompactMtimes(snapshot.mtimes));
     for (const entry of snapshot.irregular) {
       reportOnce(`irregular:${company}/${entry.name}`, {
         kind: "irregular-entry",

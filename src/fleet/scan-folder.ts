@@ -64,6 +64,11 @@ export interface ScanOptions {
    * scan stats again, so a rewritten file is judged by its real age within scan.reconcileEvery.
    */
   knownMtimes?: MtimeLookup;
+  /**
+   * With knownMtimes: a name not in them is stat'ed (a reconcile between two stat sweeps) instead
+   * of dated `now` (an event scan: it was just written).
+   */
+  statUnknown?: boolean;
   /** WARDEN_HOME: where a company whose warden-auth.json names a database keeps it (auth/). */
   authHome?: string;
 }
@@ -149,7 +154,14 @@ export function scanFolderSync(
     newestWriteAt: Math.round(newestWriteAt),
     irregular,
     names,
-    mtimes: ageRuledMtimes(dir, names, options.preKeyFloor ?? 0, now, options.knownMtimes),
+    mtimes: ageRuledMtimes(
+      dir,
+      names,
+      options.preKeyFloor ?? 0,
+      now,
+      options.knownMtimes,
+      options.statUnknown,
+    ),
     ownUsers: facts.ownUsers,
     newestPreKeyId: facts.newestPreKeyId,
     store: "files",
@@ -210,6 +222,7 @@ function ageRuledMtimes(
   preKeyFloor: number,
   now: number,
   known: MtimeLookup | undefined,
+  statUnknown = false,
 ): Map<string, number> {
   const wanted: string[] = [];
   const preKeys: { name: string; id: number }[] = [];
@@ -228,8 +241,9 @@ function ageRuledMtimes(
   const mtimes = new Map<string, number>();
   const prefix = dir + path.sep;
   for (const name of wanted) {
-    if (known) {
-      mtimes.set(name, known.get(name) ?? now);
+    const remembered = known?.get(name);
+    if (remembered !== undefined || (known && !statUnknown)) {
+      mtimes.set(name, remembered ?? now);
       continue;
     }
     const st = lstatSync(prefix + name, { throwIfNoEntry: false });
