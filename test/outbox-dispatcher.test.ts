@@ -1,11 +1,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { Writable } from "node:stream";
 import pino from "pino";
 import { afterEach, expect, it } from "vitest";
+import { createLogNotifier } from "../src/alerts/notifiers/log.js";
 import type { Notifier } from "../src/alerts/notifiers/notifier.js";
 import { OutboxDispatcher } from "../src/alerts/outbox-dispatcher.js";
 import { openStore, type Store } from "../src/store/store.js";
+import { waitFor } from "./helpers/wait-for.js";
 
 let dir: string;
 let store: Store;
@@ -61,5 +64,47 @@ it("closes promptly with a backlog for more chats than the overall rate allows, 
   for (let chat = 0; chat < 40; chat++) {
     const mine = sent.filter((s) => s.startsWith(`chat-${chat}/`)).map((s) => s.split("/")[1]);
     expect(mine).toEqual(["m0", "m1", "m2", "m3", "m4"].slice(0, mine.length));
+  }
+});
+
+it("delivers a 1,000-alert storm to the log without pacing while a paced chat keeps its gap", async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), "warden-outbox-"));
+  store = openStore(path.join(dir, "warden.db"));
+  // A fake clock that never moves: whatever went out went out within 0 ms of fake time.
+  const now = 1_800_000_000_000;
+  const base = { company: "acme", kind: "level", level: "warning", silent: false, payload: {} };
+  const rows = [];
+  for (let i = 0; i < 1_000; i++)
+    rows.push({ ...base, company: `c${i}`, channel: "log", target: "log", html: `a${i}`, text: `a${i}` });
+  for (let i = 0; i < 3; i++)
+    rows.push({ ...base, channel: "test", target: "chat", html: `t${i}`, text: `t${i}` });
+  store.outbox.add(rows, now);
+  const lines: string[] = [];
+  const sink = new Writable({
+    write: (chunk: Buffer, _enc, done) => {
+      lines.push(...chunk.toString("utf8").split("\n").filter(Boolean));
+      done();
+    },
+  });
+  const paced: string[] = [];
+  const dispatcher = new OutboxDispatcher({
+    outbox: store.outbox,
+    notifiers: new Map<string, Notifier>([
+      ["log", createLogNotifier(pino({ level: "info" }, sink))],
+      ["test", { name: "test", paced: true, send: async (m) => void paced.push(m.text) }],
+    ]),
+    clock: { now: () => now },
+    logger: pino({ level: "silent" }),
+    // A gap no test waits out: the paced chat gets its first message and then waits.
+    perTargetIntervalMs: 3_600_000,
+  });
+  try {
+    dispatcher.kick();
+    await waitFor(() => store.outbox.pendingCount() === 2, { what: "the storm out, 2 paced rows left" });
+    const alerts = lines.map((l) => JSON.parse(l) as { alert?: unknown; msg: string }).filter((l) => l.alert);
+    expect(alerts.map((l) => l.msg)).toEqual(Array.from({ length: 1_000 }, (_, i) => `a${i}`));
+    expect(paced).toEqual(["t0"]);
+  } finally {
+    await dispatcher.close();
   }
 });

@@ -100,6 +100,22 @@ describe("leases (real SQLite)", () => {
     ]);
   });
 
+  it("renews all of a holder's leases in one call and names the ones taken over, without retaking them", () => {
+    const companies = Array.from({ length: 2_000 }, (_, i) => `c${i}`);
+    for (const c of companies) expect(store.leases.acquire(c, "w0", 10, 1_000, 5_000)).toBe(true);
+    expect(store.leases.renewAll(companies, "w0", 3_000, 5_000)).toEqual([]);
+    expect(store.leases.get("c1999")?.expiresAt).toBe(8_000);
+    // c7 expired and was taken by w1; c8 was released; w0's list also names a company it never held.
+    expect(store.leases.acquire("c7", "w1", 11, 8_000, 5_000)).toBe(true);
+    store.leases.release("c8", "w0", 8_000, "stopped");
+    expect(store.leases.renewAll([...companies, "never"], "w0", 8_000, 5_000)).toEqual(["c7", "c8", "never"]);
+    expect(store.leases.get("c7")).toMatchObject({ holder: "w1", expiresAt: 13_000 });
+    expect(store.leases.get("c8")).toBeUndefined();
+    expect(store.leases.get("never")).toBeUndefined();
+    expect(store.leases.get("c6")).toMatchObject({ holder: "w0", expiresAt: 13_000 });
+    expect(store.leases.renewAll([], "w0", 9_000, 5_000)).toEqual([]);
+  });
+
   it("lets two connections race for a lease and gives it to exactly one", async () => {
     const other = openStore(path.join(dir, "warden.db"));
     try {
@@ -129,5 +145,47 @@ describe("leases (real SQLite)", () => {
       ["open", "reconnecting", 428],
       ["reconnecting", "reconnecting", 408],
     ]);
+  });
+});
+
+describe("two processes writing warden.db (real SQLite, two connections)", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "warden-two-writers-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("a read-then-write transaction holds the write lock from its start: the other writer waits, it never fails", () => {
+    const supervisor = openStore(path.join(dir, "warden.db"));
+    // The worker's side with no busy wait: whatever it is refused, it is refused at once.
+    const worker = openStore(path.join(dir, "warden.db"), { busyTimeoutMs: 0 });
+    try {
+      let workerWrite = "not tried";
+      supervisor.transaction(() => {
+        supervisor.leases.get("acme");
+        try {
+          worker.connections.transition(
+            { company: "acme", to: "connecting", code: null, message: "start", holder: "w0" },
+            1_000,
+          );
+          workerWrite = "written";
+        } catch (err) {
+          workerWrite = (err as Error).message;
+        }
+        // Deferred, this write failed with "database is locked" once the worker had written.
+        supervisor.leases.acquire("acme", "action:x", 1, 1_000, 5_000);
+      });
+      expect(workerWrite).toBe("database is locked");
+      expect(supervisor.leases.get("acme")?.holder).toBe("action:x");
+      // Once the supervisor committed, the worker's transition (itself IMMEDIATE) goes through.
+      worker.connections.transition(
+        { company: "acme", to: "connecting", code: null, message: "start", holder: "w0" },
+        2_000,
+      );
+      expect(supervisor.connections.get("acme")?.state).toBe("connecting");
+    } finally {
+      worker.close();
+      supervisor.close();
+    }
   });
 });

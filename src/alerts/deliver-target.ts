@@ -10,6 +10,9 @@ import { DeliveryError } from "./notifiers/notifier.js";
 
 export type { DeliveryContext } from "./delivery-context.js";
 
+/** Unpaced deliveries (the log) yield to the event loop after this many sends. */
+const UNPACED_YIELD_EVERY = 50;
+
 /**
  * Waits out the per-target gap (deliverTarget runs once per target, so sends never overlap). The
  * abort listener is removed when the wait ends either way: the signal is the dispatcher's one
@@ -47,6 +50,7 @@ export async function deliverTarget(ctx: DeliveryContext, channel: string, targe
     return;
   }
   const key = `${channel}\u0000${target}`;
+  let unpacedSends = 0;
   while (!ctx.isClosed()) {
     const row = outbox.oldestPending(channel, target);
     if (!row) return;
@@ -54,7 +58,8 @@ export async function deliverTarget(ctx: DeliveryContext, channel: string, targe
       ctx.scheduleWake(row.nextAttemptAt);
       return;
     }
-    await paceTarget(ctx, key);
+    const paced = notifier.paced !== false;
+    if (paced) await paceTarget(ctx, key);
     if (ctx.isClosed()) return;
     const storm = stormOf(ctx, channel, target);
     if (storm) {
@@ -62,7 +67,7 @@ export async function deliverTarget(ctx: DeliveryContext, channel: string, targe
       continue;
     }
     try {
-      const sent = await ctx.global.add(async () => {
+      const send = async () => {
         if (ctx.isClosed()) return undefined;
         ctx.lastSentAt.set(key, Date.now());
         const result = await notifier.send(
@@ -70,9 +75,13 @@ export async function deliverTarget(ctx: DeliveryContext, channel: string, targe
           ctx.signal,
         );
         return { messageId: result?.messageId ?? null };
-      });
+      };
+      // An unpaced channel (the log) skips the overall cap too: that cap is Telegram's rate limit.
+      const sent = paced ? await ctx.global.add(send) : await send();
       if (!sent) return;
       outbox.markSent(row.id, clock.now(), sent.messageId);
+      // Unpaced sends never wait on a timer: yield now and then so a storm does not hold the loop.
+      if (!paced && ++unpacedSends % UNPACED_YIELD_EVERY === 0) await new Promise(setImmediate);
       // The log notifier's line is the alert itself; other channels get a line saying it arrived.
       if (channel !== "log")
         ctx.logger.info(

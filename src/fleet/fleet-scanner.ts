@@ -10,6 +10,7 @@ import type { PostgresListings } from "../auth-store/sqlite-scan.js";
 import type { Clock } from "../clock.js";
 import { authDir } from "../home-layout.js";
 import type { Logger } from "../logger.js";
+import type { MtimeLookup } from "./compact-mtimes.js";
 import { FleetWatcher } from "./fleet-watcher.js";
 import { listCompanyFolders, type ScanCompanyContext, scanCompanyFolder } from "./reconcile-scan.js";
 import type { CredsCache, FolderSnapshot } from "./scan-folder.js";
@@ -24,7 +25,7 @@ export interface FleetScannerOptions {
   reconcileEveryMs: number;
   logger: Logger;
   clock: Clock;
-  /** Receives each batch of fresh snapshots (one company after an event, all after a full scan). */
+  /** Receives each batch of fresh snapshots (one company after an event, slices of a full scan). */
   onSnapshots(snapshots: FolderSnapshot[]): void;
   /** A company folder disappeared. */
   onRemoved(company: string): void;
@@ -36,6 +37,10 @@ export interface FleetScannerOptions {
   watch?: boolean;
   /** Folders scanned between two event-loop turns during a full scan. Default 25. */
   batchSize?: number;
+  /** Every age-ruled file is stat'ed again at most this often. Default STAT_SWEEP_EVERY_MS (10 min). */
+  statSweepEveryMs?: number;
+  /** Snapshots of a full scan per `onSnapshots` call (at least; whole batches), a turn between two. Default 200. */
+  deliverBatch?: number;
   /**
    * A company's pre-key floor (the resolved cleanup.keepPreKeys): only pre-keys below it are
    * stat'ed, since only their cleanup rule looks at age. Default: every pre-key.
@@ -47,13 +52,19 @@ export interface FleetScannerOptions {
   postgres?: PostgresListings & { refresh(): Promise<void>; close(): Promise<void> };
 }
 
+/**
+ * How often a full scan stats every age-ruled file again. Between two sweeps a rewritten file keeps
+ * the age its last sweep saw (age rules count days); a new name is stat'ed by the next reconcile.
+ */
+export const STAT_SWEEP_EVERY_MS = 600_000;
+
 /** The fleet scanner; `start()` resolves after the first full scan. */
 export class FleetScanner {
   private readonly options: FleetScannerOptions;
   private readonly known = new Set<string>();
   private readonly credsCache: CredsCache = new Map();
   /** Per company, the mtimes its last full scan stat'ed (event scans reuse them: no stat per file). */
-  private readonly mtimeCache = new Map<string, ReadonlyMap<string, number>>();
+  private readonly mtimeCache = new Map<string, MtimeLookup>();
   private readonly reported = new Set<string>();
   private readonly pending = new Map<string, NodeJS.Timeout>();
   private readonly scanSeq = new Map<string, number>();
@@ -63,6 +74,7 @@ export class FleetScanner {
   private reconcileTimer: NodeJS.Timeout | undefined;
   private fullScanRunning: Promise<void> | undefined;
   private closed = false;
+  private lastStatSweepAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: FleetScannerOptions) {
     this.options = options;
@@ -168,26 +180,45 @@ export class FleetScanner {
       this.reportOnce(key, report),
     );
     if (!present) return;
-    const scanned: { snapshot: FolderSnapshot; seq: number }[] = [];
+    present.sort((a, b) => a.localeCompare(b));
+    const presentSet = new Set(present);
+    for (const company of [...this.known]) if (!presentSet.has(company)) this.forget(company);
+    // Snapshots are handed over as the scan goes, a slice at a time: holding 10,000 of them (every
+    // file name of the fleet) until the end made the supervisor's heap peak at hundreds of MB.
+    // Every age-ruled file is stat'ed at most every STAT_SWEEP_EVERY_MS: the reconcile in between
+    // stats only new names (at 10,000 companies the sweep is ~800,000 lstat calls).
+    const now = this.options.clock.now();
+    const restat = now - this.lastStatSweepAt >= (this.options.statSweepEveryMs ?? STAT_SWEEP_EVERY_MS);
+    if (restat) this.lastStatSweepAt = now;
+    let slice: { snapshot: FolderSnapshot; seq: number }[] = [];
+    const deliverBatch = this.options.deliverBatch ?? 200;
     const batch = this.options.batchSize ?? 25;
     for (let i = 0; i < present.length; i += batch) {
       for (const company of present.slice(i, i + batch)) {
-        const result = this.scanCompany(company, true);
-        if (typeof result === "object")
-          scanned.push({ snapshot: result, seq: this.scanSeq.get(company) ?? 0 });
+        const result = this.scanCompany(company, true, restat);
+        if (typeof result === "object") slice.push({ snapshot: result, seq: this.scanSeq.get(company) ?? 0 });
+      }
+      if (slice.length >= deliverBatch || i + batch >= present.length) {
+        this.deliver(slice);
+        slice = [];
       }
       // Let events, timers and the bot run between batches.
       await new Promise((resolve) => setImmediate(resolve));
       if (this.closed) return;
     }
+  }
+
+  /**
+   * Hands one slice of a full scan over (one `onSnapshots` call, one store transaction; one call of
+   * 10,000 held the loop and SQLite's write lock for half a second). Each company is in exactly one
+   * slice, in company order.
+   */
+  private deliver(scanned: { snapshot: FolderSnapshot; seq: number }[]): void {
+    if (this.closed) return;
     // A folder rescanned by an event meanwhile has a newer snapshot already applied: keep that.
     const snapshots = scanned
       .filter(({ snapshot, seq }) => this.scanSeq.get(snapshot.company) === seq)
       .map((s) => s.snapshot);
-    if (this.closed) return;
-    const presentSet = new Set(present);
-    for (const company of [...this.known]) if (!presentSet.has(company)) this.forget(company);
-    snapshots.sort((a, b) => a.company.localeCompare(b.company));
     for (const snapshot of snapshots) this.noteCompany(snapshot.company);
     if (snapshots.length > 0) this.options.onSnapshots(snapshots);
   }
@@ -208,9 +239,13 @@ export class FleetScanner {
    * apply a snapshot older than one an event scan applied meanwhile. `listedAsDir`: the caller has
    * just seen it as a real directory in sessionsDir (no need to lstat it again).
    */
-  private scanCompany(company: string, listedAsDir = false): FolderSnapshot | "gone" | "failed" {
+  private scanCompany(
+    company: string,
+    listedAsDir = false,
+    restat = true,
+  ): FolderSnapshot | "gone" | "failed" {
     this.scanSeq.set(company, (this.scanSeq.get(company) ?? 0) + 1);
-    return scanCompanyFolder(this.scanContext, company, listedAsDir);
+    return scanCompanyFolder(this.scanContext, company, listedAsDir, restat);
   }
 
   private noteCompany(company: string): void {

@@ -12,6 +12,7 @@ import type { PostgresListings } from "../auth-store/sqlite-scan.js";
 import type { Clock } from "../clock.js";
 import { isCompanyId } from "../config/company-id.js";
 import { ATOMIC_TMP_PREFIX } from "./classify-file.js";
+import { CompactMtimes, type MtimeLookup } from "./compact-mtimes.js";
 import { type CredsCache, ENTRY_KIND_WORDS, type FolderSnapshot, scanFolderSync } from "./scan-folder.js";
 import type { ScannerReport } from "./scanner-types.js";
 
@@ -63,7 +64,7 @@ export interface ScanCompanyContext {
   clock: Clock;
   credsCache: CredsCache;
   /** Per company, the mtimes its last full scan stat'ed (event scans reuse them: no stat per file). */
-  mtimeCache: Map<string, ReadonlyMap<string, number>>;
+  mtimeCache: Map<string, MtimeLookup>;
   /** A company's pre-key floor (see FleetScannerOptions.preKeyFloor). */
   preKeyFloor?: (company: string) => number;
   /** WARDEN_HOME, for companies whose keys are in a database. */
@@ -81,6 +82,7 @@ export function scanCompanyFolder(
   ctx: ScanCompanyContext,
   company: string,
   listedAsDir: boolean,
+  restat = true,
 ): FolderSnapshot | "gone" | "failed" {
   const { reportOnce } = ctx;
   const dir = path.join(ctx.sessionsDir, company);
@@ -95,14 +97,19 @@ export function scanCompanyFolder(
       }
       return "gone";
     }
-    const known = listedAsDir ? undefined : ctx.mtimeCache.get(company);
+    // A full scan stats every age-ruled file at a stat sweep (restat); between sweeps it stats
+    // only names it has not seen, and an event scan dates those now.
+    const cached = ctx.mtimeCache.get(company);
+    const known = listedAsDir && restat ? undefined : cached;
     const snapshot = scanFolderSync(dir, company, ctx.clock.now(), ctx.credsCache, {
       preKeyFloor: ctx.preKeyFloor?.(company) ?? 0,
       knownMtimes: known,
+      statUnknown: listedAsDir,
       ...(ctx.authHome !== undefined ? { authHome: ctx.authHome } : {}),
       ...(ctx.postgres !== undefined ? { postgres: ctx.postgres } : {}),
     });
-    if (!known) ctx.mtimeCache.set(company, snapshot.mtimes);
+    if (!known || (listedAsDir && snapshot.mtimes.size !== known.size))
+      ctx.mtimeCache.set(company, new CompactMtimes(snapshot.mtimes));
     for (const entry of snapshot.irregular) {
       reportOnce(`irregular:${company}/${entry.name}`, {
         kind: "irregular-entry",

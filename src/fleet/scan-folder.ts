@@ -19,6 +19,7 @@ import { readRegularFileSync } from "../fs/safe-read.js";
 import { authDatabaseFile } from "../home-layout.js";
 import type { Category, CredsFacts, FolderSnapshot, IrregularEntry } from "../store/snapshot-types.js";
 import { ATOMIC_TMP_PREFIX, classifyFile, preKeyId } from "./classify-file.js";
+import type { MtimeLookup } from "./compact-mtimes.js";
 import { tallyFiles } from "./count-files.js";
 import { ownUsersOf } from "./file-user.js";
 
@@ -54,7 +55,12 @@ export interface ScanOptions {
    * file, and dates a name it has not seen at `now` (it was just written). The reconcile's full
    * scan stats again, so a rewritten file is judged by its real age within scan.reconcileEvery.
    */
-  knownMtimes?: ReadonlyMap<string, number>;
+  knownMtimes?: MtimeLookup;
+  /**
+   * With knownMtimes: a name not in them is stat'ed (a reconcile between two stat sweeps) instead
+   * of dated `now` (an event scan: it was just written).
+   */
+  statUnknown?: boolean;
   /** WARDEN_HOME: where a company whose warden-auth.json names a database keeps it (auth/). */
   authHome?: string;
   /** The postgres companies' listings (the last refresh); a postgres company fails to scan without them. */
@@ -142,7 +148,14 @@ export function scanFolderSync(
     newestWriteAt: Math.round(newestWriteAt),
     irregular,
     names,
-    mtimes: ageRuledMtimes(dir, names, options.preKeyFloor ?? 0, now, options.knownMtimes),
+    mtimes: ageRuledMtimes(
+      dir,
+      names,
+      options.preKeyFloor ?? 0,
+      now,
+      options.knownMtimes,
+      options.statUnknown,
+    ),
     ownUsers: facts.ownUsers,
     newestPreKeyId: facts.newestPreKeyId,
     store: "files",
@@ -221,7 +234,8 @@ function ageRuledMtimes(
   names: readonly string[],
   preKeyFloor: number,
   now: number,
-  known: ReadonlyMap<string, number> | undefined,
+  known: MtimeLookup | undefined,
+  statUnknown = false,
 ): Map<string, number> {
   const wanted: string[] = [];
   const preKeys: { name: string; id: number }[] = [];
@@ -240,8 +254,9 @@ function ageRuledMtimes(
   const mtimes = new Map<string, number>();
   const prefix = dir + path.sep;
   for (const name of wanted) {
-    if (known) {
-      mtimes.set(name, known.get(name) ?? now);
+    const remembered = known?.get(name);
+    if (remembered !== undefined || (known && !statUnknown)) {
+      mtimes.set(name, remembered ?? now);
       continue;
     }
     const st = lstatSync(prefix + name, { throwIfNoEntry: false });

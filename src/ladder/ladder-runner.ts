@@ -18,6 +18,7 @@ import type { Clock } from "../clock.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import type { CompanyRow } from "../store/companies.js";
 import type { Store } from "../store/store.js";
 import { checkOutage } from "./check-outage.js";
 import { type Decision, decide, type LadderAction, type LadderInput } from "./decide.js";
@@ -39,6 +40,15 @@ export interface LadderRunnerOptions {
   notify: LadderNotify;
   /** Key-state evidence per company; default storeEvidence(store, config). */
   evidence?: KeyStateEvidenceSource;
+}
+
+/** A ladder pass: what it decides with, taken once at its start. */
+interface CheckPass {
+  config: WardenConfig;
+  now: number;
+  companies: CompanyRow[];
+  offline: boolean;
+  holds: ReadonlyMap<string, string>;
 }
 
 const ACTOR = "ladder";
@@ -91,7 +101,33 @@ export class LadderRunner {
 
   /** One check of the whole fleet: outage verdict, then one decision per company. */
   check(): void {
-    if (this.closed) return;
+    const pass = this.beginPass();
+    if (!pass) return;
+    for (const company of pass.companies) this.checkCompany(company, pass);
+  }
+
+  /**
+   * The same check with an event-loop turn whenever a slice has run `sliceMs`: at 10,000 companies
+   * one pass held the loop for half a second (alerts, bot replies and file events waited). Every
+   * company is decided on exactly once per pass, with the pass's `now`.
+   */
+  async checkInSlices(sliceMs = 20): Promise<void> {
+    const pass = this.beginPass();
+    if (!pass) return;
+    let sliceStart = performance.now();
+    for (const company of pass.companies) {
+      if (performance.now() - sliceStart >= sliceMs) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (this.closed) return;
+        sliceStart = performance.now();
+      }
+      this.checkCompany(company, pass);
+    }
+  }
+
+  /** What one pass decides with: the fleet's verdicts, taken once at its start. */
+  private beginPass(): CheckPass | undefined {
+    if (this.closed) return undefined;
     const { store, clock } = this.options;
     const config = this.options.config();
     const now = clock.now();
@@ -105,7 +141,6 @@ export class LadderRunner {
       notify: this.options.notify,
       now,
     });
-
     const holds = checkFleetIncident({
       store,
       companies: companies.map((c) => c.id),
@@ -113,52 +148,56 @@ export class LadderRunner {
       notify: this.options.notify,
       now,
     });
+    return { config, now, companies, offline: verdict.offline, holds };
+  }
 
-    for (const company of companies) {
-      if (this.inFlight.has(company.id)) continue;
-      const conn = store.connections.get(company.id);
-      // No worker has ever reported this company: nothing to judge yet.
-      if (!conn) continue;
-      // Part of a WhatsApp-side incident (or maybe about to be): one fleet alert, no company step.
-      if (this.heldByFleet(company.id, holds.get(company.id), now)) continue;
-      const live = companySettings(config, company.id);
-      runLivenessSteps({ store, notify: this.options.notify, now }, company.id, {
-        open: conn.state === "open",
-        active: live.ladder.enabled && store.control.desired(company.id).desired === "run",
-        settleFor: live.liveness.settleFor,
-        held: null,
-      });
-      // Our own stop is not an outage of the company: give the worker settleFor to reconnect.
-      const settleUntil = this.settling.get(company.id);
-      if (settleUntil !== undefined) {
-        if (conn.state !== "open" && now < settleUntil) continue;
-        this.settling.delete(company.id);
-      }
-      const settings = companySettings(config, company.id);
-      const memory = toMemory(store.ladder.memory(company.id));
-      const decision = decide(
-        {
-          company: company.id,
-          state: conn.state,
-          code: conn.code,
-          desired: store.control.desired(company.id).desired,
-          counted: company.counted,
-          files: {
-            total: company.total,
-            // Rows saved before migration 4 (basis "counted") know nothing stale: assume nothing.
-            stale: company.stale,
-            heldByMinAge: company.heldByMinAge,
-            heldUntil: company.heldUntil,
-          },
-          settings,
-          fleetOffline: verdict.offline,
-          memory,
-          ...this.history(company.id, conn, memory.episode, settings.ladder.stableAfter, now),
-        },
-        now,
-      );
-      this.apply(company.id, decision, now);
+  /** One company's decision within a pass. */
+  private checkCompany(company: CompanyRow, pass: CheckPass): void {
+    const { store } = this.options;
+    const { config, now, holds } = pass;
+    if (this.inFlight.has(company.id)) return;
+    const conn = store.connections.get(company.id);
+    // No worker has ever reported this company: nothing to judge yet.
+    if (!conn) return;
+    // Part of a WhatsApp-side incident (or maybe about to be): one fleet alert, no company step.
+    if (this.heldByFleet(company.id, holds.get(company.id), now)) return;
+    const live = companySettings(config, company.id);
+    runLivenessSteps({ store, notify: this.options.notify, now }, company.id, {
+      open: conn.state === "open",
+      active: live.ladder.enabled && store.control.desired(company.id).desired === "run",
+      settleFor: live.liveness.settleFor,
+      held: null,
+    });
+    // Our own stop is not an outage of the company: give the worker settleFor to reconnect.
+    const settleUntil = this.settling.get(company.id);
+    if (settleUntil !== undefined) {
+      if (conn.state !== "open" && now < settleUntil) return;
+      this.settling.delete(company.id);
     }
+    const settings = companySettings(config, company.id);
+    const memory = toMemory(store.ladder.memory(company.id));
+    const decision = decide(
+      {
+        company: company.id,
+        state: conn.state,
+        code: conn.code,
+        desired: store.control.desired(company.id).desired,
+        counted: company.counted,
+        files: {
+          total: company.total,
+          // Rows saved before migration 4 (basis "counted") know nothing stale: assume nothing.
+          stale: company.stale,
+          heldByMinAge: company.heldByMinAge,
+          heldUntil: company.heldUntil,
+        },
+        settings,
+        fleetOffline: pass.offline,
+        memory,
+        ...this.history(company.id, conn, memory.episode, settings.ladder.stableAfter, now),
+      },
+      now,
+    );
+    this.apply(company.id, decision, now);
   }
 
   /**

@@ -23,7 +23,11 @@ export function createAlertStateQueries(db: Db) {
   const put = db.prepare(`
     INSERT INTO alert_state (company, level, level_since, last_alert_at, updated_at) VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (company) DO UPDATE SET level = excluded.level, level_since = excluded.level_since,
-      last_alert_at = excluded.last_alert_at, updated_at = excluded.updated_at`);
+      last_alert_at = excluded.last_alert_at, updated_at = excluded.updated_at
+    -- An unchanged state is not rewritten at every scan; updated_at at most every 10 minutes.
+    WHERE alert_state.level IS NOT excluded.level OR alert_state.level_since IS NOT excluded.level_since
+      OR alert_state.last_alert_at IS NOT excluded.last_alert_at
+      OR alert_state.updated_at < excluded.updated_at - 600000`);
   return {
     /** The stored state, or undefined for a company never evaluated. */
     get(company: string): AlertState | undefined {

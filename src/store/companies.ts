@@ -88,6 +88,12 @@ export interface SavedCounts {
   heldUntil: number | null;
 }
 
+/**
+ * How stale `scanned_at` may get on an unchanged company: a full scan rewrites a row only when
+ * something in it changed, or its scan time is older than this.
+ */
+export const SCANNED_AT_REFRESH_MS = 600_000;
+
 /** Typed company queries, statements prepared once. */
 export function createCompanyQueries(db: Db) {
   const upsert = db.prepare(`
@@ -104,7 +110,21 @@ export function createCompanyQueries(db: Db) {
       by_category = excluded.by_category, pre_keys = excluded.pre_keys, max_pre_key_id = excluded.max_pre_key_id,
       creds_state = excluded.creds_state, creds_error = excluded.creds_error,
       newest_write_at = MAX(COALESCE(companies.newest_write_at, 0), COALESCE(excluded.newest_write_at, 0)),
-      irregular = excluded.irregular`);
+      irregular = excluded.irregular
+    -- Only a row that changed is written (invariant of the fleet's speed: a full scan of 10,000
+    -- unchanged folders writes nothing); scanned_at alone is refreshed at most every 10 minutes.
+    WHERE companies.removed_at IS NOT NULL
+      OR companies.scanned_at < excluded.scanned_at - ${SCANNED_AT_REFRESH_MS}
+      OR companies.total IS NOT excluded.total OR companies.counted IS NOT excluded.counted
+      OR companies.basis IS NOT excluded.basis OR companies.stale IS NOT excluded.stale
+      OR companies.reserve IS NOT excluded.reserve
+      OR companies.held_by_min_age IS NOT excluded.held_by_min_age
+      OR companies.held_until IS NOT excluded.held_until
+      OR companies.by_category IS NOT excluded.by_category OR companies.pre_keys IS NOT excluded.pre_keys
+      OR companies.max_pre_key_id IS NOT excluded.max_pre_key_id
+      OR companies.creds_state IS NOT excluded.creds_state OR companies.creds_error IS NOT excluded.creds_error
+      OR COALESCE(excluded.newest_write_at, 0) > COALESCE(companies.newest_write_at, 0)
+      OR companies.irregular IS NOT excluded.irregular`);
   const markRemoved = db.prepare("UPDATE companies SET removed_at = ? WHERE id = ? AND removed_at IS NULL");
   const get = db.prepare<[string], RawCompany>("SELECT * FROM companies WHERE id = ?");
   const listPresent = db.prepare<[], RawCompany>(
@@ -124,15 +144,16 @@ export function createCompanyQueries(db: Db) {
   return {
     /**
      * Stores a fresh snapshot with its judged counts (a bare number: basis "counted", nothing stale
-     * known); a history point is added when total, counted or stale changed.
+     * known); a history point is added when total, counted or stale changed. False: the row was
+     * unchanged and nothing was written (see SCANNED_AT_REFRESH_MS).
      */
-    save(snapshot: FolderSnapshot, judged: number | SavedCounts): void {
+    save(snapshot: FolderSnapshot, judged: number | SavedCounts): boolean {
       const c: SavedCounts =
         typeof judged === "number"
           ? { counted: judged, basis: "counted", stale: 0, reserve: 0, heldByMinAge: 0, heldUntil: null }
           : judged;
       const counted = c.counted;
-      upsert.run({
+      const written = upsert.run({
         id: snapshot.company,
         scannedAt: snapshot.scannedAt,
         total: snapshot.total,
@@ -149,11 +170,14 @@ export function createCompanyQueries(db: Db) {
         credsError: snapshot.creds.error ?? null,
         newestWriteAt: snapshot.newestWriteAt,
         irregular: JSON.stringify(snapshot.irregular),
-      });
+      }).changes;
+      // Unchanged row: total, counted and stale are those of the last history point already.
+      if (written === 0) return false;
       const last = lastHistory.get(snapshot.company);
       if (!last || last.total !== snapshot.total || last.counted !== counted || last.stale !== c.stale) {
         insertHistory.run(snapshot.company, snapshot.scannedAt, snapshot.total, counted, c.stale);
       }
+      return true;
     },
     /** Marks a company whose folder disappeared. */
     markRemoved(company: string, at: number): boolean {

@@ -141,6 +141,8 @@ export function createConnectionQueries(db: Db) {
         insertTransition.run(t.company, from, t.to, t.code, t.message, t.holder, now);
         upsert.run(t.company, t.to, now, t.message, t.code, now, downSince ?? (t.to === "open" ? null : now));
         if (t.to === "open") clearPairing.run(t.company);
+        // IMMEDIATE: a read-then-write transaction that began deferred fails at once with "database
+        // is locked" (no busy wait) when the other process wrote meanwhile; it killed a worker at start.
       }).immediate();
     },
     /** Transitions recorded after id `after`, oldest first. */

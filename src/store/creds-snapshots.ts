@@ -49,20 +49,22 @@ export function createCredsSnapshotQueries(db: Db) {
       keep: number,
       now: number,
     ): boolean {
-      return db.transaction(() => {
-        const last = latest.get(snapshot.company, snapshot.file);
-        if (last?.sha256 === snapshot.sha256) return false;
-        insert.run(
-          snapshot.company,
-          snapshot.file,
-          snapshot.sha256,
-          snapshot.data,
-          snapshot.encrypted ? 1 : 0,
-          now,
-        );
-        prune.run(snapshot.company, snapshot.file, snapshot.company, snapshot.file, Math.max(1, keep));
-        return true;
-      })();
+      return db
+        .transaction(() => {
+          const last = latest.get(snapshot.company, snapshot.file);
+          if (last?.sha256 === snapshot.sha256) return false;
+          insert.run(
+            snapshot.company,
+            snapshot.file,
+            snapshot.sha256,
+            snapshot.data,
+            snapshot.encrypted ? 1 : 0,
+            now,
+          );
+          prune.run(snapshot.company, snapshot.file, snapshot.company, snapshot.file, Math.max(1, keep));
+          return true;
+        })
+        .immediate();
     },
     /** The newest version of one file, or undefined. */
     latest(company: string, file: string): CredsSnapshotRow | undefined {

@@ -77,7 +77,9 @@ export function openStore(file: string, options?: OpenOptions): Store {
     backupVerifications: createBackupVerificationQueries(db),
     httpSessions: createHttpSessionQueries(db),
     liveness: createLivenessQueries(db),
-    transaction: (fn) => db.transaction(fn)(),
+    // IMMEDIATE: the write lock is waited for (busy_timeout) before the first read; a deferred
+    // read-then-write transaction gets "database is locked" at once if the other process wrote.
+    transaction: (fn) => db.transaction(fn).immediate(),
     close: () => {
       if (db.open) db.close();
     },

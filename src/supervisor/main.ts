@@ -21,6 +21,7 @@ import { handleShutdown } from "../process-signals.js";
 import { type DatabaseIdentity, databaseFileProblem, databaseIdentity } from "../store/db.js";
 import { openStore, type Store } from "../store/store.js";
 import { credsSnapshotsEncrypted } from "../worker/creds-snapshots/creds-snapshot-encryption.js";
+import { createLoopMonitor } from "./loop-monitor.js";
 import { Supervisor } from "./supervisor.js";
 
 // How often the supervisor checks that warden.db is still the file it opened.
@@ -110,8 +111,15 @@ const supervisor = new Supervisor({
   ...(httpAddress ? { http: { address: httpAddress, token: env.httpToken } } : {}),
 });
 let configWatcher: ConfigWatcher | undefined;
+const loopMonitor = createLoopMonitor({ logger });
+// The fleet benchmark (scripts/bench-fleet.ts) reads the longest loop block over IPC.
+process.on("message", (message) => {
+  if (message === "loop-reset") loopMonitor.reset();
+  if (message === "loop-max") process.send?.({ loopMaxMs: loopMonitor.maxMs() });
+});
 const stopNow = handleShutdown(logger, "closing watchers, flushing alerts", async () => {
   clearInterval(dbWatch);
+  loopMonitor.close();
   await configWatcher?.close();
   await supervisor.close(env.flushMs);
   store.close();

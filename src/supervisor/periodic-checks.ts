@@ -58,6 +58,8 @@ export interface PeriodicChecks {
   workers(): Promise<void>;
   /** One ladder check of the whole fleet now (nothing without the ladder). */
   ladder(): void;
+  /** The same check in slices with event-loop turns between them (what the timer runs). */
+  ladderInSlices(): Promise<void>;
   /** Raises / resolves the decrypt-failure alerts from the workers' signal buckets. */
   signals(): void;
   /** Probes connectivity once; resolves to the delay until the next probe (undefined: no probing). */
@@ -102,6 +104,10 @@ export function createPeriodicChecks(options: PeriodicChecksOptions): PeriodicCh
 
     ladder() {
       ladder?.check();
+    },
+
+    async ladderInSlices() {
+      await ladder?.checkInSlices();
     },
 
     signals() {
@@ -202,12 +208,9 @@ export function scheduleChecks(
   if (options.ladder)
     scheduler.every(
       () => config().fleet.checkEvery,
-      () => {
-        try {
-          checks.ladder();
-        } catch (err) {
-          log.error({ err }, `ladder check failed: ${describeError(err)}`);
-        }
-      },
+      () =>
+        checks
+          .ladderInSlices()
+          .catch((err) => log.error({ err }, `ladder check failed: ${describeError(err)}`)),
     );
 }

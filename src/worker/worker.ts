@@ -181,15 +181,14 @@ export class Worker {
         now,
       );
     }
-    for (const session of [...this.sessions.values()]) {
-      if (!store.leases.renew(session.company, holder, now, config.workers.leaseTtl)) {
-        this.log.error(
-          { company: session.company },
-          "Lease lost: closing the socket at once (one socket per company)",
-        );
-        this.sessions.delete(session.company);
-        await session.stop("lease lost", "offline");
-      }
+    // One statement for all leases: per-company UPDATEs took the write lock once per company.
+    const lost = store.leases.renewAll([...this.sessions.keys()], holder, now, config.workers.leaseTtl);
+    for (const company of lost) {
+      const session = this.sessions.get(company);
+      if (!session) continue;
+      this.log.error({ company }, "Lease lost: closing the socket at once (one socket per company)");
+      this.sessions.delete(company);
+      await session.stop("lease lost", "offline");
     }
     await this.reconcile();
   }

@@ -7,6 +7,8 @@ export function createLogNotifier(logger: Logger): Notifier {
   const log = logger.child({ component: "alerts", channel: "log" });
   return {
     name: "log",
+    // A log line costs nothing and has no rate limit: no per-chat gap, no overall cap.
+    paced: false,
     async send(message: OutgoingMessage): Promise<void> {
       const level = message.payload.level;
       const fn = level === "critical" || level === "fatal" ? "error" : level === "warning" ? "warn" : "info";

@@ -18,6 +18,11 @@ export interface SentMessage {
 export interface Notifier {
   readonly name: string;
   /**
+   * Whether deliveries wait for the per-chat gap and the overall rate (Telegram's limits).
+   * @default true. The log is unpaced: a 1,000-alert storm reaches it in seconds, not 17 minutes.
+   */
+  readonly paced?: boolean;
+  /**
    * Delivers one message; throws a DeliveryError to ask for a retry, a new target or to give up.
    * `signal` aborts an in-flight send (shutdown at the WARDEN_FLUSH_MS deadline).
    */

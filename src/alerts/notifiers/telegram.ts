@@ -34,6 +34,8 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Notifi
   const scrub = (text: string) => scrubSecrets(text, [options.token]);
   return {
     name: "telegram",
+    // Telegram allows about one message a second per chat: per-chat gap, overall cap, storm grouping.
+    paced: true,
     async send(message: OutgoingMessage, signal?: AbortSignal): Promise<SentMessage> {
       const chatId = /^-?\d+$/.test(message.target) ? Number(message.target) : message.target;
       const buttons = Array.isArray(message.payload.buttons)

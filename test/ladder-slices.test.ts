@@ -1,0 +1,105 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import pino from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import { createActionContext } from "../src/actions/action-context.js";
+import { loadConfig } from "../src/config/load.js";
+import { LadderRunner } from "../src/ladder/ladder-runner.js";
+import { openStore, type Store } from "../src/store/store.js";
+import { tempDir } from "./helpers/temp-dir.js";
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const NOW = 1_800_000_000_000;
+const ids = Array.from({ length: 40 }, (_, i) => `c${String(i).padStart(2, "0")}`);
+
+/** A store of 40 companies, every one connected, and a runner over it with a fixed clock. */
+function fleet(): { store: Store; runner: LadderRunner } {
+  const root = tempDir();
+  const sessionsDir = path.join(root, "sessions");
+  mkdirSync(sessionsDir);
+  const file = path.join(root, "warden.json");
+  writeFileSync(file, JSON.stringify({ sessionsDir, http: { listen: null } }));
+  const config = loadConfig(file);
+  const store = openStore(path.join(root, "warden.db"));
+  for (const company of ids) {
+    store.companies.save(
+      {
+        company,
+        scannedAt: NOW,
+        total: 1,
+        byCategory: {} as never,
+        preKeys: 0,
+        maxPreKeyId: null,
+        creds: { state: "ok" },
+        names: ["creds.json"],
+        mtimes: new Map(),
+        ownUsers: null,
+        newestPreKeyId: null,
+        newestWriteAt: null,
+        irregular: [],
+      },
+      1,
+    );
+    store.connections.transition(
+      { company, to: "open", code: null, message: "connected", holder: "w0" },
+      NOW,
+    );
+  }
+  const runner = new LadderRunner({
+    store,
+    clock: { now: () => NOW },
+    logger: pino({ level: "silent" }),
+    config: () => config,
+    actions: createActionContext({ store, clock: { now: () => NOW }, config, home: root }),
+    notify: () => undefined,
+  });
+  cleanups.push(() => store.close());
+  cleanups.push(() => runner.close());
+  return { store, runner };
+}
+
+/** Records each company the runner decides on (its liveness row is read once per decision), and each event-loop turn. */
+function trace(store: Store): { seen: string[]; stop: () => void } {
+  const seen: string[] = [];
+  const get = store.liveness.get.bind(store.liveness);
+  store.liveness.get = (company: string) => {
+    seen.push(company);
+    return get(company);
+  };
+  let stopped = false;
+  const turn = () => {
+    if (stopped) return;
+    seen.push("<turn>");
+    setImmediate(turn);
+  };
+  setImmediate(turn);
+  return { seen, stop: () => (stopped = true) };
+}
+
+describe("ladder checks in slices", () => {
+  it("decides on every company exactly once per pass, with event-loop turns between slices", async () => {
+    const { store, runner } = fleet();
+    const t = trace(store);
+    await runner.checkInSlices(0);
+    t.stop();
+    const companies = t.seen.filter((s) => s !== "<turn>");
+    expect(companies).toEqual(ids);
+    // sliceMs 0: a turn before every company but the first.
+    const between = t.seen.slice(t.seen.indexOf(ids[0] as string), t.seen.indexOf(ids.at(-1) as string));
+    expect(between.filter((s) => s === "<turn>").length).toBeGreaterThanOrEqual(ids.length - 1);
+  });
+
+  it("runs a whole pass in one turn when it fits in the slice, as check() does", async () => {
+    const { store, runner } = fleet();
+    const t = trace(store);
+    await runner.checkInSlices(60_000);
+    runner.check();
+    t.stop();
+    expect(t.seen.filter((s) => s !== "<turn>")).toEqual([...ids, ...ids]);
+    expect(t.seen.slice(0, ids.length * 2)).not.toContain("<turn>");
+  });
+});
