@@ -601,7 +601,7 @@ describe.concurrent("warden CLI (child processes)", () => {
         creds: "ok",
         signals: { decryptFailures10m: 0, byReason: {}, sessionChurn10m: 0, retryReceipts10m: 0 },
         liveness: {
-          state: null,
+          state: "not_open",
           lastInboundAt: null,
           usualGapMs: null,
           silentForMs: null,
@@ -634,7 +634,7 @@ describe.concurrent("warden CLI (child processes)", () => {
         creds: "ok",
         signals: { decryptFailures10m: 0, byReason: {}, sessionChurn10m: 0, retryReceipts10m: 0 },
         liveness: {
-          state: null,
+          state: "not_open",
           lastInboundAt: null,
           usualGapMs: null,
           silentForMs: null,

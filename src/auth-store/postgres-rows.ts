@@ -232,7 +232,7 @@ export class PostgresRows implements AuthRows {
       const key = rowOfName(name);
       if (!key) throw notAKey(name, this.location);
       if (key.table === "creds")
-        throw new WardenError(ErrorCodes.ACTION_FAILED, `Refusing to delete creds from ${this.location}`, {
+        throw new WardenError(ErrorCodes.DELETE_REFUSED, `Refusing to delete creds from ${this.location}`, {
           where: this.location,
         });
       return key;
