@@ -12,6 +12,8 @@ const LIBSIGNAL_LINES =
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // Compiles src into dist/ once: the tests' child processes run JS, not tsx (test/global-build.ts).
+    globalSetup: ["test/global-build.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",

@@ -8,7 +8,7 @@
  */
 import { closeSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import { FleetFixture } from "./helpers/fleet-fixture.js";
+import { COUNT_EVERY_FILE, FleetFixture } from "./helpers/fleet-fixture.js";
 import { mountTmpfs } from "./helpers/prerequisite.js";
 import { waitFor } from "./helpers/wait-for.js";
 
@@ -43,7 +43,7 @@ function fillDisk(dir: string): string {
 
 describe("a full disk under the supervisor", () => {
   it("is logged, alerted, retried, and nothing is lost once space returns", async (ctx) => {
-    const f = new FleetFixture({});
+    const f = new FleetFixture({ ...COUNT_EVERY_FILE });
     fx = f;
     mkdirSync(f.home, { recursive: true });
     mountTmpfs(ctx, f.home, "3m", (fn) => unmounts.push(fn));

@@ -9,7 +9,7 @@ import jsqrModule from "jsqr";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { PNG } from "pngjs";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { FleetFixture } from "./helpers/fleet-fixture.js";
+import { COUNT_EVERY_FILE, FleetFixture } from "./helpers/fleet-fixture.js";
 import { CHROMIUM, chromiumMissing, requirePrerequisite } from "./helpers/prerequisite.js";
 import { waitFor } from "./helpers/wait-for.js";
 
@@ -38,7 +38,7 @@ afterEach(async () => {
 });
 
 async function serve() {
-  fx = new FleetFixture({ fleet: { probe: null }, scan: { debounce: "50ms" } });
+  fx = new FleetFixture({ ...COUNT_EVERY_FILE, fleet: { probe: null }, scan: { debounce: "50ms" } });
   fx.setFileCount("acme", 100);
   fx.setFileCount("beta", 10);
   fx.setFileCount("gamma", 155);

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 
 // A new operator's first steps: `npm start` and `npm run demo` as a new operator runs them, with real pm2
 // (every daemon in an isolated PM2_HOME under a temp dir).
@@ -58,15 +58,7 @@ function npmStart(env: Record<string, string>) {
 
 const envOf = (p: Proc, name: string) => (p.pm2_env[name] as string | undefined) ?? p.pm2_env.env?.[name];
 
-beforeAll(() => {
-  execFileSync(
-    process.execPath,
-    [path.join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"],
-    {
-      cwd: repo,
-    },
-  );
-}, 180_000);
+// dist/ (which pm2 runs, hence --no-build) was built once for the suite by test/global-build.ts.
 
 afterAll(() => {
   for (const home of [prodPm2, path.join(root, "demo", "pm2")]) {

@@ -10,6 +10,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { prettyLogLine } from "../src/cli/pretty-log.js";
 import { BotApiServer } from "./helpers/bot-api-server.js";
+import { entryArgs } from "./helpers/entry.js";
 import { TEST_TOKEN } from "./helpers/fleet-fixture.js";
 import { waitFor } from "./helpers/wait-for.js";
 
@@ -41,7 +42,7 @@ function startSupervisor(apiRoot: string, files = 0) {
       fleet: { probe: null },
     }),
   );
-  const child = spawn(process.execPath, ["--import", "tsx", "src/supervisor/main.ts"], {
+  const child = spawn(process.execPath, entryArgs("src/supervisor/main.ts"), {
     cwd: repo,
     env: {
       ...process.env,
