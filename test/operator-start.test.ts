@@ -40,6 +40,17 @@ const jlist = (home: string): Proc[] =>
       .at(-1) ?? "[]",
   );
 
+/**
+ * Production's warden.json with `instances` workers. HTTP on a free port: the default 127.0.0.1:9480
+ * may be taken by another supervisor on this machine (another suite), and a supervisor that
+ * cannot listen exits, which pm2 shows as a restart loop (pids change, status "launching").
+ */
+const prodConfig = (instances: number) => ({
+  sessionsDir: path.join(root, "sessions"),
+  workers: { instances },
+  http: { listen: "127.0.0.1:0" },
+});
+
 function writeConfig(config: unknown): void {
   mkdirSync(path.dirname(configFile), { recursive: true });
   writeFileSync(configFile, typeof config === "string" ? config : JSON.stringify(config));
@@ -82,7 +93,7 @@ describe("npm start", () => {
   }, 60_000);
 
   it("runs the apps with the current shell's environment and workers.instances on every start (trap 1)", async () => {
-    writeConfig({ sessionsDir: path.join(root, "sessions"), workers: { instances: 1 } });
+    writeConfig(prodConfig(1));
     const first = await npmStart({});
     expect(first.code, first.stderr).toBe(0);
     let procs = jlist(prodPm2);
@@ -91,7 +102,7 @@ describe("npm start", () => {
     expect(envOf(sup, "TELEGRAM_BOT_TOKEN") ?? "").toBe("");
 
     // The operator follows "To send them to Telegram" and asks for a second worker.
-    writeConfig({ sessionsDir: path.join(root, "sessions"), workers: { instances: 2 } });
+    writeConfig(prodConfig(2));
     const second = await npmStart({
       TELEGRAM_BOT_TOKEN: "123456:ABC-test",
       WARDEN_HTTP_TOKEN: "http-test-token",
@@ -124,7 +135,7 @@ describe("npm start", () => {
     writeConfig("{ not json");
     execFileSync(pm2Bin, ["stop", "ecosystem.config.cjs"], { cwd: repo, env: baseEnv, stdio: "pipe" });
     expect(jlist(prodPm2).map((p) => p.pm2_env.status)).toEqual(["stopped", "stopped", "stopped"]);
-    writeConfig({ sessionsDir: path.join(root, "sessions"), workers: { instances: 2 } });
+    writeConfig(prodConfig(2));
     const again = await npmStart({ TELEGRAM_BOT_TOKEN: "123456:ABC-test" });
     expect(again.code, again.stderr).toBe(0);
     expect(jlist(prodPm2).map((p) => p.pm2_env.status)).toEqual(["online", "online", "online"]);
