@@ -12,9 +12,14 @@ const LIBSIGNAL_LINES =
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // Compiles src into dist/ once: the tests' child processes run JS, not tsx (test/global-build.ts).
+    globalSetup: ["test/global-build.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // vitest's default on 2 cores is 1 (cores - 1): the files would run one after another, though
+    // most of their time is spent waiting on child processes, sockets and timers.
+    maxWorkers: 2,
     onConsoleLog(log) {
       if (process.env.WARDEN_TEST_VERBOSE !== "1" && LIBSIGNAL_LINES.test(log)) return false;
     },

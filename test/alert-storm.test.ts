@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { groupStorm, stormRows } from "../src/alerts/group-alerts.js";
 import type { OutboxRow } from "../src/store/outbox.js";
 import { BotApiServer } from "./helpers/bot-api-server.js";
-import { FleetFixture } from "./helpers/fleet-fixture.js";
+import { COUNT_EVERY_FILE, FleetFixture } from "./helpers/fleet-fixture.js";
 import { waitFor } from "./helpers/wait-for.js";
 
 const CHAT = "-1001";
@@ -67,6 +67,7 @@ describe("a 1,000-company storm on Telegram", () => {
 
   beforeEach(async () => {
     fx = new FleetFixture({
+      ...COUNT_EVERY_FILE,
       telegram: { chatIds: [Number(CHAT)] },
       thresholds: { monitor: 2, warning: 3, critical: 4, fatal: 5 },
       alerts: { remindEvery: "1h", hysteresis: 1, groupAbove: 5, groupWait: "10s" },

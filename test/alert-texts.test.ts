@@ -13,7 +13,7 @@ import { currentStepResult } from "../src/http/fleet-view.js";
 import { openStore } from "../src/store/store.js";
 import { createAlertQueue } from "../src/supervisor/alert-queue.js";
 import { tellOutageInProgress } from "../src/supervisor/start-tasks.js";
-import { FleetFixture } from "./helpers/fleet-fixture.js";
+import { COUNT_EVERY_FILE, FleetFixture } from "./helpers/fleet-fixture.js";
 import { tempDir } from "./helpers/temp-dir.js";
 import { waitFor } from "./helpers/wait-for.js";
 
@@ -35,7 +35,7 @@ function setup(now: () => number) {
 
 describe("alert texts", () => {
   it("'Also disconnected' only after warnAfter, and never during our own hold", async () => {
-    const fx = new FleetFixture({ ladder: { warnAfter: "10m" } });
+    const fx = new FleetFixture({ ...COUNT_EVERY_FILE, ladder: { warnAfter: "10m" } });
     try {
       fx.setFileCount("quick", 3);
       fx.setFileCount("long", 3);

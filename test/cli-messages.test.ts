@@ -3,7 +3,7 @@
  * id limit is in the message, ENOSPC during a backup names the step and the file, an override for a
  * company without a folder is warned about, and `verify acme <a backup of another company>` fails.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import {
   copyFileSync,
   mkdirSync,
@@ -16,6 +16,8 @@ import {
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { entryArgs } from "./helpers/entry.js";
+import { mountTmpfs } from "./helpers/prerequisite.js";
 import { runCli } from "./helpers/run-cli.js";
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
@@ -58,7 +60,7 @@ describe("CLI messages", () => {
       "bash",
       [
         "-c",
-        `"${process.execPath}" --import tsx src/cli/main.ts cleanup acme --dry-run | true; echo "exit=\${PIPESTATUS[0]}" >&2`,
+        `"${process.execPath}" ${entryArgs("src/cli/main.ts").join(" ")} cleanup acme --dry-run | true; echo "exit=\${PIPESTATUS[0]}" >&2`,
       ],
       {
         cwd: repoRoot,
@@ -108,12 +110,7 @@ describe("CLI messages", () => {
     const t = setup({ acme: 50 });
     const backups = path.join(t.home, "backups");
     mkdirSync(backups);
-    try {
-      execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", backups], { stdio: "ignore" });
-    } catch {
-      return ctx.skip(); // mounting a tmpfs needs root
-    }
-    cleanups.push(() => execFileSync("umount", ["-l", backups], { stdio: "ignore" }));
+    mountTmpfs(ctx, backups, "64k", (fn) => cleanups.push(fn));
     // Random bytes do not compress: the archive cannot fit in 64 KiB.
     const { randomBytes } = await import("node:crypto");
     writeFileSync(path.join(t.sessionsDir, "acme", "big-notes.bin"), randomBytes(256 * 1024));

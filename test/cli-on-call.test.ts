@@ -10,7 +10,7 @@ import { openDatabase } from "../src/store/db.js";
 import { migrations } from "../src/store/migrations.js";
 import { openStore } from "../src/store/store.js";
 import { createAlertQueue } from "../src/supervisor/alert-queue.js";
-import { FleetFixture } from "./helpers/fleet-fixture.js";
+import { COUNT_EVERY_FILE, FleetFixture } from "./helpers/fleet-fixture.js";
 import { runCli } from "./helpers/run-cli.js";
 import { waitFor } from "./helpers/wait-for.js";
 
@@ -29,7 +29,7 @@ const envOf = (f: FleetFixture) => ({
 
 describe("warden ack, silence, silences, unsilence, digest", () => {
   it("acks from the shell, silences a company and the fleet, lists and ends them; the digest names the owner", async () => {
-    fx = new FleetFixture({ fleet: { probe: null } });
+    fx = new FleetFixture({ ...COUNT_EVERY_FILE, fleet: { probe: null } });
     fx.setFileCount("acme", 185);
     fx.setFileCount("bistro", 5);
     const { supervisor, store } = await fx.startSupervisor({ token: null });

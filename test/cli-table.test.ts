@@ -12,7 +12,7 @@ import { loadConfig } from "../src/config/load.js";
 import { ExitCodes } from "../src/errors.js";
 import { openStore } from "../src/store/store.js";
 import { createCompanyFolder } from "./helpers/baileys-folder.js";
-import { FleetFixture } from "./helpers/fleet-fixture.js";
+import { COUNT_EVERY_FILE, FleetFixture } from "./helpers/fleet-fixture.js";
 import { runCli } from "./helpers/run-cli.js";
 import { createTestWorker } from "./helpers/test-worker.js";
 import { waitFor } from "./helpers/wait-for.js";
@@ -195,7 +195,7 @@ describe("mute, unmute and the read commands", () => {
 describe("a mute from the store holds the alerts", () => {
   let fx: FleetFixture;
   beforeAll(() => {
-    fx = new FleetFixture({ alerts: { remindEvery: "1h", hysteresis: 10 } });
+    fx = new FleetFixture({ ...COUNT_EVERY_FILE, alerts: { remindEvery: "1h", hysteresis: 10 } });
   });
   afterAll(async () => fx.cleanup());
 
@@ -252,7 +252,7 @@ describe("warden pair", () => {
 
 describe("warden status", () => {
   it("shows the level the alerts are at, hysteresis included (trap 5)", async () => {
-    const fx = new FleetFixture({ alerts: { remindEvery: "1h", hysteresis: 10 } });
+    const fx = new FleetFixture({ ...COUNT_EVERY_FILE, alerts: { remindEvery: "1h", hysteresis: 10 } });
     try {
       fx.setFileCount("acme", 116);
       const store = openStore(path.join(fx.home, "warden.db"));

@@ -9,7 +9,9 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { openStore } from "../src/store/store.js";
+import { entryArgs } from "./helpers/entry.js";
 import { FleetFixture } from "./helpers/fleet-fixture.js";
+import { mountTmpfs } from "./helpers/prerequisite.js";
 import { waitFor } from "./helpers/wait-for.js";
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
@@ -50,22 +52,10 @@ describe("database file modes (item 12)", () => {
   });
 });
 
-/** Mounts a small tmpfs (root only); null when mounting is not allowed here. */
-function mountTmpfs(size: string): string | null {
-  const dir = tempDir();
-  try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir], { stdio: "ignore" });
-  } catch {
-    return null;
-  }
-  cleanups.push(() => execFileSync("umount", ["-l", dir], { stdio: "ignore" }));
-  return dir;
-}
-
 describe("a read-only mount (item 11)", () => {
   it("names the file and the cause instead of 'unable to open database file'", (ctx) => {
-    const mount = mountTmpfs("4m");
-    if (!mount) return ctx.skip(); // needs root (mount -t tmpfs)
+    const mount = tempDir();
+    mountTmpfs(ctx, mount, "4m", (fn) => cleanups.push(fn));
     mkdirSync(path.join(mount, "home"));
     const file = path.join(mount, "home", "warden.db");
     openStore(file).close();
@@ -85,7 +75,7 @@ describe("warden.db deleted while the supervisor runs (item 7)", () => {
     const fx = new FleetFixture({});
     cleanups.push(() => void fx.cleanup());
     fx.setFileCount("acme", 10);
-    const proc = spawn(process.execPath, ["--import", "tsx", "src/supervisor/main.ts"], {
+    const proc = spawn(process.execPath, entryArgs("src/supervisor/main.ts"), {
       cwd: repoRoot,
       env: {
         ...process.env,
@@ -154,7 +144,7 @@ describe("unencrypted creds snapshots (item 12)", () => {
   it("the supervisor warns at start-up when creds snapshots are unencrypted", async () => {
     const fx = new FleetFixture({});
     cleanups.push(() => void fx.cleanup());
-    const proc = spawn(process.execPath, ["--import", "tsx", "src/supervisor/main.ts"], {
+    const proc = spawn(process.execPath, entryArgs("src/supervisor/main.ts"), {
       cwd: repoRoot,
       env: {
         ...process.env,

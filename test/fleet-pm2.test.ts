@@ -61,13 +61,7 @@ beforeAll(async () => {
     }),
   );
   for (const c of companies) await createPairedFolder(path.join(sessions, c));
-  execFileSync(
-    process.execPath,
-    [path.join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"],
-    {
-      cwd: repo,
-    },
-  );
+  // dist/, which ecosystem.config.cjs runs, was built once for the suite by test/global-build.ts.
   pm2("start", "ecosystem.config.cjs");
   db = new Database(path.join(home, "warden.db"), { readonly: true });
   db.pragma("busy_timeout = 5000");

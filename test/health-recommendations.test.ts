@@ -2,7 +2,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createBackup, verifyBackup } from "../src/actions/backup/backup.js";
 import type { Store } from "../src/store/store.js";
-import { FleetFixture } from "./helpers/fleet-fixture.js";
+import { COUNT_EVERY_FILE, FleetFixture } from "./helpers/fleet-fixture.js";
 import { runCli } from "./helpers/run-cli.js";
 import { waitFor } from "./helpers/wait-for.js";
 
@@ -26,7 +26,7 @@ async function verifiedBackup(store: Store, company: string, at: number): Promis
 
 describe("warden health: recommendations with the command to run", () => {
   it("one unbacked-up, one growing and one waiting-for-QR company give those three recommendations", async () => {
-    fx = new FleetFixture({ fleet: { probe: null } });
+    fx = new FleetFixture({ ...COUNT_EVERY_FILE, fleet: { probe: null } });
     let now = Date.now() - 3 * DAY;
     const clock = { now: () => now };
     fx.setFileCount("acme", 20);

@@ -3,26 +3,19 @@
  * dashboard and its filter, a company page with its SVG chart, and the QR page, whose screenshot
  * is decoded back (jsqr) to the QR string the worker stored. Screenshots go to test-output/.
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import jsqrModule from "jsqr";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { PNG } from "pngjs";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { FleetFixture } from "./helpers/fleet-fixture.js";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { COUNT_EVERY_FILE, FleetFixture } from "./helpers/fleet-fixture.js";
+import { CHROMIUM, chromiumMissing, requirePrerequisite } from "./helpers/prerequisite.js";
 import { waitFor } from "./helpers/wait-for.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const OUT = path.resolve(import.meta.dirname, "..", "test-output");
 const TOKEN = "browser-test-token-abcdef0123";
-const haveChromium = existsSync(CHROMIUM);
-// A missing prerequisite fails in CI instead of skipping the browser tests silently.
-if (!haveChromium && process.env.CI === "true")
-  throw new Error(`No Chromium at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH`);
-if (!haveChromium)
-  console.warn(
-    `SKIPPED browser tests: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`,
-  );
+const noChromium = chromiumMissing();
 
 // jsqr is CommonJS typed as `export default`: under nodenext the function may sit on .default.
 type JsQr = typeof import("jsqr").default;
@@ -32,10 +25,11 @@ let browser: Browser;
 let fx: FleetFixture;
 
 beforeAll(async () => {
-  if (!haveChromium) return;
+  if (noChromium) return; // each test fails (CI) or skips with the reason: beforeEach
   mkdirSync(OUT, { recursive: true });
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox"] });
 });
+beforeEach((ctx) => requirePrerequisite(ctx, noChromium));
 afterAll(async () => {
   await browser?.close();
 });
@@ -44,7 +38,7 @@ afterEach(async () => {
 });
 
 async function serve() {
-  fx = new FleetFixture({ fleet: { probe: null }, scan: { debounce: "50ms" } });
+  fx = new FleetFixture({ ...COUNT_EVERY_FILE, fleet: { probe: null }, scan: { debounce: "50ms" } });
   fx.setFileCount("acme", 100);
   fx.setFileCount("beta", 10);
   fx.setFileCount("gamma", 155);
@@ -64,7 +58,7 @@ async function shot(page: Page, name: string): Promise<Buffer> {
   return png;
 }
 
-describe.skipIf(!haveChromium)("pages in headless Chromium", () => {
+describe("pages in headless Chromium", () => {
   it("the dashboard lists the fleet worst first, filters it, and a company page draws its history chart", async () => {
     const { store, base } = await serve();
     // Two companies with few files that only a person can bring back: logged out, and replaced.

@@ -6,7 +6,8 @@ import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { ConfigError, ErrorCodes, WardenError } from "../src/errors.js";
 import { isLoopback, parseListen, resolveListen } from "../src/http/listen-address.js";
-import { FleetFixture } from "./helpers/fleet-fixture.js";
+import { entryArgs } from "./helpers/entry.js";
+import { COUNT_EVERY_FILE, FleetFixture } from "./helpers/fleet-fixture.js";
 import { parsePrometheusText, sampleValue } from "./helpers/prom-text.js";
 import { waitFor } from "./helpers/wait-for.js";
 
@@ -20,7 +21,7 @@ afterEach(async () => {
 
 /** A fleet of two companies and a supervisor serving HTTP on 127.0.0.1:<free port>. */
 async function serve(token: string | null = TOKEN, watch = true) {
-  fx = new FleetFixture({ fleet: { probe: null } });
+  fx = new FleetFixture({ ...COUNT_EVERY_FILE, fleet: { probe: null } });
   fx.setFileCount("acme", 151);
   fx.setFileCount("beta", 12);
   const { supervisor, store } = await fx.startSupervisor({
@@ -31,6 +32,21 @@ async function serve(token: string | null = TOKEN, watch = true) {
   const address = supervisor.http?.boundAddress;
   if (!address) throw new Error("no bound address");
   return { supervisor, store, base: `http://${address}` };
+}
+
+/** An alert row for a Telegram chat, which waits in the outbox while no Telegram notifier runs. */
+function telegramAlert(company: string) {
+  return {
+    company,
+    kind: "test",
+    level: null,
+    channel: "telegram",
+    target: "-1001",
+    silent: false,
+    html: "waiting",
+    text: "waiting",
+    payload: {},
+  };
 }
 
 describe("http.listen", () => {
@@ -170,6 +186,10 @@ describe("HTTP side on a real socket", () => {
     store.ladder.addStep("acme", "reconnect", "down 17m", "reconnect requested (#4)", now);
     store.ladder.addStep("acme", "cleanup:smart", "critical", "failed: disk full", now);
     store.workers.register({ holder: "w0", instance: 0, pid: process.pid, pmId: null }, now);
+    // A backlog of exactly 2: acme's warning delivered to the log, then two Telegram alerts that
+    // wait (no Telegram token, so no Telegram notifier).
+    await waitFor(() => store.outbox.pendingCount() === 0, { what: "the log alerts delivered" });
+    store.outbox.add([telegramAlert("acme"), telegramAlert("beta")], now);
 
     const res = await fetch(`${base}/metrics`, BEARER);
     expect(res.status).toBe(200);
@@ -186,7 +206,7 @@ describe("HTTP side on a real socket", () => {
     expect(sampleValue(m, "warden_company_connected", { company: "acme" })).toBe(0);
     expect(sampleValue(m, "warden_company_down_seconds", { company: "acme" })).toBeGreaterThanOrEqual(90);
     expect(sampleValue(m, "warden_company_down_seconds", { company: "beta" })).toBe(0);
-    expect(sampleValue(m, "warden_outbox_pending")).toBeGreaterThanOrEqual(0);
+    expect(sampleValue(m, "warden_outbox_pending")).toBe(2);
     expect(m.types.get("warden_ladder_actions_total") ?? m.types.get("warden_ladder_actions")).toBe(
       "counter",
     );
@@ -270,7 +290,7 @@ describe("warden-supervisor with http.listen", () => {
   const spawnSupervisor = (listen: string, env: Record<string, string> = {}) => {
     fx = new FleetFixture({ fleet: { probe: null }, http: { listen } });
     fx.setFileCount("acme", 3);
-    const child = spawn(process.execPath, ["--import", "tsx", "src/supervisor/main.ts"], {
+    const child = spawn(process.execPath, entryArgs("src/supervisor/main.ts"), {
       cwd: repo,
       env: {
         ...process.env,

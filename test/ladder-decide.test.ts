@@ -596,7 +596,16 @@ describe("decide: budget", () => {
       "17m reconnect:2",
       "21m alert:human_needed:critical",
     ]);
-    expect(steps).toContain("21m budget_exhausted");
+    // Exactly one thing at 21m (the budget's human_needed alert instead of the 3rd reconnect), then
+    // silence: no alert, no cleanup, only reconnect requests backing off to ladder.maxBackoff (30m).
+    expect(steps).toEqual([
+      "10m alert:down",
+      "15m reconnect",
+      "17m reconnect",
+      "21m budget_exhausted",
+      "21m alert:human_needed",
+      ...[22, 30, 46, 76, 106, 136, 166, 196, 226, 256, 286].map((m) => `${m}m reconnect`),
+    ]);
     const text = decide(
       input({
         counted: 160,

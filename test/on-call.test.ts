@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BotApiServer, type ReceivedMessage } from "./helpers/bot-api-server.js";
-import { FleetFixture } from "./helpers/fleet-fixture.js";
+import { COUNT_EVERY_FILE, FleetFixture } from "./helpers/fleet-fixture.js";
 import { waitFor } from "./helpers/wait-for.js";
 
 const CHAT = -1001;
@@ -17,6 +17,7 @@ const clock = { now: () => now };
 beforeEach(async () => {
   now = Date.parse("2026-12-02T10:00:00Z");
   fx = new FleetFixture({
+    ...COUNT_EVERY_FILE,
     telegram: { chatIds: [CHAT], admins: [ADMIN], escalateTo: [ESCALATION] },
     alerts: { remindEvery: "1h", hysteresis: 10, escalateAfter: "30m" },
     // The worker watch (and the on-call pass after it) runs only when a test calls it.
@@ -120,6 +121,7 @@ describe("on call from Telegram", () => {
     fx.setFileCount("acme", 185);
     fx.setFileCount("bistro", 10);
     fx.writeConfig({
+      ...COUNT_EVERY_FILE,
       telegram: { chatIds: [CHAT], admins: [ADMIN] },
       workers: { heartbeatEvery: "1h" },
       http: { listen: "127.0.0.1:0" },

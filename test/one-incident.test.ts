@@ -8,7 +8,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config/load.js";
 import { openStore, type Store } from "../src/store/store.js";
-import { FleetFixture } from "./helpers/fleet-fixture.js";
+import { COUNT_EVERY_FILE, FleetFixture } from "./helpers/fleet-fixture.js";
 import { createPairedFolder } from "./helpers/paired-folder.js";
 import { FixtureWorkers } from "./helpers/test-worker.js";
 import { waitFor } from "./helpers/wait-for.js";
@@ -18,6 +18,7 @@ const testWorkers = new FixtureWorkers();
 
 beforeEach(() => {
   fx = new FleetFixture({
+    ...COUNT_EVERY_FILE,
     workers: { heartbeatEvery: "100ms", controlPollEvery: "50ms", leaseTtl: "2s", deadAfter: "5s" },
     simulation: { connectAfter: "20ms", initialPreKeys: 0 },
     driver: "simulated",

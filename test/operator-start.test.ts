@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 
 // A new operator's first steps: `npm start` and `npm run demo` as a new operator runs them, with real pm2
 // (every daemon in an isolated PM2_HOME under a temp dir).
@@ -40,6 +40,17 @@ const jlist = (home: string): Proc[] =>
       .at(-1) ?? "[]",
   );
 
+/**
+ * Production's warden.json with `instances` workers. HTTP on a free port: the default 127.0.0.1:9480
+ * may be taken by another supervisor on this machine (another suite), and a supervisor that
+ * cannot listen exits, which pm2 shows as a restart loop (pids change, status "launching").
+ */
+const prodConfig = (instances: number) => ({
+  sessionsDir: path.join(root, "sessions"),
+  workers: { instances },
+  http: { listen: "127.0.0.1:0" },
+});
+
 function writeConfig(config: unknown): void {
   mkdirSync(path.dirname(configFile), { recursive: true });
   writeFileSync(configFile, typeof config === "string" ? config : JSON.stringify(config));
@@ -58,15 +69,7 @@ function npmStart(env: Record<string, string>) {
 
 const envOf = (p: Proc, name: string) => (p.pm2_env[name] as string | undefined) ?? p.pm2_env.env?.[name];
 
-beforeAll(() => {
-  execFileSync(
-    process.execPath,
-    [path.join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"],
-    {
-      cwd: repo,
-    },
-  );
-}, 180_000);
+// dist/ (which pm2 runs, hence --no-build) was built once for the suite by test/global-build.ts.
 
 afterAll(() => {
   for (const home of [prodPm2, path.join(root, "demo", "pm2")]) {
@@ -90,7 +93,7 @@ describe("npm start", () => {
   }, 60_000);
 
   it("runs the apps with the current shell's environment and workers.instances on every start (trap 1)", async () => {
-    writeConfig({ sessionsDir: path.join(root, "sessions"), workers: { instances: 1 } });
+    writeConfig(prodConfig(1));
     const first = await npmStart({});
     expect(first.code, first.stderr).toBe(0);
     let procs = jlist(prodPm2);
@@ -99,7 +102,7 @@ describe("npm start", () => {
     expect(envOf(sup, "TELEGRAM_BOT_TOKEN") ?? "").toBe("");
 
     // The operator follows "To send them to Telegram" and asks for a second worker.
-    writeConfig({ sessionsDir: path.join(root, "sessions"), workers: { instances: 2 } });
+    writeConfig(prodConfig(2));
     const second = await npmStart({
       TELEGRAM_BOT_TOKEN: "123456:ABC-test",
       WARDEN_HTTP_TOKEN: "http-test-token",
@@ -132,7 +135,7 @@ describe("npm start", () => {
     writeConfig("{ not json");
     execFileSync(pm2Bin, ["stop", "ecosystem.config.cjs"], { cwd: repo, env: baseEnv, stdio: "pipe" });
     expect(jlist(prodPm2).map((p) => p.pm2_env.status)).toEqual(["stopped", "stopped", "stopped"]);
-    writeConfig({ sessionsDir: path.join(root, "sessions"), workers: { instances: 2 } });
+    writeConfig(prodConfig(2));
     const again = await npmStart({ TELEGRAM_BOT_TOKEN: "123456:ABC-test" });
     expect(again.code, again.stderr).toBe(0);
     expect(jlist(prodPm2).map((p) => p.pm2_env.status)).toEqual(["online", "online", "online"]);

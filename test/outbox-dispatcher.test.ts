@@ -108,3 +108,49 @@ it("delivers a 1,000-alert storm to the log without pacing while a paced chat ke
     await dispatcher.close();
   }
 });
+
+it("leaves the rows of a channel without a notifier pending, warns once, and does not spin", async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), "warden-outbox-"));
+  store = openStore(path.join(dir, "warden.db"));
+  const row = {
+    company: "acme",
+    kind: "level",
+    level: "warning",
+    silent: false,
+    payload: {},
+    html: "m",
+    text: "m",
+  };
+  store.outbox.add([{ ...row, channel: "telegram", target: "-1001" }], Date.now());
+  // Counts the dispatcher's passes over the outbox. Before the fix, a target without a notifier
+  // ended its delivery at once and kicked a new pass: a loop of promises that held the event loop
+  // (timers never fired). Past 1,000 passes the read throws, which the dispatcher answers by
+  // waiting 5 s: the loop breaks and the count below fails instead of hanging the test.
+  let passes = 0;
+  const outbox = Object.create(store.outbox) as Store["outbox"];
+  outbox.pendingTargets = () => {
+    if (++passes > 1_000) throw new Error("the dispatcher spins");
+    return store.outbox.pendingTargets();
+  };
+  const logged: string[] = [];
+  const logger = pino(
+    { level: "warn" },
+    { write: (line: string) => logged.push(String(JSON.parse(line).msg)) },
+  );
+  const dispatcher = new OutboxDispatcher({
+    outbox,
+    notifiers: new Map(),
+    clock: { now: () => Date.now() },
+    logger,
+  });
+  dispatcher.kick();
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  dispatcher.kick();
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  await dispatcher.close();
+  expect(passes).toBe(2); // one per kick
+  expect(store.outbox.pendingCount()).toBe(1);
+  expect(logged).toEqual([
+    "Undelivered telegram alerts are waiting in the outbox but no telegram notifier is configured (set TELEGRAM_BOT_TOKEN)",
+  ]);
+});

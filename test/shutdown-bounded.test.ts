@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { BotApiServer } from "./helpers/bot-api-server.js";
-import { FleetFixture } from "./helpers/fleet-fixture.js";
+import { COUNT_EVERY_FILE, FleetFixture } from "./helpers/fleet-fixture.js";
 import { waitFor } from "./helpers/wait-for.js";
 
 let fx: FleetFixture | undefined;
@@ -22,7 +22,7 @@ describe("shutdown with a hung Bot API", () => {
     api = server;
     await server.start();
     server.hangSendMessage();
-    const f = new FleetFixture({ telegram: { chatIds: [-1001] } });
+    const f = new FleetFixture({ ...COUNT_EVERY_FILE, telegram: { chatIds: [-1001] } });
     fx = f;
     f.setFileCount("acme", 130);
     const { supervisor, store } = await f.startSupervisor({ apiRoot: server.apiRoot });

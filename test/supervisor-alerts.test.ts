@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BotApiServer } from "./helpers/bot-api-server.js";
-import { FleetFixture, TEST_TOKEN } from "./helpers/fleet-fixture.js";
+import { COUNT_EVERY_FILE, FleetFixture, TEST_TOKEN } from "./helpers/fleet-fixture.js";
 import { waitFor } from "./helpers/wait-for.js";
 
 const CHAT = "-1001";
@@ -10,6 +10,7 @@ let api: BotApiServer;
 
 beforeEach(async () => {
   fx = new FleetFixture({
+    ...COUNT_EVERY_FILE,
     telegram: { chatIds: [Number(CHAT)] },
     alerts: { remindEvery: "1h", hysteresis: 10 },
   });

@@ -10,6 +10,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { prettyLogLine } from "../src/cli/pretty-log.js";
 import { BotApiServer } from "./helpers/bot-api-server.js";
+import { entryArgs } from "./helpers/entry.js";
 import { TEST_TOKEN } from "./helpers/fleet-fixture.js";
 import { waitFor } from "./helpers/wait-for.js";
 
@@ -39,9 +40,11 @@ function startSupervisor(apiRoot: string, files = 0) {
       count: { basis: "counted" },
       telegram: { chatIds: [-1001] },
       fleet: { probe: null },
+      // Not the default 127.0.0.1:9480, which another supervisor on this machine may hold.
+      http: { listen: null },
     }),
   );
-  const child = spawn(process.execPath, ["--import", "tsx", "src/supervisor/main.ts"], {
+  const child = spawn(process.execPath, entryArgs("src/supervisor/main.ts"), {
     cwd: repo,
     env: {
       ...process.env,
@@ -69,10 +72,12 @@ describe("supervisor logs", () => {
       await waitFor(() => proc.log().includes("Telegram on: @warden_test_bot, 1 chats"), {
         what: "Telegram on",
         timeoutMs: 30_000,
+        detail: () => `the supervisor's log:\n${proc.log().slice(-3_000)}`,
       });
       await waitFor(() => /Alert \d+ delivered to telegram -1001 \(acme, level\)/.test(proc.log()), {
         what: "delivered line",
         timeoutMs: 30_000,
+        detail: () => `the supervisor's log:\n${proc.log().slice(-3_000)}`,
       });
       expect(proc.log()).not.toContain(TEST_TOKEN);
       // And `npm run logs` shows such a line readably.
@@ -102,6 +107,7 @@ describe("supervisor logs", () => {
       {
         what: "getMe failure",
         timeoutMs: 30_000,
+        detail: () => `the supervisor's log:\n${proc.log().slice(-3_000)}`,
       },
     );
   }, 60_000);

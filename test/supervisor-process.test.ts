@@ -5,6 +5,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BotApiServer } from "./helpers/bot-api-server.js";
+import { entryArgs } from "./helpers/entry.js";
 import { TEST_TOKEN } from "./helpers/fleet-fixture.js";
 import { waitFor } from "./helpers/wait-for.js";
 
@@ -33,7 +34,7 @@ function setup(config: unknown): { env: NodeJS.ProcessEnv; sessions: string; hom
 }
 
 function startSupervisor(env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/supervisor/main.ts"], {
+  const child = spawn(process.execPath, entryArgs("src/supervisor/main.ts"), {
     cwd: repo,
     env,
     stdio: ["ignore", "pipe", "pipe", "ipc"],

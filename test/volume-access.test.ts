@@ -9,6 +9,7 @@ import { chmodSync, chownSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { findVolumeProblems, stateVolumes } from "../src/fs/volume-access.js";
+import { entryArgs } from "./helpers/entry.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
 const repo = path.resolve(import.meta.dirname, "..");
@@ -44,9 +45,13 @@ function takeAway(dir: string, mode = 0o755): void {
   chmodSync(dir, isRoot ? mode : 0o555);
 }
 
-/** Runs a src entry file as `app`, with tsx, the way pm2 would start it. */
-function runAsApp(entry: string, args: string[], fleet: { root: string; configFile: string; home: string }) {
-  return spawnSync(process.execPath, ["--import", "tsx", path.join(repo, entry), ...args], {
+/** Runs a src entry file as `app` (the suite's build of src, see helpers/entry.ts), as pm2 would. */
+function runAsApp(
+  entry: `src/${string}.ts`,
+  args: string[],
+  fleet: { root: string; configFile: string; home: string },
+) {
+  return spawnSync(process.execPath, [...entryArgs(entry), ...args], {
     cwd: repo,
     uid: app.uid,
     gid: app.gid,

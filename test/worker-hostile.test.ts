@@ -9,6 +9,7 @@ import { symlinkSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { openStore, type Store } from "../src/store/store.js";
+import { entryArgs } from "./helpers/entry.js";
 import { FleetFixture } from "./helpers/fleet-fixture.js";
 import { mkfifo, releaseFifoReaders } from "./helpers/hostile.js";
 import { createPairedFolder } from "./helpers/paired-folder.js";
@@ -52,7 +53,7 @@ describe("a worker with a hostile creds.json", () => {
       path.join(fx.sessionsDir, "bad-link", "creds.json"),
     );
 
-    const proc = spawn(process.execPath, ["--import", "tsx", "src/worker/main.ts"], {
+    const proc = spawn(process.execPath, entryArgs("src/worker/main.ts"), {
       cwd: repoRoot,
       env: {
         ...process.env,

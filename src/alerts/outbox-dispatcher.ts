@@ -140,6 +140,12 @@ export class OutboxDispatcher {
     for (const { channel, target } of this.options.outbox.pendingTargets()) {
       const key = `${channel}\u0000${target}`;
       if (this.active.has(key)) continue;
+      if (!this.options.notifiers.has(channel)) {
+        // Its rows wait for a start with that notifier; deliverTarget only warns (once). Not an
+        // active delivery: its end would kick the next pass at once, a loop that never yields.
+        void deliverTarget(this.delivery, channel, target);
+        continue;
+      }
       const head = this.options.outbox.oldestPending(channel, target);
       if (!head) continue;
       if (head.nextAttemptAt > now) {

@@ -3,7 +3,7 @@
  * acme and bistro with 10 files each, and a loopback Bot API.
  */
 import { BotApiServer } from "./bot-api-server.js";
-import { FleetFixture } from "./fleet-fixture.js";
+import { COUNT_EVERY_FILE, FleetFixture } from "./fleet-fixture.js";
 
 export const FLEET_CHAT = -1001;
 export const BISTRO_CHAT = -2002;
@@ -16,7 +16,9 @@ export const BOT = { pollTimeoutSec: 1, backoffMs: 50, qrEveryMs: 60_000 };
 
 /** Builds the fleet and starts the Bot API; close both with `fx.cleanup()` and `api.stop()`. */
 export async function startBotFleet(): Promise<{ fx: FleetFixture; api: BotApiServer }> {
+  // Alerts come from fresh files (setFileCount): thresholds count every file.
   const fx = new FleetFixture({
+    ...COUNT_EVERY_FILE,
     telegram: { chatIds: [FLEET_CHAT], admins: [ADMIN] },
     alerts: { remindEvery: "1h", hysteresis: 10 },
   });

@@ -11,6 +11,13 @@ import type { Logger } from "../../src/logger.js";
 import { openStore, type Store } from "../../src/store/store.js";
 import { Supervisor, type SupervisorOptions } from "../../src/supervisor/supervisor.js";
 
+/**
+ * Thresholds on every file, as `ls | wc -l` with no pre-key reserve: for tests that drive levels
+ * with {@link FleetFixture.setFileCount}'s fresh files, which the default basis ("stale") does not
+ * count until they age. Spread it into the fixture's config where a test needs it.
+ */
+export const COUNT_EVERY_FILE = { count: { basis: "counted" }, preKeyReserve: 0 } as const;
+
 /** The fake token used in tests (must never appear in a log line). */
 export const TEST_TOKEN = "123456:TEST-secret-token-abcdefghij";
 
@@ -30,15 +37,13 @@ export class FleetFixture {
     this.writeConfig(config);
   }
 
-  /** Writes warden.json (sessionsDir filled in; counts every file, as `ls | wc -l` with no reserve; HTTP off unless `config.http` says otherwise). */
+  /** Writes warden.json: the product's defaults (src/config/defaults.ts) but sessionsDir and HTTP off unless `config.http` says otherwise. */
   writeConfig(config: Record<string, unknown>): void {
     writeFileSync(
       this.configFile,
       JSON.stringify(
         {
           sessionsDir: this.sessionsDir,
-          preKeyReserve: 0,
-          count: { basis: "counted" },
           http: { listen: null },
           ...config,
         },

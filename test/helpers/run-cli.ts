@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
+import { entryArgs } from "./entry.js";
 
 const repoRoot = path.resolve(import.meta.dirname, "..", "..");
 
@@ -10,10 +11,10 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs the `warden` CLI from source as a child process. */
+/** Runs the `warden` CLI as a child process (the suite's build of src, see entry.ts). */
 export function runCli(args: string[], env: Record<string, string>): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+    const child = spawn(process.execPath, [...entryArgs("src/cli/main.ts"), ...args], {
       cwd: repoRoot,
       env: { ...process.env, LOG_LEVEL: "silent", ...env },
       stdio: ["ignore", "pipe", "pipe"],

@@ -8,6 +8,8 @@ export interface WaitForOptions {
   intervalMs?: number;
   /** Said in the timeout error: what was being waited for. */
   what?: string;
+  /** Appended to the timeout error: what the test saw (e.g. the tail of a child's log). */
+  detail?: () => string;
 }
 
 /**
@@ -35,7 +37,8 @@ export async function waitFor<T>(
       const what = options.what ?? predicate.toString().replace(/\s+/g, " ").slice(0, 200);
       const why =
         lastError === undefined ? "" : `; last error: ${(lastError as Error).message ?? String(lastError)}`;
-      throw new Error(`waitFor timed out after ${elapsed} ms waiting for: ${what}${why}`);
+      const detail = options.detail ? `\n${options.detail()}` : "";
+      throw new Error(`waitFor timed out after ${elapsed} ms waiting for: ${what}${why}${detail}`);
     }
     await new Promise((resolve) => setTimeout(resolve, Math.min(intervalMs, timeoutMs - elapsed)));
   }
