@@ -9,7 +9,7 @@
  */
 
 import { spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as delay } from "node:timers/promises";
@@ -21,6 +21,7 @@ import { createActionContext } from "../src/actions/action-context.js";
 import { runAuthMigrate } from "../src/actions/auth-migrate.js";
 import { createBackup, verifyBackup } from "../src/actions/backup/backup.js";
 import { prepareNewPairing } from "../src/actions/pairing/new-pairing.js";
+import { removeCompany } from "../src/actions/remove-company.js";
 import { openDatabaseAuthState } from "../src/auth-store/database-auth-state.js";
 import { PostgresCompanies } from "../src/auth-store/postgres-companies.js";
 import { PostgresDb, setProcessPgUrl } from "../src/auth-store/postgres-db.js";
@@ -518,6 +519,52 @@ describe("a new pairing of a postgres company", () => {
       const fresh = await openPostgresRows(cluster.url, { company: "pairpg", key });
       expect(await fresh.list()).toEqual([]);
       await fresh.close();
+    } finally {
+      db.close();
+      await fx.cleanup();
+    }
+  });
+});
+
+describe("warden remove of a postgres company", () => {
+  it("moves the folder and sets the rows aside under the moved folder's name, after a verified backup", async () => {
+    const fx = new FleetFixture();
+    const db = openStore(path.join(fx.home, "warden.db"));
+    try {
+      await createPairedFolder(path.join(fx.sessionsDir, "gonepg"));
+      const access = { home: fx.home, passphrase: PASSPHRASE, pgUrl: cluster.url };
+      await runAuthMigrate({
+        store: db,
+        clock,
+        sessionsDir: fx.sessionsDir,
+        company: "gonepg",
+        to: "postgres",
+        access,
+        actor: "test",
+      });
+      const noise = await noiseOf("gonepg");
+      const actions = createActionContext({
+        store: db,
+        clock,
+        config: loadConfig(fx.configFile),
+        home: fx.home,
+        authKey: PASSPHRASE,
+        pgUrl: cluster.url,
+      });
+      const removed = await removeCompany(actions, { company: "gonepg", actor: "test" });
+      const aside = `gonepg@${path.basename(removed.movedTo)}`;
+      expect(removed.databaseMovedTo).toContain(`company ${aside}`);
+      expect(existsSync(path.join(fx.sessionsDir, "gonepg"))).toBe(false);
+      expect(existsSync(path.join(removed.movedTo, "warden-auth.json"))).toBe(true);
+      // The identity is whole under its new name; nothing answers to the old one.
+      expect(await noiseOf(aside)).toBe(noise);
+      expect(await sql("SELECT 1 FROM warden_auth.companies WHERE company = $1", ["gonepg"])).toEqual([]);
+      const verified = await verifyBackup(removed.backup, {});
+      expect(verified.ok).toBe(true);
+      expect(verified.manifest?.files.some((f) => f.name === "creds.json")).toBe(true);
+      expect(db.audit.list("gonepg").map((a) => `${a.action}:${a.ok}`)).toEqual(
+        expect.arrayContaining(["remove:true"]),
+      );
     } finally {
       db.close();
       await fx.cleanup();

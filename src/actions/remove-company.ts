@@ -22,7 +22,7 @@ export interface RemoveCompanyResult {
   company: string;
   backup: string;
   movedTo: string;
-  /** A sqlite company's database, moved beside the folder (null for a files company). */
+  /** A database company's store: the sqlite file moved beside the folder, or where its postgres rows went (null for a files company). */
   databaseMovedTo: string | null;
   auditId: number;
 }
