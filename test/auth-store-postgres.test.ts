@@ -33,7 +33,6 @@ import { loadConfig, type WardenConfig } from "../src/config/load.js";
 import { ErrorCodes } from "../src/errors.js";
 import { FleetScanner, type ScannerReport } from "../src/fleet/fleet-scanner.js";
 import type { FolderSnapshot } from "../src/fleet/scan-folder.js";
-import { backupsRoot } from "../src/home-layout.js";
 import { openStore, type Store } from "../src/store/store.js";
 import type { Worker } from "../src/worker/worker.js";
 import { trialCount } from "./helpers/crash-trial.js";
