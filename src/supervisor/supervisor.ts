@@ -122,7 +122,6 @@ export class Supervisor {
     const config = (): WardenConfig => this.live.current();
     const kick = (): void => this.dispatcher.kick();
     const closed = (): boolean => this.closed;
-    /** A notice outside any transaction, delivered at once. */
     const tell: Tell = (title, detail, payload, company) => {
       this.alerts.notice(title, detail, payload, company);
       kick();
