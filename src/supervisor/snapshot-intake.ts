@@ -13,6 +13,7 @@ import { evaluateThresholds } from "../alerts/evaluate-thresholds.js";
 import { renderAlert, renderNotice } from "../alerts/format-alert.js";
 import { wardenCommand } from "../cli-invocation.js";
 import type { Clock } from "../clock.js";
+import type { CompanySettings } from "../config/company-schema.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
 import type { FolderSnapshot } from "../fleet/scan-folder.js";
 import type { ScannerReport } from "../fleet/scanner-types.js";
@@ -47,135 +48,22 @@ export interface SnapshotIntake {
 
 /** Creates the intake. */
 export function createSnapshotIntake(options: SnapshotIntakeOptions): SnapshotIntake {
-  const { store, clock, logger: log, config, alerts, kick, closed } = options;
-
-  /**
-   * A corrupt creds.json is its own alert, with the reason (once it was only ever seen as
-   * "Network outage", and `status` said `corrupt` without why); once more when it is readable again.
-   */
-  const credsChanged = (
-    snapshot: FolderSnapshot,
-    was: string | undefined,
-    wasError: string | null,
-  ): number => {
-    const { creds, company } = snapshot;
-    if (creds.state === "corrupt" && (was !== "corrupt" || wasError !== (creds.error ?? null))) {
-      const why = creds.error ?? "unreadable";
-      log.error({ company, kind: "creds-corrupt" }, `${company}: creds.json is corrupt: ${why}`);
-      const detail = `${config().sessionsDir}/${company}/creds.json: ${why}. The worker will not connect it (nothing is overwritten); restore a backup or fix the file.`;
-      return alerts.queue(
-        company,
-        "creds-corrupt",
-        null,
-        renderNotice(`Corrupt creds.json: ${company}`, detail, {
-          kind: "creds-corrupt",
-          company,
-          reason: why,
-        }),
-      );
-    }
-    if (was === "corrupt" && creds.state !== "corrupt") {
-      const detail = `${config().sessionsDir}/${company}/creds.json is ${creds.state === "ok" ? "readable again" : "gone"}.`;
-      return alerts.queue(
-        company,
-        "creds-ok",
-        null,
-        renderNotice(`creds.json no longer corrupt: ${company}`, detail, {
-          kind: "creds-ok",
-          company,
-          state: creds.state,
-        }),
-      );
-    }
-    return 0;
-  };
-
+  const { store, clock, alerts, kick, closed } = options;
   return {
     snapshots(snapshots) {
       if (closed()) return;
       const now = clock.now();
       let queued = 0;
       store.transaction(() => {
-        for (const snapshot of snapshots) {
-          const settings = companySettings(config(), snapshot.company);
-          // Idleness counts connected time only (down-time.ts): an outage never ages live sessions.
-          const downIntervals = downIntervalsOf(
-            store.connections.eventsSince(snapshot.company, now - DOWN_HISTORY_MS),
-            now,
-          );
-          const counts = countSnapshot(snapshot, settings, now, downIntervals);
-          const before = store.companies.get(snapshot.company);
-          store.companies.save(snapshot, counts);
-          queued += credsChanged(snapshot, before?.credsState, before?.credsError ?? null);
-          const previous = store.alertState.get(snapshot.company);
-          // mutedUntil in the config drops alerts; a silence (`warden mute` / `silence`, the bot) holds
-          // them in the alert queue and summarises them when it ends.
-          const { state, alerts: decisions } = evaluateThresholds(previous, counts.counted, settings, now);
-          store.alertState.put(snapshot.company, state, now);
-          const conn = decisions.length > 0 ? store.connections.get(snapshot.company) : undefined;
-          // "Also disconnected" only on the ladder's own scale (warnAfter) and never for our own
-          // hold: a reconnect at start or a cleanup's stop of a second is not a disconnection.
-          const heldByUs = store.leases.get(snapshot.company)?.holder.startsWith("action:") === true;
-          const down =
-            conn &&
-            conn.state !== "open" &&
-            conn.downSince !== null &&
-            now - conn.downSince >= settings.ladder.warnAfter &&
-            !heldByUs
-              ? { state: conn.state, downFor: now - conn.downSince }
-              : undefined;
-          for (const decision of decisions) {
-            const rendered = renderAlert(
-              snapshot.company,
-              decision,
-              { ...counts, byCategory: snapshot.byCategory },
-              settings,
-              down,
-            );
-            queued += alerts.queue(snapshot.company, decision.kind, decision.level, rendered);
-          }
-        }
+        for (const snapshot of snapshots) queued += takeSnapshot(options, snapshot, now);
       });
       if (queued > 0) kick();
     },
 
     removed(company) {
       if (closed()) return;
-      // wa-warden's own folder swap (restore, new pairing) renames the folder away for an instant
-      // under a journal: not a removal, no alarm (invariant 17). Folder back already: same.
-      const home = options.home;
-      const swapping = home !== undefined && existsSync(path.join(home, "restores", `${company}.json`));
-      if (swapping || existsSync(path.join(config().sessionsDir, company))) {
-        log.info(
-          { company },
-          `${company}: folder swapped by wa-warden (restore or new pairing), not removed`,
-        );
-        return;
-      }
-      const now = clock.now();
-      // Decommissioned on purpose (`warden remove`): say so instead of "restore a backup".
-      const removal = store.audit
-        .list(company)
-        .filter((a) => a.action === "remove" && a.ok && now - a.at < 3_600_000)
-        .at(-1);
-      store.transaction(() => {
-        if (!store.companies.markRemoved(company, now)) return;
-        if (removal) {
-          alerts.notice(
-            `Company removed: ${company}`,
-            `${company} was removed by ${removal.actor}: ${removal.result}.`,
-            { kind: "company-removed", company },
-            company,
-          );
-          return;
-        }
-        alerts.notice(
-          `Company folder removed: ${company}`,
-          `${config().sessionsDir}/${company} disappeared; its worker let go of it and will not create it again. If this was not intended, its creds.json is gone: restore a backup. To decommission a company, \`${wardenCommand(`remove ${company}`)}\` backs it up and moves the folder aside instead.`,
-          { kind: "company-removed", company },
-          company,
-        );
-      });
+      if (swappedByUs(options, company)) return;
+      recordRemoval(options, company, clock.now());
       kick();
     },
 
@@ -191,4 +79,150 @@ export function createSnapshotIntake(options: SnapshotIntakeOptions): SnapshotIn
       kick();
     },
   };
+}
+
+/**
+ * One snapshot within the batch's transaction: counted, saved, its creds change and its threshold
+ * alerts queued. Returns how many alerts were queued.
+ */
+function takeSnapshot(options: SnapshotIntakeOptions, snapshot: FolderSnapshot, now: number): number {
+  const { store, config, alerts } = options;
+  let queued = 0;
+  const settings = companySettings(config(), snapshot.company);
+  // Idleness counts connected time only (down-time.ts): an outage never ages live sessions.
+  const downIntervals = downIntervalsOf(
+    store.connections.eventsSince(snapshot.company, now - DOWN_HISTORY_MS),
+    now,
+  );
+  const counts = countSnapshot(snapshot, settings, now, downIntervals);
+  const before = store.companies.get(snapshot.company);
+  store.companies.save(snapshot, counts);
+  queued += credsChanged(options, snapshot, before?.credsState, before?.credsError ?? null);
+  const previous = store.alertState.get(snapshot.company);
+  // mutedUntil in the config drops alerts; a silence (`warden mute` / `silence`, the bot) holds
+  // them in the alert queue and summarises them when it ends.
+  const { state, alerts: decisions } = evaluateThresholds(previous, counts.counted, settings, now);
+  store.alertState.put(snapshot.company, state, now);
+  const down = decisions.length > 0 ? alsoDown(store, snapshot.company, settings, now) : undefined;
+  for (const decision of decisions) {
+    const rendered = renderAlert(
+      snapshot.company,
+      decision,
+      { ...counts, byCategory: snapshot.byCategory },
+      settings,
+      down,
+    );
+    queued += alerts.queue(snapshot.company, decision.kind, decision.level, rendered);
+  }
+  return queued;
+}
+
+/**
+ * The "also disconnected" line of a threshold alert: only on the ladder's own scale (warnAfter)
+ * and never for our own hold (a reconnect at start or a cleanup's stop of a second is not a
+ * disconnection).
+ */
+function alsoDown(
+  store: Store,
+  company: string,
+  settings: CompanySettings,
+  now: number,
+): { state: string; downFor: number } | undefined {
+  const conn = store.connections.get(company);
+  const heldByUs = store.leases.get(company)?.holder.startsWith("action:") === true;
+  return conn &&
+    conn.state !== "open" &&
+    conn.downSince !== null &&
+    now - conn.downSince >= settings.ladder.warnAfter &&
+    !heldByUs
+    ? { state: conn.state, downFor: now - conn.downSince }
+    : undefined;
+}
+
+/**
+ * A corrupt creds.json is its own alert, with the reason (once it was only ever seen as
+ * "Network outage", and `status` said `corrupt` without why); once more when it is readable again.
+ */
+function credsChanged(
+  options: SnapshotIntakeOptions,
+  snapshot: FolderSnapshot,
+  was: string | undefined,
+  wasError: string | null,
+): number {
+  const { logger: log, config, alerts } = options;
+  const { creds, company } = snapshot;
+  if (creds.state === "corrupt" && (was !== "corrupt" || wasError !== (creds.error ?? null))) {
+    const why = creds.error ?? "unreadable";
+    log.error({ company, kind: "creds-corrupt" }, `${company}: creds.json is corrupt: ${why}`);
+    const detail = `${config().sessionsDir}/${company}/creds.json: ${why}. The worker will not connect it (nothing is overwritten); restore a backup or fix the file.`;
+    return alerts.queue(
+      company,
+      "creds-corrupt",
+      null,
+      renderNotice(`Corrupt creds.json: ${company}`, detail, {
+        kind: "creds-corrupt",
+        company,
+        reason: why,
+      }),
+    );
+  }
+  if (was === "corrupt" && creds.state !== "corrupt") {
+    const detail = `${config().sessionsDir}/${company}/creds.json is ${creds.state === "ok" ? "readable again" : "gone"}.`;
+    return alerts.queue(
+      company,
+      "creds-ok",
+      null,
+      renderNotice(`creds.json no longer corrupt: ${company}`, detail, {
+        kind: "creds-ok",
+        company,
+        state: creds.state,
+      }),
+    );
+  }
+  return 0;
+}
+
+/**
+ * wa-warden's own folder swap (restore, new pairing) renames the folder away for an instant under
+ * a journal: not a removal, no alarm (invariant 17). Folder back already: same. Logs it when so.
+ */
+function swappedByUs(options: SnapshotIntakeOptions, company: string): boolean {
+  const home = options.home;
+  const swapping = home !== undefined && existsSync(path.join(home, "restores", `${company}.json`));
+  if (swapping || existsSync(path.join(options.config().sessionsDir, company))) {
+    options.logger.info(
+      { company },
+      `${company}: folder swapped by wa-warden (restore or new pairing), not removed`,
+    );
+    return true;
+  }
+  return false;
+}
+
+/** A removed folder: the company row marked removed and one notice (decommissioned or lost). */
+function recordRemoval(options: SnapshotIntakeOptions, company: string, now: number): void {
+  const { store, config, alerts } = options;
+  // Decommissioned on purpose (`warden remove`): say so instead of "restore a backup".
+  const removal = store.audit
+    .list(company)
+    .filter((a) => a.action === "remove" && a.ok && now - a.at < 3_600_000)
+    .at(-1);
+  store.transaction(() => {
+    if (!store.companies.markRemoved(company, now)) return;
+    if (removal) {
+      alerts.notice(
+        `Company removed: ${company}`,
+        `${company} was removed by ${removal.actor}: ${removal.result}.`,
+        { kind: "company-removed", company },
+        company,
+      );
+      return;
+    }
+    alerts.notice(
+      `Company folder removed: ${company}`,
+      `${config().sessionsDir}/${company} disappeared; its worker let go of it and will not create it again. If this was not intended, its creds.json is gone: restore a backup. To decommission a company, \`${wardenCommand(`remove ${company}`)}\` backs it up and moves the folder aside instead.`,
+      { kind: "company-removed", company },
+      company,
+    );
+  });
 }

@@ -4,7 +4,7 @@
  * the alert queue added; the scheduler runs the periodic checks; config edits reach the live config
  * without restart.
  */
-import { createActionContext } from "../actions/action-context.js";
+import { type ActionContext, createActionContext } from "../actions/action-context.js";
 import type { Notifier } from "../alerts/notifiers/notifier.js";
 import { OutboxDispatcher } from "../alerts/outbox-dispatcher.js";
 import { PostgresCompanies } from "../auth-store/postgres-companies.js";
@@ -72,6 +72,21 @@ export interface SupervisorOptions {
   >;
 }
 
+/** A notice outside any transaction, delivered at once. */
+type Tell = (title: string, detail: string, payload: Record<string, unknown>, company?: string) => void;
+
+/** What the constructor's parts are wired with (built once in the constructor). */
+interface Wiring {
+  /** The live config. */
+  config: () => WardenConfig;
+  /** Starts delivery of what was queued. */
+  kick: () => void;
+  /** True once the supervisor closes. */
+  closed: () => boolean;
+  tell: Tell;
+  actions: ActionContext;
+}
+
 /**
  * Owns the fleet scanner, the outbox dispatcher, the recovery ladder, the bot and the HTTP side, and
  * the scheduler whose timers drive them (maintenance, dead workers, ladder checks, connectivity
@@ -107,8 +122,7 @@ export class Supervisor {
     const config = (): WardenConfig => this.live.current();
     const kick = (): void => this.dispatcher.kick();
     const closed = (): boolean => this.closed;
-    /** A notice outside any transaction, delivered at once. */
-    const tell = (title: string, detail: string, payload: Record<string, unknown>, company?: string) => {
+    const tell: Tell = (title, detail, payload, company) => {
       this.alerts.notice(title, detail, payload, company);
       kick();
     };
@@ -123,6 +137,7 @@ export class Supervisor {
       authKey: options.authKey,
       pgUrl: options.pgUrl,
     });
+    const wiring: Wiring = { config, kick, closed, tell, actions };
     this.alerts = createAlertQueue({ store, notifiers: options.notifiers, clock, logger: this.log, config });
     this.live = createLiveConfig({
       initial: options.config,
@@ -151,12 +166,25 @@ export class Supervisor {
       grouping: () => ({ above: config().alerts.groupAbove, waitMs: config().alerts.groupWait }),
       ...options.dispatcher,
     });
-    this.scanner = new FleetScanner({
+    this.scanner = this.createScanner(wiring);
+    this.guard = this.createGuard(wiring);
+    this.http = this.createHttp(wiring);
+    this.repairs = this.createRepairs(wiring);
+    this.ladder = this.createLadder(wiring);
+    this.backups = this.createBackups(wiring);
+    this.bot = this.createBot(wiring);
+    this.checks = this.createChecks(wiring);
+  }
+
+  /** The fleet scanner; what it reports goes through the store guard into the intake. */
+  private createScanner({ config }: Wiring): FleetScanner {
+    const { options } = this;
+    return new FleetScanner({
       sessionsDir: config().sessionsDir,
       debounceMs: config().scan.debounce,
       reconcileEveryMs: config().scan.reconcileEvery,
       logger: options.logger.child({ component: "fleet" }),
-      clock,
+      clock: options.clock,
       watch: options.watch ?? true,
       onSnapshots: (snapshots) =>
         this.guard.run("saving scan results", () => this.intake.snapshots(snapshots)),
@@ -168,9 +196,14 @@ export class Supervisor {
       ...(options.home !== undefined ? { authHome: options.home } : {}),
       ...(options.pgUrl !== undefined ? { postgres: new PostgresCompanies(options.pgUrl) } : {}),
     });
-    this.guard = new StoreGuard({
+  }
+
+  /** The store guard: a failed write (full disk) is retried by a full scan, its recovery told. */
+  private createGuard({ config, kick }: Wiring): StoreGuard {
+    const { store, clock, notifiers } = this.options;
+    return new StoreGuard({
       logger: this.log,
-      notifiers: options.notifiers,
+      notifiers,
       chatIds: () => config().defaults.telegram.chatIds.map(String),
       file: store.db.name,
       retry: () => this.scanner.fullScan(),
@@ -186,64 +219,93 @@ export class Supervisor {
         kick();
       },
     });
-    if (options.http)
-      this.http = createHttpServer({
-        ...options.http,
-        store,
-        config,
-        now: () => clock.now(),
-        logger: options.logger,
-        firstScanDone: () => this.firstScanDone,
-        ...(options.home !== undefined ? { backupsRoot: backupsRoot(options.home) } : {}),
-      });
-    if (options.home !== undefined) {
-      this.repairs = createSessionRepairs({
-        store,
-        clock,
-        logger: this.log,
-        config,
-        actions,
-        notify: (company, title, detail, payload) => tell(title, detail, payload, company),
-      });
-    }
-    if (options.home !== undefined && options.ladder !== false) {
-      this.ladder = new LadderRunner({
-        store,
-        clock,
-        logger: options.logger,
-        config,
-        actions,
-        notify: (company, title, detail, payload) => tell(title, detail, payload, company ?? undefined),
-      });
-    }
-    if (options.home !== undefined)
-      this.backups = createScheduledBackups({
-        store,
-        clock,
-        logger: this.log,
-        config,
-        actions,
-        alerts: this.alerts,
-        kick,
-        busy: () => this.ladder?.busy ?? new Set(),
-        closed,
-      });
-    this.bot = options.bot
-      ? new TelegramBot({
-          // /mute, /unmute and Mute 1h write the same mutes store as `warden mute` (one store, audited).
-          mute: createStoreMuteControl(store.mutes, () => clock.now()),
-          ...options.bot,
-          config,
-          store,
-          clock,
-          logger: options.logger,
-          home: options.home,
-          actions,
-          notify: (title, detail, kind) => tell(title, detail, { kind }),
-          kick,
-        })
-      : undefined;
-    this.checks = createPeriodicChecks({
+  }
+
+  /** The HTTP side, when `http` was given. */
+  private createHttp({ config }: Wiring): HttpServer | undefined {
+    const { options } = this;
+    if (!options.http) return undefined;
+    return createHttpServer({
+      ...options.http,
+      store: options.store,
+      config,
+      now: () => options.clock.now(),
+      logger: options.logger,
+      firstScanDone: () => this.firstScanDone,
+      ...(options.home !== undefined ? { backupsRoot: backupsRoot(options.home) } : {}),
+    });
+  }
+
+  /** Session repairs, with `home`. */
+  private createRepairs({ config, actions, tell }: Wiring): SessionRepairs | undefined {
+    const { store, clock, home } = this.options;
+    if (home === undefined) return undefined;
+    return createSessionRepairs({
+      store,
+      clock,
+      logger: this.log,
+      config,
+      actions,
+      notify: (company, title, detail, payload) => tell(title, detail, payload, company),
+    });
+  }
+
+  /** The recovery ladder, with `home` and unless `ladder: false`. */
+  private createLadder({ config, actions, tell }: Wiring): LadderRunner | undefined {
+    const { store, clock, home, ladder, logger } = this.options;
+    if (home === undefined || ladder === false) return undefined;
+    return new LadderRunner({
+      store,
+      clock,
+      logger,
+      config,
+      actions,
+      notify: (company, title, detail, payload) => tell(title, detail, payload, company ?? undefined),
+    });
+  }
+
+  /** Scheduled backups, with `home`; a company the ladder works on is skipped. */
+  private createBackups({ config, actions, kick, closed }: Wiring): ScheduledBackups | undefined {
+    const { store, clock, home } = this.options;
+    if (home === undefined) return undefined;
+    return createScheduledBackups({
+      store,
+      clock,
+      logger: this.log,
+      config,
+      actions,
+      alerts: this.alerts,
+      kick,
+      busy: () => this.ladder?.busy ?? new Set(),
+      closed,
+    });
+  }
+
+  /** The Telegram bot, when `bot` was given. */
+  private createBot({ config, actions, kick, tell }: Wiring): TelegramBot | undefined {
+    const { options } = this;
+    const { store, clock } = options;
+    if (!options.bot) return undefined;
+    return new TelegramBot({
+      // /mute, /unmute and Mute 1h write the same mutes store as `warden mute` (one store, audited).
+      mute: createStoreMuteControl(store.mutes, () => clock.now()),
+      ...options.bot,
+      config,
+      store,
+      clock,
+      logger: options.logger,
+      home: options.home,
+      actions,
+      notify: (title, detail, kind) => tell(title, detail, { kind }),
+      kick,
+    });
+  }
+
+  /** The periodic checks the scheduler runs (after the ladder and repairs exist). */
+  private createChecks({ config, kick, closed }: Wiring): PeriodicChecks {
+    const { options } = this;
+    const { store, clock } = options;
+    return createPeriodicChecks({
       store,
       clock,
       logger: this.log,
