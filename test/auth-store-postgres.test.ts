@@ -487,31 +487,37 @@ describe("the supervisor's own actions on a postgres company", () => {
   });
 });
 
+/** A paired folder migrated to postgres, its identity's noise key, and an action context on it. */
+async function pairedOnPostgres(fx: FleetFixture, db: Store, company: string) {
+  await createPairedFolder(path.join(fx.sessionsDir, company));
+  const access = { home: fx.home, passphrase: PASSPHRASE, pgUrl: cluster.url };
+  await runAuthMigrate({
+    store: db,
+    clock,
+    sessionsDir: fx.sessionsDir,
+    company,
+    to: "postgres",
+    access,
+    actor: "test",
+  });
+  const config = loadConfig(fx.configFile);
+  const actions = createActionContext({
+    store: db,
+    clock,
+    config,
+    home: fx.home,
+    authKey: PASSPHRASE,
+    pgUrl: cluster.url,
+  });
+  return { noise: await noiseOf(company), actions };
+}
+
 describe("a new pairing of a postgres company", () => {
   it("keeps the store: the old rows set aside under another name, an empty record in use", async () => {
     const fx = new FleetFixture({ simulation: { connectAfter: "20ms", initialPreKeys: 5 } });
     const db = openStore(path.join(fx.home, "warden.db"));
     try {
-      await createPairedFolder(path.join(fx.sessionsDir, "pairpg"));
-      const access = { home: fx.home, passphrase: PASSPHRASE, pgUrl: cluster.url };
-      await runAuthMigrate({
-        store: db,
-        clock,
-        sessionsDir: fx.sessionsDir,
-        company: "pairpg",
-        to: "postgres",
-        access,
-        actor: "test",
-      });
-      const noise = await noiseOf("pairpg");
-      const actions = createActionContext({
-        store: db,
-        clock,
-        config: loadConfig(fx.configFile),
-        home: fx.home,
-        backupKey: PASSPHRASE,
-        pgUrl: cluster.url,
-      });
+      const { noise, actions } = await pairedOnPostgres(fx, db, "pairpg");
       const prepared = await prepareNewPairing(actions, { company: "pairpg", actor: "test" });
       const aside = `pairpg@${path.basename(prepared.movedAside)}`;
       expect(await noiseOf(aside)).toBe(noise);
@@ -530,26 +536,7 @@ describe("warden remove of a postgres company", () => {
     const fx = new FleetFixture();
     const db = openStore(path.join(fx.home, "warden.db"));
     try {
-      await createPairedFolder(path.join(fx.sessionsDir, "gonepg"));
-      const access = { home: fx.home, passphrase: PASSPHRASE, pgUrl: cluster.url };
-      await runAuthMigrate({
-        store: db,
-        clock,
-        sessionsDir: fx.sessionsDir,
-        company: "gonepg",
-        to: "postgres",
-        access,
-        actor: "test",
-      });
-      const noise = await noiseOf("gonepg");
-      const actions = createActionContext({
-        store: db,
-        clock,
-        config: loadConfig(fx.configFile),
-        home: fx.home,
-        authKey: PASSPHRASE,
-        pgUrl: cluster.url,
-      });
+      const { noise, actions } = await pairedOnPostgres(fx, db, "gonepg");
       const removed = await removeCompany(actions, { company: "gonepg", actor: "test" });
       const aside = `gonepg@${path.basename(removed.movedTo)}`;
       expect(removed.databaseMovedTo).toContain(`company ${aside}`);
