@@ -5,7 +5,7 @@
  * coded errors, never a fresh identity.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, renameSync, rmSync } from "node:fs";
+import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as delay } from "node:timers/promises";
@@ -17,11 +17,14 @@ import { openDatabaseAuthState } from "../src/auth-store/database-auth-state.js"
 import { AuthKey } from "../src/auth-store/row-cipher.js";
 import { openSqliteRows } from "../src/auth-store/sqlite-rows.js";
 import { writeStoreChoice } from "../src/auth-store/store-choice.js";
+import type { CompanyStatus } from "../src/cli/status.js";
 import { ErrorCodes } from "../src/errors.js";
 import { FleetScanner } from "../src/fleet/fleet-scanner.js";
 import type { FolderSnapshot } from "../src/fleet/scan-folder.js";
 import { authDatabaseFile } from "../src/home-layout.js";
+import { createCompanyFolder } from "./helpers/baileys-folder.js";
 import { trialCount } from "./helpers/crash-trial.js";
+import { runCli } from "./helpers/run-cli.js";
 import { createParty, encryptTo, type OpenAuth, receive, startSession } from "./helpers/signal-pair.js";
 import { tempDir } from "./helpers/temp-dir.js";
 import { waitFor } from "./helpers/wait-for.js";
@@ -297,5 +300,68 @@ describe("the fleet scanner on a sqlite company", () => {
       await scanner.close();
       await auth.close();
     }
+  });
+});
+
+describe("warden status with a sqlite company that cannot be read", () => {
+  it("shows the others as usual, names the removed and the corrupt database, no counts, exit 1", async () => {
+    const root = tempDir();
+    const home = path.join(root, "home");
+    const sessionsDir = path.join(root, "sessions");
+    mkdirSync(home, { recursive: true });
+    await createCompanyFolder(path.join(sessionsDir, "alpha"), { preKeys: 3 });
+    for (const id of ["beta", "gamma", "delta"]) {
+      mkdirSync(path.join(sessionsDir, id), { recursive: true });
+      await writeStoreChoice(path.join(sessionsDir, id), "sqlite");
+      const auth = await openDatabaseAuthState(
+        openSqliteRows(authDatabaseFile(home, id), { company: id, key, create: true }),
+        { clock, logger: silent },
+      );
+      await auth.saveCreds();
+      await auth.state.keys.set({ session: { "5511.0": Buffer.from("s") } });
+      await auth.close();
+    }
+    rmSync(authDatabaseFile(home, "beta")); // the database disappears
+    writeFileSync(authDatabaseFile(home, "gamma"), "this is not a database, just bytes ".repeat(200));
+    const configFile = path.join(root, "warden.json");
+    writeFileSync(configFile, JSON.stringify({ sessionsDir, fleet: { probe: null } }));
+    const env = { WARDEN_CONFIG: configFile, WARDEN_HOME: home, WARDEN_AUTH_KEY: "unused here" };
+
+    const json = await runCli(["status", "--json"], env);
+    expect(json.code, json.stderr).toBe(1);
+    const companies = (JSON.parse(json.stdout) as { companies: CompanyStatus[] }).companies;
+    const byId = new Map(companies.map((c) => [c.id, c]));
+    expect([...byId.keys()].sort()).toEqual(["alpha", "beta", "delta", "gamma"]);
+    expect(byId.get("alpha")).toMatchObject({ store: "files", creds: "ok", files: { total: 4 } });
+    expect(byId.get("alpha")?.scanError).toBeUndefined();
+    expect(byId.get("delta")).toMatchObject({ store: "sqlite", creds: "ok", files: { total: 2 } });
+    for (const id of ["beta", "gamma"]) {
+      expect(byId.get(id)).toMatchObject({
+        store: "sqlite",
+        creds: "unknown",
+        files: { total: null, stale: null, live: null, counted: null, reserve: null, byCategory: null },
+        scanError: {
+          code: ErrorCodes.AUTH_STORE_UNAVAILABLE,
+          message: expect.stringContaining(authDatabaseFile(home, id)),
+        },
+        attention: { severity: "human", summary: "sqlite store unreadable" },
+      });
+    }
+    // Worst first: the two that need a person lead the list.
+    expect(companies.slice(0, 2).map((c) => c.id)).toEqual(["beta", "gamma"]);
+
+    const table = await runCli(["status"], env);
+    expect(table.code, table.stderr).toBe(1);
+    const line = (id: string) => table.stdout.split("\n").find((l) => l.split(/\s{2,}/)[1] === id) ?? "";
+    expect(line("alpha")).toMatch(/^ok\s+alpha\s+4\s/);
+    expect(line("beta")).toMatch(/^human: sqlite store unreadable\s+beta\s+\?\s+\?\s+\?\s+\?\s+\?\s/);
+    expect(table.stdout).toContain(
+      `gamma not read (sqlite): ${ErrorCodes.AUTH_STORE_UNAVAILABLE}: Cannot read the auth database ${authDatabaseFile(home, "gamma")} of gamma`,
+    );
+
+    // Asked for by name: the same row, the same exit status.
+    const one = await runCli(["status", "beta", "--json"], env);
+    expect(one.code, one.stderr).toBe(1);
+    expect(JSON.parse(one.stdout).companies[0]).toMatchObject({ id: "beta", files: { total: null } });
   });
 });

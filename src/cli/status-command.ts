@@ -12,7 +12,7 @@ export const statusCommand: CommandSpec = {
   argsUsage: "[company]",
   summary: "network outage (if any), then files per company (total, counted, by category), level, connection",
   details:
-    "Scans the folders now and joins what the supervisor and the workers recorded. The level is the\nalert level in force (with hysteresis), the one the alerts use. With a company: categories, the\nconnection's last reason, the pairing QR or code.",
+    "Scans the folders now and joins what the supervisor and the workers recorded. The level is the\nalert level in force (with hysteresis), the one the alerts use. With a company: categories, the\nconnection's last reason, the pairing QR or code. A company whose folder or database cannot be\nread is shown with its error and no counts; the exit status is then 1.",
   args: { min: 0, max: 1 },
   async run(ctx, { args }) {
     const config = ctx.config();
@@ -38,7 +38,8 @@ export const statusCommand: CommandSpec = {
           countingRule(config),
         ].join("\n"),
       );
-    return ExitCodes.OK;
+    // Exit 1 when a company's folder or database could not be read: the others are still shown.
+    return rows.some((r) => r.scanError) ? ExitCodes.FAILURE : ExitCodes.OK;
   },
 };
 
