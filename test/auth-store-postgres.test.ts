@@ -9,7 +9,7 @@
  */
 
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as delay } from "node:timers/promises";
@@ -29,6 +29,7 @@ import { openPostgresRows } from "../src/auth-store/postgres-rows.js";
 import { AuthKey } from "../src/auth-store/row-cipher.js";
 import { writeStoreChoice } from "../src/auth-store/store-choice.js";
 import { checkPostgres } from "../src/cli/doctor-postgres.js";
+import { collectStatus, renderStatusTable } from "../src/cli/status.js";
 import { loadConfig, type WardenConfig } from "../src/config/load.js";
 import { ErrorCodes } from "../src/errors.js";
 import { FleetScanner, type ScannerReport } from "../src/fleet/fleet-scanner.js";
@@ -346,6 +347,54 @@ describe("the fleet scanner on a postgres company", () => {
       await scanner.close();
       await cluster.start().catch(() => undefined);
       await auth.close();
+    }
+  }, 60_000);
+});
+
+describe("warden status with the postgres server stopped", () => {
+  it("lists the folder companies as usual and the postgres one with its coded error, no counts, no password", async () => {
+    const root = tempDir();
+    const sessionsDir = path.join(root, "sessions");
+    await createPairedFolder(path.join(sessionsDir, "folder-st"));
+    mkdirSync(path.join(sessionsDir, "statpg"), { recursive: true });
+    await writeStoreChoice(path.join(sessionsDir, "statpg"), "postgres");
+    const rows = await openPostgresRows(cluster.url, { company: "statpg", key, create: true });
+    await rows.write([{ name: "session-9.0.json", data: Buffer.from("s") }], [], Date.now());
+    await rows.close();
+    const configFile = path.join(root, "warden.json");
+    writeFileSync(configFile, JSON.stringify({ sessionsDir, fleet: { probe: null } }));
+    const config = loadConfig(configFile);
+    const status = () => collectStatus(config, undefined, Date.now(), undefined, root, cluster.url);
+    const up = await status();
+    expect(up.find((c) => c.id === "statpg")).toMatchObject({ store: "postgres", files: { total: 1 } });
+    expect(up.find((c) => c.id === "statpg")?.scanError).toBeUndefined();
+    const folderTotal = up.find((c) => c.id === "folder-st")?.files.total;
+
+    await cluster.stop();
+    try {
+      const down = await status();
+      expect(down.map((c) => c.id).sort()).toEqual(["folder-st", "statpg"]);
+      expect(down.find((c) => c.id === "folder-st")).toMatchObject({
+        store: "files",
+        creds: "ok",
+        files: { total: folderTotal },
+      });
+      const pgRow = down.find((c) => c.id === "statpg");
+      expect(pgRow).toMatchObject({
+        store: "postgres",
+        files: { total: null, stale: null, counted: null, byCategory: null },
+        scanError: {
+          code: ErrorCodes.AUTH_STORE_UNAVAILABLE,
+          message: expect.stringMatching(/postgres auth store postgres:\/\/warden:\*\*\*@127\.0\.0\.1/),
+        },
+        attention: { severity: "human", summary: "postgres store unreadable" },
+      });
+      expect(JSON.stringify(down)).not.toContain(cluster.password);
+      expect(renderStatusTable(down, Date.now(), false)).toMatch(
+        /statpg not read \(postgres\): WARDEN_ERR_AUTH_STORE_UNAVAILABLE: The postgres auth store/,
+      );
+    } finally {
+      await cluster.start();
     }
   }, 60_000);
 });
