@@ -494,7 +494,9 @@ describe("warden doctor on the postgres store", () => {
     );
     expect(bad).toMatchObject({
       status: "fail",
-      detail: expect.stringMatching(/password authentication failed/),
+      detail: expect.stringMatching(
+        /password authentication failed.*1 company\(ies\) cannot be read: docpg$/,
+      ),
     });
     expect(JSON.stringify([good, bad, missing])).not.toMatch(
       new RegExp(`${cluster.password}|s3cret-wrong-pw`),

@@ -17,7 +17,9 @@ import { openDatabaseAuthState } from "../src/auth-store/database-auth-state.js"
 import { AuthKey } from "../src/auth-store/row-cipher.js";
 import { openSqliteRows } from "../src/auth-store/sqlite-rows.js";
 import { writeStoreChoice } from "../src/auth-store/store-choice.js";
+import { checkAuthStores } from "../src/cli/doctor-auth-stores.js";
 import type { CompanyStatus } from "../src/cli/status.js";
+import { loadConfig } from "../src/config/load.js";
 import { ErrorCodes } from "../src/errors.js";
 import { FleetScanner } from "../src/fleet/fleet-scanner.js";
 import type { FolderSnapshot } from "../src/fleet/scan-folder.js";
@@ -363,5 +365,28 @@ describe("warden status with a sqlite company that cannot be read", () => {
     const one = await runCli(["status", "beta", "--json"], env);
     expect(one.code, one.stderr).toBe(1);
     expect(JSON.parse(one.stdout).companies[0]).toMatchObject({ id: "beta", files: { total: null } });
+
+    // warden doctor: one failing line per company that cannot be read, naming it and its file.
+    const doctor = await checkAuthStores(
+      { home, pm2Home: path.join(root, "pm2"), configFile },
+      loadConfig(configFile),
+    );
+    expect(doctor).toEqual([
+      expect.objectContaining({
+        name: "auth store of beta",
+        status: "fail",
+        detail: expect.stringContaining(authDatabaseFile(home, "beta")),
+      }),
+      expect.objectContaining({
+        name: "auth store of gamma",
+        status: "fail",
+        detail: expect.stringContaining(authDatabaseFile(home, "gamma")),
+      }),
+      expect.objectContaining({
+        name: "sqlite auth stores",
+        status: "ok",
+        detail: expect.stringMatching(/^1 company/),
+      }),
+    ]);
   });
 });

@@ -73,7 +73,7 @@ export async function checkPostgres(
       {
         name: NAME,
         status: "fail",
-        detail: describeError(err),
+        detail: `${describeError(err)}${companies.length > 0 ? `; ${companies.length} company(ies) cannot be read: ${companies.join(", ")}` : ""}`,
         fix: "check the URL, that the server accepts this host, and that the role has CREATE on the database (or that the warden_auth schema exists with its tables)",
       },
     ];

@@ -2,14 +2,16 @@
  * `warden doctor [--json]`: checks what a fleet needs and prints a fix for each problem: the
  * config; the pm2 apps (registered, online, same WARDEN_CONFIG / WARDEN_HOME / tokens as this
  * shell); the Telegram token and chats; the probe to WhatsApp; the state folders writable by this
- * uid (sessionsDir, WARDEN_HOME); free space and inodes; the database; the postgres auth store when
- * a company uses it; inotify limits. Exit 1 when a check fails (warnings do not fail).
+ * uid (sessionsDir, WARDEN_HOME); free space and inodes; the database; each company's auth store
+ * (warden-auth.json, a sqlite database that opens) and the postgres one when a company uses it;
+ * inotify limits. Exit 1 when a check fails (warnings do not fail).
  */
 import { loadConfig, type WardenConfig } from "../config/load.js";
 import type { WardenEnv } from "../env-shape.js";
 import { ConfigError, describeError, ExitCodes } from "../errors.js";
 import { findVolumeProblems, processIdentity, stateVolumes } from "../fs/volume-access.js";
 import type { CommandSpec } from "./command.js";
+import { checkAuthStores } from "./doctor-auth-stores.js";
 import {
   type CheckResult,
   checkBackupKey,
@@ -64,6 +66,7 @@ export async function runDoctor(env: WardenEnv): Promise<CheckResult[]> {
   }
   results.push(await checkDisk("WARDEN_HOME", env.home, env));
   results.push(checkDatabase(env.home));
+  if (config) results.push(...(await checkAuthStores(env, config)));
   if (config) results.push(...(await checkPostgres(env, config)));
   results.push(checkBackupKey(env));
   if (config) results.push(checkInotify(config));
