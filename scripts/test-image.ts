@@ -17,9 +17,9 @@
  *    volumes with a generated company until /healthz answers 200 and the company is connected; a
  *    SIGTERM to tini that stops everything within the compose grace period. Then a redeploy on the
  *    same volumes (the same identity in creds.json, connected again, no QR), `warden cleanup` of an
- *    aged 1,000-file company started beside it, and a SIGTERM to tini once its deletions begin:
- *    what is left must hold no torn file, and every file gone must be in a backup that verifies
- *    with the backup key.
+ *    aged 101,000-file company started beside it, and a SIGTERM to tini at its first deletion: the
+ *    cleanup must be killed mid-way (some stale files deleted, some left), what is left must hold
+ *    no torn file, and every file gone must be in a backup that verifies with the backup key.
  * Timings (base, build, run) are printed at the end.
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -34,6 +34,7 @@ import {
   readFileSync,
   rmSync,
   utimesSync,
+  watch,
   writeFileSync,
 } from "node:fs";
 import http from "node:http";
@@ -225,13 +226,20 @@ function states(mounts: Mounts): Map<string, string> {
   return new Map(companies.map((r) => [r.id, r.connection?.state ?? "none"]));
 }
 
-/** An aged company of ~1,000 files whose cleanup deletes most of them (app-state keys kept). */
+/**
+ * Stale sessions of bigco: enough that deleting them (one unlink each, 20-250 µs on a shared
+ * 2-core machine: 2-25 s) lasts several times as long as the fleet takes to stop (0.3-0.5 s), so
+ * the stop lands in the middle of the deletions (40,000 left only a 1.5x margin once).
+ */
+const STALE_SESSIONS = 100_000;
+
+/** An aged company of ~101,000 files whose cleanup deletes most of them (app-state keys kept). */
 async function makeBigCompany(dir: string): Promise<void> {
   await createPairedFolder(dir, "5511900000999");
   const body = (name: string) => JSON.stringify({ name, key: name.repeat(8) });
   for (const list of [
     names(600, (i) => `pre-key-${i + 1}.json`),
-    names(300, (i) => `session-55119${String(i).padStart(8, "0")}.0.json`),
+    names(STALE_SESSIONS, (i) => `session-55119${String(i).padStart(8, "0")}.0.json`),
     names(100, (i) => `sender-key-1203630${i}@g.us--5511900000${i % 10}--0.json`),
     names(4, (i) => `app-state-sync-key-AAAA${i}.json`),
   ])
@@ -467,7 +475,14 @@ async function checkSecretsRead(port: number, logFile: string): Promise<void> {
   );
 }
 
-/** 4. Redeploy on the same volumes, a cleanup beside it, SIGTERM as soon as its backup is published. */
+/**
+ * 4. Redeploy on the same volumes, a `warden cleanup` beside it, SIGTERM to tini at its first
+ * deletion. `docker stop` signals PID 1 only: the cleanup (a `docker compose exec`, outside tini's
+ * process group) gets no SIGTERM of its own, the fleet does not wait for it, and it is SIGKILLed
+ * when tini exits, as the kernel does to a PID namespace whose init has exited. With 100,000 stale
+ * files its deletions outlast the fleet's stop, so the kill lands in the middle of them: asserted
+ * (some deleted, some still stale: the cleanup run again deletes them), never assumed.
+ */
 async function checkStopMidCleanup(
   root: string,
   image: { main: string[]; healthcheck: string[] },
@@ -486,14 +501,63 @@ async function checkStopMidCleanup(
   // Taken once bigco is open: its worker's first start tops its pre-keys up, before the cleanup.
   const before = await digest(big);
   const cleanupLog = path.join(root, "cleanup.log");
+  const deleting = firstDeletion(big, 180_000);
   const cleanup = startIn(CONTAINER, ["warden", "cleanup", "bigco", "--stop"], mounts, env, cleanupLog);
-  // SIGTERM once the deletions have begun: the cleanup is killed when tini exits (as the kernel
-  // does in a PID namespace), in the middle of its deletions or just after them.
-  const deleting = await poll(() => (readdirSync(big).length < before.size ? true : undefined), 120_000, 5);
-  if (!deleting) fail("the cleanup never started deleting", cleanupLog);
+  if (!(await deleting)) {
+    await killContainer(cleanup);
+    fail("the cleanup never started deleting", cleanupLog);
+  }
   const stop2 = await stopFleet(again.child, again.tini, log2);
+  // Processes of the cleanup still there when tini had exited: the container's end kills them.
   const killed = await killContainer(cleanup);
   const now = await digest(big);
+  const gone = await checkNoTornNoLost(before, now, data);
+  const stale = finishCleanup(mounts, env);
+  if (killed === 0 || stale === 0)
+    fail(
+      `the stop did not land mid-cleanup: the cleanup had already finished (${gone.length} deleted, ${stale} stale left, ${killed} cleanup processes killed at tini's exit)`,
+      cleanupLog,
+    );
+  if (gone.length === 0) fail("the stop landed before the cleanup's first deletion", cleanupLog);
+  say(
+    `SIGTERM mid-cleanup (sent at its first deletion): fleet stopped cleanly in ${seconds(stop2)} without waiting for the cleanup (grace ${seconds(GRACE_MS)}); the cleanup, killed when tini exited, had deleted ${gone.length} files, ${stale} stale ones still there; ${now.size} files left, 0 torn, 0 lost (every deleted file in an encrypted backup that verifies), creds.json and app-state keys untouched; the cleanup run again finished it (${stale} deleted)`,
+  );
+}
+
+/**
+ * Resolves true at the first stale session gone from `dir` (inotify, no polling; only a cleanup
+ * deletes sessions here), false after `timeoutMs`.
+ */
+function firstDeletion(dir: string, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const watcher = watch(dir);
+    let settled = false;
+    const settle = (value: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      watcher.close();
+      resolve(value);
+    };
+    const timer = setTimeout(() => settle(false), timeoutMs);
+    watcher.on("change", (_event, name) => {
+      if (typeof name === "string" && name.startsWith("session-") && !existsSync(path.join(dir, name)))
+        settle(true);
+    });
+    watcher.on("error", () => settle(false));
+  });
+}
+
+/**
+ * Every file left is byte for byte as before (none torn), every file gone is in a bigco backup
+ * that verifies with the backup key (none lost), creds.json and the app-state keys are there.
+ * Returns the names gone.
+ */
+async function checkNoTornNoLost(
+  before: Map<string, string>,
+  now: Map<string, string>,
+  data: string,
+): Promise<string[]> {
   const listed = await listBackups(path.join(data, "backups"), "bigco");
   // Encrypted with the backup key (.enc): the cleanup read it from its secret file too.
   if (!listed.some((b) => b.encrypted))
@@ -510,14 +574,22 @@ async function checkStopMidCleanup(
   for (const name of gone)
     if (inBackup.get(name) !== before.get(name)) fail(`bigco/${name} was deleted without a verified backup`);
   for (const keep of ["creds.json", ...[...before.keys()].filter((n) => n.startsWith("app-state-sync-key-"))])
-    if (!now.has(keep)) fail(`bigco/${keep} is gone`);
-  const phase =
-    killed > 0
-      ? `killed when tini exited, ${gone.length} deletions made`
-      : `done (${gone.length} deleted) before tini exited`;
-  say(
-    `SIGTERM mid-cleanup (sent once its deletions had begun): stopped cleanly in ${seconds(stop2)}; cleanup ${phase}; ${now.size} files left, 0 torn, 0 lost (every deleted file in an encrypted backup that verifies)`,
-  );
+    if (now.get(keep) !== before.get(keep)) fail(`bigco/${keep} is gone or changed`);
+  return gone;
+}
+
+/**
+ * The killed cleanup run again to its end (fleet stopped, as after a restart): the dead process's
+ * hold is released at once, and what it deletes is what the killed one left. Returns that count.
+ */
+function finishCleanup(mounts: Mounts, env: Record<string, string>): number {
+  const again = runIn(CONTAINER, ["warden", "cleanup", "bigco"], mounts, env);
+  const count = /bigco: deleted (\d+) files/.exec(again.stdout)?.[1];
+  if (again.status !== 0 || count === undefined)
+    fail(
+      `warden cleanup bigco, run again after the kill, exited ${again.status}: ${again.stdout}${again.stderr}`,
+    );
+  return Number(count);
 }
 
 interface Fleet {
