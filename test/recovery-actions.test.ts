@@ -210,7 +210,7 @@ describe("cleanup", () => {
     expect(err).toBeInstanceOf(WardenError);
     expect((err as WardenError).code).toBe(ErrorCodes.COMPANY_CONNECTED);
     expect((err as Error).message).toContain("acme is connected (state open, held by worker-0:4242)");
-    expect((err as Error).message).toContain("warden stop acme");
+    expect((err as Error).message).toContain("npm run warden -- stop acme");
     expect(digestSync(env.dir)).toEqual(before);
     expect(existsSync(env.backupsRoot)).toBe(false);
     expect(env.store.leases.get("acme")?.holder).toBe("worker-0:4242");
@@ -474,6 +474,6 @@ describe("warden CLI: cleanup, backup, backups, verify, restore", () => {
     holdAsWorker(env);
     const connected = await runCli(["cleanup", "acme"], cli);
     expect(connected.code).toBe(1);
-    expect(connected.stderr).toContain("warden stop acme");
+    expect(connected.stderr).toContain("npm run warden -- stop acme");
   });
 });

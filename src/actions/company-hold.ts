@@ -7,6 +7,7 @@
  * own stop, or the CLI's `--stop`.
  */
 import { randomBytes } from "node:crypto";
+import { wardenCommand } from "../cli-invocation.js";
 import type { Clock } from "../clock.js";
 import { ErrorCodes, WardenError } from "../errors.js";
 import { isProcessAlive } from "../process-alive.js";
@@ -106,7 +107,7 @@ function connectedError(store: Store, company: string, now: number): WardenError
   // Busy (another action holds it) and connected (a worker does) are two failures, two codes.
   return new WardenError(
     busy ? ErrorCodes.LEASE_HELD : ErrorCodes.COMPANY_CONNECTED,
-    `${what}; refusing to touch its folder. Stop it first (warden stop ${company}) or pass --stop.`,
+    `${what}; refusing to touch its folder. Stop it first (${wardenCommand(`stop ${company}`)}) or pass --stop.`,
     { company, state, holder: lease?.holder, expiresAt: lease?.expiresAt, now },
   );
 }

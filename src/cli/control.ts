@@ -2,10 +2,11 @@
  * `warden reconnect|stop|start|pair <company>`: a control request through SQLite, picked up by the
  * worker that owns the company (within about a second) and acknowledged with a result.
  */
+import path from "node:path";
 import { awaitControlRequest } from "../actions/await-control-request.js";
 import { prepareNewPairing } from "../actions/pairing/new-pairing.js";
 import { isAllowedUser } from "../bot/authorize.js";
-import { wardenCommand } from "../cli-invocation.js";
+import { cliInvocation, thisInstall, wardenCommand } from "../cli-invocation.js";
 import { systemClock } from "../clock.js";
 import { assertCompanyFolder, assertCompanyId } from "../config/company-id.js";
 import { parseDuration } from "../config/duration.js";
@@ -41,10 +42,17 @@ export async function runControl(
     timeoutError: () =>
       new WardenError(
         ErrorCodes.CONTROL_TIMEOUT,
-        `No worker picked up "${action} ${company}" within ${Math.round(timeoutMs / 1000)}s; the request was withdrawn. Is warden-worker running? (npx pm2 ls)`,
+        `No worker picked up "${action} ${company}" within ${Math.round(timeoutMs / 1000)}s; the request was withdrawn. Is warden-worker running? (${pm2List()})`,
         { company, action },
       ),
   });
+}
+
+/** `npx pm2 ls` against this process's daemon (PM2_HOME spelled out when it is not ~/.pm2). */
+function pm2List(): string {
+  const pm2Home = process.env.PM2_HOME;
+  if (pm2Home === undefined || pm2Home === "") return thisInstall().pm2("ls");
+  return cliInvocation(thisInstall().kind, { pm2Home: path.resolve(pm2Home), configFile: "" }).pm2("ls");
 }
 
 const TIMEOUT: CommandOption = {

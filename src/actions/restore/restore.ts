@@ -7,6 +7,7 @@
 import { lstat } from "node:fs/promises";
 import path from "node:path";
 import { readStoreChoice } from "../../auth-store/store-choice.js";
+import { wardenCommand } from "../../cli-invocation.js";
 import { assertCompanyId } from "../../config/company-id.js";
 import { ErrorCodes, WardenError } from "../../errors.js";
 import type { ActionContext } from "../action-context.js";
@@ -39,7 +40,7 @@ export async function findBackup(backupsRoot: string, company: string, name?: st
     if (!found) {
       throw new WardenError(
         ErrorCodes.BACKUP_NOT_FOUND,
-        `No backup ${JSON.stringify(name)} for ${company} in ${path.join(backupsRoot, company)} (see: warden backups ${company})`,
+        `No backup ${JSON.stringify(name)} for ${company} in ${path.join(backupsRoot, company)} (see: ${wardenCommand(`backups ${company}`)})`,
         { company, backup: name },
       );
     }
@@ -49,7 +50,7 @@ export async function findBackup(backupsRoot: string, company: string, name?: st
   if (!newest) {
     throw new WardenError(
       ErrorCodes.BACKUP_NOT_FOUND,
-      `No backups of ${company} in ${path.join(backupsRoot, company)} (make one: warden backup ${company})`,
+      `No backups of ${company} in ${path.join(backupsRoot, company)} (make one: ${wardenCommand(`backup ${company}`)})`,
       { company },
     );
   }
