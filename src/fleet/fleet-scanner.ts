@@ -26,7 +26,7 @@ export interface FleetScannerOptions {
   logger: Logger;
   clock: Clock;
   /** Receives each batch of fresh snapshots (one company after an event, slices of a full scan). */
-  onSnapshots(snapshots: FolderSnapshot[]): void;
+  onSnapshots(snapshots: FolderSnapshot[], fullScan?: boolean): void;
   /** A company folder disappeared. */
   onRemoved(company: string): void;
   /** Reports worth telling an operator, each given once per process. */
@@ -220,7 +220,7 @@ export class FleetScanner {
       .filter(({ snapshot, seq }) => this.scanSeq.get(snapshot.company) === seq)
       .map((s) => s.snapshot);
     for (const snapshot of snapshots) this.noteCompany(snapshot.company);
-    if (snapshots.length > 0) this.options.onSnapshots(snapshots);
+    if (snapshots.length > 0) this.options.onSnapshots(snapshots, true);
   }
 
   private scanOne(company: string): void {

@@ -19,6 +19,7 @@ import type { ScannerReport } from "../fleet/scanner-types.js";
 import type { Logger } from "../logger.js";
 import type { Store } from "../store/store.js";
 import type { AlertQueue } from "./alert-queue.js";
+import { createRecountGate } from "./recount-gate.js";
 
 /** What the intake needs. */
 export interface SnapshotIntakeOptions {
@@ -37,8 +38,11 @@ export interface SnapshotIntakeOptions {
 
 /** The scanner's callbacks. */
 export interface SnapshotIntake {
-  /** Stores snapshots, evaluates thresholds, queues alerts (one transaction). */
-  snapshots(snapshots: FolderSnapshot[]): void;
+  /**
+   * Stores snapshots, evaluates thresholds, queues alerts (one transaction). `fullScan`: from the
+   * reconcile, where a company whose count cannot have changed is skipped (recount-gate.ts).
+   */
+  snapshots(snapshots: FolderSnapshot[], fullScan?: boolean): void;
   /** A company folder disappeared (unless wa-warden swapped it). */
   removed(company: string): void;
   /** A scanner report: an event row, and a notice for a watcher fallback or a failed scan. */
@@ -48,6 +52,7 @@ export interface SnapshotIntake {
 /** Creates the intake. */
 export function createSnapshotIntake(options: SnapshotIntakeOptions): SnapshotIntake {
   const { store, clock, logger: log, config, alerts, kick, closed } = options;
+  const gate = createRecountGate();
 
   /**
    * A corrupt creds.json is its own alert, with the reason (once it was only ever seen as
@@ -91,13 +96,15 @@ export function createSnapshotIntake(options: SnapshotIntakeOptions): SnapshotIn
   };
 
   return {
-    snapshots(snapshots) {
+    snapshots(snapshots, fullScan = false) {
       if (closed()) return;
       const now = clock.now();
+      const cfg = config();
       let queued = 0;
       store.transaction(() => {
         for (const snapshot of snapshots) {
-          const settings = companySettings(config(), snapshot.company);
+          if (fullScan && !gate.due(snapshot, cfg, now)) continue;
+          const settings = companySettings(cfg, snapshot.company);
           // Idleness counts connected time only (down-time.ts): an outage never ages live sessions.
           const downIntervals = downIntervalsOf(
             store.connections.eventsSince(snapshot.company, now - DOWN_HISTORY_MS),
@@ -112,6 +119,7 @@ export function createSnapshotIntake(options: SnapshotIntakeOptions): SnapshotIn
           // them in the alert queue and summarises them when it ends.
           const { state, alerts: decisions } = evaluateThresholds(previous, counts.counted, settings, now);
           store.alertState.put(snapshot.company, state, now);
+          gate.counted(snapshot, cfg, settings, downIntervals, state.level, now);
           const conn = decisions.length > 0 ? store.connections.get(snapshot.company) : undefined;
           // "Also disconnected" only on the ladder's own scale (warnAfter) and never for our own
           // hold: a reconnect at start or a cleanup's stop of a second is not a disconnection.
@@ -141,6 +149,7 @@ export function createSnapshotIntake(options: SnapshotIntakeOptions): SnapshotIn
 
     removed(company) {
       if (closed()) return;
+      gate.forget(company);
       // wa-warden's own folder swap (restore, new pairing) renames the folder away for an instant
       // under a journal: not a removal, no alarm (invariant 17). Folder back already: same.
       const home = options.home;

@@ -158,8 +158,8 @@ export class Supervisor {
       logger: options.logger.child({ component: "fleet" }),
       clock,
       watch: options.watch ?? true,
-      onSnapshots: (snapshots) =>
-        this.guard.run("saving scan results", () => this.intake.snapshots(snapshots)),
+      onSnapshots: (snapshots, fullScan) =>
+        this.guard.run("saving scan results", () => this.intake.snapshots(snapshots, fullScan)),
       onRemoved: (company) =>
         this.guard.run("recording a removed folder", () => this.intake.removed(company)),
       onReport: (report) => this.guard.run("recording a scanner report", () => this.intake.report(report)),
