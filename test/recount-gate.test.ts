@@ -3,6 +3,7 @@ import path from "node:path";
 import pino from "pino";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../src/config/load.js";
+import { FleetScanner } from "../src/fleet/fleet-scanner.js";
 import { scanFolderSync } from "../src/fleet/scan-folder.js";
 import { openStore, type Store } from "../src/store/store.js";
 import { createAlertQueue } from "../src/supervisor/alert-queue.js";
@@ -120,5 +121,48 @@ describe("the reconcile recounts only companies whose count can have changed", (
     const down = [{ from: now - 120_000, to: now }];
     expect(nextAgeBoundary(mtimes, { cleanup }, down, now)).toBe(now + 1000 + 120_000);
     expect(nextAgeBoundary(new Map(), { cleanup }, [], now)).toBe(now + RECOUNT_AT_LEAST_EVERY_MS);
+  });
+});
+
+describe("a reconcile between stat sweeps skips unchanged folders whose count is not due", () => {
+  it("lists a folder again only when it or its creds.json changed, or its count is due", async () => {
+    const fx = new FleetFixture();
+    const dir = path.join(fx.sessionsDir, "acme");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, "creds.json"), "{}");
+    writeFileSync(path.join(dir, "session-5511.0.json"), "{}");
+    let due = false;
+    const delivered: string[] = [];
+    const scanner = new FleetScanner({
+      sessionsDir: fx.sessionsDir,
+      debounceMs: 30,
+      reconcileEveryMs: 3_600_000,
+      statSweepEveryMs: 3_600_000,
+      logger: pino({ level: "silent" }),
+      clock: { now: () => Date.now() },
+      watch: false,
+      countDue: () => due,
+      onSnapshots: (snapshots) => delivered.push(...snapshots.map((s) => s.company)),
+      onRemoved: () => undefined,
+      onReport: () => undefined,
+    });
+    cleanups.push(() => void scanner.close());
+    await scanner.start(); // the first scan, a stat sweep: always listed
+    expect(delivered).toEqual(["acme"]);
+    await scanner.fullScan();
+    expect(delivered).toEqual(["acme"]);
+    // creds.json rewritten in place (the folder's own stat unchanged): listed again.
+    writeFileSync(path.join(dir, "creds.json"), '{"me":{}}');
+    await scanner.fullScan();
+    expect(delivered).toEqual(["acme", "acme"]);
+    await scanner.fullScan();
+    // A new file changes the folder's stat.
+    writeFileSync(path.join(dir, "session-5512.0.json"), "{}");
+    await scanner.fullScan();
+    expect(delivered).toEqual(["acme", "acme", "acme"]);
+    // Nothing changed but the count is due (a file crossing its age): listed.
+    due = true;
+    await scanner.fullScan();
+    expect(delivered).toEqual(["acme", "acme", "acme", "acme"]);
   });
 });

@@ -22,6 +22,8 @@ export const RECOUNT_AT_LEAST_EVERY_MS = 600_000;
 export interface RecountGate {
   /** True when `snapshot` may count differently from its company's last count under `config`. */
   due(snapshot: FolderSnapshot, config: object, now: number): boolean;
+  /** True when the company's last count under `config` may no longer hold at `now` by time alone. */
+  dueByTime(company: string, config: object, now: number): boolean;
   /** Records the count just made of `snapshot` (its level after the thresholds). */
   counted(
     snapshot: FolderSnapshot,
@@ -53,6 +55,10 @@ export function createRecountGate(): RecountGate {
       }
       const entry = entries.get(snapshot.company);
       return entry === undefined || now >= entry.until || entry.fingerprint !== fingerprintOf(snapshot);
+    },
+    dueByTime(company, config, now) {
+      const entry = entries.get(company);
+      return config !== configSeen || entry === undefined || now >= entry.until;
     },
     counted(snapshot, config, settings, down, level, now) {
       if (config !== configSeen) {

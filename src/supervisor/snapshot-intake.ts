@@ -43,6 +43,8 @@ export interface SnapshotIntake {
    * reconcile, where a company whose count cannot have changed is skipped (recount-gate.ts).
    */
   snapshots(snapshots: FolderSnapshot[], fullScan?: boolean): void;
+  /** False while the company's last count holds unless its folder changes (recount-gate.ts). */
+  countDue(company: string): boolean;
   /** A company folder disappeared (unless wa-warden swapped it). */
   removed(company: string): void;
   /** A scanner report: an event row, and a notice for a watcher fallback or a failed scan. */
@@ -101,6 +103,7 @@ export function createSnapshotIntake(options: SnapshotIntakeOptions): SnapshotIn
       const now = clock.now();
       const cfg = config();
       let queued = 0;
+      const counted: (() => void)[] = [];
       store.transaction(() => {
         for (const snapshot of snapshots) {
           if (fullScan && !gate.due(snapshot, cfg, now)) continue;
@@ -119,7 +122,7 @@ export function createSnapshotIntake(options: SnapshotIntakeOptions): SnapshotIn
           // them in the alert queue and summarises them when it ends.
           const { state, alerts: decisions } = evaluateThresholds(previous, counts.counted, settings, now);
           store.alertState.put(snapshot.company, state, now);
-          gate.counted(snapshot, cfg, settings, downIntervals, state.level, now);
+          counted.push(() => gate.counted(snapshot, cfg, settings, downIntervals, state.level, now));
           const conn = decisions.length > 0 ? store.connections.get(snapshot.company) : undefined;
           // "Also disconnected" only on the ladder's own scale (warnAfter) and never for our own
           // hold: a reconnect at start or a cleanup's stop of a second is not a disconnection.
@@ -144,7 +147,13 @@ export function createSnapshotIntake(options: SnapshotIntakeOptions): SnapshotIn
           }
         }
       });
+      // Only once committed: a rolled-back count must be made again.
+      for (const record of counted) record();
       if (queued > 0) kick();
+    },
+
+    countDue(company) {
+      return gate.dueByTime(company, config(), clock.now());
     },
 
     removed(company) {

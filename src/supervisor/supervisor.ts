@@ -158,6 +158,7 @@ export class Supervisor {
       logger: options.logger.child({ component: "fleet" }),
       clock,
       watch: options.watch ?? true,
+      countDue: (company) => this.intake.countDue(company),
       onSnapshots: (snapshots, fullScan) =>
         this.guard.run("saving scan results", () => this.intake.snapshots(snapshots, fullScan)),
       onRemoved: (company) =>
