@@ -106,6 +106,26 @@ describe("ladder checks in slices", () => {
   });
 });
 
+describe("a sliced pass lists the fleet a page at a time", () => {
+  it("turns between pages before the first decision; every company once; the same outage verdict", async () => {
+    const { store, runner } = fleet();
+    // 30 of 40 down within a minute and the probe failing: a network outage.
+    for (const company of ids.slice(0, 30))
+      store.connections.transition(
+        { company, to: "close", code: 408, message: "timed out", holder: "w0" },
+        NOW - 30_000,
+      );
+    runner.setProbeResult(false, "probe web.whatsapp.com:443: ETIMEDOUT");
+    const t = trace(store);
+    await runner.checkInSlices(60_000, 10);
+    t.stop();
+    expect(t.seen.filter((s) => s !== "<turn>")).toEqual(ids);
+    // 4 full pages of 10: a turn after each before the first decision.
+    expect(t.seen.indexOf(ids[0] as string)).toBeGreaterThanOrEqual(4);
+    expect(store.ladder.currentOutage()?.down).toBe(30);
+  });
+});
+
 describe("a ladder pass reads key-state evidence only for down companies", () => {
   it("a connected company's decision reads no signals; a down one's does, with its episode start", () => {
     const asked: [string, number | null][] = [];
