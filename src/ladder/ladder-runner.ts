@@ -212,7 +212,8 @@ export class LadderRunner {
       this.settling.delete(company.id);
     }
     const settings = companySettings(config, company.id);
-    const memory = toMemory(store.ladder.memory(company.id));
+    const stored = store.ladder.memory(company.id);
+    const memory = toMemory(stored);
     const decision = decide(
       {
         company: company.id,
@@ -234,7 +235,7 @@ export class LadderRunner {
       },
       now,
     );
-    this.apply(company.id, decision, now);
+    this.apply(company.id, decision, now, stored);
   }
 
   /**
@@ -293,10 +294,11 @@ export class LadderRunner {
     await this.work.onIdle();
   }
 
-  private apply(company: string, decision: Decision, now: number): void {
+  /** `stored`: the company's memory as read for this decision (nothing writes it in between). */
+  private apply(company: string, decision: Decision, now: number, stored: unknown): void {
     const { store } = this.options;
     if (decision.notes.length === 0 && decision.actions.length === 0) {
-      if (JSON.stringify(decision.memory) !== JSON.stringify(store.ladder.memory(company)))
+      if (JSON.stringify(decision.memory) !== JSON.stringify(stored))
         store.ladder.setMemory(company, decision.memory, now);
       return;
     }
