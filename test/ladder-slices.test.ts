@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createActionContext } from "../src/actions/action-context.js";
 import { loadConfig } from "../src/config/load.js";
 import { LadderRunner } from "../src/ladder/ladder-runner.js";
+import type { KeyStateEvidenceSource } from "../src/ladder/store-evidence.js";
 import { openStore, type Store } from "../src/store/store.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
@@ -17,7 +18,7 @@ const NOW = 1_800_000_000_000;
 const ids = Array.from({ length: 40 }, (_, i) => `c${String(i).padStart(2, "0")}`);
 
 /** A store of 40 companies, every one connected, and a runner over it with a fixed clock. */
-function fleet(): { store: Store; runner: LadderRunner } {
+function fleet(evidence?: KeyStateEvidenceSource): { store: Store; runner: LadderRunner } {
   const root = tempDir();
   const sessionsDir = path.join(root, "sessions");
   mkdirSync(sessionsDir);
@@ -56,6 +57,7 @@ function fleet(): { store: Store; runner: LadderRunner } {
     config: () => config,
     actions: createActionContext({ store, clock: { now: () => NOW }, config, home: root }),
     notify: () => undefined,
+    ...(evidence ? { evidence } : {}),
   });
   cleanups.push(() => store.close());
   cleanups.push(() => runner.close());
@@ -101,5 +103,41 @@ describe("ladder checks in slices", () => {
     t.stop();
     expect(t.seen.filter((s) => s !== "<turn>")).toEqual([...ids, ...ids]);
     expect(t.seen.slice(0, ids.length * 2)).not.toContain("<turn>");
+  });
+});
+
+describe("a sliced pass lists the fleet a page at a time", () => {
+  it("turns between pages before the first decision; every company once; the same outage verdict", async () => {
+    const { store, runner } = fleet();
+    // 30 of 40 down within a minute and the probe failing: a network outage.
+    for (const company of ids.slice(0, 30))
+      store.connections.transition(
+        { company, to: "close", code: 408, message: "timed out", holder: "w0" },
+        NOW - 30_000,
+      );
+    runner.setProbeResult(false, "probe web.whatsapp.com:443: ETIMEDOUT");
+    const t = trace(store);
+    await runner.checkInSlices(60_000, 10);
+    t.stop();
+    expect(t.seen.filter((s) => s !== "<turn>")).toEqual(ids);
+    // 4 full pages of 10: a turn after each before the first decision.
+    expect(t.seen.indexOf(ids[0] as string)).toBeGreaterThanOrEqual(4);
+    expect(store.ladder.currentOutage()?.down).toBe(30);
+  });
+});
+
+describe("a ladder pass reads key-state evidence only for down companies", () => {
+  it("a connected company's decision reads no signals; a down one's does, with its episode start", () => {
+    const asked: [string, number | null][] = [];
+    const { store, runner } = fleet((company, episodeStart) => {
+      asked.push([company, episodeStart]);
+      return { badSessionCloses: 0, decryptStorm: null };
+    });
+    store.connections.transition(
+      { company: "c07", to: "close", code: 428, message: "connection closed", holder: "w0" },
+      NOW - 60_000,
+    );
+    runner.check();
+    expect(asked).toEqual([["c07", NOW - 60_000]]);
   });
 });

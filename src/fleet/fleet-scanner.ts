@@ -4,6 +4,7 @@
  * things right if events are lost, applies what is on disk (`reconcile-scan.ts` reads it): new
  * companies noted, vanished ones forgotten, a snapshot never replaced by an older one.
  */
+import { lstatSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { PostgresListings } from "../auth-store/sqlite-scan.js";
@@ -26,7 +27,7 @@ export interface FleetScannerOptions {
   logger: Logger;
   clock: Clock;
   /** Receives each batch of fresh snapshots (one company after an event, slices of a full scan). */
-  onSnapshots(snapshots: FolderSnapshot[]): void;
+  onSnapshots(snapshots: FolderSnapshot[], fullScan?: boolean): void;
   /** A company folder disappeared. */
   onRemoved(company: string): void;
   /** Reports worth telling an operator, each given once per process. */
@@ -46,6 +47,12 @@ export interface FleetScannerOptions {
    * stat'ed, since only their cleanup rule looks at age. Default: every pre-key.
    */
   preKeyFloor?: (company: string) => number;
+  /**
+   * False when a company's count cannot change by time alone before its next age boundary (the
+   * supervisor's recount gate): a reconcile between two stat sweeps then skips the folder while its
+   * and its creds.json's stat are unchanged (the names and mtimes would be the same). Default: true.
+   */
+  countDue?: (company: string) => boolean;
   /** WARDEN_HOME: companies whose warden-auth.json names a database are counted from its rows. */
   authHome?: string;
   /** The postgres companies' rows (WARDEN_PG_URL set): refreshed before each full scan (polling). */
@@ -68,6 +75,8 @@ export class FleetScanner {
   private readonly reported = new Set<string>();
   private readonly pending = new Map<string, NodeJS.Timeout>();
   private readonly scanSeq = new Map<string, number>();
+  /** Per company, the folder's and creds.json's stat before its last full scan (files stores only). */
+  private readonly folderKeys = new Map<string, string>();
   private readonly watcher: FleetWatcher;
   private readonly scanContext: ScanCompanyContext;
   private rescan: Promise<void> | undefined;
@@ -195,8 +204,13 @@ export class FleetScanner {
     const batch = this.options.batchSize ?? 25;
     for (let i = 0; i < present.length; i += batch) {
       for (const company of present.slice(i, i + batch)) {
+        const key = folderKey(path.join(this.options.sessionsDir, company));
+        if (!restat && key !== undefined && this.unchangedSinceScan(company, key)) continue;
         const result = this.scanCompany(company, true, restat);
-        if (typeof result === "object") slice.push({ snapshot: result, seq: this.scanSeq.get(company) ?? 0 });
+        if (typeof result === "object") {
+          slice.push({ snapshot: result, seq: this.scanSeq.get(company) ?? 0 });
+          if (key !== undefined && (result.store ?? "files") === "files") this.folderKeys.set(company, key);
+        }
       }
       if (slice.length >= deliverBatch || i + batch >= present.length) {
         this.deliver(slice);
@@ -220,10 +234,17 @@ export class FleetScanner {
       .filter(({ snapshot, seq }) => this.scanSeq.get(snapshot.company) === seq)
       .map((s) => s.snapshot);
     for (const snapshot of snapshots) this.noteCompany(snapshot.company);
-    if (snapshots.length > 0) this.options.onSnapshots(snapshots);
+    if (snapshots.length > 0) this.options.onSnapshots(snapshots, true);
+  }
+
+  /** True when a full scan may skip `company`: same stat as at its last full scan, count not due. */
+  private unchangedSinceScan(company: string, key: string): boolean {
+    return this.folderKeys.get(company) === key && this.options.countDue?.(company) === false;
   }
 
   private scanOne(company: string): void {
+    // An event scan: the next full scan lists the folder again.
+    this.folderKeys.delete(company);
     const snapshot = this.scanCompany(company);
     if (this.closed) return;
     if (typeof snapshot === "object") {
@@ -261,6 +282,7 @@ export class FleetScanner {
   private forget(company: string): void {
     this.known.delete(company);
     this.mtimeCache.delete(company);
+    this.folderKeys.delete(company);
     this.credsCache.delete(path.join(this.options.sessionsDir, company, "creds.json"));
     this.watcher.unwatchFolder(company);
     this.options.onRemoved(company);
@@ -279,4 +301,13 @@ export class FleetScanner {
     this.options.logger.warn({ company: report.company, kind: report.kind }, report.message);
     this.options.onReport(report);
   }
+}
+
+/** The stat of a folder and of its creds.json, as one string; undefined if the folder is gone. */
+function folderKey(dir: string): string | undefined {
+  const st = lstatSync(dir, { throwIfNoEntry: false });
+  if (!st) return undefined;
+  const creds = lstatSync(path.join(dir, "creds.json"), { throwIfNoEntry: false });
+  const credsKey = creds ? `${creds.ino}:${creds.mtimeMs}:${creds.ctimeMs}:${creds.size}` : "-";
+  return `${st.ino}:${st.mtimeMs}:${st.ctimeMs}|${credsKey}`;
 }

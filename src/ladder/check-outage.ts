@@ -9,7 +9,7 @@ import type { WardenFile } from "../config/schema.js";
 import type { CompanyRow } from "../store/companies.js";
 import type { Store } from "../store/store.js";
 import type { LadderNotify } from "./ladder-types.js";
-import { detectOutage, type OutageVerdict } from "./outage.js";
+import { detectOutage, type OutageInput, type OutageVerdict } from "./outage.js";
 
 /** Inputs of checkOutage. */
 export interface CheckOutageOptions {
@@ -24,21 +24,36 @@ export interface CheckOutageOptions {
   now: number;
 }
 
-/** Judges whether the fleet is offline, records an outage's start or end, and tells operators once. */
-export function checkOutage(options: CheckOutageOptions): OutageVerdict {
+/** One wanted company's connection as the outage verdict sees it. */
+export type WantedConnection = OutageInput["companies"][number];
+
+/** The companies the operator wants running that a worker has reported, with their connection. */
+export function wantedConnections(
+  store: Store,
+  companies: ReadonlyArray<Pick<CompanyRow, "id" | "credsState">>,
+): WantedConnection[] {
+  const wanted: WantedConnection[] = [];
+  for (const c of companies) {
+    if (store.control.desired(c.id).desired !== "run") continue;
+    const conn = store.connections.get(c.id);
+    if (!conn) continue;
+    wanted.push({
+      company: c.id,
+      state: conn.state,
+      downSince: conn.downSince ?? null,
+      credsCorrupt: c.credsState === "corrupt",
+    });
+  }
+  return wanted;
+}
+
+/**
+ * Judges whether the fleet is offline, records an outage's start or end, and tells operators once.
+ * `wanted`: wantedConnections(companies) already gathered (the ladder gathers it in slices).
+ */
+export function checkOutage(options: CheckOutageOptions & { wanted?: WantedConnection[] }): OutageVerdict {
   const { store, companies, probeOk, probeDetail, now } = options;
-  const wanted = companies
-    .filter((c) => store.control.desired(c.id).desired === "run")
-    .map((c) => {
-      const conn = store.connections.get(c.id);
-      return {
-        company: c.id,
-        state: conn?.state ?? null,
-        downSince: conn?.downSince ?? null,
-        credsCorrupt: c.credsState === "corrupt",
-      };
-    })
-    .filter((c) => c.state !== null);
+  const wanted = options.wanted ?? wantedConnections(store, companies);
   const outage = store.ladder.currentOutage();
   const verdict = detectOutage(
     { companies: wanted, probeOk, wasOffline: outage !== undefined, settings: options.settings },

@@ -78,6 +78,8 @@ export function decryptStormFor(
   settings: { signals: { alertAt: { count: number; window: number } } },
 ): DecryptStorm | null {
   const { count, window } = settings.signals.alertAt;
-  const s = summariseSignals(queries, company, now, window);
-  return s.decryptFailures >= count ? { failures: s.decryptFailures, byReason: s.byReason } : null;
+  // The same window as summariseSignals, without its peer ranking (one query per down company).
+  const byReason = queries.window(company, windowStart(now, window), now, 0).byKind["decrypt-failure"] ?? {};
+  const failures = sum(byReason);
+  return failures >= count ? { failures, byReason } : null;
 }

@@ -130,6 +130,9 @@ export function createCompanyQueries(db: Db) {
   const listPresent = db.prepare<[], RawCompany>(
     "SELECT * FROM companies WHERE removed_at IS NULL ORDER BY id",
   );
+  const presentPage = db.prepare<[string, number], RawCompany>(
+    "SELECT * FROM companies WHERE removed_at IS NULL AND id > ? ORDER BY id LIMIT ?",
+  );
   const lastHistory = db.prepare<[string], { total: number; counted: number; stale: number }>(
     "SELECT total, counted, stale FROM count_history WHERE company = ? ORDER BY at DESC LIMIT 1",
   );
@@ -191,6 +194,10 @@ export function createCompanyQueries(db: Db) {
     /** Every company whose folder is present. */
     listPresent(): CompanyRow[] {
       return listPresent.all().map(toCompanyRow);
+    },
+    /** At most `limit` companies present, in id order after `afterId` ("": from the first). */
+    listPresentPage(afterId: string, limit: number): CompanyRow[] {
+      return presentPage.all(afterId, limit).map(toCompanyRow);
     },
     /** Count history points since `since` (a point is stored only when the counts change). */
     history(company: string, since: number): { at: number; total: number; counted: number; stale: number }[] {

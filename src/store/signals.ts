@@ -106,7 +106,9 @@ export function createSignalQueries(db: Db) {
       }
       return {
         byKind,
-        topPeers: topPeers.all(company, from, to, top).map((r) => ({ peer: r.peer, count: r.n })),
+        // top 0 (the ladder's evidence): no peer query at all.
+        topPeers:
+          top > 0 ? topPeers.all(company, from, to, top).map((r) => ({ peer: r.peer, count: r.n })) : [],
       };
     },
     /** Hashed peers with failures of `reason` in [from, to], most first. */

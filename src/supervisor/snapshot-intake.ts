@@ -8,7 +8,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { countSnapshot } from "../actions/cleanup/count-stale.js";
-import { DOWN_HISTORY_MS, downIntervalsOf } from "../actions/cleanup/down-time.js";
+import { DOWN_HISTORY_MS, type DownInterval, downIntervalsOf } from "../actions/cleanup/down-time.js";
 import { evaluateThresholds } from "../alerts/evaluate-thresholds.js";
 import { renderAlert, renderNotice } from "../alerts/format-alert.js";
 import { wardenCommand } from "../cli-invocation.js";
@@ -18,8 +18,10 @@ import { companySettings, type WardenConfig } from "../config/load.js";
 import type { FolderSnapshot } from "../fleet/scan-folder.js";
 import type { ScannerReport } from "../fleet/scanner-types.js";
 import type { Logger } from "../logger.js";
+import type { Level } from "../store/alert-state.js";
 import type { Store } from "../store/store.js";
 import type { AlertQueue } from "./alert-queue.js";
+import { createRecountGate } from "./recount-gate.js";
 
 /** What the intake needs. */
 export interface SnapshotIntakeOptions {
@@ -38,8 +40,13 @@ export interface SnapshotIntakeOptions {
 
 /** The scanner's callbacks. */
 export interface SnapshotIntake {
-  /** Stores snapshots, evaluates thresholds, queues alerts (one transaction). */
-  snapshots(snapshots: FolderSnapshot[]): void;
+  /**
+   * Stores snapshots, evaluates thresholds, queues alerts (one transaction). `fullScan`: from the
+   * reconcile, where a company whose count cannot have changed is skipped (recount-gate.ts).
+   */
+  snapshots(snapshots: FolderSnapshot[], fullScan?: boolean): void;
+  /** False while the company's last count holds unless its folder changes (recount-gate.ts). */
+  countDue(company: string): boolean;
   /** A company folder disappeared (unless wa-warden swapped it). */
   removed(company: string): void;
   /** A scanner report: an event row, and a notice for a watcher fallback or a failed scan. */
@@ -48,20 +55,35 @@ export interface SnapshotIntake {
 
 /** Creates the intake. */
 export function createSnapshotIntake(options: SnapshotIntakeOptions): SnapshotIntake {
-  const { store, clock, alerts, kick, closed } = options;
+  const { store, clock, config, alerts, kick, closed } = options;
+  const gate = createRecountGate();
   return {
-    snapshots(snapshots) {
+    snapshots(snapshots, fullScan = false) {
       if (closed()) return;
       const now = clock.now();
+      const cfg = config();
       let queued = 0;
+      const counted: (() => void)[] = [];
       store.transaction(() => {
-        for (const snapshot of snapshots) queued += takeSnapshot(options, snapshot, now);
+        for (const snapshot of snapshots) {
+          if (fullScan && !gate.due(snapshot, cfg, now)) continue;
+          queued += takeSnapshot(options, snapshot, now, cfg, (settings, downIntervals, level) =>
+            counted.push(() => gate.counted(snapshot, cfg, settings, downIntervals, level, now)),
+          );
+        }
       });
+      // Only once committed: a rolled-back count must be made again.
+      for (const record of counted) record();
       if (queued > 0) kick();
+    },
+
+    countDue(company) {
+      return gate.dueByTime(company, config(), clock.now());
     },
 
     removed(company) {
       if (closed()) return;
+      gate.forget(company);
       if (swappedByUs(options, company)) return;
       recordRemoval(options, company, clock.now());
       kick();
@@ -85,10 +107,20 @@ export function createSnapshotIntake(options: SnapshotIntakeOptions): SnapshotIn
  * One snapshot within the batch's transaction: counted, saved, its creds change and its threshold
  * alerts queued. Returns how many alerts were queued.
  */
-function takeSnapshot(options: SnapshotIntakeOptions, snapshot: FolderSnapshot, now: number): number {
-  const { store, config, alerts } = options;
+/**
+ * Counts one snapshot under `cfg`, saves it, queues its creds and threshold alerts; returns how
+ * many were queued. `onCounted` gets what the recount gate records once the transaction commits.
+ */
+function takeSnapshot(
+  options: SnapshotIntakeOptions,
+  snapshot: FolderSnapshot,
+  now: number,
+  cfg: WardenConfig,
+  onCounted: (settings: CompanySettings, downIntervals: DownInterval[], level: Level) => void,
+): number {
+  const { store, alerts } = options;
   let queued = 0;
-  const settings = companySettings(config(), snapshot.company);
+  const settings = companySettings(cfg, snapshot.company);
   // Idleness counts connected time only (down-time.ts): an outage never ages live sessions.
   const downIntervals = downIntervalsOf(
     store.connections.eventsSince(snapshot.company, now - DOWN_HISTORY_MS),
@@ -103,6 +135,7 @@ function takeSnapshot(options: SnapshotIntakeOptions, snapshot: FolderSnapshot, 
   // them in the alert queue and summarises them when it ends.
   const { state, alerts: decisions } = evaluateThresholds(previous, counts.counted, settings, now);
   store.alertState.put(snapshot.company, state, now);
+  onCounted(settings, downIntervals, state.level);
   const down = decisions.length > 0 ? alsoDown(store, snapshot.company, settings, now) : undefined;
   for (const decision of decisions) {
     const rendered = renderAlert(

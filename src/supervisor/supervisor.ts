@@ -186,8 +186,9 @@ export class Supervisor {
       logger: options.logger.child({ component: "fleet" }),
       clock: options.clock,
       watch: options.watch ?? true,
-      onSnapshots: (snapshots) =>
-        this.guard.run("saving scan results", () => this.intake.snapshots(snapshots)),
+      countDue: (company) => this.intake.countDue(company),
+      onSnapshots: (snapshots, fullScan) =>
+        this.guard.run("saving scan results", () => this.intake.snapshots(snapshots, fullScan)),
       onRemoved: (company) =>
         this.guard.run("recording a removed folder", () => this.intake.removed(company)),
       onReport: (report) => this.guard.run("recording a scanner report", () => this.intake.report(report)),

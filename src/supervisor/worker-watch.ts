@@ -79,6 +79,27 @@ export const restartThroughPm2: Restarter = async (pmId) => {
   }
 };
 
+/** Companies marked offline per transaction, a turn between two (10,000 at once held the loop ~400 ms). */
+const OFFLINE_SLICE = 500;
+
+/** A dead worker's companies: offline (terminal states kept), a slice per transaction. */
+async function markOffline(store: Store, holder: string, now: number): Promise<void> {
+  const companies = store.leases.heldBy(holder);
+  for (let i = 0; i < companies.length; i += OFFLINE_SLICE) {
+    if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+    store.transaction(() => {
+      for (const company of companies.slice(i, i + OFFLINE_SLICE)) {
+        const current = store.connections.get(company)?.state as ConnectionStateName | undefined;
+        if (current && TERMINAL_STATES.has(current)) continue;
+        store.connections.transition(
+          { company, to: "offline", code: null, message: `worker ${holder} not responding`, holder: null },
+          now,
+        );
+      }
+    });
+  }
+}
+
 /** Looks at heartbeats and transitions; returns what should be reported. */
 export async function watchWorkers(
   store: Store,
@@ -94,20 +115,7 @@ export async function watchWorkers(
     store.workers.setStatus(worker.holder, "dead", now);
     // Its companies are not connected any more as far as anyone can tell: say so until a
     // worker takes their leases over (a dead worker's "open" would be a lie in status).
-    for (const company of store.leases.heldBy(worker.holder)) {
-      const current = store.connections.get(company)?.state as ConnectionStateName | undefined;
-      if (current && TERMINAL_STATES.has(current)) continue;
-      store.connections.transition(
-        {
-          company,
-          to: "offline",
-          code: null,
-          message: `worker ${worker.holder} not responding`,
-          holder: null,
-        },
-        now,
-      );
-    }
+    await markOffline(store, worker.holder, now);
     const silent = formatDuration(now - worker.heartbeatAt);
     // pm2 may already have replaced a crashed process: restarting "its" pm_id would kill the
     // healthy newcomer.

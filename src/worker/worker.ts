@@ -168,6 +168,12 @@ export class Worker {
 
   /** Heartbeat, lease renewal, and reconciliation with the folders on disk. */
   async heartbeat(): Promise<void> {
+    await this.beat();
+    await this.reconcile();
+  }
+
+  /** The heartbeat row, the liveness check and the leases renewed (no reconcile). */
+  private async beat(): Promise<void> {
     const { store, clock, holder, config } = this.options;
     const now = clock.now();
     this.lastBeat = now;
@@ -190,7 +196,6 @@ export class Worker {
       this.sessions.delete(company);
       await session.stop("lease lost", "offline");
     }
-    await this.reconcile();
   }
 
   private async ownedFolders(): Promise<string[]> {
@@ -226,6 +231,9 @@ export class Worker {
       const last = store.connections.get(company)?.state;
       if (last && TERMINAL_STATES.has(last as ConnectionStateName)) continue;
       await this.connect(company, "start", desired.pairingPhone);
+      // Connecting 10,000 companies takes a minute: beat meanwhile, or the supervisor declares this
+      // worker dead (workers.deadAfter) and its leases lapse while it starts.
+      if (clock.now() - this.lastBeat >= this.options.config.workers.heartbeatEvery) await this.beat();
     }
   }
 
