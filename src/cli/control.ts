@@ -2,7 +2,6 @@
  * `warden reconnect|stop|start|pair <company>`: a control request through SQLite, picked up by the
  * worker that owns the company (within about a second) and acknowledged with a result.
  */
-import path from "node:path";
 import { awaitControlRequest } from "../actions/await-control-request.js";
 import { prepareNewPairing } from "../actions/pairing/new-pairing.js";
 import { isAllowedUser } from "../bot/authorize.js";
@@ -28,6 +27,8 @@ export async function runControl(
   args: Record<string, unknown>,
   timeoutMs: number,
   actor: string,
+  /** The pm2 daemon this shell addresses (WARDEN env's pm2Home), named in the timeout's hint. */
+  pm2Home?: string,
 ): Promise<ControlRequest> {
   assertCompanyFolder(config.sessionsDir, company);
   return awaitControlRequest({
@@ -42,17 +43,16 @@ export async function runControl(
     timeoutError: () =>
       new WardenError(
         ErrorCodes.CONTROL_TIMEOUT,
-        `No worker picked up "${action} ${company}" within ${Math.round(timeoutMs / 1000)}s; the request was withdrawn. Is warden-worker running? (${pm2List()})`,
+        `No worker picked up "${action} ${company}" within ${Math.round(timeoutMs / 1000)}s; the request was withdrawn. Is warden-worker running? (${pm2List(pm2Home)})`,
         { company, action },
       ),
   });
 }
 
-/** `npx pm2 ls` against this process's daemon (PM2_HOME spelled out when it is not ~/.pm2). */
-function pm2List(): string {
-  const pm2Home = process.env.PM2_HOME;
-  if (pm2Home === undefined || pm2Home === "") return thisInstall().pm2("ls");
-  return cliInvocation(thisInstall().kind, { pm2Home: path.resolve(pm2Home), configFile: "" }).pm2("ls");
+/** `npx pm2 ls` against the given daemon (PM2_HOME spelled out when it is not ~/.pm2). */
+function pm2List(pm2Home: string | undefined): string {
+  if (pm2Home === undefined) return thisInstall().pm2("ls");
+  return cliInvocation(thisInstall().kind, { pm2Home, configFile: "" }).pm2("ls");
 }
 
 const TIMEOUT: CommandOption = {
@@ -142,6 +142,7 @@ function controlCommand(
         phone ? { phone } : {},
         timeoutMs,
         ctx.actor,
+        ctx.env.pm2Home,
       );
       if (ctx.json)
         ctx.out(

@@ -64,14 +64,22 @@ export function createSnapshotIntake(options: SnapshotIntakeOptions): SnapshotIn
       const cfg = config();
       let queued = 0;
       const counted: (() => void)[] = [];
-      store.transaction(() => {
-        for (const snapshot of snapshots) {
-          if (fullScan && !gate.due(snapshot, cfg, now)) continue;
-          queued += takeSnapshot(options, snapshot, now, cfg, (settings, downIntervals, level) =>
-            counted.push(() => gate.counted(snapshot, cfg, settings, downIntervals, level, now)),
-          );
-        }
-      });
+      try {
+        store.transaction(() => {
+          for (const snapshot of snapshots) {
+            if (fullScan && !gate.due(snapshot, cfg, now)) continue;
+            queued += takeSnapshot(options, snapshot, now, cfg, (settings, downIntervals, level) =>
+              counted.push(() => gate.counted(snapshot, cfg, settings, downIntervals, level, now)),
+            );
+          }
+        });
+      } catch (err) {
+        // Rolled back (a full disk, a locked database): the scanner has already noted these folders
+        // as seen, so the gate must say they are due, or the next reconcile would skip them and the
+        // lost count (an alert) would wait for a file event or the gate's 10 minutes.
+        for (const snapshot of snapshots) gate.forget(snapshot.company);
+        throw err;
+      }
       // Only once committed: a rolled-back count must be made again.
       for (const record of counted) record();
       if (queued > 0) kick();
