@@ -39,6 +39,7 @@ import { FleetScanner, type ScannerReport } from "../src/fleet/fleet-scanner.js"
 import { resolveKeepPreKeys } from "../src/fleet/prekey-reserve.js";
 import { databaseFile } from "../src/home-layout.js";
 import { positiveInt } from "./bench-env.js";
+import { fleetFileName } from "./fleet-tree.js";
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
 
@@ -78,22 +79,11 @@ const CREDS = JSON.stringify({
 
 const phone = (i: number) => `55119${String(10_000_000 + i).padStart(8, "0")}`;
 
-/** The i-th (i >= 1) file name of a folder, spread over the categories Baileys writes. */
-function fileName(i: number): string {
-  const k = i % 20;
-  if (k < 8) return `pre-key-${i}.json`;
-  if (k < 14) return `session-${phone(i)}.0.json`;
-  if (k < 17) return `sender-key-1203630${String(i).padStart(11, "0")}@g.us--${phone(i)}--0.json`;
-  if (k < 18) return `app-state-sync-key-AAAAA${i.toString(36).toUpperCase()}.json`;
-  if (k < 19) return `lid-mapping-${phone(i)}.json`;
-  return `device-list-${phone(i)}.json`;
-}
-
 /** A company folder with `files` files (creds.json included). */
 function writeCompany(dir: string, files: number): void {
   mkdirSync(dir);
   writeFileSync(path.join(dir, "creds.json"), CREDS);
-  for (let i = 1; i < files; i++) writeFileSync(path.join(dir, fileName(i)), "{}");
+  for (let i = 1; i < files; i++) writeFileSync(path.join(dir, fleetFileName(i)), "{}");
 }
 
 const companyName = (i: number) => `company-${String(i).padStart(4, "0")}`;
