@@ -13,7 +13,7 @@ import { type CredsFacts, credsFacts } from "../fleet/scan-folder.js";
 import type { AuthPut, AuthRow, AuthRowInfo, AuthRows } from "./auth-rows.js";
 import { nameOfKey, type RowKey, rowOfName } from "./key-names.js";
 import { PG_SCHEMA, type PgQueryable, PostgresDb } from "./postgres-db.js";
-import type { AuthKey, RowCipher } from "./row-cipher.js";
+import { type AuthKey, type RowCipher, requireCipher } from "./row-cipher.js";
 
 const S = PG_SCHEMA;
 
@@ -123,14 +123,7 @@ export class PostgresRows implements AuthRows {
   }
 
   private requireCipher(): RowCipher {
-    if (!this.cipher) {
-      throw new WardenError(
-        ErrorCodes.AUTH_STORE_KEY,
-        `${this.location} is encrypted: set WARDEN_AUTH_KEY (or WARDEN_BACKUP_KEY) to read or write it`,
-        { where: this.location },
-      );
-    }
-    return this.cipher;
+    return requireCipher(this.cipher, this.location, { where: this.location });
   }
 
   async list(): Promise<AuthRowInfo[]> {

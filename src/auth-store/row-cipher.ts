@@ -93,3 +93,22 @@ function tampered(row: string, where: string, why: string, cause?: unknown): War
     cause === undefined ? undefined : { cause },
   );
 }
+
+/**
+ * The cipher of an encrypted store, or the coded refusal naming `location` when no passphrase was
+ * given (a store is never read as if it were empty).
+ */
+export function requireCipher(
+  cipher: RowCipher | undefined,
+  location: string,
+  detail: Record<string, unknown>,
+): RowCipher {
+  if (!cipher) {
+    throw new WardenError(
+      ErrorCodes.AUTH_STORE_KEY,
+      `${location} is encrypted: set WARDEN_AUTH_KEY (or WARDEN_BACKUP_KEY) to read or write it`,
+      detail,
+    );
+  }
+  return cipher;
+}

@@ -19,7 +19,7 @@ import { describeError, ErrorCodes, WardenError } from "../errors.js";
 import { type CredsFacts, credsFacts } from "../fleet/scan-folder.js";
 import type { AuthPut, AuthRow, AuthRowInfo, AuthRows } from "./auth-rows.js";
 import { nameOfKey, type RowKey, rowOfName } from "./key-names.js";
-import type { AuthKey, RowCipher } from "./row-cipher.js";
+import { type AuthKey, type RowCipher, requireCipher } from "./row-cipher.js";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS creds (
@@ -129,14 +129,7 @@ export class SqliteRows implements AuthRows {
   }
 
   private requireCipher(): RowCipher {
-    if (!this.cipher) {
-      throw new WardenError(
-        ErrorCodes.AUTH_STORE_KEY,
-        `${this.location} is encrypted: set WARDEN_AUTH_KEY (or WARDEN_BACKUP_KEY) to read or write it`,
-        { file: this.location },
-      );
-    }
-    return this.cipher;
+    return requireCipher(this.cipher, this.location, { file: this.location });
   }
 
   async list(): Promise<AuthRowInfo[]> {
