@@ -4,6 +4,7 @@
  * so a name and a row map one to one, and backups, the cleanup planner and the scanner work on names
  * whatever the store.
  */
+import { ErrorCodes, WardenError } from "../errors.js";
 import { type Category, classifyFile } from "../fleet/classify-file.js";
 
 /** Where a name lives in a database store: the creds row, or a signal key (type, id). */
@@ -27,4 +28,33 @@ export function rowOfName(name: string): RowKey | null {
 /** The file name of a signal key row. */
 export function nameOfKey(type: string, id: string): string {
   return `${type}-${id}.json`;
+}
+
+/**
+ * The row of `name` for a write into the store at `location`; a name no Baileys key has is refused
+ * with a coded error (`detail` names the store as its callers' other errors do).
+ */
+export function storableRow(name: string, location: string, detail: Record<string, unknown>): RowKey {
+  const key = rowOfName(name);
+  if (!key)
+    throw new WardenError(
+      ErrorCodes.AUTH_STORE_UNAVAILABLE,
+      `${name} is not a Baileys key name: it cannot be stored in ${location}`,
+      { ...detail, name },
+    );
+  return key;
+}
+
+/** The rows of `names` to delete from the store at `location`; creds is never deleted (invariant 14). */
+export function deletableRows(
+  names: readonly string[],
+  location: string,
+  detail: Record<string, unknown>,
+): RowKey[] {
+  return names.map((name) => {
+    const key = storableRow(name, location, detail);
+    if (key.table === "creds")
+      throw new WardenError(ErrorCodes.DELETE_REFUSED, `Refusing to delete creds from ${location}`, detail);
+    return key;
+  });
 }

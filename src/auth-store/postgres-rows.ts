@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import { ErrorCodes, WardenError } from "../errors.js";
 import { type CredsFacts, credsFacts } from "../fleet/scan-folder.js";
 import type { AuthPut, AuthRow, AuthRowInfo, AuthRows } from "./auth-rows.js";
-import { nameOfKey, type RowKey, rowOfName } from "./key-names.js";
+import { deletableRows, nameOfKey, type RowKey, rowOfName, storableRow } from "./key-names.js";
 import { PG_SCHEMA, type PgQueryable, PostgresDb } from "./postgres-db.js";
 import { type AuthKey, type RowCipher, requireCipher } from "./row-cipher.js";
 
@@ -218,18 +218,10 @@ export class PostgresRows implements AuthRows {
     // The last put of a name wins, as it would in a sequence of single writes.
     const byName = new Map<string, AuthPut>();
     for (const put of puts) {
-      if (!rowOfName(put.name)) throw notAKey(put.name, this.location);
+      storableRow(put.name, this.location, { where: this.location });
       byName.set(put.name, put);
     }
-    const removed = deletes.map((name) => {
-      const key = rowOfName(name);
-      if (!key) throw notAKey(name, this.location);
-      if (key.table === "creds")
-        throw new WardenError(ErrorCodes.DELETE_REFUSED, `Refusing to delete creds from ${this.location}`, {
-          where: this.location,
-        });
-      return key;
-    });
+    const removed = deletableRows(deletes, this.location, { where: this.location });
     const signal: { type: string; id: string; value: Buffer; size: number; at: number }[] = [];
     let creds: { value: Buffer; size: number; at: number; facts: string } | undefined;
     for (const put of byName.values()) {
@@ -385,12 +377,4 @@ export function toInfo(r: InfoRecord): AuthRowInfo {
 /** The same additional data as the sqlite store's seal (sqlite-rows.ts), so a row can move between them. */
 function aadOf(key: RowKey): string {
   return key.table === "creds" ? "creds/creds" : `signal_keys/${nameOfKey(key.type, key.id)}`;
-}
-
-function notAKey(name: string, where: string): WardenError {
-  return new WardenError(
-    ErrorCodes.AUTH_STORE_UNAVAILABLE,
-    `${name} is not a Baileys key name: it cannot be stored in ${where}`,
-    { where, name },
-  );
 }

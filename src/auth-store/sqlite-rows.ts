@@ -18,7 +18,7 @@ import Database from "better-sqlite3";
 import { describeError, ErrorCodes, WardenError } from "../errors.js";
 import { type CredsFacts, credsFacts } from "../fleet/scan-folder.js";
 import type { AuthPut, AuthRow, AuthRowInfo, AuthRows } from "./auth-rows.js";
-import { nameOfKey, type RowKey, rowOfName } from "./key-names.js";
+import { deletableRows, nameOfKey, type RowKey, rowOfName, storableRow } from "./key-names.js";
 import { type AuthKey, type RowCipher, requireCipher } from "./row-cipher.js";
 
 const SCHEMA = `
@@ -203,19 +203,10 @@ export class SqliteRows implements AuthRows {
     const cipher = this.requireCipher();
     const statements = this.statements();
     const sealed = puts.map((put) => {
-      const key = rowOfName(put.name);
-      if (!key) throw notAKey(put.name, this.location);
+      const key = storableRow(put.name, this.location, { file: this.location });
       return { key, put, value: cipher.seal(aadOf(key), put.data) };
     });
-    const removed = deletes.map((name) => {
-      const key = rowOfName(name);
-      if (!key) throw notAKey(name, this.location);
-      if (key.table === "creds")
-        throw new WardenError(ErrorCodes.DELETE_REFUSED, `Refusing to delete creds from ${this.location}`, {
-          file: this.location,
-        });
-      return key;
-    });
+    const removed = deletableRows(deletes, this.location, { file: this.location });
     this.assertSameFile();
     this.transact("writing rows", () => {
       for (const { key, put, value } of sealed) {
@@ -330,14 +321,6 @@ function toInfo(r: Omit<RowRecord, "value" | "key_id">): AuthRowInfo {
 /** Additional data of a row's seal: its table and key, so a value moved to another row fails. */
 function aadOf(key: RowKey): string {
   return key.table === "creds" ? "creds/creds" : `signal_keys/${nameOfKey(key.type, key.id)}`;
-}
-
-function notAKey(name: string, where: string): WardenError {
-  return new WardenError(
-    ErrorCodes.AUTH_STORE_UNAVAILABLE,
-    `${name} is not a Baileys key name: it cannot be stored in ${where}`,
-    { file: where, name },
-  );
 }
 
 /** Runs a database call; SQLite's errors (full disk, not a database, I/O) become one coded error naming the file. */
