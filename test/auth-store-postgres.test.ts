@@ -19,12 +19,13 @@ import pino from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createActionContext } from "../src/actions/action-context.js";
 import { runAuthMigrate } from "../src/actions/auth-migrate.js";
-import { createBackup, verifyBackup } from "../src/actions/backup/backup.js";
+import { verifyBackup } from "../src/actions/backup/backup.js";
+import { backUpAndRecord } from "../src/actions/backup/verified-backup.js";
 import { prepareNewPairing } from "../src/actions/pairing/new-pairing.js";
 import { removeCompany } from "../src/actions/remove-company.js";
 import { openDatabaseAuthState } from "../src/auth-store/database-auth-state.js";
 import { PostgresCompanies } from "../src/auth-store/postgres-companies.js";
-import { PostgresDb, setProcessPgUrl } from "../src/auth-store/postgres-db.js";
+import { PostgresDb } from "../src/auth-store/postgres-db.js";
 import { openPostgresRows } from "../src/auth-store/postgres-rows.js";
 import { AuthKey } from "../src/auth-store/row-cipher.js";
 import { writeStoreChoice } from "../src/auth-store/store-choice.js";
@@ -505,12 +506,9 @@ describe("warden doctor on the postgres store", () => {
 });
 
 describe("the supervisor's own actions on a postgres company", () => {
-  afterEach(() => setProcessPgUrl(undefined));
-
-  it("reach its rows with the process's WARDEN_PG_URL when the action is given no store access", async () => {
-    const root = tempDir();
-    const home = path.join(root, "home");
-    const dir = path.join(root, "sessions", "suppg");
+  it("reach its rows through the action context's WARDEN_PG_URL, and are refused without one", async () => {
+    const fx = new FleetFixture();
+    const dir = path.join(fx.sessionsDir, "suppg");
     mkdirSync(dir, { recursive: true });
     await writeStoreChoice(dir, "postgres");
     // The supervisor seals nothing itself: its actions open rows with WARDEN_BACKUP_KEY (README).
@@ -518,23 +516,30 @@ describe("the supervisor's own actions on a postgres company", () => {
     const auth = await openDatabaseAuthState(rows, { clock });
     await auth.state.keys.set({ session: { "9.0": Buffer.from("s") } });
     await auth.close();
-    const backup = () =>
-      createBackup({
-        company: "suppg",
-        dir,
-        backupsRoot: path.join(home, "backups"),
-        reason: "scheduled",
-        now: Date.now(),
-        key: PASSPHRASE,
+    const db = openStore(path.join(fx.home, "warden.db"));
+    try {
+      const config = loadConfig(fx.configFile);
+      // What the supervisor builds once (supervisor.ts), with and without WARDEN_PG_URL.
+      const actions = (pgUrl: string | undefined) =>
+        createActionContext({ store: db, clock, config, home: fx.home, backupKey: PASSPHRASE, pgUrl });
+      const backup = (pgUrl: string | undefined) =>
+        backUpAndRecord(actions(pgUrl), {
+          company: "suppg",
+          actor: "warden:schedule",
+          dir,
+          reason: "scheduled",
+        });
+      await expect(backup(undefined)).rejects.toMatchObject({
+        code: ErrorCodes.AUTH_STORE_UNAVAILABLE,
+        message: expect.stringMatching(/set WARDEN_PG_URL/),
       });
-    await expect(backup()).rejects.toMatchObject({
-      code: ErrorCodes.AUTH_STORE_UNAVAILABLE,
-      message: expect.stringMatching(/set WARDEN_PG_URL/),
-    });
-    setProcessPgUrl(cluster.url); // what the supervisor's entry file does after readEnv()
-    const created = await backup();
-    expect(created.manifest.files.map((f) => f.name).sort()).toEqual(["creds.json", "session-9.0.json"]);
-    expect(await verifyBackup(created.path, { key: PASSPHRASE })).toMatchObject({ ok: true });
+      const { created, verified } = await backup(cluster.url);
+      expect(created.manifest.files.map((f) => f.name).sort()).toEqual(["creds.json", "session-9.0.json"]);
+      expect(verified).toMatchObject({ ok: true });
+    } finally {
+      db.close();
+      await fx.cleanup();
+    }
   });
 });
 

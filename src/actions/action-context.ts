@@ -57,7 +57,7 @@ export interface ActionContextInput {
   backupKey?: string | undefined;
   /** WARDEN_AUTH_KEY; the database rows' passphrase (default: backupKey). */
   authKey?: string | undefined;
-  /** WARDEN_PG_URL: where postgres companies' rows are (default: the process's, setProcessPgUrl). */
+  /** WARDEN_PG_URL: where postgres companies' rows are (none: a postgres company is refused, coded). */
   pgUrl?: string | undefined;
   limits?: Partial<ActionLimits>;
 }

@@ -8,9 +8,7 @@
  * Every error of the driver or the server becomes WARDEN_ERR_AUTH_STORE_UNAVAILABLE, its message
  * scrubbed of the URL's password (error texts reach logs, alerts and the bot). Fail closed: the
  * caller never reads an error as "no row".
- * The process's URL is registered once by its entry file (`setProcessPgUrl`), beside the pool
- * registry: the supervisor's own actions (ladder cleanups, scheduled backups, the bot's buttons)
- * reach a postgres company without every action's options carrying the URL.
+ * The URL comes with every access (the worker's options, the action context, the CLI's env).
  */
 import pg from "pg";
 import { describeError, ErrorCodes, WardenError } from "../errors.js";
@@ -220,16 +218,9 @@ export class PostgresDb {
   }
 }
 
-let processUrl: string | undefined;
-
-/** Registers the process's WARDEN_PG_URL (entry files only, once, after readEnv()). */
-export function setProcessPgUrl(url: string | undefined): void {
-  processUrl = url;
-}
-
-/** The URL given, else the process's, or a coded error saying how to give one. */
+/** The URL given, or a coded error saying how to give one. */
 export function requirePgUrl(given: string | undefined, company: string): string {
-  const url = given || processUrl;
+  const url = given;
   if (url === undefined || url.length === 0) {
     throw new WardenError(
       ErrorCodes.AUTH_STORE_UNAVAILABLE,

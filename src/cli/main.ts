@@ -7,7 +7,6 @@ import { type ActionContext, createActionContext } from "../actions/action-conte
  * options, runs it, and maps errors to exit codes (0 ok, 1 failure, 2 usage, 78 configuration
  * error). With --json, errors are JSON on stdout too, with their stable code.
  */
-import { setProcessPgUrl } from "../auth-store/postgres-db.js";
 import { systemClock } from "../clock.js";
 import { listCompanyIds } from "../config/company-id.js";
 import { loadConfig, type WardenConfig } from "../config/load.js";
@@ -121,7 +120,6 @@ const json = argv.includes("--json");
 let env: WardenEnv;
 try {
   env = readEnv();
-  setProcessPgUrl(env.pgUrl);
 } catch (err) {
   // A refused secret file: say which and how to fix it, exit 78 (pm2 does not restart on it).
   process.stderr.write(`warden: ${describeError(err)}\n`);

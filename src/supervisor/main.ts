@@ -7,7 +7,6 @@
 import { alertDirectly } from "../alerts/alert-directly.js";
 import { createNotifiers } from "../alerts/notifiers/registry.js";
 import { checkTelegramBot } from "../alerts/notifiers/telegram.js";
-import { setProcessPgUrl } from "../auth-store/postgres-db.js";
 import { systemClock } from "../clock.js";
 import { loadConfig, type WardenConfig } from "../config/load.js";
 import { type ConfigWatcher, watchConfig } from "../config/watch-config.js";
@@ -30,7 +29,6 @@ const DB_CHECK_MS = 2_000;
 let env: WardenEnv;
 try {
   env = readEnv();
-  setProcessPgUrl(env.pgUrl);
 } catch (err) {
   // A refused secret file: say which and how to fix it, exit 78 (pm2 does not restart on it).
   process.stderr.write(`warden-supervisor: ${describeError(err)}\n`);

@@ -5,7 +5,6 @@
  */
 
 import os from "node:os";
-import { setProcessPgUrl } from "../auth-store/postgres-db.js";
 import { AuthKey } from "../auth-store/row-cipher.js";
 import { systemClock } from "../clock.js";
 import { companySettings, loadConfig, type WardenConfig } from "../config/load.js";
@@ -27,7 +26,6 @@ import { Worker } from "./worker.js";
 let env: WardenEnv;
 try {
   env = readEnv();
-  setProcessPgUrl(env.pgUrl);
 } catch (err) {
   // A refused secret file: say which and how to fix it, exit 78 (pm2 does not restart on it).
   process.stderr.write(`warden-worker: ${describeError(err)}\n`);
