@@ -5,11 +5,10 @@
  * it and the file; one ok line for the sqlite companies otherwise. Postgres is doctor-postgres.ts.
  * Never throws.
  */
-import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { listSqliteSync } from "../auth-store/sqlite-scan.js";
 import { readStoreChoice, type StoreKind } from "../auth-store/store-choice.js";
-import { isCompanyId } from "../config/company-id.js";
+import { listCompanyIds } from "../config/company-id.js";
 import type { WardenConfig } from "../config/load.js";
 import type { WardenEnv } from "../env-shape.js";
 import { describeError } from "../errors.js";
@@ -21,11 +20,7 @@ export async function checkAuthStores(
   env: Pick<WardenEnv, "home" | "pm2Home" | "configFile">,
   config: WardenConfig,
 ): Promise<CheckResult[]> {
-  const entries = await readdir(config.sessionsDir, { withFileTypes: true }).catch(() => []);
-  const ids = entries
-    .filter((e) => e.isDirectory() && isCompanyId(e.name))
-    .map((e) => e.name)
-    .sort();
+  const ids = listCompanyIds(config.sessionsDir);
   const out: CheckResult[] = [];
   let sqliteOk = 0;
   for (const id of ids) {
