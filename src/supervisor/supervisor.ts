@@ -377,7 +377,7 @@ export class Supervisor {
     await this.bot?.start();
   }
 
-  /** One ladder check of the whole fleet now (the timer calls it every fleet.checkEvery). */
+  /** One ladder check of the whole fleet now, in one turn (the timer runs the sliced check every fleet.checkEvery). */
   checkLadder(): void {
     this.checks.ladder();
   }
