@@ -7,6 +7,7 @@ import { loadConfig } from "../src/config/load.js";
 import { LadderRunner } from "../src/ladder/ladder-runner.js";
 import type { KeyStateEvidenceSource } from "../src/ladder/store-evidence.js";
 import { openStore, type Store } from "../src/store/store.js";
+import { credsOnlySnapshot } from "./helpers/snapshot.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
 const cleanups: (() => unknown)[] = [];
@@ -27,24 +28,7 @@ function fleet(evidence?: KeyStateEvidenceSource): { store: Store; runner: Ladde
   const config = loadConfig(file);
   const store = openStore(path.join(root, "warden.db"));
   for (const company of ids) {
-    store.companies.save(
-      {
-        company,
-        scannedAt: NOW,
-        total: 1,
-        byCategory: {} as never,
-        preKeys: 0,
-        maxPreKeyId: null,
-        creds: { state: "ok" },
-        names: ["creds.json"],
-        mtimes: new Map(),
-        ownUsers: null,
-        newestPreKeyId: null,
-        newestWriteAt: null,
-        irregular: [],
-      },
-      1,
-    );
+    store.companies.save(credsOnlySnapshot(company, NOW), 1);
     store.connections.transition(
       { company, to: "open", code: null, message: "connected", holder: "w0" },
       NOW,

@@ -6,6 +6,7 @@ import { openStore } from "../src/store/store.js";
 import { createAlertQueue } from "../src/supervisor/alert-queue.js";
 import { createScheduledBackups } from "../src/supervisor/scheduled-backups.js";
 import { FleetFixture } from "./helpers/fleet-fixture.js";
+import { credsOnlySnapshot } from "./helpers/snapshot.js";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -21,25 +22,7 @@ describe("the backup schedule's check", () => {
     cleanups.push(() => store.close());
     const now = 1_800_000_000_000;
     const ids = Array.from({ length: 1_200 }, (_, i) => `c${String(i).padStart(4, "0")}`);
-    for (const company of ids)
-      store.companies.save(
-        {
-          company,
-          scannedAt: now,
-          total: 1,
-          byCategory: {} as never,
-          preKeys: 0,
-          maxPreKeyId: null,
-          creds: { state: "ok" },
-          names: ["creds.json"],
-          mtimes: new Map(),
-          ownUsers: null,
-          newestPreKeyId: null,
-          newestWriteAt: null,
-          irregular: [],
-        },
-        1,
-      );
+    for (const company of ids) store.companies.save(credsOnlySnapshot(company, now), 1);
     const clock = { now: () => now };
     const logger = fx.logger();
     const schedule = createScheduledBackups({
