@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BotApiServer } from "./helpers/bot-api-server.js";
 import { entryArgs } from "./helpers/entry.js";
 import { COUNT_EVERY_FILE, FleetFixture } from "./helpers/fleet-fixture.js";
+import { telegramAlert } from "./helpers/outbox-rows.js";
 import { runCli } from "./helpers/run-cli.js";
 import { waitFor } from "./helpers/wait-for.js";
 
@@ -43,21 +44,6 @@ async function fleetInDatabase() {
   await waitFor(() => store.outbox.pendingCount() === 0, { what: "the log alerts delivered" });
   store.outbox.add([telegramAlert("acme"), telegramAlert("beta")], now);
   await fx.stopSupervisor(supervisor);
-}
-
-/** An alert row for a Telegram chat, which waits in the outbox while no Telegram notifier runs. */
-function telegramAlert(company: string) {
-  return {
-    company,
-    kind: "test",
-    level: null,
-    channel: "telegram",
-    target: "-1001",
-    silent: false,
-    html: "waiting",
-    text: "waiting",
-    payload: {},
-  };
 }
 
 describe("warden health", () => {

@@ -8,6 +8,7 @@ import { ConfigError, ErrorCodes, WardenError } from "../src/errors.js";
 import { isLoopback, parseListen, resolveListen } from "../src/http/listen-address.js";
 import { entryArgs } from "./helpers/entry.js";
 import { COUNT_EVERY_FILE, FleetFixture } from "./helpers/fleet-fixture.js";
+import { telegramAlert } from "./helpers/outbox-rows.js";
 import { parsePrometheusText, sampleValue } from "./helpers/prom-text.js";
 import { waitFor } from "./helpers/wait-for.js";
 
@@ -32,21 +33,6 @@ async function serve(token: string | null = TOKEN, watch = true) {
   const address = supervisor.http?.boundAddress;
   if (!address) throw new Error("no bound address");
   return { supervisor, store, base: `http://${address}` };
-}
-
-/** An alert row for a Telegram chat, which waits in the outbox while no Telegram notifier runs. */
-function telegramAlert(company: string) {
-  return {
-    company,
-    kind: "test",
-    level: null,
-    channel: "telegram",
-    target: "-1001",
-    silent: false,
-    html: "waiting",
-    text: "waiting",
-    payload: {},
-  };
 }
 
 describe("http.listen", () => {
