@@ -7,6 +7,7 @@ import { afterEach, expect, it } from "vitest";
 import type { Notifier } from "../src/alerts/notifiers/notifier.js";
 import { OutboxDispatcher } from "../src/alerts/outbox-dispatcher.js";
 import { openStore, type Store } from "../src/store/store.js";
+import { chatAlerts } from "./helpers/outbox-rows.js";
 
 let dir: string;
 let store: Store;
@@ -24,17 +25,7 @@ it("paced sends to one chat leave no abort listener behind on the shutdown signa
   store = openStore(path.join(dir, "warden.db"));
   process.on("warning", onWarning);
   const count = 15;
-  const rows = Array.from({ length: count }, (_, i) => ({
-    company: "acme",
-    kind: "level",
-    level: "warning" as const,
-    channel: "test",
-    target: "chat-1",
-    html: `m${i}`,
-    text: `m${i}`,
-    silent: false,
-    payload: {},
-  }));
+  const rows = chatAlerts(count);
   store.outbox.add(rows, Date.now());
   const listenersSeen: number[] = [];
   let signal: AbortSignal | undefined;
@@ -71,21 +62,7 @@ it("many chats waiting out their gaps at once do not warn: one listener per wait
   dir = mkdtempSync(path.join(os.tmpdir(), "warden-pacing-"));
   store = openStore(path.join(dir, "warden.db"));
   process.on("warning", onWarning);
-  const rows = [];
-  for (let chat = 0; chat < 30; chat++) {
-    for (let i = 0; i < 3; i++)
-      rows.push({
-        company: "acme",
-        kind: "level",
-        level: "warning" as const,
-        channel: "test",
-        target: `chat-${chat}`,
-        html: `m${i}`,
-        text: `m${i}`,
-        silent: false,
-        payload: {},
-      });
-  }
+  const rows = Array.from({ length: 30 }, (_, chat) => chatAlerts(3, `chat-${chat}`)).flat();
   store.outbox.add(rows, Date.now());
   let signal: AbortSignal | undefined;
   let most = 0;

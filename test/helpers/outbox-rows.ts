@@ -14,3 +14,18 @@ export function telegramAlert(company: string) {
     payload: {},
   };
 }
+
+/** `count` warning alerts of acme for one chat of the "test" channel, numbered m0, m1, … */
+export function chatAlerts(count: number, target = "chat-1") {
+  return Array.from({ length: count }, (_, i) => ({
+    company: "acme",
+    kind: "level",
+    level: "warning" as const,
+    channel: "test",
+    target,
+    html: `m${i}`,
+    text: `m${i}`,
+    silent: false,
+    payload: {},
+  }));
+}
