@@ -8,11 +8,8 @@
  * mid-write loses no acknowledged key and tears no row.
  */
 
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { createInterface } from "node:readline";
-import { setTimeout as delay } from "node:timers/promises";
 import { BufferJSON, encodeWAMessage, proto } from "baileys";
 import pg from "pg";
 import pino from "pino";
@@ -37,6 +34,7 @@ import { FleetScanner, type ScannerReport } from "../src/fleet/fleet-scanner.js"
 import type { FolderSnapshot } from "../src/fleet/scan-folder.js";
 import { openStore, type Store } from "../src/store/store.js";
 import type { Worker } from "../src/worker/worker.js";
+import { killAuthBurst } from "./helpers/auth-burst.js";
 import { trialCount } from "./helpers/crash-trial.js";
 import { FleetFixture } from "./helpers/fleet-fixture.js";
 import { createPairedFolder } from "./helpers/paired-folder.js";
@@ -46,7 +44,6 @@ import { tempDir } from "./helpers/temp-dir.js";
 import { createTestWorker } from "./helpers/test-worker.js";
 import { waitFor } from "./helpers/wait-for.js";
 
-const BURST = path.resolve(import.meta.dirname, "fixtures", "auth-burst.ts");
 const PASSPHRASE = "correct horse battery staple";
 const silent = pino({ level: "silent" });
 const clock = { now: () => Date.now() };
@@ -412,34 +409,14 @@ describe("postgres auth store under kill -9", () => {
         const acked = new Set<number>();
         let counter = -1;
         for (let trial = 0; trial < trialsPerLane; trial++) {
-          const child = spawn(process.execPath, ["--import", "tsx", BURST, "postgres", company], {
-            cwd: path.resolve(import.meta.dirname, ".."),
-            env: { ...process.env, WARDEN_AUTH_KEY: PASSPHRASE, WARDEN_PG_URL: cluster.url },
-            stdio: ["ignore", "pipe", "pipe"],
-          });
-          const run = { ready: false, exited: false, signal: null as NodeJS.Signals | null, stderr: "" };
-          child.stderr?.on("data", (c: Buffer) => {
-            run.stderr += c.toString();
-          });
-          createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
-            if (line === "ready") run.ready = true;
-            const ack = /^ack (\d+) (\d+) (\d+)$/.exec(line);
-            if (ack) {
-              for (let id = Number(ack[1]); id <= Number(ack[2]); id++) acked.add(id);
-              counter = Math.max(counter, Number(ack[3]));
-            }
-          });
-          child.once("close", (_code, signal) => {
-            run.exited = true;
-            run.signal = signal;
-          });
-          await waitFor(() => run.ready || run.exited, { timeoutMs: 30_000, intervalMs: 5, what: "ready" });
-          if (!run.ready) throw new Error(`auth-burst exited before ready: ${run.stderr}`);
-          // The moment of the kill is the randomness of the trial; nothing waits on this delay.
-          await delay(50 + Math.floor(Math.random() * 200));
-          child.kill("SIGKILL");
-          await waitFor(() => run.exited, { timeoutMs: 10_000, intervalMs: 5, what: "child exit" });
-          expect(run.signal).toBe("SIGKILL");
+          const killed = await killAuthBurst(
+            ["postgres", company],
+            { WARDEN_AUTH_KEY: PASSPHRASE, WARDEN_PG_URL: cluster.url },
+            50 + Math.floor(Math.random() * 200),
+            acked,
+          );
+          counter = Math.max(counter, killed.counter);
+          expect(killed.signal).toBe("SIGKILL");
           kills++;
 
           // Every row opens (none torn), the identity is the same, every acknowledged pre-key is there.

@@ -1,14 +1,5 @@
-/**
- * The sqlite auth store under real Baileys: a company on it encrypts and decrypts with libsignal
- * exactly like a folder company (session, pre-key message, group sender key), and it fails closed:
- * a wrong key, a tampered row, a vanished database file or a creds row missing beside keys are
- * coded errors, never a fresh identity.
- */
-import { spawn } from "node:child_process";
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { createInterface } from "node:readline";
-import { setTimeout as delay } from "node:timers/promises";
 import { BufferJSON, encodeWAMessage, proto } from "baileys";
 import Database from "better-sqlite3";
 import pino from "pino";
@@ -24,6 +15,7 @@ import { ErrorCodes } from "../src/errors.js";
 import { FleetScanner } from "../src/fleet/fleet-scanner.js";
 import type { FolderSnapshot } from "../src/fleet/scan-folder.js";
 import { authDatabaseFile } from "../src/home-layout.js";
+import { killAuthBurst } from "./helpers/auth-burst.js";
 import { createCompanyFolder } from "./helpers/baileys-folder.js";
 import { trialCount } from "./helpers/crash-trial.js";
 import { runCli } from "./helpers/run-cli.js";
@@ -31,7 +23,6 @@ import { createParty, encryptTo, type OpenAuth, receive, startSession } from "./
 import { tempDir } from "./helpers/temp-dir.js";
 import { waitFor } from "./helpers/wait-for.js";
 
-const BURST = path.resolve(import.meta.dirname, "fixtures", "auth-burst.ts");
 
 const silent = pino({ level: "silent" });
 const clock = { now: () => Date.now() };
@@ -206,34 +197,14 @@ describe("sqlite auth store under kill -9", () => {
         const acked = new Set<number>();
         let counter = -1;
         for (let trial = 0; trial < trialsPerLane; trial++) {
-          const child = spawn(process.execPath, ["--import", "tsx", BURST, file], {
-            cwd: path.resolve(import.meta.dirname, ".."),
-            env: { ...process.env, WARDEN_AUTH_KEY: "correct horse battery staple" },
-            stdio: ["ignore", "pipe", "pipe"],
-          });
-          const run = { ready: false, exited: false, signal: null as NodeJS.Signals | null, stderr: "" };
-          child.stderr?.on("data", (c: Buffer) => {
-            run.stderr += c.toString();
-          });
-          createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
-            if (line === "ready") run.ready = true;
-            const ack = /^ack (\d+) (\d+) (\d+)$/.exec(line);
-            if (ack) {
-              for (let id = Number(ack[1]); id <= Number(ack[2]); id++) acked.add(id);
-              counter = Math.max(counter, Number(ack[3]));
-            }
-          });
-          child.once("close", (_code, signal) => {
-            run.exited = true;
-            run.signal = signal;
-          });
-          await waitFor(() => run.ready || run.exited, { timeoutMs: 30_000, intervalMs: 5, what: "ready" });
-          if (!run.ready) throw new Error(`auth-burst exited before ready: ${run.stderr}`);
-          // The moment of the kill is the randomness of the trial; nothing waits on this delay.
-          await delay(20 + Math.floor(Math.random() * 150));
-          child.kill("SIGKILL");
-          await waitFor(() => run.exited, { timeoutMs: 10_000, intervalMs: 5, what: "child exit" });
-          expect(run.signal).toBe("SIGKILL");
+          const killed = await killAuthBurst(
+            [file],
+            { WARDEN_AUTH_KEY: "correct horse battery staple" },
+            20 + Math.floor(Math.random() * 150),
+            acked,
+          );
+          counter = Math.max(counter, killed.counter);
+          expect(killed.signal).toBe("SIGKILL");
           kills++;
 
           // Every row opens (none torn), the identity is the same, and every acknowledged pre-key is there.
