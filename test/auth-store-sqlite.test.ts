@@ -23,7 +23,6 @@ import { createParty, encryptTo, type OpenAuth, receive, startSession } from "./
 import { tempDir } from "./helpers/temp-dir.js";
 import { waitFor } from "./helpers/wait-for.js";
 
-
 const silent = pino({ level: "silent" });
 const clock = { now: () => Date.now() };
 let key: AuthKey;
