@@ -38,7 +38,8 @@ module.exports = {
       cwd: __dirname,
       exec_mode: "fork",
       instances: 1,
-      // Ready (process.send("ready")) only after the first full scan of sessionsDir.
+      // Ready (process.send("ready")) once it serves; the first full scan of sessionsDir runs on
+      // (GET /readyz is 503 until it is done).
       wait_ready: true,
       listen_timeout: 120_000,
       // SIGINT first; the supervisor flushes alerts for up to WARDEN_FLUSH_MS (5 s) before exiting.

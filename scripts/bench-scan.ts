@@ -204,9 +204,6 @@ class SupervisorChild {
         resolve();
       });
     });
-    this.proc.on("message", (msg) => {
-      if (msg === "ready") this.readyResolve?.();
-    });
     createInterface({ input: this.proc.stdout as NodeJS.ReadableStream }).on("line", (line) =>
       this.onLine(line),
     );
@@ -216,7 +213,10 @@ class SupervisorChild {
     });
   }
 
-  /** Resolves on the IPC "ready" (or the "Ready: first scan done" line); rejects if the child exits. */
+  /**
+   * Resolves on the "First scan done" line (pm2's "ready" comes earlier: once the supervisor
+   * serves); rejects if the child exits.
+   */
   ready(timeoutMs: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`not ready after ${timeoutMs} ms`)), timeoutMs);
@@ -261,7 +261,7 @@ class SupervisorChild {
     }
     if (parsed.alert) this.alertsLogged++;
     else if ((parsed.level ?? 0) >= 40 && this.problems.length < 20) this.problems.push(line);
-    if (parsed.msg === "Ready: first scan done") this.readyResolve?.();
+    if (parsed.msg === "First scan done") this.readyResolve?.();
   }
 
   private keep(line: string): void {

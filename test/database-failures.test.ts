@@ -95,7 +95,7 @@ describe("warden.db deleted while the supervisor runs (item 7)", () => {
       log += c;
     });
     const exited = new Promise<number | null>((resolve) => proc.on("close", resolve));
-    await waitFor(() => log.includes("Ready: first scan done"), {
+    await waitFor(() => log.includes("First scan done"), {
       timeoutMs: 30_000,
       what: `ready; log: ${log}`,
     });
@@ -161,7 +161,7 @@ describe("unencrypted creds snapshots (item 12)", () => {
     });
     const exited = new Promise<number | null>((resolve) => proc.on("close", resolve));
     try {
-      await waitFor(() => log.includes("Ready: first scan done"), { timeoutMs: 30_000, what: "ready" });
+      await waitFor(() => log.includes("First scan done"), { timeoutMs: 30_000, what: "ready" });
       expect(log).toContain("creds-snapshots-unencrypted");
     } finally {
       proc.kill("SIGTERM");

@@ -54,7 +54,7 @@ afterEach(() => {
 });
 
 describe("warden-supervisor process", () => {
-  it("signals ready after the first scan, then exits 0 on SIGTERM with alerts flushed", async () => {
+  it("signals ready once serving, logs the first scan done after it, then exits 0 on SIGTERM with alerts flushed", async () => {
     const api = new BotApiServer();
     await api.start();
     try {
@@ -71,7 +71,11 @@ describe("warden-supervisor process", () => {
         TELEGRAM_API_ROOT: api.apiRoot,
       });
       await proc.ready;
-      // Ready means the first scan is stored.
+      // Ready means serving; the first scan is stored when "First scan done" is logged, after it.
+      await waitFor(() => proc.out.join("").includes("First scan done"), { what: "first scan done" });
+      const readyAt = proc.out.join("").indexOf("Ready: serving");
+      expect(readyAt).toBeGreaterThan(-1);
+      expect(proc.out.join("").indexOf("First scan done")).toBeGreaterThan(readyAt);
       const db = new Database(path.join(home, "warden.db"), { readonly: true });
       expect(db.prepare("SELECT total FROM companies WHERE id = 'acme'").get()).toEqual({ total: 151 });
       db.close();
@@ -79,7 +83,6 @@ describe("warden-supervisor process", () => {
       proc.child.kill("SIGTERM");
       expect(await proc.exited).toBe(0);
       const log = proc.out.join("");
-      expect(log).toContain("Ready: first scan done");
       expect(log).toContain("Stopped");
       expect(log).not.toContain(TEST_TOKEN);
       // No WARDEN_BACKUP_KEY: said at start, not discovered in a leaked archive.
@@ -176,7 +179,7 @@ describe("pm2 ecosystem", () => {
     }
   });
 
-  it("starts warden-supervisor (online after the first scan) and stops it cleanly", () => {
+  it("starts warden-supervisor (online once serving) and stops it cleanly", () => {
     const s = setup({});
     env = { ...s.env, PM2_HOME: pm2Home };
     delete env.TELEGRAM_BOT_TOKEN;

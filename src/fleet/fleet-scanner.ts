@@ -120,10 +120,15 @@ export class FleetScanner {
     return this.known;
   }
 
-  /** Creates sessionsDir if needed, runs the first full scan, then starts watching and reconciling. */
-  async start(): Promise<void> {
+  /** Creates sessionsDir if needed (start() does it too): a folder that cannot be made fails here. */
+  async prepare(): Promise<void> {
     // Company folders hold the WhatsApp accounts: nobody else may list them.
     await mkdir(this.options.sessionsDir, { recursive: true, mode: 0o700 });
+  }
+
+  /** Creates sessionsDir if needed, runs the first full scan, then starts watching and reconciling. */
+  async start(): Promise<void> {
+    await this.prepare();
     await this.fullScan();
     if (this.closed) return;
     if (this.options.watch !== false) await this.watcher.start();

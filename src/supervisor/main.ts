@@ -1,7 +1,7 @@
 /**
  * Entry file of the warden-supervisor process: reads the environment, loads the config (exit 78
- * when it is bad), opens the database, starts the supervisor and tells pm2 it is ready after the
- * first scan. SIGINT/SIGTERM: stop watchers, flush alerts, close the database, exit 0.
+ * when it is bad), opens the database, starts the supervisor and tells pm2 it is ready once it
+ * serves (the first scan then runs on; "First scan done" is logged when it ends). SIGINT/SIGTERM: stop watchers, flush alerts, close the database, exit 0.
  */
 
 import { alertDirectly } from "../alerts/alert-directly.js";
@@ -141,23 +141,33 @@ const dbWatch = setInterval(() => {
 }, DB_CHECK_MS);
 dbWatch.unref();
 
+// "Ready" (pm2's wait_ready) means serving: database open, alerts delivered, HTTP listening,
+// config watched, the first full scan under way. Counting 10,000 folders stats ~800,000 files
+// (seconds); GET /readyz stays 503 until the first scan is done, and the ladder, the probe,
+// scheduled backups and the bot start after it: they act on its counts.
 try {
-  await supervisor.start();
+  await supervisor.serve();
   configWatcher = watchConfig({
     file: config.file,
     onChange: (next) => supervisor.applyConfig(next),
     onError: (message) => supervisor.reportConfigError(message),
   });
   await configWatcher.ready;
-  logger.info(
-    {
-      companies: supervisor.fleet.companies.size,
-      mode: supervisor.fleet.mode,
-      sessionsDir: config.sessionsDir,
-    },
-    "Ready: first scan done",
-  );
+  logger.info({ sessionsDir: config.sessionsDir }, "Ready: serving; first scan of sessionsDir under way");
   process.send?.("ready");
+  const scanStarted = performance.now();
+  await supervisor.firstScan();
+  // (a stop during the first scan ends it early: nothing to report)
+  if (supervisor.firstScanComplete)
+    logger.info(
+      {
+        companies: supervisor.fleet.companies.size,
+        mode: supervisor.fleet.mode,
+        sessionsDir: config.sessionsDir,
+        ms: Math.round(performance.now() - scanStarted),
+      },
+      "First scan done",
+    );
 } catch (err) {
   logger.fatal({ err }, `Start-up failed: ${describeError(err)}`);
   process.exit(exitCodeFor(err));

@@ -109,6 +109,7 @@ export class Supervisor {
   private readonly intake: SnapshotIntake;
   private readonly checks: PeriodicChecks;
   private firstScanDone = false;
+  private firstScanRun: Promise<void> | undefined;
   /** The HTTP side, when `http` was given; `http.boundAddress` once started. */
   readonly http: HttpServer | undefined;
   /** Opt-in per-peer session repairs; undefined without `home`. */
@@ -335,8 +336,21 @@ export class Supervisor {
     return this.scanner;
   }
 
-  /** First full scan (alerts queued), outbox delivery started; resolves when ready. */
+  /**
+   * Starts everything and resolves after the first full scan (alerts queued): `serve()`, then
+   * `firstScan()`. The supervisor process tells pm2 "ready" between the two.
+   */
   async start(): Promise<void> {
+    await this.serve();
+    await this.firstScan();
+  }
+
+  /**
+   * Serving: the HTTP side listens, outbox delivery runs, interrupted restores are finished and the
+   * first full scan is under way (in slices; `firstScan()` resolves when it is done). The ladder,
+   * the probe, scheduled backups and the bot start after the first scan: they act on its counts.
+   */
+  async serve(): Promise<void> {
     const { store, clock } = this.options;
     if (this.http) {
       const address = await this.http.listen();
@@ -350,7 +364,25 @@ export class Supervisor {
       clock,
       this.log,
     );
-    await this.scanner.start();
+    await this.scanner.prepare();
+    this.firstScanRun ??= this.scanner.start().then(() => this.afterFirstScan());
+    // Awaited by firstScan(); a failure is not unhandled while nobody waits yet.
+    this.firstScanRun.catch(() => undefined);
+  }
+
+  /** True once the first full scan is done (and the supervisor was not closed during it). */
+  get firstScanComplete(): boolean {
+    return this.firstScanDone;
+  }
+
+  /** Resolves when the first full scan is done and what acts on its counts has started. */
+  firstScan(): Promise<void> {
+    return this.firstScanRun ?? Promise.reject(new Error("firstScan() before serve()"));
+  }
+
+  private async afterFirstScan(): Promise<void> {
+    if (this.closed) return;
+    const { store, clock } = this.options;
     this.firstScanDone = true;
     scheduleChecks(this.scheduler, this.checks, {
       config: () => this.live.current(),
