@@ -48,6 +48,10 @@ module.exports = {
       // 78 = configuration error: restarting cannot help until someone fixes the file.
       stop_exit_codes: [78],
       max_memory_restart: "400M",
+      // V8's young generation capped at 2 MB per semi-space (default 16): the scans' short-lived
+      // garbage is collected sooner instead of filling up to 48 MB of resident memory (rss at 1k
+      // companies ~130 -> ~105 MB, see README "Memory"). Old space is left uncapped: 10k companies need it.
+      node_args: ["--max-semi-space-size=2"],
       time: true,
       env: { NODE_ENV: "production" },
     },

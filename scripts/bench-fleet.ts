@@ -2,10 +2,11 @@
  * `npm run bench:fleet`: the fleet as an operator runs it. For 1,000 and 10,000 companies of ~200
  * v7-shaped files (generated once, cached under the temp dir by `fleet-tree.ts`):
  * 1. builds with tsc into a temp dir (the dist/ pm2 runs), times `find <tree> -type f | wc -l`, then
- *    spawns the supervisor process (node dist/supervisor/main.js, as ecosystem.config.cjs) and
- *    times spawn -> "ready" (serving) and spawn -> "First scan done" (every folder counted); at
- *    "ready" (as pm2 does) one worker process (node dist/worker/main.js, NODE_APP_INSTANCE 0,
- *    WARDEN_DRIVER=simulated) that connects every company and reports to the supervisor;
+ *    spawns the supervisor process (node dist/supervisor/main.js with the app's node_args from
+ *    ecosystem.config.cjs, as pm2 starts it) and times spawn -> "ready" (serving) and spawn ->
+ *    "First scan done" (every folder counted); at "ready" (as pm2 does) one worker process
+ *    (node dist/worker/main.js, its node_args, NODE_APP_INSTANCE 0, WARDEN_DRIVER=simulated) that
+ *    connects every company and reports to the supervisor;
  * 2. reads the supervisor's RSS once the worker is ready and things settled;
  * 3. at 10k: the supervisor's CPU over 60 s with nothing changing, then file -> outbox latency on
  *    BENCH_EVENTS (100) latency folders (a company file gives them count.basis "counted" and
@@ -27,6 +28,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
+import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -47,6 +49,17 @@ const WORKER_READY_TIMEOUT_MS = 900_000;
 const SETTLE_MS = 5_000;
 const EVENT_TIMEOUT_MS = 10_000;
 const LATENCY_FILES = 119; // thresholds.monitor 120 with basis "counted", preKeyReserve 0
+
+/** The node flags pm2 gives an app (`node_args` in ecosystem.config.cjs: an array or one string). */
+function ecosystemNodeArgs(app: string): string[] {
+  const { apps } = createRequire(import.meta.url)(path.join(repoRoot, "ecosystem.config.cjs")) as {
+    apps: { name: string; node_args?: string | string[] }[];
+  };
+  const found = apps.find((a) => a.name === app);
+  if (!found) throw new Error(`ecosystem.config.cjs has no app ${app}`);
+  const args = found.node_args ?? [];
+  return typeof args === "string" ? args.split(/\s+/).filter(Boolean) : args;
+}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -84,7 +97,7 @@ class Proc {
       name === "supervisor" && process.env.BENCH_PROFILE_DIR
         ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
         : [];
-    this.proc = spawn(process.execPath, [...profile, script], {
+    this.proc = spawn(process.execPath, [...ecosystemNodeArgs(`warden-${name}`), ...profile, script], {
       cwd: repoRoot,
       env,
       stdio: ["ignore", "pipe", "pipe", "ipc"],
@@ -430,6 +443,9 @@ try {
       .loadavg()
       .map((l) => l.toFixed(2))
       .join(" ")})`,
+  );
+  console.log(
+    `  node_args (ecosystem.config.cjs): supervisor ${JSON.stringify(ecosystemNodeArgs("warden-supervisor"))}, worker ${JSON.stringify(ecosystemNodeArgs("warden-worker"))}`,
   );
   const dist = build(buildRoot);
   if (SIZES.includes(1_000)) await benchOneK(dist);

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
@@ -156,6 +156,47 @@ describe("warden-supervisor process", () => {
   });
 });
 
+/** The packages imported by name, recorded by a module hook (a file of specifiers, one a line). */
+function recordPackages(dir: string): { env: NodeJS.ProcessEnv; read: () => string[] } {
+  const list = path.join(dir, "packages.txt");
+  writeFileSync(list, "");
+  writeFileSync(
+    path.join(dir, "record-hooks.mjs"),
+    `import { appendFileSync } from "node:fs";
+export async function resolve(specifier, context, next) {
+  if (!/^(\\.|\\/|node:|file:|data:)/.test(specifier)) appendFileSync(${JSON.stringify(list)}, specifier + "\\n");
+  return next(specifier, context);
+}
+`,
+  );
+  writeFileSync(
+    path.join(dir, "record-packages.mjs"),
+    'import { register } from "node:module";\nregister("./record-hooks.mjs", import.meta.url);\n',
+  );
+  return {
+    env: { NODE_OPTIONS: `--import=${path.join(dir, "record-packages.mjs")}` },
+    read: () => readFileSync(list, "utf8").split("\n").filter(Boolean),
+  };
+}
+
+describe("warden-supervisor without the optional parts", () => {
+  it("loads no HTTP, Telegram, PostgreSQL or tar package without http.listen, a token or WARDEN_PG_URL", async () => {
+    const { env } = setup({});
+    const packages = recordPackages(root);
+    const proc = startSupervisor({ ...env, ...packages.env, TELEGRAM_BOT_TOKEN: "", WARDEN_PG_URL: "" });
+    await proc.ready;
+    const loaded = new Set(packages.read().map((s) => s.split("/")[0]));
+    // The hook sees what the supervisor needs...
+    expect(loaded).toContain("better-sqlite3");
+    expect(loaded).toContain("chokidar");
+    // ...and not what they would load: each is imported when its part starts (README "Memory").
+    for (const name of ["fastify", "prom-client", "qrcode", "node-telegram-bot-api", "pg", "tar"])
+      expect(loaded, name).not.toContain(name);
+    proc.child.kill("SIGTERM");
+    expect(await proc.exited).toBe(0);
+  });
+});
+
 describe("pm2 ecosystem", () => {
   const pm2Home = mkdtempSync(path.join(os.tmpdir(), "warden-pm2-"));
   const pm2 = path.join(repo, "node_modules", ".bin", "pm2");
@@ -186,11 +227,14 @@ describe("pm2 ecosystem", () => {
     execFileSync(pm2, ["start", "ecosystem.config.cjs"], { cwd: repo, env, stdio: "pipe" });
     const list = JSON.parse(execFileSync(pm2, ["jlist"], { cwd: repo, env }).toString()) as {
       name: string;
-      pm2_env: { status: string; restart_time: number };
+      pm2_env: { status: string; restart_time: number; node_args: string[] };
     }[];
     const app = list.find((a) => a.name === "warden-supervisor");
     expect(app?.pm2_env.status).toBe("online");
     expect(app?.pm2_env.restart_time).toBe(0);
+    // The node flags pm2 starts it with: the young generation capped (README "Memory"). (Its
+    // /proc cmdline cannot tell: pm2 overwrites it with the process title.)
+    expect(app?.pm2_env.node_args).toEqual(["--max-semi-space-size=2"]);
     execFileSync(pm2, ["stop", "ecosystem.config.cjs"], { cwd: repo, env, stdio: "pipe" });
     const after = JSON.parse(execFileSync(pm2, ["jlist"], { cwd: repo, env }).toString()) as typeof list;
     expect(after.find((a) => a.name === "warden-supervisor")?.pm2_env.status).toBe("stopped");

@@ -5,7 +5,7 @@
  * description is named and replaced by a short text saying so.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createTelegramApi } from "../src/alerts/notifiers/telegram.js";
+import { createTelegramApi } from "../src/alerts/notifiers/telegram-client.js";
 import { describeTelegramError, FailureLog } from "../src/alerts/notifiers/telegram-failure.js";
 import { loadConfig } from "../src/config/load.js";
 import { fleetHealth } from "../src/http/fleet-view.js";

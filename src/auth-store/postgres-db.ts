@@ -9,8 +9,10 @@
  * scrubbed of the URL's password (error texts reach logs, alerts and the bot). Fail closed: the
  * caller never reads an error as "no row".
  * The URL comes with every access (the worker's options, the action context, the CLI's env).
+ * The driver is loaded with the first pool: a process without WARDEN_PG_URL never loads it (it
+ * weighs ~15 MB of RSS, a quarter of the supervisor's budget).
  */
-import pg from "pg";
+import type pg from "pg";
 import { describeError, ErrorCodes, WardenError } from "../errors.js";
 
 /** The schema wa-warden's tables live in. */
@@ -53,6 +55,13 @@ interface Shared {
 
 const shared = new Map<string, Shared>();
 
+let driverLoad: Promise<typeof pg> | undefined;
+/** The pg module, imported once on first use. */
+const loadDriver = (): Promise<typeof pg> => {
+  driverLoad ??= import("pg").then((m) => m.default);
+  return driverLoad;
+};
+
 /** The URL with its password replaced by `***` (for messages). */
 export function scrubPgUrl(url: string): string {
   try {
@@ -92,9 +101,10 @@ export class PostgresDb {
 
   /** The pool of `url` (created on first use) with the schema in place; a coded error when unreachable. */
   static async acquire(url: string): Promise<PostgresDb> {
+    const driver = await loadDriver();
     let entry = shared.get(url);
     if (!entry) {
-      const pool = new pg.Pool({
+      const pool = new driver.Pool({
         connectionString: url,
         max: 4,
         connectionTimeoutMillis: 5_000,

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { statfs } from "node:fs/promises";
 import path from "node:path";
 import { TelegramApiError } from "node-telegram-bot-api";
-import { createTelegramApi } from "../alerts/notifiers/telegram.js";
+import { createTelegramApi } from "../alerts/notifiers/telegram-client.js";
 import { describeTelegramError } from "../alerts/notifiers/telegram-failure.js";
 import { type CliInvocation, cliInvocation, thisInstall } from "../cli-invocation.js";
 import { isCompanyId } from "../config/company-id.js";

@@ -31,7 +31,7 @@ import {
   removeDeadTemps,
 } from "./backup-files.js";
 import { type BackupManifest, MANIFEST_NAME, wardenVersion } from "./backup-manifest.js";
-import { tarEntry } from "./backup-tar.js";
+import { tarEntryEncoder } from "./backup-tar.js";
 
 /** What createBackup made: the new backup, its manifest, and what it pruned or could not read. */
 export interface CreatedBackup extends BackupInfo {
@@ -172,6 +172,7 @@ async function* tarBlocks(
   skipped: string[],
 ): AsyncGenerator<Buffer> {
   const { dir, onProgress } = options;
+  const tarEntry = await tarEntryEncoder();
   let done = 0;
   const chunk: Buffer[] = [];
   let chunkBytes = 0;

@@ -174,7 +174,7 @@ async function scanArchive(
       decipher = openingDecipher(derived, head, iv, tag);
     }
 
-    const parsed = newArchiveParser(onFile);
+    const parsed = await newArchiveParser(onFile);
     const source =
       end > start ? handle.createReadStream({ start, end: end - 1, autoClose: false }) : Readable.from([]);
     try {

@@ -1,10 +1,12 @@
 /**
  * The tar side of backups: one entry as bytes (writing) and a parser of the decompressed stream that
  * hashes every entry, rejects unsafe ones (links, devices, paths) and hands file bodies to a callback
- * (reading). Any `tar xzf` reads what tarEntry writes.
+ * (reading). Any `tar xzf` reads what a tarEntryEncoder writes.
+ * The tar module is imported when a backup is written or read, not with the process: the
+ * supervisor takes a backup rarely and keeps its resident memory small the rest of the time.
  */
 import { createHash } from "node:crypto";
-import { Header, Parser, Pax, type ReadEntry } from "tar";
+import type { ReadEntry } from "tar";
 import { ErrorCodes, WardenError } from "../../errors.js";
 import { type EntryDigest, MANIFEST_NAME, type ParsedEntries } from "./backup-manifest.js";
 
@@ -21,24 +23,38 @@ export interface ArchiveParser extends ParsedEntries {
   problems: string[];
 }
 
-/** One tar entry (pax header when the name does not fit ustar), data, padding to 512 bytes. */
-export function tarEntry(name: string, data: Buffer, mtime: Date, uid: number, gid: number): Buffer {
-  const header = new Header({ path: name, mode: 0o600, uid, gid, size: data.length, mtime, type: "File" });
-  const parts: Buffer[] = [];
-  // As tar's own WriteEntry: encode() returns true when a field does not fit (names > 100 bytes).
-  if (header.encode()) parts.push(new Pax({ path: name, size: data.length, mtime, uid, gid }).encode());
-  if (!header.block)
-    throw new WardenError(ErrorCodes.BACKUP_ENTRY_UNENCODABLE, `tar header for ${name} was not encoded`, {
-      file: name,
-    });
-  parts.push(header.block, data);
-  const pad = (512 - (data.length % 512)) % 512;
-  if (pad > 0) parts.push(Buffer.alloc(pad));
-  return Buffer.concat(parts);
+/** Writes one tar entry (pax header when the name does not fit ustar), data, padding to 512 bytes. */
+export type TarEntryEncoder = (name: string, data: Buffer, mtime: Date, uid: number, gid: number) => Buffer;
+
+let tarLoad: Promise<typeof import("tar")> | undefined;
+/** The tar module, imported once on first use. */
+const loadTar = (): Promise<typeof import("tar")> => {
+  tarLoad ??= import("tar");
+  return tarLoad;
+};
+
+/** The entry encoder (the tar module loaded). */
+export async function tarEntryEncoder(): Promise<TarEntryEncoder> {
+  const { Header, Pax } = await loadTar();
+  return (name, data, mtime, uid, gid) => {
+    const header = new Header({ path: name, mode: 0o600, uid, gid, size: data.length, mtime, type: "File" });
+    const parts: Buffer[] = [];
+    // As tar's own WriteEntry: encode() returns true when a field does not fit (names > 100 bytes).
+    if (header.encode()) parts.push(new Pax({ path: name, size: data.length, mtime, uid, gid }).encode());
+    if (!header.block)
+      throw new WardenError(ErrorCodes.BACKUP_ENTRY_UNENCODABLE, `tar header for ${name} was not encoded`, {
+        file: name,
+      });
+    parts.push(header.block, data);
+    const pad = (512 - (data.length % 512)) % 512;
+    if (pad > 0) parts.push(Buffer.alloc(pad));
+    return Buffer.concat(parts);
+  };
 }
 
 /** A sink for the decompressed tar stream that hashes entries and rejects unsafe ones. */
-export function newArchiveParser(onFile: OnFile | undefined): ArchiveParser {
+export async function newArchiveParser(onFile: OnFile | undefined): Promise<ArchiveParser> {
+  const { Parser } = await loadTar();
   const state: ArchiveParser = {
     consume,
     entries: new Map(),
