@@ -48,13 +48,16 @@ function fleet(evidence?: KeyStateEvidenceSource): { store: Store; runner: Ladde
   return { store, runner };
 }
 
-/** Records each company the runner decides on (its liveness row is read once per decision), and each event-loop turn. */
+/**
+ * Records each company whose rows a decision chunk reads (the ladder memory's range read; a chunk is
+ * decided on in the turn it is read), and each event-loop turn.
+ */
 function trace(store: Store): { seen: string[]; stop: () => void } {
   const seen: string[] = [];
-  const get = store.liveness.get.bind(store.liveness);
-  store.liveness.get = (company: string) => {
-    seen.push(company);
-    return get(company);
+  const read = store.ladder.memoryTextBetween.bind(store.ladder);
+  store.ladder.memoryTextBetween = (after: string, last: string) => {
+    for (const id of ids) if (id > after && id <= last) seen.push(id);
+    return read(after, last);
   };
   let stopped = false;
   const turn = () => {
@@ -70,13 +73,28 @@ describe("ladder checks in slices", () => {
   it("decides on every company exactly once per pass, with event-loop turns between slices", async () => {
     const { store, runner } = fleet();
     const t = trace(store);
-    await runner.checkInSlices(0);
+    await runner.checkInSlices(0, 500, 1);
     t.stop();
     const companies = t.seen.filter((s) => s !== "<turn>");
     expect(companies).toEqual(ids);
-    // sliceMs 0: a turn before every company but the first.
+    // sliceMs 0, chunks of one: a turn before every company but the first.
     const between = t.seen.slice(t.seen.indexOf(ids[0] as string), t.seen.indexOf(ids.at(-1) as string));
     expect(between.filter((s) => s === "<turn>").length).toBeGreaterThanOrEqual(ids.length - 1);
+  });
+
+  it("reads a chunk's rows in the turn of its decisions: a turn between two chunks, none within", async () => {
+    const { store, runner } = fleet();
+    const t = trace(store);
+    await runner.checkInSlices(0, 500, 10);
+    t.stop();
+    const from = t.seen.indexOf(ids[0] as string);
+    const decided = t.seen.slice(from, t.seen.indexOf(ids.at(-1) as string) + 1);
+    // 4 chunks of 10 read whole, each followed by a turn (sliceMs 0) but the last.
+    const chunks = decided
+      .join(",")
+      .split(/,?<turn>,?/)
+      .filter((c) => c !== "");
+    expect(chunks).toEqual([0, 10, 20, 30].map((i) => ids.slice(i, i + 10).join(",")));
   });
 
   it("runs a whole pass in one turn when it fits in the slice, as check() does", async () => {

@@ -116,6 +116,7 @@ export function createConnectionQueries(db: Db) {
   });
 
   return {
+    ...rangeQueries(db),
     /** The last reported connection state, or undefined when no worker has reported yet. */
     get(company: string): ConnectionRow | undefined {
       const r = get.get(company);
@@ -180,6 +181,62 @@ export function createConnectionQueries(db: Db) {
     pairing(company: string): PairingRow | undefined {
       const r = getPairing.get(company);
       return r ? { qr: r.qr, qrAt: r.qr_at, pairingCode: r.pairing_code, codeAt: r.code_at } : undefined;
+    },
+  };
+}
+
+/** The connections and recent events of a range of companies, each one query (a ladder chunk's). */
+function rangeQueries(db: Db) {
+  const between = db.prepare<
+    [string, string],
+    {
+      company: string;
+      state: string;
+      since: number;
+      reason: string | null;
+      code: number | null;
+      down_since: number | null;
+    }
+  >(
+    "SELECT company, state, since, reason, code, down_since FROM connection_state WHERE company > ? AND company <= ?",
+  );
+  const eventsBetween = db.prepare<
+    [string, string, number],
+    { company: string; to_state: string; code: number | null; at: number }
+  >(
+    "SELECT company, to_state, code, at FROM transitions WHERE company > ? AND company <= ? AND at >= ? ORDER BY company, id",
+  );
+  return {
+    /** The connections of the companies with `after < id <= last` (one range read), by company. */
+    between(after: string, last: string): Map<string, ConnectionRow> {
+      const rows = new Map<string, ConnectionRow>();
+      for (const r of between.all(after, last))
+        rows.set(r.company, {
+          state: r.state,
+          since: r.since,
+          reason: r.reason,
+          code: r.code,
+          downSince: r.down_since,
+        });
+      return rows;
+    },
+    /**
+     * eventsSince for the companies with `after < id <= last` (one range read), by company; a
+     * company with no event since `since` is absent.
+     */
+    eventsBetween(
+      after: string,
+      last: string,
+      since: number,
+    ): Map<string, { to: string; code: number | null; at: number }[]> {
+      const events = new Map<string, { to: string; code: number | null; at: number }[]>();
+      for (const r of eventsBetween.all(after, last, since)) {
+        const event = { to: r.to_state, code: r.code, at: r.at };
+        const list = events.get(r.company);
+        if (list) list.push(event);
+        else events.set(r.company, [event]);
+      }
+      return events;
     },
   };
 }

@@ -261,6 +261,9 @@ function verdictQueries(db: Db) {
       query_at = excluded.query_at, query_rtt_ms = excluded.query_rtt_ms, checked_at = excluded.checked_at`);
   const getState = db.prepare<[string], StateRecord>("SELECT * FROM liveness_state WHERE company = ?");
   const allStates = db.prepare<[], StateRecord>("SELECT * FROM liveness_state ORDER BY company");
+  const statesBetween = db.prepare<[string, string], StateRecord>(
+    "SELECT * FROM liveness_state WHERE company > ? AND company <= ?",
+  );
   const deafSince = db.prepare<[number], { company: string; at: number }>(
     "SELECT company, since AS at FROM liveness_state WHERE state = 'deaf' AND since >= ? ORDER BY since",
   );
@@ -299,6 +302,12 @@ function verdictQueries(db: Db) {
       const r = getState.get(company);
       return r ? toRow(r) : undefined;
     },
+    /** The last verdicts of the companies with `after < id <= last` (one range read), by company. */
+    between(after: string, last: string): Map<string, LivenessRow> {
+      const rows = new Map<string, LivenessRow>();
+      for (const r of statesBetween.all(after, last)) rows.set(r.company, toRow(r));
+      return rows;
+    },
     /** Every company's last liveness verdict, by company. */
     all(): LivenessRow[] {
       return allStates.all().map(toRow);
@@ -319,6 +328,9 @@ function deafMemoryQueries(db: Db) {
   const getMemory = db.prepare<[string], { memory: string }>(
     "SELECT memory FROM liveness_ladder WHERE company = ?",
   );
+  const memoryBetween = db.prepare<[string, string], { company: string; memory: string }>(
+    "SELECT company, memory FROM liveness_ladder WHERE company > ? AND company <= ?",
+  );
   const putMemory = db.prepare(`
     INSERT INTO liveness_ladder (company, memory, updated_at) VALUES (?, ?, ?)
     ON CONFLICT (company) DO UPDATE SET memory = excluded.memory, updated_at = excluded.updated_at`);
@@ -327,6 +339,12 @@ function deafMemoryQueries(db: Db) {
     ladderMemory(company: string): unknown {
       const r = getMemory.get(company);
       return r ? (JSON.parse(r.memory) as unknown) : undefined;
+    },
+    /** The deaf steps' memory of the companies with `after < id <= last` (one range read), by company. */
+    ladderMemoryBetween(after: string, last: string): Map<string, unknown> {
+      const rows = new Map<string, unknown>();
+      for (const r of memoryBetween.all(after, last)) rows.set(r.company, JSON.parse(r.memory) as unknown);
+      return rows;
     },
     /** Stores the deaf steps' memory of a company. */
     setLadderMemory(company: string, memory: unknown, now: number): void {
