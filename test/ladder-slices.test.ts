@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createActionContext } from "../src/actions/action-context.js";
 import { loadConfig } from "../src/config/load.js";
 import { LadderRunner } from "../src/ladder/ladder-runner.js";
+import { toMemory } from "../src/ladder/ladder-types.js";
 import type { KeyStateEvidenceSource } from "../src/ladder/store-evidence.js";
 import { openStore, type Store } from "../src/store/store.js";
 import { credsOnlySnapshot } from "./helpers/snapshot.js";
@@ -141,5 +142,34 @@ describe("a ladder pass reads key-state evidence only for down companies", () =>
     );
     runner.check();
     expect(asked).toEqual([["c07", NOW - 60_000]]);
+  });
+});
+
+describe("a sliced pass reads each chunk's memory in the turn of its decisions", () => {
+  it("a cleanup that finishes during the pass keeps its lastCleanup when the company is decided on later", async () => {
+    const { store, runner } = fleet();
+    const downSince = NOW - 600_000;
+    store.connections.transition(
+      { company: "c25", to: "close", code: 428, message: "connection closed", holder: "w0" },
+      downSince,
+    );
+    store.ladder.setMemory("c25", { ...toMemory(undefined), episode: downSince }, NOW - 60_000);
+    const lastCleanup = { at: NOW - 1_000, mode: "smart", deleted: 12, backup: null };
+    // The runner's background cleanup of c25 finishing in the turn after the first chunk: it
+    // writes the memory it reads, plus lastCleanup (ladder-runner.ts cleanup()).
+    const read = store.ladder.memoryTextBetween.bind(store.ladder);
+    store.ladder.memoryTextBetween = (after: string, last: string) => {
+      if (after === "")
+        setImmediate(() =>
+          store.ladder.setMemory("c25", { ...toMemory(store.ladder.memory("c25")), lastCleanup }, NOW),
+        );
+      return read(after, last);
+    };
+    await runner.checkInSlices(0, 500, 10);
+    // c25 was decided on (a step, so its memory was written back) after the cleanup wrote.
+    expect(store.ladder.steps("c25").length).toBeGreaterThan(0);
+    const memory = toMemory(store.ladder.memory("c25"));
+    expect(memory.lastCleanup).toEqual(lastCleanup);
+    expect(memory.episode).toBe(downSince);
   });
 });
