@@ -19,8 +19,14 @@ afterEach(async () => {
 const NOW = 1_800_000_000_000;
 const ids = Array.from({ length: 40 }, (_, i) => `c${String(i).padStart(2, "0")}`);
 
-/** A store of 40 companies, every one connected, and a runner over it with a fixed clock. */
-function fleet(evidence?: KeyStateEvidenceSource): { store: Store; runner: LadderRunner } {
+/**
+ * A store of 40 companies, every one connected at NOW but `unreported` (no connection yet), and a
+ * runner over it with a fixed clock.
+ */
+function fleet(
+  evidence?: KeyStateEvidenceSource,
+  unreported: string[] = [],
+): { store: Store; runner: LadderRunner } {
   const root = tempDir();
   const sessionsDir = path.join(root, "sessions");
   mkdirSync(sessionsDir);
@@ -30,6 +36,7 @@ function fleet(evidence?: KeyStateEvidenceSource): { store: Store; runner: Ladde
   const store = openStore(path.join(root, "warden.db"));
   for (const company of ids) {
     store.companies.save(credsOnlySnapshot(company, NOW), 1);
+    if (unreported.includes(company)) continue;
     store.connections.transition(
       { company, to: "open", code: null, message: "connected", holder: "w0" },
       NOW,
@@ -171,5 +178,42 @@ describe("a sliced pass reads each chunk's memory in the turn of its decisions",
     const memory = toMemory(store.ladder.memory("c25"));
     expect(memory.lastCleanup).toEqual(lastCleanup);
     expect(memory.episode).toBe(downSince);
+  });
+});
+
+describe("a chunk's transitions: one range read over the flap window, an older episode per company", () => {
+  /** `company` reconnecting since `from`, open one minute in every eight since `flapsFrom`. */
+  function flap(store: Store, company: string, from: number, flapsFrom: number, flaps: number): void {
+    const to = (state: string, code: number | null, at: number) =>
+      store.connections.transition({ company, to: state, code, message: state, holder: "w0" }, at);
+    to("reconnecting", 500, from);
+    for (let i = 0; i < flaps; i++) {
+      const open = flapsFrom + i * 8 * 60_000;
+      to("open", null, open);
+      to("reconnecting", 500, open + 60_000);
+    }
+  }
+
+  it("flapping alerts and episode starts as each company's own history says", async () => {
+    const { store, runner } = fleet(undefined, ["c05", "c15", "c25"]);
+    // c05: down 50 minutes ago, 5 short connections since (within the flap window).
+    flap(store, "c05", NOW - 50 * 60_000, NOW - 45 * 60_000, 5);
+    // c15: an episode the ladder has known for 2 hours (older than the flap window), flapping since.
+    flap(store, "c15", NOW - 120 * 60_000, NOW - 45 * 60_000, 5);
+    store.ladder.setMemory("c15", { ...toMemory(undefined), episode: NOW - 120 * 60_000 }, NOW - 60_000);
+    // c25: connected for two hours, after one short connection 3 hours ago (outside every lookback).
+    flap(store, "c25", NOW - 190 * 60_000, NOW - 185 * 60_000, 1);
+    store.connections.transition(
+      { company: "c25", to: "open", code: null, message: "open", holder: "w0" },
+      NOW - 120 * 60_000,
+    );
+    await runner.checkInSlices(0, 500, 10);
+    const flapping = store.ladder.steps().filter((s) => s.step === "alert:flapping");
+    expect(flapping.map((s) => s.company)).toEqual(["c05", "c15"]);
+    for (const s of flapping) expect(s.reason).toContain("5 connections closed again");
+    // Each down episode starts where its history says: across the flaps, not at the last close.
+    expect(toMemory(store.ladder.memory("c05")).episode).toBe(NOW - 50 * 60_000);
+    expect(toMemory(store.ladder.memory("c15")).episode).toBe(NOW - 120 * 60_000);
+    expect(store.ladder.steps("c25")).toEqual([]);
   });
 });
