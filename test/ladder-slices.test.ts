@@ -217,3 +217,18 @@ describe("a chunk's transitions: one range read over the flap window, an older e
     expect(store.ladder.steps("c25")).toEqual([]);
   });
 });
+
+describe("a company the ladder has nothing to remember about", () => {
+  it("gets no memory row; one with an episode does", async () => {
+    const { store, runner } = fleet();
+    store.connections.transition(
+      { company: "c07", to: "close", code: 428, message: "connection closed", holder: "w0" },
+      NOW - 60_000,
+    );
+    await runner.checkInSlices(0, 500, 10);
+    runner.check();
+    const rows = store.db.prepare("SELECT company FROM ladder_state").all() as { company: string }[];
+    expect(rows.map((r) => r.company)).toEqual(["c07"]);
+    expect(toMemory(store.ladder.memory("c07")).episode).toBe(NOW - 60_000);
+  });
+});

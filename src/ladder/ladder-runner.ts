@@ -18,7 +18,7 @@ import type { Clock } from "../clock.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import type { CompanyRow } from "../store/companies.js";
+import type { CompanyCounts } from "../store/companies.js";
 import type { Store } from "../store/store.js";
 import { checkOutage, type WantedConnection, wantedConnections } from "./check-outage.js";
 import { type ChunkRows, lookbackOf, readChunkRows } from "./chunk-rows.js";
@@ -48,7 +48,7 @@ export interface LadderRunnerOptions {
 interface CheckPass {
   config: WardenConfig;
   now: number;
-  companies: CompanyRow[];
+  companies: CompanyCounts[];
   offline: boolean;
   holds: ReadonlyMap<string, string>;
 }
@@ -74,9 +74,12 @@ const PASS_CHUNK = 100;
 
 /** A sliced pass's companies and the wanted ones' connections (checkOutage's input). */
 interface Gathered {
-  companies: CompanyRow[];
+  companies: CompanyCounts[];
   wanted: WantedConnection[];
 }
+
+/** The memory of a company without a ladder_state row, as the JSON text setMemory would store. */
+const FRESH_MEMORY_TEXT = JSON.stringify(toMemory(undefined));
 
 /** What a connected company's decision gets as key-state evidence: it reads none. */
 const NO_EVIDENCE: KeyStateEvidence = { badSessionCloses: 0, decryptStorm: null };
@@ -156,11 +159,11 @@ export class LadderRunner {
    */
   private async gatherInSlices(pageSize: number): Promise<Gathered | undefined> {
     const { store } = this.options;
-    const companies: CompanyRow[] = [];
+    const companies: CompanyCounts[] = [];
     const wanted: WantedConnection[] = [];
     for (let after = ""; ; ) {
       if (this.closed) return undefined;
-      const page = store.companies.listPresentPage(after, pageSize);
+      const page = store.companies.listPresentCountsPage(after, pageSize);
       for (const company of page) companies.push(company);
       for (const connection of wantedConnections(store, page, after)) wanted.push(connection);
       const last = page.at(-1);
@@ -211,7 +214,7 @@ export class LadderRunner {
   }
 
   /** One company's decision within a pass, from its chunk's rows. */
-  private checkCompany(company: CompanyRow, pass: CheckPass, rows: ChunkRows): void {
+  private checkCompany(company: CompanyCounts, pass: CheckPass, rows: ChunkRows): void {
     const { store } = this.options;
     const { config, now, holds } = pass;
     if (this.inFlight.has(company.id)) return;
@@ -336,7 +339,10 @@ export class LadderRunner {
   private apply(company: string, decision: Decision, now: number, stored: string | undefined): void {
     const { store } = this.options;
     if (decision.notes.length === 0 && decision.actions.length === 0) {
-      if (JSON.stringify(decision.memory) !== stored) store.ladder.setMemory(company, decision.memory, now);
+      // No row reads as the fresh memory (toMemory): a company the ladder has nothing to remember
+      // about gets no row, instead of one write per company the first time it is seen connected.
+      if (JSON.stringify(decision.memory) !== (stored ?? FRESH_MEMORY_TEXT))
+        store.ladder.setMemory(company, decision.memory, now);
       return;
     }
     // Memory, steps and the quick actions in one transaction: a crash cannot act twice or forget.

@@ -187,37 +187,23 @@ export function createConnectionQueries(db: Db) {
 
 /** The connections and recent events of a range of companies, each one query (a ladder chunk's). */
 function rangeQueries(db: Db) {
-  const between = db.prepare<
-    [string, string],
-    {
-      company: string;
-      state: string;
-      since: number;
-      reason: string | null;
-      code: number | null;
-      down_since: number | null;
-    }
-  >(
-    "SELECT company, state, since, reason, code, down_since FROM connection_state WHERE company > ? AND company <= ?",
+  // Columns named as the rows' fields: one object per row, not a record and its copy.
+  const between = db.prepare<[string, string], ConnectionRow & { company: string }>(
+    `SELECT company, state, since, reason, code, down_since AS downSince
+     FROM connection_state WHERE company > ? AND company <= ?`,
   );
   const eventsBetween = db.prepare<
     [string, string, number],
-    { company: string; to_state: string; code: number | null; at: number }
+    { company: string; to: string; code: number | null; at: number }
   >(
-    "SELECT company, to_state, code, at FROM transitions WHERE company > ? AND company <= ? AND at >= ? ORDER BY company, id",
+    `SELECT company, to_state AS "to", code, at FROM transitions
+     WHERE company > ? AND company <= ? AND at >= ? ORDER BY company, id`,
   );
   return {
     /** The connections of the companies with `after < id <= last` (one range read), by company. */
     between(after: string, last: string): Map<string, ConnectionRow> {
       const rows = new Map<string, ConnectionRow>();
-      for (const r of between.all(after, last))
-        rows.set(r.company, {
-          state: r.state,
-          since: r.since,
-          reason: r.reason,
-          code: r.code,
-          downSince: r.down_since,
-        });
+      for (const r of between.all(after, last)) rows.set(r.company, r);
       return rows;
     },
     /**
@@ -231,10 +217,9 @@ function rangeQueries(db: Db) {
     ): Map<string, { to: string; code: number | null; at: number }[]> {
       const events = new Map<string, { to: string; code: number | null; at: number }[]>();
       for (const r of eventsBetween.all(after, last, since)) {
-        const event = { to: r.to_state, code: r.code, at: r.at };
         const list = events.get(r.company);
-        if (list) list.push(event);
-        else events.set(r.company, [event]);
+        if (list) list.push(r);
+        else events.set(r.company, [r]);
       }
       return events;
     },

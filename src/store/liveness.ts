@@ -261,8 +261,15 @@ function verdictQueries(db: Db) {
       query_at = excluded.query_at, query_rtt_ms = excluded.query_rtt_ms, checked_at = excluded.checked_at`);
   const getState = db.prepare<[string], StateRecord>("SELECT * FROM liveness_state WHERE company = ?");
   const allStates = db.prepare<[], StateRecord>("SELECT * FROM liveness_state ORDER BY company");
-  const statesBetween = db.prepare<[string, string], StateRecord>(
-    "SELECT * FROM liveness_state WHERE company > ? AND company <= ?",
+  // Columns named as LivenessRow's fields: one object per row, not a record and its copy.
+  const statesBetween = db.prepare<[string, string], LivenessRow>(
+    `SELECT company, opened_at AS openedAt, last_inbound_at AS lastInboundAt,
+       last_receipt_at AS lastReceiptAt, last_frame_at AS lastFrameAt, last_send_at AS lastSendAt,
+       last_send_code AS lastSendCode, state, since, reason, usual_gap_ms AS usualGapMs,
+       silent_for_ms AS silentForMs, threshold_ms AS thresholdMs, restricted_reason AS restrictedReason,
+       restricted_until AS restrictedUntil, query_at AS queryAt, query_rtt_ms AS queryRttMs,
+       checked_at AS checkedAt
+     FROM liveness_state WHERE company > ? AND company <= ?`,
   );
   const deafSince = db.prepare<[number], { company: string; at: number }>(
     "SELECT company, since AS at FROM liveness_state WHERE state = 'deaf' AND since >= ? ORDER BY since",
@@ -305,7 +312,7 @@ function verdictQueries(db: Db) {
     /** The last verdicts of the companies with `after < id <= last` (one range read), by company. */
     between(after: string, last: string): Map<string, LivenessRow> {
       const rows = new Map<string, LivenessRow>();
-      for (const r of statesBetween.all(after, last)) rows.set(r.company, toRow(r));
+      for (const r of statesBetween.all(after, last)) rows.set(r.company, r);
       return rows;
     },
     /** Every company's last liveness verdict, by company. */
