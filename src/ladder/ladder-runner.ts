@@ -126,16 +126,17 @@ export class LadderRunner {
   check(): void {
     const pass = this.beginPass();
     if (!pass) return;
-    for (let from = 0; from < pass.companies.length; from += PASS_CHUNK)
-      this.checkChunk(pass, from, PASS_CHUNK);
+    for (let from = 0; from < pass.companies.length; )
+      from = this.checkChunk(pass, from, PASS_CHUNK, Number.POSITIVE_INFINITY);
   }
 
   /**
    * The same check with an event-loop turn whenever a slice has run `sliceMs`: at 10,000 companies
    * one pass held the loop for half a second (alerts, bot replies and file events waited). Every
    * company is decided on exactly once per pass, with the pass's `now`. The companies are listed
-   * `page` at a time, a turn between two pages, and decided on `chunk` at a time (the unit of a
-   * slice: a chunk's rows are read in the turn of its decisions).
+   * `page` at a time, a turn between two pages, and decided on from rows read `chunk` companies at
+   * a time in the turn of their decisions; a slice that runs out within a chunk ends it there (the
+   * rest is read again after the turn).
    */
   async checkInSlices(sliceMs = 20, page = PASS_PAGE, chunk = PASS_CHUNK): Promise<void> {
     const gathered = await this.gatherInSlices(page);
@@ -143,13 +144,13 @@ export class LadderRunner {
     const pass = this.beginPass(gathered);
     if (!pass) return;
     let sliceStart = performance.now();
-    for (let from = 0; from < pass.companies.length; from += chunk) {
-      if (from > 0 && performance.now() - sliceStart >= sliceMs) {
+    for (let from = 0; from < pass.companies.length; ) {
+      if (performance.now() - sliceStart >= sliceMs) {
         await new Promise((resolve) => setImmediate(resolve));
         if (this.closed) return;
         sliceStart = performance.now();
       }
-      this.checkChunk(pass, from, chunk);
+      from = this.checkChunk(pass, from, chunk, sliceStart + sliceMs);
     }
   }
 
@@ -201,16 +202,21 @@ export class LadderRunner {
   }
 
   /**
-   * The decisions on `size` companies from index `from` of the pass (contiguous in id order), from
-   * rows read now, in this turn (chunk-rows.ts).
+   * The decisions on up to `size` companies from index `from` of the pass (contiguous in id order),
+   * from rows read now, in this turn (chunk-rows.ts), until `deadline` (performance.now()) passes.
+   * Returns the index of the next company to decide on.
    */
-  private checkChunk(pass: CheckPass, from: number, size: number): void {
+  private checkChunk(pass: CheckPass, from: number, size: number, deadline: number): number {
     const chunk = pass.companies.slice(from, from + size);
     const last = chunk.at(-1);
-    if (last === undefined) return;
+    if (last === undefined) return pass.companies.length;
     const after = from === 0 ? "" : (pass.companies[from - 1]?.id ?? "");
     const rows = readChunkRows(this.options.store, after, last.id, pass.now);
-    for (const company of chunk) this.checkCompany(company, pass, rows);
+    for (const [i, company] of chunk.entries()) {
+      this.checkCompany(company, pass, rows);
+      if (performance.now() >= deadline) return from + i + 1;
+    }
+    return from + chunk.length;
   }
 
   /** One company's decision within a pass, from its chunk's rows. */
