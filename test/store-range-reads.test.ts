@@ -34,7 +34,7 @@ function seeded(): Store {
       lastSendCode: i === 1 ? 463 : null,
       state: i === 1 ? "restricted" : "ok",
       since: NOW - 10_000,
-      reason: i === 1 ? "reachout timelock" : null,
+      reason: i === 1 ? "463 on send" : null,
       usualGapMs: 60_000,
       silentForMs: 1_000 * i,
       thresholdMs: 600_000,

@@ -187,23 +187,24 @@ export function createConnectionQueries(db: Db) {
 
 /** The connections and recent events of a range of companies, each one query (a ladder chunk's). */
 function rangeQueries(db: Db) {
-  // Columns named as the rows' fields: one object per row, not a record and its copy.
-  const between = db.prepare<[string, string], ConnectionRow & { company: string }>(
-    `SELECT company, state, since, reason, code, down_since AS downSince
-     FROM connection_state WHERE company > ? AND company <= ?`,
-  );
-  const eventsBetween = db.prepare<
-    [string, string, number],
-    { company: string; to: string; code: number | null; at: number }
-  >(
-    `SELECT company, to_state AS "to", code, at FROM transitions
-     WHERE company > ? AND company <= ? AND at >= ? ORDER BY company, id`,
-  );
+  // Rows as arrays (raw) made into objects here: a third cheaper than better-sqlite3's named rows
+  // at 10,000 companies a pass.
+  const between = db
+    .prepare<[string, string], [string, string, number, string | null, number | null, number | null]>(
+      "SELECT company, state, since, reason, code, down_since FROM connection_state WHERE company > ? AND company <= ?",
+    )
+    .raw(true);
+  const eventsBetween = db
+    .prepare<[string, string, number], [string, string, number | null, number]>(
+      "SELECT company, to_state, code, at FROM transitions WHERE company > ? AND company <= ? AND at >= ? ORDER BY company, id",
+    )
+    .raw(true);
   return {
     /** The connections of the companies with `after < id <= last` (one range read), by company. */
     between(after: string, last: string): Map<string, ConnectionRow> {
       const rows = new Map<string, ConnectionRow>();
-      for (const r of between.all(after, last)) rows.set(r.company, r);
+      for (const [company, state, since, reason, code, downSince] of between.all(after, last))
+        rows.set(company, { state, since, reason, code, downSince });
       return rows;
     },
     /**
@@ -216,10 +217,11 @@ function rangeQueries(db: Db) {
       since: number,
     ): Map<string, { to: string; code: number | null; at: number }[]> {
       const events = new Map<string, { to: string; code: number | null; at: number }[]>();
-      for (const r of eventsBetween.all(after, last, since)) {
-        const list = events.get(r.company);
-        if (list) list.push(r);
-        else events.set(r.company, [r]);
+      for (const [company, to, code, at] of eventsBetween.all(after, last, since)) {
+        const event = { to, code, at };
+        const list = events.get(company);
+        if (list) list.push(event);
+        else events.set(company, [event]);
       }
       return events;
     },
