@@ -113,7 +113,7 @@ export function createScheduledBackups(options: ScheduledBackupsOptions): Schedu
         // A page of companies per turn: at 10,000 the whole list in one turn held the loop ~100 ms
         // every minute (a cached newest backup resolves without a turn).
         for (let after = ""; ; ) {
-          const page = store.companies.listPresentPage(after, CHECK_PAGE);
+          const page = store.companies.listPresentCountsPage(after, CHECK_PAGE);
           for (const { id: company } of page) {
             companies.push(company);
             const every = companySettings(cfg, company).backups.every;
