@@ -95,4 +95,43 @@ describe("scheduled backups (backups.every)", () => {
     expect(failed).toHaveLength(1);
     expect(failed[0]?.text).toContain("Scheduled backup failed: cafe");
   });
+
+  it("a company whose newest backup is recent is not due for a schedule that starts after it", async () => {
+    fx = new FleetFixture({ backups: { every: "1h", keep: 3 } });
+    for (const c of ["acme", "bistro"]) fx.setFileCount(c, 5);
+    const first = await fx.startSupervisor({ token: null, watch: false });
+    await fx.stopSupervisor(first.supervisor);
+    let now = Date.parse("2026-12-02T10:00:00Z");
+    const clock = { now: () => now };
+    const opened = openStore(path.join(fx.home, "warden.db"));
+    store = opened;
+    const config = loadConfig(fx.configFile);
+    const logger = fx.logger();
+    // A schedule (its memory of the backups read from disk when it first looks at a company).
+    const schedule = () =>
+      createScheduledBackups({
+        store: opened,
+        clock,
+        logger,
+        config: () => config,
+        actions: createActionContext({ store: opened, clock, config: () => config, home: fx.home }),
+        alerts: createAlertQueue({
+          store: opened,
+          notifiers: new Map(),
+          clock,
+          logger,
+          config: () => config,
+        }),
+        kick: () => {},
+        busy: () => new Set(),
+      });
+    const root = path.join(fx.home, "backups");
+    expect(await schedule().check()).toBe(1); // acme first (by name)
+    expect(await listBackups(root, "acme")).toHaveLength(1);
+    now += 10 * MIN;
+    // A restarted supervisor: acme's backup is 10 min old, bistro has none.
+    expect(await schedule().check()).toBe(1);
+    expect(await listBackups(root, "acme")).toHaveLength(1);
+    expect(await listBackups(root, "bistro")).toHaveLength(1);
+  });
 });

@@ -27,15 +27,24 @@ export interface CheckOutageOptions {
 /** One wanted company's connection as the outage verdict sees it. */
 export type WantedConnection = OutageInput["companies"][number];
 
-/** The companies the operator wants running that a worker has reported, with their connection. */
+/**
+ * The companies the operator wants running that a worker has reported, with their connection.
+ * `companies` in id order, all with ids after `after` ("": from the first): their connections and
+ * wishes are two range reads, not two queries per company.
+ */
 export function wantedConnections(
   store: Store,
   companies: ReadonlyArray<Pick<CompanyRow, "id" | "credsState">>,
+  after = "",
 ): WantedConnection[] {
+  const last = companies.at(-1)?.id;
+  if (last === undefined) return [];
+  const connections = store.connections.between(after, last);
+  const desired = store.control.desiredBetween(after, last);
   const wanted: WantedConnection[] = [];
   for (const c of companies) {
-    if (store.control.desired(c.id).desired !== "run") continue;
-    const conn = store.connections.get(c.id);
+    if ((desired.get(c.id) ?? "run") !== "run") continue;
+    const conn = connections.get(c.id);
     if (!conn) continue;
     wanted.push({
       company: c.id,

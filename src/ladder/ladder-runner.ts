@@ -18,11 +18,12 @@ import type { Clock } from "../clock.js";
 import { companySettings, type WardenConfig } from "../config/load.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import type { CompanyRow } from "../store/companies.js";
+import type { CompanyCounts } from "../store/companies.js";
 import type { Store } from "../store/store.js";
 import { checkOutage, type WantedConnection, wantedConnections } from "./check-outage.js";
+import { type ChunkRows, lookbackOf, readChunkRows } from "./chunk-rows.js";
 import { type Decision, decide, type LadderAction, type LadderInput } from "./decide.js";
-import { episodeStartOf, FLAP_WINDOW_MS, flapsOf } from "./flapping.js";
+import { episodeStartOf, flapsOf } from "./flapping.js";
 import { checkFleetIncident } from "./fleet-incident.js";
 import type { KeyStateEvidence } from "./key-state-evidence.js";
 import { type LadderNotify, toMemory } from "./ladder-types.js";
@@ -47,7 +48,7 @@ export interface LadderRunnerOptions {
 interface CheckPass {
   config: WardenConfig;
   now: number;
-  companies: CompanyRow[];
+  companies: CompanyCounts[];
   offline: boolean;
   holds: ReadonlyMap<string, string>;
 }
@@ -65,11 +66,20 @@ const TOPIC_TITLES: Record<string, string> = {
 /** Companies listed per page at the start of a sliced pass. */
 const PASS_PAGE = 500;
 
+/**
+ * Companies decided on from one read of their rows (chunk-rows.ts), in one synchronous turn: a
+ * sliced pass yields between chunks.
+ */
+const PASS_CHUNK = 100;
+
 /** A sliced pass's companies and the wanted ones' connections (checkOutage's input). */
 interface Gathered {
-  companies: CompanyRow[];
+  companies: CompanyCounts[];
   wanted: WantedConnection[];
 }
+
+/** The memory of a company without a ladder_state row, as the JSON text setMemory would store. */
+const FRESH_MEMORY_TEXT = JSON.stringify(toMemory(undefined));
 
 /** What a connected company's decision gets as key-state evidence: it reads none. */
 const NO_EVIDENCE: KeyStateEvidence = { badSessionCloses: 0, decryptStorm: null };
@@ -116,28 +126,31 @@ export class LadderRunner {
   check(): void {
     const pass = this.beginPass();
     if (!pass) return;
-    for (const company of pass.companies) this.checkCompany(company, pass);
+    for (let from = 0; from < pass.companies.length; )
+      from = this.checkChunk(pass, from, PASS_CHUNK, Number.POSITIVE_INFINITY);
   }
 
   /**
    * The same check with an event-loop turn whenever a slice has run `sliceMs`: at 10,000 companies
    * one pass held the loop for half a second (alerts, bot replies and file events waited). Every
    * company is decided on exactly once per pass, with the pass's `now`. The companies are listed
-   * `page` at a time, a turn between two pages.
+   * `page` at a time, a turn between two pages, and decided on from rows read `chunk` companies at
+   * a time in the turn of their decisions; a slice that runs out within a chunk ends it there (the
+   * rest is read again after the turn).
    */
-  async checkInSlices(sliceMs = 20, page = PASS_PAGE): Promise<void> {
+  async checkInSlices(sliceMs = 20, page = PASS_PAGE, chunk = PASS_CHUNK): Promise<void> {
     const gathered = await this.gatherInSlices(page);
     if (!gathered) return;
     const pass = this.beginPass(gathered);
     if (!pass) return;
     let sliceStart = performance.now();
-    for (const company of pass.companies) {
+    for (let from = 0; from < pass.companies.length; ) {
       if (performance.now() - sliceStart >= sliceMs) {
         await new Promise((resolve) => setImmediate(resolve));
         if (this.closed) return;
         sliceStart = performance.now();
       }
-      this.checkCompany(company, pass);
+      from = this.checkChunk(pass, from, chunk, sliceStart + sliceMs);
     }
   }
 
@@ -147,13 +160,13 @@ export class LadderRunner {
    */
   private async gatherInSlices(pageSize: number): Promise<Gathered | undefined> {
     const { store } = this.options;
-    const companies: CompanyRow[] = [];
+    const companies: CompanyCounts[] = [];
     const wanted: WantedConnection[] = [];
     for (let after = ""; ; ) {
       if (this.closed) return undefined;
-      const page = store.companies.listPresentPage(after, pageSize);
+      const page = store.companies.listPresentCountsPage(after, pageSize);
       for (const company of page) companies.push(company);
-      for (const connection of wantedConnections(store, page)) wanted.push(connection);
+      for (const connection of wantedConnections(store, page, after)) wanted.push(connection);
       const last = page.at(-1);
       if (page.length < pageSize || last === undefined) return { companies, wanted };
       after = last.id;
@@ -188,38 +201,61 @@ export class LadderRunner {
     return { config, now, companies, offline: verdict.offline, holds };
   }
 
-  /** One company's decision within a pass. */
-  private checkCompany(company: CompanyRow, pass: CheckPass): void {
+  /**
+   * The decisions on up to `size` companies from index `from` of the pass (contiguous in id order),
+   * from rows read now, in this turn (chunk-rows.ts), until `deadline` (performance.now()) passes.
+   * Returns the index of the next company to decide on.
+   */
+  private checkChunk(pass: CheckPass, from: number, size: number, deadline: number): number {
+    const chunk = pass.companies.slice(from, from + size);
+    const last = chunk.at(-1);
+    if (last === undefined) return pass.companies.length;
+    const after = from === 0 ? "" : (pass.companies[from - 1]?.id ?? "");
+    const rows = readChunkRows(this.options.store, after, last.id, pass.now);
+    for (const [i, company] of chunk.entries()) {
+      this.checkCompany(company, pass, rows);
+      if (performance.now() >= deadline) return from + i + 1;
+    }
+    return from + chunk.length;
+  }
+
+  /** One company's decision within a pass, from its chunk's rows. */
+  private checkCompany(company: CompanyCounts, pass: CheckPass, rows: ChunkRows): void {
     const { store } = this.options;
     const { config, now, holds } = pass;
     if (this.inFlight.has(company.id)) return;
-    const conn = store.connections.get(company.id);
+    const conn = rows.connections.get(company.id);
     // No worker has ever reported this company: nothing to judge yet.
     if (!conn) return;
     // Part of a WhatsApp-side incident (or maybe about to be): one fleet alert, no company step.
     if (this.heldByFleet(company.id, holds.get(company.id), now)) return;
-    const live = companySettings(config, company.id);
-    runLivenessSteps({ store, notify: this.options.notify, now }, company.id, {
-      open: conn.state === "open",
-      active: live.ladder.enabled && store.control.desired(company.id).desired === "run",
-      settleFor: live.liveness.settleFor,
-      held: null,
-    });
+    const settings = companySettings(config, company.id);
+    const desired = rows.desired.get(company.id) ?? "run";
+    runLivenessSteps(
+      { store, notify: this.options.notify, now },
+      company.id,
+      {
+        open: conn.state === "open",
+        active: settings.ladder.enabled && desired === "run",
+        settleFor: settings.liveness.settleFor,
+        held: null,
+      },
+      { liveness: rows.liveness.get(company.id), memory: rows.deafMemory.get(company.id) },
+    );
     // Our own stop is not an outage of the company: give the worker settleFor to reconnect.
     const settleUntil = this.settling.get(company.id);
     if (settleUntil !== undefined) {
       if (conn.state !== "open" && now < settleUntil) return;
       this.settling.delete(company.id);
     }
-    const settings = companySettings(config, company.id);
-    const stored = store.ladder.memory(company.id);
-    const memory = toMemory(stored);
+    const stored = rows.memory.get(company.id);
+    const memory = stored?.memory ?? toMemory(undefined);
     const decision = decide(
       {
         company: company.id,
         state: conn.state,
         code: conn.code,
-        desired: store.control.desired(company.id).desired,
+        desired,
         counted: company.counted,
         files: {
           total: company.total,
@@ -231,17 +267,25 @@ export class LadderRunner {
         settings,
         fleetOffline: pass.offline,
         memory,
-        ...this.history(company.id, conn, memory.episode, settings.ladder.stableAfter, now),
+        ...this.history(
+          company.id,
+          conn,
+          memory.episode,
+          settings.ladder.stableAfter,
+          now,
+          rows.events.get(company.id),
+        ),
       },
       now,
     );
-    this.apply(company.id, decision, now, stored);
+    this.apply(company.id, decision, now, stored?.text);
   }
 
   /**
    * What the connection history says: the episode's start across flaps (a connection shorter than
    * ladder.stableAfter does not end it), its close codes and last error text, the flaps of the
-   * last hour, the evidence and the probe.
+   * last hour, the evidence and the probe. `known`: the events since the lookback when the chunk
+   * read them.
    */
   private history(
     company: string,
@@ -249,14 +293,14 @@ export class LadderRunner {
     episode: number | null,
     stableAfter: number,
     now: number,
+    known: { to: string; code: number | null; at: number }[] | undefined,
   ): Pick<
     LadderInput,
     "downSince" | "openSince" | "flaps" | "codesSeen" | "lastClose" | "evidence" | "probe"
   > {
     const { connections } = this.options.store;
     const open = conn.state === "open";
-    const lookback = Math.min(now - FLAP_WINDOW_MS, episode ?? now, conn.downSince ?? now);
-    const events = connections.eventsSince(company, lookback);
+    const events = known ?? connections.eventsSince(company, lookbackOf(conn, episode, now));
     const downSince =
       open || conn.downSince === null ? conn.downSince : episodeStartOf(events, conn.downSince, stableAfter);
     const start = open ? (episode ?? null) : downSince;
@@ -294,11 +338,16 @@ export class LadderRunner {
     await this.work.onIdle();
   }
 
-  /** `stored`: the company's memory as read for this decision (nothing writes it in between). */
-  private apply(company: string, decision: Decision, now: number, stored: unknown): void {
+  /**
+   * `stored`: the company's memory as read for this decision, as its stored JSON text (setMemory
+   * wrote it with JSON.stringify; nothing writes it in between).
+   */
+  private apply(company: string, decision: Decision, now: number, stored: string | undefined): void {
     const { store } = this.options;
     if (decision.notes.length === 0 && decision.actions.length === 0) {
-      if (JSON.stringify(decision.memory) !== JSON.stringify(stored))
+      // No row reads as the fresh memory (toMemory): a company the ladder has nothing to remember
+      // about gets no row, instead of one write per company the first time it is seen connected.
+      if (JSON.stringify(decision.memory) !== (stored ?? FRESH_MEMORY_TEXT))
         store.ladder.setMemory(company, decision.memory, now);
       return;
     }

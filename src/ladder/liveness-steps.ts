@@ -1,8 +1,9 @@
 /**
- * The runner's shell around decide-deaf.ts: reads the company's liveness row and the steps' memory,
- * stores the new memory and every step (ladder_steps: the audit of what the ladder did), queues the
+ * The runner's shell around decide-deaf.ts: from the company's liveness row and the steps' memory
+ * (read by the runner with its chunk's rows, chunk-rows.ts), stores the new memory and every step (ladder_steps: the audit of what the ladder did), queues the
  * alerts and files the reconnect / recreate control requests, in one transaction.
  */
+import type { LivenessRow } from "../store/liveness.js";
 import type { Store } from "../store/store.js";
 import { decideDeaf, toDeafMemory } from "./decide-deaf.js";
 import type { LadderNotify } from "./ladder-types.js";
@@ -23,16 +24,19 @@ export interface LivenessStepsContext {
   now: number;
 }
 
-/** Runs the liveness steps for one company. */
+/**
+ * Runs the liveness steps for one company. `stored`: its liveness row and deaf steps' memory as
+ * read in this turn (store.liveness.get / ladderMemory, or their range reads).
+ */
 export function runLivenessSteps(
   ctx: LivenessStepsContext,
   company: string,
   options: { open: boolean; active: boolean; settleFor: number; held: string | null },
+  stored: { liveness: LivenessRow | undefined; memory: unknown },
 ): void {
   const { store, notify, now } = ctx;
-  const row = store.liveness.get(company);
-  const stored = store.liveness.ladderMemory(company);
-  const memory = toDeafMemory(stored);
+  const row = stored.liveness;
+  const memory = toDeafMemory(stored.memory);
   const decision = decideDeaf({ company, ...options, liveness: row ?? null, memory }, now);
   if (decision.actions.length === 0 && decision.notes.length === 0) return;
   store.transaction(() => {

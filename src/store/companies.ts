@@ -34,6 +34,12 @@ export interface CompanyRow {
   irregular: IrregularEntry[];
 }
 
+/** What a ladder pass reads of a company: its id, counts and creds state (no JSON columns). */
+export type CompanyCounts = Pick<
+  CompanyRow,
+  "id" | "total" | "counted" | "stale" | "heldByMinAge" | "heldUntil" | "credsState"
+>;
+
 interface RawCompany {
   id: string;
   first_seen_at: number;
@@ -133,6 +139,13 @@ export function createCompanyQueries(db: Db) {
   const presentPage = db.prepare<[string, number], RawCompany>(
     "SELECT * FROM companies WHERE removed_at IS NULL AND id > ? ORDER BY id LIMIT ?",
   );
+  // Rows as arrays (raw) made into objects in JS: cheaper than named rows, 10,000 a ladder pass.
+  const presentCountsPage = db
+    .prepare<[string, number], [string, number, number, number, number, number | null, CredsState]>(
+      `SELECT id, total, counted, stale, held_by_min_age, held_until, creds_state
+       FROM companies WHERE removed_at IS NULL AND id > ? ORDER BY id LIMIT ?`,
+    )
+    .raw(true);
   const lastHistory = db.prepare<[string], { total: number; counted: number; stale: number }>(
     "SELECT total, counted, stale FROM count_history WHERE company = ? ORDER BY at DESC LIMIT 1",
   );
@@ -198,6 +211,24 @@ export function createCompanyQueries(db: Db) {
     /** At most `limit` companies present, in id order after `afterId` ("": from the first). */
     listPresentPage(afterId: string, limit: number): CompanyRow[] {
       return presentPage.all(afterId, limit).map(toCompanyRow);
+    },
+    /**
+     * listPresentPage with only the counts a ladder pass (or a look at the fleet's ids) reads: at
+     * 10,000 companies parsing every row's JSON columns each pass was a tenth of the supervisor's
+     * idle CPU.
+     */
+    listPresentCountsPage(afterId: string, limit: number): CompanyCounts[] {
+      return presentCountsPage
+        .all(afterId, limit)
+        .map(([id, total, counted, stale, heldByMinAge, heldUntil, credsState]) => ({
+          id,
+          total,
+          counted,
+          stale,
+          heldByMinAge,
+          heldUntil,
+          credsState,
+        }));
     },
     /** Count history points since `since` (a point is stored only when the counts change). */
     history(company: string, since: number): { at: number; total: number; counted: number; stale: number }[] {

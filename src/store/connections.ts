@@ -116,6 +116,7 @@ export function createConnectionQueries(db: Db) {
   });
 
   return {
+    ...rangeQueries(db),
     /** The last reported connection state, or undefined when no worker has reported yet. */
     get(company: string): ConnectionRow | undefined {
       const r = get.get(company);
@@ -180,6 +181,49 @@ export function createConnectionQueries(db: Db) {
     pairing(company: string): PairingRow | undefined {
       const r = getPairing.get(company);
       return r ? { qr: r.qr, qrAt: r.qr_at, pairingCode: r.pairing_code, codeAt: r.code_at } : undefined;
+    },
+  };
+}
+
+/** The connections and recent events of a range of companies, each one query (a ladder chunk's). */
+function rangeQueries(db: Db) {
+  // Rows as arrays (raw) made into objects here: a third cheaper than better-sqlite3's named rows
+  // at 10,000 companies a pass.
+  const between = db
+    .prepare<[string, string], [string, string, number, string | null, number | null, number | null]>(
+      "SELECT company, state, since, reason, code, down_since FROM connection_state WHERE company > ? AND company <= ?",
+    )
+    .raw(true);
+  const eventsBetween = db
+    .prepare<[string, string, number], [string, string, number | null, number]>(
+      "SELECT company, to_state, code, at FROM transitions WHERE company > ? AND company <= ? AND at >= ? ORDER BY company, id",
+    )
+    .raw(true);
+  return {
+    /** The connections of the companies with `after < id <= last` (one range read), by company. */
+    between(after: string, last: string): Map<string, ConnectionRow> {
+      const rows = new Map<string, ConnectionRow>();
+      for (const [company, state, since, reason, code, downSince] of between.all(after, last))
+        rows.set(company, { state, since, reason, code, downSince });
+      return rows;
+    },
+    /**
+     * eventsSince for the companies with `after < id <= last` (one range read), by company; a
+     * company with no event since `since` is absent.
+     */
+    eventsBetween(
+      after: string,
+      last: string,
+      since: number,
+    ): Map<string, { to: string; code: number | null; at: number }[]> {
+      const events = new Map<string, { to: string; code: number | null; at: number }[]>();
+      for (const [company, to, code, at] of eventsBetween.all(after, last, since)) {
+        const event = { to, code, at };
+        const list = events.get(company);
+        if (list) list.push(event);
+        else events.set(company, [event]);
+      }
+      return events;
     },
   };
 }

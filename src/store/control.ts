@@ -74,6 +74,9 @@ export function createControlQueries(db: Db) {
   const getDesired = db.prepare<[string], { desired: "run" | "stop"; pairing_phone: string | null }>(
     "SELECT desired, pairing_phone FROM company_control WHERE company = ?",
   );
+  const desiredBetween = db.prepare<[string, string], { company: string; desired: "run" | "stop" }>(
+    "SELECT company, desired FROM company_control WHERE company > ? AND company <= ?",
+  );
   const putDesired = db.prepare(`
     INSERT INTO company_control (company, desired, pairing_phone, updated_at) VALUES (?, ?, ?, ?)
     ON CONFLICT (company) DO UPDATE SET desired = excluded.desired, pairing_phone = excluded.pairing_phone, updated_at = excluded.updated_at`);
@@ -114,6 +117,15 @@ export function createControlQueries(db: Db) {
     desired(company: string): { desired: "run" | "stop"; pairingPhone: string | null } {
       const r = getDesired.get(company);
       return { desired: r?.desired ?? "run", pairingPhone: r?.pairing_phone ?? null };
+    },
+    /**
+     * What the operator wants for the companies with `after < id <= last` (one range read); a
+     * company absent from the map wants the default, run.
+     */
+    desiredBetween(after: string, last: string): Map<string, "run" | "stop"> {
+      const rows = new Map<string, "run" | "stop">();
+      for (const r of desiredBetween.all(after, last)) rows.set(r.company, r.desired);
+      return rows;
     },
     /** Records what the operator wants for a company. */
     setDesired(company: string, desired: "run" | "stop", pairingPhone: string | null, now: number): void {

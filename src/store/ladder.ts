@@ -25,6 +25,9 @@ export function createLadderQueries(db: Db) {
   const getMemory = db.prepare<[string], { memory: string }>(
     "SELECT memory FROM ladder_state WHERE company = ?",
   );
+  const memoryBetween = db.prepare<[string, string], { company: string; memory: string }>(
+    "SELECT company, memory FROM ladder_state WHERE company > ? AND company <= ?",
+  );
   const putMemory = db.prepare(`
     INSERT INTO ladder_state (company, memory, updated_at) VALUES (?, ?, ?)
     ON CONFLICT (company) DO UPDATE SET memory = excluded.memory, updated_at = excluded.updated_at`);
@@ -49,6 +52,15 @@ export function createLadderQueries(db: Db) {
     memory(company: string): unknown {
       const row = getMemory.get(company);
       return row ? JSON.parse(row.memory) : undefined;
+    },
+    /**
+     * The stored memory of the companies with `after < id <= last` (one range read), as its JSON
+     * text (what setMemory wrote), by company.
+     */
+    memoryTextBetween(after: string, last: string): Map<string, string> {
+      const rows = new Map<string, string>();
+      for (const r of memoryBetween.all(after, last)) rows.set(r.company, r.memory);
+      return rows;
     },
     /** Stores a company's memory. */
     setMemory(company: string, memory: unknown, now: number): void {

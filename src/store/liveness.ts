@@ -98,6 +98,51 @@ function toRow(r: StateRecord): LivenessRow {
   };
 }
 
+/** A liveness_state row as an array, in StateRecord's order (a raw range read). */
+type StateValues = [
+  string,
+  number | null,
+  number | null,
+  number | null,
+  number | null,
+  number | null,
+  number | null,
+  string,
+  number,
+  string | null,
+  number | null,
+  number | null,
+  number | null,
+  string | null,
+  number | null,
+  number | null,
+  number | null,
+  number,
+];
+
+function fromValues(v: StateValues): LivenessRow {
+  return {
+    company: v[0],
+    openedAt: v[1],
+    lastInboundAt: v[2],
+    lastReceiptAt: v[3],
+    lastFrameAt: v[4],
+    lastSendAt: v[5],
+    lastSendCode: v[6],
+    state: v[7] as LivenessStateName,
+    since: v[8],
+    reason: v[9],
+    usualGapMs: v[10],
+    silentForMs: v[11],
+    thresholdMs: v[12],
+    restrictedReason: v[13],
+    restrictedUntil: v[14],
+    queryAt: v[15],
+    queryRttMs: v[16],
+    checkedAt: v[17],
+  };
+}
+
 interface IncidentRecord {
   id: number;
   kind: string;
@@ -261,6 +306,16 @@ function verdictQueries(db: Db) {
       query_at = excluded.query_at, query_rtt_ms = excluded.query_rtt_ms, checked_at = excluded.checked_at`);
   const getState = db.prepare<[string], StateRecord>("SELECT * FROM liveness_state WHERE company = ?");
   const allStates = db.prepare<[], StateRecord>("SELECT * FROM liveness_state ORDER BY company");
+  // Rows as arrays (raw) made into objects here: a third cheaper than better-sqlite3's named rows
+  // at 10,000 companies a pass.
+  const statesBetween = db
+    .prepare<[string, string], StateValues>(
+      `SELECT company, opened_at, last_inbound_at, last_receipt_at, last_frame_at, last_send_at,
+         last_send_code, state, since, reason, usual_gap_ms, silent_for_ms, threshold_ms,
+         restricted_reason, restricted_until, query_at, query_rtt_ms, checked_at
+       FROM liveness_state WHERE company > ? AND company <= ?`,
+    )
+    .raw(true);
   const deafSince = db.prepare<[number], { company: string; at: number }>(
     "SELECT company, since AS at FROM liveness_state WHERE state = 'deaf' AND since >= ? ORDER BY since",
   );
@@ -299,6 +354,12 @@ function verdictQueries(db: Db) {
       const r = getState.get(company);
       return r ? toRow(r) : undefined;
     },
+    /** The last verdicts of the companies with `after < id <= last` (one range read), by company. */
+    between(after: string, last: string): Map<string, LivenessRow> {
+      const rows = new Map<string, LivenessRow>();
+      for (const v of statesBetween.all(after, last)) rows.set(v[0], fromValues(v));
+      return rows;
+    },
     /** Every company's last liveness verdict, by company. */
     all(): LivenessRow[] {
       return allStates.all().map(toRow);
@@ -319,6 +380,9 @@ function deafMemoryQueries(db: Db) {
   const getMemory = db.prepare<[string], { memory: string }>(
     "SELECT memory FROM liveness_ladder WHERE company = ?",
   );
+  const memoryBetween = db.prepare<[string, string], { company: string; memory: string }>(
+    "SELECT company, memory FROM liveness_ladder WHERE company > ? AND company <= ?",
+  );
   const putMemory = db.prepare(`
     INSERT INTO liveness_ladder (company, memory, updated_at) VALUES (?, ?, ?)
     ON CONFLICT (company) DO UPDATE SET memory = excluded.memory, updated_at = excluded.updated_at`);
@@ -327,6 +391,12 @@ function deafMemoryQueries(db: Db) {
     ladderMemory(company: string): unknown {
       const r = getMemory.get(company);
       return r ? (JSON.parse(r.memory) as unknown) : undefined;
+    },
+    /** The deaf steps' memory of the companies with `after < id <= last` (one range read), by company. */
+    ladderMemoryBetween(after: string, last: string): Map<string, unknown> {
+      const rows = new Map<string, unknown>();
+      for (const r of memoryBetween.all(after, last)) rows.set(r.company, JSON.parse(r.memory) as unknown);
+      return rows;
     },
     /** Stores the deaf steps' memory of a company. */
     setLadderMemory(company: string, memory: unknown, now: number): void {

@@ -7,6 +7,7 @@
  * recorded (backup_verifications, audit as "warden:schedule"); a failure alerts once per company
  * until a backup of it succeeds again.
  */
+import { readdir } from "node:fs/promises";
 import type { ActionContext } from "../actions/action-context.js";
 import { listBackups } from "../actions/backup/backup.js";
 import { backUpAndRecord } from "../actions/backup/verified-backup.js";
@@ -56,9 +57,15 @@ export function createScheduledBackups(options: ScheduledBackupsOptions): Schedu
   let lastTakenAt = Number.NEGATIVE_INFINITY;
   let running = false;
 
-  const newestOf = async (company: string): Promise<number | null> => {
+  /**
+   * Newest backup of `company`; `folders`: the backups root's entries, read once per check when a
+   * company is looked at for the first time (at 10,000 companies without backups, one readdir of
+   * the root instead of 10,000 of missing folders).
+   */
+  const newestOf = async (company: string, folders: { names?: Set<string> }): Promise<number | null> => {
     if (!newest.has(company)) {
-      const [first] = await listBackups(root, company).catch(() => []);
+      folders.names ??= new Set(await readdir(root).catch(() => []));
+      const [first] = folders.names.has(company) ? await listBackups(root, company).catch(() => []) : [];
       newest.set(company, first ? Date.parse(first.createdAt) : null);
     }
     return newest.get(company) ?? null;
@@ -110,15 +117,16 @@ export function createScheduledBackups(options: ScheduledBackupsOptions): Schedu
         const cfg = config();
         const companies: string[] = [];
         const due: { company: string; since: number }[] = [];
+        const folders: { names?: Set<string> } = {};
         // A page of companies per turn: at 10,000 the whole list in one turn held the loop ~100 ms
         // every minute (a cached newest backup resolves without a turn).
         for (let after = ""; ; ) {
-          const page = store.companies.listPresentPage(after, CHECK_PAGE);
+          const page = store.companies.listPresentCountsPage(after, CHECK_PAGE);
           for (const { id: company } of page) {
             companies.push(company);
             const every = companySettings(cfg, company).backups.every;
             if (every === null) continue;
-            const last = await newestOf(company);
+            const last = await newestOf(company, folders);
             if (last === null || clock.now() - last >= every) due.push({ company, since: last ?? 0 });
           }
           const lastRow = page.at(-1);

@@ -1,0 +1,82 @@
+/**
+ * The store's range reads a ladder chunk decides with (company > after AND company <= last) give
+ * the rows its single-row reads give, for exactly the companies in the range.
+ */
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { LivenessRow } from "../src/store/liveness.js";
+import { openStore, type Store } from "../src/store/store.js";
+import { tempDir } from "./helpers/temp-dir.js";
+
+const NOW = 1_800_000_000_000;
+const ids = ["a1", "a2", "b1", "b2", "c1"];
+let store: Store;
+afterEach(() => store.close());
+
+function seeded(): Store {
+  const s = openStore(path.join(tempDir(), "warden.db"));
+  ids.forEach((company, i) => {
+    const to = (state: string, code: number | null, at: number) =>
+      s.connections.transition({ company, to: state, code, message: `${state} ${i}`, holder: "w0" }, at);
+    to("connecting", null, NOW - 7_200_000);
+    to("open", null, NOW - 3_000_000 + i);
+    if (i % 2 === 1) to("reconnecting", 428, NOW - 60_000 + i);
+    if (i !== 2) s.control.setDesired(company, i === 3 ? "stop" : "run", null, NOW);
+    s.ladder.setMemory(company, { episode: i, actions: [NOW - i] }, NOW);
+    if (i !== 4) s.liveness.setLadderMemory(company, { deafSince: NOW - i }, NOW);
+    const row: LivenessRow = {
+      company,
+      openedAt: NOW - 3_000_000,
+      lastInboundAt: i === 0 ? null : NOW - 1_000 * i,
+      lastReceiptAt: NOW - 2_000,
+      lastFrameAt: NOW - 3_000,
+      lastSendAt: null,
+      lastSendCode: i === 1 ? 463 : null,
+      state: i === 1 ? "restricted" : "ok",
+      since: NOW - 10_000,
+      reason: i === 1 ? "463 on send" : null,
+      usualGapMs: 60_000,
+      silentForMs: 1_000 * i,
+      thresholdMs: 600_000,
+      restrictedReason: i === 1 ? "reachout timelock" : null,
+      restrictedUntil: i === 1 ? NOW + 3_600_000 : null,
+      queryAt: NOW - 5_000,
+      queryRttMs: 120,
+      checkedAt: NOW,
+    };
+    if (i !== 0) s.liveness.putState(row);
+  });
+  return s;
+}
+
+describe("range reads of a chunk of companies", () => {
+  it("return what the single-row reads return, for after < id <= last only", () => {
+    store = seeded();
+    const inRange = ["a2", "b1", "b2"];
+    const connections = store.connections.between("a1", "b2");
+    const desired = store.control.desiredBetween("a1", "b2");
+    const memory = store.ladder.memoryTextBetween("a1", "b2");
+    const liveness = store.liveness.between("a1", "b2");
+    const deaf = store.liveness.ladderMemoryBetween("a1", "b2");
+    const since = NOW - 3_600_000;
+    const events = store.connections.eventsBetween("a1", "b2", since);
+    expect([...connections.keys()]).toEqual(inRange);
+    for (const company of inRange) {
+      expect({ ...connections.get(company), company: undefined }).toEqual({
+        ...store.connections.get(company),
+        company: undefined,
+      });
+      expect(desired.get(company) ?? "run").toBe(store.control.desired(company).desired);
+      expect(JSON.parse(memory.get(company) as string)).toEqual(store.ladder.memory(company));
+      expect(liveness.get(company)).toEqual(store.liveness.get(company));
+      expect(deaf.get(company)).toEqual(store.liveness.ladderMemory(company));
+      expect(events.get(company)?.map(({ to, code, at }) => ({ to, code, at }))).toEqual(
+        store.connections.eventsSince(company, since),
+      );
+    }
+    expect(desired.has("b1")).toBe(false); // no wish stored: run
+    expect(desired.get("b2")).toBe("stop");
+    expect(store.connections.eventsBetween("", "c1", NOW).size).toBe(0);
+    expect([...store.liveness.between("", "a1").keys()]).toEqual([]);
+  });
+});
