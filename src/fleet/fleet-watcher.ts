@@ -37,6 +37,9 @@ export interface FleetWatcherHost {
   authDir?: string;
 }
 
+/** Folder watches started between two event-loop turns when watching starts. */
+const WATCH_BATCH = 500;
+
 /** The root watcher on sessionsDir and one folder watcher per company; falls back to scan-only. */
 export class FleetWatcher {
   private readonly host: FleetWatcherHost;
@@ -80,9 +83,17 @@ export class FleetWatcher {
     if (this.host.isClosed() || this.rootWatcher !== root) return;
     this.currentMode = "events";
     this.watchAuthDir();
+    // A turn every WATCH_BATCH folders: 10,000 fs.watch calls in one turn held the loop ~250 ms
+    // (alerts, bot replies and file events waited). Iterating the live set: a company noted
+    // meanwhile is visited (watchFolder skips one already watched), one forgotten is not.
+    let inBatch = 0;
     for (const company of this.host.companies()) {
       this.watchFolder(company);
       if (this.currentMode !== "events") return;
+      if (++inBatch < WATCH_BATCH) continue;
+      inBatch = 0;
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.host.isClosed() || this.currentMode !== "events") return;
     }
     // Anything created while the watchers were being set up.
     this.host.fullScan();
