@@ -185,6 +185,8 @@ describe("warden-supervisor without the optional parts", () => {
     const packages = recordPackages(root);
     const proc = startSupervisor({ ...env, ...packages.env, TELEGRAM_BOT_TOKEN: "", WARDEN_PG_URL: "" });
     await proc.ready;
+    // After the first scan the ladder, the probe and scheduled backups start too.
+    await waitFor(() => proc.out.join("").includes("First scan done"), { what: "first scan done" });
     const loaded = new Set(packages.read().map((s) => s.split("/")[0]));
     // The hook sees what the supervisor needs...
     expect(loaded).toContain("better-sqlite3");
