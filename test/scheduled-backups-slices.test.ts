@@ -1,11 +1,10 @@
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createActionContext } from "../src/actions/action-context.js";
 import { loadConfig } from "../src/config/load.js";
 import { openStore } from "../src/store/store.js";
-import { createAlertQueue } from "../src/supervisor/alert-queue.js";
-import { createScheduledBackups } from "../src/supervisor/scheduled-backups.js";
 import { FleetFixture } from "./helpers/fleet-fixture.js";
+import { countTurns } from "./helpers/loop-turns.js";
+import { testSchedule } from "./helpers/scheduled-backups.js";
 import { credsOnlySnapshot } from "./helpers/snapshot.js";
 
 const cleanups: (() => unknown)[] = [];
@@ -25,31 +24,14 @@ describe("the backup schedule's check", () => {
     for (const company of ids) store.companies.save(credsOnlySnapshot(company, now), 1);
     const clock = { now: () => now };
     const logger = fx.logger();
-    const schedule = createScheduledBackups({
-      store,
-      clock,
-      logger,
-      config: () => config,
-      actions: createActionContext({ store, clock, config: () => config, home: fx.home }),
-      alerts: createAlertQueue({ store, notifiers: new Map(), clock, logger, config: () => config }),
-      kick: () => {},
-      busy: () => new Set(),
-    });
+    const schedule = testSchedule({ store, clock, logger, config, home: fx.home });
     // No company has a backup: every one is due; the first by name is tried (its folder is
     // missing, so the try fails and is alerted) and the gap holds the others.
     expect(await schedule.check()).toBe(1);
     expect(store.cursors.get("backup-failed:c0000")).toBe(now);
     // The second check reads the newest backups from memory (no I/O, so no turn of its own).
-    let turns = 0;
-    let tracing = true;
-    const turn = () => {
-      if (!tracing) return;
-      turns++;
-      setImmediate(turn);
-    };
-    setImmediate(turn);
-    expect(await schedule.check()).toBe(0);
-    tracing = false;
+    const { result, turns } = await countTurns(() => schedule.check());
+    expect(result).toBe(0);
     // 1,200 companies in pages of 500: at least two turns while looking.
     expect(turns).toBeGreaterThanOrEqual(2);
   });

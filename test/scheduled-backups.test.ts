@@ -1,13 +1,11 @@
 import { rmSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createActionContext } from "../src/actions/action-context.js";
 import { listBackups } from "../src/actions/backup/backup.js";
 import { loadConfig } from "../src/config/load.js";
 import { openStore, type Store } from "../src/store/store.js";
-import { createAlertQueue } from "../src/supervisor/alert-queue.js";
-import { createScheduledBackups } from "../src/supervisor/scheduled-backups.js";
 import { FleetFixture } from "./helpers/fleet-fixture.js";
+import { testSchedule } from "./helpers/scheduled-backups.js";
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -32,16 +30,7 @@ describe("scheduled backups (backups.every)", () => {
     const config = loadConfig(fx.configFile);
     const logger = fx.logger();
     const busy = new Set<string>();
-    const schedule = createScheduledBackups({
-      store,
-      clock,
-      logger,
-      config: () => config,
-      actions: createActionContext({ store, clock, config: () => config, home: fx.home }),
-      alerts: createAlertQueue({ store, notifiers: new Map(), clock, logger, config: () => config }),
-      kick: () => {},
-      busy: () => busy,
-    });
+    const schedule = testSchedule({ store, clock, logger, config, home: fx.home, busy });
     const root = path.join(fx.home, "backups");
     const newestAge = async (company: string) => {
       const [newest] = await listBackups(root, company);
@@ -108,23 +97,7 @@ describe("scheduled backups (backups.every)", () => {
     const config = loadConfig(fx.configFile);
     const logger = fx.logger();
     // A schedule (its memory of the backups read from disk when it first looks at a company).
-    const schedule = () =>
-      createScheduledBackups({
-        store: opened,
-        clock,
-        logger,
-        config: () => config,
-        actions: createActionContext({ store: opened, clock, config: () => config, home: fx.home }),
-        alerts: createAlertQueue({
-          store: opened,
-          notifiers: new Map(),
-          clock,
-          logger,
-          config: () => config,
-        }),
-        kick: () => {},
-        busy: () => new Set(),
-      });
+    const schedule = () => testSchedule({ store: opened, clock, logger, config, home: fx.home });
     const root = path.join(fx.home, "backups");
     expect(await schedule().check()).toBe(1); // acme first (by name)
     expect(await listBackups(root, "acme")).toHaveLength(1);

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config/load.js";
 import { openStore } from "../src/store/store.js";
 import { watchWorkers } from "../src/supervisor/worker-watch.js";
+import { countTurns } from "./helpers/loop-turns.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
 const cleanups: (() => unknown)[] = [];
@@ -34,22 +35,9 @@ describe("a dead worker's companies go offline in slices", () => {
       { company: "c0007", to: "qr_required", code: 401, message: null, holder },
       then,
     );
-    let turns = 0;
-    let tracing = true;
-    const turn = () => {
-      if (!tracing) return;
-      turns++;
-      setImmediate(turn);
-    };
-    setImmediate(turn);
-    const notices = await watchWorkers(
-      store,
-      config,
-      { now: () => NOW },
-      pino({ level: "silent" }),
-      async () => undefined,
+    const { result: notices, turns } = await countTurns(() =>
+      watchWorkers(store, config, { now: () => NOW }, pino({ level: "silent" }), async () => undefined),
     );
-    tracing = false;
     expect(notices.map((n) => n.kind)).toContain("worker-dead");
     const states = ids.map((c) => store.connections.get(c)?.state);
     expect(states.filter((s) => s === "offline")).toHaveLength(1_199);
