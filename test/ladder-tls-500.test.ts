@@ -21,10 +21,10 @@ import { loadConfig } from "../src/config/load.js";
 import { databaseFile } from "../src/home-layout.js";
 import { openStore, type Store } from "../src/store/store.js";
 import { createBaileysDriver } from "../src/worker/drivers/baileys.js";
-import { Worker } from "../src/worker/worker.js";
 import { FleetFixture } from "./helpers/fleet-fixture.js";
 import { createPairedFolder } from "./helpers/paired-folder.js";
 import { commandMissing, requirePrerequisite } from "./helpers/prerequisite.js";
+import { createTestWorker } from "./helpers/test-worker.js";
 import { waitFor } from "./helpers/wait-for.js";
 
 /** A self-signed certificate for 127.0.0.1 from `openssl` (node has no certificate generator). */
@@ -108,18 +108,12 @@ describe("a TLS endpoint with a self-signed certificate (close 500 on every retr
     const config = loadConfig(fx.configFile);
     const workerStore: Store = openStore(databaseFile(fx.home));
     const driver = createBaileysDriver({ waWebSocketUrl: tls.url, connectTimeoutMs: 2_000 });
-    const worker = new Worker({
+    const worker = createTestWorker({
       config,
       store: workerStore,
       logger: fx.logger(),
-      clock: { now: () => Date.now() },
-      instance: 0,
-      instances: 1,
       holder: "worker/0/1",
-      pid: process.pid,
-      pmId: null,
-      driverFor: () => driver,
-      backoff: { baseMs: 50, maxMs: 200, stableAfterMs: 60_000, jitter: 0 },
+      driver,
     });
     cleanups.push(async () => {
       await worker.close();

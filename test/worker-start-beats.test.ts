@@ -1,11 +1,10 @@
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { companySettings, loadConfig } from "../src/config/load.js";
+import { loadConfig } from "../src/config/load.js";
 import { openStore } from "../src/store/store.js";
-import { createSimulatedDriver } from "../src/worker/drivers/simulated.js";
-import { Worker } from "../src/worker/worker.js";
 import { FleetFixture } from "./helpers/fleet-fixture.js";
 import { createPairedFolder } from "./helpers/paired-folder.js";
+import { createTestWorker } from "./helpers/test-worker.js";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -38,19 +37,12 @@ describe("a worker's first start", () => {
       beats.push(at);
       return heartbeat(holder, at);
     };
-    const driver = createSimulatedDriver((company) => companySettings(config, company).simulation);
-    const worker = new Worker({
+    const worker = createTestWorker({
       config,
       store,
       logger: fx.logger(),
       clock: { now: () => now },
-      instance: 0,
-      instances: 1,
       holder: "w/0/1",
-      pid: process.pid,
-      pmId: null,
-      driverFor: () => driver,
-      backoff: { baseMs: 50, maxMs: 200, stableAfterMs: 60_000, jitter: 0 },
     });
     cleanups.push(() => worker.close());
     const started = now;

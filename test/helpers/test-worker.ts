@@ -1,8 +1,10 @@
 /** An in-process worker with the simulated driver, as the worker, snapshot and ladder tests run it. */
+import type { Clock } from "../../src/clock.js";
 import { companySettings, loadConfig, type WardenConfig } from "../../src/config/load.js";
 import { databaseFile } from "../../src/home-layout.js";
 import type { Logger } from "../../src/logger.js";
 import { openStore, type Store } from "../../src/store/store.js";
+import type { Driver } from "../../src/worker/drivers/driver.js";
 import { createSimulatedDriver } from "../../src/worker/drivers/simulated.js";
 import type { AuthStoreContext } from "../../src/worker/open-auth-state.js";
 import { Worker } from "../../src/worker/worker.js";
@@ -17,14 +19,19 @@ export function createTestWorker(options: {
   maxBackoffMs?: number;
   /** Database auth stores (companies whose warden-auth.json names one). */
   authStore?: AuthStoreContext;
+  /** Default: the system clock. */
+  clock?: Clock;
+  /** Default: the simulated driver with each company's `simulation` settings. */
+  driver?: Driver;
 }): Worker {
   const { config } = options;
-  const driver = createSimulatedDriver((company) => companySettings(config, company).simulation);
+  const driver =
+    options.driver ?? createSimulatedDriver((company) => companySettings(config, company).simulation);
   return new Worker({
     config,
     store: options.store,
     logger: options.logger,
-    clock: { now: () => Date.now() },
+    clock: options.clock ?? { now: () => Date.now() },
     instance: 0,
     instances: 1,
     holder: options.holder,
