@@ -4,7 +4,7 @@
  * from a v6 fleet that uploaded 30. The default basis, "stale", is judged in
  * src/actions/cleanup/count-stale.ts with the cleanup rules.
  */
-import { type CategoryCounts, classifyFile, emptyCounts, preKeyId } from "./classify-file.js";
+import { type Category, type CategoryCounts, classifyFile, emptyCounts, preKeyId } from "./classify-file.js";
 
 export type { CountBasis } from "../store/snapshot-types.js";
 
@@ -16,14 +16,18 @@ export interface FileTally {
   maxPreKeyId: number | null;
 }
 
-/** Tallies regular file names by category. Pure. */
-export function tallyFiles(names: Iterable<string>): FileTally {
+/**
+ * Tallies regular file names by category. Pure but for `categories`: when given, each name's
+ * category is appended to it, in the order of `names` (a scan classifies each name once).
+ */
+export function tallyFiles(names: Iterable<string>, categories?: Category[]): FileTally {
   const byCategory = emptyCounts();
   let total = 0;
   let maxPreKeyId: number | null = null;
   for (const name of names) {
     total++;
     const category = classifyFile(name);
+    categories?.push(category);
     byCategory[category]++;
     if (category === "pre-key") {
       const id = preKeyId(name);

@@ -10,19 +10,30 @@
 /** The user part of a session / identity-key / device-list / tctoken / sender-key file, or undefined. */
 export function fileUser(name: string): string | undefined {
   if (!name.endsWith(".json")) return undefined;
-  const base = name.slice(0, -".json".length);
-  let id: string | undefined;
-  if (base.startsWith("session-")) id = base.slice("session-".length);
-  else if (base.startsWith("identity-key-")) id = base.slice("identity-key-".length);
-  else if (base.startsWith("device-list-")) id = base.slice("device-list-".length);
-  else if (base.startsWith("tctoken-")) id = base.slice("tctoken-".length);
-  else if (base.startsWith("sender-key-") && !base.startsWith("sender-key-memory-")) {
-    const parts = base.slice("sender-key-".length).split("--");
-    id = parts.length >= 3 ? parts[parts.length - 2] : undefined;
+  // Indices into `name`, not slices of it: this runs for every session and sender key at every count.
+  const end = name.length - ".json".length;
+  let start: number;
+  if (name.startsWith("session-")) start = "session-".length;
+  else if (name.startsWith("identity-key-")) start = "identity-key-".length;
+  else if (name.startsWith("device-list-")) start = "device-list-".length;
+  else if (name.startsWith("tctoken-")) start = "tctoken-".length;
+  else if (name.startsWith("sender-key-") && !name.startsWith("sender-key-memory-")) {
+    const parts = name.slice("sender-key-".length, end).split("--");
+    const id = parts.length >= 3 ? (parts[parts.length - 2] as string) : undefined;
+    return id === undefined ? undefined : userOf(id, 0, id.length);
+  } else return undefined;
+  return userOf(name, start, end);
+}
+
+/** The user part of the id `text[start, end)`: up to its first ".", "_", "@" or "-"; undefined when empty. */
+function userOf(text: string, start: number, end: number): string | undefined {
+  let i = start;
+  while (i < end) {
+    const c = text.charCodeAt(i);
+    if (c === 46 || c === 95 || c === 64 || c === 45) break;
+    i++;
   }
-  if (id === undefined) return undefined;
-  const user = id.split(/[._@-]/)[0];
-  return user ? user : undefined;
+  return i > start ? text.slice(start, i) : undefined;
 }
 
 /** User parts of a JID such as "5511987654321:12@s.whatsapp.net" or "12345:3@lid". */

@@ -115,7 +115,8 @@ export function scanFolderSync(
     const kind = readStoreChoiceSync(dir);
     if (kind !== "files") return scanDatabaseCompany(dir, company, now, listDatabase(company, kind, options));
   }
-  const tally = tallyFiles(names);
+  const categories: Category[] = [];
+  const tally = tallyFiles(names, categories);
   const dirStat = lstatSync(dir);
   let newestWriteAt = dirStat.mtimeMs;
   let facts: CredsFacts;
@@ -148,14 +149,8 @@ export function scanFolderSync(
     newestWriteAt: Math.round(newestWriteAt),
     irregular,
     names,
-    mtimes: ageRuledMtimes(
-      dir,
-      names,
-      options.preKeyFloor ?? 0,
-      now,
-      options.knownMtimes,
-      options.statUnknown,
-    ),
+    categories,
+    mtimes: ageRuledMtimes(dir, names, categories, tally.preKeys, now, options),
     ownUsers: facts.ownUsers,
     newestPreKeyId: facts.newestPreKeyId,
     store: "files",
@@ -228,21 +223,29 @@ function listDatabase(
 
 const NO_CREDS = { ownUsers: null, newestPreKeyId: null } as const;
 
-/** mtimes of the files a cleanup rule judges by age; a file gone meanwhile is left out. */
+/**
+ * mtimes of the files a cleanup rule judges by age; a file gone meanwhile is left out.
+ * `categories`: each name's category (same order); `preKeyCount`: how many are pre-keys.
+ */
 function ageRuledMtimes(
   dir: string,
   names: readonly string[],
-  preKeyFloor: number,
+  categories: readonly Category[],
+  preKeyCount: number,
   now: number,
-  known: MtimeLookup | undefined,
-  statUnknown = false,
+  options: ScanOptions,
 ): Map<string, number> {
+  const { knownMtimes: known, statUnknown = false } = options;
+  const preKeyFloor = options.preKeyFloor ?? 0;
+  // Pre-keys are ranked only when there are more than the floor (a v7 folder usually has fewer).
+  const rankPreKeys = preKeyCount > preKeyFloor;
   const wanted: string[] = [];
   const preKeys: { name: string; id: number }[] = [];
-  for (const name of names) {
-    const category = classifyFile(name);
+  for (let i = 0; i < names.length; i++) {
+    const category = categories[i] as Category;
+    const name = names[i] as string;
     if (AGE_RULED_CATEGORIES.has(category)) wanted.push(name);
-    else if (category === "pre-key") {
+    else if (rankPreKeys && category === "pre-key") {
       const id = preKeyId(name);
       if (id !== undefined) preKeys.push({ name, id });
     }

@@ -46,6 +46,8 @@ export interface FolderSnapshot {
   creds: { state: CredsState; error?: string };
   /** Every regular file name (atomic temp files left out). */
   names: string[];
+  /** Each name's category, in the order of `names`, when the scan classified them (read, not re-classified). */
+  categories?: Category[];
   /** mtimes of the age-ruled files and of the pre-keys below `preKeyFloor` (others: not stat'ed). */
   mtimes: Map<string, number>;
   /** User parts of creds.me.id / creds.me.lid (null: unknown). */

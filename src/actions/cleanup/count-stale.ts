@@ -11,7 +11,7 @@ import { type CountBasis, countedFiles } from "../../fleet/count-files.js";
 import { resolveKeepPreKeys, resolvePreKeyReserve } from "../../fleet/prekey-reserve.js";
 import { AGE_RULED_CATEGORIES, type FolderSnapshot } from "../../fleet/scan-folder.js";
 import { type DownInterval, withoutDownTime } from "./down-time.js";
-import { type CleanupFile, type CleanupRules, planCleanup } from "./plan-cleanup.js";
+import { type CleanupFile, type CleanupRules, planCleanup, youngestDeletableAge } from "./plan-cleanup.js";
 
 /** A folder's files, judged. `counted` is the number the thresholds apply to (per `basis`). */
 export interface FileCounts {
@@ -47,7 +47,10 @@ export function cleanupRulesFor(
 
 /** Live / stale / reserve and the thresholds' number for one snapshot at `now`. */
 export function countSnapshot(
-  snapshot: Pick<FolderSnapshot, "total" | "preKeys" | "names" | "mtimes" | "ownUsers" | "newestPreKeyId">,
+  snapshot: Pick<
+    FolderSnapshot,
+    "total" | "preKeys" | "names" | "categories" | "mtimes" | "ownUsers" | "newestPreKeyId"
+  >,
   settings: Pick<CompanySettings, "cleanup" | "preKeyReserve" | "count">,
   now: number,
   /** When the company was down (down-time.ts): not counted as idleness. */
@@ -57,12 +60,21 @@ export function countSnapshot(
   // Only what a rule can delete goes to the planner (the rest of a v7 folder is live by category);
   // pre-keys only when there are more than the floor, since they are ranked among themselves.
   const withPreKeys = snapshot.preKeys > rules.keepPreKeys;
+  // An age-ruled file no older than the youngest rule age is kept by every rule, and moving its
+  // mtime past down time only makes it younger: the planner would keep it, so it is not passed.
+  // Most of a healthy folder is such files. Pre-keys always are (they are ranked among themselves).
+  const youngest = youngestDeletableAge(rules);
   const files: CleanupFile[] = [];
-  for (const name of snapshot.names) {
-    const category = classifyFile(name);
-    if (!AGE_RULED_CATEGORIES.has(category) && !(withPreKeys && category === "pre-key")) continue;
+  const { names, categories } = snapshot;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string;
+    const category = categories?.[i] ?? classifyFile(name);
+    const ageRuled = AGE_RULED_CATEGORIES.has(category);
+    if (!ageRuled && !(withPreKeys && category === "pre-key")) continue;
     // Not stat'ed (a pre-key within the floor): NaN, which the planner keeps.
-    files.push({ name, category, size: 0, mtimeMs: snapshot.mtimes.get(name) ?? Number.NaN });
+    const mtimeMs = snapshot.mtimes.get(name) ?? Number.NaN;
+    if (ageRuled && now - mtimeMs <= youngest) continue;
+    files.push({ name, category, size: 0, mtimeMs });
   }
   const plan = planCleanup(withoutDownTime(files, down, now), rules, now);
   const stale = plan.delete.length;

@@ -104,9 +104,7 @@ export function planCleanup(
   options: { force?: boolean } = {},
 ): CleanupPlan {
   // A listing cannot hold a name twice; if the input does, we cannot tell which entry is true.
-  const seen = new Map<string, number>();
-  for (const f of files) seen.set(f.name, (seen.get(f.name) ?? 0) + 1);
-  const eligible = files.filter((f) => seen.get(f.name) === 1 && classifyFile(f.name) === f.category);
+  const eligible = withoutDoubles(files).filter((f) => classifyFile(f.name) === f.category);
 
   const preKeyRank = rankPreKeys(eligible);
   // A NaN count would make every `rank < count` false and protect nothing: treat it as "keep all".
@@ -117,6 +115,7 @@ export function planCleanup(
   const own = rules.ownUsers ? new Set(rules.ownUsers) : null;
 
   const deletions: CleanupDeletion[] = [];
+  let bytesFreed = 0;
   let heldByMinAge = 0;
   let heldUntil: number | null = null;
   for (const f of eligible) {
@@ -137,15 +136,38 @@ export function planCleanup(
         ? `; ${formatDuration(age)} old < minAge ${formatDuration(rules.minAgeMs)} (force)`
         : "";
     deletions.push({ file: f.name, category: f.category, reason: reason + forced });
+    bytesFreed += f.size;
   }
 
   // Code-unit order, not localeCompare: the same plan whatever the machine's locale.
   deletions.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-  const sizes = new Map(eligible.map((f) => [f.name, f.size]));
-  let bytesFreed = 0;
-  for (const d of deletions) bytesFreed += sizes.get(d.file) ?? 0;
   const keep = files.length - deletions.length;
   return { delete: deletions, keep, keepCount: keep, bytesFreed, heldByMinAge, heldUntil };
+}
+
+/** The files whose name appears once (a listing cannot hold a name twice; the input as given when none does). */
+function withoutDoubles(files: readonly CleanupFile[]): readonly CleanupFile[] {
+  const seen = new Set<string>();
+  const doubles = new Set<string>();
+  for (const f of files) {
+    if (seen.has(f.name)) doubles.add(f.name);
+    else seen.add(f.name);
+  }
+  return doubles.size === 0 ? files : files.filter((f) => !doubles.has(f.name));
+}
+
+/**
+ * The least age past which some age rule of ruleFor can delete a file: a session, sender key,
+ * sender-key-memory or tctoken this young or younger is kept by every rule (and so is never held by
+ * minAge either). NaN when a rule's age is NaN. Kept beside ruleFor: a new age rule goes here too.
+ */
+export function youngestDeletableAge(rules: CleanupRules): number {
+  return Math.min(
+    rules.sessionMaxAgeMs,
+    rules.senderKeyMaxAgeMs,
+    rules.foreignSenderKeyMaxAgeMs,
+    TCTOKEN_MAX_AGE_MS,
+  );
 }
 
 interface RuleContext {
