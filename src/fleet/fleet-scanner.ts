@@ -14,7 +14,7 @@ import type { Logger } from "../logger.js";
 import type { MtimeLookup } from "./compact-mtimes.js";
 import { FleetWatcher } from "./fleet-watcher.js";
 import { listCompanyFolders, type ScanCompanyContext, scanCompanyFolder } from "./reconcile-scan.js";
-import type { CredsCache, FolderSnapshot } from "./scan-folder.js";
+import type { CredsCache, FolderSnapshot, FolderStats } from "./scan-folder.js";
 import type { ScannerMode, ScannerReport } from "./scanner-types.js";
 
 export type { ScannerMode, ScannerReport } from "./scanner-types.js";
@@ -212,9 +212,10 @@ export class FleetScanner {
     const batch = this.options.batchSize ?? 15;
     for (let i = 0; i < present.length; i += batch) {
       for (const company of present.slice(i, i + batch)) {
-        const key = folderKey(path.join(this.options.sessionsDir, company));
+        const stat = folderStat(path.join(this.options.sessionsDir, company));
+        const key = stat?.key;
         if (!restat && key !== undefined && this.unchangedSinceScan(company, key)) continue;
-        const result = this.scanCompany(company, true, restat);
+        const result = this.scanCompany(company, true, restat, stat?.stats);
         if (typeof result === "object") {
           slice.push({ snapshot: result, seq: this.scanSeq.get(company) ?? 0 });
           if (key !== undefined && (result.store ?? "files") === "files") this.folderKeys.set(company, key);
@@ -275,9 +276,10 @@ export class FleetScanner {
     company: string,
     listedAsDir = false,
     restat = true,
+    stats?: FolderStats,
   ): FolderSnapshot | "gone" | "failed" {
     this.scanSeq.set(company, (this.scanSeq.get(company) ?? 0) + 1);
-    return scanCompanyFolder(this.scanContext, company, listedAsDir, restat);
+    return scanCompanyFolder(this.scanContext, company, listedAsDir, restat, stats);
   }
 
   private noteCompany(company: string): void {
@@ -314,11 +316,14 @@ export class FleetScanner {
   }
 }
 
-/** The stat of a folder and of its creds.json, as one string; undefined if the folder is gone. */
-function folderKey(dir: string): string | undefined {
+/**
+ * The lstat of a folder and of its creds.json, and the two as one string (the key a full scan
+ * compares); undefined if the folder is gone. The scan of the folder reuses the two stats.
+ */
+function folderStat(dir: string): { key: string; stats: FolderStats } | undefined {
   const st = lstatSync(dir, { throwIfNoEntry: false });
   if (!st) return undefined;
   const creds = lstatSync(path.join(dir, "creds.json"), { throwIfNoEntry: false });
   const credsKey = creds ? `${creds.ino}:${creds.mtimeMs}:${creds.ctimeMs}:${creds.size}` : "-";
-  return `${st.ino}:${st.mtimeMs}:${st.ctimeMs}|${credsKey}`;
+  return { key: `${st.ino}:${st.mtimeMs}:${st.ctimeMs}|${credsKey}`, stats: { dir: st, creds } };
 }

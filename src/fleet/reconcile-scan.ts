@@ -13,7 +13,13 @@ import type { Clock } from "../clock.js";
 import { isCompanyId } from "../config/company-id.js";
 import { ATOMIC_TMP_PREFIX } from "./classify-file.js";
 import { CompactMtimes, type MtimeLookup } from "./compact-mtimes.js";
-import { type CredsCache, ENTRY_KIND_WORDS, type FolderSnapshot, scanFolderSync } from "./scan-folder.js";
+import {
+  type CredsCache,
+  ENTRY_KIND_WORDS,
+  type FolderSnapshot,
+  type FolderStats,
+  scanFolderSync,
+} from "./scan-folder.js";
 import type { ScannerReport } from "./scanner-types.js";
 
 /** Gives a report once per key (the scanner's `reportOnce`). */
@@ -77,17 +83,20 @@ export interface ScanCompanyContext {
 /**
  * Scans one company folder (synchronously). `listedAsDir`: the caller has just seen it as a real
  * directory in sessionsDir (no need to lstat it again; its mtimes are stat'ed afresh and cached).
+ * `stats`: the folder's and its creds.json's lstat, just taken by the caller (ScanOptions.stats).
  */
 export function scanCompanyFolder(
   ctx: ScanCompanyContext,
   company: string,
   listedAsDir: boolean,
   restat = true,
+  stats?: FolderStats,
 ): FolderSnapshot | "gone" | "failed" {
   const { reportOnce } = ctx;
   const dir = path.join(ctx.sessionsDir, company);
   try {
-    const st = listedAsDir ? undefined : lstatSync(dir);
+    // Listed as a directory: its stat (when the caller took one) still catches a swap since.
+    const st = listedAsDir ? stats?.dir : lstatSync(dir);
     if (st && !st.isDirectory()) {
       if (st.isSymbolicLink()) {
         reportOnce(`symlink:${company}`, {
@@ -107,6 +116,7 @@ export function scanCompanyFolder(
       statUnknown: listedAsDir,
       ...(ctx.authHome !== undefined ? { authHome: ctx.authHome } : {}),
       ...(ctx.postgres !== undefined ? { postgres: ctx.postgres } : {}),
+      ...(stats !== undefined ? { stats } : {}),
     });
     if (!known || (listedAsDir && snapshot.mtimes.size !== known.size))
       ctx.mtimeCache.set(company, new CompactMtimes(snapshot.mtimes));

@@ -9,7 +9,7 @@
  * folders) and keeps the loop responsive.
  * Symlinks and non-regular entries are never followed or read: they are reported.
  */
-import { type Dirent, lstatSync, readdirSync } from "node:fs";
+import { type Dirent, lstatSync, readdirSync, type Stats } from "node:fs";
 import path from "node:path";
 import { rowAge } from "../auth-store/auth-rows.js";
 import { type DatabaseListing, listSqliteSync, type PostgresListings } from "../auth-store/sqlite-scan.js";
@@ -18,7 +18,7 @@ import { describeError, ErrorCodes, WardenError } from "../errors.js";
 import { readRegularFileSync } from "../fs/safe-read.js";
 import { authDatabaseFile } from "../home-layout.js";
 import type { Category, CredsFacts, FolderSnapshot, IrregularEntry } from "../store/snapshot-types.js";
-import { ATOMIC_TMP_PREFIX, classifyFile, preKeyId } from "./classify-file.js";
+import { ATOMIC_TMP_PREFIX, preKeyId } from "./classify-file.js";
 import type { MtimeLookup } from "./compact-mtimes.js";
 import { tallyFiles } from "./count-files.js";
 import { ownUsersOf } from "./file-user.js";
@@ -65,6 +65,17 @@ export interface ScanOptions {
   authHome?: string;
   /** The postgres companies' listings (the last refresh); a postgres company fails to scan without them. */
   postgres?: PostgresListings;
+  /**
+   * The lstat of the folder and of its creds.json (undefined: there was none), taken by the caller
+   * just before this scan: not taken again. A creds.json the listing shows is stat'ed if these lack it.
+   */
+  stats?: FolderStats;
+}
+
+/** The lstat of a company folder and of its creds.json (undefined when it had none). */
+export interface FolderStats {
+  dir: Stats;
+  creds: Stats | undefined;
 }
 
 /** Creds fields without which Baileys cannot log in. */
@@ -98,12 +109,14 @@ export function scanFolderSync(
   const names: string[] = [];
   const irregular: IrregularEntry[] = [];
   let credsIsFile = false;
+  let storeChoice = false;
   for (const entry of entries) {
     // An atomic write in flight (temp file before its rename): not a key file.
     if (entry.name.startsWith(ATOMIC_TMP_PREFIX)) continue;
     if (entry.isFile()) {
       names.push(entry.name);
       if (entry.name === "creds.json") credsIsFile = true;
+      else if (entry.name === STORE_CHOICE_FILE) storeChoice = true;
     } else {
       irregular.push({
         name: entry.name,
@@ -111,18 +124,18 @@ export function scanFolderSync(
       });
     }
   }
-  if (names.includes(STORE_CHOICE_FILE)) {
+  if (storeChoice) {
     const kind = readStoreChoiceSync(dir);
     if (kind !== "files") return scanDatabaseCompany(dir, company, now, listDatabase(company, kind, options));
   }
   const categories: Category[] = [];
   const tally = tallyFiles(names, categories);
-  const dirStat = lstatSync(dir);
+  const dirStat = options.stats?.dir ?? lstatSync(dir);
   let newestWriteAt = dirStat.mtimeMs;
   let facts: CredsFacts;
   if (credsIsFile) {
     const credsPath = path.join(dir, "creds.json");
-    const st = lstatSync(credsPath, { throwIfNoEntry: false });
+    const st = options.stats?.creds ?? lstatSync(credsPath, { throwIfNoEntry: false });
     if (!st) facts = { ...NO_CREDS, state: "missing" };
     else {
       newestWriteAt = Math.max(newestWriteAt, st.mtimeMs);
@@ -169,14 +182,15 @@ function scanDatabaseCompany(
 ): FolderSnapshot {
   const { rows, facts } = listing;
   const names = rows.map((r) => r.name);
-  const tally = tallyFiles(names);
+  const categories: Category[] = [];
+  const tally = tallyFiles(names, categories);
   const mtimes = new Map<string, number>();
   let newestWriteAt = lstatSync(dir).mtimeMs;
-  for (const row of rows) {
-    const category = classifyFile(row.name);
+  rows.forEach((row, i) => {
+    const category = categories[i] as Category;
     if (AGE_RULED_CATEGORIES.has(category) || category === "pre-key") mtimes.set(row.name, rowAge(row));
     newestWriteAt = Math.max(newestWriteAt, row.updatedAt);
-  }
+  });
   return {
     company,
     scannedAt: now,
@@ -188,6 +202,7 @@ function scanDatabaseCompany(
     newestWriteAt: Math.round(newestWriteAt),
     irregular: [],
     names,
+    categories,
     mtimes,
     ownUsers: facts.ownUsers,
     newestPreKeyId: facts.newestPreKeyId,
