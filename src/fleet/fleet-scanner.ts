@@ -79,7 +79,7 @@ export class FleetScanner {
   private readonly pending = new Map<string, NodeJS.Timeout>();
   private readonly scanSeq = new Map<string, number>();
   /** Per company, the folder's and creds.json's stat before its last full scan (files stores only). */
-  private readonly folderKeys = new Map<string, string>();
+  private readonly folderKeys = new Map<string, FolderKey>();
   private readonly watcher: FleetWatcher;
   private readonly scanContext: ScanCompanyContext;
   private rescan: Promise<void> | undefined;
@@ -197,7 +197,8 @@ export class FleetScanner {
       this.reportOnce(key, report),
     );
     if (!present) return;
-    present.sort((a, b) => a.localeCompare(b));
+    // Code-unit order (the order only groups the handovers): localeCompare took 9 ms at 10,000.
+    present.sort();
     const presentSet = new Set(present);
     for (const company of [...this.known]) if (!presentSet.has(company)) this.forget(company);
     // Snapshots are handed over as the scan goes, a slice at a time: holding 10,000 of them (every
@@ -250,8 +251,9 @@ export class FleetScanner {
   }
 
   /** True when a full scan may skip `company`: same stat as at its last full scan, count not due. */
-  private unchangedSinceScan(company: string, key: string): boolean {
-    return this.folderKeys.get(company) === key && this.options.countDue?.(company) === false;
+  private unchangedSinceScan(company: string, key: FolderKey): boolean {
+    const last = this.folderKeys.get(company);
+    return last !== undefined && sameKey(last, key) && this.options.countDue?.(company) === false;
   }
 
   private scanOne(company: string): void {
@@ -317,13 +319,33 @@ export class FleetScanner {
 }
 
 /**
- * The lstat of a folder and of its creds.json, and the two as one string (the key a full scan
- * compares); undefined if the folder is gone. The scan of the folder reuses the two stats.
+ * What a full scan compares to skip an unchanged folder: the folder's inode, mtime and ctime, then
+ * creds.json's inode, mtime, ctime and size (-1 each when it has none). Numbers, not a string: a
+ * reconcile builds one for every company (10,000 strings of seven numbers a minute).
  */
-function folderStat(dir: string): { key: string; stats: FolderStats } | undefined {
+type FolderKey = Float64Array;
+
+function sameKey(a: FolderKey, b: FolderKey): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return a.length === b.length;
+}
+
+/**
+ * The lstat of a folder and of its creds.json, and the key a full scan compares; undefined if the
+ * folder is gone. The scan of the folder reuses the two stats.
+ */
+function folderStat(dir: string): { key: FolderKey; stats: FolderStats } | undefined {
   const st = lstatSync(dir, { throwIfNoEntry: false });
   if (!st) return undefined;
   const creds = lstatSync(path.join(dir, "creds.json"), { throwIfNoEntry: false });
-  const credsKey = creds ? `${creds.ino}:${creds.mtimeMs}:${creds.ctimeMs}:${creds.size}` : "-";
-  return { key: `${st.ino}:${st.mtimeMs}:${st.ctimeMs}|${credsKey}`, stats: { dir: st, creds } };
+  const key = Float64Array.of(
+    st.ino,
+    st.mtimeMs,
+    st.ctimeMs,
+    creds?.ino ?? -1,
+    creds?.mtimeMs ?? -1,
+    creds?.ctimeMs ?? -1,
+    creds?.size ?? -1,
+  );
+  return { key, stats: { dir: st, creds } };
 }
