@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import path from "node:path";
 import { INITIAL_PREKEY_COUNT, proto } from "baileys";
@@ -318,6 +318,19 @@ describe("scanFolder", () => {
     await createCompanyFolder(path.join(dir, "..", "fresh"));
     renameSync(path.join(dir, "..", "fresh", "creds.json"), path.join(dir, "creds.json"));
     expect((await scanFolder(dir, "acme", 0, cache)).creds).toEqual({ state: "ok" });
+  });
+
+  it("a caller's stats taken before creds.json appeared do not make it 'missing', and are reused otherwise", async () => {
+    const dir = path.join(tempDir(), "acme");
+    mkdirSync(dir);
+    const before = { dir: lstatSync(dir), creds: undefined };
+    await createCompanyFolder(dir);
+    expect((await scanFolder(dir, "acme", 0, new Map(), { stats: before })).creds).toEqual({ state: "ok" });
+    // A creds stat given is the one used (not taken again): its mtime is what the cache key holds.
+    const cache: CredsCache = new Map();
+    const credsStat = Object.assign(lstatSync(path.join(dir, "creds.json")), { mtimeMs: 1_234 });
+    await scanFolder(dir, "acme", 0, cache, { stats: { dir: lstatSync(dir), creds: credsStat } });
+    expect([...cache.values()][0]?.key).toBe(`1234:${credsStat.size}`);
   });
 
   it("an empty folder", async () => {
