@@ -57,6 +57,8 @@ const STOP_TIMEOUT_MS = 15_000;
 const POLL_MS = 5;
 
 const TARGET_RATIO = 1.5;
+/** The stale scan against `find -printf '%T@'` (which stats every file): the fleet's ≤ 1.2. */
+const TARGET_STALE_RATIO = 1.2;
 const TARGET_RSS_MB = 150;
 const TARGET_P99_MS = 2_000;
 
@@ -528,10 +530,12 @@ function printTargets(): void {
     value !== undefined && Number.isFinite(value) && value <= max ? "PASS" : "FAIL";
   const show = (value: number | undefined, digits: number) =>
     value === undefined ? "n/a" : Number.isFinite(value) ? value.toFixed(digits) : "timeout";
-  console.log(`targets: ratio <= ${TARGET_RATIO}, RSS <= ${TARGET_RSS_MB} MB, p99 <= ${TARGET_P99_MS} ms`);
+  console.log(
+    `targets: ratio <= ${TARGET_RATIO}, stale-scan-vs-find-stat ratio <= ${TARGET_STALE_RATIO}, RSS <= ${TARGET_RSS_MB} MB, p99 <= ${TARGET_P99_MS} ms`,
+  );
   console.log(`  ratio ${show(results.ratio, 2)}: ${verdict(results.ratio, TARGET_RATIO)}`);
   console.log(
-    `  stale-scan-vs-find-stat ratio ${show(results.staleRatio, 2)}: ${verdict(results.staleRatio, TARGET_RATIO)}`,
+    `  stale-scan-vs-find-stat ratio ${show(results.staleRatio, 2)}: ${verdict(results.staleRatio, TARGET_STALE_RATIO)}`,
   );
   console.log(`  RSS ${show(results.rssMb, 0)} MB: ${verdict(results.rssMb, TARGET_RSS_MB)}`);
   console.log(`  p99 ${show(results.p99, 0)} ms: ${verdict(results.p99, TARGET_P99_MS)}`);
