@@ -254,12 +254,22 @@ function ageRuledMtimes(
   const preKeyFloor = options.preKeyFloor ?? 0;
   // Pre-keys are ranked only when there are more than the floor (a v7 folder usually has fewer).
   const rankPreKeys = preKeyCount > preKeyFloor;
-  const wanted: string[] = [];
+  const mtimes = new Map<string, number>();
+  const prefix = dir + path.sep;
+  const note = (name: string) => {
+    const remembered = known?.get(name);
+    if (remembered !== undefined || (known && !statUnknown)) {
+      mtimes.set(name, remembered ?? now);
+      return;
+    }
+    const st = lstatSync(prefix + name, { throwIfNoEntry: false });
+    if (st?.isFile()) mtimes.set(name, st.mtimeMs);
+  };
   const preKeys: { name: string; id: number }[] = [];
   for (let i = 0; i < names.length; i++) {
     const category = categories[i] as Category;
     const name = names[i] as string;
-    if (AGE_RULED_CATEGORIES.has(category)) wanted.push(name);
+    if (AGE_RULED_CATEGORIES.has(category)) note(name);
     else if (rankPreKeys && category === "pre-key") {
       const id = preKeyId(name);
       if (id !== undefined) preKeys.push({ name, id });
@@ -267,18 +277,7 @@ function ageRuledMtimes(
   }
   if (preKeys.length > preKeyFloor) {
     preKeys.sort((a, b) => b.id - a.id);
-    for (const p of preKeys.slice(Math.max(0, preKeyFloor))) wanted.push(p.name);
-  }
-  const mtimes = new Map<string, number>();
-  const prefix = dir + path.sep;
-  for (const name of wanted) {
-    const remembered = known?.get(name);
-    if (remembered !== undefined || (known && !statUnknown)) {
-      mtimes.set(name, remembered ?? now);
-      continue;
-    }
-    const st = lstatSync(prefix + name, { throwIfNoEntry: false });
-    if (st?.isFile()) mtimes.set(name, st.mtimeMs);
+    for (const p of preKeys.slice(Math.max(0, preKeyFloor))) note(p.name);
   }
   return mtimes;
 }

@@ -64,18 +64,9 @@ export function countSnapshot(
   // mtime past down time only makes it younger: the planner would keep it, so it is not passed.
   // Most of a healthy folder is such files. Pre-keys always are (they are ranked among themselves).
   const youngest = youngestDeletableAge(rules);
-  const files: CleanupFile[] = [];
-  const { names, categories } = snapshot;
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i] as string;
-    const category = categories?.[i] ?? classifyFile(name);
-    const ageRuled = AGE_RULED_CATEGORIES.has(category);
-    if (!ageRuled && !(withPreKeys && category === "pre-key")) continue;
-    // Not stat'ed (a pre-key within the floor): NaN, which the planner keeps.
-    const mtimeMs = snapshot.mtimes.get(name) ?? Number.NaN;
-    if (ageRuled && now - mtimeMs <= youngest) continue;
-    files.push({ name, category, size: 0, mtimeMs });
-  }
+  const files = withPreKeys
+    ? judgedWithPreKeys(snapshot, youngest, now)
+    : oldAgeRuled(snapshot, youngest, now);
   const plan = planCleanup(withoutDownTime(files, down, now), rules, now);
   const stale = plan.delete.length;
   const reserveSetting = resolvePreKeyReserve(settings.preKeyReserve);
@@ -93,4 +84,39 @@ export function countSnapshot(
     heldByMinAge: plan.heldByMinAge,
     heldUntil: plan.heldUntil,
   };
+}
+
+/** Every pre-key (NaN when not stat'ed, which the planner keeps) and the age-ruled files past `youngest`. */
+function judgedWithPreKeys(
+  snapshot: Pick<FolderSnapshot, "names" | "categories" | "mtimes">,
+  youngest: number,
+  now: number,
+): CleanupFile[] {
+  const files: CleanupFile[] = [];
+  const { names, categories } = snapshot;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string;
+    const category = categories?.[i] ?? classifyFile(name);
+    const ageRuled = AGE_RULED_CATEGORIES.has(category);
+    if (!ageRuled && category !== "pre-key") continue;
+    const mtimeMs = snapshot.mtimes.get(name) ?? Number.NaN;
+    if (ageRuled && now - mtimeMs <= youngest) continue;
+    files.push({ name, category, size: 0, mtimeMs });
+  }
+  return files;
+}
+
+/**
+ * The age-ruled files past `youngest`, from the stat'ed ones only (the mtimes hold names of the
+ * snapshot; an age-ruled file without an mtime is one the planner keeps). Most files are younger,
+ * so they are left out before their name is classified.
+ */
+function oldAgeRuled(snapshot: Pick<FolderSnapshot, "mtimes">, youngest: number, now: number): CleanupFile[] {
+  const files: CleanupFile[] = [];
+  for (const [name, mtimeMs] of snapshot.mtimes) {
+    if (now - mtimeMs <= youngest) continue;
+    const category = classifyFile(name);
+    if (AGE_RULED_CATEGORIES.has(category)) files.push({ name, category, size: 0, mtimeMs });
+  }
+  return files;
 }
