@@ -56,7 +56,7 @@ describe("range reads of a chunk of companies", () => {
     const connections = store.connections.between("a1", "b2");
     const desired = store.control.desiredBetween("a1", "b2");
     const memory = store.ladder.memoryTextBetween("a1", "b2");
-    const liveness = store.liveness.between("a1", "b2");
+    const liveness = store.liveness.deafFactsBetween("a1", "b2");
     const deaf = store.liveness.ladderMemoryBetween("a1", "b2");
     const since = NOW - 3_600_000;
     const events = store.connections.eventsBetween("a1", "b2", since);
@@ -68,7 +68,7 @@ describe("range reads of a chunk of companies", () => {
       });
       expect(desired.get(company) ?? "run").toBe(store.control.desired(company).desired);
       expect(JSON.parse(memory.get(company) as string)).toEqual(store.ladder.memory(company));
-      expect(liveness.get(company)).toEqual(store.liveness.get(company));
+      expect(liveness.get(company)).toEqual(deafFacts(store.liveness.get(company)));
       expect(deaf.get(company)).toEqual(store.liveness.ladderMemory(company));
       expect(events.get(company)?.map(({ to, code, at }) => ({ to, code, at }))).toEqual(
         store.connections.eventsSince(company, since),
@@ -77,6 +77,29 @@ describe("range reads of a chunk of companies", () => {
     expect(desired.has("b1")).toBe(false); // no wish stored: run
     expect(desired.get("b2")).toBe("stop");
     expect(store.connections.eventsBetween("", "c1", NOW).size).toBe(0);
-    expect([...store.liveness.between("", "a1").keys()]).toEqual([]);
+    expect([...store.liveness.deafFactsBetween("", "a1").keys()]).toEqual([]);
+  });
+
+  it("give the deaf steps' facts only of a deaf, restricted or remembered company", () => {
+    store = seeded();
+    // c1: verdict "ok", no restriction, no deaf steps' memory: nothing the steps act on.
+    expect([...store.liveness.deafFactsBetween("b2", "c1").keys()]).toEqual([]);
+    const c1 = store.liveness.get("c1") as LivenessRow;
+    store.liveness.putState({ ...c1, state: "deaf", reason: "no inbound for 20 min" });
+    expect(store.liveness.deafFactsBetween("b2", "c1").get("c1")).toEqual(
+      deafFacts(store.liveness.get("c1")),
+    );
+    store.liveness.putState({ ...c1, restrictedReason: "reachout timelock", restrictedUntil: NOW + 60_000 });
+    expect(store.liveness.deafFactsBetween("b2", "c1").get("c1")?.restrictedReason).toBe("reachout timelock");
+    store.liveness.putState(c1);
+    store.liveness.setLadderMemory("c1", { deafSince: NOW }, NOW);
+    expect(store.liveness.deafFactsBetween("b2", "c1").get("c1")).toEqual(deafFacts(c1));
   });
 });
+
+/** The fields of a verdict the deaf steps read (store.liveness.deafFactsBetween's rows). */
+function deafFacts(row: LivenessRow | undefined) {
+  if (!row) return undefined;
+  const { state, reason, lastInboundAt, silentForMs, usualGapMs, restrictedReason, restrictedUntil } = row;
+  return { state, reason, lastInboundAt, silentForMs, usualGapMs, restrictedReason, restrictedUntil };
+}

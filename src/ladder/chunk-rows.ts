@@ -1,13 +1,13 @@
 /**
  * The rows one chunk of a ladder pass decides with: each table read once over the chunk's id range
- * (connection, wish, ladder memory, liveness verdict, deaf memory, recent transitions) instead of
+ * (connection, wish, ladder memory, deaf steps' facts, deaf memory, recent transitions) instead of
  * about nine single-row queries per company. A chunk's rows are read in the same synchronous turn
  * as its decisions and never kept for a later turn: a background cleanup that finishes between two
  * turns writes its company's ladder memory (lastCleanup), and a decision writes back the memory it
  * read.
  */
 import type { ConnectionRow } from "../store/connections.js";
-import type { LivenessRow } from "../store/liveness.js";
+import type { DeafFactsRow } from "../store/liveness.js";
 import type { Store } from "../store/store.js";
 import { FLAP_WINDOW_MS } from "./flapping.js";
 import { type LadderMemory, toMemory } from "./ladder-types.js";
@@ -31,7 +31,8 @@ export interface ChunkRows {
   /** absent: the default, run */
   desired: ReadonlyMap<string, "run" | "stop">;
   memory: ReadonlyMap<string, StoredMemory>;
-  liveness: ReadonlyMap<string, LivenessRow>;
+  /** absent: no verdict the deaf steps can act on (store.liveness.deafFactsBetween) */
+  liveness: ReadonlyMap<string, DeafFactsRow>;
   deafMemory: ReadonlyMap<string, unknown>;
   /** Events since the company's lookback; absent: a long episode's lookback, read per company. */
   events: ReadonlyMap<string, ConnectionEvent[]>;
@@ -56,7 +57,7 @@ export function readChunkRows(store: Store, after: string, last: string, now: nu
     connections,
     desired: store.control.desiredBetween(after, last),
     memory,
-    liveness: store.liveness.between(after, last),
+    liveness: store.liveness.deafFactsBetween(after, last),
     deafMemory: store.liveness.ladderMemoryBetween(after, last),
     events: recentEvents(store, after, last, now, connections, memory),
   };
