@@ -1,11 +1,13 @@
 /**
  * The store's range reads a ladder chunk decides with (company > after AND company <= last) give
- * the rows its single-row reads give, for exactly the companies in the range.
+ * the rows its single-row reads give, for exactly the companies in the range; the outage verdict's
+ * input is a count and the companies that may be down.
  */
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { LivenessRow } from "../src/store/liveness.js";
 import { openStore, type Store } from "../src/store/store.js";
+import { credsOnlySnapshot } from "./helpers/snapshot.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
 const NOW = 1_800_000_000_000;
@@ -103,3 +105,41 @@ function deafFacts(row: LivenessRow | undefined) {
   const { state, reason, lastInboundAt, silentForMs, usualGapMs, restrictedReason, restrictedUntil } = row;
   return { state, reason, lastInboundAt, silentForMs, usualGapMs, restrictedReason, restrictedUntil };
 }
+
+describe("the outage verdict's input", () => {
+  it("counts the companies wanted running and lists only those that may be down", () => {
+    store = openStore(path.join(tempDir(), "warden.db"));
+    const s = store;
+    const company = (id: string, to: string | null, creds: "ok" | "corrupt" = "ok") => {
+      s.companies.save({ ...credsOnlySnapshot(id, NOW), creds: { state: creds } } as never, 1);
+      if (to !== null)
+        s.connections.transition(
+          { company: id, to, code: to === "open" ? null : 428, message: to, holder: "w0" },
+          NOW,
+        );
+    };
+    company("a-open", "open");
+    company("b-down", "reconnecting");
+    company("c-corrupt", "reconnecting", "corrupt");
+    company("d-stopped", "reconnecting");
+    s.control.setDesired("d-stopped", "stop", null, NOW);
+    company("e-removed", "reconnecting");
+    s.companies.markRemoved("e-removed", NOW);
+    company("f-pairing", "reconnecting");
+    s.connections.transition(
+      { company: "f-pairing", to: "pairing", code: null, message: "qr", holder: "w0" },
+      NOW,
+    );
+    company("g-unreported", null);
+    company("h-qr", "qr_required");
+    const { wanted, down } = s.connections.wantedDown();
+    // a, b, f, h: reported, present, wish "run", creds.json readable.
+    expect(wanted).toBe(4);
+    // h (terminal) is listed: detectOutage's own rule leaves it out.
+    expect(down.map((d) => [d.company, d.state])).toEqual([
+      ["b-down", "reconnecting"],
+      ["h-qr", "qr_required"],
+    ]);
+    expect(down[0]?.downSince).toBe(s.connections.get("b-down")?.downSince);
+  });
+});

@@ -20,7 +20,7 @@ import { describeError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { CompanyCounts } from "../store/companies.js";
 import type { Store } from "../store/store.js";
-import { checkOutage, type WantedConnection, wantedConnections } from "./check-outage.js";
+import { checkOutage } from "./check-outage.js";
 import { type ChunkRows, lookbackOf, readChunkRows } from "./chunk-rows.js";
 import { type Decision, decide, type LadderAction, type LadderInput } from "./decide.js";
 import { episodeStartOf, flapsOf } from "./flapping.js";
@@ -71,12 +71,6 @@ const PASS_PAGE = 500;
  * sliced pass yields between chunks.
  */
 const PASS_CHUNK = 100;
-
-/** A sliced pass's companies and the wanted ones' connections (checkOutage's input). */
-interface Gathered {
-  companies: CompanyCounts[];
-  wanted: WantedConnection[];
-}
 
 /** The memory of a company without a ladder_state row, as the JSON text setMemory would store. */
 const FRESH_MEMORY_TEXT = JSON.stringify(toMemory(undefined));
@@ -172,36 +166,32 @@ export class LadderRunner {
   }
 
   /**
-   * The companies present and the wanted ones' connections, a page at a time with a turn between
-   * pages: at 10,000 companies listing them and reading 20,000 rows held the loop ~150 ms per pass.
+   * The companies present, a page at a time with a turn between pages: at 10,000 companies listing
+   * them (with their connections, then) held the loop ~150 ms per pass.
    */
-  private async gatherInSlices(pageSize: number): Promise<Gathered | undefined> {
+  private async gatherInSlices(pageSize: number): Promise<CompanyCounts[] | undefined> {
     const { store } = this.options;
     const companies: CompanyCounts[] = [];
-    const wanted: WantedConnection[] = [];
     for (let after = ""; ; ) {
       if (this.closed) return undefined;
       const page = store.companies.listPresentCountsPage(after, pageSize);
       for (const company of page) companies.push(company);
-      for (const connection of wantedConnections(store, page, after)) wanted.push(connection);
       const last = page.at(-1);
-      if (page.length < pageSize || last === undefined) return { companies, wanted };
+      if (page.length < pageSize || last === undefined) return companies;
       after = last.id;
       await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
   /** What one pass decides with: the fleet's verdicts, taken once at its start. */
-  private beginPass(gathered?: Gathered): CheckPass | undefined {
+  private beginPass(gathered?: CompanyCounts[]): CheckPass | undefined {
     if (this.closed) return undefined;
     const { store, clock } = this.options;
     const config = this.options.config();
     const now = clock.now();
-    const companies = gathered?.companies ?? store.companies.listPresent();
+    const companies = gathered ?? store.companies.listPresent();
     const verdict = checkOutage({
       store,
-      companies,
-      ...(gathered ? { wanted: gathered.wanted } : {}),
       settings: config.fleet,
       probeOk: this.probeOk,
       probeDetail: this.probeDetail,

@@ -117,6 +117,7 @@ export function createConnectionQueries(db: Db) {
 
   return {
     ...rangeQueries(db),
+    ...outageQueries(db),
     /** The last reported connection state, or undefined when no worker has reported yet. */
     get(company: string): ConnectionRow | undefined {
       const r = get.get(company);
@@ -224,6 +225,34 @@ function rangeQueries(db: Db) {
         else events.set(company, [event]);
       }
       return events;
+    },
+  };
+}
+
+/**
+ * The outage verdict's input (src/ladder/outage.ts) in two statements: the companies the operator
+ * wants running (present, wish "run", reported by a worker, creds.json not corrupt) are counted,
+ * and only those with a down_since that are neither open nor pairing are listed (at 10,000
+ * companies the ladder made an object of each of them every pass to find none down).
+ */
+function outageQueries(db: Db) {
+  const wanted = `FROM companies c JOIN connection_state s ON s.company = c.id
+    LEFT JOIN company_control k ON k.company = c.id
+    WHERE c.removed_at IS NULL AND c.creds_state != 'corrupt' AND COALESCE(k.desired, 'run') = 'run'`;
+  const count = db.prepare<[], [number]>(`SELECT COUNT(*) ${wanted}`).raw(true);
+  const down = db
+    .prepare<[], [string, string, number]>(
+      `SELECT c.id, s.state, s.down_since ${wanted}
+         AND s.down_since IS NOT NULL AND s.state NOT IN ('open', 'pairing') ORDER BY c.id`,
+    )
+    .raw(true);
+  return {
+    /** How many companies are wanted running, and the wanted ones that may be down, in id order. */
+    wantedDown(): { wanted: number; down: { company: string; state: string; downSince: number }[] } {
+      return {
+        wanted: count.get()?.[0] ?? 0,
+        down: down.all().map(([company, state, downSince]) => ({ company, state, downSince })),
+      };
     },
   };
 }
