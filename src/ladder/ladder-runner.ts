@@ -48,7 +48,6 @@ export interface LadderRunnerOptions {
 interface CheckPass {
   config: WardenConfig;
   now: number;
-  companies: CompanyCounts[];
   offline: boolean;
   holds: ReadonlyMap<string, string>;
 }
@@ -63,12 +62,9 @@ const TOPIC_TITLES: Record<string, string> = {
   stable: "stable again",
 };
 
-/** Companies listed per page at the start of a sliced pass. */
-const PASS_PAGE = 500;
-
 /**
- * Companies decided on from one read of their rows (chunk-rows.ts), in one synchronous turn: a
- * sliced pass yields between chunks.
+ * Companies listed and decided on from one read of their rows (chunk-rows.ts), in one synchronous
+ * turn: a sliced pass yields between chunks.
  */
 const PASS_CHUNK = 100;
 
@@ -137,59 +133,39 @@ export class LadderRunner {
   check(): void {
     const pass = this.beginPass();
     if (!pass) return;
-    for (let from = 0; from < pass.companies.length; )
-      from = this.checkChunk(pass, from, PASS_CHUNK, Number.POSITIVE_INFINITY);
+    for (let after: string | undefined = ""; after !== undefined; )
+      after = this.checkChunk(pass, after, PASS_CHUNK, Number.POSITIVE_INFINITY);
   }
 
   /**
    * The same check with an event-loop turn whenever a slice has run `sliceMs`: at 10,000 companies
    * one pass held the loop for half a second (alerts, bot replies and file events waited). Every
-   * company is decided on exactly once per pass, with the pass's `now`. The companies are listed
-   * `page` at a time, a turn between two pages, and decided on from rows read `chunk` companies at
-   * a time in the turn of their decisions; a slice that runs out within a chunk ends it there (the
-   * rest is read again after the turn).
+   * company present is decided on exactly once per pass, with the pass's `now`, in id order: the
+   * companies and their rows are read `chunk` companies at a time in the turn of their decisions
+   * (nothing is listed for the whole pass: at 10,000 companies the list, kept over the pass's
+   * turns, was garbage the collector had to promote); a slice that runs out within a chunk ends it
+   * there (the rest is read again after the turn).
    */
-  async checkInSlices(sliceMs = 20, page = PASS_PAGE, chunk = PASS_CHUNK): Promise<void> {
-    const gathered = await this.gatherInSlices(page);
-    if (!gathered) return;
-    const pass = this.beginPass(gathered);
+  async checkInSlices(sliceMs = 20, chunk = PASS_CHUNK): Promise<void> {
+    const pass = this.beginPass();
     if (!pass) return;
     let sliceStart = performance.now();
-    for (let from = 0; from < pass.companies.length; ) {
+    for (let after: string | undefined = ""; after !== undefined; ) {
       if (performance.now() - sliceStart >= sliceMs) {
         await new Promise((resolve) => setImmediate(resolve));
         if (this.closed) return;
         sliceStart = performance.now();
       }
-      from = this.checkChunk(pass, from, chunk, sliceStart + sliceMs);
-    }
-  }
-
-  /**
-   * The companies present, a page at a time with a turn between pages: at 10,000 companies listing
-   * them (with their connections, then) held the loop ~150 ms per pass.
-   */
-  private async gatherInSlices(pageSize: number): Promise<CompanyCounts[] | undefined> {
-    const { store } = this.options;
-    const companies: CompanyCounts[] = [];
-    for (let after = ""; ; ) {
-      if (this.closed) return undefined;
-      const page = store.companies.listPresentCountsPage(after, pageSize);
-      for (const company of page) companies.push(company);
-      const last = page.at(-1);
-      if (page.length < pageSize || last === undefined) return companies;
-      after = last.id;
-      await new Promise((resolve) => setImmediate(resolve));
+      after = this.checkChunk(pass, after, chunk, sliceStart + sliceMs);
     }
   }
 
   /** What one pass decides with: the fleet's verdicts, taken once at its start. */
-  private beginPass(gathered?: CompanyCounts[]): CheckPass | undefined {
+  private beginPass(): CheckPass | undefined {
     if (this.closed) return undefined;
     const { store, clock } = this.options;
     const config = this.options.config();
     const now = clock.now();
-    const companies = gathered ?? store.companies.listPresent();
     const verdict = checkOutage({
       store,
       settings: config.fleet,
@@ -200,30 +176,29 @@ export class LadderRunner {
     });
     const holds = checkFleetIncident({
       store,
-      companies: companies.map((c) => c.id),
       settings: config.fleet.correlate,
       notify: this.options.notify,
       now,
     });
-    return { config, now, companies, offline: verdict.offline, holds };
+    return { config, now, offline: verdict.offline, holds };
   }
 
   /**
-   * The decisions on up to `size` companies from index `from` of the pass (contiguous in id order),
-   * from rows read now, in this turn (chunk-rows.ts), until `deadline` (performance.now()) passes.
-   * Returns the index of the next company to decide on.
+   * The decisions on up to `size` companies present after `after` (in id order), listed and with
+   * their rows read now, in this turn (chunk-rows.ts), until `deadline` (performance.now()) passes.
+   * Returns the id of the last company decided on, or undefined when the pass is done.
    */
-  private checkChunk(pass: CheckPass, from: number, size: number, deadline: number): number {
-    const chunk = pass.companies.slice(from, from + size);
+  private checkChunk(pass: CheckPass, after: string, size: number, deadline: number): string | undefined {
+    const { store } = this.options;
+    const chunk = store.companies.listPresentCountsPage(after, size);
     const last = chunk.at(-1);
-    if (last === undefined) return pass.companies.length;
-    const after = from === 0 ? "" : (pass.companies[from - 1]?.id ?? "");
-    const rows = readChunkRows(this.options.store, after, last.id, pass.now);
-    for (const [i, company] of chunk.entries()) {
+    if (last === undefined) return undefined;
+    const rows = readChunkRows(store, after, last.id, pass.now);
+    for (const company of chunk) {
       this.checkCompany(company, pass, rows);
-      if (performance.now() >= deadline) return from + i + 1;
+      if (company !== last && performance.now() >= deadline) return company.id;
     }
-    return from + chunk.length;
+    return chunk.length < size ? undefined : last.id;
   }
 
   /** One company's decision within a pass, from its chunk's rows. */
