@@ -228,6 +228,35 @@ describe("a chunk's transitions: one range read over the flap window, an older e
     expect(toMemory(store.ladder.memory("c15")).episode).toBe(NOW - 120 * 60_000);
     expect(store.ladder.steps("c25")).toEqual([]);
   });
+
+  it("a connected company that flapped is told; the events of connected companies that did not are not read", async () => {
+    const { store, runner } = fleet(undefined, ["c31", "c32"]);
+    // c31: 5 short connections in the last hour, connected again 30 s ago.
+    flap(store, "c31", NOW - 50 * 60_000, NOW - 45 * 60_000, 5);
+    store.connections.transition(
+      { company: "c31", to: "open", code: null, message: "open", holder: "w0" },
+      NOW - 30_000,
+    );
+    // c32: reconnected once 9 minutes ago, after a minute down: no connection closed again.
+    flap(store, "c32", NOW - 10 * 60_000, NOW - 9 * 60_000, 0);
+    store.connections.transition(
+      { company: "c32", to: "open", code: null, message: "open", holder: "w0" },
+      NOW - 9 * 60_000,
+    );
+    const read: string[] = [];
+    const all = store.connections.eventsBetween.bind(store.connections);
+    store.connections.eventsBetween = (after: string, last: string, since: number) => {
+      read.push(`${after}..${last}`);
+      return all(after, last, since);
+    };
+    await runner.checkInSlices(60_000, 10);
+    const flapping = store.ladder.steps().filter((s) => s.step === "alert:flapping");
+    expect(flapping.map((s) => s.company)).toEqual(["c31"]);
+    expect(flapping[0]?.reason).toContain("5 connections closed again");
+    expect(store.ladder.steps("c32")).toEqual([]);
+    // Every company connected: no chunk read every event of its companies.
+    expect(read).toEqual([]);
+  });
 });
 
 describe("a company the ladder has nothing to remember about", () => {

@@ -79,6 +79,11 @@ describe("range reads of a chunk of companies", () => {
     expect(desired.has("b1")).toBe(false); // no wish stored: run
     expect(desired.get("b2")).toBe("stop");
     expect(store.connections.eventsBetween("", "c1", NOW).size).toBe(0);
+    // Only a2 and b2 closed again after an open (428 one minute ago): the flap-shaped read.
+    const flapShaped = store.connections.flapEventsBetween("a1", "b2", since);
+    expect([...flapShaped.keys()]).toEqual(["a2", "b2"]);
+    expect(flapShaped.get("b2")).toEqual(events.get("b2"));
+    expect(store.connections.flapEventsBetween("a1", "b2", NOW - 30_000).size).toBe(0);
     expect([...store.liveness.deafFactsBetween("", "a1").keys()]).toEqual([]);
   });
 

@@ -75,16 +75,27 @@ function recentEvents(
   const window = now - FLAP_WINDOW_MS;
   const events = new Map<string, ConnectionEvent[]>();
   const ranged: string[] = [];
+  let allOpen = true;
   for (const [company, conn] of connections) {
     const lookback = lookbackOf(conn, memory.get(company)?.memory.episode ?? null, now);
     // connection_state is written only by connections.transition(), which records a transition at
     // `now` and sets `since` to the same `now`: a connection unchanged since before the lookback has
     // no transition since the lookback.
     if (conn.since < lookback) events.set(company, []);
-    else if (lookback === window) ranged.push(company);
+    else if (lookback === window) {
+      ranged.push(company);
+      if (conn.state !== "open") allOpen = false;
+    }
   }
   if (ranged.length === 0) return events;
-  const found = store.connections.eventsBetween(after, last, window);
+  // A connected company's events serve only to count its flaps (flapsOf: a connection that closed
+  // again), none without a close after an open: when every company to read is connected, only
+  // those with such a pair in the window are read (at 10,000 companies that had just connected,
+  // the events of all of them were a quarter of a pass). A down company needs them all (its
+  // episode's start, episodeStartOf).
+  const found = allOpen
+    ? store.connections.flapEventsBetween(after, last, window)
+    : store.connections.eventsBetween(after, last, window);
   for (const company of ranged) events.set(company, found.get(company) ?? []);
   return events;
 }

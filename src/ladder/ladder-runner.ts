@@ -231,7 +231,8 @@ export class LadderRunner {
       this.settling.delete(company.id);
     }
     const stored = rows.memory.get(company.id);
-    const memory = stored?.memory ?? toMemory(undefined);
+    // No row: the fresh memory, shared and frozen (decide() copies what it changes).
+    const memory = stored?.memory ?? (EMPTY_MEMORY as LadderMemory);
     const decision = decide(
       {
         company: company.id,

@@ -35,6 +35,9 @@ export function runLivenessSteps(
   options: { open: boolean; active: boolean; settleFor: number; held: string | null },
   stored: { liveness: DeafFactsRow | undefined; memory: unknown },
 ): void {
+  // No facts and no memory: nothing to start nor to follow (decide-deaf.ts acts on a deaf verdict,
+  // a restriction or its own memory), at 10,000 companies a pass most of them.
+  if (stored.liveness === undefined && stored.memory === undefined) return;
   const { store, notify, now } = ctx;
   const row = stored.liveness;
   const memory = toDeafMemory(stored.memory);

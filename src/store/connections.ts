@@ -200,6 +200,28 @@ function rangeQueries(db: Db) {
       "SELECT company, to_state, code, at FROM transitions WHERE company > ? AND company <= ? AND at >= ? ORDER BY company, id",
     )
     .raw(true);
+  // The same, only for the companies with a close after an open since `since` (a flap's shape).
+  const flapEventsBetween = db
+    .prepare<{ after: string; last: string; since: number }, [string, string, number | null, number]>(
+      `WITH closed AS (
+         SELECT DISTINCT c.company FROM transitions c
+         JOIN transitions o ON o.company = c.company AND o.id < c.id
+         WHERE c.company > @after AND c.company <= @last AND c.at >= @since AND c.to_state != 'open'
+           AND o.at >= @since AND o.to_state = 'open')
+       SELECT t.company, t.to_state, t.code, t.at FROM closed JOIN transitions t ON t.company = closed.company
+       WHERE t.at >= @since ORDER BY t.company, t.id`,
+    )
+    .raw(true);
+  const grouped = (rows: [string, string, number | null, number][]) => {
+    const events = new Map<string, { to: string; code: number | null; at: number }[]>();
+    for (const [company, to, code, at] of rows) {
+      const event = { to, code, at };
+      const list = events.get(company);
+      if (list) list.push(event);
+      else events.set(company, [event]);
+    }
+    return events;
+  };
   return {
     /** The connections of the companies with `after < id <= last` (one range read), by company. */
     between(after: string, last: string): Map<string, ConnectionRow> {
@@ -217,14 +239,18 @@ function rangeQueries(db: Db) {
       last: string,
       since: number,
     ): Map<string, { to: string; code: number | null; at: number }[]> {
-      const events = new Map<string, { to: string; code: number | null; at: number }[]>();
-      for (const [company, to, code, at] of eventsBetween.all(after, last, since)) {
-        const event = { to, code, at };
-        const list = events.get(company);
-        if (list) list.push(event);
-        else events.set(company, [event]);
-      }
-      return events;
+      return grouped(eventsBetween.all(after, last, since));
+    },
+    /**
+     * eventsBetween for only the companies with a close recorded after an open since `since` (none
+     * other can have flapped since then); the others are absent.
+     */
+    flapEventsBetween(
+      after: string,
+      last: string,
+      since: number,
+    ): Map<string, { to: string; code: number | null; at: number }[]> {
+      return grouped(flapEventsBetween.all({ after, last, since }));
     },
   };
 }
