@@ -63,6 +63,9 @@ export function readChunkRows(store: Store, after: string, last: string, now: nu
   };
 }
 
+/** No event since the lookback: one frozen list shared by the companies of a pass (read only). */
+const NO_EVENTS: ConnectionEvent[] = Object.freeze([]) as unknown as ConnectionEvent[];
+
 /** The events since each company's lookback, for the companies whose lookback is the flap window. */
 function recentEvents(
   store: Store,
@@ -81,7 +84,7 @@ function recentEvents(
     // connection_state is written only by connections.transition(), which records a transition at
     // `now` and sets `since` to the same `now`: a connection unchanged since before the lookback has
     // no transition since the lookback.
-    if (conn.since < lookback) events.set(company, []);
+    if (conn.since < lookback) events.set(company, NO_EVENTS);
     else if (lookback === window) {
       ranged.push(company);
       if (conn.state !== "open") allOpen = false;

@@ -78,14 +78,14 @@ const FRESH_KEYS = Object.keys(EMPTY_MEMORY).length;
  * JSON.stringify (at 10,000 companies that was a tenth of a pass).
  */
 function readsAsFresh(memory: LadderMemory): boolean {
-  const keys = Object.keys(memory) as (keyof LadderMemory)[];
-  if (keys.length !== FRESH_KEYS) return false;
-  for (const key of keys) {
-    const value = memory[key];
-    if (value === EMPTY_MEMORY[key]) continue;
+  let keys = 0;
+  for (const key in memory) {
+    keys++;
+    const value = memory[key as keyof LadderMemory];
+    if (value === EMPTY_MEMORY[key as keyof LadderMemory]) continue;
     if (key !== "actions" || !Array.isArray(value) || value.length > 0) return false;
   }
-  return true;
+  return keys === FRESH_KEYS;
 }
 
 /** What a connected company's decision gets as key-state evidence: it reads none. */
