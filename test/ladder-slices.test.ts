@@ -110,14 +110,17 @@ describe("ladder checks in slices", () => {
     expect([readsOf(ids[0]), readsOf(ids[5]), readsOf(ids[10]), readsOf(ids[39])]).toEqual([1, 6, 10, 10]);
   });
 
-  it("runs a whole pass in one turn when it fits in the slice, as check() does", async () => {
+  it("decides in one turn when the pass fits in the slice, as check() does, a turn after the verdicts", async () => {
     const { store, runner } = fleet();
     const t = trace(store);
     await runner.checkInSlices(60_000);
     runner.check();
     t.stop();
     expect(t.seen.filter((s) => s !== "<turn>")).toEqual([...ids, ...ids]);
-    expect(t.seen.slice(0, ids.length * 2)).not.toContain("<turn>");
+    // The sliced pass: a turn between its verdicts and its first decision, then none.
+    const first = t.seen.indexOf(ids[0] as string);
+    expect(t.seen.slice(0, first)).toContain("<turn>");
+    expect(t.seen.slice(first, first + ids.length * 2)).not.toContain("<turn>");
   });
 });
 

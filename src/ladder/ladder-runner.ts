@@ -149,6 +149,10 @@ export class LadderRunner {
   async checkInSlices(sliceMs = 20, chunk = PASS_CHUNK): Promise<void> {
     const pass = this.beginPass();
     if (!pass) return;
+    // The verdicts read the whole fleet (two statements each over every company): the decisions
+    // start in the next turn, not in the same one.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.closed) return;
     let sliceStart = performance.now();
     for (let after: string | undefined = ""; after !== undefined; ) {
       if (performance.now() - sliceStart >= sliceMs) {
