@@ -81,7 +81,7 @@ describe("ladder checks in slices", () => {
   it("decides on every company exactly once per pass, with event-loop turns between slices", async () => {
     const { store, runner } = fleet();
     const t = trace(store);
-    await runner.checkInSlices(0, 500, 1);
+    await runner.checkInSlices(0, 1);
     t.stop();
     const companies = t.seen.filter((s) => s !== "<turn>");
     expect(companies).toEqual(ids);
@@ -93,7 +93,7 @@ describe("ladder checks in slices", () => {
   it("reads the rows of a chunk at a time; a slice that runs out ends the chunk", async () => {
     const { store, runner } = fleet();
     const t = trace(store);
-    await runner.checkInSlices(60_000, 500, 10);
+    await runner.checkInSlices(60_000, 10);
     t.stop();
     const reads = t.seen
       .join(",")
@@ -102,7 +102,7 @@ describe("ladder checks in slices", () => {
     // 4 chunks of 10 read in one turn (the pass fits in the slice): each company read once.
     expect(reads).toContain(ids.join(","));
     const u = trace(store);
-    await runner.checkInSlices(0, 500, 10);
+    await runner.checkInSlices(0, 10);
     u.stop();
     // sliceMs 0: one decision per turn; the rest of its chunk is read again after the turn (in the
     // turn of its own decision): the chunk (c00, c10] is read for c01, ..., (c09, c19] for c10.
@@ -110,19 +110,22 @@ describe("ladder checks in slices", () => {
     expect([readsOf(ids[0]), readsOf(ids[5]), readsOf(ids[10]), readsOf(ids[39])]).toEqual([1, 6, 10, 10]);
   });
 
-  it("runs a whole pass in one turn when it fits in the slice, as check() does", async () => {
+  it("decides in one turn when the pass fits in the slice, as check() does, a turn after the verdicts", async () => {
     const { store, runner } = fleet();
     const t = trace(store);
     await runner.checkInSlices(60_000);
     runner.check();
     t.stop();
     expect(t.seen.filter((s) => s !== "<turn>")).toEqual([...ids, ...ids]);
-    expect(t.seen.slice(0, ids.length * 2)).not.toContain("<turn>");
+    // The sliced pass: a turn between its verdicts and its first decision, then none.
+    const first = t.seen.indexOf(ids[0] as string);
+    expect(t.seen.slice(0, first)).toContain("<turn>");
+    expect(t.seen.slice(first, first + ids.length * 2)).not.toContain("<turn>");
   });
 });
 
-describe("a sliced pass lists the fleet a page at a time", () => {
-  it("turns between pages before the first decision; every company once; the same outage verdict", async () => {
+describe("a sliced pass lists the fleet a chunk at a time", () => {
+  it("lists the companies in the turns of their decisions; every company once; the same outage verdict", async () => {
     const { store, runner } = fleet();
     // 30 of 40 down within a minute and the probe failing: a network outage.
     for (const company of ids.slice(0, 30))
@@ -131,12 +134,19 @@ describe("a sliced pass lists the fleet a page at a time", () => {
         NOW - 30_000,
       );
     runner.setProbeResult(false, "probe web.whatsapp.com:443: ETIMEDOUT");
+    const listed: number[] = [];
+    const list = store.companies.listPresentCountsPage.bind(store.companies);
+    store.companies.listPresentCountsPage = (after: string, limit: number) => {
+      const page = list(after, limit);
+      listed.push(page.length);
+      return page;
+    };
     const t = trace(store);
     await runner.checkInSlices(60_000, 10);
     t.stop();
     expect(t.seen.filter((s) => s !== "<turn>")).toEqual(ids);
-    // 4 full pages of 10: a turn after each before the first decision.
-    expect(t.seen.indexOf(ids[0] as string)).toBeGreaterThanOrEqual(4);
+    // 4 chunks of 10, then the empty page that ends the pass: no list of the whole fleet.
+    expect(listed).toEqual([10, 10, 10, 10, 0]);
     expect(store.ladder.currentOutage()?.down).toBe(30);
   });
 });
@@ -177,7 +187,7 @@ describe("a sliced pass reads each chunk's memory in the turn of its decisions",
         );
       return read(after, last);
     };
-    await runner.checkInSlices(0, 500, 10);
+    await runner.checkInSlices(0, 10);
     // c25 was decided on (a step, so its memory was written back) after the cleanup wrote.
     expect(store.ladder.steps("c25").length).toBeGreaterThan(0);
     const memory = toMemory(store.ladder.memory("c25"));
@@ -212,7 +222,7 @@ describe("a chunk's transitions: one range read over the flap window, an older e
       { company: "c25", to: "open", code: null, message: "open", holder: "w0" },
       NOW - 120 * 60_000,
     );
-    await runner.checkInSlices(0, 500, 10);
+    await runner.checkInSlices(0, 10);
     const flapping = store.ladder.steps().filter((s) => s.step === "alert:flapping");
     expect(flapping.map((s) => s.company)).toEqual(["c05", "c15"]);
     for (const s of flapping) expect(s.reason).toContain("5 connections closed again");
@@ -220,6 +230,35 @@ describe("a chunk's transitions: one range read over the flap window, an older e
     expect(toMemory(store.ladder.memory("c05")).episode).toBe(NOW - 50 * 60_000);
     expect(toMemory(store.ladder.memory("c15")).episode).toBe(NOW - 120 * 60_000);
     expect(store.ladder.steps("c25")).toEqual([]);
+  });
+
+  it("a connected company that flapped is told; the events of connected companies that did not are not read", async () => {
+    const { store, runner } = fleet(undefined, ["c31", "c32"]);
+    // c31: 5 short connections in the last hour, connected again 30 s ago.
+    flap(store, "c31", NOW - 50 * 60_000, NOW - 45 * 60_000, 5);
+    store.connections.transition(
+      { company: "c31", to: "open", code: null, message: "open", holder: "w0" },
+      NOW - 30_000,
+    );
+    // c32: reconnected once 9 minutes ago, after a minute down: no connection closed again.
+    flap(store, "c32", NOW - 10 * 60_000, NOW - 9 * 60_000, 0);
+    store.connections.transition(
+      { company: "c32", to: "open", code: null, message: "open", holder: "w0" },
+      NOW - 9 * 60_000,
+    );
+    const read: string[] = [];
+    const all = store.connections.eventsBetween.bind(store.connections);
+    store.connections.eventsBetween = (after: string, last: string, since: number) => {
+      read.push(`${after}..${last}`);
+      return all(after, last, since);
+    };
+    await runner.checkInSlices(60_000, 10);
+    const flapping = store.ladder.steps().filter((s) => s.step === "alert:flapping");
+    expect(flapping.map((s) => s.company)).toEqual(["c31"]);
+    expect(flapping[0]?.reason).toContain("5 connections closed again");
+    expect(store.ladder.steps("c32")).toEqual([]);
+    // Every company connected: no chunk read every event of its companies.
+    expect(read).toEqual([]);
   });
 });
 
@@ -230,7 +269,7 @@ describe("a company the ladder has nothing to remember about", () => {
       { company: "c07", to: "close", code: 428, message: "connection closed", holder: "w0" },
       NOW - 60_000,
     );
-    await runner.checkInSlices(0, 500, 10);
+    await runner.checkInSlices(0, 10);
     runner.check();
     const rows = store.db.prepare("SELECT company FROM ladder_state").all() as { company: string }[];
     expect(rows.map((r) => r.company)).toEqual(["c07"]);

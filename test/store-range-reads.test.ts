@@ -1,11 +1,13 @@
 /**
  * The store's range reads a ladder chunk decides with (company > after AND company <= last) give
- * the rows its single-row reads give, for exactly the companies in the range.
+ * the rows its single-row reads give, for exactly the companies in the range; the outage verdict's
+ * input is a count and the companies that may be down.
  */
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { LivenessRow } from "../src/store/liveness.js";
 import { openStore, type Store } from "../src/store/store.js";
+import { credsOnlySnapshot } from "./helpers/snapshot.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
 const NOW = 1_800_000_000_000;
@@ -56,7 +58,7 @@ describe("range reads of a chunk of companies", () => {
     const connections = store.connections.between("a1", "b2");
     const desired = store.control.desiredBetween("a1", "b2");
     const memory = store.ladder.memoryTextBetween("a1", "b2");
-    const liveness = store.liveness.between("a1", "b2");
+    const liveness = store.liveness.deafFactsBetween("a1", "b2");
     const deaf = store.liveness.ladderMemoryBetween("a1", "b2");
     const since = NOW - 3_600_000;
     const events = store.connections.eventsBetween("a1", "b2", since);
@@ -68,7 +70,7 @@ describe("range reads of a chunk of companies", () => {
       });
       expect(desired.get(company) ?? "run").toBe(store.control.desired(company).desired);
       expect(JSON.parse(memory.get(company) as string)).toEqual(store.ladder.memory(company));
-      expect(liveness.get(company)).toEqual(store.liveness.get(company));
+      expect(liveness.get(company)).toEqual(deafFacts(store.liveness.get(company)));
       expect(deaf.get(company)).toEqual(store.liveness.ladderMemory(company));
       expect(events.get(company)?.map(({ to, code, at }) => ({ to, code, at }))).toEqual(
         store.connections.eventsSince(company, since),
@@ -77,6 +79,72 @@ describe("range reads of a chunk of companies", () => {
     expect(desired.has("b1")).toBe(false); // no wish stored: run
     expect(desired.get("b2")).toBe("stop");
     expect(store.connections.eventsBetween("", "c1", NOW).size).toBe(0);
-    expect([...store.liveness.between("", "a1").keys()]).toEqual([]);
+    // Only a2 and b2 closed again after an open (428 one minute ago): the flap-shaped read.
+    const flapShaped = store.connections.flapEventsBetween("a1", "b2", since);
+    expect([...flapShaped.keys()]).toEqual(["a2", "b2"]);
+    expect(flapShaped.get("b2")).toEqual(events.get("b2"));
+    expect(store.connections.flapEventsBetween("a1", "b2", NOW - 30_000).size).toBe(0);
+    expect([...store.liveness.deafFactsBetween("", "a1").keys()]).toEqual([]);
+  });
+
+  it("give the deaf steps' facts only of a deaf, restricted or remembered company", () => {
+    store = seeded();
+    // c1: verdict "ok", no restriction, no deaf steps' memory: nothing the steps act on.
+    expect([...store.liveness.deafFactsBetween("b2", "c1").keys()]).toEqual([]);
+    const c1 = store.liveness.get("c1") as LivenessRow;
+    store.liveness.putState({ ...c1, state: "deaf", reason: "no inbound for 20 min" });
+    expect(store.liveness.deafFactsBetween("b2", "c1").get("c1")).toEqual(
+      deafFacts(store.liveness.get("c1")),
+    );
+    store.liveness.putState({ ...c1, restrictedReason: "reachout timelock", restrictedUntil: NOW + 60_000 });
+    expect(store.liveness.deafFactsBetween("b2", "c1").get("c1")?.restrictedReason).toBe("reachout timelock");
+    store.liveness.putState(c1);
+    store.liveness.setLadderMemory("c1", { deafSince: NOW }, NOW);
+    expect(store.liveness.deafFactsBetween("b2", "c1").get("c1")).toEqual(deafFacts(c1));
+  });
+});
+
+/** The fields of a verdict the deaf steps read (store.liveness.deafFactsBetween's rows). */
+function deafFacts(row: LivenessRow | undefined) {
+  if (!row) return undefined;
+  const { state, reason, lastInboundAt, silentForMs, usualGapMs, restrictedReason, restrictedUntil } = row;
+  return { state, reason, lastInboundAt, silentForMs, usualGapMs, restrictedReason, restrictedUntil };
+}
+
+describe("the outage verdict's input", () => {
+  it("counts the companies wanted running and lists only those that may be down", () => {
+    store = openStore(path.join(tempDir(), "warden.db"));
+    const s = store;
+    const company = (id: string, to: string | null, creds: "ok" | "corrupt" = "ok") => {
+      s.companies.save({ ...credsOnlySnapshot(id, NOW), creds: { state: creds } } as never, 1);
+      if (to !== null)
+        s.connections.transition(
+          { company: id, to, code: to === "open" ? null : 428, message: to, holder: "w0" },
+          NOW,
+        );
+    };
+    company("a-open", "open");
+    company("b-down", "reconnecting");
+    company("c-corrupt", "reconnecting", "corrupt");
+    company("d-stopped", "reconnecting");
+    s.control.setDesired("d-stopped", "stop", null, NOW);
+    company("e-removed", "reconnecting");
+    s.companies.markRemoved("e-removed", NOW);
+    company("f-pairing", "reconnecting");
+    s.connections.transition(
+      { company: "f-pairing", to: "pairing", code: null, message: "qr", holder: "w0" },
+      NOW,
+    );
+    company("g-unreported", null);
+    company("h-qr", "qr_required");
+    const { wanted, down } = s.connections.wantedDown();
+    // a, b, f, h: reported, present, wish "run", creds.json readable.
+    expect(wanted).toBe(4);
+    // h (terminal) is listed: detectOutage's own rule leaves it out.
+    expect(down.map((d) => [d.company, d.state])).toEqual([
+      ["b-down", "reconnecting"],
+      ["h-qr", "qr_required"],
+    ]);
+    expect(down[0]?.downSince).toBe(s.connections.get("b-down")?.downSince);
   });
 });

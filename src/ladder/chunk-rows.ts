@@ -1,13 +1,13 @@
 /**
  * The rows one chunk of a ladder pass decides with: each table read once over the chunk's id range
- * (connection, wish, ladder memory, liveness verdict, deaf memory, recent transitions) instead of
+ * (connection, wish, ladder memory, deaf steps' facts, deaf memory, recent transitions) instead of
  * about nine single-row queries per company. A chunk's rows are read in the same synchronous turn
  * as its decisions and never kept for a later turn: a background cleanup that finishes between two
  * turns writes its company's ladder memory (lastCleanup), and a decision writes back the memory it
  * read.
  */
 import type { ConnectionRow } from "../store/connections.js";
-import type { LivenessRow } from "../store/liveness.js";
+import type { DeafFactsRow } from "../store/liveness.js";
 import type { Store } from "../store/store.js";
 import { FLAP_WINDOW_MS } from "./flapping.js";
 import { type LadderMemory, toMemory } from "./ladder-types.js";
@@ -31,7 +31,8 @@ export interface ChunkRows {
   /** absent: the default, run */
   desired: ReadonlyMap<string, "run" | "stop">;
   memory: ReadonlyMap<string, StoredMemory>;
-  liveness: ReadonlyMap<string, LivenessRow>;
+  /** absent: no verdict the deaf steps can act on (store.liveness.deafFactsBetween) */
+  liveness: ReadonlyMap<string, DeafFactsRow>;
   deafMemory: ReadonlyMap<string, unknown>;
   /** Events since the company's lookback; absent: a long episode's lookback, read per company. */
   events: ReadonlyMap<string, ConnectionEvent[]>;
@@ -56,11 +57,14 @@ export function readChunkRows(store: Store, after: string, last: string, now: nu
     connections,
     desired: store.control.desiredBetween(after, last),
     memory,
-    liveness: store.liveness.between(after, last),
+    liveness: store.liveness.deafFactsBetween(after, last),
     deafMemory: store.liveness.ladderMemoryBetween(after, last),
     events: recentEvents(store, after, last, now, connections, memory),
   };
 }
+
+/** No event since the lookback: one frozen list shared by the companies of a pass (read only). */
+const NO_EVENTS: ConnectionEvent[] = Object.freeze([]) as unknown as ConnectionEvent[];
 
 /** The events since each company's lookback, for the companies whose lookback is the flap window. */
 function recentEvents(
@@ -74,16 +78,27 @@ function recentEvents(
   const window = now - FLAP_WINDOW_MS;
   const events = new Map<string, ConnectionEvent[]>();
   const ranged: string[] = [];
+  let allOpen = true;
   for (const [company, conn] of connections) {
     const lookback = lookbackOf(conn, memory.get(company)?.memory.episode ?? null, now);
     // connection_state is written only by connections.transition(), which records a transition at
     // `now` and sets `since` to the same `now`: a connection unchanged since before the lookback has
     // no transition since the lookback.
-    if (conn.since < lookback) events.set(company, []);
-    else if (lookback === window) ranged.push(company);
+    if (conn.since < lookback) events.set(company, NO_EVENTS);
+    else if (lookback === window) {
+      ranged.push(company);
+      if (conn.state !== "open") allOpen = false;
+    }
   }
   if (ranged.length === 0) return events;
-  const found = store.connections.eventsBetween(after, last, window);
+  // A connected company's events serve only to count its flaps (flapsOf: a connection that closed
+  // again), none without a close after an open: when every company to read is connected, only
+  // those with such a pair in the window are read (at 10,000 companies that had just connected,
+  // the events of all of them were a quarter of a pass). A down company needs them all (its
+  // episode's start, episodeStartOf).
+  const found = allOpen
+    ? store.connections.flapEventsBetween(after, last, window)
+    : store.connections.eventsBetween(after, last, window);
   for (const company of ranged) events.set(company, found.get(company) ?? []);
   return events;
 }

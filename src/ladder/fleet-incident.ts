@@ -38,13 +38,14 @@ export function failuresSince(store: Store, since: number): Failure[] {
 /** Opens or extends the fleet incident and returns the companies held. */
 export function checkFleetIncident(options: {
   store: Store;
-  companies: readonly string[];
   settings: CorrelateSettings;
   notify: LadderNotify;
   now: number;
 }): FleetHolds {
   const { store, settings, now } = options;
-  const present = new Set(options.companies);
+  // The fleet's size and whether a failing company is still present: a count and a row per failure,
+  // not the list of every company present.
+  const present = { size: store.companies.presentCount(), has: (c: string) => store.companies.isPresent(c) };
   const holds: FleetHolds = new Map();
   const open = store.liveness.openIncidents();
   for (const incident of open)

@@ -20,13 +20,13 @@ import { describeError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { CompanyCounts } from "../store/companies.js";
 import type { Store } from "../store/store.js";
-import { checkOutage, type WantedConnection, wantedConnections } from "./check-outage.js";
+import { checkOutage } from "./check-outage.js";
 import { type ChunkRows, lookbackOf, readChunkRows } from "./chunk-rows.js";
 import { type Decision, decide, type LadderAction, type LadderInput } from "./decide.js";
 import { episodeStartOf, flapsOf } from "./flapping.js";
 import { checkFleetIncident } from "./fleet-incident.js";
 import type { KeyStateEvidence } from "./key-state-evidence.js";
-import { type LadderNotify, toMemory } from "./ladder-types.js";
+import { EMPTY_MEMORY, type LadderMemory, type LadderNotify, toMemory } from "./ladder-types.js";
 import { runLivenessSteps } from "./liveness-steps.js";
 import { type KeyStateEvidenceSource, storeEvidence } from "./store-evidence.js";
 
@@ -48,7 +48,6 @@ export interface LadderRunnerOptions {
 interface CheckPass {
   config: WardenConfig;
   now: number;
-  companies: CompanyCounts[];
   offline: boolean;
   holds: ReadonlyMap<string, string>;
 }
@@ -63,23 +62,31 @@ const TOPIC_TITLES: Record<string, string> = {
   stable: "stable again",
 };
 
-/** Companies listed per page at the start of a sliced pass. */
-const PASS_PAGE = 500;
-
 /**
- * Companies decided on from one read of their rows (chunk-rows.ts), in one synchronous turn: a
- * sliced pass yields between chunks.
+ * Companies listed and decided on from one read of their rows (chunk-rows.ts), in one synchronous
+ * turn: a sliced pass yields between chunks.
  */
 const PASS_CHUNK = 100;
 
-/** A sliced pass's companies and the wanted ones' connections (checkOutage's input). */
-interface Gathered {
-  companies: CompanyCounts[];
-  wanted: WantedConnection[];
-}
-
 /** The memory of a company without a ladder_state row, as the JSON text setMemory would store. */
 const FRESH_MEMORY_TEXT = JSON.stringify(toMemory(undefined));
+const FRESH_KEYS = Object.keys(EMPTY_MEMORY).length;
+
+/**
+ * True when `memory` has exactly the fresh memory's fields, each at its empty value: it would be
+ * stored as FRESH_MEMORY_TEXT (in some key order). The common case of a pass, decided without
+ * JSON.stringify (at 10,000 companies that was a tenth of a pass).
+ */
+function readsAsFresh(memory: LadderMemory): boolean {
+  let keys = 0;
+  for (const key in memory) {
+    keys++;
+    const value = memory[key as keyof LadderMemory];
+    if (value === EMPTY_MEMORY[key as keyof LadderMemory]) continue;
+    if (key !== "actions" || !Array.isArray(value) || value.length > 0) return false;
+  }
+  return keys === FRESH_KEYS;
+}
 
 /** What a connected company's decision gets as key-state evidence: it reads none. */
 const NO_EVIDENCE: KeyStateEvidence = { badSessionCloses: 0, decryptStorm: null };
@@ -126,65 +133,45 @@ export class LadderRunner {
   check(): void {
     const pass = this.beginPass();
     if (!pass) return;
-    for (let from = 0; from < pass.companies.length; )
-      from = this.checkChunk(pass, from, PASS_CHUNK, Number.POSITIVE_INFINITY);
+    for (let after: string | undefined = ""; after !== undefined; )
+      after = this.checkChunk(pass, after, PASS_CHUNK, Number.POSITIVE_INFINITY);
   }
 
   /**
    * The same check with an event-loop turn whenever a slice has run `sliceMs`: at 10,000 companies
    * one pass held the loop for half a second (alerts, bot replies and file events waited). Every
-   * company is decided on exactly once per pass, with the pass's `now`. The companies are listed
-   * `page` at a time, a turn between two pages, and decided on from rows read `chunk` companies at
-   * a time in the turn of their decisions; a slice that runs out within a chunk ends it there (the
-   * rest is read again after the turn).
+   * company present is decided on exactly once per pass, with the pass's `now`, in id order: the
+   * companies and their rows are read `chunk` companies at a time in the turn of their decisions
+   * (nothing is listed for the whole pass: at 10,000 companies the list, kept over the pass's
+   * turns, was garbage the collector had to promote); a slice that runs out within a chunk ends it
+   * there (the rest is read again after the turn).
    */
-  async checkInSlices(sliceMs = 20, page = PASS_PAGE, chunk = PASS_CHUNK): Promise<void> {
-    const gathered = await this.gatherInSlices(page);
-    if (!gathered) return;
-    const pass = this.beginPass(gathered);
+  async checkInSlices(sliceMs = 20, chunk = PASS_CHUNK): Promise<void> {
+    const pass = this.beginPass();
     if (!pass) return;
+    // The verdicts read the whole fleet (two statements each over every company): the decisions
+    // start in the next turn, not in the same one.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.closed) return;
     let sliceStart = performance.now();
-    for (let from = 0; from < pass.companies.length; ) {
+    for (let after: string | undefined = ""; after !== undefined; ) {
       if (performance.now() - sliceStart >= sliceMs) {
         await new Promise((resolve) => setImmediate(resolve));
         if (this.closed) return;
         sliceStart = performance.now();
       }
-      from = this.checkChunk(pass, from, chunk, sliceStart + sliceMs);
-    }
-  }
-
-  /**
-   * The companies present and the wanted ones' connections, a page at a time with a turn between
-   * pages: at 10,000 companies listing them and reading 20,000 rows held the loop ~150 ms per pass.
-   */
-  private async gatherInSlices(pageSize: number): Promise<Gathered | undefined> {
-    const { store } = this.options;
-    const companies: CompanyCounts[] = [];
-    const wanted: WantedConnection[] = [];
-    for (let after = ""; ; ) {
-      if (this.closed) return undefined;
-      const page = store.companies.listPresentCountsPage(after, pageSize);
-      for (const company of page) companies.push(company);
-      for (const connection of wantedConnections(store, page, after)) wanted.push(connection);
-      const last = page.at(-1);
-      if (page.length < pageSize || last === undefined) return { companies, wanted };
-      after = last.id;
-      await new Promise((resolve) => setImmediate(resolve));
+      after = this.checkChunk(pass, after, chunk, sliceStart + sliceMs);
     }
   }
 
   /** What one pass decides with: the fleet's verdicts, taken once at its start. */
-  private beginPass(gathered?: Gathered): CheckPass | undefined {
+  private beginPass(): CheckPass | undefined {
     if (this.closed) return undefined;
     const { store, clock } = this.options;
     const config = this.options.config();
     const now = clock.now();
-    const companies = gathered?.companies ?? store.companies.listPresent();
     const verdict = checkOutage({
       store,
-      companies,
-      ...(gathered ? { wanted: gathered.wanted } : {}),
       settings: config.fleet,
       probeOk: this.probeOk,
       probeDetail: this.probeDetail,
@@ -193,30 +180,29 @@ export class LadderRunner {
     });
     const holds = checkFleetIncident({
       store,
-      companies: companies.map((c) => c.id),
       settings: config.fleet.correlate,
       notify: this.options.notify,
       now,
     });
-    return { config, now, companies, offline: verdict.offline, holds };
+    return { config, now, offline: verdict.offline, holds };
   }
 
   /**
-   * The decisions on up to `size` companies from index `from` of the pass (contiguous in id order),
-   * from rows read now, in this turn (chunk-rows.ts), until `deadline` (performance.now()) passes.
-   * Returns the index of the next company to decide on.
+   * The decisions on up to `size` companies present after `after` (in id order), listed and with
+   * their rows read now, in this turn (chunk-rows.ts), until `deadline` (performance.now()) passes.
+   * Returns the id of the last company decided on, or undefined when the pass is done.
    */
-  private checkChunk(pass: CheckPass, from: number, size: number, deadline: number): number {
-    const chunk = pass.companies.slice(from, from + size);
+  private checkChunk(pass: CheckPass, after: string, size: number, deadline: number): string | undefined {
+    const { store } = this.options;
+    const chunk = store.companies.listPresentCountsPage(after, size);
     const last = chunk.at(-1);
-    if (last === undefined) return pass.companies.length;
-    const after = from === 0 ? "" : (pass.companies[from - 1]?.id ?? "");
-    const rows = readChunkRows(this.options.store, after, last.id, pass.now);
-    for (const [i, company] of chunk.entries()) {
+    if (last === undefined) return undefined;
+    const rows = readChunkRows(store, after, last.id, pass.now);
+    for (const company of chunk) {
       this.checkCompany(company, pass, rows);
-      if (performance.now() >= deadline) return from + i + 1;
+      if (company !== last && performance.now() >= deadline) return company.id;
     }
-    return from + chunk.length;
+    return chunk.length < size ? undefined : last.id;
   }
 
   /** One company's decision within a pass, from its chunk's rows. */
@@ -249,7 +235,8 @@ export class LadderRunner {
       this.settling.delete(company.id);
     }
     const stored = rows.memory.get(company.id);
-    const memory = stored?.memory ?? toMemory(undefined);
+    // No row: the fresh memory, shared and frozen (decide() copies what it changes).
+    const memory = stored?.memory ?? (EMPTY_MEMORY as LadderMemory);
     const decision = decide(
       {
         company: company.id,
@@ -347,8 +334,11 @@ export class LadderRunner {
     if (decision.notes.length === 0 && decision.actions.length === 0) {
       // No row reads as the fresh memory (toMemory): a company the ladder has nothing to remember
       // about gets no row, instead of one write per company the first time it is seen connected.
-      if (JSON.stringify(decision.memory) !== (stored ?? FRESH_MEMORY_TEXT))
-        store.ladder.setMemory(company, decision.memory, now);
+      const unchanged =
+        stored === undefined
+          ? readsAsFresh(decision.memory) || JSON.stringify(decision.memory) === FRESH_MEMORY_TEXT
+          : JSON.stringify(decision.memory) === stored;
+      if (!unchanged) store.ladder.setMemory(company, decision.memory, now);
       return;
     }
     // Memory, steps and the quick actions in one transaction: a crash cannot act twice or forget.

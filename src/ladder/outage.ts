@@ -17,7 +17,7 @@ import { type ConnectionStateName, TERMINAL_STATES } from "../fleet/connection-s
 
 /** What outage detection looks at: every company the operator wants running, and the probe. */
 export interface OutageInput {
-  /** Every known company's connection: state (ConnectionStateName | null when never reported) and downSince (ms or null). Only companies the operator wants running are passed. */
+  /** Every known company's connection: state (ConnectionStateName | null when never reported) and downSince (ms or null). Only companies the operator wants running are passed; with `total`, only those that may be down need be. */
   companies: ReadonlyArray<{
     company: string;
     state: string | null;
@@ -25,6 +25,12 @@ export interface OutageInput {
     /** creds.json is corrupt: the company's own problem (its own alert), never evidence of an outage. */
     credsCorrupt?: boolean;
   }>;
+  /**
+   * How many companies the operator wants running (creds.json corrupt ones excluded) when
+   * `companies` lists only some of them, at least every one that may be down
+   * (store.connections.wantedDown); default: the companies listed whose creds.json is not corrupt.
+   */
+  total?: number;
   /** Result of the last connectivity probe: true ok, false failed, null no probe configured / not run yet. */
   probeOk: boolean | null;
   /** Whether the fleet was considered offline at the previous check (hysteresis). */
@@ -58,7 +64,7 @@ export function detectOutage(input: OutageInput, _now: number): OutageVerdict {
   // A company that cannot connect because of its own creds.json says nothing about the network
   // (once 3 corrupt of 5 were reported as "Network outage" while 2 were connected).
   const companies = input.companies.filter((c) => c.credsCorrupt !== true);
-  const total = companies.length;
+  const total = input.total ?? companies.length;
   const needed = Math.max(outageMinCompanies, Math.ceil(outageShare * total));
   const down = companies.filter(isDown).sort((a, b) => a.downSince - b.downSince);
   const allDown = down.map((c) => c.company);

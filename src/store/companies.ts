@@ -158,6 +158,7 @@ export function createCompanyQueries(db: Db) {
   const pruneHistory = db.prepare("DELETE FROM count_history WHERE at < ?");
 
   return {
+    ...presenceQueries(db),
     /**
      * Stores a fresh snapshot with its judged counts (a bare number: basis "counted", nothing stale
      * known); a history point is added when total, counted or stale changed. False: the row was
@@ -237,6 +238,24 @@ export function createCompanyQueries(db: Db) {
     /** Drops history older than `before`; returns rows deleted. */
     pruneHistory(before: number): number {
       return pruneHistory.run(before).changes;
+    },
+  };
+}
+
+/** How many companies are present, and whether one is: without listing them. */
+function presenceQueries(db: Db) {
+  const count = db.prepare<[], [number]>("SELECT COUNT(*) FROM companies WHERE removed_at IS NULL").raw(true);
+  const present = db
+    .prepare<[string], [number]>("SELECT 1 FROM companies WHERE id = ? AND removed_at IS NULL")
+    .raw(true);
+  return {
+    /** How many companies have their folder present. */
+    presentCount(): number {
+      return count.get()?.[0] ?? 0;
+    },
+    /** True when the company is known and its folder present. */
+    isPresent(company: string): boolean {
+      return present.get(company) !== undefined;
     },
   };
 }

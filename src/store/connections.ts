@@ -117,6 +117,7 @@ export function createConnectionQueries(db: Db) {
 
   return {
     ...rangeQueries(db),
+    ...outageQueries(db),
     /** The last reported connection state, or undefined when no worker has reported yet. */
     get(company: string): ConnectionRow | undefined {
       const r = get.get(company);
@@ -199,6 +200,28 @@ function rangeQueries(db: Db) {
       "SELECT company, to_state, code, at FROM transitions WHERE company > ? AND company <= ? AND at >= ? ORDER BY company, id",
     )
     .raw(true);
+  // The same, only for the companies with a close after an open since `since` (a flap's shape).
+  const flapEventsBetween = db
+    .prepare<{ after: string; last: string; since: number }, [string, string, number | null, number]>(
+      `WITH closed AS (
+         SELECT DISTINCT c.company FROM transitions c
+         JOIN transitions o ON o.company = c.company AND o.id < c.id
+         WHERE c.company > @after AND c.company <= @last AND c.at >= @since AND c.to_state != 'open'
+           AND o.at >= @since AND o.to_state = 'open')
+       SELECT t.company, t.to_state, t.code, t.at FROM closed JOIN transitions t ON t.company = closed.company
+       WHERE t.at >= @since ORDER BY t.company, t.id`,
+    )
+    .raw(true);
+  const grouped = (rows: [string, string, number | null, number][]) => {
+    const events = new Map<string, { to: string; code: number | null; at: number }[]>();
+    for (const [company, to, code, at] of rows) {
+      const event = { to, code, at };
+      const list = events.get(company);
+      if (list) list.push(event);
+      else events.set(company, [event]);
+    }
+    return events;
+  };
   return {
     /** The connections of the companies with `after < id <= last` (one range read), by company. */
     between(after: string, last: string): Map<string, ConnectionRow> {
@@ -216,14 +239,46 @@ function rangeQueries(db: Db) {
       last: string,
       since: number,
     ): Map<string, { to: string; code: number | null; at: number }[]> {
-      const events = new Map<string, { to: string; code: number | null; at: number }[]>();
-      for (const [company, to, code, at] of eventsBetween.all(after, last, since)) {
-        const event = { to, code, at };
-        const list = events.get(company);
-        if (list) list.push(event);
-        else events.set(company, [event]);
-      }
-      return events;
+      return grouped(eventsBetween.all(after, last, since));
+    },
+    /**
+     * eventsBetween for only the companies with a close recorded after an open since `since` (none
+     * other can have flapped since then); the others are absent.
+     */
+    flapEventsBetween(
+      after: string,
+      last: string,
+      since: number,
+    ): Map<string, { to: string; code: number | null; at: number }[]> {
+      return grouped(flapEventsBetween.all({ after, last, since }));
+    },
+  };
+}
+
+/**
+ * The outage verdict's input (src/ladder/outage.ts) in two statements: the companies the operator
+ * wants running (present, wish "run", reported by a worker, creds.json not corrupt) are counted,
+ * and only those with a down_since that are neither open nor pairing are listed (at 10,000
+ * companies the ladder made an object of each of them every pass to find none down).
+ */
+function outageQueries(db: Db) {
+  const wanted = `FROM companies c JOIN connection_state s ON s.company = c.id
+    LEFT JOIN company_control k ON k.company = c.id
+    WHERE c.removed_at IS NULL AND c.creds_state != 'corrupt' AND COALESCE(k.desired, 'run') = 'run'`;
+  const count = db.prepare<[], [number]>(`SELECT COUNT(*) ${wanted}`).raw(true);
+  const down = db
+    .prepare<[], [string, string, number]>(
+      `SELECT c.id, s.state, s.down_since ${wanted}
+         AND s.down_since IS NOT NULL AND s.state NOT IN ('open', 'pairing') ORDER BY c.id`,
+    )
+    .raw(true);
+  return {
+    /** How many companies are wanted running, and the wanted ones that may be down, in id order. */
+    wantedDown(): { wanted: number; down: { company: string; state: string; downSince: number }[] } {
+      return {
+        wanted: count.get()?.[0] ?? 0,
+        down: down.all().map(([company, state, downSince]) => ({ company, state, downSince })),
+      };
     },
   };
 }
