@@ -107,4 +107,36 @@ describe("scheduled backups (backups.every)", () => {
     expect(await listBackups(root, "acme")).toHaveLength(1);
     expect(await listBackups(root, "bistro")).toHaveLength(1);
   });
+
+  it("a check a minute keeps the pace of every / companies when that is under a minute (a fleet larger than the minutes of `every`)", async () => {
+    // 30 companies every 10 min: one every 20 s, so three a minute (one check used to take one).
+    fx = new FleetFixture({ backups: { every: "10m", keep: 2 } });
+    const companies = Array.from({ length: 30 }, (_, i) => `co${String(i).padStart(2, "0")}`);
+    for (const c of companies) fx.setFileCount(c, 3);
+    const first = await fx.startSupervisor({ token: null, watch: false });
+    await fx.stopSupervisor(first.supervisor);
+    let now = Date.parse("2026-12-02T10:00:00Z");
+    const clock = { now: () => now };
+    store = openStore(path.join(fx.home, "warden.db"));
+    const schedule = testSchedule({
+      store,
+      clock,
+      logger: fx.logger(),
+      config: loadConfig(fx.configFile),
+      home: fx.home,
+    });
+    const taken = [await schedule.check()];
+    for (let minute = 1; minute <= 10; minute++) {
+      now += MIN;
+      taken.push(await schedule.check());
+    }
+    expect(taken).toEqual([1, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3]);
+    const root = path.join(fx.home, "backups");
+    // Within `every` and one check, every company has a backup (co00, the first, is due again).
+    for (const c of companies) expect((await listBackups(root, c)).length, c).toBeGreaterThan(0);
+    expect(await listBackups(root, "co00")).toHaveLength(2);
+    // A pause of an hour (the supervisor stopped, a slow disk) is caught up a minute at a time, not at once.
+    now += 60 * MIN;
+    expect(await schedule.check()).toBe(3);
+  });
 });

@@ -280,6 +280,7 @@ export class Supervisor {
       kick,
       busy: () => this.ladder?.busy ?? new Set(),
       closed,
+      checkEveryMs: BACKUP_CHECK_EVERY_MS,
     });
   }
 
