@@ -339,24 +339,16 @@ function verdictQueries(db: Db) {
      */
     deafFactsBetween(after: string, last: string): Map<string, DeafFactsRow> {
       const rows = new Map<string, DeafFactsRow>();
-      for (const [
-        company,
-        state,
-        reason,
-        lastInboundAt,
-        silentForMs,
-        usualGapMs,
-        restrictedReason,
-        restrictedUntil,
-      ] of deafFactsBetween.all(after, last))
-        rows.set(company, {
-          state,
-          reason,
-          lastInboundAt,
-          silentForMs,
-          usualGapMs,
-          restrictedReason,
-          restrictedUntil,
+      // Positions as in the query (DeafFactsValues).
+      for (const r of deafFactsBetween.all(after, last))
+        rows.set(r[0], {
+          state: r[1],
+          reason: r[2],
+          lastInboundAt: r[3],
+          silentForMs: r[4],
+          usualGapMs: r[5],
+          restrictedReason: r[6],
+          restrictedUntil: r[7],
         });
       return rows;
     },
