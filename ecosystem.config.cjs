@@ -50,9 +50,8 @@ module.exports = {
       max_memory_restart: "400M",
       // V8's young generation capped at 2 MB per semi-space (default 16): the scans' short-lived
       // garbage is collected sooner instead of filling up to 48 MB of resident memory (rss at 1k
-      // companies ~130 -> ~105 MB, see README "Memory"); --optimize-for-size gives memory back
-      // sooner (~100 or ~80 MB a few seconds after start -> ~78). Old space is left uncapped: 10k companies need it.
-      node_args: ["--max-semi-space-size=2", "--optimize-for-size"],
+      // companies ~130 -> ~105 MB, see README "Memory"). Old space is left uncapped: 10k companies need it.
+      node_args: ["--max-semi-space-size=2"],
       time: true,
       env: { NODE_ENV: "production" },
     },

@@ -234,9 +234,9 @@ describe("pm2 ecosystem", () => {
     const app = list.find((a) => a.name === "warden-supervisor");
     expect(app?.pm2_env.status).toBe("online");
     expect(app?.pm2_env.restart_time).toBe(0);
-    // The node flags pm2 starts it with: the young generation capped, memory given back sooner
-    // (README "Memory"). (Its /proc cmdline cannot tell: pm2 overwrites it with the process title.)
-    expect(app?.pm2_env.node_args).toEqual(["--max-semi-space-size=2", "--optimize-for-size"]);
+    // The node flags pm2 starts it with: the young generation capped (README "Memory"). (Its
+    // /proc cmdline cannot tell: pm2 overwrites it with the process title.)
+    expect(app?.pm2_env.node_args).toEqual(["--max-semi-space-size=2"]);
     execFileSync(pm2, ["stop", "ecosystem.config.cjs"], { cwd: repo, env, stdio: "pipe" });
     const after = JSON.parse(execFileSync(pm2, ["jlist"], { cwd: repo, env }).toString()) as typeof list;
     expect(after.find((a) => a.name === "warden-supervisor")?.pm2_env.status).toBe("stopped");
