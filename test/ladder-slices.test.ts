@@ -26,6 +26,7 @@ const ids = Array.from({ length: 40 }, (_, i) => `c${String(i).padStart(2, "0")}
 function fleet(
   evidence?: KeyStateEvidenceSource,
   unreported: string[] = [],
+  clock: { now: () => number } = { now: () => NOW },
 ): { store: Store; runner: LadderRunner } {
   const root = tempDir();
   const sessionsDir = path.join(root, "sessions");
@@ -44,10 +45,10 @@ function fleet(
   }
   const runner = new LadderRunner({
     store,
-    clock: { now: () => NOW },
+    clock,
     logger: pino({ level: "silent" }),
     config: () => config,
-    actions: createActionContext({ store, clock: { now: () => NOW }, config, home: root }),
+    actions: createActionContext({ store, clock, config, home: root }),
     notify: () => undefined,
     ...(evidence ? { evidence } : {}),
   });
@@ -274,5 +275,24 @@ describe("a company the ladder has nothing to remember about", () => {
     const rows = store.db.prepare("SELECT company FROM ladder_state").all() as { company: string }[];
     expect(rows.map((r) => r.company)).toEqual(["c07"]);
     expect(toMemory(store.ladder.memory("c07")).episode).toBe(NOW - 60_000);
+  });
+});
+
+describe("a pass decides only on what its verdicts saw", () => {
+  it("a logout a worker records after the pass's verdicts is decided by the next pass, not on its own", async () => {
+    let now = NOW;
+    const { store, runner } = fleet(undefined, [], { now: () => now });
+    const pass = runner.checkInSlices(60_000, 10);
+    // The worker's write lands between the verdicts (fleet correlation, outage) and the decisions.
+    store.connections.transition(
+      { company: "c05", to: "qr_required", code: 401, message: "logged out", holder: "w0" },
+      NOW + 1,
+    );
+    await pass;
+    expect(store.ladder.steps("c05")).toEqual([]);
+    // The next pass (its verdicts see the logout) decides on it.
+    now = NOW + 1_000;
+    await runner.checkInSlices(60_000, 10);
+    expect(store.ladder.steps("c05").map((s) => s.step)).not.toEqual([]);
   });
 });

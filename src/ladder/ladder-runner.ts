@@ -213,6 +213,10 @@ export class LadderRunner {
     const conn = rows.connections.get(company.id);
     // No worker has ever reported this company: nothing to judge yet.
     if (!conn) return;
+    // A transition after the pass's verdicts (a worker wrote it meanwhile: the decisions read their
+    // rows after the verdicts, in later turns) is decided by the next pass, whose outage and fleet
+    // verdicts will have seen it: one logout of a forming incident must not be told on its own.
+    if (conn.since > now) return;
     // Part of a WhatsApp-side incident (or maybe about to be): one fleet alert, no company step.
     if (this.heldByFleet(company.id, holds.get(company.id), now)) return;
     const settings = companySettings(config, company.id);
