@@ -92,6 +92,9 @@ function readsAsFresh(memory: LadderMemory): boolean {
 const NO_EVIDENCE: KeyStateEvidence = { badSessionCloses: 0, decryptStorm: null };
 
 /** Runs the ladder over the fleet. */
+/** How far after a pass's `now` a transition is taken as written during the pass (not a clock set back). */
+const NEWER_THAN_VERDICTS_MS = 60_000;
+
 export class LadderRunner {
   private readonly options: LadderRunnerOptions;
   private readonly log: Logger;
@@ -216,7 +219,8 @@ export class LadderRunner {
     // A transition after the pass's verdicts (a worker wrote it meanwhile: the decisions read their
     // rows after the verdicts, in later turns) is decided by the next pass, whose outage and fleet
     // verdicts will have seen it: one logout of a forming incident must not be told on its own.
-    if (conn.since > now) return;
+    // Bounded to a minute ahead, so a clock set back never leaves a company undecided for long.
+    if (conn.since > now && conn.since - now < NEWER_THAN_VERDICTS_MS) return;
     // Part of a WhatsApp-side incident (or maybe about to be): one fleet alert, no company step.
     if (this.heldByFleet(company.id, holds.get(company.id), now)) return;
     const settings = companySettings(config, company.id);
