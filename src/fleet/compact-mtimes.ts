@@ -84,15 +84,7 @@ export class CompactMtimes implements MtimeLookup {
 
   get(name: string): number | undefined {
     const key = hash53(name);
-    let lo = 0;
-    let hi = this.hashes.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const at = this.hashes[mid] as number;
-      if (at === key) return this.mtimes[mid];
-      if (at < key) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return undefined;
+    const at = this.firstAtLeast(key);
+    return this.hashes[at] === key ? this.mtimes[at] : undefined;
   }
 }
