@@ -29,7 +29,7 @@ function fleet(n: number): string {
 async function fullScan(
   sessionsDir: string,
   now: number,
-  slicing: { batchSize?: number; deliverBatch?: number } = {},
+  slicing: { batchSize?: number } = {},
 ): Promise<FolderSnapshot[][]> {
   const slices: FolderSnapshot[][] = [];
   const scanner = new FleetScanner({
@@ -86,13 +86,12 @@ describe("a full scan writes only what changed", () => {
 });
 
 describe("a full scan hands its snapshots over in slices", () => {
-  it("covers every company exactly once, in company order, in slices of deliverBatch", async () => {
+  it("covers every company exactly once, in company order, one slice per scan batch", async () => {
     const sessionsDir = fleet(53);
-    const slices = await fullScan(sessionsDir, Date.now(), { batchSize: 5, deliverBatch: 10 });
-    expect(slices.map((s) => s.length)).toEqual([10, 10, 10, 10, 10, 3]);
-    // Slices are whole scan batches: 7 per batch, at least 10 per slice.
-    const uneven = await fullScan(sessionsDir, Date.now(), { batchSize: 7, deliverBatch: 10 });
-    expect(uneven.map((s) => s.length)).toEqual([14, 14, 14, 11]);
+    const slices = await fullScan(sessionsDir, Date.now());
+    expect(slices.map((s) => s.length)).toEqual([...Array(10).fill(5), 3]);
+    const uneven = await fullScan(sessionsDir, Date.now(), { batchSize: 7 });
+    expect(uneven.map((s) => s.length)).toEqual([7, 7, 7, 7, 7, 7, 7, 4]);
     const companies = slices.flat().map((s) => s.company);
     expect(companies).toEqual(Array.from({ length: 53 }, (_, i) => `c${String(i).padStart(3, "0")}`));
   });

@@ -36,15 +36,18 @@ export interface FleetScannerOptions {
   onFullScan?(durationMs: number): void;
   /** false: scans only (tests, the CLI). Default true. */
   watch?: boolean;
-  /** Folders scanned between two event-loop turns during a full scan. Default 15 (~10 ms warm, ~30 cold). */
+  /**
+   * Folders scanned between two event-loop turns during a full scan, handed over (one
+   * `onSnapshots` call) in the turn that scanned them. Default 5: a batch then allocates about 1 MB
+   * (mostly `lstat`'s Stats objects), less than the supervisor's 2 MB young generation, so its
+   * snapshots (every file name and mtime of 5 folders) die young. Held across turns in slices of
+   * 50, every snapshot of a first scan was promoted: at 1,000 companies the old generation grew from
+   * 15 to 36 MB of garbage, and the supervisor's RSS stayed ~20 MB higher until V8's memory reducer
+   * ran, 8 to 16 s later.
+   */
   batchSize?: number;
   /** Every age-ruled file is stat'ed again at most this often. Default STAT_SWEEP_EVERY_MS (10 min). */
   statSweepEveryMs?: number;
-  /**
-   * Snapshots of a full scan per `onSnapshots` call (at least; whole batches), a turn between two.
-   * Default 50: the first handover to a fresh database took 45 ms for 100 (cold), later ones ~10.
-   */
-  deliverBatch?: number;
   /**
    * A company's pre-key floor (the resolved cleanup.keepPreKeys): only pre-keys below it are
    * stat'ed, since only their cleanup rule looks at age. Default: every pre-key.
@@ -77,7 +80,6 @@ export class FleetScanner {
   private readonly mtimeCache = new Map<string, MtimeLookup>();
   private readonly reported = new Set<string>();
   private readonly pending = new Map<string, NodeJS.Timeout>();
-  private readonly scanSeq = new Map<string, number>();
   /** Per company, the folder's and creds.json's stat before its last full scan (files stores only). */
   private readonly folderKeys = new Map<string, FolderKey>();
   private readonly watcher: FleetWatcher;
@@ -201,51 +203,42 @@ export class FleetScanner {
     present.sort();
     const presentSet = new Set(present);
     for (const company of [...this.known]) if (!presentSet.has(company)) this.forget(company);
-    // Snapshots are handed over as the scan goes, a slice at a time: holding 10,000 of them (every
-    // file name of the fleet) until the end made the supervisor's heap peak at hundreds of MB.
+    // Snapshots are handed over as the scan goes, a batch at a time in the turn that scanned it:
+    // holding 10,000 of them (every file name of the fleet) until the end made the supervisor's heap
+    // peak at hundreds of MB, and holding them across turns promotes them (see batchSize).
     // Every age-ruled file is stat'ed at most every STAT_SWEEP_EVERY_MS: the reconcile in between
     // stats only new names (at 10,000 companies the sweep is ~800,000 lstat calls).
     const now = this.options.clock.now();
     const restat = now - this.lastStatSweepAt >= (this.options.statSweepEveryMs ?? STAT_SWEEP_EVERY_MS);
     if (restat) this.lastStatSweepAt = now;
-    let slice: { snapshot: FolderSnapshot; seq: number }[] = [];
-    const deliverBatch = this.options.deliverBatch ?? 50;
-    const batch = this.options.batchSize ?? 15;
+    const batch = this.options.batchSize ?? 5;
     for (let i = 0; i < present.length; i += batch) {
+      const slice: FolderSnapshot[] = [];
       for (const company of present.slice(i, i + batch)) {
         const stat = folderStat(path.join(this.options.sessionsDir, company));
         const key = stat?.key;
         if (!restat && key !== undefined && this.unchangedSinceScan(company, key)) continue;
         const result = this.scanCompany(company, true, restat, stat?.stats);
         if (typeof result === "object") {
-          slice.push({ snapshot: result, seq: this.scanSeq.get(company) ?? 0 });
+          slice.push(result);
           if (key !== undefined && (result.store ?? "files") === "files") this.folderKeys.set(company, key);
         }
       }
-      // Let events, timers and the bot run between batches, and between a batch and the handover
-      // of a slice (each ~15 ms at a first scan; in one turn they blocked the loop past 50 ms).
+      this.deliver(slice);
+      // Let events, timers and the bot run between batches (a batch and its handover: ~5 ms).
       await new Promise((resolve) => setImmediate(resolve));
       if (this.closed) return;
-      if (slice.length >= deliverBatch || i + batch >= present.length) {
-        this.deliver(slice);
-        slice = [];
-        await new Promise((resolve) => setImmediate(resolve));
-        if (this.closed) return;
-      }
     }
   }
 
   /**
-   * Hands one slice of a full scan over (one `onSnapshots` call, one store transaction; one call of
+   * Hands one batch of a full scan over (one `onSnapshots` call, one store transaction; one call of
    * 10,000 held the loop and SQLite's write lock for half a second). Each company is in exactly one
-   * slice, in company order.
+   * batch, in company order. In the turn that scanned them: no event scan can have applied a newer
+   * snapshot in between.
    */
-  private deliver(scanned: { snapshot: FolderSnapshot; seq: number }[]): void {
+  private deliver(snapshots: FolderSnapshot[]): void {
     if (this.closed) return;
-    // A folder rescanned by an event meanwhile has a newer snapshot already applied: keep that.
-    const snapshots = scanned
-      .filter(({ snapshot, seq }) => this.scanSeq.get(snapshot.company) === seq)
-      .map((s) => s.snapshot);
     for (const snapshot of snapshots) this.noteCompany(snapshot.company);
     if (snapshots.length > 0) this.options.onSnapshots(snapshots, true);
   }
@@ -270,9 +263,8 @@ export class FleetScanner {
   }
 
   /**
-   * Scans one folder (synchronously). Each scan gets a sequence number so that a full scan does not
-   * apply a snapshot older than one an event scan applied meanwhile. `listedAsDir`: the caller has
-   * just seen it as a real directory in sessionsDir (no need to lstat it again).
+   * Scans one folder (synchronously). `listedAsDir`: the caller has just seen it as a real directory
+   * in sessionsDir (no need to lstat it again).
    */
   private scanCompany(
     company: string,
@@ -280,7 +272,6 @@ export class FleetScanner {
     restat = true,
     stats?: FolderStats,
   ): FolderSnapshot | "gone" | "failed" {
-    this.scanSeq.set(company, (this.scanSeq.get(company) ?? 0) + 1);
     return scanCompanyFolder(this.scanContext, company, listedAsDir, restat, stats);
   }
 
