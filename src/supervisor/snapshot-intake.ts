@@ -112,12 +112,9 @@ export function createSnapshotIntake(options: SnapshotIntakeOptions): SnapshotIn
 }
 
 /**
- * One snapshot within the batch's transaction: counted, saved, its creds change and its threshold
- * alerts queued. Returns how many alerts were queued.
- */
-/**
- * Counts one snapshot under `cfg`, saves it, queues its creds and threshold alerts; returns how
- * many were queued. `onCounted` gets what the recount gate records once the transaction commits.
+ * One snapshot within the batch's transaction: counts it under `cfg`, saves it, queues its creds
+ * and threshold alerts; returns how many were queued. `onCounted` gets what the recount gate
+ * records once the transaction commits.
  */
 function takeSnapshot(
   options: SnapshotIntakeOptions,
