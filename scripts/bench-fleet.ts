@@ -28,14 +28,13 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
-import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import Database from "better-sqlite3";
 import { databaseFile } from "../src/home-layout.js";
-import { positiveInt } from "./bench-env.js";
+import { ecosystemNodeArgs, positiveInt } from "./bench-env.js";
 import { ensureFleetTree, fleetCreds, writeFleetCompany } from "./fleet-tree.js";
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
@@ -49,17 +48,6 @@ const WORKER_READY_TIMEOUT_MS = 900_000;
 const SETTLE_MS = 5_000;
 const EVENT_TIMEOUT_MS = 10_000;
 const LATENCY_FILES = 119; // thresholds.monitor 120 with basis "counted", preKeyReserve 0
-
-/** The node flags pm2 gives an app (`node_args` in ecosystem.config.cjs: an array or one string). */
-function ecosystemNodeArgs(app: string): string[] {
-  const { apps } = createRequire(import.meta.url)(path.join(repoRoot, "ecosystem.config.cjs")) as {
-    apps: { name: string; node_args?: string | string[] }[];
-  };
-  const found = apps.find((a) => a.name === app);
-  if (!found) throw new Error(`ecosystem.config.cjs has no app ${app}`);
-  const args = found.node_args ?? [];
-  return typeof args === "string" ? args.split(/\s+/).filter(Boolean) : args;
-}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

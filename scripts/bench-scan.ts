@@ -8,8 +8,9 @@
  *    the same scan with the stale count of every folder (the scanner stats the age-ruled
  *    files, countSnapshot judges them) against `find <dir> -type f -printf '%T@\n' | wc -l`, which
  *    stats every file: the "stale-scan-vs-find-stat ratio".
- * 3. Starts the real supervisor in a child process (built with tsc into the temp dir, as pm2 runs it;
- *    BENCH_RUNNER=tsx runs src/supervisor/main.ts through tsx instead) and reads its RSS.
+ * 3. Starts the real supervisor in a child process (built with tsc into the temp dir and started with
+ *    its app's node_args from ecosystem.config.cjs, as pm2 runs it; BENCH_RUNNER=tsx runs
+ *    src/supervisor/main.ts through tsx instead) and reads its RSS.
  * 4. Adds one file to each latency folder in turn (119 -> 120 counted files = the monitor threshold
  *    with preKeyReserve 0) and measures file creation -> outbox row (its created_at).
  * Prints the figures against the targets; PASS/FAIL does not change the exit status (1 only when a
@@ -38,7 +39,7 @@ import { companyDefaultsSchema } from "../src/config/schema.js";
 import { FleetScanner, type ScannerReport } from "../src/fleet/fleet-scanner.js";
 import { resolveKeepPreKeys } from "../src/fleet/prekey-reserve.js";
 import { databaseFile } from "../src/home-layout.js";
-import { positiveInt } from "./bench-env.js";
+import { ecosystemNodeArgs, positiveInt } from "./bench-env.js";
 import { fleetFileName } from "./fleet-tree.js";
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
@@ -295,7 +296,8 @@ function supervisorCommand(buildRoot: string): string[] {
   }
   const main = path.join(outDir, "supervisor", "main.js");
   if (!existsSync(main)) throw new Error(`tsc did not produce ${main}`);
-  return [main];
+  // With the app's node_args (ecosystem.config.cjs), as pm2 starts it.
+  return [...ecosystemNodeArgs("warden-supervisor"), main];
 }
 
 // ---------------------------------------------------------------------------------------------
