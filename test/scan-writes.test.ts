@@ -29,7 +29,7 @@ function fleet(n: number): string {
 async function fullScan(
   sessionsDir: string,
   now: number,
-  slicing: { batchSize?: number } = {},
+  slicing: { batchSize?: number; batchFiles?: number } = {},
 ): Promise<FolderSnapshot[][]> {
   const slices: FolderSnapshot[][] = [];
   const scanner = new FleetScanner({
@@ -87,9 +87,13 @@ describe("a full scan writes only what changed", () => {
 
 describe("a full scan hands its snapshots over in slices", () => {
   it("covers every company exactly once, in company order, one slice per scan batch", async () => {
-    const sessionsDir = fleet(53);
+    const sessionsDir = fleet(53); // 6 files a folder
+    // At most 50 folders a batch...
     const slices = await fullScan(sessionsDir, Date.now());
-    expect(slices.map((s) => s.length)).toEqual([...Array(10).fill(5), 3]);
+    expect(slices.map((s) => s.length)).toEqual([50, 3]);
+    // ...and a batch ends once it holds batchFiles files: 5 folders of 6 reach 30.
+    const byFiles = await fullScan(sessionsDir, Date.now(), { batchFiles: 30 });
+    expect(byFiles.map((s) => s.length)).toEqual([...Array(10).fill(5), 3]);
     const uneven = await fullScan(sessionsDir, Date.now(), { batchSize: 7 });
     expect(uneven.map((s) => s.length)).toEqual([7, 7, 7, 7, 7, 7, 7, 4]);
     const companies = slices.flat().map((s) => s.company);

@@ -37,15 +37,21 @@ export interface FleetScannerOptions {
   /** false: scans only (tests, the CLI). Default true. */
   watch?: boolean;
   /**
-   * Folders scanned between two event-loop turns during a full scan, handed over (one
-   * `onSnapshots` call) in the turn that scanned them. Default 5: a batch then allocates about 1 MB
-   * (mostly `lstat`'s Stats objects), less than the supervisor's 2 MB young generation, so its
-   * snapshots (every file name and mtime of 5 folders) die young. Held across turns in slices of
-   * 50, every snapshot of a first scan was promoted: at 1,000 companies the old generation grew from
-   * 15 to 36 MB of garbage, and the supervisor's RSS stayed ~20 MB higher until V8's memory reducer
-   * ran, 8 to 16 s later.
+   * Most folders a full scan reads between two event-loop turns. Default 50. Each batch is handed
+   * over (one `onSnapshots` call) in the turn that scanned it.
    */
   batchSize?: number;
+  /**
+   * A batch also ends once its folders hold this many files. Default 1,000: about 1 MB of garbage
+   * (mostly `lstat`'s Stats objects), less than the supervisor's 2 MB young generation, so the
+   * batch's snapshots (every file name and mtime it read) die young. Five v7 folders of 200 files
+   * make a batch. Held across turns in slices of 50 folders, every snapshot of a first scan was
+   * promoted: at 1,000 companies x 200 files the old generation grew from 15 to 36 MB of garbage,
+   * and the RSS stayed ~20 MB higher until V8's memory reducer ran, 8 to 16 s later. Small folders
+   * keep batches of 50: a batch and its store transaction cost the same few tenths of a ms however
+   * small its folders are.
+   */
+  batchFiles?: number;
   /** Every age-ruled file is stat'ed again at most this often. Default STAT_SWEEP_EVERY_MS (10 min). */
   statSweepEveryMs?: number;
   /**
@@ -205,30 +211,45 @@ export class FleetScanner {
     for (const company of [...this.known]) if (!presentSet.has(company)) this.forget(company);
     // Snapshots are handed over as the scan goes, a batch at a time in the turn that scanned it:
     // holding 10,000 of them (every file name of the fleet) until the end made the supervisor's heap
-    // peak at hundreds of MB, and holding them across turns promotes them (see batchSize).
+    // peak at hundreds of MB, and holding them across turns promotes them (see batchFiles).
     // Every age-ruled file is stat'ed at most every STAT_SWEEP_EVERY_MS: the reconcile in between
     // stats only new names (at 10,000 companies the sweep is ~800,000 lstat calls).
     const now = this.options.clock.now();
     const restat = now - this.lastStatSweepAt >= (this.options.statSweepEveryMs ?? STAT_SWEEP_EVERY_MS);
     if (restat) this.lastStatSweepAt = now;
-    const batch = this.options.batchSize ?? 5;
-    for (let i = 0; i < present.length; i += batch) {
-      const slice: FolderSnapshot[] = [];
-      for (const company of present.slice(i, i + batch)) {
-        const stat = folderStat(path.join(this.options.sessionsDir, company));
-        const key = stat?.key;
-        if (!restat && key !== undefined && this.unchangedSinceScan(company, key)) continue;
-        const result = this.scanCompany(company, true, restat, stat?.stats);
-        if (typeof result === "object") {
-          slice.push(result);
-          if (key !== undefined && (result.store ?? "files") === "files") this.folderKeys.set(company, key);
-        }
-      }
+    const maxFolders = this.options.batchSize ?? 50;
+    const maxFiles = this.options.batchFiles ?? 1_000;
+    let slice: FolderSnapshot[] = [];
+    let folders = 0;
+    let files = 0;
+    for (let i = 0; i < present.length; i++) {
+      const snapshot = this.fullScanFolder(present[i] as string, restat);
+      if (snapshot) slice.push(snapshot);
+      folders++;
+      files += Math.max(1, snapshot?.total ?? 1);
+      if (folders < maxFolders && files < maxFiles && i + 1 < present.length) continue;
       this.deliver(slice);
+      slice = [];
+      folders = 0;
+      files = 0;
       // Let events, timers and the bot run between batches (a batch and its handover: ~5 ms).
       await new Promise((resolve) => setImmediate(resolve));
       if (this.closed) return;
     }
+  }
+
+  /**
+   * One folder of a full scan: its snapshot, or undefined when it is skipped (unchanged since its
+   * last full scan, count not due) or could not be scanned (reported by the scan).
+   */
+  private fullScanFolder(company: string, restat: boolean): FolderSnapshot | undefined {
+    const stat = folderStat(path.join(this.options.sessionsDir, company));
+    const key = stat?.key;
+    if (!restat && key !== undefined && this.unchangedSinceScan(company, key)) return undefined;
+    const result = this.scanCompany(company, true, restat, stat?.stats);
+    if (typeof result !== "object") return undefined;
+    if (key !== undefined && (result.store ?? "files") === "files") this.folderKeys.set(company, key);
+    return result;
   }
 
   /**
