@@ -248,10 +248,10 @@ describe("a chunk's transitions: one range read over the flap window, an older e
       NOW - 9 * 60_000,
     );
     const read: string[] = [];
-    const all = store.connections.eventsBetween.bind(store.connections);
-    store.connections.eventsBetween = (after: string, last: string, since: number) => {
-      read.push(`${after}..${last}`);
-      return all(after, last, since);
+    const all = store.connections.eventsOf.bind(store.connections);
+    store.connections.eventsOf = (companies: readonly string[], since: number) => {
+      read.push(companies.join(","));
+      return all(companies, since);
     };
     await runner.checkInSlices(60_000, 10);
     const flapping = store.ladder.steps().filter((s) => s.step === "alert:flapping");

@@ -59,7 +59,7 @@ export function readChunkRows(store: Store, after: string, last: string, now: nu
     memory,
     liveness: store.liveness.deafFactsBetween(after, last),
     deafMemory: store.liveness.ladderMemoryBetween(after, last),
-    events: recentEvents(store, after, last, now, connections, memory),
+    events: recentEvents(store, now, connections, memory),
   };
 }
 
@@ -69,8 +69,6 @@ const NO_EVENTS: ConnectionEvent[] = Object.freeze([]) as unknown as ConnectionE
 /** The events since each company's lookback, for the companies whose lookback is the flap window. */
 function recentEvents(
   store: Store,
-  after: string,
-  last: string,
   now: number,
   connections: ReadonlyMap<string, ConnectionRow>,
   memory: ReadonlyMap<string, StoredMemory>,
@@ -97,8 +95,8 @@ function recentEvents(
   // the events of all of them were a quarter of a pass). A down company needs them all (its
   // episode's start, episodeStartOf).
   const found = allOpen
-    ? store.connections.flapEventsBetween(after, last, window)
-    : store.connections.eventsBetween(after, last, window);
+    ? store.connections.flapEventsOf(ranged, window)
+    : store.connections.eventsOf(ranged, window);
   for (const company of ranged) events.set(company, found.get(company) ?? []);
   return events;
 }

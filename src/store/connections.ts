@@ -195,21 +195,27 @@ function rangeQueries(db: Db) {
       "SELECT company, state, since, reason, code, down_since FROM connection_state WHERE company > ? AND company <= ?",
     )
     .raw(true);
-  const eventsBetween = db
-    .prepare<[string, string, number], [string, string, number | null, number]>(
-      "SELECT company, to_state, code, at FROM transitions WHERE company > ? AND company <= ? AND at >= ? ORDER BY company, id",
+  // Each of a list of companies (JSON), one seek each on (company, at): transitions is history
+  // (never pruned), and a range of companies read every row of their whole history.
+  const eventsOf = db
+    .prepare<[string, number], [string, string, number | null, number]>(
+      `SELECT t.company, t.to_state, t.code, t.at FROM json_each(?) j
+       JOIN transitions t INDEXED BY transitions_company_at ON t.company = j.value AND t.at >= ?
+       ORDER BY t.company, t.id`,
     )
     .raw(true);
   // The same, only for the companies with a close after an open since `since` (a flap's shape).
-  const flapEventsBetween = db
-    .prepare<{ after: string; last: string; since: number }, [string, string, number | null, number]>(
+  const flapEventsOf = db
+    .prepare<{ companies: string; since: number }, [string, string, number | null, number]>(
       `WITH closed AS (
-         SELECT DISTINCT c.company FROM transitions c
-         JOIN transitions o ON o.company = c.company AND o.id < c.id
-         WHERE c.company > @after AND c.company <= @last AND c.at >= @since AND c.to_state != 'open'
-           AND o.at >= @since AND o.to_state = 'open')
-       SELECT t.company, t.to_state, t.code, t.at FROM closed JOIN transitions t ON t.company = closed.company
-       WHERE t.at >= @since ORDER BY t.company, t.id`,
+         SELECT DISTINCT c.company FROM json_each(@companies) j
+         JOIN transitions c INDEXED BY transitions_company_at ON c.company = j.value AND c.at >= @since
+         WHERE c.to_state != 'open' AND EXISTS (
+           SELECT 1 FROM transitions o INDEXED BY transitions_company_at
+           WHERE o.company = c.company AND o.at >= @since AND o.to_state = 'open' AND o.id < c.id))
+       SELECT t.company, t.to_state, t.code, t.at FROM closed
+       JOIN transitions t INDEXED BY transitions_company_at ON t.company = closed.company AND t.at >= @since
+       ORDER BY t.company, t.id`,
     )
     .raw(true);
   const grouped = (rows: [string, string, number | null, number][]) => {
@@ -231,26 +237,26 @@ function rangeQueries(db: Db) {
       return rows;
     },
     /**
-     * eventsSince for the companies with `after < id <= last` (one range read), by company; a
+     * eventsSince for each of `companies` (one statement, an index seek each), by company; a
      * company with no event since `since` is absent.
      */
-    eventsBetween(
-      after: string,
-      last: string,
+    eventsOf(
+      companies: readonly string[],
       since: number,
     ): Map<string, { to: string; code: number | null; at: number }[]> {
-      return grouped(eventsBetween.all(after, last, since));
+      return companies.length === 0 ? new Map() : grouped(eventsOf.all(JSON.stringify(companies), since));
     },
     /**
-     * eventsBetween for only the companies with a close recorded after an open since `since` (none
+     * eventsOf for only the companies with a close recorded after an open since `since` (none
      * other can have flapped since then); the others are absent.
      */
-    flapEventsBetween(
-      after: string,
-      last: string,
+    flapEventsOf(
+      companies: readonly string[],
       since: number,
     ): Map<string, { to: string; code: number | null; at: number }[]> {
-      return grouped(flapEventsBetween.all({ after, last, since }));
+      return companies.length === 0
+        ? new Map()
+        : grouped(flapEventsOf.all({ companies: JSON.stringify(companies), since }));
     },
   };
 }

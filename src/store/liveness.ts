@@ -299,7 +299,7 @@ function verdictQueries(db: Db) {
     "SELECT company, since AS at FROM liveness_state WHERE state = 'deaf' AND since >= ? ORDER BY since",
   );
   const logoutsSince = db.prepare<[number], { company: string; at: number }>(`
-    SELECT company, MIN(at) AS at FROM transitions
+    SELECT company, MIN(at) AS at FROM transitions INDEXED BY transitions_at
     WHERE at >= ? AND (code = 401 OR to_state = 'qr_required') GROUP BY company ORDER BY at`);
   const stormsSince = db.prepare<[number], { company: string; at: number }>(
     "SELECT company, since AS at FROM signal_alert_state WHERE active = 1 AND since >= ? ORDER BY since",

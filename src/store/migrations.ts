@@ -439,4 +439,15 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 11,
+    name: "transitions by time: recent transitions without reading a company's or the fleet's whole history",
+    // transitions is history (never pruned). At 10,000 companies x 60 rows the fleet correlation's
+    // logouts read all 600,000 rows each ladder pass (~155 ms, one block), and each snapshot's
+    // events since the down-history window read all of its company's.
+    sql: `
+      CREATE INDEX transitions_at ON transitions (at);
+      CREATE INDEX transitions_company_at ON transitions (company, at);
+    `,
+  },
 ];
