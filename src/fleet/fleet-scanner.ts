@@ -246,7 +246,7 @@ export class FleetScanner {
     const stat = folderStat(path.join(this.options.sessionsDir, company));
     const key = stat?.key;
     if (!restat && key !== undefined && this.unchangedSinceScan(company, key)) return undefined;
-    const result = this.scanCompany(company, true, restat, stat?.stats);
+    const result = scanCompanyFolder(this.scanContext, company, true, restat, stat?.stats);
     if (typeof result !== "object") return undefined;
     if (key !== undefined && (result.store ?? "files") === "files") this.folderKeys.set(company, key);
     return result;
@@ -273,7 +273,7 @@ export class FleetScanner {
   private scanOne(company: string): void {
     // An event scan: the next full scan lists the folder again.
     this.folderKeys.delete(company);
-    const snapshot = this.scanCompany(company);
+    const snapshot = scanCompanyFolder(this.scanContext, company, false);
     if (this.closed) return;
     if (typeof snapshot === "object") {
       this.noteCompany(company);
@@ -281,19 +281,6 @@ export class FleetScanner {
     } else if (snapshot === "gone" && this.known.has(company)) {
       this.forget(company);
     }
-  }
-
-  /**
-   * Scans one folder (synchronously). `listedAsDir`: the caller has just seen it as a real directory
-   * in sessionsDir (no need to lstat it again).
-   */
-  private scanCompany(
-    company: string,
-    listedAsDir = false,
-    restat = true,
-    stats?: FolderStats,
-  ): FolderSnapshot | "gone" | "failed" {
-    return scanCompanyFolder(this.scanContext, company, listedAsDir, restat, stats);
   }
 
   private noteCompany(company: string): void {

@@ -91,10 +91,10 @@ function readsAsFresh(memory: LadderMemory): boolean {
 /** What a connected company's decision gets as key-state evidence: it reads none. */
 const NO_EVIDENCE: KeyStateEvidence = { badSessionCloses: 0, decryptStorm: null };
 
-/** Runs the ladder over the fleet. */
 /** How far after a pass's `now` a transition is taken as written during the pass (not a clock set back). */
 const NEWER_THAN_VERDICTS_MS = 60_000;
 
+/** Runs the ladder over the fleet. */
 export class LadderRunner {
   private readonly options: LadderRunnerOptions;
   private readonly log: Logger;

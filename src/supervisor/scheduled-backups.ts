@@ -3,8 +3,9 @@
  * a backup of each company once its newest backup is older than that, so the health check's
  * backup age means something. Never two at once, staggered (`every / companies` apart on average,
  * 1 s to 5 min, oldest first: a check every minute takes as many as that pace allows since the last
- * one, so 10,000 companies with `every` 24h get about 7 a minute), skipped while a ladder step or another action holds the company (a
- * backup only reads, but a folder being cleaned or swapped is not worth archiving). The result is
+ * one, so 10,000 companies with `every` 24h get about 7 a minute), skipped while a ladder step or
+ * another action holds the company (a backup only reads, but a folder being cleaned or swapped is
+ * not worth archiving). The result is
  * recorded (backup_verifications, audit as "warden:schedule"); a failure alerts once per company
  * until a backup of it succeeds again.
  */
